@@ -1,0 +1,115 @@
+// Device-level crypto on top of the codec: decrypt one device with a keyring, build encrypted
+// devices. The device plaintext is compact JSON ({"secret","tag"?,"alg"?,…}); on a re-key the
+// exact plaintext bytes are re-encrypted, so fields we do not know survive untouched.
+import { decryptBytes, encryptBytes } from './crypto.js';
+import type { EncryptedDevice, LegacyDevice } from './codec.js';
+import { isBase32Secret, toB64Url } from './encoding.js';
+import { OtpDecryptError } from './errors.js';
+import type { OtpKeyMaterial } from './key-material.js';
+
+/** A device in the clear. `secret` is secret: never log it. */
+export interface PlainDevice {
+  name: string;
+  secret: string;
+  alg?: string;
+  tag?: string;
+}
+
+export interface DecryptedDevice extends PlainDevice {
+  /** The exact plaintext bytes (device JSON), for a lossless re-encryption. */
+  plaintext: Buffer;
+  kidText: string;
+}
+
+/** Looks certificates up by KID, as the ADC does among its bound userDataEncryptionKey certkeys. */
+export class Keyring {
+  private readonly byKid = new Map<string, OtpKeyMaterial>();
+  constructor(list: OtpKeyMaterial[] = []) {
+    for (const km of list) this.byKid.set(km.kid.toString('hex'), km);
+  }
+  get(kid: Buffer): OtpKeyMaterial | undefined {
+    return this.byKid.get(kid.toString('hex'));
+  }
+  get size(): number {
+    return this.byKid.size;
+  }
+  kidTexts(): string[] {
+    return [...this.byKid.values()].map((k) => k.kidText);
+  }
+}
+
+export function decryptDevice(dev: EncryptedDevice, km: OtpKeyMaterial): DecryptedDevice {
+  const kidText = toB64Url(dev.kid);
+  if (!dev.kid.equals(km.kid)) {
+    throw new OtpDecryptError(
+      `device "${dev.name}": cannot decrypt with this certificate: the value's KID is ${kidText}, the certificate's is ${km.kidText}`,
+      dev.name, kidText, km.kidText);
+  }
+  const plaintext = decryptBytes(km.aesKey, dev.iv, dev.ct);
+  const parsed = parseDeviceJson(plaintext);
+  if (!parsed) {
+    throw new OtpDecryptError(
+      `device "${dev.name}": cannot decrypt with this certificate (KID ${kidText} matches but the plaintext is not device JSON with a Base32 secret: wrong key or corrupted value)`,
+      dev.name, kidText, km.kidText);
+  }
+  return { name: dev.name, ...parsed, plaintext, kidText };
+}
+
+export function decryptWithKeyring(dev: EncryptedDevice, keyring: Keyring): DecryptedDevice {
+  const km = keyring.get(dev.kid);
+  if (!km) {
+    const kidText = toB64Url(dev.kid);
+    throw new OtpDecryptError(
+      `device "${dev.name}": cannot decrypt with this certificate: the value's KID ${kidText} is not among the given certificates (${keyring.kidTexts().join(', ') || 'none'})`,
+      dev.name, kidText, keyring.kidTexts()[0]);
+  }
+  return decryptDevice(dev, km);
+}
+
+export function encryptPlaintext(name: string, plaintext: Buffer, km: OtpKeyMaterial): EncryptedDevice {
+  const { iv, ct } = encryptBytes(km.aesKey, plaintext);
+  return { name, kid: km.kid, iv, ct };
+}
+
+/** Device JSON as the ADC writes it: secret first, then tag and alg when present. */
+export function devicePlaintext(d: PlainDevice): Buffer {
+  const fields: Record<string, string> = { secret: d.secret };
+  if (d.tag !== undefined) fields['tag'] = d.tag;
+  if (d.alg !== undefined) fields['alg'] = d.alg;
+  return Buffer.from(JSON.stringify(fields), 'utf8');
+}
+
+/** Legacy device → device JSON: the secret plus each extra key=value pair as a field. */
+export function legacyToPlaintext(d: LegacyDevice): Buffer {
+  const fields: Record<string, string> = { secret: d.secret };
+  for (const extra of d.extras) {
+    const eq = extra.indexOf('=');
+    fields[extra.slice(0, eq)] = extra.slice(eq + 1);
+  }
+  return Buffer.from(JSON.stringify(fields), 'utf8');
+}
+
+/** Device JSON → legacy device: every field but the secret becomes a key=value extra. */
+export function plaintextToLegacy(name: string, plaintext: Buffer): LegacyDevice {
+  const obj = JSON.parse(plaintext.toString('utf8')) as Record<string, unknown>;
+  const extras = Object.entries(obj)
+    .filter(([k]) => k !== 'secret')
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  return { name, secret: String(obj['secret']), extras };
+}
+
+function parseDeviceJson(plaintext: Buffer): Omit<PlainDevice, 'name'> | undefined {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(plaintext.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return undefined;
+  const rec = obj as Record<string, unknown>;
+  if (!isBase32Secret(rec['secret'])) return undefined;
+  const out: Omit<PlainDevice, 'name'> = { secret: rec['secret'] };
+  if (typeof rec['alg'] === 'string') out.alg = rec['alg'];
+  if (typeof rec['tag'] === 'string') out.tag = rec['tag'];
+  return out;
+}

@@ -1,0 +1,19 @@
+import { InputError } from '../errors.js';
+
+/** A value that is not a well-formed legacy or encrypted OTP attribute. */
+export class OtpFormatError extends InputError {}
+
+/**
+ * A device that this certificate cannot decrypt: either its KID names another certificate,
+ * or the plaintext is not device JSON (the format has no integrity tag, so this is the only check).
+ */
+export class OtpDecryptError extends InputError {
+  constructor(
+    message: string,
+    readonly device: string,
+    readonly valueKid: string,
+    readonly certKid: string | undefined,
+  ) {
+    super(message);
+  }
+}
