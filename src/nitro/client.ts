@@ -1,0 +1,539 @@
+// One NITRO client per appliance (one HA pair counts as one appliance). It owns the session(s),
+// TLS trust, timeouts, retries, dry run and "which node is the primary"; the per-resource
+// modules beside it only say what to read and write.
+import http from 'node:http';
+import type https from 'node:https';
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import {
+  BUSY_CODES,
+  CLUSTER_NSIP_CODES,
+  NOT_PRIMARY_CODES,
+  NitroDryRunError,
+  NitroError,
+  NitroOutcomeUnknownError,
+  NitroTlsError,
+  NitroUnreachableError,
+  SESSION_CODES,
+  redactBody,
+  type HttpMethod,
+} from './errors.js';
+import { buildHttpsAgent, type NitroTlsOptions } from './tls.js';
+import { resolveHaTarget, type HaTarget } from './ha.js';
+import { EXIT } from '../errors.js';
+
+export interface NitroCredentials {
+  username: string;
+  password: string;
+}
+
+export interface NitroRetryOptions {
+  /** Total attempts for a retryable call (first try included). Default 5. */
+  attempts?: number;
+  /** First back-off delay; doubles each time, with jitter. Default 500 ms. */
+  baseDelayMs?: number;
+  /** Upper bound of one back-off delay. Default 10 s. */
+  maxDelayMs?: number;
+}
+
+export interface NitroClientOptions {
+  /** Inventory name of the appliance (or HA pair); used in every message. */
+  appliance: string;
+  /** Base URL(s) of the NSIP(s), e.g. `https://10.0.0.5`. Two for an HA pair. */
+  nodes: string[];
+  /** Resolved values (the caller resolved the inventory's secret references). */
+  credentials: NitroCredentials;
+  /** `session` (default): NITRO_AUTH_TOKEN cookie. `headers`: X-NITRO-USER/PASS on each call. */
+  auth?: 'session' | 'headers';
+  tls?: NitroTlsOptions;
+  /** Per-call timeout. Default 30 s. */
+  timeoutMs?: number;
+  retry?: NitroRetryOptions;
+  /** Refuse (and record) every configuration change; reads still go out. */
+  dryRun?: boolean;
+  /** Session idle timeout asked for at login, seconds. */
+  sessionTimeoutSec?: number;
+  /** Observability hook; never receives bodies, only the facts of each call. */
+  onEvent?: (event: NitroCallEvent) => void;
+}
+
+export interface NitroQuery {
+  /** `?args=k:v,…` — values are URL-encoded, separators kept literal. */
+  args?: Record<string, string | number>;
+  filter?: Record<string, string | number>;
+  attrs?: string[];
+  action?: string;
+  count?: boolean;
+  warning?: boolean;
+}
+
+export interface NitroRequest {
+  method: HttpMethod;
+  /** Resource type, e.g. `sslcertkey`, `vpnglobal_sslcertkey_binding`. */
+  resource: string;
+  /** Object name for `/config/<resource>/<name>`. */
+  name?: string;
+  query?: NitroQuery;
+  body?: Record<string, unknown>;
+}
+
+export interface NitroCallOptions {
+  /** Talk to this node instead of the current primary (HA reads of the secondary). */
+  node?: string;
+  /** Do not follow a 368/1028 to the new primary (used by the HA discovery itself). */
+  noFailover?: boolean;
+  /** Override the retry attempts for this call (e.g. save config). */
+  attempts?: number;
+}
+
+export interface NitroCallEvent {
+  appliance: string;
+  node: string;
+  method: HttpMethod;
+  resource: string;
+  httpStatus?: number;
+  errorcode?: number;
+  attempt: number;
+  ms: number;
+  outcome: 'ok' | 'error' | 'no-reply' | 'dry-run' | 'retry' | 'relogin';
+}
+
+/** What a dry run would have sent, secrets redacted. */
+export interface RecordedRequest {
+  appliance: string;
+  node: string;
+  method: HttpMethod;
+  path: string;
+  query: string;
+  body: unknown;
+}
+
+export interface NitroReply {
+  httpStatus: number;
+  /** Parsed JSON body (NITRO replies are objects). */
+  body: Record<string, unknown>;
+  /** `X-NITRO-WARNING` when `?warning=yes` was asked and the appliance had one. */
+  warning?: string;
+}
+
+const NETWORK_NOTHING_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const TLS_ERROR_CODES = new Set([
+  'ERR_ADC_FINGERPRINT_MISMATCH',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+]);
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function encodeArgs(rec: Record<string, string | number>): string {
+  return Object.entries(rec)
+    .map(([k, v]) => `${k}:${encodeURIComponent(String(v))}`)
+    .join(',');
+}
+
+export function buildQuery(q: NitroQuery | undefined): string {
+  if (!q) return '';
+  const parts: string[] = [];
+  if (q.args && Object.keys(q.args).length) parts.push(`args=${encodeArgs(q.args)}`);
+  if (q.filter && Object.keys(q.filter).length) parts.push(`filter=${encodeArgs(q.filter)}`);
+  if (q.attrs?.length) parts.push(`attrs=${q.attrs.map(encodeURIComponent).join(',')}`);
+  if (q.action) parts.push(`action=${encodeURIComponent(q.action)}`);
+  if (q.count) parts.push('count=yes');
+  if (q.warning) parts.push('warning=yes');
+  return parts.length ? `?${parts.join('&')}` : '';
+}
+
+function stripSlash(u: string): string {
+  return u.replace(/\/+$/, '');
+}
+
+export class NitroClient {
+  readonly appliance: string;
+  readonly nodes: readonly string[];
+  readonly dryRun: boolean;
+  /** Things the plan and the report must show (insecure TLS, plain HTTP, HA oddities). */
+  readonly warnings: string[] = [];
+  /** Dry run: every refused request, redacted, in order. */
+  readonly wouldSend: RecordedRequest[] = [];
+
+  private readonly http: AxiosInstance;
+  private readonly creds: NitroCredentials;
+  private readonly auth: 'session' | 'headers';
+  private readonly attempts: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly sessionTimeoutSec: number | undefined;
+  private readonly onEvent: ((e: NitroCallEvent) => void) | undefined;
+  private readonly tokens = new Map<string, string>();
+  private current: string;
+  private lastTarget: HaTarget | undefined;
+  private readonly httpsAgent: https.Agent;
+  private readonly httpAgent: http.Agent;
+
+  constructor(opts: NitroClientOptions) {
+    if (!opts.nodes.length || opts.nodes.length > 2) {
+      throw new NitroError(
+        { appliance: opts.appliance, method: 'GET', resource: 'nsconfig', httpStatus: undefined, errorcode: undefined, message: 'give one NSIP URL, or two for an HA pair' },
+        { exitCode: EXIT.invalidInput },
+      );
+    }
+    this.appliance = opts.appliance;
+    this.nodes = opts.nodes.map(stripSlash);
+    this.current = this.nodes[0]!;
+    this.creds = opts.credentials;
+    this.auth = opts.auth ?? 'session';
+    this.dryRun = opts.dryRun ?? false;
+    this.attempts = Math.max(1, opts.retry?.attempts ?? 5);
+    this.baseDelayMs = opts.retry?.baseDelayMs ?? 500;
+    this.maxDelayMs = opts.retry?.maxDelayMs ?? 10_000;
+    this.sessionTimeoutSec = opts.sessionTimeoutSec;
+    this.onEvent = opts.onEvent;
+
+    const tlsOpts = opts.tls ?? {};
+    for (const n of this.nodes) {
+      const u = new URL(n);
+      if (u.protocol === 'http:') {
+        if (!tlsOpts.insecure) {
+          throw new NitroError(
+            { appliance: opts.appliance, method: 'GET', resource: 'nsconfig', httpStatus: undefined, errorcode: undefined, message: `${n} is plain HTTP; use https, or set insecure: true in the inventory to accept sending credentials in clear` },
+            { exitCode: EXIT.invalidInput },
+          );
+        }
+        this.warnings.push(`${opts.appliance}: ${n} is plain HTTP: NITRO credentials travel unencrypted`);
+      } else if (u.protocol !== 'https:') {
+        throw new NitroError(
+          { appliance: opts.appliance, method: 'GET', resource: 'nsconfig', httpStatus: undefined, errorcode: undefined, message: `${n}: NITRO URL must be https:// (or http:// with insecure: true)` },
+          { exitCode: EXIT.invalidInput },
+        );
+      }
+    }
+    const built = buildHttpsAgent(opts.appliance, tlsOpts);
+    this.warnings.push(...built.warnings);
+    this.httpsAgent = built.agent;
+    // No keep-alive: a pooled socket the appliance already closed would turn a harmless write
+    // into an "outcome unknown" reset.
+    this.httpAgent = new http.Agent({ keepAlive: false });
+    this.http = axios.create({
+      timeout: opts.timeoutMs ?? 30_000,
+      httpsAgent: this.httpsAgent,
+      httpAgent: this.httpAgent,
+      proxy: false,
+      maxRedirects: 0,
+      validateStatus: () => true,
+      responseType: 'text',
+      transformResponse: [(d: unknown) => d],
+      headers: { Accept: 'application/json' },
+    });
+  }
+
+  /** The node writes go to (the primary, once `resolveTarget` ran). */
+  get currentNode(): string {
+    return this.current;
+  }
+
+  get target(): HaTarget | undefined {
+    return this.lastTarget;
+  }
+
+  /**
+   * Read `nsconfig` and `hanode` on every given node, pick the primary and remember it.
+   * Refuses a split brain, a pair with no reachable primary, and reports the HA sync state.
+   */
+  async resolveTarget(nodes: readonly string[] = this.nodes): Promise<HaTarget> {
+    const target = await resolveHaTarget(this, nodes.map(stripSlash));
+    this.current = target.primaryUrl;
+    this.lastTarget = target;
+    return target;
+  }
+
+  /**
+   * Call before each write phase: a failover may have happened since the last one.
+   * Returns the (possibly new) target; `failedOver` says whether the primary moved.
+   */
+  async recheckPrimary(): Promise<HaTarget & { failedOver: boolean }> {
+    const before = this.current;
+    const target = await this.resolveTarget();
+    return { ...target, failedOver: target.primaryUrl !== before };
+  }
+
+  async get(resource: string, name?: string, query?: NitroQuery, opts?: NitroCallOptions): Promise<NitroReply> {
+    return this.request({ method: 'GET', resource, ...(name !== undefined ? { name } : {}), ...(query ? { query } : {}) }, opts);
+  }
+
+  /**
+   * GET that maps "no such resource" (258 and the certificate absent codes) to `undefined`,
+   * and returns the resource's array (an empty binding may carry no key at all).
+   */
+  async getList<T = Record<string, unknown>>(
+    resource: string,
+    name?: string,
+    query?: NitroQuery,
+    opts?: NitroCallOptions,
+  ): Promise<T[] | undefined> {
+    try {
+      const reply = await this.get(resource, name, query, opts);
+      const v = reply.body[resource];
+      if (v === undefined) return [];
+      return (Array.isArray(v) ? v : [v]) as T[];
+    } catch (err) {
+      if (err instanceof NitroError && err.hasCode(258, 1540, 1542)) return undefined;
+      throw err;
+    }
+  }
+
+  async request(req: NitroRequest, opts: NitroCallOptions = {}): Promise<NitroReply> {
+    try {
+      return await this.requestOnNode(req, opts.node ?? this.current, opts);
+    } catch (err) {
+      const isWrite = req.method !== 'GET';
+      if (isWrite && !opts.node && !opts.noFailover && err instanceof NitroError && err.hasCode(...NOT_PRIMARY_CODES)) {
+        // The pair failed over under us; the secondary refused, so nothing changed: safe to repeat once.
+        const target = await this.recheckPrimary();
+        return this.requestOnNode(req, target.primaryUrl, opts);
+      }
+      throw err;
+    }
+  }
+
+  private pathOf(req: NitroRequest): string {
+    const base = `/nitro/v1/config/${req.resource}`;
+    return req.name !== undefined ? `${base}/${encodeURIComponent(req.name)}` : base;
+  }
+
+  private resourceLabel(req: NitroRequest): string {
+    const action = req.query?.action ? `?action=${req.query.action}` : '';
+    return `${req.name !== undefined ? `${req.resource}/${req.name}` : req.resource}${action}`;
+  }
+
+  private emit(e: Omit<NitroCallEvent, 'appliance'>): void {
+    this.onEvent?.({ appliance: this.appliance, ...e });
+  }
+
+  private backoff(attempt: number): number {
+    const d = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
+    return d / 2 + Math.random() * (d / 2);
+  }
+
+  private async requestOnNode(req: NitroRequest, node: string, opts: NitroCallOptions): Promise<NitroReply> {
+    const path = this.pathOf(req);
+    const qs = buildQuery(req.query);
+    const label = this.resourceLabel(req);
+    if (this.dryRun && req.method !== 'GET') {
+      this.wouldSend.push({ appliance: this.appliance, node, method: req.method, path, query: qs, body: redactBody(req.body ?? null) });
+      this.emit({ node, method: req.method, resource: label, attempt: 0, ms: 0, outcome: 'dry-run' });
+      throw new NitroDryRunError({
+        appliance: this.appliance, method: req.method, resource: label, httpStatus: undefined, errorcode: undefined,
+        message: 'dry run: not sent (recorded in wouldSend)',
+      });
+    }
+    const maxAttempts = opts.attempts ?? this.attempts;
+    let reloggedIn = false;
+    for (let attempt = 1; ; attempt++) {
+      const started = Date.now();
+      let res: AxiosResponse<string>;
+      try {
+        res = await this.send(node, req.method, path + qs, req.body);
+      } catch (err) {
+        const ms = Date.now() - started;
+        const code = (err as { code?: string; cause?: { code?: string } }).code ?? '';
+        const causeCode = (err as { cause?: { code?: string } }).cause?.code ?? '';
+        const detail = `${(err as Error).message}`;
+        if (TLS_ERROR_CODES.has(code) || TLS_ERROR_CODES.has(causeCode) || /certificate|fingerprint/i.test(detail)) {
+          throw new NitroTlsError(
+            { appliance: this.appliance, method: req.method, resource: label, httpStatus: undefined, errorcode: undefined, message: `TLS verification of ${node} failed: ${detail}` },
+            { cause: err, exitCode: EXIT.invalidInput },
+          );
+        }
+        const nothingSent = NETWORK_NOTHING_SENT.has(code) || NETWORK_NOTHING_SENT.has(causeCode);
+        this.emit({ node, method: req.method, resource: label, attempt, ms, outcome: 'no-reply' });
+        if ((req.method === 'GET' || nothingSent) && attempt < maxAttempts) {
+          await sleep(this.backoff(attempt));
+          continue;
+        }
+        if (req.method !== 'GET' && !nothingSent) {
+          throw new NitroOutcomeUnknownError(
+            { appliance: this.appliance, method: req.method, resource: label, httpStatus: undefined, errorcode: undefined, message: `no reply from ${node} (${code || detail}): the change may or may not have been made; re-read the state before repeating it` },
+            { cause: err },
+          );
+        }
+        throw new NitroUnreachableError(
+          { appliance: this.appliance, method: req.method, resource: label, httpStatus: undefined, errorcode: undefined, message: `${node} unreachable after ${attempt} attempt(s): ${code || detail}` },
+          { cause: err },
+        );
+      }
+      const ms = Date.now() - started;
+      const body = parseBody(res.data);
+      const errorcode = typeof body.errorcode === 'number' ? body.errorcode : body.errorcode !== undefined ? Number(body.errorcode) : undefined;
+      const ok = res.status < 300 && (errorcode === undefined || errorcode === 0);
+      if (ok) {
+        this.emit({ node, method: req.method, resource: label, httpStatus: res.status, attempt, ms, outcome: 'ok', ...(errorcode !== undefined ? { errorcode } : {}) });
+        const warning = res.headers['x-nitro-warning'];
+        return { httpStatus: res.status, body, ...(typeof warning === 'string' ? { warning } : {}) };
+      }
+      const message = typeof body.message === 'string' ? body.message : `HTTP ${res.status}`;
+      if (errorcode !== undefined && SESSION_CODES.has(errorcode) && this.auth === 'session' && !reloggedIn) {
+        reloggedIn = true;
+        this.tokens.delete(node);
+        this.emit({ node, method: req.method, resource: label, httpStatus: res.status, errorcode, attempt, ms, outcome: 'relogin' });
+        attempt--; // the re-login is not a retry of the call
+        continue;
+      }
+      const busy = errorcode !== undefined && BUSY_CODES.has(errorcode);
+      const readServerError = req.method === 'GET' && errorcode === undefined && res.status >= 500;
+      if ((busy || readServerError) && attempt < maxAttempts) {
+        this.emit({ node, method: req.method, resource: label, httpStatus: res.status, attempt, ms, outcome: 'retry', ...(errorcode !== undefined ? { errorcode } : {}) });
+        await sleep(this.backoff(attempt));
+        continue;
+      }
+      this.emit({ node, method: req.method, resource: label, httpStatus: res.status, attempt, ms, outcome: 'error', ...(errorcode !== undefined ? { errorcode } : {}) });
+      let text = message;
+      if (errorcode !== undefined && CLUSTER_NSIP_CODES.has(errorcode)) {
+        text = `${message} — ${node} is a cluster node NSIP (or a read-only session): use the cluster IP (CLIP) for configuration`;
+      } else if (errorcode !== undefined && NOT_PRIMARY_CODES.has(errorcode)) {
+        text = `${message} — ${node} is not the HA primary`;
+      }
+      throw new NitroError({ appliance: this.appliance, method: req.method, resource: label, httpStatus: res.status, errorcode, message: text });
+    }
+  }
+
+  private authHeaders(node: string, token: string | undefined): Record<string, string> {
+    if (this.auth === 'headers') {
+      return { 'X-NITRO-USER': this.creds.username, 'X-NITRO-PASS': this.creds.password };
+    }
+    void node;
+    return token ? { Cookie: `NITRO_AUTH_TOKEN=${token}` } : {};
+  }
+
+  private async send(node: string, method: HttpMethod, pathAndQuery: string, body: unknown): Promise<AxiosResponse<string>> {
+    let token: string | undefined;
+    if (this.auth === 'session') token = await this.ensureSession(node);
+    return this.http.request<string>({
+      url: node + pathAndQuery,
+      method,
+      headers: { ...this.authHeaders(node, token), ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+      ...(body !== undefined ? { data: JSON.stringify(body) } : {}),
+    });
+  }
+
+  private async ensureSession(node: string): Promise<string> {
+    const have = this.tokens.get(node);
+    if (have) return have;
+    const token = await this.login(node);
+    this.tokens.set(node, token);
+    return token;
+  }
+
+  private async login(node: string): Promise<string> {
+    const login: Record<string, unknown> = { username: this.creds.username, password: this.creds.password };
+    if (this.sessionTimeoutSec !== undefined) login.timeout = this.sessionTimeoutSec;
+    let res: AxiosResponse<string>;
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        res = await this.http.request<string>({
+          url: `${node}/nitro/v1/config/login`,
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          data: JSON.stringify({ login }),
+        });
+        break;
+      } catch (err) {
+        const code = (err as { code?: string }).code ?? '';
+        const detail = (err as Error).message;
+        if (TLS_ERROR_CODES.has(code) || /certificate|fingerprint/i.test(detail)) {
+          throw new NitroTlsError(
+            { appliance: this.appliance, method: 'POST', resource: 'login', httpStatus: undefined, errorcode: undefined, message: `TLS verification of ${node} failed: ${detail}` },
+            { cause: err, exitCode: EXIT.invalidInput },
+          );
+        }
+        // Login changes no configuration, so repeating it is always safe.
+        if (attempt < this.attempts) {
+          await sleep(this.backoff(attempt));
+          continue;
+        }
+        throw new NitroUnreachableError(
+          { appliance: this.appliance, method: 'POST', resource: 'login', httpStatus: undefined, errorcode: undefined, message: `${node} unreachable: ${code || detail}` },
+          { cause: err },
+        );
+      }
+    }
+    const body = parseBody(res.data);
+    const errorcode = typeof body.errorcode === 'number' ? body.errorcode : undefined;
+    this.emit({ node, method: 'POST', resource: 'login', httpStatus: res.status, attempt: 1, ms: Date.now() - started, outcome: res.status < 300 ? 'ok' : 'error', ...(errorcode !== undefined ? { errorcode } : {}) });
+    if (res.status >= 300 || (errorcode !== undefined && errorcode !== 0)) {
+      const bad = errorcode === 354 || errorcode === 355;
+      throw new NitroError(
+        {
+          appliance: this.appliance, method: 'POST', resource: 'login', httpStatus: res.status, errorcode,
+          message: bad
+            ? `login as ${this.creds.username} refused at ${node}: invalid user name or password (check the inventory's secret reference)`
+            : `${typeof body.message === 'string' ? body.message : `HTTP ${res.status}`} (login at ${node})`,
+        },
+        bad ? { exitCode: EXIT.invalidInput } : undefined,
+      );
+    }
+    const fromCookie = cookieToken(res.headers['set-cookie']);
+    const token = fromCookie ?? (typeof body.sessionid === 'string' ? body.sessionid : undefined);
+    if (!token) {
+      throw new NitroError({ appliance: this.appliance, method: 'POST', resource: 'login', httpStatus: res.status, errorcode, message: `login at ${node} returned no NITRO_AUTH_TOKEN` });
+    }
+    return token;
+  }
+
+  /** End every session this client opened. Best effort: a failed logout only times out. */
+  async logout(): Promise<void> {
+    const nodes = [...this.tokens.keys()];
+    await Promise.all(
+      nodes.map(async (node) => {
+        const token = this.tokens.get(node);
+        this.tokens.delete(node);
+        if (!token) return;
+        try {
+          await this.http.request({
+            url: `${node}/nitro/v1/config/logout`,
+            method: 'POST',
+            headers: { Cookie: `NITRO_AUTH_TOKEN=${token}`, 'Content-Type': 'application/json' },
+            data: JSON.stringify({ logout: {} }),
+          });
+        } catch {
+          // The session expires on its own; nothing to undo.
+        }
+      }),
+    );
+  }
+
+  /** Release sockets (call after `logout`). */
+  close(): void {
+    this.httpsAgent.destroy();
+    this.httpAgent.destroy();
+  }
+}
+
+function parseBody(data: unknown): Record<string, unknown> {
+  if (data === undefined || data === null || data === '') return {};
+  if (typeof data === 'object') return data as Record<string, unknown>;
+  try {
+    const v: unknown = JSON.parse(String(data));
+    return v !== null && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+function cookieToken(setCookie: string[] | string | undefined): string | undefined {
+  const list = Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : [];
+  for (const c of list) {
+    const m = /(?:^|;\s*)NITRO_AUTH_TOKEN=([^;]+)/.exec(c);
+    if (m && m[1] && m[1] !== 'deleted') return m[1];
+  }
+  return undefined;
+}
