@@ -1,0 +1,132 @@
+// `bind vpn global -userDataEncryptionKey X`: the certkey(s) Native OTP uses to encrypt secrets.
+// Current firmware keeps several bound (the last one encrypts new registrations); older builds
+// hold one at a time. Every write here is followed by a read, and an unknown outcome is settled
+// by reading the list again.
+import { AdcError } from '../errors.js';
+import type { NitroClient } from './client.js';
+import { NitroError, NitroOutcomeUnknownError, ABSENT_CODES } from './errors.js';
+
+const RESOURCE = 'vpnglobal_sslcertkey_binding';
+
+/** The certkeys bound as userDataEncryptionKey on vpn global, in the order the appliance lists them. */
+export async function listUserDataEncryptionKeys(client: NitroClient): Promise<string[]> {
+  const list = (await client.getList<Record<string, unknown>>(RESOURCE)) ?? [];
+  return list.flatMap((e) => (typeof e.userdataencryptionkey === 'string' && e.userdataencryptionkey ? [e.userdataencryptionkey] : []));
+}
+
+export interface BindResult {
+  /** false when it was already bound (nothing sent). */
+  changed: boolean;
+  bound: string[];
+}
+
+export async function bindUserDataEncryptionKey(client: NitroClient, certkey: string): Promise<BindResult> {
+  const before = await listUserDataEncryptionKeys(client);
+  if (before.includes(certkey)) return { changed: false, bound: before };
+  try {
+    await client.request({ method: 'PUT', resource: RESOURCE, body: { [RESOURCE]: { userdataencryptionkey: certkey } } });
+  } catch (err) {
+    // No reply, or "already exists" from a concurrent writer: the list is the truth.
+    if (!(err instanceof NitroOutcomeUnknownError) && !(err instanceof NitroError && err.hasCode(273))) throw err;
+    const now = await listUserDataEncryptionKeys(client);
+    if (!now.includes(certkey)) throw err;
+    return { changed: !before.includes(certkey), bound: now };
+  }
+  const after = await listUserDataEncryptionKeys(client);
+  if (!after.includes(certkey)) {
+    throw new AdcError(`${client.appliance}: bound ${certkey} as userDataEncryptionKey but vpn global does not list it`);
+  }
+  return { changed: true, bound: after };
+}
+
+/** Unbind one key. `changed: false` when it was not bound. */
+export async function unbindUserDataEncryptionKey(client: NitroClient, certkey: string): Promise<BindResult> {
+  try {
+    await client.request({ method: 'DELETE', resource: RESOURCE, query: { args: { userdataencryptionkey: certkey } } });
+  } catch (err) {
+    if (err instanceof NitroError && err.hasCode(...ABSENT_CODES)) {
+      return { changed: false, bound: await listUserDataEncryptionKeys(client) };
+    }
+    if (!(err instanceof NitroOutcomeUnknownError)) throw err;
+    const now = await listUserDataEncryptionKeys(client);
+    if (now.includes(certkey)) throw err;
+    return { changed: true, bound: now };
+  }
+  const after = await listUserDataEncryptionKeys(client);
+  if (after.includes(certkey)) {
+    throw new AdcError(`${client.appliance}: unbound ${certkey} but vpn global still lists it`);
+  }
+  return { changed: true, bound: after };
+}
+
+export type BindingCapability = 'multi' | 'single' | 'unknown';
+
+export interface MultiBindingProbe {
+  capability: BindingCapability;
+  /** What the decision rests on (reply code or the list seen after the attempt). */
+  evidence: string;
+  /** Keys bound after the probe. */
+  bound: string[];
+  /** True when the candidate stays bound: the caller owns it now (journal it; rollback unbinds it). */
+  candidateLeftBound: boolean;
+}
+
+export interface DetectOptions {
+  /**
+   * When the firmware accepts the second binding, keep it (default: true — that bind is exactly
+   * step 3 of the overlap cutover, so undoing it only to redo it would be churn). With false,
+   * the candidate is unbound again and the appliance is left as found.
+   */
+  keepIfAccepted?: boolean;
+}
+
+/**
+ * Decide from a real bind attempt whether this firmware holds two userDataEncryptionKeys at once.
+ * Precondition: at least one other key is bound and `candidate` is not.
+ * - the bind is refused and the list is unchanged → `single`, nothing changed;
+ * - both are listed afterwards → `multi` (candidate kept or removed per `keepIfAccepted`);
+ * - the firmware silently replaced the old binding → `single`, and the old binding is restored
+ *   (candidate unbound, previous keys bound again) so no change is left behind.
+ * With nothing bound a bind proves nothing: `unknown`, no request sent.
+ */
+export async function detectMultiBinding(client: NitroClient, candidate: string, opts: DetectOptions = {}): Promise<MultiBindingProbe> {
+  const keep = opts.keepIfAccepted ?? true;
+  const before = await listUserDataEncryptionKeys(client);
+  const others = before.filter((k) => k !== candidate);
+  if (others.length === 0) {
+    return { capability: 'unknown', evidence: 'no other userDataEncryptionKey is bound; a bind would prove nothing', bound: before, candidateLeftBound: before.includes(candidate) };
+  }
+  if (before.includes(candidate)) {
+    return { capability: 'multi', evidence: `already bound together: ${before.join(', ')}`, bound: before, candidateLeftBound: true };
+  }
+  let refusal: NitroError | undefined;
+  try {
+    await client.request({ method: 'PUT', resource: RESOURCE, body: { [RESOURCE]: { userdataencryptionkey: candidate } } });
+  } catch (err) {
+    if (!(err instanceof NitroError)) throw err;
+    // Busy codes were already retried by the client; an unknown outcome is settled by the list.
+    if (!(err instanceof NitroOutcomeUnknownError)) refusal = err;
+  }
+  const after = await listUserDataEncryptionKeys(client);
+  const hasCandidate = after.includes(candidate);
+  const othersKept = others.every((k) => after.includes(k));
+  if (!hasCandidate) {
+    if (!othersKept) {
+      throw new AdcError(`${client.appliance}: probe bind of ${candidate} removed ${others.join(', ')} without binding it; vpn global now lists [${after.join(', ')}] — restore by hand`);
+    }
+    const why = refusal ? `bind refused: errorcode ${refusal.errorcode ?? '?'} ${refusal.nitroMessage}` : 'bind did not take effect';
+    return { capability: 'single', evidence: why, bound: after, candidateLeftBound: false };
+  }
+  if (othersKept) {
+    if (!keep) {
+      const res = await unbindUserDataEncryptionKey(client, candidate);
+      return { capability: 'multi', evidence: `both listed after binding ${candidate}; probe binding removed again`, bound: res.bound, candidateLeftBound: false };
+    }
+    return { capability: 'multi', evidence: `both listed after binding ${candidate}`, bound: after, candidateLeftBound: true };
+  }
+  // Replaced: put the appliance back as it was.
+  await unbindUserDataEncryptionKey(client, candidate);
+  let bound: string[] = [];
+  for (const k of others) bound = (await bindUserDataEncryptionKey(client, k)).bound;
+  return { capability: 'single', evidence: `binding ${candidate} replaced ${others.join(', ')}; restored`, bound, candidateLeftBound: false };
+}

@@ -1,0 +1,35 @@
+// `aaaotpparameter` (a singleton): whether Native OTP secrets are stored encrypted. Turning
+// encryption on with no userDataEncryptionKey bound breaks registration, so setOtpEncryption
+// refuses that case unless the caller says it checked.
+import { AdcError } from '../errors.js';
+import type { NitroClient } from './client.js';
+import { listUserDataEncryptionKeys } from './otp-binding.js';
+
+export interface OtpParameters {
+  encryption: 'ON' | 'OFF';
+  maxotpdevices: number;
+}
+
+export async function getOtpParameters(client: NitroClient): Promise<OtpParameters> {
+  const list = (await client.getList<Record<string, unknown>>('aaaotpparameter')) ?? [];
+  const rec = list[0] ?? {};
+  return {
+    encryption: String(rec.encryption ?? 'OFF').toUpperCase() === 'ON' ? 'ON' : 'OFF',
+    maxotpdevices: rec.maxotpdevices === undefined ? 4 : Number(rec.maxotpdevices),
+  };
+}
+
+/** Set encryption, then read it back. Returns whether anything changed. */
+export async function setOtpEncryption(client: NitroClient, value: 'ON' | 'OFF'): Promise<{ changed: boolean; before: OtpParameters }> {
+  const before = await getOtpParameters(client);
+  if (before.encryption === value) return { changed: false, before };
+  if (value === 'ON' && (await listUserDataEncryptionKeys(client)).length === 0) {
+    throw new AdcError(`${client.appliance}: refusing to turn OTP encryption ON with no userDataEncryptionKey bound (new registrations would fail)`);
+  }
+  await client.request({ method: 'PUT', resource: 'aaaotpparameter', body: { aaaotpparameter: { encryption: value } } });
+  const after = await getOtpParameters(client);
+  if (after.encryption !== value) {
+    throw new AdcError(`${client.appliance}: aaaotpparameter encryption reads ${after.encryption} after setting ${value}`);
+  }
+  return { changed: true, before };
+}
