@@ -1,0 +1,100 @@
+// The state one simulated appliance (node) holds. In an HA pair the two nodes share one
+// SharedConfig, because configuration commands propagate from the primary to the secondary at
+// once; each node keeps its own files, sessions and faults.
+import type { X509Certificate } from 'node:crypto';
+import type { Inform } from './certkey-parse.js';
+import { FileStore } from './file-store.js';
+import { SessionStore } from './sessions.js';
+import { FaultTable } from './faults.js';
+import type { SimApplianceConfig } from './types.js';
+
+export interface CertKeyRecord {
+  certkey: string;
+  cert: string;
+  key?: string;
+  inform: Inform;
+  /** Needed again whenever the key is re-read (gateway decryption); never returned by GET. */
+  passphrase?: string;
+  x509: X509Certificate;
+  expirymonitor: 'ENABLED' | 'DISABLED';
+  notificationperiod?: number;
+}
+
+export type BindingKind = 'userdataencryptionkey' | 'certkeyname' | 'cacert';
+
+export interface BindingRecord {
+  kind: BindingKind;
+  certkey: string;
+}
+
+export class SharedConfig {
+  readonly certkeys = new Map<string, CertKeyRecord>();
+  /** In bind order: the last userdataencryptionkey is the one registrations use. */
+  bindings: BindingRecord[] = [];
+  otp = { encryption: 'OFF' as 'ON' | 'OFF', maxotpdevices: 4 };
+  configChanged = false;
+  lastChange = new Date();
+  lastSave = new Date();
+
+  touch(): void {
+    this.configChanged = true;
+    this.lastChange = new Date();
+  }
+
+  save(): void {
+    this.configChanged = false;
+    this.lastSave = new Date();
+  }
+
+  userDataKeys(): string[] {
+    return this.bindings.filter((b) => b.kind === 'userdataencryptionkey').map((b) => b.certkey);
+  }
+}
+
+export type NodeRole = 'primary' | 'secondary' | 'standalone';
+
+export interface GatewayEvent {
+  at: string;
+  user: string;
+  flow: 'nfactor' | 'classic' | 'register';
+  ok: boolean;
+  /** Why it failed, for test assertions; never contains a secret or a code. */
+  reason?: string;
+}
+
+export class SimNode {
+  readonly name: string;
+  readonly firmware: 'multi' | 'single';
+  readonly username: string;
+  readonly password: string;
+  /** A made-up NSIP (TEST-NET-1): the node's own address as NITRO reports it. */
+  readonly ip: string;
+  role: NodeRole;
+  peer?: SimNode;
+  config: SharedConfig;
+  readonly files = new FileStore();
+  readonly sessions: SessionStore;
+  readonly faults = new FaultTable();
+  readonly gatewayLog: GatewayEvent[] = [];
+
+  constructor(cfg: SimApplianceConfig, index: number, sessionTimeoutSec: number) {
+    this.name = cfg.name;
+    this.firmware = cfg.firmware;
+    this.username = cfg.username;
+    this.password = cfg.password;
+    this.ip = `192.0.2.${10 + index}`;
+    this.role = cfg.ha ? cfg.ha.role : 'standalone';
+    this.config = new SharedConfig();
+    this.sessions = new SessionStore(sessionTimeoutSec);
+  }
+
+  /** The node that currently owns the configuration and the gateway VIP. */
+  primary(): SimNode {
+    return this.role === 'secondary' && this.peer ? this.peer : this;
+  }
+
+  logGateway(ev: Omit<GatewayEvent, 'at'>): void {
+    this.gatewayLog.push({ at: new Date().toISOString(), ...ev });
+    if (this.gatewayLog.length > 500) this.gatewayLog.shift();
+  }
+}

@@ -1,0 +1,39 @@
+// A small client for the simulator's /__lab control endpoint (tests, `adc-cutover lab fault`).
+import type { NodeStateDump } from './control.js';
+import type { FaultSpec } from './types.js';
+
+async function call(url: string, method: string, body?: unknown): Promise<unknown> {
+  const res = await fetch(url, {
+    method,
+    ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } } : {}),
+  });
+  const text = await res.text();
+  const parsed: unknown = text ? JSON.parse(text) : {};
+  if (!res.ok) {
+    const msg = (parsed as { error?: string }).error ?? text;
+    throw new Error(`${method} ${url}: HTTP ${res.status}: ${msg}`);
+  }
+  return parsed;
+}
+
+function base(controlUrl: string): string {
+  return controlUrl.replace(/\/+$/, '');
+}
+
+export async function injectFault(controlUrl: string, fault: FaultSpec): Promise<void> {
+  await call(`${base(controlUrl)}/fault`, 'POST', fault);
+}
+
+export async function clearFaults(controlUrl: string): Promise<void> {
+  await call(`${base(controlUrl)}/fault`, 'DELETE');
+}
+
+/** Swaps primary and secondary of the pair this node belongs to; returns the new primary's name. */
+export async function failover(controlUrl: string): Promise<string> {
+  const r = (await call(`${base(controlUrl)}/failover`, 'POST')) as { primary: string };
+  return r.primary;
+}
+
+export async function labState(controlUrl: string): Promise<NodeStateDump> {
+  return (await call(`${base(controlUrl)}/state`, 'GET')) as NodeStateDump;
+}

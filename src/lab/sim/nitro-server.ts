@@ -1,0 +1,157 @@
+// The NITRO endpoint of one node: /nitro/v1/config/<resource>[/<name>], sessions, faults, the
+// HA write rule, and dispatch to one handler per resource.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SimNode } from './appliance-state.js';
+import { handleControl, type SimWorld } from './control.js';
+import { BodyTooLarge, cookies, readBody, sendJson, sendText, sleep, splitUrl } from './http-util.js';
+import { NitroFault, done, faultReply, type NitroReply } from './nitro-errors.js';
+import type { NitroRequest } from './nitro-request.js';
+import { parseQuery } from './query.js';
+import { handleSslcertkey } from './res-sslcertkey.js';
+import { handleAaaotpparameter, handleHafiles, handleHanode, handleNsconfig, handleNsrunningconfig } from './res-system.js';
+import { handleSystemfile } from './res-systemfile.js';
+import { handleVpnglobalBinding } from './res-vpnglobal-binding.js';
+
+const PREFIX = '/nitro/v1/config/';
+// 2 MB of file content is about 2.7 MB of base64; leave room for the JSON around it.
+const BODY_LIMIT = 4 * 1024 * 1024;
+
+type Handler = (req: NitroRequest) => NitroReply;
+
+const HANDLERS: Record<string, Handler> = {
+  systemfile: handleSystemfile,
+  sslcertkey: handleSslcertkey,
+  vpnglobal_sslcertkey_binding: handleVpnglobalBinding,
+  aaaotpparameter: handleAaaotpparameter,
+  nsconfig: handleNsconfig,
+  hanode: handleHanode,
+  hafiles: handleHafiles,
+  nsrunningconfig: handleNsrunningconfig,
+};
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'DELETE']);
+
+function parseBody(raw: Buffer, contentType: string | undefined): Record<string, unknown> | undefined {
+  if (raw.length === 0) return undefined;
+  let text = raw.toString('utf8');
+  // NITRO also accepts form posts of the shape object=<json>.
+  if ((contentType ?? '').includes('application/x-www-form-urlencoded')) {
+    const obj = new URLSearchParams(text).get('object');
+    if (obj === null) throw new NitroFault(278, 'form body must carry object=<json>');
+    text = obj;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new NitroFault(278, 'malformed JSON body');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new NitroFault(278, 'body must be a JSON object');
+  return parsed as Record<string, unknown>;
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Who is calling: a live session cookie or the per-request headers, never both. */
+function authenticate(node: SimNode, req: IncomingMessage): { token?: string } {
+  const token = cookies(req).get('NITRO_AUTH_TOKEN');
+  const user = header(req, 'x-nitro-user');
+  const pass = header(req, 'x-nitro-pass');
+  if (token && (user !== undefined || pass !== undefined)) {
+    throw new NitroFault(278, 'send either the NITRO_AUTH_TOKEN cookie or X-NITRO-USER/X-NITRO-PASS, not both');
+  }
+  if (token) {
+    node.sessions.use(token);
+    return { token };
+  }
+  if (user !== undefined || pass !== undefined) {
+    if (user !== node.username || pass !== node.password) throw new NitroFault(354);
+    return {};
+  }
+  throw new NitroFault(352);
+}
+
+function login(node: SimNode, body: Record<string, unknown> | undefined): NitroReply {
+  const p = body?.login;
+  if (!p || typeof p !== 'object') throw new NitroFault(278, 'body must be {"login":{"username":…,"password":…}}');
+  const { username, password, timeout } = p as Record<string, unknown>;
+  if (typeof username !== 'string' || typeof password !== 'string') throw new NitroFault(278, 'username and password are required');
+  if (username !== node.username || password !== node.password) throw new NitroFault(354);
+  const token = node.sessions.open(username, typeof timeout === 'number' ? timeout : Number(timeout) || undefined);
+  return {
+    ...done(201, { sessionid: token }),
+    headers: { 'Set-Cookie': `NITRO_AUTH_TOKEN=${token}; path=/nitro/v1; HttpOnly` },
+  };
+}
+
+export function createNitroHandler(node: SimNode, world: SimWorld) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const { path, query } = splitUrl(req.url);
+    if (path.startsWith('/__lab')) {
+      await handleControl(node, world, req, res, path);
+      return;
+    }
+    if (!path.startsWith(PREFIX)) {
+      sendText(res, 404, 'Not Found\n', 'text/plain');
+      return;
+    }
+    const method = (req.method ?? 'GET').toUpperCase();
+    const [resourceRaw, ...nameParts] = path.slice(PREFIX.length).split('/');
+    const resource = decodeURIComponent(resourceRaw ?? '').toLowerCase();
+    const name = nameParts.length > 0 && nameParts.join('/') !== '' ? decodeURIComponent(nameParts.join('/')) : undefined;
+    const q = parseQuery(query);
+
+    let reply: NitroReply;
+    let drop = false;
+    try {
+      let raw: Buffer;
+      try {
+        raw = await readBody(req, BODY_LIMIT);
+      } catch (err) {
+        if (err instanceof BodyTooLarge) throw new NitroFault(278, err.message);
+        throw err;
+      }
+      const body = parseBody(raw, header(req, 'content-type'));
+      let session: { token?: string } = {};
+      if (resource !== 'login') session = authenticate(node, req);
+      const fault = node.faults.take(method, resource, name, q.action);
+      if (fault?.delayMs) await sleep(fault.delayMs);
+      if (fault?.errorcode !== undefined) throw new NitroFault(fault.errorcode, `injected fault: ${fault.on}`);
+      drop = fault?.drop === true;
+      // A dropped read never ran; a dropped write ran and only its reply is lost ("outcome unknown").
+      if (drop && !WRITE_METHODS.has(method)) {
+        res.socket?.destroy();
+        return;
+      }
+      reply = dispatch(node, { method, resource, ...(name !== undefined ? { name } : {}), query: q, ...(body ? { body } : {}), node }, session);
+    } catch (err) {
+      if (err instanceof NitroFault) reply = faultReply(err);
+      else reply = faultReply(new NitroFault(278, err instanceof Error ? err.message : String(err)));
+    }
+    if (drop) {
+      res.socket?.destroy();
+      return;
+    }
+    if (typeof reply.body === 'string') sendText(res, reply.status, reply.body, 'text/plain', reply.headers);
+    else sendJson(res, reply.status, reply.body ?? {}, reply.headers);
+  };
+}
+
+function dispatch(node: SimNode, req: NitroRequest, session: { token?: string }): NitroReply {
+  if (req.resource === 'login') {
+    if (req.method !== 'POST') throw new NitroFault(278, 'login takes POST');
+    return login(node, req.body);
+  }
+  if (req.resource === 'logout') {
+    if (req.method !== 'POST') throw new NitroFault(278, 'logout takes POST');
+    if (session.token) node.sessions.close(session.token);
+    return { ...done(201), headers: { 'Set-Cookie': 'NITRO_AUTH_TOKEN=; path=/nitro/v1; Max-Age=0' } };
+  }
+  const handler = HANDLERS[req.resource];
+  if (!handler) throw new NitroFault(258, `resource type, ${req.resource}`);
+  if (WRITE_METHODS.has(req.method) && node.role === 'secondary') throw new NitroFault(1028);
+  return handler(req);
+}
