@@ -1,0 +1,86 @@
+// Reads the nFactor AuthenticateResponse document. The schema is small and flat, so a few
+// tolerant element reads do; anything that is not this document is reported, not guessed at.
+
+export interface Requirement {
+  /** The form field name the server wants the value under. */
+  id: string;
+  /** username, password, savecredentials, none, … (lower-cased). */
+  type: string;
+  label: string;
+  labelType: string;
+  /** Whether the input is masked: a password-type field. */
+  secret: boolean;
+}
+
+export interface AuthenticateResponse {
+  result: string;
+  stateContext?: string;
+  postBack?: string;
+  cancelPostBack?: string;
+  requirements: Requirement[];
+  /** Texts of labels of type error: why the previous post failed. */
+  errors: string[];
+}
+
+export function isAuthenticateResponse(body: string): boolean {
+  return /<AuthenticateResponse[\s>]/.test(body);
+}
+
+export function parseAuthenticateResponse(body: string): AuthenticateResponse {
+  const requirements: Requirement[] = [];
+  const errors: string[] = [];
+  for (const block of elements(body, 'Requirement')) {
+    const credential = first(block, 'Credential') ?? '';
+    const label = first(block, 'Label') ?? '';
+    const labelText = text(first(label, 'Text'));
+    const labelType = text(first(label, 'Type')).toLowerCase();
+    if (labelType === 'error' && labelText) errors.push(labelText);
+    const id = text(first(credential, 'ID'));
+    if (!id) continue;
+    requirements.push({
+      id,
+      type: text(first(credential, 'Type')).toLowerCase(),
+      label: labelText,
+      labelType,
+      secret: /^true$/i.test(text(first(first(block, 'Input') ?? '', 'Secret'))),
+    });
+  }
+  const stateContext = first(body, 'StateContext');
+  const postBack = first(body, 'PostBack');
+  const cancel = first(body, 'CancelPostBack');
+  return {
+    result: text(first(body, 'Result')).toLowerCase(),
+    ...(stateContext !== undefined ? { stateContext: text(stateContext) } : {}),
+    ...(postBack ? { postBack: text(postBack) } : {}),
+    ...(cancel ? { cancelPostBack: text(cancel) } : {}),
+    requirements,
+    errors,
+  };
+}
+
+function elements(xml: string, name: string): string[] {
+  const re = new RegExp(`<${name}(?:\\s[^>]*)?>([\\s\\S]*?)</${name}>`, 'g');
+  return [...xml.matchAll(re)].map((m) => m[1] ?? '');
+}
+
+function first(xml: string, name: string): string | undefined {
+  const re = new RegExp(`<${name}(?:\\s[^>]*)?(?:/>|>([\\s\\S]*?)</${name}>)`);
+  const m = re.exec(xml);
+  return m ? (m[1] ?? '') : undefined;
+}
+
+function text(raw: string | undefined): string {
+  if (!raw) return '';
+  const cdata = /^\s*<!\[CDATA\[([\s\S]*?)\]\]>\s*$/.exec(raw);
+  const plain = cdata ? (cdata[1] ?? '') : raw.replace(/<[^>]*>/g, '');
+  return decodeEntities(plain).trim();
+}
+
+function decodeEntities(s: string): string {
+  return s.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos);/gi, (_, e: string) => {
+    const k = e.toLowerCase();
+    if (k.startsWith('#x')) return String.fromCodePoint(parseInt(k.slice(2), 16));
+    if (k.startsWith('#')) return String.fromCodePoint(parseInt(k.slice(1), 10));
+    return ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" } as Record<string, string>)[k] ?? '';
+  });
+}

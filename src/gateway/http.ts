@@ -1,0 +1,109 @@
+// One HTTP conversation with a gateway: axios with a cookie jar, redirects left to the flows
+// (a redirect target is itself the answer in the classic flow), and transport failures turned
+// into the outcomes an operator can act on.
+import axios, { type AxiosInstance } from 'axios';
+import type https from 'node:https';
+import { buildHttpsAgent } from '../nitro/tls.js';
+import { CookieJar } from './cookies.js';
+import type { GatewayTlsOptions, LogonOutcome } from './types.js';
+
+export interface GatewayResponse {
+  status: number;
+  contentType: string;
+  location?: string;
+  body: string;
+}
+
+/** A check that ended before a verdict on the credentials; carries the outcome to report. */
+export class GatewayFailure extends Error {
+  constructor(readonly outcome: Exclude<LogonOutcome, 'ok'>, message: string) {
+    super(message);
+    this.name = 'GatewayFailure';
+  }
+}
+
+export class GatewaySession {
+  readonly jar = new CookieJar();
+  readonly warnings: string[] = [];
+  private readonly http: AxiosInstance;
+  private readonly agent: https.Agent | undefined;
+
+  constructor(readonly baseUrl: string, tlsOpts: GatewayTlsOptions = {}, timeoutMs = 15_000) {
+    if (baseUrl.startsWith('https:')) {
+      const built = buildHttpsAgent(baseUrl, tlsOpts);
+      this.agent = built.agent;
+      if (tlsOpts.insecure) {
+        this.warnings.push(`${baseUrl}: TLS certificate verification is OFF; anyone on the path can read the canary's credentials`);
+      }
+    }
+    this.http = axios.create({
+      baseURL: baseUrl.replace(/\/+$/, ''),
+      timeout: timeoutMs,
+      maxRedirects: 0,
+      responseType: 'text',
+      transformResponse: [(d: unknown) => d],
+      validateStatus: () => true,
+      httpsAgent: this.agent,
+      // A proxy from the environment would see the canary's credentials; the check talks direct.
+      proxy: false,
+    });
+  }
+
+  async get(path: string): Promise<GatewayResponse> {
+    return this.send('GET', path);
+  }
+
+  async postForm(path: string, fields: Record<string, string>): Promise<GatewayResponse> {
+    return this.send('POST', path, new URLSearchParams(fields).toString());
+  }
+
+  close(): void {
+    this.agent?.destroy();
+  }
+
+  private async send(method: 'GET' | 'POST', path: string, body?: string): Promise<GatewayResponse> {
+    const headers: Record<string, string> = { Accept: 'application/xml, text/xml, text/html;q=0.9, */*;q=0.1' };
+    const cookie = this.jar.header();
+    if (cookie) headers['Cookie'] = cookie;
+    if (method === 'POST') headers['Content-Type'] = 'application/x-www-form-urlencoded';
+    try {
+      const res = await this.http.request<string>({ method, url: path, data: body ?? (method === 'POST' ? '' : undefined), headers });
+      this.jar.store(res.headers['set-cookie']);
+      const location = res.headers['location'];
+      return {
+        status: res.status,
+        contentType: String(res.headers['content-type'] ?? ''),
+        ...(typeof location === 'string' ? { location } : {}),
+        body: typeof res.data === 'string' ? res.data : '',
+      };
+    } catch (err) {
+      throw transportFailure(err);
+    }
+  }
+}
+
+const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_ADC_FINGERPRINT|EPROTO$|HOSTNAME_MISMATCH)/;
+const NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ERR_SOCKET_CONNECTION_TIMEOUT']);
+
+function transportFailure(err: unknown): GatewayFailure {
+  const code = errorCode(err);
+  const detail = err instanceof Error ? err.message : String(err);
+  if (code && TLS_CODES.test(code)) {
+    return new GatewayFailure('tls-failure', `TLS failure: the gateway's certificate is not trusted (${code}: ${detail}); check the CA or the pinned fingerprint given for it`);
+  }
+  if (code && NET_CODES.has(code)) {
+    return new GatewayFailure('unreachable', `gateway unreachable (${code}: ${detail})`);
+  }
+  return new GatewayFailure('unreachable', `gateway unreachable (${detail})`);
+}
+
+/** The Node error code, from the axios error or the socket error it wraps. */
+function errorCode(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let depth = 0; depth < 4 && e && typeof e === 'object'; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== 'ERR_BAD_RESPONSE' && code !== 'ERR_NETWORK') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
