@@ -343,6 +343,8 @@ export class NitroClient {
       try {
         res = await this.send(node, req.method, path + qs, req.body);
       } catch (err) {
+        // Login failures arrive here already typed; they are final.
+        if (err instanceof NitroError) throw err;
         const ms = Date.now() - started;
         const code = (err as { code?: string; cause?: { code?: string } }).code ?? '';
         const causeCode = (err as { cause?: { code?: string } }).cause?.code ?? '';

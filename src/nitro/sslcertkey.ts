@@ -200,15 +200,17 @@ export interface EnsureCertkeyResult {
   info: CertkeyInfo;
 }
 
-/** Names in messages like `Resource already exists [name]` or `… certkey "name"`. */
+/**
+ * Certkey names a 273 reply may carry: quoted (`… already loaded as certkey "name"`), or a bare
+ * token in brackets / after "certkey" (`Resource already exists [name]`).
+ */
 export function namesInMessage(message: string): string[] {
   const out: string[] = [];
-  for (const re of [/\[([^\]]+)\]/g, /"([^"]+)"/g, /'([^']+)'/g, /certkey(?: name)?[:\s]+([A-Za-z0-9_.-]+)/gi]) {
-    for (const m of message.matchAll(re)) {
-      for (const part of m[1]!.split(/,\s*/)) if (part) out.push(part.trim());
-    }
+  for (const m of message.matchAll(/"([^"]+)"|'([^']+)'/g)) out.push((m[1] ?? m[2])!);
+  for (const m of message.matchAll(/\[([^\]\s"']+)\]|certkey(?: name)?[:,]?\s+([A-Za-z0-9_][A-Za-z0-9_#.:@=-]*)/gi)) {
+    out.push((m[1] ?? m[2])!);
   }
-  return [...new Set(out)];
+  return [...new Set(out.map((n) => n.trim()).filter(Boolean))];
 }
 
 /**
