@@ -1,0 +1,106 @@
+// One bound LDAP connection (ldapts), with the two guarantees the rest of the tool relies on:
+// certificates are checked unless the operator says otherwise, and a dry-run connection cannot
+// write — enforced here, in the transport, so no caller can forget it.
+import type { ConnectionOptions } from 'node:tls';
+import { Client, type Change, type Entry, type SearchOptions } from 'ldapts';
+import { InputError } from '../errors.js';
+import { DryRunRefusal, toDirectoryError, type DirectoryError } from './errors.js';
+
+export interface ConnectOptions {
+  /** ldap://host:port or ldaps://host:port */
+  url: string;
+  bindDN: string;
+  /** Secret: never logged, never part of an error. */
+  password: string;
+  /** PEM of the CA that signed the server certificate (LDAPS and StartTLS); system CAs otherwise. */
+  caPem?: string;
+  /** Upgrade an ldap:// connection with StartTLS before binding. */
+  startTls?: boolean;
+  /** Operation timeout (default 30 s); connecting gets the same. */
+  timeoutMs?: number;
+  /** Refuse every write on this connection. */
+  dryRun?: boolean;
+}
+
+export class DirectoryClient {
+  constructor(
+    private readonly client: Client,
+    readonly url: string,
+    readonly bindDN: string,
+    readonly dryRun: boolean,
+  ) {}
+
+  async search(base: string, options: SearchOptions): Promise<Entry[]> {
+    try {
+      return (await this.client.search(base, options)).searchEntries;
+    } catch (err) {
+      throw toDirectoryError(err, 'search', base);
+    }
+  }
+
+  /** Pages of a paged search, fetched one at a time as the consumer asks: memory stays flat. */
+  async *searchPages(base: string, options: SearchOptions & { pageSize: number }): AsyncGenerator<Entry[]> {
+    const { pageSize, ...rest } = options;
+    try {
+      for await (const page of this.client.searchPaginated(base, { ...rest, paged: { pageSize } })) {
+        yield page.searchEntries;
+      }
+    } catch (err) {
+      throw toDirectoryError(err, 'paged search under', base);
+    }
+  }
+
+  /** A modify; `conflictCodes` are the result codes that mean "the value was not what you read". */
+  async modify(dn: string, changes: Change[], conflictCodes: readonly number[] = []): Promise<void> {
+    if (this.dryRun) throw new DryRunRefusal(`modify ${dn}: refused: this is a dry run`, dn);
+    try {
+      await this.client.modify(dn, changes);
+    } catch (err) {
+      throw toDirectoryError(err, 'modify', dn, conflictCodes);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.unbind().catch(() => undefined);
+  }
+}
+
+export async function connect(opts: ConnectOptions): Promise<DirectoryClient> {
+  let parsed: URL;
+  try {
+    parsed = new URL(opts.url);
+  } catch {
+    throw new InputError(`directory URL "${opts.url}" is not a URL (expected ldap://host:port or ldaps://host:port)`);
+  }
+  if (parsed.protocol !== 'ldap:' && parsed.protocol !== 'ldaps:') {
+    throw new InputError(`directory URL "${opts.url}": the scheme must be ldap:// or ldaps://`);
+  }
+  if (parsed.protocol === 'ldaps:' && opts.startTls) throw new InputError(`directory URL "${opts.url}": StartTLS is for ldap://, not ldaps://`);
+  const timeout = opts.timeoutMs ?? 30_000;
+  const tlsOptions: ConnectionOptions = {
+    rejectUnauthorized: true,
+    ...(opts.caPem ? { ca: [opts.caPem] } : {}),
+    // The URL host is what the certificate must name, also when it is an IP address.
+    servername: isIp(parsed.hostname) ? undefined : parsed.hostname,
+  };
+  // ldapts speaks TLS from the first byte whenever tlsOptions is set, so plain ldap:// gets none
+  // (StartTLS passes them to the upgrade instead).
+  const secure = parsed.protocol === 'ldaps:';
+  const client = new Client({ url: opts.url, timeout, connectTimeout: timeout, ...(secure ? { tlsOptions } : {}), strictDN: false });
+  try {
+    if (opts.startTls) await client.startTLS(tlsOptions);
+    await client.bind(opts.bindDN, opts.password);
+  } catch (err) {
+    await client.unbind().catch(() => undefined);
+    const e: DirectoryError = toDirectoryError(err, 'bind as', opts.bindDN);
+    // A wrong password or bind DN is the operator's input, not a failed run.
+    if (e.resultCode === 49) throw new InputError(`${opts.url}: ${e.message}`, { cause: err });
+    e.message = `${opts.url}: ${e.message}`;
+    throw e;
+  }
+  return new DirectoryClient(client, opts.url, opts.bindDN, opts.dryRun ?? false);
+}
+
+function isIp(host: string): boolean {
+  return /^[\d.]+$/.test(host) || host.includes(':') || host.startsWith('[');
+}

@@ -1,0 +1,42 @@
+// RFC 4515 filter building. Every value that enters a filter goes through escapeFilterValue, so
+// a sAMAccountName like `*)(uid=*` matches itself and nothing else.
+
+/** Escapes a value for use inside an LDAP filter (RFC 4515 §3): `\ * ( )` and NUL become `\XX`. */
+export function escapeFilterValue(value: string): string {
+  return value.replace(/[\\*()\0]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** `(attr=value)` with the value escaped. */
+export function equalityFilter(attribute: string, value: string): string {
+  checkAttributeName(attribute);
+  return `(${attribute}=${escapeFilterValue(value)})`;
+}
+
+/** `(attr=*)`: entries that hold the attribute at all. */
+export function presentFilter(attribute: string): string {
+  checkAttributeName(attribute);
+  return `(${attribute}=*)`;
+}
+
+export function andFilter(...parts: string[]): string {
+  const kept = parts.filter((p) => p.length > 0).map(parenthesize);
+  return kept.length === 1 ? kept[0]! : `(&${kept.join('')})`;
+}
+
+export function orFilter(parts: string[]): string {
+  const kept = parts.map(parenthesize);
+  return kept.length === 1 ? kept[0]! : `(|${kept.join('')})`;
+}
+
+/** Operators write `objectClass=user` as often as `(objectClass=user)`; accept both. */
+export function parenthesize(filter: string): string {
+  const f = filter.trim();
+  return f.startsWith('(') ? f : `(${f})`;
+}
+
+const ATTRIBUTE_NAME = /^([A-Za-z][A-Za-z0-9-]*|\d+(\.\d+)+)(;[A-Za-z0-9-]+)*$/;
+
+/** An attribute description (name or OID, options allowed): never let a filter through this door. */
+export function checkAttributeName(attribute: string): void {
+  if (!ATTRIBUTE_NAME.test(attribute)) throw new RangeError(`"${attribute.slice(0, 60)}" is not an LDAP attribute name`);
+}
