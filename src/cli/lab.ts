@@ -1,0 +1,85 @@
+// `adc-cutover lab up|status|down|fault`: the embedded lab (real slapd + ADC simulator).
+import type { Argv } from 'yargs';
+import { InputError } from '../errors.js';
+import { DEFAULT_LAB_DIR, labDown, labFault, labProcesses, labStatus, labUp, type LabStatus } from '../lab/lab.js';
+
+type SetCode = (code: number) => void;
+
+function dirOption<T>(y: Argv<T>) {
+  return y.option('dir', { type: 'string', default: DEFAULT_LAB_DIR, describe: 'lab directory' });
+}
+
+export function registerLab(cli: Argv, _setCode: SetCode): void {
+  cli.command('lab', 'the embedded lab: a real slapd and simulated ADCs on this machine (up, status, down, fault)', (y) =>
+    y
+      .command('up', 'start the lab and wait until everything answers', (a) =>
+        dirOption(a)
+          .option('users', { type: 'number', default: 200, describe: 'users to seed (besides the canary)' })
+          .option('appliances', { type: 'number', describe: 'simulated appliances (default 1, or 2 with --ha)' })
+          .option('ha', { type: 'boolean', default: false, describe: 'make the first two appliances an HA pair' })
+          .option('firmware', { choices: ['multi', 'single'] as const, default: 'multi' as const, describe: 'userDataEncryptionKey bindings allowed: several (multi) or one (single)' })
+          .option('json', { type: 'boolean', describe: 'print the status as JSON' }),
+        async (argv) => {
+          const status = await labUp({
+            dir: argv.dir, users: argv.users, ha: argv.ha, firmware: argv.firmware,
+            ...(argv.appliances !== undefined ? { appliances: argv.appliances } : {}),
+            log: (line) => process.stderr.write(`lab: ${line}\n`),
+          });
+          printStatus(status, argv.json === true);
+        })
+      .command('status', 'where everything is (secrets are files; none is printed)', (a) => dirOption(a).option('json', { type: 'boolean' }),
+        (argv) => {
+          const status = labStatus(argv.dir);
+          if (argv.json === true) {
+            printStatus(status, true);
+            return;
+          }
+          printStatus(status, false);
+          for (const p of labProcesses(argv.dir)) process.stdout.write(`${p.name}\tpid ${p.pid}\t${p.running ? 'running' : 'NOT RUNNING'}\n`);
+        })
+      .command('down', 'stop every lab process (by pid) and check nothing is left listening', (a) => dirOption(a),
+        async (argv) => {
+          const { stopped } = await labDown(argv.dir);
+          for (const s of stopped) process.stdout.write(`${s.name}\tpid ${s.pid}\t${s.outcome}\n`);
+        })
+      .command('fault', 'make a simulated appliance fail the next matching NITRO request(s)', (a) =>
+        dirOption(a)
+          .option('appliance', { type: 'string', demandOption: true, describe: 'appliance name, e.g. adc1' })
+          .option('on', { type: 'string', demandOption: true, describe: 'request to fail: "METHOD resource[?action]", e.g. "POST nsconfig?action=save"' })
+          .option('errorcode', { type: 'number', describe: 'answer with this NITRO errorcode' })
+          .option('drop', { type: 'boolean', describe: 'close the connection without an answer' })
+          .option('delay', { type: 'number', describe: 'answer after this many milliseconds' })
+          .option('times', { type: 'number', default: 1, describe: 'how many matching requests' }),
+        async (argv) => {
+          const chosen = [argv.errorcode !== undefined, argv.drop === true, argv.delay !== undefined].filter(Boolean).length;
+          if (chosen !== 1) throw new InputError('lab fault: give exactly one of --errorcode N, --drop or --delay MS');
+          if (!/^(GET|POST|PUT|DELETE) \S+$/.test(argv.on)) throw new InputError(`lab fault: --on "${argv.on}" is not "METHOD resource[?action]"`);
+          if (!Number.isInteger(argv.times) || argv.times < 1) throw new InputError('lab fault: --times must be a whole number ≥ 1');
+          await labFault(argv.dir, argv.appliance, {
+            on: argv.on, times: argv.times,
+            ...(argv.errorcode !== undefined ? { errorcode: argv.errorcode } : {}),
+            ...(argv.drop === true ? { drop: true } : {}),
+            ...(argv.delay !== undefined ? { delayMs: argv.delay } : {}),
+          });
+          process.stdout.write(`fault set on ${argv.appliance}: ${argv.on} (${argv.times}×)\n`);
+        })
+      .demandCommand(1, 'Name a lab command: up, status, down or fault.'),
+  );
+}
+
+function printStatus(s: LabStatus, json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+    return;
+  }
+  const lines = [
+    `directory   ${s.directory.url}  ${s.directory.ldapsUrl}  (CA ${s.directory.caFile})`,
+    `            bind ${s.directory.bindDN}  password file ${s.directory.passwordFile}  attribute ${s.directory.attribute}`,
+    ...s.appliances.map((a) => `appliance   ${a.name}  NITRO ${a.nitroUrl}  gateway ${a.gatewayUrl}  ${a.firmware}${a.haPeer ? `  HA peer ${a.haPeer}` : ''}  (${a.username}, password file ${a.passwordFile})`),
+    `old cert    ${s.certs.old.cert}  (certkey ${s.certs.old.certkey}, bound as userDataEncryptionKey)`,
+    `new cert    ${s.certs.new.cert}  key ${s.certs.new.key}`,
+    `canary      ${s.canary.sAMAccountName}  ${s.canary.dn}  (password ${s.canary.passwordFile}, TOTP secret ${s.canary.totpSecretFile})`,
+    `inventory   ${s.inventory}`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}

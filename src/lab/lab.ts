@@ -1,0 +1,316 @@
+// The lab lifecycle behind `adc-cutover lab up|status|down|fault`: PKI, a real slapd, seeded
+// users, the ADC simulator as a background process, secrets in 0600 files, the inventory and a
+// state file. `labDown` runs in a different process from `labUp`, so everything it needs to stop
+// is in the state file, by pid.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { AdcError, InputError, errorMessage } from '../errors.js';
+import { keyMaterialFromPem } from '../otp/index.js';
+import { inventoryYaml, type InventoryAppliance } from './inventory.js';
+import { DEFAULT_LAB_DIR, labPaths, readLabState, writeLabState, writeSecret, type LabPaths, type LabState, type LabStatus } from './lab-layout.js';
+import { generateCa, issueCert, selfSignedCert } from './pki.js';
+import { isRunning, sleep, stopPid } from './processes.js';
+import { seedUsers } from './seed.js';
+import { injectFault } from './sim/control-client.js';
+import { startSimulatorProcess, type SimulatorProcess } from './sim-process.js';
+import type { FaultSpec, SimApplianceConfig, SimulatorConfig } from './sim/types.js';
+import { randomPassword, startSlapd, type RunningSlapd } from './slapd.js';
+
+export { DEFAULT_LAB_DIR } from './lab-layout.js';
+export type { LabStatus, LabState } from './lab-layout.js';
+
+export const OLD_CERTKEY = 'otp-old';
+
+export interface LabUpOptions {
+  /** Default `.adc-cutover/lab` under the current directory. */
+  dir?: string;
+  /** Seeded users besides the canary (default 200). */
+  users?: number;
+  /** Simulated appliances (default 1; `ha` needs at least 2). */
+  appliances?: number;
+  /** Make the first two appliances an HA pair. */
+  ha?: boolean;
+  firmware?: 'multi' | 'single';
+  /** Progress lines for a terminal; never secrets. */
+  log?: (line: string) => void;
+}
+
+interface PlannedAppliance {
+  cfg: SimApplianceConfig;
+  passwordFile: string;
+}
+
+function planAppliances(n: number, ha: boolean, firmware: 'multi' | 'single', paths: LabPaths): PlannedAppliance[] {
+  const out: PlannedAppliance[] = [];
+  for (let i = 0; i < n; i++) {
+    const name = `adc${i + 1}`;
+    // The members of an HA pair share one configuration, nsroot password included.
+    const pairFirst = ha && i === 1 ? out[0]! : undefined;
+    const password = pairFirst ? pairFirst.cfg.password : randomPassword();
+    const passwordFile = pairFirst ? pairFirst.passwordFile : paths.secret(`${name}.password`);
+    if (!pairFirst) writeSecret(passwordFile, password);
+    const cfg: SimApplianceConfig = {
+      name, firmware, username: 'nsroot', password,
+      ...(ha && i < 2 ? { ha: { peer: i === 0 ? 'adc2' : 'adc1', role: i === 0 ? 'primary' : 'secondary' } } : {}),
+    };
+    out.push({ cfg, passwordFile });
+  }
+  return out;
+}
+
+export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
+  const dir = opts.dir ?? DEFAULT_LAB_DIR;
+  const paths = labPaths(dir);
+  const log = opts.log ?? (() => undefined);
+  const users = opts.users ?? 200;
+  const count = opts.appliances ?? (opts.ha ? 2 : 1);
+  const firmware = opts.firmware ?? 'multi';
+  if (!Number.isInteger(users) || users < 0) throw new InputError(`--users must be a whole number ≥ 0 (got ${users})`);
+  if (!Number.isInteger(count) || count < 1 || count > 16) throw new InputError(`--appliances must be between 1 and 16 (got ${count})`);
+  if (opts.ha && count < 2) throw new InputError('--ha needs at least 2 appliances (the first two form the pair)');
+  refuseIfRunning(dir);
+
+  for (const d of [paths.root, paths.pki, paths.certs, paths.secrets, paths.sim]) mkdirSync(d, { recursive: true, mode: 0o700 });
+
+  log('generating certificates');
+  const ca = generateCa('adc-cutover lab CA');
+  writeFileSync(paths.caFile, ca.certPem);
+  writeSecret(paths.caKey, ca.keyPem);
+  const server = issueCert(ca, { cn: 'localhost', sans: ['localhost', '127.0.0.1'] });
+  writeFileSync(paths.serverCert, server.certPem);
+  writeSecret(paths.serverKey, server.keyPem);
+  const year = new Date().getUTCFullYear();
+  const oldPem = selfSignedCert({ cn: `OTP encryption ${year - 1}` });
+  const newPem = selfSignedCert({ cn: `OTP encryption ${year + 1}` });
+  writeFileSync(paths.oldCert, oldPem.certPem);
+  writeSecret(paths.oldKey, oldPem.keyPem);
+  writeFileSync(paths.newCert, newPem.certPem);
+  writeSecret(paths.newKey, newPem.keyPem);
+  const oldKey = keyMaterialFromPem(oldPem.certPem, oldPem.keyPem);
+
+  let slapd: RunningSlapd | undefined;
+  let sim: SimulatorProcess | undefined;
+  try {
+    log('starting slapd');
+    slapd = await startSlapd({ dir: paths.slapd, ca });
+    writeSecret(paths.secret('directory.password'), slapd.servicePassword);
+    writeSecret(paths.secret('directory-root.password'), slapd.rootPassword);
+    log(`seeding ${users} users`);
+    const seed = await seedUsers(slapd, { count: users, oldKey });
+    writeSecret(paths.secret('canary.password'), seed.canary.password);
+    writeSecret(paths.secret('canary.totp'), seed.canary.totpSecret);
+    const seedFile = paths.secret('users.json');
+    writeSecret(seedFile, JSON.stringify(seed));
+
+    log(`starting ${count} simulated appliance(s)`);
+    const planned = planAppliances(count, opts.ha === true, firmware, paths);
+    const preload: SimApplianceConfig['preload'] = {
+      files: [{ name: 'otp-old.pem', content: oldPem.certPem }, { name: 'otp-old.key', content: oldPem.keyPem }],
+      certkeys: [{ certkey: OLD_CERTKEY, cert: 'otp-old.pem', key: 'otp-old.key' }],
+      userDataEncryptionKeys: [OLD_CERTKEY],
+      otpEncryption: 'ON',
+    };
+    const config: SimulatorConfig = {
+      appliances: planned.map((p) => ({ ...p.cfg, preload })),
+      tls: server,
+      directory: {
+        url: slapd.ldapsUrl, caPem: ca.certPem, baseDN: slapd.baseDN,
+        bindDN: slapd.serviceDN, bindPassword: slapd.servicePassword,
+        attribute: slapd.attribute, userNameAttribute: 'sAMAccountName',
+      },
+      control: true,
+    };
+    sim = await startSimulatorProcess({ config, configFile: paths.simConfig, stateFile: paths.simState, logFile: paths.simLog });
+    await waitForAppliances(sim, planned);
+
+    const status = buildStatus(paths, slapd, sim, planned, seed.canary.dn);
+    writeFileSync(paths.inventory, inventoryYaml({
+      paths,
+      appliances: inventoryAppliances(sim, planned),
+      directory: { url: slapd.ldapsUrl, bindDN: slapd.serviceDN, passwordFile: status.directory.passwordFile, base: slapd.usersDN, attribute: slapd.attribute },
+      canary: { user: 'canary', passwordFile: status.canary.passwordFile, totpSecretFile: status.canary.totpSecretFile },
+      oldCertkey: OLD_CERTKEY,
+    }));
+    const state: LabState = {
+      version: 1, state: 'up', startedAt: new Date().toISOString(),
+      slapd: { pid: slapd.pid, pidFile: slapd.files.pidFile, url: slapd.url, ldapsUrl: slapd.ldapsUrl, rootDN: slapd.rootDN, rootPasswordFile: paths.secret('directory-root.password') },
+      simulator: { pid: sim.pid, appliances: sim.appliances },
+      seedFile,
+      status,
+    };
+    writeLabState(dir, state);
+    log(`lab up in ${paths.root}`);
+    return status;
+  } catch (err) {
+    // Leave nothing running behind a failed start; the files stay for a post-mortem.
+    if (sim) await stopPid(sim.pid);
+    await slapd?.stop();
+    throw err;
+  }
+}
+
+function buildStatus(paths: LabPaths, slapd: RunningSlapd, sim: SimulatorProcess, planned: PlannedAppliance[], canaryDN: string): LabStatus {
+  return {
+    directory: {
+      url: slapd.url, ldapsUrl: slapd.ldapsUrl, caFile: paths.caFile, baseDN: slapd.baseDN,
+      bindDN: slapd.serviceDN, passwordFile: paths.secret('directory.password'), attribute: slapd.attribute,
+    },
+    appliances: planned.map((p) => {
+      const running = sim.appliances.find((a) => a.name === p.cfg.name);
+      if (!running) throw new AdcError(`the ADC simulator did not report appliance ${p.cfg.name}`);
+      return {
+        name: p.cfg.name, nitroUrl: running.nitroHttpsUrl, username: p.cfg.username, passwordFile: p.passwordFile,
+        gatewayUrl: running.gatewayUrl, haPeer: p.cfg.ha?.peer ?? null, firmware: p.cfg.firmware,
+      };
+    }),
+    certs: {
+      old: { cert: paths.oldCert, key: paths.oldKey, certkey: OLD_CERTKEY },
+      new: { cert: paths.newCert, key: paths.newKey },
+    },
+    canary: { dn: canaryDN, sAMAccountName: 'canary', passwordFile: paths.secret('canary.password'), totpSecretFile: paths.secret('canary.totp') },
+    inventory: paths.inventory,
+  };
+}
+
+function inventoryAppliances(sim: SimulatorProcess, planned: PlannedAppliance[]): InventoryAppliance[] {
+  const url = (name: string) => sim.appliances.find((a) => a.name === name)!;
+  const out: InventoryAppliance[] = [];
+  for (const p of planned) {
+    if (p.cfg.ha?.role === 'secondary') continue;
+    const self = url(p.cfg.name);
+    if (p.cfg.ha) {
+      const peer = url(p.cfg.ha.peer);
+      out.push({ name: `${p.cfg.name}-${p.cfg.ha.peer}`, username: p.cfg.username, passwordFile: p.passwordFile, gateway: self.gatewayUrl, nitro: [self.nitroHttpsUrl, peer.nitroHttpsUrl] });
+    } else {
+      out.push({ name: p.cfg.name, username: p.cfg.username, passwordFile: p.passwordFile, gateway: self.gatewayUrl, nitro: [self.nitroHttpsUrl] });
+    }
+  }
+  return out;
+}
+
+/** NITRO answers with the lab's credentials and the gateway answers HTTP on every appliance. */
+async function waitForAppliances(sim: SimulatorProcess, planned: PlannedAppliance[]): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (const p of planned) {
+    const a = sim.appliances.find((x) => x.name === p.cfg.name);
+    if (!a) throw new AdcError(`the ADC simulator did not report appliance ${p.cfg.name}`);
+    let last = '';
+    for (;;) {
+      try {
+        const nitro = await fetch(`${a.nitroUrl}/nitro/v1/config/nsconfig`, {
+          headers: { 'X-NITRO-USER': p.cfg.username, 'X-NITRO-PASS': p.cfg.password },
+          signal: AbortSignal.timeout(2000),
+        });
+        await nitro.arrayBuffer();
+        const gateway = await fetch(`${a.gatewayHttpUrl}/`, { signal: AbortSignal.timeout(2000) });
+        await gateway.arrayBuffer();
+        if (nitro.ok) break;
+        last = `NITRO answered HTTP ${nitro.status}`;
+      } catch (err) {
+        last = errorMessage(err);
+      }
+      if (Date.now() > deadline) throw new AdcError(`appliance ${p.cfg.name} (${a.nitroUrl}) does not answer: ${last}`);
+      await sleep(100);
+    }
+  }
+}
+
+function refuseIfRunning(dir: string): void {
+  let state: LabState;
+  try {
+    state = readLabState(dir);
+  } catch {
+    return;
+  }
+  const alive = [state.slapd.pid, state.simulator?.pid].filter((p): p is number => p !== undefined && isRunning(p));
+  if (state.state === 'up' && alive.length > 0) {
+    throw new InputError(`a lab is already up in ${labPaths(dir).root} (pids ${alive.join(', ')}); run: adc-cutover lab down --dir ${dir}`);
+  }
+}
+
+export function labStatus(dir: string = DEFAULT_LAB_DIR): LabStatus {
+  const state = readLabState(dir);
+  if (state.state !== 'up') throw new InputError(`the lab in ${labPaths(dir).root} is down; start it with: adc-cutover lab up --dir ${dir}`);
+  return state.status;
+}
+
+export interface LabProcessInfo {
+  name: 'slapd' | 'simulator';
+  pid: number;
+  running: boolean;
+}
+
+/** The lab's processes and whether each is alive (for `lab status` and for tests). */
+export function labProcesses(dir: string = DEFAULT_LAB_DIR): LabProcessInfo[] {
+  const state = readLabState(dir);
+  const out: LabProcessInfo[] = [{ name: 'slapd', pid: state.slapd.pid, running: isRunning(state.slapd.pid) }];
+  if (state.simulator) out.push({ name: 'simulator', pid: state.simulator.pid, running: isRunning(state.simulator.pid) });
+  return out;
+}
+
+/** Every 127.0.0.1 port the lab listened on. */
+export function labPorts(state: LabState): number[] {
+  const urls = [state.slapd.url, state.slapd.ldapsUrl, ...(state.simulator?.appliances ?? []).flatMap((a) => [a.nitroUrl, a.nitroHttpsUrl, a.gatewayUrl, a.gatewayHttpUrl])];
+  return [...new Set(urls.map((u) => Number(new URL(u).port)).filter((p) => p > 0))];
+}
+
+export interface LabDownResult {
+  stopped: { name: string; pid: number; outcome: 'not-running' | 'terminated' | 'killed' }[];
+}
+
+export async function labDown(dir: string = DEFAULT_LAB_DIR): Promise<LabDownResult> {
+  const state = readLabState(dir);
+  const stopped: LabDownResult['stopped'] = [];
+  if (state.simulator) stopped.push({ name: 'simulator', pid: state.simulator.pid, outcome: await stopPid(state.simulator.pid) });
+  stopped.push({ name: 'slapd', pid: state.slapd.pid, outcome: await stopPid(state.slapd.pid, { pidFile: state.slapd.pidFile }) });
+  const listening = await stillListening(labPorts(state));
+  writeLabState(dir, { ...state, state: 'down' });
+  if (listening.length > 0) {
+    throw new AdcError(`lab down: processes stopped but something still listens on 127.0.0.1 port(s) ${listening.join(', ')}`);
+  }
+  return { stopped };
+}
+
+async function stillListening(ports: number[]): Promise<number[]> {
+  const open = await Promise.all(ports.map(async (port) => ((await accepts(port)) ? port : undefined)));
+  return open.filter((p): p is number => p !== undefined);
+}
+
+export function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.setTimeout(1000);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('timeout', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** `lab fault`: one fault on one appliance, through the simulator's control endpoint. */
+export async function labFault(dir: string, appliance: string, fault: FaultSpec): Promise<void> {
+  const state = readLabState(dir);
+  if (state.state !== 'up' || !state.simulator) throw new InputError(`the lab in ${labPaths(dir).root} is not up`);
+  const a = state.simulator.appliances.find((x) => x.name === appliance);
+  if (!a) throw new InputError(`no appliance "${appliance}" in the lab (have: ${state.simulator.appliances.map((x) => x.name).join(', ')})`);
+  if (!a.controlUrl) throw new AdcError(`appliance ${appliance}: the simulator runs without its control endpoint`);
+  try {
+    await injectFault(a.controlUrl, fault);
+  } catch (err) {
+    throw new AdcError(`appliance ${appliance}: fault not injected: ${errorMessage(err)}`);
+  }
+}
+
+/** The seeded users (with passwords and secrets) of a running lab: for tests and rehearsals. */
+export function labSeedFile(dir: string = DEFAULT_LAB_DIR): string {
+  return readLabState(dir).seedFile;
+}
+
+export function readLabSecret(file: string): string {
+  return readFileSync(file, 'utf8').trim();
+}
