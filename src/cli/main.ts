@@ -5,6 +5,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { AdcError, EXIT } from '../errors.js';
 import { registerOtp } from './otp.js';
+import { registerLab } from './lab.js';
 
 async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.ok;
@@ -21,6 +22,7 @@ async function main(argv: string[]): Promise<number> {
     })
     .help();
   registerOtp(cli, (c) => (code = c));
+  registerLab(cli, (c) => (code = c));
   try {
     await cli.parseAsync();
   } catch (err) {
