@@ -1,0 +1,90 @@
+// The run journal (events.jsonl): append-only, one JSON object a line, fsync'd after every
+// record so that a record on disk means the intent or result really was recorded before the
+// process went on. A crash can only lose the last, partly written line, which reading ignores.
+import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { AdcError, EXIT } from '../errors.js';
+import type { JsonObject } from './json.js';
+import { redactValue } from './redact.js';
+import type { ChangeRecord } from './step.js';
+
+export type JournalRecord =
+  | { type: 'run'; runId: string; playbook: string; inventory: string; params: JsonObject; planHash: string; dryRun: boolean; user: string; host: string; attempt: number }
+  | { type: 'plan'; planHash: string; plan: JsonObject }
+  | { type: 'step-start'; step: string; kind: string; title: string }
+  | { type: 'intent'; id: number; step: string; target: string; action: string; data: JsonObject }
+  | { type: 'done'; id: number; data: JsonObject }
+  | { type: 'target'; step: string; target: string; status: string; message: string; changed?: JsonObject }
+  | { type: 'note'; step?: string; target: string; level: 'info' | 'warn'; message: string }
+  | { type: 'step-end'; step: string; status: 'ok' | 'failed' | 'skipped'; error?: string; durationMs: number }
+  | { type: 'rollback-start'; reason: string }
+  | { type: 'undo'; id: number; step: string; target: string; status: 'undone' | 'not-needed' | 'failed'; message: string }
+  | { type: 'rollback-end'; status: 'complete' | 'incomplete' }
+  | { type: 'run-end'; status: RunStatus; exitCode: number; message?: string };
+
+export type RunStatus = 'succeeded' | 'failed' | 'rolled-back' | 'rollback-incomplete' | 'interrupted' | 'refused';
+
+export type Stamped = JournalRecord & { t: string; seq: number };
+
+export class Journal {
+  private fd: number;
+  private seq: number;
+  private nextId: number;
+
+  private constructor(readonly path: string, existing: Stamped[]) {
+    this.fd = openSync(path, 'a', 0o600);
+    this.seq = existing.length;
+    this.nextId = 1 + Math.max(0, ...existing.filter((r) => r.type === 'intent').map((r) => (r as { id: number }).id));
+  }
+
+  static open(path: string): Journal {
+    return new Journal(path, readJournal(path, { missingOk: true }));
+  }
+
+  append(rec: JournalRecord): Stamped {
+    const stamped = { t: new Date().toISOString(), seq: ++this.seq, ...redactValue(rec) } as Stamped;
+    writeSync(this.fd, JSON.stringify(stamped) + '\n');
+    fsyncSync(this.fd);
+    return stamped;
+  }
+
+  newIntentId(): number {
+    return this.nextId++;
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+export function readJournal(path: string, opts: { missingOk?: boolean } = {}): Stamped[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if (opts.missingOk && (err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new AdcError(`${path}: cannot read the run journal (${(err as NodeJS.ErrnoException).code})`, EXIT.invalidInput);
+  }
+  const out: Stamped[] = [];
+  const lines = text.split('\n');
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    try {
+      out.push(JSON.parse(line) as Stamped);
+    } catch {
+      // Only the last line may be torn by a crash; a bad line in the middle is corruption.
+      if (i < lines.length - 2) throw new AdcError(`${path}:${i + 1}: the run journal is corrupt`, EXIT.invalidInput);
+    }
+  });
+  return out;
+}
+
+/** The change records of each step, with done/undone folded in, in journal order. */
+export function changeRecords(records: Stamped[]): ChangeRecord[] {
+  const byId = new Map<number, ChangeRecord>();
+  for (const r of records) {
+    if (r.type === 'intent') byId.set(r.id, { id: r.id, step: r.step, target: r.target, action: r.action, data: r.data });
+    else if (r.type === 'done') { const c = byId.get(r.id); if (c) c.done = r.data; }
+    else if (r.type === 'undo' && (r.status === 'undone' || r.status === 'not-needed')) { const c = byId.get(r.id); if (c) c.undone = true; }
+  }
+  return [...byId.values()];
+}

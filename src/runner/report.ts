@@ -1,0 +1,105 @@
+// report.json: the journal folded into what an operator, a change board or a CI job wants to
+// know — per step and per target: status, timings, what changed, what was rolled back.
+import { writeFileSync } from 'node:fs';
+import type { JsonObject } from './json.js';
+import type { RunStatus, Stamped } from './journal.js';
+
+export interface TargetReport {
+  target: string;
+  status: string;
+  message: string;
+  changed?: JsonObject;
+}
+
+export interface StepReport {
+  id: string;
+  kind: string;
+  title: string;
+  status: 'ok' | 'failed' | 'skipped' | 'running' | 'not-run';
+  startedAt?: string;
+  endedAt?: string;
+  durationMs?: number;
+  error?: string;
+  targets: TargetReport[];
+  changes: { id: number; target: string; action: string; data: JsonObject; done: boolean }[];
+  rollback: { target: string; status: string; message: string }[];
+  notes: { target: string; level: string; message: string }[];
+}
+
+export interface RunReport {
+  runId: string;
+  status: RunStatus | 'running';
+  exitCode?: number;
+  message?: string;
+  playbook: string;
+  inventory: string;
+  planHash: string;
+  dryRun: boolean;
+  user: string;
+  host: string;
+  startedAt: string;
+  endedAt?: string;
+  attempts: number;
+  plan?: JsonObject;
+  steps: StepReport[];
+  /** What a person must do when the rollback was incomplete. */
+  actionsRequired: string[];
+}
+
+export function buildReport(records: Stamped[], stepOrder: { id: string; kind: string; title: string }[] = []): RunReport {
+  const run = records.find((r) => r.type === 'run');
+  const lastRun = [...records].reverse().find((r) => r.type === 'run');
+  const end = [...records].reverse().find((r) => r.type === 'run-end');
+  const steps = new Map<string, StepReport>();
+  const stepOf = (id: string, kind = '', title = id): StepReport => {
+    let s = steps.get(id);
+    if (!s) {
+      s = { id, kind, title, status: 'not-run', targets: [], changes: [], rollback: [], notes: [] };
+      steps.set(id, s);
+    }
+    return s;
+  };
+  for (const s of stepOrder) stepOf(s.id, s.kind, s.title);
+  const intents = new Map<number, StepReport['changes'][number]>();
+  for (const r of records) {
+    switch (r.type) {
+      case 'step-start': {
+        const s = stepOf(r.step, r.kind, r.title);
+        Object.assign(s, { kind: r.kind, title: r.title, status: 'running', startedAt: r.t, error: undefined });
+        s.targets = [];
+        break;
+      }
+      case 'step-end': Object.assign(stepOf(r.step), { status: r.status, endedAt: r.t, durationMs: r.durationMs, ...(r.error ? { error: r.error } : {}) }); break;
+      case 'target': stepOf(r.step).targets.push({ target: r.target, status: r.status, message: r.message, ...(r.changed ? { changed: r.changed } : {}) }); break;
+      case 'intent': { const c = { id: r.id, target: r.target, action: r.action, data: r.data, done: false }; intents.set(r.id, c); stepOf(r.step).changes.push(c); break; }
+      case 'done': { const c = intents.get(r.id); if (c) { c.done = true; c.data = { ...c.data, ...r.data }; } break; }
+      case 'undo': stepOf(r.step).rollback.push({ target: r.target, status: r.status, message: r.message }); break;
+      case 'note': if (r.step) stepOf(r.step).notes.push({ target: r.target, level: r.level, message: r.message }); break;
+      default: break;
+    }
+  }
+  const actionsRequired = [...steps.values()].flatMap((s) =>
+    s.rollback.filter((u) => u.status === 'failed').map((u) => `${s.title} on ${u.target}: undo by hand — ${u.message}`));
+  const plan = [...records].reverse().find((r) => r.type === 'plan');
+  return {
+    runId: run?.type === 'run' ? run.runId : 'unknown',
+    status: end?.type === 'run-end' && lastRun && end.seq > lastRun.seq ? end.status : 'running',
+    ...(end?.type === 'run-end' ? { exitCode: end.exitCode, ...(end.message ? { message: end.message } : {}) } : {}),
+    playbook: run?.type === 'run' ? run.playbook : '',
+    inventory: run?.type === 'run' ? run.inventory : '',
+    planHash: lastRun?.type === 'run' ? lastRun.planHash : '',
+    dryRun: run?.type === 'run' ? run.dryRun : false,
+    user: run?.type === 'run' ? run.user : '',
+    host: run?.type === 'run' ? run.host : '',
+    startedAt: run?.t ?? '',
+    ...(end ? { endedAt: end.t } : {}),
+    attempts: records.filter((r) => r.type === 'run').length,
+    ...(plan?.type === 'plan' ? { plan: plan.plan } : {}),
+    steps: [...steps.values()],
+    actionsRequired,
+  };
+}
+
+export function writeReport(path: string, report: RunReport): void {
+  writeFileSync(path, JSON.stringify(report, null, 2) + '\n', { mode: 0o600 });
+}

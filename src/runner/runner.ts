@@ -1,0 +1,161 @@
+// Runs steps in order with a write-ahead journal; on failure rolls back every started step in
+// reverse order of start; on interruption stops after the current write and keeps the journal.
+import { EXIT, errorMessage } from '../errors.js';
+import type { Reporter, RunEvent } from './events.js';
+import { changeRecords, Journal, readJournal, type JournalRecord, type RunStatus, type Stamped } from './journal.js';
+import type { JsonObject } from './json.js';
+import { redact } from './redact.js';
+import type { ChangeRecord, RollbackResult, Step, StepContext, StepJournal } from './step.js';
+
+export interface RunMeta {
+  runId: string;
+  runDir: string;
+  playbook: string;
+  inventory: string;
+  params: JsonObject;
+  planHash: string;
+  dryRun: boolean;
+}
+
+export interface RunOutcome {
+  status: RunStatus;
+  exitCode: number;
+  message?: string;
+}
+
+export class Interrupted extends Error {
+  constructor() {
+    super('interrupted');
+  }
+}
+
+export class Runner {
+  private readonly journal: Journal;
+  private readonly prior: Stamped[];
+
+  constructor(private readonly meta: RunMeta, private readonly steps: Step[], private readonly reporter: Reporter, private readonly signal: AbortSignal) {
+    this.prior = readJournal(`${meta.runDir}/events.jsonl`, { missingOk: true });
+    this.journal = Journal.open(`${meta.runDir}/events.jsonl`);
+  }
+
+  /** Runs (or, when the journal has records, resumes) the steps. */
+  async run(): Promise<RunOutcome> {
+    const attempt = 1 + this.prior.filter((r) => r.type === 'run').length;
+    this.record({ type: 'run', ...this.metaRecord(), attempt });
+    const finished = new Set(this.prior.filter((r) => r.type === 'step-end' && r.status !== 'failed').map((r) => (r as { step: string }).step));
+    const started: Step[] = this.steps.filter((s) => this.prior.some((r) => r.type === 'step-start' && r.step === s.id));
+    for (const step of this.steps) {
+      if (finished.has(step.id)) continue;
+      if (this.signal.aborted) return this.end('interrupted', EXIT.interrupted, interruptedMessage(this.meta.runId));
+      if (!started.includes(step)) started.push(step);
+      const t0 = Date.now();
+      this.record({ type: 'step-start', step: step.id, kind: step.kind, title: step.title });
+      try {
+        const ctx = this.context(step);
+        const results = await step.apply(ctx);
+        for (const r of results) this.record({ type: 'target', step: step.id, ...r });
+        if (this.signal.aborted) throw new Interrupted();
+        if (!this.meta.dryRun) await step.verify(ctx);
+        const failed = results.filter((r) => r.status === 'failed');
+        if (failed.length) throw new Error(failed.map((f) => `${f.target}: ${f.message}`).join('; '));
+        this.record({ type: 'step-end', step: step.id, status: results.every((r) => r.status === 'skipped') && results.length ? 'skipped' : 'ok', durationMs: Date.now() - t0 });
+      } catch (err) {
+        if (err instanceof Interrupted || (this.signal.aborted && isAbort(err))) {
+          this.record({ type: 'step-end', step: step.id, status: 'failed', error: 'interrupted', durationMs: Date.now() - t0 });
+          return this.end('interrupted', EXIT.interrupted, interruptedMessage(this.meta.runId));
+        }
+        const message = `${step.title}: ${errorMessage(err)}`;
+        this.record({ type: 'step-end', step: step.id, status: 'failed', error: message, durationMs: Date.now() - t0 });
+        const complete = await this.rollbackSteps(started, message);
+        return complete
+          ? this.end('rolled-back', EXIT.failedRolledBack, `${message} — every change of this run was rolled back`)
+          : this.end('rollback-incomplete', EXIT.rollbackIncomplete, `${message} — the rollback is incomplete: see the report for what a person must do`);
+      }
+    }
+    return this.end('succeeded', EXIT.ok);
+  }
+
+  /** Undoes a failed, interrupted or finished run from its journal. */
+  async rollbackAll(reason: string): Promise<RunOutcome> {
+    const startedIds = new Set(this.prior.filter((r) => r.type === 'step-start').map((r) => (r as { step: string }).step));
+    const complete = await this.rollbackSteps(this.steps.filter((s) => startedIds.has(s.id)), reason);
+    return complete
+      ? this.end('rolled-back', EXIT.ok, 'every change of this run was rolled back')
+      : this.end('rollback-incomplete', EXIT.rollbackIncomplete, 'the rollback is incomplete: see the report for what a person must do');
+  }
+
+  private async rollbackSteps(started: Step[], reason: string): Promise<boolean> {
+    this.record({ type: 'rollback-start', reason });
+    const all = changeRecords([...this.prior, ...this.journalSoFar]);
+    let complete = true;
+    // Reverse order of start: a later step's change may depend on an earlier one's.
+    for (const step of [...started].reverse()) {
+      const records = all.filter((c) => c.step === step.id && !c.undone);
+      if (records.length === 0) continue;
+      let results: RollbackResult[];
+      try {
+        results = await step.rollback(this.context(step, /* rollback */ true), [...records].reverse());
+      } catch (err) {
+        results = [{ target: step.id, status: 'failed', message: errorMessage(err) }];
+      }
+      for (const r of results) {
+        const rec = records.find((c) => c.id === r.id) ?? records.find((c) => c.target === r.target);
+        this.record({ type: 'undo', id: rec?.id ?? 0, step: step.id, target: r.target, status: r.status, message: r.message });
+        if (r.status === 'failed') complete = false;
+      }
+    }
+    this.record({ type: 'rollback-end', status: complete ? 'complete' : 'incomplete' });
+    return complete;
+  }
+
+  private journalSoFar: Stamped[] = [];
+
+  private record(rec: JournalRecord): void {
+    const stamped = this.journal.append(rec);
+    this.journalSoFar.push(stamped);
+    this.reporter.event(stamped as RunEvent);
+  }
+
+  private end(status: RunStatus, exitCode: number, message?: string): RunOutcome {
+    this.record({ type: 'run-end', status, exitCode, ...(message ? { message: redact(message) } : {}) });
+    this.journal.close();
+    return { status, exitCode, message };
+  }
+
+  private metaRecord() {
+    const { runId, playbook, inventory, params, planHash, dryRun } = this.meta;
+    return { runId, playbook, inventory, params, planHash, dryRun, user: process.env['USER'] ?? 'unknown', host: process.env['HOSTNAME'] ?? 'localhost' };
+  }
+
+  private context(step: Step, rollingBack = false): StepContext {
+    const journal: StepJournal = {
+      intent: async (target, action, data) => {
+        const id = this.journal.newIntentId();
+        this.record({ type: 'intent', id, step: step.id, target, action, data });
+        return id;
+      },
+      done: async (id, data = {}) => {
+        this.record({ type: 'done', id, data });
+      },
+      records: (): ChangeRecord[] => changeRecords([...this.prior, ...this.journalSoFar]).filter((c) => c.step === step.id),
+    };
+    return {
+      runId: this.meta.runId,
+      runDir: this.meta.runDir,
+      dryRun: this.meta.dryRun,
+      // A rollback must run to the end even after Ctrl-C: stopping halfway would be worse.
+      signal: rollingBack ? new AbortController().signal : this.signal,
+      journal,
+      progress: (target, p) => this.reporter.event({ type: 'progress', step: step.id, target, t: new Date().toISOString(), ...p }),
+      note: (target, message, level = 'info') => this.record({ type: 'note', step: step.id, target, level, message }),
+    };
+  }
+}
+
+function isAbort(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'AbortError' || /abort/i.test(err.message));
+}
+
+function interruptedMessage(runId: string): string {
+  return `interrupted; the journal is kept. Continue with 'adc-cutover resume ${runId}' or undo with 'adc-cutover rollback ${runId}'`;
+}

@@ -1,0 +1,90 @@
+// The step contract. A step reads live state to plan, applies its change while journaling each
+// intent before it acts (write-ahead), verifies, and can roll back exactly what this run did.
+import type { JsonObject } from './json.js';
+
+export interface PlannedChange {
+  /** Appliance name, "directory", or a gateway URL. */
+  target: string;
+  /** What would change, in an operator's words. */
+  description: string;
+  /** Facts the plan hash covers (current state the change depends on). */
+  facts?: JsonObject;
+}
+
+export interface StepPlan {
+  changes: PlannedChange[];
+  warnings: string[];
+  /** Steps that change nothing in this run (already done, or not applicable) say why. */
+  skipReason?: string;
+}
+
+/** One write-ahead record, as the journal hands it back to a rollback. */
+export interface ChangeRecord {
+  id: number;
+  step: string;
+  target: string;
+  action: string;
+  data: JsonObject;
+  /** Set once the change is known to have completed; absent when the process died in between. */
+  done?: JsonObject;
+  undone?: boolean;
+}
+
+export interface StepJournal {
+  /** Record what is about to change (fsync'd) before changing it; returns the record id. */
+  intent(target: string, action: string, data: JsonObject): Promise<number>;
+  /** Record that the change happened, with what the step learned (names, hashes). */
+  done(id: number, data?: JsonObject): Promise<void>;
+  /** Earlier records of this step (a resumed run continues from them). */
+  records(): ChangeRecord[];
+}
+
+export type Progress = { done: number; total: number; rate?: number; etaSec?: number; detail?: string };
+
+export interface StepContext {
+  runId: string;
+  runDir: string;
+  dryRun: boolean;
+  signal: AbortSignal;
+  journal: StepJournal;
+  /** Per-target progress and notes; shown by the task list, JSON lines and the report. */
+  progress(target: string, p: Progress): void;
+  note(target: string, message: string, level?: 'info' | 'warn'): void;
+}
+
+export interface TargetResult {
+  target: string;
+  status: 'ok' | 'skipped' | 'failed';
+  message: string;
+  changed?: JsonObject;
+}
+
+export interface RollbackResult {
+  /** The change record this undoes (the runner journals the undo against it). */
+  id?: number;
+  target: string;
+  status: 'undone' | 'not-needed' | 'failed';
+  message: string;
+}
+
+export interface Step {
+  /** Unique within a playbook: "bind-new-key", "bind-new-key#2". */
+  readonly id: string;
+  readonly kind: string;
+  readonly title: string;
+  /** Targets the step works on, for the task list and JUnit (one test case per step × target). */
+  targets(): string[];
+  plan(ctx: StepContext): Promise<StepPlan>;
+  apply(ctx: StepContext): Promise<TargetResult[]>;
+  verify(ctx: StepContext): Promise<void>;
+  /** Undo this run's records, newest first; check that each change really happened first. */
+  rollback(ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]>;
+}
+
+/** A step failure that already names its target; the runner adds the step. */
+export class StepFailure extends Error {
+  constructor(message: string, readonly results: TargetResult[] = []) {
+    super(message);
+    this.name = 'StepFailure';
+  }
+}
