@@ -56,10 +56,11 @@ export async function logonCheck(opts: LogonCheckOptions): Promise<LogonResult> 
   const session = new GatewaySession(gatewayUrl, opts.tls, opts.timeoutMs);
   try {
     let verdict: FlowVerdict;
+    const current = { flow: requested };
     try {
-      verdict = await runFlow(session, inputs, requested, opts.onNote);
+      verdict = await runFlow(session, inputs, current, opts.onNote);
     } catch (err) {
-      if (err instanceof GatewayFailure) return finish({ outcome: err.outcome, flow: requested, message: err.message, ...kid }, session.warnings);
+      if (err instanceof GatewayFailure) return finish({ outcome: err.outcome, flow: current.flow, message: err.message, ...kid }, session.warnings);
       throw err;
     }
     if (verdict.outcome !== 'ok') return finish({ outcome: verdict.outcome, flow: verdict.flow, message: verdict.message, ...kid }, session.warnings);
@@ -73,14 +74,17 @@ export async function logonCheck(opts: LogonCheckOptions): Promise<LogonResult> 
   }
 }
 
-async function runFlow(session: GatewaySession, inputs: LogonInputs, flow: FlowChoice, onNote?: (n: string) => void): Promise<FlowVerdict> {
-  if (flow === 'classic') return classicLogon(session, inputs);
+/** Runs the chosen flow; `current.flow` tells a failure which flow it happened in. */
+async function runFlow(session: GatewaySession, inputs: LogonInputs, current: { flow: FlowChoice }, onNote?: (n: string) => void): Promise<FlowVerdict> {
+  const requested = current.flow;
+  if (requested === 'classic') return classicLogon(session, inputs);
   try {
     return await nfactorLogon(session, inputs);
   } catch (err) {
     if (!(err instanceof NoNfactorEndpoint)) throw err;
-    if (flow === 'nfactor') throw new GatewayFailure('unexpected-page', `${err.message}; try the classic flow`);
+    if (requested === 'nfactor') throw new GatewayFailure('unexpected-page', `${err.message}; try the classic flow`);
     onNote?.(`${err.message}; using the classic logon page`);
+    current.flow = 'classic';
     return classicLogon(session, inputs);
   }
 }

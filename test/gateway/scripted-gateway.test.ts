@@ -1,0 +1,155 @@
+// Gateway behaviours the lab simulator does not produce, against tiny scripted servers:
+// bot protection, a custom login schema, lock-out labels, a separate OTP factor, echoed secrets.
+import { afterAll, describe, expect, it } from 'vitest';
+import { logonCheck, newAcceptedSteps, type LogonCheckOptions } from '../../src/gateway/index.js';
+import { authResponse, LOGIN_FIELDS, sendXml, startFakeGateway, type FakeGateway } from './fake-gateway.js';
+import { fakeClock, timeInStep } from './clock.js';
+import { totpCode } from '../../src/otp/index.js';
+
+const SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEH';
+const PASSWORD = 'Canary-Pa55word!';
+const NOW = timeInStep(8);
+const CODE = totpCode(SECRET, { time: NOW });
+const started: FakeGateway[] = [];
+
+async function gateway(routes: Parameters<typeof startFakeGateway>[0]): Promise<FakeGateway> {
+  const gw = await startFakeGateway(routes);
+  started.push(gw);
+  return gw;
+}
+
+function check(gw: FakeGateway, extra: Partial<LogonCheckOptions> = {}) {
+  return logonCheck({
+    gatewayUrl: gw.url, user: 'canary', password: PASSWORD, passcode: { kind: 'secret', secret: SECRET },
+    clock: fakeClock(NOW), acceptedSteps: newAcceptedSteps(), ...extra,
+  });
+}
+
+afterAll(async () => {
+  await Promise.all(started.map((g) => g.close()));
+});
+
+describe('logonCheck against scripted gateways', () => {
+  it('reports a captcha page as unexpected-page (bot protection), without posting credentials', async () => {
+    const gw = await gateway({
+      '/nf/auth/getAuthenticationRequirements.do': (_q, res) => {
+        res.writeHead(200, { 'Content-Type': 'text/html' });
+        res.end('<html><body><form><div class="g-recaptcha" data-sitekey="x"></div></form></body></html>');
+      },
+    });
+    const r = await check(gw);
+    expect(r.outcome).toBe('unexpected-page');
+    expect(r.message).toMatch(/bot-protection/);
+    expect(r.message.startsWith(`${gw.url}: `)).toBe(true);
+    expect(gw.seen.some((s) => JSON.stringify(s.form).includes(PASSWORD))).toBe(false);
+  });
+
+  it('reports an HTML page where XML was expected as unexpected-page', async () => {
+    const gw = await gateway({
+      '/nf/auth/getAuthenticationRequirements.do': (_q, res) => {
+        res.writeHead(200, { 'Content-Type': 'text/html' });
+        res.end('<html><body>Welcome to our portal</body></html>');
+      },
+    });
+    const r = await check(gw);
+    expect(r.outcome).toBe('unexpected-page');
+    expect(r.message).toMatch(/HTML page where the gateway's logon protocol was expected/);
+  });
+
+  it('stops at a login schema field it cannot fill', async () => {
+    const gw = await gateway({
+      '/nf/auth/getAuthenticationRequirements.do': (_q, res) =>
+        sendXml(res, authResponse({ result: 'more-info', fields: [...LOGIN_FIELDS, { id: 'domain', type: 'ListBox', label: 'Domain' }] })),
+    });
+    const r = await check(gw);
+    expect(r.outcome).toBe('unexpected-page');
+    expect(r.message).toMatch(/asks for "domain" \(type listbox, "Domain"\)/);
+    expect(gw.seen).toHaveLength(1);
+  });
+
+  it('recognises a lock-out label as user-locked', async () => {
+    const gw = await gateway({
+      '/nf/auth/getAuthenticationRequirements.do': (_q, res) => sendXml(res, authResponse({ result: 'more-info', state: 's1', fields: LOGIN_FIELDS })),
+      '/nf/auth/doAuthentication.do': (_q, res) =>
+        sendXml(res, authResponse({ result: 'more-info', state: 's2', fields: LOGIN_FIELDS, error: 'Your account has been locked out.' })),
+    });
+    const r = await check(gw);
+    expect(r).toMatchObject({ outcome: 'user-locked', flow: 'nfactor' });
+    expect(r.message).toMatch(/locked out/);
+  });
+
+  it('answers a separate OTP factor with the passcode, echoes StateContext and logs off', async () => {
+    const gw = await gateway({
+      '/nf/auth/getAuthenticationRequirements.do': (_q, res) =>
+        sendXml(res, authResponse({ result: 'more-info', state: 'round1', fields: LOGIN_FIELDS.slice(0, 2) }), ['NSC_TMAS=t1; Path=/']),
+      '/nf/auth/doAuthentication.do': (q, res) => {
+        if (q.form['StateContext'] === 'round1') {
+          sendXml(res, authResponse({ result: 'more-info', state: 'round2', fields: [{ id: 'otp', type: 'password', label: 'Token code' }] }));
+        } else {
+          sendXml(res, authResponse({ result: 'success' }), ['NSC_AAAC=session1; Path=/; HttpOnly']);
+        }
+      },
+      '/cgi/logout': (_q, res) => {
+        res.writeHead(302, { Location: '/vpn/index.html', 'Set-Cookie': 'NSC_AAAC=xyz; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT' });
+        res.end();
+      },
+    });
+    const r = await check(gw);
+    expect(r).toMatchObject({ outcome: 'ok', flow: 'nfactor', loggedOff: true });
+    const posts = gw.seen.filter((s) => s.path === '/nf/auth/doAuthentication.do');
+    expect(posts[0]?.form).toEqual({ login: 'canary', passwd: PASSWORD, StateContext: 'round1' });
+    expect(posts[1]?.form).toEqual({ otp: CODE, StateContext: 'round2' });
+    expect(posts[1]?.cookie).toContain('NSC_TMAS=t1');
+    expect(gw.seen.at(-1)).toMatchObject({ path: '/cgi/logout', cookie: expect.stringContaining('NSC_AAAC=session1') });
+  });
+
+  it('blames the passcode when it was posted alone in the failing round', async () => {
+    const gw = await gateway({
+      '/nf/auth/getAuthenticationRequirements.do': (_q, res) => sendXml(res, authResponse({ result: 'more-info', state: 'r1', fields: LOGIN_FIELDS.slice(0, 2) })),
+      '/nf/auth/doAuthentication.do': (q, res) => sendXml(res, q.form['StateContext'] === 'r1'
+        ? authResponse({ result: 'more-info', state: 'r2', fields: [{ id: 'passwd1', type: 'password', label: 'Passcode' }] })
+        : authResponse({ result: 'more-info', state: 'r3', fields: [{ id: 'passwd1', type: 'password' }], error: 'Try again' })),
+    });
+    const r = await check(gw);
+    expect(r.outcome).toBe('wrong-passcode');
+    expect(gw.seen.filter((s) => s.path === '/nf/auth/doAuthentication.do')).toHaveLength(2);
+  });
+
+  it('never lets a secret the gateway echoes into a message or warning', async () => {
+    const gw = await gateway({
+      '/nf/auth/getAuthenticationRequirements.do': (_q, res) => sendXml(res, authResponse({ result: 'more-info', fields: LOGIN_FIELDS })),
+      '/nf/auth/doAuthentication.do': (q, res) =>
+        sendXml(res, authResponse({ result: 'more-info', fields: LOGIN_FIELDS, error: `Bad password ${q.form['passwd']} or code ${q.form['passwd1']}` })),
+    });
+    const r = await check(gw);
+    expect(r.outcome).toBe('wrong-password');
+    const text = JSON.stringify(r);
+    expect(text).not.toContain(PASSWORD);
+    expect(text).not.toContain(CODE);
+    expect(text).toContain('[redacted]');
+  });
+
+  it('classic: an NSC_VPNERR lock-out code is user-locked; a form post without setclient is not ok', async () => {
+    const gw = await gateway({
+      '/vpn/index.html': (_q, res) => {
+        res.writeHead(200, { 'Content-Type': 'text/html', 'Set-Cookie': 'NSC_TEMP=xyz; Path=/' });
+        res.end('<html><body><form action="/cgi/login" method="post"></form></body></html>');
+      },
+      '/cgi/login': (_q, res) => {
+        res.writeHead(302, { Location: '/vpn/index.html', 'Set-Cookie': 'NSC_VPNERR=4015; Path=/' });
+        res.end();
+      },
+    });
+    const r = await check(gw, { flow: 'auto' });
+    expect(r).toMatchObject({ outcome: 'user-locked', flow: 'classic' });
+    expect(gw.seen.find((s) => s.path === '/cgi/login')).toMatchObject({ form: { login: 'canary', passwd: PASSWORD, passwd1: CODE } });
+  });
+
+  it('with flow nfactor, a gateway without the nFactor endpoint is unexpected-page, not a silent fallback', async () => {
+    const gw = await gateway({});
+    const r = await check(gw, { flow: 'nfactor' });
+    expect(r.outcome).toBe('unexpected-page');
+    expect(r.message).toMatch(/no nFactor endpoint/);
+    expect(gw.seen.map((s) => s.path)).toEqual(['/nf/auth/getAuthenticationRequirements.do']);
+  });
+});
