@@ -6,6 +6,7 @@ import { hideBin } from 'yargs/helpers';
 import { AdcError, EXIT } from '../errors.js';
 import { registerOtp } from './otp.js';
 import { registerLab } from './lab.js';
+import { registerLogonCheck } from './logon-check.js';
 
 async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.ok;
@@ -23,6 +24,7 @@ async function main(argv: string[]): Promise<number> {
     .help();
   registerOtp(cli, (c) => (code = c));
   registerLab(cli, (c) => (code = c));
+  registerLogonCheck(cli, (c) => (code = c));
   try {
     await cli.parseAsync();
   } catch (err) {
