@@ -1,0 +1,145 @@
+// `lab up` / `lab status --json` / `lab fault` / `lab down` through the built CLI, as a newcomer
+// runs them: processes detached and recorded by pid, secrets in 0600 files, the inventory written,
+// and nothing left listening afterwards.
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from 'ldapts';
+import { parse } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accepts, labPorts, type LabState, type LabStatus } from '../../src/lab/lab.js';
+import { isRunning, stopPid } from '../../src/lab/processes.js';
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '../..');
+// A private build: other test files may be rebuilding dist/ at the same moment.
+const BUILD = join(ROOT, 'test-artifacts', `lab-cli-build-${process.pid}`);
+const CLI = join(BUILD, 'src', 'cli', 'main.js');
+
+async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd, timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+describe('adc-cutover lab (built CLI)', () => {
+  let work: string;
+  let labDir: string;
+  let status: LabStatus;
+  let state: LabState;
+  beforeAll(async () => {
+    try {
+      execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', ROOT, '--outDir', BUILD], { stdio: 'pipe' });
+    } catch {
+      // Another engineer's file may not compile yet; what we need is checked next.
+    }
+    expect(existsSync(CLI), `${CLI} was not built`).toBe(true);
+    mkdirSync(join(ROOT, 'test-artifacts'), { recursive: true });
+    work = mkdtempSync(join(ROOT, 'test-artifacts', 'lab-cli-'));
+    const up = await cli(['lab', 'up', '--users', '30', '--appliances', '3', '--ha', '--firmware', 'single'], work);
+    expect(up.stderr + up.stdout).not.toMatch(/internal error/);
+    expect(up.code, up.stderr).toBe(0);
+    labDir = join(work, '.adc-cutover', 'lab');
+    state = JSON.parse(readFileSync(join(labDir, 'lab.json'), 'utf8')) as LabState;
+    const st = await cli(['lab', 'status', '--json'], work);
+    expect(st.code, st.stderr).toBe(0);
+    status = JSON.parse(st.stdout) as LabStatus;
+  });
+  afterAll(async () => {
+    // Whatever the tests did, stop what the lab started (by pid) before removing its files.
+    if (state) {
+      if (state.simulator) await stopPid(state.simulator.pid);
+      await stopPid(state.slapd.pid);
+    }
+    if (work) rmSync(work, { recursive: true, force: true });
+    rmSync(BUILD, { recursive: true, force: true });
+  });
+
+  it('reports exactly the documented status fields', () => {
+    expect(Object.keys(status).sort()).toEqual(['appliances', 'canary', 'certs', 'directory', 'inventory']);
+    expect(Object.keys(status.directory).sort()).toEqual(['attribute', 'baseDN', 'bindDN', 'caFile', 'ldapsUrl', 'passwordFile', 'url']);
+    expect(status.appliances.map((a) => [a.name, a.haPeer, a.firmware])).toEqual([['adc1', 'adc2', 'single'], ['adc2', 'adc1', 'single'], ['adc3', null, 'single']]);
+    for (const a of status.appliances) expect(Object.keys(a).sort()).toEqual(['firmware', 'gatewayUrl', 'haPeer', 'name', 'nitroUrl', 'passwordFile', 'username']);
+    expect(status.certs.old.certkey).toBe('otp-old');
+    expect(Object.keys(status.canary).sort()).toEqual(['dn', 'passwordFile', 'sAMAccountName', 'totpSecretFile']);
+    expect(status.inventory).toBe(join(labDir, 'inventory.yaml'));
+  });
+
+  it('keeps secrets in 0600 files and out of the status and the inventory', () => {
+    const files = [status.directory.passwordFile, status.canary.passwordFile, status.canary.totpSecretFile, status.certs.old.key, status.certs.new.key,
+      ...status.appliances.map((a) => a.passwordFile)];
+    for (const f of files) expect(statSync(f).mode & 0o777, f).toBe(0o600);
+    const printed = JSON.stringify(status) + readFileSync(status.inventory, 'utf8') + readFileSync(join(labDir, 'lab.json'), 'utf8');
+    for (const f of [status.directory.passwordFile, status.canary.passwordFile, status.canary.totpSecretFile, status.appliances[0]!.passwordFile]) {
+      expect(printed).not.toContain(readFileSync(f, 'utf8').trim());
+    }
+  });
+
+  it('writes the inventory of contract 3, an HA pair as one entry with two nodes', () => {
+    const inv = parse(readFileSync(status.inventory, 'utf8')) as Record<string, unknown> & { appliances: Record<string, unknown>[]; directory: Record<string, unknown> };
+    expect(inv.appliances).toHaveLength(2);
+    expect(inv.appliances[0]!.nodes).toEqual([status.appliances[0]!.nitroUrl, status.appliances[1]!.nitroUrl]);
+    expect(inv.appliances[1]).toMatchObject({ name: 'adc3', nitro: status.appliances[2]!.nitroUrl, username: 'nsroot', password: '${file:secrets/adc3.password}', tls: { ca: 'pki/ca.pem' }, transport: 'nitro' });
+    expect(inv.directory).toMatchObject({ url: status.directory.ldapsUrl, ca: 'pki/ca.pem', bindDN: status.directory.bindDN, password: '${file:secrets/directory.password}', base: 'ou=Users,dc=lab,dc=example', attribute: 'userParameters' });
+    expect(inv.certificates).toEqual({ old: { cert: 'certs/otp-old.pem', key: 'certs/otp-old.key', certkey: 'otp-old' }, new: { cert: 'certs/otp-new.pem', key: 'certs/otp-new.key' } });
+    expect(inv.canary).toEqual({ user: 'canary', password: '${file:secrets/canary.password}', totpSecret: '${file:secrets/canary.totp}' });
+  });
+
+  it('leaves a directory the service account can use over LDAPS, and the canary can bind', async () => {
+    const client = new Client({ url: status.directory.ldapsUrl, tlsOptions: { ca: [readFileSync(status.directory.caFile)] } });
+    try {
+      await client.bind(status.directory.bindDN, readFileSync(status.directory.passwordFile, 'utf8'));
+      const { searchEntries } = await client.search('ou=Users,dc=lab,dc=example', { filter: '(objectClass=user)', attributes: ['cn'], paged: { pageSize: 100 } });
+      expect(searchEntries).toHaveLength(31);
+      await client.bind(status.canary.dn, readFileSync(status.canary.passwordFile, 'utf8'));
+    } finally {
+      await client.unbind();
+    }
+  });
+
+  it('leaves appliances that answer NITRO with the old certkey bound', async () => {
+    const a = state.simulator!.appliances.find((x) => x.name === 'adc3')!;
+    const res = await fetch(`${a.nitroUrl}/nitro/v1/config/vpnglobal_sslcertkey_binding`, {
+      headers: { 'X-NITRO-USER': 'nsroot', 'X-NITRO-PASS': readFileSync(status.appliances[2]!.passwordFile, 'utf8') },
+    });
+    expect(res.status).toBe(200);
+    expect(JSON.stringify(await res.json())).toContain('otp-old');
+  });
+
+  it('injects a fault through lab fault, and refuses an ambiguous one', async () => {
+    const bad = await cli(['lab', 'fault', '--appliance', 'adc3', '--on', 'POST nsconfig?action=save', '--errorcode', '1', '--drop'], work);
+    expect(bad.code).toBe(2);
+    const unknown = await cli(['lab', 'fault', '--appliance', 'adc9', '--on', 'GET nsconfig', '--errorcode', '1'], work);
+    expect(unknown.code).toBe(2);
+    const ok = await cli(['lab', 'fault', '--appliance', 'adc3', '--on', 'GET nsconfig', '--errorcode', '278'], work);
+    expect(ok.code, ok.stderr).toBe(0);
+    const a = state.simulator!.appliances.find((x) => x.name === 'adc3')!;
+    const headers = { 'X-NITRO-USER': 'nsroot', 'X-NITRO-PASS': readFileSync(status.appliances[2]!.passwordFile, 'utf8') };
+    const failed = await fetch(`${a.nitroUrl}/nitro/v1/config/nsconfig`, { headers });
+    expect(((await failed.json()) as { errorcode: number }).errorcode).toBe(278);
+    const next = await fetch(`${a.nitroUrl}/nitro/v1/config/nsconfig`, { headers });
+    expect(next.status).toBe(200);
+  });
+
+  it('refuses a second lab up in the same directory while the first runs', async () => {
+    const again = await cli(['lab', 'up', '--users', '1'], work);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already up/);
+  });
+
+  it('lab down stops every process by pid and leaves nothing listening', async () => {
+    const pids = [state.slapd.pid, state.simulator!.pid];
+    for (const p of pids) expect(isRunning(p)).toBe(true);
+    const down = await cli(['lab', 'down'], work);
+    expect(down.code, down.stderr).toBe(0);
+    for (const p of pids) expect(isRunning(p)).toBe(false);
+    for (const port of labPorts(state)) expect(await accepts(port), `port ${port}`).toBe(false);
+    const st = await cli(['lab', 'status', '--json'], work);
+    expect(st.code).toBe(2);
+  });
+});
