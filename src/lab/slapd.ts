@@ -74,19 +74,20 @@ export function randomPassword(bytes = 18): string {
 }
 
 /** The slapd binary, installed on demand when we are root; otherwise the exact command to run. */
-export function ensureSlapd(opts: { install?: boolean; log?: (line: string) => void } = {}): string {
-  const present = () => existsSync(SLAPD_PATH) && existsSync(join(SLAPD_MODULE_PATH, 'back_mdb.la'));
-  if (present()) return SLAPD_PATH;
+export function ensureSlapd(opts: { install?: boolean; log?: (line: string) => void; slapdPath?: string } = {}): string {
+  const slapd = opts.slapdPath ?? SLAPD_PATH;
+  const present = () => existsSync(slapd) && existsSync(join(SLAPD_MODULE_PATH, 'back_mdb.la'));
+  if (present()) return slapd;
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!isRoot || opts.install === false) {
-    throw new InputError(`OpenLDAP slapd is not installed (${SLAPD_PATH}). Install it as root with:\n  ${SLAPD_INSTALL_COMMAND}`);
+    throw new InputError(`OpenLDAP slapd is not installed (${slapd}). Install it as root with:\n  ${SLAPD_INSTALL_COMMAND}`);
   }
   opts.log?.('installing slapd with apt-get (once)');
   const run = spawnSync('sh', ['-c', SLAPD_INSTALL_COMMAND], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
   if (run.status !== 0 || !present()) {
     throw new InputError(`installing slapd failed (exit ${run.status}); run it yourself:\n  ${SLAPD_INSTALL_COMMAND}\n${(run.stderr ?? '').slice(-2000)}`);
   }
-  return SLAPD_PATH;
+  return slapd;
 }
 
 export async function startSlapd(opts: StartSlapdOptions): Promise<RunningSlapd> {
