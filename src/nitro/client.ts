@@ -7,6 +7,7 @@ import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import {
   BUSY_CODES,
   CLUSTER_NSIP_CODES,
+  HA_PROPAGATION_CODES,
   NOT_PRIMARY_CODES,
   NitroDryRunError,
   NitroError,
@@ -400,6 +401,8 @@ export class NitroClient {
       let text = message;
       if (errorcode !== undefined && CLUSTER_NSIP_CODES.has(errorcode)) {
         text = `${message} — ${node} is a cluster node NSIP (or a read-only session): use the cluster IP (CLIP) for configuration`;
+      } else if (errorcode !== undefined && HA_PROPAGATION_CODES.has(errorcode)) {
+        text = `${message} — HA propagation to the secondary failed: the primary may hold the change and the secondary not; fail this step and roll back`;
       } else if (errorcode !== undefined && NOT_PRIMARY_CODES.has(errorcode)) {
         text = `${message} — ${node} is not the HA primary`;
       }

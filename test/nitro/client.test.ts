@@ -170,6 +170,14 @@ describe('NitroClient retries and failures', () => {
     expect((err as Error).message).toMatch(/use the cluster IP/);
   });
 
+  it.each([347, 349, 457, 458])('HA propagation failure %i fails the call with advice to roll back', async (code) => {
+    const c = client();
+    await injectFault(control, { on: 'POST nsconfig?action=save', errorcode: code });
+    const err = await saveConfig(c).catch((e: unknown) => e);
+    expect((err as NitroError).errorcode).toBe(code);
+    expect((err as Error).message).toMatch(/HA propagation.*roll back/);
+  });
+
   it('258 on a read is "absent", not an error', async () => {
     const c = client();
     expect(await c.getList('sslcertkey', 'no-such-certkey')).toBeUndefined();
