@@ -14,7 +14,7 @@ import { seedUsers } from './seed.js';
 import { injectFault } from './sim/control-client.js';
 import { startSimulatorProcess, type SimulatorProcess } from './sim-process.js';
 import type { FaultSpec, SimApplianceConfig, SimulatorConfig } from './sim/types.js';
-import { randomPassword, startSlapd, type RunningSlapd } from './slapd.js';
+import { randomPassword, serverNames, startSlapd, type RunningSlapd } from './slapd.js';
 
 export { DEFAULT_LAB_DIR } from './lab-layout.js';
 export type { LabStatus, LabState } from './lab-layout.js';
@@ -76,7 +76,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
   const ca = generateCa('adc-cutover lab CA');
   writeFileSync(paths.caFile, ca.certPem);
   writeSecret(paths.caKey, ca.keyPem);
-  const server = issueCert(ca, { cn: 'localhost', sans: ['localhost', '127.0.0.1'] });
+  const server = issueCert(ca, { cn: 'localhost', sans: serverNames() });
   writeFileSync(paths.serverCert, server.certPem);
   writeSecret(paths.serverKey, server.keyPem);
   const year = new Date().getUTCFullYear();

@@ -4,6 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'ldapts';
 import { AdcError, InputError, errorMessage } from '../errors.js';
@@ -62,6 +63,11 @@ export interface RunningSlapd {
   stop(): Promise<void>;
 }
 
+/** Names a lab server certificate answers to: clients connect to 127.0.0.1, people type localhost or the host name. */
+export function serverNames(): string[] {
+  return [...new Set(['localhost', hostname(), '127.0.0.1'].filter((n) => n.length > 0))];
+}
+
 /** `{SSHA}` as slapd verifies it: base64(SHA1(password ‖ salt) ‖ salt). */
 export function sshaHash(password: string, salt: Buffer = randomBytes(8)): string {
   const digest = createHash('sha1').update(password, 'utf8').update(salt).digest();
@@ -108,7 +114,7 @@ export async function startSlapd(opts: StartSlapdOptions): Promise<RunningSlapd>
   mkdirSync(dbDir, { recursive: true, mode: 0o700 });
 
   const ca = opts.ca ?? generateCa('adc-cutover lab CA');
-  const server = issueCert(ca, { cn: 'localhost', sans: ['localhost', '127.0.0.1'] });
+  const server = issueCert(ca, { cn: 'localhost', sans: serverNames() });
   const files: SlapdFiles = {
     conf: join(dir, 'slapd.conf'),
     pidFile: join(dir, 'slapd.pid'),
