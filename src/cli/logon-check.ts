@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { EXIT, InputError, errorMessage } from '../errors.js';
-import { logonCheck, type FlowChoice, type GatewayTlsOptions, type LogonResult, type PasscodeSource } from '../gateway/index.js';
+import { logonCheck, type FlowChoice, type LogonCheckOptions, type GatewayTlsOptions, type LogonResult, type PasscodeSource } from '../gateway/index.js';
 import { Keyring, isBase32Secret } from '../otp/index.js';
 import { isInteractive, promptSecret, secretFromEnv } from './input.js';
 import { keyArgsOf, keyOptions, loadKeyArgs } from './key-options.js';
@@ -97,7 +97,9 @@ interface ParsedArgv {
 }
 
 /** The command without yargs: exit code 0 on a good logon, 1 on a failed one; InputError on bad input. */
-export async function runLogonCheck(args: LogonCheckArgs, io: Output = stdio): Promise<number> {
+export async function runLogonCheck(
+  args: LogonCheckArgs, io: Output = stdio, timing: Pick<LogonCheckOptions, 'clock' | 'acceptedSteps'> = {},
+): Promise<number> {
   const passcode = await passcodeSource(args);
   const password = secretFromEnv(args.passwordEnv, 'password')
     ?? (isInteractive() ? await promptSecret(`password of ${args.user}`) : undefined);
@@ -112,6 +114,7 @@ export async function runLogonCheck(args: LogonCheckArgs, io: Output = stdio): P
     tls: tlsOptions(args),
     ...(args.timeout !== undefined ? { timeoutMs: args.timeout * 1000 } : {}),
     onNote: (note) => { if (!args.json) io.err(`${note}\n`); },
+    ...timing,
   });
   for (const w of result.warnings) io.err(`warning: ${w}\n`);
   io.out(args.json ? `${JSON.stringify(result)}\n` : `${describe(result)}\n`);
