@@ -61,6 +61,7 @@ function statusCode(err: unknown): number | undefined {
 export class SftpTransport implements FileTransport {
   readonly description: string;
   private readonly dir: string;
+  private readonly timeoutMs: number;
 
   private constructor(
     private readonly conn: Client,
@@ -69,6 +70,22 @@ export class SftpTransport implements FileTransport {
   ) {
     this.dir = (opts.directory ?? '/nsconfig/ssl').replace(/\/+$/, '');
     this.description = `sftp ${opts.username}@${opts.host}:${opts.port ?? 22}${this.dir}`;
+    this.timeoutMs = opts.timeoutMs ?? 20_000;
+    conn.once('close', () => (this.closed = true));
+  }
+
+  private closed = false;
+
+  /** Every SFTP request gets a deadline; a hung server ends the connection rather than the run. */
+  private timed<T>(name: string, what: string, p: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.conn.end();
+        reject(new TransferError(this.description, name, `${what}: no reply within ${this.timeoutMs} ms; connection closed`));
+      }, this.timeoutMs);
+    });
+    return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
   }
 
   static async connect(opts: SftpOptions): Promise<SftpTransport> {
@@ -115,7 +132,7 @@ export class SftpTransport implements FileTransport {
 
   async upload(name: string, bytes: Uint8Array): Promise<void> {
     const path = this.path(name);
-    const handle = await new Promise<Buffer>((resolve, reject) =>
+    const handle = await this.timed(name, 'open', new Promise<Buffer>((resolve, reject) =>
       // 'wx': O_CREAT|O_EXCL — the server refuses atomically if the name exists.
       this.sftp.open(path, 'wx', 0o600, (err, h) => {
         if (!err) return resolve(h);
@@ -130,56 +147,70 @@ export class SftpTransport implements FileTransport {
         }
         reject(new TransferError(this.description, name, `open failed: ${err.message}`, { cause: err }));
       }),
-    );
+    ));
     const buf = Buffer.from(bytes);
+    let failed: unknown;
     try {
       let offset = 0;
       while (offset < buf.length) {
         const len = Math.min(32 * 1024, buf.length - offset);
-        await new Promise<void>((resolve, reject) =>
+        await this.timed(name, 'write', new Promise<void>((resolve, reject) =>
           this.sftp.write(handle, buf, offset, len, offset, (err) => (err ? reject(new TransferError(this.description, name, `write failed: ${err.message}`, { cause: err })) : resolve())),
-        );
+        ));
         offset += len;
       }
-    } finally {
-      await new Promise<void>((resolve) => this.sftp.close(handle, () => resolve()));
+    } catch (err) {
+      failed = err;
+    }
+    if (!this.closed) {
+      try {
+        await this.timed(name, 'close', new Promise<void>((resolve, reject) => this.sftp.close(handle, (err) => (err ? reject(err) : resolve()))));
+      } catch (err) {
+        failed ??= err;
+      }
+    }
+    if (failed !== undefined) {
+      // The exclusive open proves the partial file is ours: take it away again when we still can.
+      if (!this.closed) await this.remove(name).catch(() => undefined);
+      throw failed;
     }
   }
 
   async read(name: string): Promise<Buffer | undefined> {
     const path = this.path(name);
-    return new Promise((resolve, reject) =>
+    return this.timed(name, 'readFile', new Promise((resolve, reject) =>
       this.sftp.readFile(path, (err, data) => {
         if (!err) return resolve(data);
         if (statusCode(err) === NO_SUCH_FILE) return resolve(undefined);
         reject(new TransferError(this.description, name, `read failed: ${err.message}`, { cause: err }));
       }),
-    );
+    ));
   }
 
   async exists(name: string): Promise<boolean> {
     const path = this.path(name);
-    return new Promise((resolve, reject) =>
+    return this.timed(name, 'lstat', new Promise((resolve, reject) =>
       this.sftp.lstat(path, (err) => {
         if (!err) return resolve(true);
         if (statusCode(err) === NO_SUCH_FILE) return resolve(false);
         reject(new TransferError(this.description, name, `stat failed: ${err.message}`, { cause: err }));
       }),
-    );
+    ));
   }
 
   async remove(name: string): Promise<boolean> {
     const path = this.path(name);
-    return new Promise((resolve, reject) =>
+    return this.timed(name, 'unlink', new Promise((resolve, reject) =>
       this.sftp.unlink(path, (err) => {
         if (!err) return resolve(true);
         if (statusCode(err) === NO_SUCH_FILE) return resolve(false);
         reject(new TransferError(this.description, name, `remove failed: ${err.message}`, { cause: err }));
       }),
-    );
+    ));
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
     await new Promise<void>((resolve) => {
       this.conn.once('close', () => resolve());
       this.sftp.end();

@@ -16,7 +16,8 @@ export interface SftpTestServer {
   root: string;
   /** OpenSSH-style pin of the host key: `SHA256:<base64>`. */
   hostKeySha256: string;
-  /** Public key (OpenSSH line) the server accepts for `username`. */
+  /** Make the server swallow one SFTP request type (e.g. 'LSTAT') to test client timeouts. */
+  stall(op: string | undefined): void;
   stop(): Promise<void>;
 }
 
@@ -44,6 +45,7 @@ export async function startSftpServer(opts: SftpTestServerOptions): Promise<Sftp
 
   const local = (p: string): string => path.join(root, path.posix.normalize(`/${p}`));
   const clients = new Set<ssh2.Connection>();
+  let stalled: string | undefined;
 
   const server = new Server({ hostKeys: [hostKey] }, (client) => {
     clients.add(client);
@@ -114,6 +116,7 @@ export async function startSftpServer(opts: SftpTestServerOptions): Promise<Sftp
             sftp.status(reqid, STATUS_CODE.OK);
           });
           const stat = (reqid: number, p: string): void => {
+            if (stalled === 'LSTAT' || stalled === 'STAT') return;
             try {
               const st = fs.lstatSync(local(p));
               sftp.attrs(reqid, { mode: st.mode, uid: st.uid, gid: st.gid, size: st.size, atime: st.atimeMs / 1000, mtime: st.mtimeMs / 1000 });
@@ -147,6 +150,9 @@ export async function startSftpServer(opts: SftpTestServerOptions): Promise<Sftp
     port,
     root,
     hostKeySha256,
+    stall(op) {
+      stalled = op;
+    },
     async stop() {
       for (const c of clients) c.end();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -91,6 +91,17 @@ describe('SftpTransport', () => {
     expect(String((err as Error).message)).not.toContain(PASSWORD);
   });
 
+  it('gives every request a deadline: a server that never answers fails the call, not the run', async () => {
+    const t = await SftpTransport.connect({ host: '127.0.0.1', port: server.port, username: USER, password: PASSWORD, hostKeySha256: server.hostKeySha256, timeoutMs: 300 });
+    server.stall('LSTAT');
+    try {
+      await expect(t.exists('a.pem')).rejects.toThrow(/no reply within 300 ms/);
+    } finally {
+      server.stall(undefined);
+      await t.close();
+    }
+  });
+
   it('reports wrong credentials without echoing them', async () => {
     const err = await SftpTransport.connect({ host: '127.0.0.1', port: server.port, username: USER, password: 'wrong-pass-xyz', hostKeySha256: server.hostKeySha256 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
