@@ -49,7 +49,11 @@ export interface NitroClientOptions {
   /** Per-call timeout. Default 30 s. */
   timeoutMs?: number;
   retry?: NitroRetryOptions;
-  /** Refuse (and record) every configuration change; reads still go out. */
+  /**
+   * Refuse (and record in `wouldSend`) every non-GET request; reads still go out. Session
+   * login/logout are the one exception: they change no configuration and reads need a session
+   * (use `auth: 'headers'` for a dry run that sends no POST at all).
+   */
   dryRun?: boolean;
   /** Session idle timeout asked for at login, seconds. */
   sessionTimeoutSec?: number;
@@ -401,6 +405,8 @@ export class NitroClient {
       let text = message;
       if (errorcode !== undefined && CLUSTER_NSIP_CODES.has(errorcode)) {
         text = `${message} — ${node} is a cluster node NSIP (or a read-only session): use the cluster IP (CLIP) for configuration`;
+      } else if (errorcode === 1244) {
+        text = `${message} — per-request header credentials are disabled on ${node}: use session auth`;
       } else if (errorcode !== undefined && HA_PROPAGATION_CODES.has(errorcode)) {
         text = `${message} — HA propagation to the secondary failed: the primary may hold the change and the secondary not; fail this step and roll back`;
       } else if (errorcode !== undefined && NOT_PRIMARY_CODES.has(errorcode)) {

@@ -64,6 +64,23 @@ describe('NitroClient session and auth', () => {
     expect(since(m).map((r) => r.url)).toEqual(['/nitro/v1/config/nsconfig']);
   });
 
+  it('1244 (header auth disabled) says to use session auth', async () => {
+    const c = client({ auth: 'headers' });
+    await injectFault(control, { on: 'GET nsconfig', errorcode: 1244 });
+    const err = await getNsConfig(c).catch((e: unknown) => e);
+    expect((err as NitroError).errorcode).toBe(1244);
+    expect((err as Error).message).toMatch(/use session auth/);
+  });
+
+  it('a dry run with header auth sends nothing but GETs', async () => {
+    const c = client({ auth: 'headers', dryRun: true });
+    const m = mark();
+    await getNsConfig(c);
+    await expect(saveConfig(c)).rejects.toBeInstanceOf(NitroDryRunError);
+    await c.logout();
+    expect(since(m).map((r) => r.method)).toEqual(['GET']);
+  });
+
   it('wrong password (354) fails at once, without retry or re-login, and without the password in the message', async () => {
     const c = new NitroClient({ appliance: 'adc1', nodes: [proxy.url], credentials: { username: USER, password: 'not-the-pass' }, tls: { insecure: true }, retry: { attempts: 4, baseDelayMs: 5 } });
     clients.push(c);
