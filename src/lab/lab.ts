@@ -10,7 +10,7 @@ import { inventoryYaml, type InventoryAppliance } from './inventory.js';
 import { DEFAULT_LAB_DIR, labPaths, readLabState, writeLabState, writeSecret, type LabPaths, type LabState, type LabStatus } from './lab-layout.js';
 import { generateCa, issueCert, selfSignedCert } from './pki.js';
 import { isRunning, sleep, stopPid } from './processes.js';
-import { seedUsers } from './seed.js';
+import { seedUsers, type SeedResult } from './seed.js';
 import { injectFault } from './sim/control-client.js';
 import { startSimulatorProcess, type SimulatorProcess } from './sim-process.js';
 import type { FaultSpec, SimApplianceConfig, SimulatorConfig } from './sim/types.js';
@@ -31,6 +31,10 @@ export interface LabUpOptions {
   /** Make the first two appliances an HA pair. */
   ha?: boolean;
   firmware?: 'multi' | 'single';
+  /** Simulator timings for tests that need an HA file sync or a session expiry sooner. */
+  simulator?: { sessionTimeoutSec?: number; haFileSyncDelayMs?: number };
+  /** The built simulator entry point; default dist/src/lab/sim/main.js of this package. */
+  simulatorMain?: string;
   /** Progress lines for a terminal; never secrets. */
   log?: (line: string) => void;
 }
@@ -119,8 +123,10 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
         attribute: slapd.attribute, userNameAttribute: 'sAMAccountName',
       },
       control: true,
+      ...(opts.simulator?.sessionTimeoutSec !== undefined ? { sessionTimeoutSec: opts.simulator.sessionTimeoutSec } : {}),
+      ...(opts.simulator?.haFileSyncDelayMs !== undefined ? { haFileSyncDelayMs: opts.simulator.haFileSyncDelayMs } : {}),
     };
-    sim = await startSimulatorProcess({ config, configFile: paths.simConfig, stateFile: paths.simState, logFile: paths.simLog });
+    sim = await startSimulatorProcess({ config, ...(opts.simulatorMain ? { main: opts.simulatorMain } : {}), configFile: paths.simConfig, stateFile: paths.simState, logFile: paths.simLog });
     await waitForAppliances(sim, planned);
 
     const status = buildStatus(paths, slapd, sim, planned, seed.canary.dn);
@@ -306,9 +312,9 @@ export async function labFault(dir: string, appliance: string, fault: FaultSpec)
   }
 }
 
-/** The seeded users (with passwords and secrets) of a running lab: for tests and rehearsals. */
-export function labSeedFile(dir: string = DEFAULT_LAB_DIR): string {
-  return readLabState(dir).seedFile;
+/** The seeded users (with passwords and secrets) of a lab: for tests and rehearsals. Never log it. */
+export function labSeed(dir: string = DEFAULT_LAB_DIR): SeedResult {
+  return JSON.parse(readFileSync(readLabState(dir).seedFile, 'utf8')) as SeedResult;
 }
 
 export function readLabSecret(file: string): string {

@@ -44,12 +44,13 @@ export function simulatorMainPath(): string {
 
 export async function startSimulatorProcess(opts: {
   config: SimulatorConfig;
+  main?: string;
   configFile: string;
   stateFile: string;
   logFile: string;
   timeoutMs?: number;
 }): Promise<SimulatorProcess> {
-  const main = simulatorMainPath();
+  const main = opts.main ?? simulatorMainPath();
   if (!existsSync(main)) throw new AdcError(`the ADC simulator is not built (${main} is missing); run: npm run build`);
   // The config holds appliance passwords and private keys: a 0600 file, never the command line.
   writeFileSync(opts.configFile, JSON.stringify(opts.config), { mode: 0o600 });

@@ -2,6 +2,7 @@
 // runs them: processes detached and recorded by pid, secrets in 0600 files, the inventory written,
 // and nothing left listening afterwards.
 import { execFile, execFileSync } from 'node:child_process';
+import { request } from 'node:https';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,9 +10,31 @@ import { Client } from 'ldapts';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accepts, labPorts, type LabState, type LabStatus } from '../../src/lab/lab.js';
-import { isRunning, stopPid } from '../../src/lab/processes.js';
+import { isRunning, sleep, stopPid } from '../../src/lab/processes.js';
+import { secondsLeftInStep, totpCode } from '../../src/otp/index.js';
 
 const run = promisify(execFile);
+
+/** One nFactor logon over HTTPS, trusting only the lab CA; returns the AuthenticateResponse Result. */
+async function nfactorLogon(gatewayUrl: string, ca: Buffer, form: Record<string, string>): Promise<string> {
+  const post = (path: string, body: string) => new Promise<string>((resolvePost, reject) => {
+    const req = request(new URL(path, gatewayUrl), {
+      method: 'POST', ca, headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': Buffer.byteLength(body) },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolvePost(text));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  const first = await post('/nf/auth/getAuthenticationRequirements.do', '');
+  const stateContext = /<StateContext>([^<]*)<\/StateContext>/.exec(first)?.[1] ?? '';
+  const postBack = /<PostBack>([^<]*)<\/PostBack>/.exec(first)?.[1] ?? '/nf/auth/doAuthentication.do';
+  const answer = await post(postBack, new URLSearchParams({ ...form, StateContext: stateContext }).toString());
+  return /<Result>([^<]*)<\/Result>/.exec(answer)?.[1] ?? 'no result';
+}
 const ROOT = resolve(import.meta.dirname, '../..');
 // A private build: other test files may be rebuilding dist/ at the same moment.
 const BUILD = join(ROOT, 'test-artifacts', `lab-cli-build-${process.pid}`);
@@ -109,6 +132,23 @@ describe('adc-cutover lab (built CLI)', () => {
     });
     expect(res.status).toBe(200);
     expect(JSON.stringify(await res.json())).toContain('otp-old');
+  });
+
+  it('lets the canary log on through every gateway (HTTPS, lab CA), and refuses a wrong password or code', async () => {
+    const ca = readFileSync(join(labDir, 'pki', 'ca.pem'));
+    const secret = readFileSync(status.canary.totpSecretFile, 'utf8');
+    const password = readFileSync(status.canary.passwordFile, 'utf8');
+    // A code is good for one logon per pair; the pair gets two steps of the ±1 window, so keep
+    // clear of a step boundary.
+    if (secondsLeftInStep() < 6) await sleep(secondsLeftInStep() * 1000 + 200);
+    const code = (offsetSteps: number) => totpCode(secret, { time: Date.now() + offsetSteps * 30_000 });
+    const [adc1, adc2, adc3] = status.appliances;
+    expect(await nfactorLogon(adc1!.gatewayUrl, ca, { login: 'canary', passwd: password, passwd1: code(-1) })).toBe('success');
+    expect(await nfactorLogon(adc2!.gatewayUrl, ca, { login: 'canary', passwd: password, passwd1: code(0) })).toBe('success');
+    expect(await nfactorLogon(adc3!.gatewayUrl, ca, { login: 'canary', passwd: password, passwd1: code(0) })).toBe('success');
+    expect(await nfactorLogon(adc3!.gatewayUrl, ca, { login: 'canary', passwd: `${password}x`, passwd1: code(1) })).toBe('more-info');
+    const wrong = String((Number(code(1)) + 500_000) % 1_000_000).padStart(6, '0');
+    expect(await nfactorLogon(adc3!.gatewayUrl, ca, { login: 'canary', passwd: password, passwd1: wrong })).toBe('more-info');
   });
 
   it('injects a fault through lab fault, and refuses an ambiguous one', async () => {
