@@ -10,6 +10,7 @@ export interface Verdict {
 }
 
 const LOCKED = /lock|disabled|suspend|too many/i;
+const PASSWORD = /password|user ?name/i;
 const PASSCODE = /passcode|otp|one[- ]?time|token|verification code|second (factor|password)/i;
 
 /** An error label after a post that carried the password, the passcode, or both. */
@@ -19,6 +20,7 @@ export function labelVerdict(label: string, sent: { password: boolean; passcode:
   if (sent.passcode && !sent.password) return { outcome: 'wrong-passcode', message: `the passcode was refused: the gateway said ${quoted}` };
   if (sent.password && !sent.passcode) return { outcome: 'wrong-password', message: `the user name or password was refused: the gateway said ${quoted}` };
   if (PASSCODE.test(label)) return { outcome: 'wrong-passcode', message: `the passcode was refused: the gateway said ${quoted}` };
+  if (PASSWORD.test(label)) return { outcome: 'wrong-password', message: `the user name or password was refused: the gateway said ${quoted}` };
   return {
     outcome: 'wrong-password',
     message: `the credentials were refused: the gateway said ${quoted} (it does not say whether the password or the passcode was wrong)`,

@@ -45,6 +45,7 @@ describe('verdicts', () => {
     expect(labelVerdict('Try again', { password: true, passcode: false }).outcome).toBe('wrong-password');
     expect(labelVerdict('Incorrect passcode', { password: true, passcode: true }).outcome).toBe('wrong-passcode');
     expect(labelVerdict('Incorrect user name or password', { password: true, passcode: true }).outcome).toBe('wrong-password');
+    expect(labelVerdict('Cannot complete your request.', { password: true, passcode: true }).message).toMatch(/does not say whether/);
     expect(labelVerdict('Your account is locked out', { password: true, passcode: true }).outcome).toBe('user-locked');
     expect(classicVerdict('4015').outcome).toBe('user-locked');
     expect(classicVerdict('4001').outcome).toBe('wrong-password');
