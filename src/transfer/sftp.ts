@@ -23,7 +23,11 @@ export interface SftpOptions {
   /** Remote directory; default /nsconfig/ssl. */
   directory?: string;
   timeoutMs?: number;
+  /** Refuse uploads and removals (recorded in `wouldSend`, without content); reads still work. */
+  dryRun?: boolean;
 }
+
+export class SftpDryRunError extends AdcError {}
 
 // SFTP status codes (draft-ietf-secsh-filexfer): 2 no such file, 4 failure (OpenSSH's answer to
 // O_EXCL on an existing file), 11 file already exists (newer servers).
@@ -62,6 +66,9 @@ export class SftpTransport implements FileTransport {
   readonly description: string;
   private readonly dir: string;
   private readonly timeoutMs: number;
+  readonly dryRun: boolean;
+  /** Dry run: what would have been written or removed (names and sizes only). */
+  readonly wouldSend: { op: 'upload' | 'remove'; path: string; bytes?: number }[] = [];
 
   private constructor(
     private readonly conn: Client,
@@ -71,6 +78,7 @@ export class SftpTransport implements FileTransport {
     this.dir = (opts.directory ?? '/nsconfig/ssl').replace(/\/+$/, '');
     this.description = `sftp ${opts.username}@${opts.host}:${opts.port ?? 22}${this.dir}`;
     this.timeoutMs = opts.timeoutMs ?? 20_000;
+    this.dryRun = opts.dryRun ?? false;
     conn.once('close', () => (this.closed = true));
   }
 
@@ -132,6 +140,10 @@ export class SftpTransport implements FileTransport {
 
   async upload(name: string, bytes: Uint8Array): Promise<void> {
     const path = this.path(name);
+    if (this.dryRun) {
+      this.wouldSend.push({ op: 'upload', path, bytes: bytes.byteLength });
+      throw new SftpDryRunError(`${this.description}: dry run: ${name} not uploaded`);
+    }
     const handle = await this.timed(name, 'open', new Promise<Buffer>((resolve, reject) =>
       // 'wx': O_CREAT|O_EXCL — the server refuses atomically if the name exists.
       this.sftp.open(path, 'wx', 0o600, (err, h) => {
@@ -200,6 +212,10 @@ export class SftpTransport implements FileTransport {
 
   async remove(name: string): Promise<boolean> {
     const path = this.path(name);
+    if (this.dryRun) {
+      this.wouldSend.push({ op: 'remove', path });
+      throw new SftpDryRunError(`${this.description}: dry run: ${name} not removed`);
+    }
     return this.timed(name, 'unlink', new Promise((resolve, reject) =>
       this.sftp.unlink(path, (err) => {
         if (!err) return resolve(true);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileExistsError } from '../../src/transfer/transport.js';
-import { SftpHostKeyError, SftpTransport, parseHostKeyPin } from '../../src/transfer/sftp.js';
+import { SftpDryRunError, SftpHostKeyError, SftpTransport, parseHostKeyPin } from '../../src/transfer/sftp.js';
 import { removeCreated, uploadUnique } from '../../src/transfer/upload.js';
 import { startSftpServer, type SftpTestServer } from '../helpers/sftp-server.js';
 
@@ -61,6 +61,19 @@ describe('SftpTransport', () => {
     const res = await removeCreated(transport, [up.name, 'never-made.pem']);
     expect(res).toEqual({ removed: [up.name], absent: ['never-made.pem'] });
     expect(fs.readFileSync(path.join(server.root, 'nsconfig/ssl/otp-new-20261123T101500Z.pem'), 'utf8')).toBe('someone else');
+  });
+
+  it('dry run refuses uploads and removals and records them without content', async () => {
+    const t = await SftpTransport.connect({ host: '127.0.0.1', port: server.port, username: USER, password: PASSWORD, hostKeySha256: server.hostKeySha256, dryRun: true });
+    try {
+      await expect(t.upload('dry.key', Buffer.from('SECRET-KEY'))).rejects.toBeInstanceOf(SftpDryRunError);
+      await expect(t.remove('a.pem')).rejects.toBeInstanceOf(SftpDryRunError);
+      expect(await t.exists('a.pem')).toBe(true);
+      expect(fs.existsSync(path.join(server.root, 'nsconfig/ssl/dry.key'))).toBe(false);
+      expect(t.wouldSend).toEqual([{ op: 'upload', path: '/nsconfig/ssl/dry.key', bytes: 10 }, { op: 'remove', path: '/nsconfig/ssl/a.pem' }]);
+    } finally {
+      await t.close();
+    }
   });
 
   it('rejects names with a path', async () => {
