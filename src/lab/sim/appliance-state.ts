@@ -35,6 +35,8 @@ export class SharedConfig {
   configChanged = false;
   lastChange = new Date();
   lastSave = new Date();
+  /** Last accepted TOTP step per user and device: the gateway refuses a code used before. */
+  readonly usedOtpSteps = new Map<string, number>();
 
   touch(): void {
     this.configChanged = true;

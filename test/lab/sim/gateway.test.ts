@@ -1,0 +1,171 @@
+import { Attribute, Change, Client } from 'ldapts';
+import { selfSignedCert } from '../../../src/lab/pki.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encryptValue, keyMaterialFromPem, kidsOf, totpCode } from '../../../src/otp/index.js';
+import { labState, startSimulator, type RunningSimulator } from '../../../src/lab/sim/index.js';
+import { startTestDirectory, type TestDirectory } from '../../helpers/directory.js';
+import { classicLogon, nfGetRequirements, nfLogon, register } from './gateway-client.js';
+import { labTls } from './helpers.js';
+
+let dir: TestDirectory;
+let sim: RunningSimulator;
+
+function files(d: TestDirectory) {
+  return [
+    { name: 'otp-old.crt', content: d.oldKey.pem.certPem }, { name: 'otp-old.key', content: d.oldKey.pem.keyPem },
+    { name: 'otp-new.crt', content: d.newKey.pem.certPem }, { name: 'otp-new.key', content: d.newKey.pem.keyPem },
+  ];
+}
+const certkeys = [{ certkey: 'otp-old', cert: 'otp-old.crt', key: 'otp-old.key' }, { certkey: 'otp-new', cert: 'otp-new.crt', key: 'otp-new.key' }];
+
+beforeAll(async () => {
+  dir = await startTestDirectory({ users: 30 });
+  const tls = labTls();
+  const s = dir.slapd;
+  sim = await startSimulator({
+    appliances: [
+      // adc-old: only the old key bound (before the cutover); adc-both: old and new, new newest.
+      { name: 'adc-old', firmware: 'multi', username: 'nsroot', password: 'nsroot-pass', preload: { files: files(dir), certkeys, userDataEncryptionKeys: ['otp-old'], otpEncryption: 'ON' } },
+      { name: 'adc-both', firmware: 'multi', username: 'nsroot', password: 'nsroot-pass', preload: { files: files(dir), certkeys, userDataEncryptionKeys: ['otp-old', 'otp-new'], otpEncryption: 'ON' } },
+    ],
+    tls: { certPem: tls.server.certPem, keyPem: tls.server.keyPem },
+    directory: {
+      url: s.ldapsUrl, caPem: s.caPem, baseDN: s.baseDN, bindDN: s.serviceDN, bindPassword: s.servicePassword,
+      attribute: s.attribute, userNameAttribute: 'sAMAccountName',
+    },
+    control: true,
+  });
+});
+afterAll(async () => {
+  await sim?.stop();
+  await dir?.stop();
+});
+
+const gw = (name: string) => sim.appliances.find((a) => a.name === name)!;
+
+async function setValue(dn: string, value: string): Promise<void> {
+  const c = new Client({ url: dir.slapd.url });
+  try {
+    await c.bind(dir.slapd.rootDN, dir.slapd.rootPassword);
+    await c.modify(dn, [new Change({ operation: 'replace', modification: new Attribute({ type: 'userParameters', values: [value] }) })]);
+  } finally {
+    await c.unbind();
+  }
+}
+
+async function storedValue(dn: string): Promise<string | undefined> {
+  const c = new Client({ url: dir.slapd.url });
+  try {
+    await c.bind(dir.slapd.rootDN, dir.slapd.rootPassword);
+    const { searchEntries } = await c.search(dn, { scope: 'base', attributes: ['userParameters'] });
+    const v = searchEntries[0]?.userParameters;
+    return typeof v === 'string' ? v : undefined;
+  } finally {
+    await c.unbind();
+  }
+}
+
+describe('gateway nFactor logon', () => {
+  it('offers login, passwd and passwd1 with a StateContext and the postback', async () => {
+    const r = await nfGetRequirements(gw('adc-old').gatewayUrl);
+    expect(r.contentType).toContain('application/vnd.citrix.authenticateresponse-1+xml');
+    expect(r.result).toBe('more-info');
+    expect(r.stateContext).toMatch(/^[0-9a-f]{32}$/);
+    expect(r.xml).toContain('<PostBack>/nf/auth/doAuthentication.do</PostBack>');
+    for (const id of ['login', 'passwd', 'passwd1']) expect(r.xml).toContain(`<ID>${id}</ID>`);
+  });
+
+  it("accepts the canary's current TOTP, sets NSC_AAAC, and refuses the same code again", async () => {
+    const c = dir.seed.canary;
+    const code = totpCode(c.totpSecret);
+    const ok = await nfLogon(gw('adc-old').gatewayUrl, c.sAMAccountName, c.password, code);
+    expect(ok.result).toBe('success');
+    expect(ok.cookie).toMatch(/^NSC_AAAC=[0-9a-f]+; Path=\/; HttpOnly; Secure/);
+    const replay = await nfLogon(gw('adc-old').gatewayUrl, c.sAMAccountName, c.password, code);
+    expect(replay).toMatchObject({ result: 'more-info', error: 'Incorrect passcode.' });
+    expect((await labState(gw('adc-old').controlUrl!)).gatewayLog.at(-1)).toMatchObject({ ok: false, reason: 'passcode already used' });
+  });
+
+  it('refuses a wrong passcode and a wrong password with distinct texts', async () => {
+    const c = dir.seed.canary;
+    const stale = totpCode(c.totpSecret, { time: Date.now() - 10 * 60_000 });
+    const wrongCode = await nfLogon(gw('adc-both').gatewayUrl, c.sAMAccountName, c.password, stale);
+    expect(wrongCode).toMatchObject({ result: 'more-info', error: 'Incorrect passcode.' });
+    expect(wrongCode.cookie).toBeUndefined();
+    const wrongPass = await nfLogon(gw('adc-both').gatewayUrl, c.sAMAccountName, 'not-the-password', totpCode(c.totpSecret));
+    expect(wrongPass).toMatchObject({ result: 'more-info', error: 'Incorrect user name or password.' });
+    const nobody = await nfLogon(gw('adc-both').gatewayUrl, 'nobody-here', 'x', '123456');
+    expect(nobody.error).toBe('Incorrect user name or password.');
+  });
+
+  it('fails a user whose value is under a KID no bound certificate has', async () => {
+    const u = dir.seed.users.filter((x) => x.kind === 'single')[2]!;
+    const stray = selfSignedCert({ cn: 'never bound' });
+    const secret = 'KRSXG5CTMVRXEZLUKN2XAZLSKNSW';
+    await setValue(u.dn, encryptValue([{ name: 'phone', secret }], keyMaterialFromPem(stray.certPem, stray.keyPem)));
+    const r = await nfLogon(gw('adc-both').gatewayUrl, u.sAMAccountName, u.password, totpCode(secret));
+    expect(r.error).toBe('Incorrect passcode.');
+    expect((await labState(gw('adc-both').controlUrl!)).gatewayLog.at(-1)?.reason).toMatch(/cannot read the OTP value/);
+  });
+
+  it('reads legacy plaintext values', async () => {
+    const u = dir.seed.users.find((x) => x.kind === 'legacy' && x.devices.length > 0)!;
+    const r = await nfLogon(gw('adc-old').gatewayUrl, u.sAMAccountName, u.password, totpCode(u.devices[0]!.secret));
+    expect(r.result).toBe('success');
+  });
+});
+
+describe('gateway classic logon', () => {
+  it('redirects to /cgi/setclient with NSC_AAAC on success, to /vpn/index.html with NSC_VPNERR on failure', async () => {
+    const u = dir.seed.users.find((x) => x.kind === 'single')!;
+    const bad = await classicLogon(gw('adc-old').gatewayHttpUrl, u.sAMAccountName, u.password, '000000');
+    expect(bad.status).toBe(302);
+    expect(bad.location).toBe('/vpn/index.html');
+    expect(bad.cookies.join(';')).toContain('NSC_VPNERR=4001');
+    const good = await classicLogon(gw('adc-old').gatewayHttpUrl, u.sAMAccountName, u.password, totpCode(u.devices[0]!.secret));
+    expect(good.status).toBe(302);
+    expect(good.location).toMatch(/^\/cgi\/setclient\?/);
+    expect(good.cookies.join(';')).toMatch(/NSC_AAAC=[0-9a-f]+/);
+  });
+});
+
+describe('registration (/manageotp)', () => {
+  it('adds a device under the newest bound key with CAS, readable where that key is bound and not elsewhere', async () => {
+    const u = dir.seed.users.filter((x) => x.kind === 'single')[1]!;
+    const secret = 'JBSWY3DPEHPK3PXPJBSWY3DPEH';
+    const r = await register(gw('adc-both').gatewayUrl, { user: u.sAMAccountName, password: u.password, deviceName: 'new_phone', secret });
+    expect(r.status).toBe(200);
+    expect(r.data).toMatchObject({ result: 'success', certkey: 'otp-new', kid: dir.newKey.kidText, format: 'encrypted' });
+    expect(r.data).not.toHaveProperty('secret');
+    const value = (await storedValue(u.dn))!;
+    expect(kidsOf(value)).toEqual([dir.oldKey.kidText, dir.newKey.kidText]);
+    expect(value).not.toContain(secret);
+    const onBoth = await nfLogon(gw('adc-both').gatewayUrl, u.sAMAccountName, u.password, totpCode(secret));
+    expect(onBoth.result).toBe('success');
+    const onOld = await nfLogon(gw('adc-old').gatewayUrl, u.sAMAccountName, u.password, totpCode(u.devices[0]!.secret));
+    expect(onOld.error).toBe('Incorrect passcode.');
+  });
+
+  it('loses no device when registrations race (compare-and-swap, retried)', async () => {
+    const u = dir.seed.users.find((x) => x.kind === 'none')!;
+    const names = ['race_a', 'race_b', 'race_c'];
+    const results = await Promise.all(names.map((deviceName) =>
+      register(gw('adc-both').gatewayUrl, { user: u.sAMAccountName, password: u.password, deviceName }, true)));
+    for (const r of results) expect(r.data.result).toBe('success');
+    const value = (await storedValue(u.dn))!;
+    expect(kidsOf(value)).toHaveLength(3);
+    for (const n of names) expect(value).toContain(`"${n}"`);
+    const secretA = String(results[0]!.data.secret);
+    expect((await nfLogon(gw('adc-both').gatewayUrl, u.sAMAccountName, u.password, totpCode(secretA))).result).toBe('success');
+  });
+
+  it('refuses a wrong password (401), a duplicate device name (409) and more than maxotpdevices (409)', async () => {
+    const u = dir.seed.users.find((x) => x.kind === 'none')!;
+    expect((await register(gw('adc-both').gatewayUrl, { user: u.sAMAccountName, password: 'wrong', deviceName: 'x1' })).status).toBe(401);
+    expect((await register(gw('adc-both').gatewayUrl, { user: u.sAMAccountName, password: u.password, deviceName: 'race_a' })).status).toBe(409);
+    expect((await register(gw('adc-both').gatewayUrl, { user: u.sAMAccountName, password: u.password, deviceName: 'fourth' })).status).toBe(200);
+    const fifth = await register(gw('adc-both').gatewayUrl, { user: u.sAMAccountName, password: u.password, deviceName: 'fifth' });
+    expect(fifth.status).toBe(409);
+    expect(String(fifth.data.message)).toContain('at most 4');
+  });
+});
