@@ -9,8 +9,9 @@ import { promisify } from 'node:util';
 import { Client } from 'ldapts';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accepts, labPorts, type LabState, type LabStatus } from '../../src/lab/lab.js';
-import { isRunning, sleep, stopPid } from '../../src/lab/processes.js';
+import { accepts, labDown, labPorts, labProcesses, labSeed, labStatus, labUp, type LabState, type LabStatus } from '../../src/lab/lab.js';
+import { InputError } from '../../src/errors.js';
+import { isRunning, stopPid } from '../../src/lab/processes.js';
 import { secondsLeftInStep, totpCode } from '../../src/otp/index.js';
 
 const run = promisify(execFile);
@@ -50,18 +51,24 @@ async function cli(args: string[], cwd: string): Promise<{ code: number; stdout:
   }
 }
 
+beforeAll(() => {
+  try {
+    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', ROOT, '--outDir', BUILD], { stdio: 'pipe' });
+  } catch {
+    // Another engineer's file may not compile yet; what we need is checked next.
+  }
+  expect(existsSync(CLI), `${CLI} was not built`).toBe(true);
+});
+afterAll(() => {
+  rmSync(BUILD, { recursive: true, force: true });
+});
+
 describe('adc-cutover lab (built CLI)', () => {
   let work: string;
   let labDir: string;
   let status: LabStatus;
   let state: LabState;
   beforeAll(async () => {
-    try {
-      execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', ROOT, '--outDir', BUILD], { stdio: 'pipe' });
-    } catch {
-      // Another engineer's file may not compile yet; what we need is checked next.
-    }
-    expect(existsSync(CLI), `${CLI} was not built`).toBe(true);
     mkdirSync(join(ROOT, 'test-artifacts'), { recursive: true });
     work = mkdtempSync(join(ROOT, 'test-artifacts', 'lab-cli-'));
     const up = await cli(['lab', 'up', '--users', '30', '--appliances', '3', '--ha', '--firmware', 'single'], work);
@@ -80,7 +87,6 @@ describe('adc-cutover lab (built CLI)', () => {
       await stopPid(state.slapd.pid);
     }
     if (work) rmSync(work, { recursive: true, force: true });
-    rmSync(BUILD, { recursive: true, force: true });
   });
 
   it('reports exactly the documented status fields', () => {
@@ -138,13 +144,15 @@ describe('adc-cutover lab (built CLI)', () => {
     const ca = readFileSync(join(labDir, 'pki', 'ca.pem'));
     const secret = readFileSync(status.canary.totpSecretFile, 'utf8');
     const password = readFileSync(status.canary.passwordFile, 'utf8');
-    // A code is good for one logon per pair; the pair gets two steps of the ±1 window, so keep
-    // clear of a step boundary.
-    if (secondsLeftInStep() < 6) await sleep(secondsLeftInStep() * 1000 + 200);
-    const code = (offsetSteps: number) => totpCode(secret, { time: Date.now() + offsetSteps * 30_000 });
+    // A code is good for one logon per pair, so the pair's two nodes get two steps of the ±1
+    // window: the earlier pair (-1, 0) early in a step, the later (0, +1) near its end, so a step
+    // boundary between the two logons cannot push the first code out of the window.
+    const base = secondsLeftInStep() > 15 ? -1 : 0;
+    const now = Date.now();
+    const code = (offsetSteps: number) => totpCode(secret, { time: now + offsetSteps * 30_000 });
     const [adc1, adc2, adc3] = status.appliances;
-    expect(await nfactorLogon(adc1!.gatewayUrl, ca, { login: 'canary', passwd: password, passwd1: code(-1) })).toBe('success');
-    expect(await nfactorLogon(adc2!.gatewayUrl, ca, { login: 'canary', passwd: password, passwd1: code(0) })).toBe('success');
+    expect(await nfactorLogon(adc1!.gatewayUrl, ca, { login: 'canary', passwd: password, passwd1: code(base) })).toBe('success');
+    expect(await nfactorLogon(adc2!.gatewayUrl, ca, { login: 'canary', passwd: password, passwd1: code(base + 1) })).toBe('success');
     expect(await nfactorLogon(adc3!.gatewayUrl, ca, { login: 'canary', passwd: password, passwd1: code(0) })).toBe('success');
     expect(await nfactorLogon(adc3!.gatewayUrl, ca, { login: 'canary', passwd: `${password}x`, passwd1: code(1) })).toBe('more-info');
     const wrong = String((Number(code(1)) + 500_000) % 1_000_000).padStart(6, '0');
@@ -181,5 +189,35 @@ describe('adc-cutover lab (built CLI)', () => {
     for (const port of labPorts(state)) expect(await accepts(port), `port ${port}`).toBe(false);
     const st = await cli(['lab', 'status', '--json'], work);
     expect(st.code).toBe(2);
+  });
+});
+
+describe('lab programmatic API', () => {
+  let dir: string;
+  let state: LabState | undefined;
+  afterAll(async () => {
+    if (state) {
+      if (state.simulator) await stopPid(state.simulator.pid);
+      await stopPid(state.slapd.pid);
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('labUp returns the status labStatus reads back; labSeed and labDown work from another call', async () => {
+    mkdirSync(join(ROOT, 'test-artifacts'), { recursive: true });
+    dir = mkdtempSync(join(ROOT, 'test-artifacts', 'lab-api-'));
+    const up = await labUp({ dir, users: 7, simulatorMain: join(BUILD, 'src', 'lab', 'sim', 'main.js') });
+    state = JSON.parse(readFileSync(join(dir, 'lab.json'), 'utf8')) as LabState;
+    expect(labStatus(dir)).toEqual(up);
+    expect(up.appliances).toEqual([expect.objectContaining({ name: 'adc1', haPeer: null, firmware: 'multi' })]);
+    const seed = labSeed(dir);
+    expect(seed.users).toHaveLength(7);
+    expect(seed.canary.totpSecret).toBe(readFileSync(up.canary.totpSecretFile, 'utf8'));
+    expect(labProcesses(dir).every((p) => p.running)).toBe(true);
+    const down = await labDown(dir);
+    expect(down.stopped.map((s) => [s.name, s.outcome])).toEqual([['simulator', 'terminated'], ['slapd', 'terminated']]);
+    expect((await labDown(dir)).stopped.map((s) => s.outcome)).toEqual(['not-running', 'not-running']);
+    expect(() => labStatus(dir)).toThrow(InputError);
+    await expect(labUp({ dir, users: 1, appliances: 1, ha: true })).rejects.toBeInstanceOf(InputError);
   });
 });
