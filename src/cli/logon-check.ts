@@ -52,7 +52,8 @@ export function registerLogonCheck(cli: Argv, setCode: SetCode): void {
       .option('ca', { type: 'string', describe: 'PEM file of the CA that issued the gateway certificate' })
       .option('fingerprint', { type: 'string', describe: "SHA-256 fingerprint of the gateway's certificate" })
       .option('servername', { type: 'string', describe: 'name to verify the certificate against' })
-      .option('insecure', { type: 'boolean', default: false, describe: 'do not verify the gateway certificate' })
+      // No default: yargs counts a defaulted flag as given, and --ca would always conflict.
+      .option('insecure', { type: 'boolean', describe: 'do not verify the gateway certificate' })
       .option('flow', { choices: ['auto', 'nfactor', 'classic'] as const, default: 'auto' as const, describe: 'logon flow' })
       .option('timeout', { type: 'number', default: 15, describe: 'seconds per request' })
       .option('json', { type: 'boolean', default: false })
@@ -90,7 +91,7 @@ interface ParsedArgv {
   ca?: string;
   fingerprint?: string;
   servername?: string;
-  insecure: boolean;
+  insecure?: boolean;
   flow: FlowChoice;
   timeout: number;
   json: boolean;

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runLogonCheck, type LogonCheckArgs } from '../../src/cli/logon-check.js';
+import yargs from 'yargs';
+import { registerLogonCheck, runLogonCheck, type LogonCheckArgs } from '../../src/cli/logon-check.js';
 import { InputError } from '../../src/errors.js';
 import { encryptValue, keyMaterialFromPem } from '../../src/otp/index.js';
 import { selfSignedCert } from '../../src/lab/pki.js';
@@ -98,5 +99,37 @@ describe('logon-check command', () => {
     await expect(runLogonCheck({ ...base(), gateway: 'ftp://x', totpSecretEnv: env.secret }, c.io, timing())).rejects.toSatisfy(
       (e: unknown) => e instanceof InputError && e.exitCode === 2);
     expect(gw.seen.length).toBe(before);
+  });
+});
+
+describe('logon-check command line', () => {
+  async function parse(args: string[]): Promise<number> {
+    let code = -1;
+    const cli = yargs(['logon-check', '--gateway', gw.url, '--user', 'canary', ...args])
+      .exitProcess(false).strict()
+      .fail((msg, err) => { throw err ?? new Error(msg); });
+    registerLogonCheck(cli, (c) => (code = c));
+    await cli.parseAsync();
+    return code;
+  }
+
+  it('maps each flag to its input (every case here stops before a request)', async () => {
+    const before = gw.seen.length;
+    process.env['LC_TEST_BAD'] = 'not base32!';
+    await expect(parse(['--password-env', env.password, '--totp-secret-env', 'LC_TEST_BAD'])).rejects.toThrow(/LC_TEST_BAD is not Base32/);
+    delete process.env['LC_TEST_BAD'];
+    await expect(parse(['--password-env', 'LC_TEST_UNSET', '--totp-secret-env', env.secret])).rejects.toThrow(/LC_TEST_UNSET is not set/);
+    await expect(parse(['--password-env', env.password, '--directory-value-env', env.value])).rejects.toThrow(/needs --cert/);
+    await expect(parse(['--password-env', env.password, '--directory-value-env', env.value, '--cert', join(dir, 'missing.pem')]))
+      .rejects.toThrow(/missing\.pem/);
+    await expect(parse(['--password-env', env.password, '--totp-secret-env', env.secret, '--ca', join(dir, 'otp.key')]))
+      .rejects.toThrow(/no PEM certificate/);
+    expect(gw.seen.length).toBe(before);
+  });
+
+  it('refuses contradictory options', async () => {
+    await expect(parse(['--password-env', env.password, '--totp-secret-env', env.secret, '--directory-value-env', env.value])).rejects.toThrow(/mutually exclusive/);
+    await expect(parse(['--password-env', env.password, '--totp-secret-env', env.secret, '--insecure', '--ca', certFile])).rejects.toThrow(/mutually exclusive/);
+    await expect(parse(['--password-env', env.password, '--totp-secret-env', env.secret, '--flow', 'saml'])).rejects.toThrow(/Invalid values/);
   });
 });
