@@ -45,7 +45,7 @@ export class Runner {
     const finished = new Set(this.prior.filter((r) => r.type === 'step-end' && r.status !== 'failed').map((r) => (r as { step: string }).step));
     const started: Step[] = this.steps.filter((s) => this.prior.some((r) => r.type === 'step-start' && r.step === s.id));
     for (const step of this.steps) {
-      if (finished.has(step.id)) continue;
+      if (finished.has(step.id) && !step.rerunOnResume) continue;
       if (this.signal.aborted) return this.end('interrupted', EXIT.interrupted, interruptedMessage(this.meta.runId));
       if (!started.includes(step)) started.push(step);
       const t0 = Date.now();
@@ -101,6 +101,17 @@ export class Runner {
       for (const r of results) {
         const rec = records.find((c) => c.id === r.id) ?? records.find((c) => c.target === r.target);
         this.record({ type: 'undo', id: rec?.id ?? 0, step: step.id, target: r.target, status: r.status, message: r.message });
+        if (r.status === 'failed') complete = false;
+      }
+    }
+    for (const step of started) {
+      if (!step.afterRollback) continue;
+      const records = all.filter((c) => c.step === step.id);
+      if (records.length === 0) continue;
+      const results: RollbackResult[] = await step.afterRollback(this.context(step, true), records).catch((err: unknown) =>
+        [{ target: step.id, status: 'failed' as const, message: errorMessage(err) }]);
+      for (const r of results) {
+        this.record({ type: 'undo', id: r.id ?? 0, step: step.id, target: r.target, status: r.status, message: r.message });
         if (r.status === 'failed') complete = false;
       }
     }

@@ -79,6 +79,13 @@ export interface Step {
   verify(ctx: StepContext): Promise<void>;
   /** Undo this run's records, newest first; check that each change really happened first. */
   rollback(ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]>;
+  /** Read-only steps that gather live facts later steps need run again when a run resumes. */
+  readonly rerunOnResume?: boolean;
+  /**
+   * Called after every rollback has run (in start order): for work that must come last, such as
+   * saving the configuration again once the running configuration is back as it was.
+   */
+  afterRollback?(ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]>;
 }
 
 /** A step failure that already names its target; the runner adds the step. */

@@ -1,0 +1,167 @@
+// Moving the userDataEncryptionKey binding. Overlap (the default where the firmware allows two
+// bindings): bind the new key before re-encrypting, unbind the old one at the end. Swap (one
+// binding at a time): after re-encrypting, unbind the old key, then bind the new one — the plan
+// states the outage this leaves for users not yet moved.
+import {
+  bindUserDataEncryptionKey, detectMultiBinding, listUserDataEncryptionKeys, unbindUserDataEncryptionKey,
+} from '../nitro/index.js';
+import { AdcError } from '../errors.js';
+import { census } from '../directory/index.js';
+import { Keyring } from '../otp/index.js';
+import type { ChangeRecord, RollbackResult, Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
+import type { ApplianceHandle } from './estate.js';
+import { newCertkeyName, type StepDeps } from './facts.js';
+import { forEachAppliance } from './fleet.js';
+import { undoEach } from './undo.js';
+
+export class BindNewKeyStep implements Step {
+  readonly kind = 'bind-new-key';
+  readonly title: string;
+  private readonly phase: 'overlap' | 'swap';
+  constructor(readonly id: string, private readonly deps: StepDeps) {
+    this.phase = deps.with['phase'] === 'swap' ? 'swap' : 'overlap';
+    this.title = this.phase === 'overlap'
+      ? 'Bind the new key as userDataEncryptionKey (old one still bound)'
+      : 'Bind the new key where the firmware holds one binding (swap)';
+  }
+
+  targets(): string[] {
+    return this.deps.estate.appliances.map((a) => a.name);
+  }
+
+  async plan(): Promise<StepPlan> {
+    const name = newCertkeyName(this.deps);
+    const mode = this.deps.params.mode;
+    return {
+      changes: this.deps.estate.appliances.map((a) => {
+        const f = this.deps.facts.appliances.get(a.name);
+        const key = f?.newCertkey ?? name;
+        if (f?.bound.includes(key)) return { target: a.name, description: `${key} is already bound: nothing to do` };
+        if (this.phase === 'overlap') {
+          return {
+            target: a.name,
+            description: mode === 'swap' ? 'swap mode: the new key is bound after re-encryption'
+              : `bind ${key} next to ${f?.bound.join(', ') || 'nothing'}${mode === 'auto' ? ' (if the firmware refuses a second binding, this appliance is swapped after re-encryption instead)' : ''}`,
+          };
+        }
+        return { target: a.name, description: `bind ${key} where it is not bound yet (appliances whose firmware allows one binding)` };
+      }),
+      warnings: mode !== 'overlap' && this.phase === 'swap'
+        ? ['swap: between the re-encryption and this binding, users whose secrets were moved cannot log on through appliances that still hold only the old key; the run keeps this window as short as it can']
+        : [],
+    };
+  }
+
+  async apply(ctx: StepContext): Promise<TargetResult[]> {
+    return forEachAppliance(this.deps, ctx, (a) => this.bindOn(a, ctx));
+  }
+
+  private async bindOn(a: ApplianceHandle, ctx: StepContext): Promise<TargetResult> {
+    const f = this.deps.facts.appliances.get(a.name);
+    const key = f?.newCertkey ?? newCertkeyName(this.deps);
+    await a.client.recheckPrimary();
+    const before = await listUserDataEncryptionKeys(a.client);
+    if (before.includes(key)) return { target: a.name, status: 'skipped', message: `${key} is already bound` };
+    if (this.phase === 'overlap' && this.deps.params.mode === 'swap') {
+      return { target: a.name, status: 'skipped', message: 'swap mode: bound after re-encryption' };
+    }
+    const id = await ctx.journal.intent(a.name, 'bind', { certkey: key, boundBefore: before });
+    if (this.phase === 'overlap' && before.length > 0) {
+      const probe = await detectMultiBinding(a.client, key, { keepIfAccepted: true });
+      await ctx.journal.done(id, { applied: probe.candidateLeftBound, capability: probe.capability, evidence: probe.evidence });
+      if (f) f.capability = probe.capability;
+      if (!probe.candidateLeftBound) {
+        if (this.deps.params.mode === 'overlap') {
+          throw new AdcError(`${a.name}: the firmware holds one userDataEncryptionKey at a time (${probe.evidence}); run with mode swap`);
+        }
+        ctx.note(a.name, `firmware holds one userDataEncryptionKey at a time (${probe.evidence}): this appliance is swapped after re-encryption`, 'warn');
+        return { target: a.name, status: 'skipped', message: `one binding at a time: ${key} is bound after re-encryption (swap)`, changed: { capability: 'single' } };
+      }
+      if (f) f.bound = probe.bound;
+      return { target: a.name, status: 'ok', message: `${key} bound next to ${before.join(', ')}; new registrations use it`, changed: { bound: probe.bound, capability: probe.capability } };
+    }
+    const r = await bindUserDataEncryptionKey(a.client, key);
+    await ctx.journal.done(id, { applied: true });
+    if (f) f.bound = r.bound;
+    return { target: a.name, status: 'ok', message: `${key} bound as userDataEncryptionKey (bound now: ${r.bound.join(', ')})`, changed: { bound: r.bound } };
+  }
+
+  async verify(): Promise<void> {}
+
+  async rollback(_ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
+    return undoEach(this.deps, records, async (a, r) => {
+      const key = String(r.data['certkey']);
+      const boundBefore = (r.data['boundBefore'] as string[] | undefined) ?? [];
+      if (boundBefore.includes(key)) return { status: 'not-needed', message: `${key} was bound before this run: kept` };
+      if (r.done && r.done['applied'] === false) return { status: 'not-needed', message: `${key} was never bound by this run` };
+      const u = await unbindUserDataEncryptionKey(a.client, key);
+      return u.changed ? { status: 'undone', message: `${key} unbound (bound now: ${u.bound.join(', ') || 'none'})` } : { status: 'not-needed', message: `${key} was not bound` };
+    });
+  }
+}
+
+export class UnbindOldKeyStep implements Step {
+  readonly kind = 'unbind-old-key';
+  readonly title = 'Unbind the old key (once no device needs it)';
+  constructor(readonly id: string, private readonly deps: StepDeps) {}
+
+  targets(): string[] {
+    return this.deps.estate.appliances.map((a) => a.name);
+  }
+
+  async plan(): Promise<StepPlan> {
+    const old = this.deps.estate.certs.old.km;
+    const stillOld = this.deps.facts.census?.byKid.find((k) => k.kid === old.kidText)?.devices ?? 0;
+    return {
+      changes: this.deps.estate.appliances.map((a) => {
+        const f = this.deps.facts.appliances.get(a.name);
+        return f?.oldCertkey && f.bound.includes(f.oldCertkey)
+          ? { target: a.name, description: `unbind ${f.oldCertkey}, after a census shows no device under the old certificate (${stillOld} today, re-encrypted before this step)` }
+          : { target: a.name, description: 'the old key is not bound: nothing to do' };
+      }),
+      warnings: [],
+    };
+  }
+
+  async apply(ctx: StepContext): Promise<TargetResult[]> {
+    const { estate } = this.deps;
+    const dir = estate.inventory.directory;
+    if (!estate.dryRun) {
+      // The guard that makes unbinding safe: no value may still need the old key.
+      const client = await estate.directory();
+      try {
+        const c = await census(client, { base: dir.base, filter: dir.filter, attribute: dir.attribute, pageSize: dir.pageSize, keyring: new Keyring([estate.certs.old.km, estate.certs.new.km]) });
+        const left = c.byKid.find((k) => k.kid === estate.certs.old.km.kidText);
+        if (left && left.devices > 0) {
+          throw new AdcError(`${left.devices} device(s) in ${left.entries} entr(ies) are still under the old certificate: not unbinding it (re-run the directory step, or look at the report's failures)`);
+        }
+        ctx.note('directory', `census before unbinding: no device under the old certificate (${c.withValue} values checked)`);
+      } finally {
+        await client.close();
+      }
+    }
+    return forEachAppliance(this.deps, ctx, async (a) => {
+      const f = this.deps.facts.appliances.get(a.name);
+      const old = f?.oldCertkey;
+      await a.client.recheckPrimary();
+      const before = await listUserDataEncryptionKeys(a.client);
+      if (!old || !before.includes(old)) return { target: a.name, status: 'skipped', message: 'the old key is not bound' };
+      const id = await ctx.journal.intent(a.name, 'unbind', { certkey: old, boundBefore: before });
+      const r = await unbindUserDataEncryptionKey(a.client, old);
+      await ctx.journal.done(id, { applied: r.changed });
+      if (f) f.bound = r.bound;
+      return { target: a.name, status: 'ok', message: `${old} unbound (bound now: ${r.bound.join(', ') || 'none'})`, changed: { bound: r.bound } };
+    });
+  }
+
+  async verify(): Promise<void> {}
+
+  async rollback(_ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
+    return undoEach(this.deps, records, async (a, r) => {
+      const key = String(r.data['certkey']);
+      if (r.done && r.done['applied'] === false) return { status: 'not-needed', message: `${key} was not unbound by this run` };
+      const b = await bindUserDataEncryptionKey(a.client, key);
+      return b.changed ? { status: 'undone', message: `${key} bound again (bound now: ${b.bound.join(', ')})` } : { status: 'not-needed', message: `${key} is bound` };
+    });
+  }
+}

@@ -1,0 +1,136 @@
+// The estate a run works on, opened from the inventory: NITRO clients and file transports per
+// appliance, both certificates' key material, the directory, the gateways, the canary. Secrets
+// are resolved here, registered for redaction, and kept in memory only.
+import { readFile } from 'node:fs/promises';
+import { connect, type DirectoryClient } from '../directory/index.js';
+import { InputError } from '../errors.js';
+import type { GatewayTlsOptions } from '../gateway/index.js';
+import { NitroClient, type HaTarget, type NitroTlsOptions } from '../nitro/index.js';
+import { loadKeyMaterial, type OtpKeyMaterial } from '../otp/index.js';
+import { gatewaysOf, nodesOf, type ApplianceSpec, type CertSpec, type Inventory, type TlsSpec } from '../playbook/inventory.js';
+import { resolveSecret, type SecretRef } from '../playbook/secret-ref.js';
+import { registerSecret } from '../runner/redact.js';
+import { NitroFileTransport, SftpTransport, type FileTransport } from '../transfer/index.js';
+
+export interface ApplianceHandle {
+  name: string;
+  spec: ApplianceSpec;
+  client: NitroClient;
+  transport: FileTransport;
+  gateways: string[];
+  gatewayTls: GatewayTlsOptions;
+  /** Filled by preflight: where writes go, HA facts. */
+  target?: HaTarget;
+  warnings: string[];
+}
+
+export interface CertHandle {
+  spec: CertSpec;
+  km: OtpKeyMaterial;
+  certBytes: Buffer;
+  keyBytes?: Buffer;
+  passphrase?: string;
+  inform: 'PEM' | 'PFX';
+}
+
+export interface Estate {
+  inventory: Inventory;
+  dryRun: boolean;
+  appliances: ApplianceHandle[];
+  certs: { old: CertHandle; new: CertHandle };
+  directory: () => Promise<DirectoryClient>;
+  directoryPassword: string;
+  directoryCaPem?: string;
+  canary?: { user: string; password: string; totpSecret?: string; flow: 'auto' | 'nfactor' | 'classic' };
+  close(): Promise<void>;
+}
+
+export async function openEstate(inv: Inventory, opts: { dryRun: boolean }): Promise<Estate> {
+  const secret = async (ref: SecretRef | undefined) => {
+    if (!ref) return undefined;
+    const v = await resolveSecret(ref, inv.baseDir);
+    registerSecret(v);
+    return v;
+  };
+  const certs = {
+    // The old certificate may already have expired: that is often why it is being replaced.
+    old: await loadCert(inv.certificates.old, await secret(inv.certificates.old.passphrase), true, 'certificates.old'),
+    new: await loadCert(inv.certificates.new, await secret(inv.certificates.new.passphrase), false, 'certificates.new'),
+  };
+  if (certs.old.km.kid.equals(certs.new.km.kid)) {
+    throw new InputError(`${inv.file}: certificates.old and certificates.new are the same certificate (KID ${certs.new.km.kidText})`);
+  }
+  const appliances: ApplianceHandle[] = [];
+  for (const spec of inv.appliances) {
+    const password = (await secret(spec.password))!;
+    const tls = await tlsOf(spec.tls);
+    const client = new NitroClient({
+      appliance: spec.name, nodes: nodesOf(spec), credentials: { username: spec.username, password },
+      auth: spec.auth, tls, timeoutMs: spec.timeoutMs, dryRun: opts.dryRun,
+    });
+    const transport: FileTransport = spec.transport === 'sftp' && spec.sftp
+      ? await SftpTransport.connect({
+        host: spec.sftp.host, port: spec.sftp.port, username: spec.sftp.username, hostKeySha256: spec.sftp.hostKeySha256,
+        password: await secret(spec.sftp.password),
+        privateKey: spec.sftp.privateKey ? await readFile(spec.sftp.privateKey) : undefined,
+        passphrase: await secret(spec.sftp.passphrase),
+      })
+      : new NitroFileTransport(client);
+    const gwTls = spec.gatewayTls ? await tlsOf(spec.gatewayTls) : tls;
+    appliances.push({
+      name: spec.name, spec, client, transport, gateways: gatewaysOf(spec),
+      gatewayTls: { caPem: gwTls.caPem, fingerprintSha256: gwTls.fingerprintSha256, insecure: gwTls.insecure },
+      warnings: spec.tls.insecure ? [`${spec.name}: TLS verification is OFF (insecure: true in the inventory)`] : [],
+    });
+  }
+  const dir = inv.directory;
+  const directoryPassword = (await secret(dir.password))!;
+  const directoryCaPem = dir.ca ? await readText(dir.ca, 'directory.ca') : undefined;
+  const canary = inv.canary
+    ? { user: inv.canary.user, password: (await secret(inv.canary.password))!, totpSecret: await secret(inv.canary.totpSecret), flow: inv.canary.flow }
+    : undefined;
+  const open: DirectoryClient[] = [];
+  return {
+    inventory: inv,
+    dryRun: opts.dryRun,
+    appliances,
+    certs,
+    directoryPassword,
+    directoryCaPem,
+    canary,
+    directory: async () => {
+      const c = await connect({ url: dir.url, bindDN: dir.bindDN, password: directoryPassword, caPem: directoryCaPem, startTls: dir.startTls, dryRun: opts.dryRun });
+      open.push(c);
+      return c;
+    },
+    close: async () => {
+      for (const a of appliances) {
+        await a.client.logout().catch(() => undefined);
+        a.client.close();
+        await a.transport.close().catch(() => undefined);
+      }
+      for (const c of open) await c.close().catch(() => undefined);
+    },
+  };
+}
+
+async function loadCert(spec: CertSpec, passphrase: string | undefined, allowExpired: boolean, label: string): Promise<CertHandle> {
+  const km = await loadKeyMaterial({ cert: spec.cert, key: spec.key, passphrase, allowExpired }).catch((err: Error) => {
+    throw new InputError(`${label}: ${err.message}`);
+  });
+  const certBytes = await readFile(spec.cert);
+  const isPfx = /\.(pfx|p12)$/i.test(spec.cert) || (certBytes[0] === 0x30 && !certBytes.includes(Buffer.from('-----BEGIN')));
+  return { spec, km, certBytes, keyBytes: spec.key ? await readFile(spec.key) : undefined, passphrase, inform: isPfx ? 'PFX' : 'PEM' };
+}
+
+async function tlsOf(t: TlsSpec): Promise<NitroTlsOptions> {
+  return { caPem: t.ca ? await readText(t.ca, 'tls.ca') : undefined, fingerprintSha256: t.fingerprint, insecure: t.insecure };
+}
+
+async function readText(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new InputError(`${what}: cannot read ${path} (${(err as NodeJS.ErrnoException).code})`);
+  }
+}

@@ -1,0 +1,43 @@
+// What preflight learns from live state and later steps build on. Rebuilt on every run and
+// resume (preflight re-runs), never trusted from a journal: the appliances are the truth.
+import type { CensusResult } from '../directory/index.js';
+import type { PlaybookParams } from '../playbook/playbook.js';
+import type { Estate } from './estate.js';
+
+export interface ApplianceFacts {
+  /** Certkey holding the old certificate (bound as userDataEncryptionKey before the run). */
+  oldCertkey?: string;
+  /** Certkey holding the new certificate, when one exists already (adopted, not created). */
+  newCertkey?: string;
+  bound: string[];
+  capability: 'multi' | 'single' | 'unknown';
+  systemType: string;
+  haRole?: string;
+  otpEncryption?: string;
+}
+
+export interface RunFacts {
+  appliances: Map<string, ApplianceFacts>;
+  census?: CensusResult;
+  /** Appliances that failed within the failure budget; later steps leave them alone. */
+  excluded: Set<string>;
+}
+
+/** Everything a step needs: the estate, the playbook parameters, the shared facts. */
+export interface StepDeps {
+  estate: Estate;
+  params: PlaybookParams;
+  facts: RunFacts;
+  /** Options the playbook gives this step (`with:`). */
+  with: Record<string, string | number | boolean>;
+}
+
+export function newFacts(): RunFacts {
+  return { appliances: new Map(), excluded: new Set() };
+}
+
+/** The certkey name the new certificate gets: chosen, from the inventory, or from its validity. */
+export function newCertkeyName(deps: StepDeps): string {
+  const km = deps.estate.certs.new.km;
+  return deps.params.newCertkey ?? deps.estate.certs.new.spec.certkey ?? `otp-enc-${km.notBefore.toISOString().slice(0, 10).replace(/-/g, '')}-${km.sha1Hex.slice(0, 6)}`;
+}

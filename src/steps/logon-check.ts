@@ -1,0 +1,93 @@
+// The proof none of the existing tools give: a real OTP logon through every gateway with the
+// canary user. The passcode comes from the canary's TOTP secret (inventory), or from its
+// directory value decrypted with the key that should now be in force — which also proves the
+// directory value is right.
+import { andFilter, equalityFilter, orFilter, valuesOf } from '../directory/index.js';
+import { AdcError, InputError } from '../errors.js';
+import { logonCheck, type PasscodeSource } from '../gateway/index.js';
+import { listUserDataEncryptionKeys } from '../nitro/index.js';
+import { Keyring } from '../otp/index.js';
+import type { RollbackResult, Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
+import type { ApplianceHandle } from './estate.js';
+import type { StepDeps } from './facts.js';
+import { forEachAppliance } from './fleet.js';
+
+export class LogonCheckStep implements Step {
+  readonly kind = 'logon-check';
+  readonly title: string;
+  constructor(readonly id: string, private readonly deps: StepDeps) {
+    this.title = `OTP logon check through every gateway${deps.with['phase'] ? ` (${String(deps.with['phase'])})` : ''}`;
+  }
+
+  targets(): string[] {
+    return this.deps.estate.appliances.map((a) => a.name);
+  }
+
+  async plan(): Promise<StepPlan> {
+    const { canary } = this.deps.estate;
+    return {
+      changes: [],
+      warnings: canary ? [] : ['no canary user in the inventory: the logon checks are skipped, so nothing proves users can still log on'],
+      ...(canary ? {} : { skipReason: 'no canary user' }),
+    };
+  }
+
+  async apply(ctx: StepContext): Promise<TargetResult[]> {
+    const { canary } = this.deps.estate;
+    if (!canary) return this.deps.estate.appliances.map((a) => ({ target: a.name, status: 'skipped', message: 'no canary user in the inventory' }));
+    if (this.deps.estate.dryRun) return this.deps.estate.appliances.map((a) => ({ target: a.name, status: 'skipped', message: 'dry run: no logon attempted' }));
+    return forEachAppliance(this.deps, ctx, (a) => this.checkOn(a, ctx));
+  }
+
+  private async checkOn(a: ApplianceHandle, ctx: StepContext): Promise<TargetResult> {
+    const canary = this.deps.estate.canary!;
+    if (a.gateways.length === 0) return { target: a.name, status: 'skipped', message: 'no gateway URL for this appliance in the inventory' };
+    const bound = await listUserDataEncryptionKeys(a.client);
+    const f = this.deps.facts.appliances.get(a.name);
+    const newKey = f?.newCertkey;
+    // After the re-encryption, an appliance still on the old key alone (swap pending) cannot log
+    // the canary on: that is the swap window, not a failure of this check.
+    if (this.deps.with['phase'] === 'after-rekey' && (!newKey || !bound.includes(newKey))) {
+      return { target: a.name, status: 'skipped', message: 'the new key is not bound here yet (swap after re-encryption): checked at the end' };
+    }
+    const passcode = await this.passcodeSource();
+    const messages: string[] = [];
+    for (const gw of a.gateways) {
+      const r = await logonCheck({
+        gatewayUrl: gw, user: canary.user, password: canary.password, passcode, flow: canary.flow, tls: a.gatewayTls,
+        onNote: (n) => ctx.note(a.name, n),
+      });
+      if (r.outcome !== 'ok') throw new AdcError(`logon check through ${gw} failed: ${r.outcome}: ${r.message}`);
+      messages.push(`${gw}: ${r.flow} logon ok${r.kid ? ` (device under KID ${r.kid})` : ''}`);
+    }
+    return { target: a.name, status: 'ok', message: messages.join('; ') };
+  }
+
+  private async passcodeSource(): Promise<PasscodeSource> {
+    const { estate } = this.deps;
+    const canary = estate.canary!;
+    if (canary.totpSecret) return { kind: 'secret', secret: canary.totpSecret };
+    const dir = estate.inventory.directory;
+    const client = await estate.directory();
+    try {
+      const entries = await client.search(dir.base, {
+        scope: 'sub',
+        filter: andFilter(dir.filter, orFilter([equalityFilter('sAMAccountName', canary.user), equalityFilter('userPrincipalName', canary.user)])),
+        attributes: [dir.attribute],
+      });
+      if (entries.length !== 1) throw new InputError(`canary user "${canary.user}": ${entries.length} entries match under ${dir.base}`);
+      const [value] = valuesOf(entries[0]!, dir.attribute);
+      if (!value) throw new InputError(`canary user "${canary.user}" has no OTP device in ${dir.attribute}`);
+      // The key that should be in force after this phase; the old one too while both are bound.
+      const keys = this.deps.with['phase'] === 'before' ? [estate.certs.old.km] : [estate.certs.new.km];
+      return { kind: 'directory', value, keyring: new Keyring(keys) };
+    } finally {
+      await client.close();
+    }
+  }
+
+  async verify(): Promise<void> {}
+  async rollback(): Promise<RollbackResult[]> {
+    return [];
+  }
+}

@@ -1,0 +1,137 @@
+// Preflight: reach everything, read live state, refuse on surprises. No writes. Re-runs on
+// resume so later steps always work from what the appliances and the directory say now.
+import { census, type CensusResult } from '../directory/index.js';
+import { InputError } from '../errors.js';
+import {
+  certFactsFromCert, compareCertkey, getCertkey, getOtpParameters, listCertkeys, listUserDataEncryptionKeys,
+  type CertkeyInfo, type LocalCertFacts,
+} from '../nitro/index.js';
+import { Keyring } from '../otp/index.js';
+import type { JsonObject } from '../runner/json.js';
+import type { Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
+import type { ApplianceHandle, Estate } from './estate.js';
+import type { ApplianceFacts, StepDeps } from './facts.js';
+import { forEachAppliance } from './fleet.js';
+
+export class PreflightStep implements Step {
+  readonly kind = 'preflight';
+  readonly title = 'Preflight: reach every appliance and the directory, check certificates, take a census';
+  readonly rerunOnResume = true;
+  constructor(readonly id: string, private readonly deps: StepDeps) {}
+
+  targets(): string[] {
+    return [...this.deps.estate.appliances.map((a) => a.name), 'directory'];
+  }
+
+  async plan(ctx: StepContext): Promise<StepPlan> {
+    const results = await this.apply(ctx);
+    const failed = results.filter((r) => r.status === 'failed');
+    if (failed.length) throw new InputError(`preflight refused: ${failed.map((f) => `${f.target}: ${f.message}`).join('; ')}`);
+    return { changes: [], warnings: this.deps.estate.appliances.flatMap((a) => [...a.warnings, ...(a.target?.notes ?? []).map((n) => `${a.name}: ${n}`)]) };
+  }
+
+  async apply(ctx: StepContext): Promise<TargetResult[]> {
+    const { estate, facts } = this.deps;
+    const oldFacts = certFactsFromCert(estate.certs.old.km.certPem);
+    const newFacts = certFactsFromCert(estate.certs.new.km.certPem);
+    const results = await forEachAppliance(this.deps, ctx, async (a) => {
+      const f = await inspectAppliance(a, estate, oldFacts, newFacts);
+      facts.appliances.set(a.name, f);
+      const oldBound = f.oldCertkey !== undefined && f.bound.includes(f.oldCertkey);
+      const newBound = f.newCertkey !== undefined && f.bound.includes(f.newCertkey);
+      if (!oldBound && !newBound) {
+        return {
+          target: a.name, status: 'failed',
+          message: `the old certificate (${estate.certs.old.km.subject}) is not bound as userDataEncryptionKey (bound: ${f.bound.join(', ') || 'none'}); check certificates.old in ${estate.inventory.file}`,
+        };
+      }
+      return { target: a.name, status: 'ok', message: describeAppliance(a, f), changed: applianceFactsJson(a, f) };
+    });
+    results.push(await this.directoryCensus(ctx));
+    return results;
+  }
+
+  private async directoryCensus(ctx: StepContext): Promise<TargetResult> {
+    const { estate, facts } = this.deps;
+    const dir = estate.inventory.directory;
+    const client = await estate.directory();
+    try {
+      const labels: Record<string, string> = { [estate.certs.old.km.kidText]: 'old certificate', [estate.certs.new.km.kidText]: 'new certificate' };
+      const c = await census(client, {
+        base: dir.base, filter: dir.filter, attribute: dir.attribute, pageSize: dir.pageSize, extraAttributes: dir.extraAttributes,
+        keyring: new Keyring([estate.certs.old.km, estate.certs.new.km]), kidLabels: labels,
+      });
+      facts.census = c;
+      for (const k of c.byKid.filter((k) => !k.held)) {
+        ctx.note('directory', `${k.devices} device(s) in ${k.entries} entr(ies) are under a certificate we were not given (KID ${k.kid}); they will be left as they are`, 'warn');
+      }
+      if (c.multiValued.entries) ctx.note('directory', `${c.multiValued.entries} entr(ies) hold several values in ${dir.attribute}; they are refused and reported, never written`, 'warn');
+      if (c.unreadable.entries) ctx.note('directory', `${c.unreadable.entries} entr(ies) hold values that cannot be read; they are left as they are`, 'warn');
+      return { target: 'directory', status: 'ok', message: describeCensus(c, estate), changed: censusJson(c) };
+    } finally {
+      await client.close();
+    }
+  }
+
+  async verify(): Promise<void> {}
+  async rollback(): Promise<never[]> {
+    return [];
+  }
+}
+
+async function inspectAppliance(a: ApplianceHandle, estate: Estate, oldFacts: LocalCertFacts, newFacts: LocalCertFacts): Promise<ApplianceFacts> {
+  a.target = await a.client.resolveTarget();
+  const bound = await listUserDataEncryptionKeys(a.client);
+  const named = estate.certs.old.spec.certkey;
+  let certkeys: CertkeyInfo[] | undefined;
+  const all = async () => (certkeys ??= await listCertkeys(a.client));
+  let oldCertkey: string | undefined;
+  if (named) {
+    const info = await getCertkey(a.client, named);
+    if (!info) throw new InputError(`${a.name}: certkey ${named} (certificates.old.certkey) does not exist`);
+    const diffs = compareCertkey(info, oldFacts);
+    if (diffs.length) throw new InputError(`${a.name}: certkey ${named} does not hold certificates.old: ${diffs.join('; ')}`);
+    oldCertkey = named;
+  } else {
+    oldCertkey = (await all()).find((c) => compareCertkey(c, oldFacts).length === 0)?.certkey;
+  }
+  const newCertkey = (await all()).find((c) => compareCertkey(c, newFacts).length === 0)?.certkey;
+  const otp = await getOtpParameters(a.client).catch(() => undefined);
+  const self = a.target.nodes.find((n) => n.url === a.target?.primaryUrl);
+  return {
+    oldCertkey, newCertkey, bound,
+    capability: bound.length > 1 ? 'multi' : 'unknown',
+    systemType: a.target.mode,
+    haRole: self?.self?.state,
+    otpEncryption: otp?.encryption,
+  };
+}
+
+function describeAppliance(a: ApplianceHandle, f: ApplianceFacts): string {
+  const ha = a.target?.mode === 'ha' ? `HA pair, primary ${a.target.primaryUrl}${a.target.peerSync ? `, sync ${a.target.peerSync}` : ''}` : a.target?.mode ?? 'standalone';
+  return `${ha}; bound userDataEncryptionKey: ${f.bound.join(', ') || 'none'}; old certkey ${f.oldCertkey ?? '—'}; new certificate ${f.newCertkey ? `already loaded as ${f.newCertkey}` : 'not loaded yet'}; OTP encryption ${f.otpEncryption ?? 'unknown'}`;
+}
+
+export function applianceFactsJson(a: ApplianceHandle, f: ApplianceFacts): JsonObject {
+  return {
+    mode: a.target?.mode ?? 'standalone', primary: a.target?.primaryUrl ?? '', bound: f.bound,
+    oldCertkey: f.oldCertkey ?? null, newCertkey: f.newCertkey ?? null, otpEncryption: f.otpEncryption ?? null,
+    haSync: a.target?.peerSync ?? null,
+  };
+}
+
+function describeCensus(c: CensusResult, estate: Estate): string {
+  const kid = (k: string) => c.byKid.find((x) => x.kid === k);
+  const o = kid(estate.certs.old.km.kidText);
+  const n = kid(estate.certs.new.km.kidText);
+  return `${c.entries} entries, ${c.withValue} with a value: ${o?.devices ?? 0} device(s) under the old certificate, ${n?.devices ?? 0} under the new, ${c.legacy.devices} legacy plaintext, ${c.unreadable.entries} unreadable, ${c.multiValued.entries} multi-valued`;
+}
+
+export function censusJson(c: CensusResult): JsonObject {
+  return {
+    entries: c.entries, withValue: c.withValue, empty: c.empty,
+    legacy: c.legacy, encrypted: c.encrypted, multiValued: c.multiValued.entries, unreadable: c.unreadable.entries,
+    byKid: c.byKid.map((k) => ({ kid: k.kid, label: k.label ?? null, held: k.held, devices: k.devices, entries: k.entries })),
+    extraAttributes: c.extraAttributes.map((e) => ({ attribute: e.attribute, entries: e.entries, note: e.note })),
+  } as JsonObject;
+}

@@ -1,0 +1,28 @@
+// Shared rollback plumbing for per-appliance records: find the appliance, undo, never throw.
+import type { ChangeRecord, RollbackResult } from '../runner/step.js';
+import type { ApplianceHandle } from './estate.js';
+import type { StepDeps } from './facts.js';
+import { describeError } from './fleet.js';
+
+export async function undoEach(
+  deps: StepDeps,
+  records: ChangeRecord[],
+  undo: (a: ApplianceHandle, r: ChangeRecord) => Promise<Omit<RollbackResult, 'target' | 'id'>>,
+): Promise<RollbackResult[]> {
+  const out: RollbackResult[] = [];
+  for (const r of records) {
+    const a = deps.estate.appliances.find((x) => x.name === r.target);
+    if (!a) {
+      out.push({ id: r.id, target: r.target, status: 'failed', message: `appliance ${r.target} is no longer in the inventory: undo "${r.action}" by hand` });
+      continue;
+    }
+    try {
+      // A failover since the change: talk to whichever node is primary now.
+      await a.client.recheckPrimary().catch(() => undefined);
+      out.push({ id: r.id, target: r.target, ...(await undo(a, r)) });
+    } catch (err) {
+      out.push({ id: r.id, target: r.target, status: 'failed', message: describeError(err) });
+    }
+  }
+  return out;
+}
