@@ -17,6 +17,10 @@ export async function logonCheck(opts: LogonCheckOptions): Promise<LogonResult> 
   const gatewayUrl = validateUrl(opts.gatewayUrl);
   if (!opts.user) throw new InputError('logon check: no user name given');
   if (!opts.password) throw new InputError('logon check: no password given');
+  const pin = opts.tls?.fingerprintSha256;
+  if (pin !== undefined && !/^[0-9a-f]{64}$/i.test(pin.replace(/^sha256:/i, '').replace(/[:\s]/g, ''))) {
+    throw new InputError(`logon check: the pinned fingerprint for ${opts.gatewayUrl} is not a SHA-256 (64 hex digits)`);
+  }
   const clock = opts.clock ?? systemClock;
   const started = clock.now();
   const requested: FlowChoice = opts.flow ?? 'auto';

@@ -145,6 +145,13 @@ describe('logonCheck against scripted gateways', () => {
     expect(gw.seen.find((s) => s.path === '/cgi/login')).toMatchObject({ form: { login: 'canary', passwd: PASSWORD, passwd1: CODE } });
   });
 
+  it('refuses a malformed pin or URL as bad input, before any request', async () => {
+    const gw = await gateway({});
+    await expect(check(gw, { tls: { fingerprintSha256: 'AB:CD' } })).rejects.toThrow(/not a SHA-256/);
+    await expect(check(gw, { gatewayUrl: 'gateway.example.com' })).rejects.toThrow(/not a URL/);
+    expect(gw.seen).toEqual([]);
+  });
+
   it('with flow nfactor, a gateway without the nFactor endpoint is unexpected-page, not a silent fallback', async () => {
     const gw = await gateway({});
     const r = await check(gw, { flow: 'nfactor' });
