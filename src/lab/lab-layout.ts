@@ -46,13 +46,15 @@ export interface LabStatus {
 /** What `lab down` needs: the processes by pid and every address they listened on. */
 export interface LabState {
   version: 1;
-  state: 'up' | 'down';
+  /** 'starting' is written as soon as a process runs, so an interrupted `lab up` can still be taken down. */
+  state: 'starting' | 'up' | 'down';
   startedAt: string;
   slapd: { pid: number; pidFile: string; url: string; ldapsUrl: string; rootDN: string; rootPasswordFile: string };
   simulator: { pid: number; appliances: RunningAppliance[] } | null;
   /** Every user's password and devices (mode 0600): for tests that log on as someone else. */
   seedFile: string;
-  status: LabStatus;
+  /** Null until the lab is up. */
+  status: LabStatus | null;
 }
 
 export function writeSecret(file: string, value: string): void {

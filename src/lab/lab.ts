@@ -97,13 +97,19 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
   try {
     log('starting slapd');
     slapd = await startSlapd({ dir: paths.slapd, ca });
+    const seedFile = paths.secret('users.json');
+    const starting: LabState = {
+      version: 1, state: 'starting', startedAt: new Date().toISOString(),
+      slapd: { pid: slapd.pid, pidFile: slapd.files.pidFile, url: slapd.url, ldapsUrl: slapd.ldapsUrl, rootDN: slapd.rootDN, rootPasswordFile: paths.secret('directory-root.password') },
+      simulator: null, seedFile, status: null,
+    };
+    writeLabState(dir, starting);
     writeSecret(paths.secret('directory.password'), slapd.servicePassword);
     writeSecret(paths.secret('directory-root.password'), slapd.rootPassword);
     log(`seeding ${users} users`);
     const seed = await seedUsers(slapd, { count: users, oldKey });
     writeSecret(paths.secret('canary.password'), seed.canary.password);
     writeSecret(paths.secret('canary.totp'), seed.canary.totpSecret);
-    const seedFile = paths.secret('users.json');
     writeSecret(seedFile, JSON.stringify(seed));
 
     log(`starting ${count} simulated appliance(s)`);
@@ -127,6 +133,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
       ...(opts.simulator?.haFileSyncDelayMs !== undefined ? { haFileSyncDelayMs: opts.simulator.haFileSyncDelayMs } : {}),
     };
     sim = await startSimulatorProcess({ config, ...(opts.simulatorMain ? { main: opts.simulatorMain } : {}), configFile: paths.simConfig, stateFile: paths.simState, logFile: paths.simLog });
+    writeLabState(dir, { ...starting, simulator: { pid: sim.pid, appliances: sim.appliances } });
     await waitForAppliances(sim, planned);
 
     const status = buildStatus(paths, slapd, sim, planned, seed.canary.dn);
@@ -137,20 +144,20 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
       canary: { user: 'canary', passwordFile: status.canary.passwordFile, totpSecretFile: status.canary.totpSecretFile },
       oldCertkey: OLD_CERTKEY,
     }));
-    const state: LabState = {
-      version: 1, state: 'up', startedAt: new Date().toISOString(),
-      slapd: { pid: slapd.pid, pidFile: slapd.files.pidFile, url: slapd.url, ldapsUrl: slapd.ldapsUrl, rootDN: slapd.rootDN, rootPasswordFile: paths.secret('directory-root.password') },
-      simulator: { pid: sim.pid, appliances: sim.appliances },
-      seedFile,
-      status,
-    };
-    writeLabState(dir, state);
+    writeLabState(dir, { ...starting, state: 'up', simulator: { pid: sim.pid, appliances: sim.appliances }, status });
     log(`lab up in ${paths.root}`);
     return status;
   } catch (err) {
     // Leave nothing running behind a failed start; the files stay for a post-mortem.
     if (sim) await stopPid(sim.pid);
-    await slapd?.stop();
+    if (slapd) {
+      await slapd.stop();
+      try {
+        writeLabState(dir, { ...readLabState(dir), state: 'down' });
+      } catch {
+        // No state file yet: nothing to mark.
+      }
+    }
     throw err;
   }
 }
@@ -229,14 +236,16 @@ function refuseIfRunning(dir: string): void {
     return;
   }
   const alive = [state.slapd.pid, state.simulator?.pid].filter((p): p is number => p !== undefined && isRunning(p));
-  if (state.state === 'up' && alive.length > 0) {
+  if (state.state !== 'down' && alive.length > 0) {
     throw new InputError(`a lab is already up in ${labPaths(dir).root} (pids ${alive.join(', ')}); run: adc-cutover lab down --dir ${dir}`);
   }
 }
 
 export function labStatus(dir: string = DEFAULT_LAB_DIR): LabStatus {
   const state = readLabState(dir);
-  if (state.state !== 'up') throw new InputError(`the lab in ${labPaths(dir).root} is down; start it with: adc-cutover lab up --dir ${dir}`);
+  if (state.state !== 'up' || !state.status) {
+    throw new InputError(`the lab in ${labPaths(dir).root} is ${state.state === 'starting' ? 'still starting (or its start was interrupted: run lab down)' : 'down'}; start it with: adc-cutover lab up --dir ${dir}`);
+  }
   return state.status;
 }
 

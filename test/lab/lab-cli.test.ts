@@ -10,7 +10,7 @@ import { Client } from 'ldapts';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accepts, labDown, labPorts, labProcesses, labSeed, labStatus, labUp, type LabState, type LabStatus } from '../../src/lab/lab.js';
-import { InputError } from '../../src/errors.js';
+import { AdcError, InputError } from '../../src/errors.js';
 import { isRunning, stopPid } from '../../src/lab/processes.js';
 import { secondsLeftInStep, totpCode } from '../../src/otp/index.js';
 
@@ -219,5 +219,21 @@ describe('lab programmatic API', () => {
     expect((await labDown(dir)).stopped.map((s) => s.outcome)).toEqual(['not-running', 'not-running']);
     expect(() => labStatus(dir)).toThrow(InputError);
     await expect(labUp({ dir, users: 1, appliances: 1, ha: true })).rejects.toBeInstanceOf(InputError);
+  });
+
+  it('a failed lab up stops what it started and leaves a state lab down understands', async () => {
+    const failDir = mkdtempSync(join(ROOT, 'test-artifacts', 'lab-fail-'));
+    try {
+      const err = await labUp({ dir: failDir, users: 3, simulatorMain: join(failDir, 'no-such-main.js') }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AdcError);
+      expect((err as Error).message).toContain('no-such-main.js');
+      const failed = JSON.parse(readFileSync(join(failDir, 'lab.json'), 'utf8')) as LabState;
+      expect(failed.state).toBe('down');
+      expect(isRunning(failed.slapd.pid)).toBe(false);
+      expect(await accepts(Number(new URL(failed.slapd.url).port))).toBe(false);
+      expect((await labDown(failDir)).stopped.map((s) => s.outcome)).toEqual(['not-running']);
+    } finally {
+      rmSync(failDir, { recursive: true, force: true });
+    }
   });
 });
