@@ -1,0 +1,238 @@
+// The run's backup: every original value, appended and fsync'd BEFORE the write that replaces
+// it is sent, sealed with AES-256-GCM under a key only the holder of the old certificate can
+// derive. JSON lines: a header, then records. DNs stay in clear so an operator can grep for a
+// user; values never do. Concurrent workers share one file: their appends are coalesced into
+// one write + fsync (group commit), so durability costs one fsync per batch, not per user.
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { AdcError, InputError, errorMessage } from '../errors.js';
+import type { OtpKeyMaterial } from '../otp/index.js';
+
+export const BACKUP_VERSION = 1;
+const HKDF_INFO = 'adc-cutover backup v1';
+
+export type BackupJob = 'rekey' | 'encrypt' | 'decrypt' | 'restore';
+
+export interface BackupHeader {
+  type: 'header';
+  version: number;
+  createdAt: string;
+  job: BackupJob;
+  attribute: string;
+  base: string;
+  /** KIDs involved in the run (sources and target). */
+  kids: string[];
+  /** KID of the certificate whose derived key seals the records: give it to restore. */
+  sealedWith: string;
+  /** HKDF salt, base64. */
+  salt: string;
+}
+
+/** Before a write: the value as it was, sealed, and the sha256 of the value we are about to write. */
+export interface OriginalRecord {
+  type: 'original';
+  dn: string;
+  iv: string;
+  ct: string;
+  tag: string;
+  /** sha256 (hex) of the value about to be written: restore recognises "still ours" by it, even after a crash. */
+  intended: string;
+}
+
+/** After a write the server accepted. */
+export interface WrittenRecord {
+  type: 'written';
+  dn: string;
+  sha256: string;
+}
+
+/** The original was put back (verification failed, or a restore run). */
+export interface RestoredRecord {
+  type: 'restored';
+  dn: string;
+  reason: string;
+}
+
+export type BackupRecord = OriginalRecord | WrittenRecord | RestoredRecord;
+
+export function sha256Hex(value: string): string {
+  return createHash('sha256').update(value, 'utf8').digest('hex');
+}
+
+function backupKey(km: OtpKeyMaterial, salt: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', km.aesKey, salt, Buffer.from(HKDF_INFO, 'utf8'), 32));
+}
+
+export class BackupWriter {
+  private pending: { line: string; done: () => void; fail: (e: unknown) => void }[] = [];
+  private flushing: Promise<void> | undefined;
+  private closed = false;
+  private failure: unknown;
+
+  private constructor(
+    private readonly fh: FileHandle,
+    readonly path: string,
+    readonly header: BackupHeader,
+    private readonly key: Buffer,
+  ) {}
+
+  /** Creates the file (refusing to overwrite one), mode 0600, header fsync'd before returning. */
+  static async create(path: string, opts: { job: BackupJob; attribute: string; base: string; kids: string[]; sealWith: OtpKeyMaterial }): Promise<BackupWriter> {
+    const salt = randomBytes(16);
+    const header: BackupHeader = {
+      type: 'header', version: BACKUP_VERSION, createdAt: new Date().toISOString(), job: opts.job,
+      attribute: opts.attribute, base: opts.base, kids: opts.kids, sealedWith: opts.sealWith.kidText, salt: salt.toString('base64'),
+    };
+    let fh: FileHandle;
+    try {
+      fh = await open(path, 'wx', 0o600);
+    } catch (err) {
+      throw new InputError(`backup file ${path}: cannot create it (${errorMessage(err)}); a backup is never overwritten, name a new file`);
+    }
+    // The umask may have narrowed the mode but never widens it; chmod anyway in case the file system ignored it.
+    await fh.chmod(0o600);
+    await fh.write(`${JSON.stringify(header)}\n`);
+    await fh.sync();
+    await syncDir(dirname(path));
+    return new BackupWriter(fh, path, header, backupKey(opts.sealWith, salt));
+  }
+
+  /** A sealed record of `value` for `dn`, ready to append. */
+  original(dn: string, value: string, intendedValue: string): OriginalRecord {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    // The DN is authenticated data: a record moved to another DN fails to open.
+    cipher.setAAD(Buffer.from(dn, 'utf8'));
+    const ct = Buffer.concat([cipher.update(JSON.stringify({ value }), 'utf8'), cipher.final()]);
+    return { type: 'original', dn, iv: iv.toString('base64'), ct: ct.toString('base64'), tag: cipher.getAuthTag().toString('base64'), intended: sha256Hex(intendedValue) };
+  }
+
+  /** Resolves once every record is on disk (fsync'd). */
+  append(records: BackupRecord[]): Promise<void> {
+    if (this.closed) return Promise.reject(new AdcError(`backup file ${this.path}: already closed`));
+    if (this.failure) return Promise.reject(this.failure);
+    if (records.length === 0) return Promise.resolve();
+    const line = records.map((r) => JSON.stringify(r)).join('\n') + '\n';
+    const p = new Promise<void>((done, fail) => this.pending.push({ line, done, fail }));
+    this.kick();
+    return p;
+  }
+
+  private kick(): void {
+    if (this.flushing || this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.flushing = (async () => {
+      try {
+        await this.fh.write(batch.map((b) => b.line).join(''));
+        await this.fh.sync();
+        for (const b of batch) b.done();
+      } catch (err) {
+        this.failure = new AdcError(`backup file ${this.path}: write failed (${errorMessage(err)}); no further directory writes`, undefined, { cause: err });
+        for (const b of batch) b.fail(this.failure);
+      }
+    })().finally(() => {
+      this.flushing = undefined;
+      this.kick();
+    });
+  }
+
+  async close(): Promise<void> {
+    while (this.flushing || this.pending.length > 0) {
+      this.kick();
+      await this.flushing;
+    }
+    if (this.closed) return;
+    this.closed = true;
+    await this.fh.close();
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  // The new file's directory entry must survive a crash too; not every platform allows this.
+  const dh = await open(dir, 'r').catch(() => undefined);
+  await dh?.sync().catch(() => undefined);
+  await dh?.close();
+}
+
+export interface BackupEntry {
+  dn: string;
+  /** Originals in the order recorded (a retried entry has several), each with the sha256 of what was to replace it. */
+  originals: { value: string; intended: string }[];
+  written: string[];
+  restored: boolean;
+}
+
+export interface OpenedBackup {
+  header: BackupHeader;
+  /** In file order of first appearance. Values are secret-bearing: never log. */
+  entries: BackupEntry[];
+}
+
+/** Reads and opens a backup with the certificate it was sealed with (one of `keys`). */
+export async function readBackup(path: string, keys: OtpKeyMaterial[]): Promise<OpenedBackup> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new InputError(`backup file ${path}: ${errorMessage(err)}`);
+  }
+  const lines = text.split('\n');
+  const parse = (line: string, n: number): Record<string, unknown> => {
+    try {
+      const v: unknown = JSON.parse(line);
+      if (typeof v === 'object' && v !== null) return v as Record<string, unknown>;
+    } catch {
+      // fall through
+    }
+    throw new InputError(`backup file ${path}: line ${n} is not a JSON record`);
+  };
+  const header = parse(lines[0] ?? '', 1) as unknown as BackupHeader;
+  if (header.type !== 'header' || header.version !== BACKUP_VERSION) {
+    throw new InputError(`backup file ${path}: no version ${BACKUP_VERSION} header on line 1`);
+  }
+  const km = keys.find((k) => k.kidText === header.sealedWith);
+  if (!km) {
+    throw new InputError(`backup file ${path} is sealed with the certificate of KID ${header.sealedWith}; the given certificates are ${keys.map((k) => `${k.subject} (KID ${k.kidText})`).join(', ') || 'none'}`);
+  }
+  const key = backupKey(km, Buffer.from(header.salt, 'base64'));
+  const byDn = new Map<string, BackupEntry>();
+  const entryOf = (dn: string): BackupEntry => {
+    let e = byDn.get(dn);
+    if (!e) byDn.set(dn, (e = { dn, originals: [], written: [], restored: false }));
+    return e;
+  };
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (!line.trim()) continue;
+    let rec: Record<string, unknown>;
+    try {
+      rec = parse(line, i + 1);
+    } catch (err) {
+      // A crash can tear the very last line; anything earlier is damage worth stopping for.
+      if (i >= lines.length - 2) break;
+      throw err;
+    }
+    const dn = String(rec['dn']);
+    if (rec['type'] === 'original') {
+      const r = rec as unknown as OriginalRecord;
+      let value: string;
+      try {
+        const d = createDecipheriv('aes-256-gcm', key, Buffer.from(r.iv, 'base64'));
+        d.setAAD(Buffer.from(dn, 'utf8'));
+        d.setAuthTag(Buffer.from(r.tag, 'base64'));
+        const plain = Buffer.concat([d.update(Buffer.from(r.ct, 'base64')), d.final()]).toString('utf8');
+        value = (JSON.parse(plain) as { value: string }).value;
+      } catch {
+        throw new InputError(`backup file ${path}: line ${i + 1} (${dn}) does not open with the certificate of KID ${km.kidText}: the file was altered or is damaged`);
+      }
+      entryOf(dn).originals.push({ value, intended: r.intended });
+    } else if (rec['type'] === 'written') {
+      entryOf(dn).written.push(String(rec['sha256']));
+    } else if (rec['type'] === 'restored') {
+      entryOf(dn).restored = true;
+    }
+  }
+  return { header, entries: [...byDn.values()] };
+}

@@ -1,0 +1,351 @@
+// The re-encryption engine: scan → decide → back up → compare-and-swap → read back → verify.
+// One scanner connection streams pages into a bounded queue; N writer connections each take a
+// group of entries, append the originals to the backup (one fsync for the group), send the
+// group's modifies together, read the group back with one search, and check every secret. A
+// write that does not verify is undone at once. Stopping (Ctrl-C, error budget, a lost server)
+// lets in-flight groups finish and starts nothing new.
+import {
+  CasConflict, DirectoryUnavailable, DryRunRefusal, NoSuchEntry, casReplace, countEntries, dnKey, readValue, readValues,
+  scanPages, type DirectoryClient, type ScannedEntry,
+} from '../directory/index.js';
+import { InputError, errorMessage } from '../errors.js';
+import { kidsOf, verifySecrets } from '../otp/index.js';
+import { BackupWriter, sha256Hex, type BackupRecord } from './backup.js';
+import { prepareJob, type EntryPlan, type PreparedJob, type RekeyJob } from './job.js';
+import { Channel, RateLimiter } from './limits.js';
+import { emptySummary, skip, tallyDevices, type RunProgress, type RunSummary, type StopReason } from './summary.js';
+
+export interface RekeyRunOptions {
+  /** Opens one bound connection; called once for the scanner and once per writer. Dry run is the connection's. */
+  connect: () => Promise<DirectoryClient>;
+  base: string;
+  filter?: string;
+  attribute: string;
+  job: RekeyJob;
+  /** Where the originals go; required unless the connections are dry-run. Never overwritten. */
+  backupFile?: string;
+  /** Writer connections (default 4). */
+  concurrency?: number;
+  pageSize?: number;
+  /** Entries per backup fsync, per batch of modifies and per read-back search (default 50). */
+  groupSize?: number;
+  /** Re-reads after a compare-and-swap conflict before reporting "kept changing" (default 3). */
+  maxRetries?: number;
+  /** Entries per second across all writers. */
+  rate?: number;
+  /** Stop once more than this many entries failed. */
+  maxFailures?: number;
+  /** Stop once more than this share of the entries done failed (checked after 20 entries). */
+  maxFailureRatio?: number;
+  /** Expected number of entries, for progress (from a census); counted when absent and onProgress is set. */
+  total?: number;
+  onProgress?: (p: RunProgress) => void;
+  signal?: AbortSignal;
+}
+
+interface Write {
+  dn: string;
+  plan: Extract<EntryPlan, { kind: 'write' }>;
+}
+
+export async function runRekey(opts: RekeyRunOptions): Promise<RunSummary> {
+  const started = Date.now();
+  const job = prepareJob(opts.job);
+  const groupSize = Math.max(1, opts.groupSize ?? 50);
+  const concurrency = Math.max(1, opts.concurrency ?? 4);
+  const maxRetries = Math.max(0, opts.maxRetries ?? 3);
+  const limiter = opts.rate && opts.rate > 0 ? new RateLimiter(opts.rate) : undefined;
+  const scanOpts = { base: opts.base, filter: opts.filter, attribute: opts.attribute, pageSize: opts.pageSize };
+
+  const scanner = await opts.connect();
+  const conns: DirectoryClient[] = [];
+  let backup: BackupWriter | undefined;
+  const summary = emptySummary(opts.job.kind, scanner.dryRun);
+  try {
+    if (!scanner.dryRun && !opts.backupFile) throw new InputError('a backup file is required for a run that writes (or make it a dry run)');
+    const total = opts.total ?? (opts.onProgress ? await countEntries(scanner, scanOpts) : undefined);
+    const pages = scanPages(scanner, scanOpts);
+    const first = await pages.next();
+    if (!first.done) checkKeysFit(job, first.value);
+    if (!scanner.dryRun && opts.backupFile) {
+      backup = await BackupWriter.create(opts.backupFile, { job: opts.job.kind, attribute: opts.attribute, base: opts.base, kids: job.kids, sealWith: job.sealWith });
+      summary.backupFile = opts.backupFile;
+    }
+    for (let i = 0; i < concurrency; i++) conns.push(await opts.connect());
+    const run = new Run(opts, job, summary, backup, limiter, total, started, maxRetries);
+    await run.execute(pages, first.done ? [] : first.value, conns, groupSize);
+  } finally {
+    await Promise.all([scanner, ...conns].map((c) => c.close()));
+    await backup?.close();
+  }
+  summary.durationMs = Date.now() - started;
+  return summary;
+}
+
+/**
+ * Fail fast on the wrong certificate: when the first page holds encrypted devices but none is
+ * under a certificate we were given, the run would change nothing and say little.
+ */
+function checkKeysFit(job: PreparedJob, page: ScannedEntry[]): void {
+  if (job.job.kind === 'encrypt') return;
+  const ours = new Set(job.kids);
+  const seen = new Map<string, number>();
+  for (const e of page) {
+    if (e.values.length !== 1) continue;
+    let kids: string[];
+    try {
+      kids = kidsOf(e.values[0]!);
+    } catch {
+      continue;
+    }
+    for (const k of kids) seen.set(k, (seen.get(k) ?? 0) + 1);
+  }
+  if (seen.size === 0 || [...seen.keys()].some((k) => ours.has(k))) return;
+  const from = job.job.from.map((k) => `${k.subject} (KID ${k.kidText})`).join(', ');
+  const found = [...seen.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([k, n]) => `${k} ×${n}`).join(', ');
+  throw new InputError(`the certificate to decrypt with, ${from}, matches none of the encrypted devices in the first ${page.length} entries (they are under KID ${found}): is it the certificate the ADCs have bound? Nothing was changed.`);
+}
+
+class Run {
+  private stopReason: StopReason | undefined;
+  private done = 0;
+  private readonly channel: Channel<ScannedEntry[]>;
+
+  constructor(
+    private readonly opts: RekeyRunOptions,
+    private readonly job: PreparedJob,
+    private readonly summary: RunSummary,
+    private readonly backup: BackupWriter | undefined,
+    private readonly limiter: RateLimiter | undefined,
+    private readonly total: number | undefined,
+    private readonly started: number,
+    private readonly maxRetries: number,
+  ) {
+    this.channel = new Channel(Math.max(2, (opts.concurrency ?? 4) * 2));
+  }
+
+  async execute(pages: AsyncGenerator<ScannedEntry[]>, firstPage: ScannedEntry[], conns: DirectoryClient[], groupSize: number): Promise<void> {
+    const onAbort = () => this.stop('aborted', 'stopped on request: in-flight writes finished, nothing new started');
+    if (this.opts.signal?.aborted) onAbort();
+    this.opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const producer = this.produce(pages, firstPage, groupSize);
+      await Promise.all([producer, ...conns.map((c) => this.work(c))]);
+    } finally {
+      this.opts.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private stop(reason: StopReason, message: string): void {
+    if (this.stopReason) return;
+    this.stopReason = reason;
+    this.summary.stopped = { reason, message };
+    this.channel.drain();
+  }
+
+  private async produce(pages: AsyncGenerator<ScannedEntry[]>, firstPage: ScannedEntry[], groupSize: number): Promise<void> {
+    const pushPage = async (page: ScannedEntry[]): Promise<boolean> => {
+      for (let i = 0; i < page.length; i += groupSize) {
+        if (this.stopReason || !(await this.channel.push(page.slice(i, i + groupSize)))) return false;
+      }
+      return true;
+    };
+    try {
+      if (!(await pushPage(firstPage))) return;
+      for await (const page of pages) {
+        if (!(await pushPage(page))) break;
+      }
+    } catch (err) {
+      this.stop(err instanceof DirectoryUnavailable ? 'directory-unavailable' : 'aborted', `scan failed: ${errorMessage(err)}`);
+    } finally {
+      this.channel.close();
+      if (this.stopReason) await pages.return(undefined).catch(() => undefined);
+    }
+  }
+
+  private async work(conn: DirectoryClient): Promise<void> {
+    for (;;) {
+      const group = await this.channel.pop();
+      if (!group) return;
+      if (this.stopReason) return;
+      if (this.limiter) await this.limiter.take(group.length);
+      await this.processGroup(conn, group);
+      this.progress();
+    }
+  }
+
+  private progress(): void {
+    if (!this.opts.onProgress) return;
+    const secs = Math.max(0.001, (Date.now() - this.started) / 1000);
+    const rate = this.done / secs;
+    const total = this.total !== undefined ? Math.max(this.total, this.done) : undefined;
+    this.opts.onProgress({
+      done: this.done, total, rate,
+      ...(total !== undefined && rate > 0 ? { etaSec: (total - this.done) / rate } : {}),
+      changed: this.summary.changed, failed: this.summary.failed.length,
+    });
+  }
+
+  /** The end of one entry's story: counted once, with the devices of its final plan. */
+  private finish(plan: EntryPlan, outcome: { changed?: true; unchanged?: true; skipped?: string; failed?: string }, dn: string): void {
+    this.done++;
+    if ('devices' in plan) tallyDevices(this.summary, plan.devices);
+    if (outcome.changed) this.summary.changed++;
+    else if (outcome.unchanged) this.summary.unchanged++;
+    else if (outcome.skipped) skip(this.summary, outcome.skipped);
+    else if (outcome.failed) this.fail(dn, outcome.failed);
+  }
+
+  private fail(dn: string, reason: string): void {
+    this.summary.failed.push({ dn, reason });
+    const failed = this.summary.failed.length;
+    const { maxFailures, maxFailureRatio } = this.opts;
+    if (maxFailures !== undefined && failed > maxFailures) {
+      this.stop('error-budget', `${failed} entries failed, more than the budget of ${maxFailures}`);
+    } else if (maxFailureRatio !== undefined && this.done >= 20 && failed / this.done > maxFailureRatio) {
+      this.stop('error-budget', `${failed} of ${this.done} entries failed, more than the budget of ${(maxFailureRatio * 100).toFixed(1)}%`);
+    }
+  }
+
+  /** Routes a plan that needs no write to its count. */
+  private settle(dn: string, plan: EntryPlan): Write | undefined {
+    switch (plan.kind) {
+      case 'unchanged':
+        this.finish(plan, { unchanged: true }, dn);
+        return undefined;
+      case 'skip':
+        this.finish(plan, { skipped: plan.reason }, dn);
+        return undefined;
+      case 'refuse':
+        this.finish(plan, { failed: plan.reason }, dn);
+        return undefined;
+      case 'write':
+        return { dn, plan };
+    }
+  }
+
+  private async processGroup(conn: DirectoryClient, group: ScannedEntry[]): Promise<void> {
+    const writes: Write[] = [];
+    for (const e of group) {
+      this.summary.fetched++;
+      const w = this.settle(e.dn, this.job.plan(e.values));
+      if (w) writes.push(w);
+    }
+    if (writes.length === 0) return;
+    if (!(await this.backUp(writes))) return;
+    const results = await Promise.allSettled(writes.map((w) => casReplace(conn, w.dn, this.opts.attribute, w.plan.oldValue, w.plan.newValue)));
+    const accepted: Write[] = [];
+    const conflicts: Write[] = [];
+    results.forEach((r, i) => {
+      const w = writes[i]!;
+      if (r.status === 'fulfilled') accepted.push(w);
+      else if (r.reason instanceof CasConflict) conflicts.push(w);
+      else if (r.reason instanceof DryRunRefusal) this.finish(w.plan, { changed: true }, w.dn);
+      else this.writeFailed(w, r.reason);
+    });
+    await this.afterWrites(conn, accepted);
+    for (const w of conflicts) await this.retry(conn, w);
+  }
+
+  /** Originals on disk before any modify is sent; a backup that cannot be written stops the run. */
+  private async backUp(writes: Write[]): Promise<boolean> {
+    if (!this.backup) return true;
+    const b = this.backup;
+    try {
+      await b.append(writes.map((w) => b.original(w.dn, w.plan.oldValue, w.plan.newValue)));
+      return true;
+    } catch (err) {
+      this.stop('backup-failed', errorMessage(err));
+      for (const w of writes) this.finish(w.plan, { failed: `not written: the backup could not be written (${errorMessage(err)})` }, w.dn);
+      return false;
+    }
+  }
+
+  private writeFailed(w: Write, err: unknown): void {
+    if (err instanceof DirectoryUnavailable) {
+      this.stop('directory-unavailable', errorMessage(err));
+      // A modify is atomic: the entry holds either the original or the new value; the backup has the original.
+      this.finish(w.plan, { failed: `outcome unknown, the directory went away during the write (the value is either the original or the fully re-keyed one; the backup holds the original): ${errorMessage(err)}` }, w.dn);
+    } else {
+      this.finish(w.plan, { failed: errorMessage(err) }, w.dn);
+    }
+  }
+
+  private async afterWrites(conn: DirectoryClient, accepted: Write[]): Promise<void> {
+    if (accepted.length === 0) return;
+    const written = this.backup?.append(accepted.map((w): BackupRecord => ({ type: 'written', dn: w.dn, sha256: sha256Hex(w.plan.newValue) })));
+    let back: Map<string, string[]>;
+    try {
+      back = await readValues(conn, accepted.map((w) => w.dn), this.opts.attribute);
+    } catch (err) {
+      if (err instanceof DirectoryUnavailable) this.stop('directory-unavailable', errorMessage(err));
+      for (const w of accepted) this.finish(w.plan, { failed: `written but not verified: the read-back failed (${errorMessage(err)})` }, w.dn);
+      await written?.catch(() => undefined);
+      return;
+    }
+    for (const w of accepted) await this.verify(conn, w, back.get(dnKey(w.dn)));
+    await written?.catch((err: unknown) => this.stop('backup-failed', errorMessage(err)));
+  }
+
+  private async verify(conn: DirectoryClient, w: Write, got: string[] | undefined): Promise<void> {
+    if (!got) {
+      this.finish(w.plan, { failed: 'the entry vanished after the write' }, w.dn);
+      return;
+    }
+    if (got.length === 1 && got[0] === w.plan.newValue) {
+      const bad = verifySecrets(got[0], this.job.verifyKeyring, w.plan.secrets);
+      if (!bad) this.finish(w.plan, { changed: true }, w.dn);
+      else await this.undo(conn, w, bad);
+      return;
+    }
+    // Someone wrote after us (a registration): what we moved must still be there and readable.
+    const bad = got.length === 1 ? verifySecrets(got[0]!, this.job.anyKeyring, w.plan.secrets) : `the attribute now holds ${got.length} values`;
+    if (!bad) this.finish(w.plan, { changed: true }, w.dn);
+    else this.finish(w.plan, { failed: `changed by another writer right after our write, and ${bad}; not undone (the value is no longer ours)` }, w.dn);
+  }
+
+  /** A write that did not verify: put the original back now, with compare-and-swap. */
+  private async undo(conn: DirectoryClient, w: Write, bad: string): Promise<void> {
+    try {
+      await casReplace(conn, w.dn, this.opts.attribute, w.plan.newValue, w.plan.oldValue);
+      await this.backup?.append([{ type: 'restored', dn: w.dn, reason: 'verification failed' }]);
+      this.finish(w.plan, { failed: `verification failed (${bad}); the original value was put back` }, w.dn);
+    } catch (err) {
+      this.finish(w.plan, { failed: `verification failed (${bad}) and putting the original back failed (${errorMessage(err)}): restore it from the backup` }, w.dn);
+    }
+  }
+
+  private async retry(conn: DirectoryClient, first: Write): Promise<void> {
+    let w = first;
+    for (let attempt = 1; attempt <= this.maxRetries; attempt++) {
+      if (this.stopReason) {
+        this.finish(w.plan, { failed: 'changed during the run and not retried: the run was stopping' }, w.dn);
+        return;
+      }
+      this.summary.retried++;
+      let values: string[];
+      try {
+        values = await readValue(conn, w.dn, this.opts.attribute);
+      } catch (err) {
+        if (err instanceof NoSuchEntry) this.finish(w.plan, { failed: 'the entry vanished during the run' }, w.dn);
+        else this.writeFailed(w, err);
+        return;
+      }
+      const next = this.settle(w.dn, this.job.plan(values));
+      if (!next) return;
+      w = next;
+      if (!(await this.backUp([w]))) return;
+      try {
+        await casReplace(conn, w.dn, this.opts.attribute, w.plan.oldValue, w.plan.newValue);
+      } catch (err) {
+        if (err instanceof CasConflict) continue;
+        if (err instanceof DryRunRefusal) this.finish(w.plan, { changed: true }, w.dn);
+        else this.writeFailed(w, err);
+        return;
+      }
+      await this.afterWrites(conn, [w]);
+      return;
+    }
+    this.finish(w.plan, { failed: `kept changing: ${this.maxRetries + 1} compare-and-swap attempts each found a different value` }, w.dn);
+  }
+}
