@@ -2,7 +2,7 @@ import { Attribute, Change, Client } from 'ldapts';
 import { selfSignedCert } from '../../../src/lab/pki.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encryptValue, keyMaterialFromPem, kidsOf, totpCode } from '../../../src/otp/index.js';
-import { labState, startSimulator, type RunningSimulator } from '../../../src/lab/sim/index.js';
+import { failover, labState, startSimulator, type RunningSimulator } from '../../../src/lab/sim/index.js';
 import { startTestDirectory, type TestDirectory } from '../../helpers/directory.js';
 import { classicLogon, nfGetRequirements, nfLogon, register } from './gateway-client.js';
 import { labTls } from './helpers.js';
@@ -167,5 +167,38 @@ describe('registration (/manageotp)', () => {
     const fifth = await register(gw('adc-both').gatewayUrl, { user: u.sAMAccountName, password: u.password, deviceName: 'fifth' });
     expect(fifth.status).toBe(409);
     expect(String(fifth.data.message)).toContain('at most 4');
+  });
+});
+
+describe('gateway of an HA pair', () => {
+  it('serves the VIP from the primary, and cannot decrypt after a failover to a node the key files never reached', async () => {
+    const tls = labTls();
+    const s = dir.slapd;
+    const onlyOld = files(dir).slice(0, 2);
+    const pair = await startSimulator({
+      appliances: [
+        { name: 'ha-a', firmware: 'multi', ha: { peer: 'ha-b', role: 'primary' }, username: 'nsroot', password: 'p', preload: { files: onlyOld, certkeys: certkeys.slice(0, 1), userDataEncryptionKeys: ['otp-old'], otpEncryption: 'ON' } },
+        { name: 'ha-b', firmware: 'multi', ha: { peer: 'ha-a', role: 'secondary' }, username: 'nsroot', password: 'p' },
+      ],
+      tls: { certPem: tls.server.certPem, keyPem: tls.server.keyPem },
+      directory: { url: s.ldapsUrl, caPem: s.caPem, baseDN: s.baseDN, bindDN: s.serviceDN, bindPassword: s.servicePassword, attribute: s.attribute, userNameAttribute: 'sAMAccountName' },
+      control: true,
+    });
+    try {
+      const [a, b] = pair.appliances;
+      // Users no other test in this file touches (singles 0-2 are taken above).
+      const users = [...dir.seed.users.filter((x) => x.kind === 'single').slice(3), ...dir.seed.users.filter((x) => x.kind === 'multi')].slice(0, 3);
+      expect(users).toHaveLength(3);
+      const logon = (gwUrl: string, u: (typeof users)[number]) => nfLogon(gwUrl, u.sAMAccountName, u.password, totpCode(u.devices[0]!.secret));
+      expect((await logon(b!.gatewayUrl, users[0]!)).result).toBe('success');
+      await failover(a!.controlUrl!);
+      const after = await logon(a!.gatewayUrl, users[1]!);
+      expect(after.error).toBe('Incorrect passcode.');
+      expect((await labState(a!.controlUrl!)).gatewayLog.at(-1)?.reason).toMatch(/unusable keys: otp-old/);
+      await failover(a!.controlUrl!);
+      expect((await logon(a!.gatewayUrl, users[2]!)).result).toBe('success');
+    } finally {
+      await pair.stop();
+    }
   });
 });
