@@ -78,6 +78,8 @@ export class SimNode {
   readonly sessions: SessionStore;
   readonly faults = new FaultTable();
   readonly gatewayLog: GatewayEvent[] = [];
+  /** nFactor policy: user name, password and passcode in one form, or the passcode as a second factor. */
+  otpFactor: 'combined' | 'separate' = 'combined';
 
   constructor(cfg: SimApplianceConfig, index: number, sessionTimeoutSec: number) {
     this.name = cfg.name;

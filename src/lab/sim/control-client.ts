@@ -37,3 +37,8 @@ export async function failover(controlUrl: string): Promise<string> {
 export async function labState(controlUrl: string): Promise<NodeStateDump> {
   return (await call(`${base(controlUrl)}/state`, 'GET')) as NodeStateDump;
 }
+
+/** The gateway's nFactor policy: passcode in the login form, or asked in a second round. */
+export async function setOtpFactor(controlUrl: string, otpFactor: 'combined' | 'separate'): Promise<void> {
+  await call(`${base(controlUrl)}/gateway`, 'PUT', { otpFactor });
+}

@@ -19,6 +19,7 @@ export interface NodeStateDump {
   bindings: { kind: string; certkey: string }[];
   otp: { encryption: string; maxotpdevices: number };
   configChanged: boolean;
+  otpFactor: 'combined' | 'separate';
   faults: string[];
   gatewayLog: SimNode['gatewayLog'];
 }
@@ -36,6 +37,7 @@ export function dumpState(node: SimNode): NodeStateDump {
     bindings: cfg.bindings.map((b) => ({ ...b })),
     otp: { ...cfg.otp },
     configChanged: cfg.configChanged,
+    otpFactor: node.otpFactor,
     faults: node.faults.list().map((f) => f.on),
     gatewayLog: [...node.gatewayLog],
   };
@@ -81,6 +83,13 @@ export async function handleControl(node: SimNode, world: SimWorld, req: Incomin
         }
         const primary = failover(node);
         sendJson(res, 200, { ok: true, primary: primary.name });
+        return;
+      }
+      case 'PUT /__lab/gateway': {
+        const factor = (body as { otpFactor?: unknown } | undefined)?.otpFactor;
+        if (factor !== 'combined' && factor !== 'separate') throw new Error('otpFactor must be "combined" or "separate"');
+        node.otpFactor = factor;
+        sendJson(res, 200, { ok: true, otpFactor: factor });
         return;
       }
       case 'GET /__lab/state':

@@ -3,5 +3,5 @@ export { startSimulator } from './simulator.js';
 export type {
   SimApplianceConfig, SimDirectoryConfig, SimulatorConfig, RunningAppliance, RunningSimulator, FaultSpec,
 } from './types.js';
-export { injectFault, clearFaults, failover, labState } from './control-client.js';
+export { injectFault, clearFaults, failover, labState, setOtpFactor } from './control-client.js';
 export type { NodeStateDump } from './control.js';

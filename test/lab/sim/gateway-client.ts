@@ -61,3 +61,11 @@ export async function register(gw: string, fields: Record<string, string>, json 
   });
   return { status: r.status, data: r.data as Record<string, unknown> };
 }
+
+/** One raw nFactor post, for multi-round policies. */
+export async function nfPost(gw: string, fields: Record<string, string>): Promise<NfResult & { xml: string }> {
+  const r = await client().post(`${gw}/nf/auth/doAuthentication.do`, new URLSearchParams(fields).toString(), {
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  return { ...parseNf(String(r.data), r.headers), xml: String(r.data) };
+}

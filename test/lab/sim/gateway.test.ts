@@ -2,9 +2,9 @@ import { Attribute, Change, Client } from 'ldapts';
 import { selfSignedCert } from '../../../src/lab/pki.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encryptValue, keyMaterialFromPem, kidsOf, totpCode } from '../../../src/otp/index.js';
-import { failover, labState, startSimulator, type RunningSimulator } from '../../../src/lab/sim/index.js';
+import { failover, labState, setOtpFactor, startSimulator, type RunningSimulator } from '../../../src/lab/sim/index.js';
 import { startTestDirectory, type TestDirectory } from '../../helpers/directory.js';
-import { classicLogon, nfGetRequirements, nfLogon, register } from './gateway-client.js';
+import { classicLogon, nfGetRequirements, nfLogon, nfPost, register } from './gateway-client.js';
 import { labTls } from './helpers.js';
 
 let dir: TestDirectory;
@@ -199,6 +199,39 @@ describe('gateway of an HA pair', () => {
       expect((await logon(a!.gatewayUrl, users[2]!)).result).toBe('success');
     } finally {
       await pair.stop();
+    }
+  });
+});
+
+describe('gateway nFactor with the passcode as a second factor', () => {
+  it('asks login+passwd, then passwd1 in a second more-info round', async () => {
+    const g = gw('adc-old');
+    await setOtpFactor(g.controlUrl!, 'separate');
+    try {
+      const c = dir.seed.canary;
+      const first = await nfGetRequirements(g.gatewayUrl);
+      expect(first.xml).toContain('<ID>passwd</ID>');
+      expect(first.xml).not.toContain('<ID>passwd1</ID>');
+      const badPass = await nfPost(g.gatewayUrl, { login: c.sAMAccountName, passwd: 'wrong', StateContext: first.stateContext });
+      expect(badPass.error).toBe('Incorrect user name or password.');
+      expect(badPass.xml).toContain('<ID>login</ID>');
+      const second = await nfPost(g.gatewayUrl, { login: c.sAMAccountName, passwd: c.password, StateContext: badPass.stateContext });
+      expect(second.result).toBe('more-info');
+      expect(second.error).toBeUndefined();
+      expect(second.xml).toContain('<ID>passwd1</ID>');
+      expect(second.xml).not.toContain('<ID>passwd</ID>');
+      const wrong = await nfPost(g.gatewayUrl, { passwd1: '000000', StateContext: second.stateContext });
+      expect(wrong.error).toBe('Incorrect passcode.');
+      expect(wrong.xml).toContain('<ID>passwd1</ID>');
+      // The next step's code: the canary's current one was spent by an earlier test.
+      const code = totpCode(c.totpSecret, { time: Date.now() + 30_000 });
+      const done = await nfPost(g.gatewayUrl, { passwd1: code, StateContext: wrong.stateContext });
+      expect(done.result).toBe('success');
+      expect(done.cookie).toMatch(/^NSC_AAAC=/);
+      const stale = await nfPost(g.gatewayUrl, { passwd1: code, StateContext: second.stateContext });
+      expect(stale.error).toBe('Your session has expired. Please log on again.');
+    } finally {
+      await setOtpFactor(g.controlUrl!, 'combined');
     }
   });
 });

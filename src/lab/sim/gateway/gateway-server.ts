@@ -7,8 +7,9 @@ import type { TLSSocket } from 'node:tls';
 import type { SimNode } from '../appliance-state.js';
 import { cookies, readBody, sendJson, sendText, splitUrl } from '../http-util.js';
 import type { SimDirectoryConfig } from '../types.js';
-import { checkLogon, type LogonOutcome } from './logon.js';
-import { AUTH_RESPONSE_TYPE, LOGOFF, POSTBACK, loginRequirements, successResponse } from './nfactor-xml.js';
+import { readUser } from './directory.js';
+import { authenticateUser, checkLogon, checkPasscode, type LogonOutcome } from './logon.js';
+import { AUTH_RESPONSE_TYPE, LOGOFF, POSTBACK, loginRequirements, successResponse, type LoginField } from './nfactor-xml.js';
 import { registerDevice } from './register.js';
 
 const STATE_TTL_MS = 5 * 60_000;
@@ -21,8 +22,14 @@ const MESSAGES: Record<Exclude<LogonOutcome, { ok: true }>['kind'], string> = {
   unavailable: 'Cannot complete your request.',
 };
 
+interface PendingLogon {
+  created: number;
+  /** Set between the password round and the passcode round of a two-factor policy. */
+  passed?: { login: string; dn: string };
+}
+
 interface GatewayState {
-  contexts: Map<string, number>;
+  contexts: Map<string, PendingLogon>;
   sessions: Set<string>;
 }
 
@@ -48,11 +55,11 @@ async function formOrJson(req: IncomingMessage): Promise<Record<string, string>>
   return Object.fromEntries(new URLSearchParams(raw));
 }
 
-function newContext(state: GatewayState): string {
+function newContext(state: GatewayState, passed?: PendingLogon['passed']): string {
   const now = Date.now();
-  for (const [k, t] of state.contexts) if (now - t > STATE_TTL_MS) state.contexts.delete(k);
+  for (const [k, p] of state.contexts) if (now - p.created > STATE_TTL_MS) state.contexts.delete(k);
   const ctx = token(16);
-  state.contexts.set(ctx, now);
+  state.contexts.set(ctx, { created: now, ...(passed ? { passed } : {}) });
   return ctx;
 }
 
@@ -76,6 +83,28 @@ export function createGatewayHandler(node: SimNode, dir: SimDirectoryConfig | un
     return outcome;
   }
 
+  function firstFields(): LoginField[] {
+    return node.otpFactor === 'separate' ? ['login', 'passwd'] : ['login', 'passwd', 'passwd1'];
+  }
+
+  // The password round of a two-factor policy answers `next`; the passcode round re-reads the
+  // user's value, since it may have changed (a re-encryption) between the rounds.
+  async function nfactorRound(form: Record<string, string>, pending: PendingLogon | undefined): Promise<LogonOutcome | { next: PendingLogon['passed'] }> {
+    if (pending?.passed) {
+      const user = await readUser(dir!, pending.passed.login).catch(() => undefined);
+      const outcome: LogonOutcome = user ? checkPasscode(node, user, form.passwd1 ?? '') : { ok: false, kind: 'unavailable', reason: 'user not readable' };
+      node.logGateway({ user: pending.passed.login, flow: 'nfactor', ok: outcome.ok, ...(outcome.ok ? {} : { reason: outcome.reason }) });
+      return outcome;
+    }
+    if (node.otpFactor === 'combined') return logon('nfactor', form);
+    const auth = await authenticateUser(dir, form.login ?? '', form.passwd ?? '');
+    if ('ok' in auth) {
+      node.logGateway({ user: form.login ?? '', flow: 'nfactor', ok: false, reason: auth.reason });
+      return auth;
+    }
+    return { next: { login: form.login ?? '', dn: auth.dn } };
+  }
+
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const { path } = splitUrl(req.url);
     const method = (req.method ?? 'GET').toUpperCase();
@@ -83,20 +112,27 @@ export function createGatewayHandler(node: SimNode, dir: SimDirectoryConfig | un
     switch (route) {
       case 'POST /nf/auth/getAuthenticationRequirements.do': {
         await readBody(req, 64 * 1024);
-        sendText(res, 200, loginRequirements(newContext(state)), AUTH_RESPONSE_TYPE, { 'Set-Cookie': `NSC_TASS=${token(8)}; Path=/; HttpOnly` });
+        sendText(res, 200, loginRequirements(newContext(state), undefined, firstFields()), AUTH_RESPONSE_TYPE, { 'Set-Cookie': `NSC_TASS=${token(8)}; Path=/; HttpOnly` });
         return;
       }
       case `POST ${POSTBACK}`: {
         const form = await formOrJson(req);
         const ctx = form.StateContext;
-        if (ctx && !state.contexts.has(ctx)) {
-          sendText(res, 200, loginRequirements(newContext(state), 'Your session has expired. Please log on again.'), AUTH_RESPONSE_TYPE);
+        const pending = ctx ? state.contexts.get(ctx) : undefined;
+        if (ctx && !pending) {
+          sendText(res, 200, loginRequirements(newContext(state), 'Your session has expired. Please log on again.', firstFields()), AUTH_RESPONSE_TYPE);
           return;
         }
         if (ctx) state.contexts.delete(ctx);
-        const outcome = await logon('nfactor', form);
+        const outcome = await nfactorRound(form, pending);
+        if ('next' in outcome) {
+          sendText(res, 200, loginRequirements(newContext(state, outcome.next), undefined, ['passwd1']), AUTH_RESPONSE_TYPE);
+          return;
+        }
         if (!outcome.ok) {
-          sendText(res, 200, loginRequirements(newContext(state), MESSAGES[outcome.kind]), AUTH_RESPONSE_TYPE);
+          const retry = pending?.passed && outcome.kind === 'passcode' ? (['passwd1'] as LoginField[]) : firstFields();
+          const carry = retry.includes('login') ? undefined : pending?.passed;
+          sendText(res, 200, loginRequirements(newContext(state, carry), MESSAGES[outcome.kind], retry), AUTH_RESPONSE_TYPE);
           return;
         }
         const session = token();

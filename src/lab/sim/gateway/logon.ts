@@ -46,6 +46,11 @@ export async function authenticateUser(dir: SimDirectoryConfig | undefined, logi
 export async function checkLogon(node: SimNode, dir: SimDirectoryConfig | undefined, login: string, password: string, passcode: string): Promise<LogonOutcome> {
   const user = await authenticateUser(dir, login, password);
   if ('ok' in user) return user;
+  return checkPasscode(node, user, passcode);
+}
+
+/** The OTP factor alone, for a user whose password was already checked (also the second nFactor round). */
+export function checkPasscode(node: SimNode, user: { dn: string; values: string[] }, passcode: string): LogonOutcome {
   if (user.values.length === 0) return { ok: false, kind: 'passcode', reason: 'no OTP device registered' };
   if (user.values.length > 1) return { ok: false, kind: 'passcode', reason: 'the OTP attribute has several values' };
   const keys = gatewayKeys(node);

@@ -24,16 +24,26 @@ function envelope(result: 'more-info' | 'success', stateContext: string, require
     + '</AuthenticateResponse>\n';
 }
 
-/** One factor asking for user name, password and passcode together (the common Native OTP policy). */
-export function loginRequirements(stateContext: string, error?: string): string {
+export type LoginField = 'login' | 'passwd' | 'passwd1';
+
+const FIELDS: Record<LoginField, string> = {
+  login: credential('login', 'username', 'User name', false, 'Username'),
+  passwd: credential('passwd', 'password', 'Password:', true, 'Password'),
+  passwd1: credential('passwd1', 'password', 'Passcode:', true),
+};
+
+/**
+ * A form asking for `fields`: all three in one factor (the common Native OTP policy), or
+ * login+passwd and then passwd1 when the OTP is a separate factor.
+ */
+export function loginRequirements(stateContext: string, error?: string, fields: LoginField[] = ['login', 'passwd', 'passwd1']): string {
   const errorLabel = error
     ? `<Requirement><Credential><Type>none</Type></Credential><Label><Text>${esc(error)}</Text><Type>error</Type></Label><Input/></Requirement>`
     : '';
+  const title = fields.includes('login') ? 'Please log on' : 'Enter the passcode from your authenticator app';
   return envelope('more-info', stateContext, errorLabel
-    + `<Requirement><Credential><Type>none</Type></Credential><Label><Text>Please log on</Text><Type>nsg-login-label</Type></Label><Input/></Requirement>`
-    + credential('login', 'username', 'User name', false, 'Username')
-    + credential('passwd', 'password', 'Password:', true, 'Password')
-    + credential('passwd1', 'password', 'Passcode:', true)
+    + `<Requirement><Credential><Type>none</Type></Credential><Label><Text>${title}</Text><Type>nsg-login-label</Type></Label><Input/></Requirement>`
+    + fields.map((f) => FIELDS[f]).join('')
     + '<Requirement><Credential><ID>loginBtn</ID><Type>none</Type></Credential><Label><Type>none</Type></Label><Input><Button>Log On</Button></Input></Requirement>');
 }
 
