@@ -65,7 +65,6 @@ function describe(rec: CertKeyRecord): Record<string, unknown> {
     certkeydigest: createHash('sha256').update(rec.x509.raw).digest('hex'),
     expirymonitor: rec.expirymonitor,
     ...(rec.notificationperiod !== undefined ? { notificationperiod: rec.notificationperiod } : {}),
-    passcrypt: rec.passphrase ? '********' : undefined,
   };
 }
 
