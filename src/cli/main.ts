@@ -7,6 +7,7 @@ import { AdcError, EXIT } from '../errors.js';
 import { registerOtp } from './otp.js';
 import { registerLab } from './lab.js';
 import { registerLogonCheck } from './logon-check.js';
+import { registerRun } from './run.js';
 
 async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.ok;
@@ -25,6 +26,7 @@ async function main(argv: string[]): Promise<number> {
   registerOtp(cli, (c) => (code = c));
   registerLab(cli, (c) => (code = c));
   registerLogonCheck(cli, (c) => (code = c));
+  registerRun(cli, (c) => (code = c));
   try {
     await cli.parseAsync();
   } catch (err) {

@@ -1,4 +1,5 @@
 // Runs steps in order with a write-ahead journal; on failure rolls back every started step in
+import { hostname, userInfo } from 'node:os';
 // reverse order of start; on interruption stops after the current write and keeps the journal.
 import { EXIT, errorMessage } from '../errors.js';
 import type { Reporter, RunEvent } from './events.js';
@@ -15,6 +16,8 @@ export interface RunMeta {
   params: JsonObject;
   planHash: string;
   dryRun: boolean;
+  /** The plan the operator approved, kept in the journal for the report. */
+  plan?: JsonObject;
 }
 
 export interface RunOutcome {
@@ -42,6 +45,7 @@ export class Runner {
   async run(): Promise<RunOutcome> {
     const attempt = 1 + this.prior.filter((r) => r.type === 'run').length;
     this.record({ type: 'run', ...this.metaRecord(), attempt });
+    if (this.meta.plan) this.record({ type: 'plan', planHash: this.meta.planHash, plan: this.meta.plan });
     const finished = new Set(this.prior.filter((r) => r.type === 'step-end' && r.status !== 'failed').map((r) => (r as { step: string }).step));
     const started: Step[] = this.steps.filter((s) => this.prior.some((r) => r.type === 'step-start' && r.step === s.id));
     for (const step of this.steps) {
@@ -135,7 +139,7 @@ export class Runner {
 
   private metaRecord() {
     const { runId, playbook, inventory, params, planHash, dryRun } = this.meta;
-    return { runId, playbook, inventory, params, planHash, dryRun, user: process.env['USER'] ?? 'unknown', host: process.env['HOSTNAME'] ?? 'localhost' };
+    return { runId, playbook, inventory, params, planHash, dryRun, user: userName(), host: hostname() };
   }
 
   private context(step: Step, rollingBack = false): StepContext {
@@ -169,4 +173,12 @@ function isAbort(err: unknown): boolean {
 
 function interruptedMessage(runId: string): string {
   return `interrupted; the journal is kept. Continue with 'adc-cutover resume ${runId}' or undo with 'adc-cutover rollback ${runId}'`;
+}
+
+function userName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env['USER'] ?? 'unknown';
+  }
 }

@@ -74,6 +74,7 @@ export async function openEstate(inv: Inventory, opts: { dryRun: boolean }): Pro
         password: await secret(spec.sftp.password),
         privateKey: spec.sftp.privateKey ? await readFile(spec.sftp.privateKey) : undefined,
         passphrase: await secret(spec.sftp.passphrase),
+        dryRun: opts.dryRun,
       })
       : new NitroFileTransport(client);
     const gwTls = spec.gatewayTls ? await tlsOf(spec.gatewayTls) : tls;

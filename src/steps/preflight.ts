@@ -39,7 +39,7 @@ export class PreflightStep implements Step {
       facts.appliances.set(a.name, f);
       const oldBound = f.oldCertkey !== undefined && f.bound.includes(f.oldCertkey);
       const newBound = f.newCertkey !== undefined && f.bound.includes(f.newCertkey);
-      if (!oldBound && !newBound) {
+      if (!oldBound && !newBound && this.deps.with['requireOldBound'] !== false) {
         return {
           target: a.name, status: 'failed',
           message: `the old certificate (${estate.certs.old.km.subject}) is not bound as userDataEncryptionKey (bound: ${f.bound.join(', ') || 'none'}); check certificates.old in ${estate.inventory.file}`,

@@ -1,0 +1,143 @@
+// `run`, `plan`, `resume`, `rollback`, `runs`, `show`: the playbook commands. Thin: parse,
+// choose the reporters, ask for confirmation, call the playbook layer, print, set the exit code.
+import { existsSync, readFileSync } from 'node:fs';
+import type { Argv } from 'yargs';
+import { EXIT } from '../errors.js';
+import { planPlaybook, resumeRun, rollbackRun, runPlaybook, type ExecuteResult, type PlanDoc } from '../playbook/execute.js';
+import { Reporters, type Reporter } from '../runner/events.js';
+import { readJournal } from '../runner/journal.js';
+import { buildReport, type RunReport } from '../runner/report.js';
+import { JsonLinesReporter } from '../runner/reporters/json-lines.js';
+import { ListrReporter } from '../runner/reporters/listr.js';
+import { PlainReporter } from '../runner/reporters/plain.js';
+import { findRunDir, journalPath, listRunIds, reportPath } from '../runner/run-dir.js';
+import { confirm, isInteractive } from './input.js';
+import { formatPlan, formatReport } from './run-format.js';
+
+type SetCode = (code: number) => void;
+const DEFAULT_PLAYBOOK_INVENTORY = 'inventory.yaml';
+
+export function registerRun(cli: Argv, setCode: SetCode): void {
+  cli
+    .command('run <playbook>', 'run a playbook (e.g. playbooks/otp-cert-cutover.yaml) against an inventory', (y) =>
+      common(y).option('dry-run', { type: 'boolean', default: false, describe: 'every read and the plan; no write anywhere' })
+        .option('yes', { type: 'boolean', default: false, describe: 'do not ask for confirmation' })
+        .option('junit', { type: 'string', describe: 'write a JUnit report (one test case per step × appliance)' })
+        .option('set', { type: 'string', array: true, default: [], describe: 'override a playbook parameter: --set mode=swap' })
+        .option('expect-plan', { type: 'string', describe: 'refuse unless the live plan has this hash (from adc-cutover plan)' }),
+    async (argv) => {
+      const { reporter, signal, done } = session(argv.json === true);
+      try {
+        const result = await runPlaybook({
+          playbook: argv.playbook as string, inventory: argv.inventory, sets: argv.set as string[], dryRun: argv['dry-run'],
+          reporter, signal, junit: argv.junit, expectPlan: argv['expect-plan'],
+          onPlan: (plan) => { if (!argv.json) process.stderr.write(formatPlan(plan)); },
+          confirm: argv.yes || !isInteractive() ? undefined : (plan) => confirm(`Apply this plan (${plan.hash}) to ${plan.appliances.length} appliance(s) and the directory?`),
+        });
+        setCode(finish(result, argv.json === true));
+      } finally {
+        await done();
+      }
+    })
+    .command('plan <playbook>', 'read-only: census, current state, what a run would change, and the plan hash', (y) =>
+      common(y).option('set', { type: 'string', array: true, default: [] }),
+    async (argv) => {
+      const plan = await planPlaybook(argv.playbook as string, argv.inventory, argv.set as string[]);
+      process.stdout.write(argv.json ? `${JSON.stringify(plan)}\n` : formatPlan(plan));
+    })
+    .command('resume <run-id>', 'continue an interrupted run from its journal', (y) => y.positional('run-id', { type: 'string' })
+      .option('json', { type: 'boolean' }).option('junit', { type: 'string' }),
+    async (argv) => {
+      const { reporter, signal, done } = session(argv.json === true);
+      try {
+        setCode(finish(await resumeRun(argv['run-id'] as string, { reporter, signal, junit: argv.junit }), argv.json === true));
+      } finally {
+        await done();
+      }
+    })
+    .command('rollback <run-id>', 'undo a failed, interrupted or finished run', (y) => y.positional('run-id', { type: 'string' })
+      .option('yes', { type: 'boolean', default: false }).option('json', { type: 'boolean' }).option('junit', { type: 'string' }),
+    async (argv) => {
+      const runId = argv['run-id'] as string;
+      findRunDir(runId);
+      if (!argv.yes && isInteractive() && !(await confirm(`Undo every change of run ${runId}?`))) {
+        process.stderr.write('not confirmed: nothing was changed\n');
+        setCode(EXIT.invalidInput);
+        return;
+      }
+      const { reporter, signal, done } = session(argv.json === true);
+      try {
+        setCode(finish(await rollbackRun(runId, { reporter, signal, junit: argv.junit }), argv.json === true));
+      } finally {
+        await done();
+      }
+    })
+    .command('runs', 'list the runs in the journal directory', (y) => y.option('json', { type: 'boolean' }), (argv) => {
+      const rows = listRunIds().map((id) => reportOf(id));
+      if (argv.json) process.stdout.write(`${JSON.stringify(rows.map((r) => ({ runId: r.runId, status: r.status, exitCode: r.exitCode ?? null, startedAt: r.startedAt, playbook: r.playbook, inventory: r.inventory, dryRun: r.dryRun })))}\n`);
+      else process.stdout.write(rows.length ? rows.map((r) => `${r.runId}  ${r.status.padEnd(19)} ${r.dryRun ? '(dry run) ' : ''}${r.playbook}`).join('\n') + '\n' : 'no runs yet\n');
+    })
+    .command('show <run-id>', 'explain a run in plain words', (y) => y.positional('run-id', { type: 'string' }).option('json', { type: 'boolean' })
+      .option('html', { type: 'boolean', describe: 'print the path of the HTML change record' }),
+    (argv) => {
+      const r = reportOf(argv['run-id'] as string);
+      if (argv.html) {
+        const html = `${findRunDir(r.runId)}/report.html`;
+        process.stdout.write(existsSync(html) ? `${html}\n` : `no HTML report for ${r.runId}\n`);
+        return;
+      }
+      process.stdout.write(argv.json ? `${JSON.stringify(r)}\n` : formatReport(r));
+    });
+}
+
+function common<T>(y: Argv<T>) {
+  return y.positional('playbook', { type: 'string', describe: 'playbook YAML file' })
+    .option('inventory', { alias: 'i', type: 'string', default: DEFAULT_PLAYBOOK_INVENTORY, describe: 'inventory YAML file' })
+    .option('json', { type: 'boolean', describe: 'JSON lines of events on stdout' });
+}
+
+function reportOf(runId: string): RunReport {
+  const dir = findRunDir(runId);
+  const path = reportPath(dir);
+  // report.json is written at the end of a run; a run killed before that is read from its journal.
+  if (existsSync(path)) {
+    const saved = JSON.parse(readFileSync(path, 'utf8')) as RunReport;
+    const live = buildReport(readJournal(journalPath(dir)));
+    return live.attempts > saved.attempts || (live.status !== saved.status && saved.status === 'running') ? live : saved;
+  }
+  return buildReport(readJournal(journalPath(dir)));
+}
+
+/** Reporters for this terminal or pipe, and Ctrl-C handling: first stops safely, second forces. */
+function session(json: boolean): { reporter: Reporter; signal: AbortSignal; done: () => Promise<void> } {
+  const ac = new AbortController();
+  const reporter = new Reporters(json ? [new JsonLinesReporter()] : process.stderr.isTTY && process.env['CI'] !== 'true' ? [new ListrReporter()] : [new PlainReporter()]);
+  let presses = 0;
+  const onSigint = () => {
+    presses++;
+    if (presses === 1) {
+      process.stderr.write('\nadc-cutover: stopping after the current write (Ctrl-C again to stop at once; the journal is kept)\n');
+      ac.abort();
+    } else {
+      process.exit(EXIT.interrupted);
+    }
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  return {
+    reporter,
+    signal: ac.signal,
+    done: async () => {
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
+      await reporter.close();
+    },
+  };
+}
+
+function finish(r: ExecuteResult, json: boolean): number {
+  if (!json) process.stderr.write(formatReport(r.report));
+  return r.exitCode;
+}
+
+export type { PlanDoc };

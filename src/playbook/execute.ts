@@ -1,0 +1,205 @@
+// Plan, run, resume and roll back a playbook against an inventory: the glue between the CLI,
+// the runner and the steps. Planning reads live state only; running re-plans right before the
+// first write and refuses when the estate drifted from what the operator approved.
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+import { AdcError, EXIT, InputError } from '../errors.js';
+import type { Reporter } from '../runner/events.js';
+import { readJournal, type Stamped } from '../runner/journal.js';
+import type { JsonObject } from '../runner/json.js';
+import { acquireLock } from '../runner/lock.js';
+import { buildReport, writeReport, type RunReport } from '../runner/report.js';
+import { writeJUnit } from '../runner/reporters/junit.js';
+import { createRunDir, findRunDir, journalPath, newRunId, reportPath } from '../runner/run-dir.js';
+import { Runner, type RunOutcome } from '../runner/runner.js';
+import type { Step, StepContext, StepPlan } from '../runner/step.js';
+import { openEstate, type Estate } from '../steps/estate.js';
+import { newFacts } from '../steps/facts.js';
+import { applianceFactsJson } from '../steps/preflight.js';
+import { buildSteps } from '../steps/registry.js';
+import { loadInventory } from './inventory.js';
+import { loadPlaybook } from './playbook.js';
+
+export interface PlanDoc {
+  playbook: string;
+  inventory: string;
+  mode: string;
+  dryRun: boolean;
+  appliances: { name: string; facts: JsonObject; warnings: string[] }[];
+  steps: { id: string; title: string; changes: { target: string; description: string }[]; warnings: string[] }[];
+  warnings: string[];
+  hash: string;
+}
+
+export interface ExecuteOptions {
+  playbook: string;
+  inventory: string;
+  sets?: string[];
+  dryRun?: boolean;
+  reporter: Reporter;
+  signal: AbortSignal;
+  /** Asked with the plan before the first write; false refuses (exit 2). */
+  confirm?: (plan: PlanDoc) => Promise<boolean>;
+  /** Refuse unless the live plan has this hash (a plan reviewed earlier). */
+  expectPlan?: string;
+  junit?: string;
+  /** Called once the plan is known (printing it is the caller's business). */
+  onPlan?: (plan: PlanDoc) => void;
+}
+
+export interface ExecuteResult extends RunOutcome {
+  runId: string;
+  runDir: string;
+  report: RunReport;
+}
+
+interface Loaded {
+  estate: Estate;
+  steps: Step[];
+  params: JsonObject;
+  playbookFile: string;
+  inventoryFile: string;
+}
+
+async function load(playbook: string, inventory: string, sets: string[], dryRun: boolean): Promise<Loaded> {
+  const pb = await loadPlaybook(playbook, sets);
+  const inv = await loadInventory(inventory);
+  const estate = await openEstate(inv, { dryRun });
+  const steps = buildSteps(pb.steps, estate, pb.params, newFacts());
+  return { estate, steps, params: pb.params as unknown as JsonObject, playbookFile: resolve(playbook), inventoryFile: inv.file };
+}
+
+/** Read-only: what the playbook would change, from live state, with a hash of what it rests on. */
+export async function planPlaybook(playbook: string, inventory: string, sets: string[] = [], dryRun = true): Promise<PlanDoc> {
+  const l = await load(playbook, inventory, sets, true);
+  try {
+    return await computePlan(l, dryRun);
+  } finally {
+    await l.estate.close();
+  }
+}
+
+async function computePlan(l: Loaded, dryRun: boolean): Promise<PlanDoc> {
+  const ctx = readOnlyContext();
+  const steps: PlanDoc['steps'] = [];
+  const hashed: unknown[] = [];
+  for (const s of l.steps) {
+    const p: StepPlan = await s.plan(ctx);
+    steps.push({ id: s.id, title: s.title, changes: p.changes.map((c) => ({ target: c.target, description: c.description })), warnings: p.warnings });
+    hashed.push({ id: s.id, changes: p.changes.map((c) => ({ target: c.target, description: c.description, facts: c.facts ?? null })) });
+  }
+  // Appliance facts (bindings, certkeys, HA primary) are what a drift check must catch; directory
+  // counts move as users enrol, so the hash covers which KIDs exist, not how many devices.
+  const facts = (l.steps[0] as { deps?: { facts: ReturnType<typeof newFacts> } }).deps?.facts;
+  const appliances = l.estate.appliances.map((a) => ({
+    name: a.name, facts: facts?.appliances.get(a.name) ? applianceFactsJson(a, facts.appliances.get(a.name)!) : {}, warnings: a.warnings,
+  }));
+  hashed.push(appliances.map((a) => ({ name: a.name, bound: a.facts['bound'] ?? null, oldCertkey: a.facts['oldCertkey'] ?? null, newCertkey: a.facts['newCertkey'] ?? null, primary: a.facts['primary'] ?? null })));
+  const hash = createHash('sha256').update(JSON.stringify(hashed)).digest('hex').slice(0, 16);
+  return {
+    playbook: l.playbookFile, inventory: l.inventoryFile, mode: String(l.params['mode'] ?? 'auto'), dryRun, appliances, steps,
+    warnings: [...new Set([...appliances.flatMap((a) => a.warnings), ...steps.flatMap((s) => s.warnings)])],
+    hash,
+  };
+}
+
+export async function runPlaybook(opts: ExecuteOptions): Promise<ExecuteResult> {
+  const dryRun = opts.dryRun ?? false;
+  const l = await load(opts.playbook, opts.inventory, opts.sets ?? [], dryRun);
+  const runId = newRunId();
+  let lock: { release(): void } | undefined;
+  try {
+    lock = acquireLock(l.inventoryFile, runId);
+    const plan = await computePlan(l, dryRun);
+    opts.onPlan?.(plan);
+    if (opts.expectPlan && opts.expectPlan !== plan.hash) {
+      throw new InputError(`the live plan (${plan.hash}) is not the one you reviewed (${opts.expectPlan}): the estate changed; review 'adc-cutover plan' again`);
+    }
+    if (!dryRun && opts.confirm && !(await opts.confirm(plan))) throw new InputError('not confirmed: nothing was changed');
+    if (!dryRun) {
+      // Time may have passed at the prompt: the estate must still be what the plan showed.
+      const again = await computePlan(await reload(l), dryRun);
+      if (again.hash !== plan.hash) {
+        throw new InputError(`live state drifted since the plan (${plan.hash} → ${again.hash}): nothing was changed; review the plan again`);
+      }
+    }
+    const runDir = createRunDir(runId);
+    const runner = new Runner(
+      { runId, runDir, playbook: l.playbookFile, inventory: l.inventoryFile, params: l.params, planHash: plan.hash, dryRun, plan: plan as unknown as JsonObject },
+      l.steps, opts.reporter, opts.signal,
+    );
+    const outcome = await runner.run();
+    return finish(runId, runDir, l.steps, outcome, opts.junit);
+  } finally {
+    lock?.release();
+    await l.estate.close();
+  }
+}
+
+/** Continue an interrupted run from its journal; finished steps are not repeated. */
+export async function resumeRun(runId: string, opts: Pick<ExecuteOptions, 'reporter' | 'signal' | 'junit'>): Promise<ExecuteResult> {
+  return fromJournal(runId, async (l, runDir, first) => {
+    const end = lastEnd(readJournal(journalPath(runDir)));
+    if (end && end !== 'interrupted') throw new InputError(`run ${runId} ended "${end}": only an interrupted run can be resumed (use 'adc-cutover rollback ${runId}' to undo it)`);
+    const runner = new Runner(metaOf(first, runDir), l.steps, opts.reporter, opts.signal);
+    return finish(runId, runDir, l.steps, await runner.run(), opts.junit);
+  });
+}
+
+/** Undo everything a run changed, from its journal. */
+export async function rollbackRun(runId: string, opts: Pick<ExecuteOptions, 'reporter' | 'signal' | 'junit'>): Promise<ExecuteResult> {
+  return fromJournal(runId, async (l, runDir, first) => {
+    const runner = new Runner(metaOf(first, runDir), l.steps, opts.reporter, opts.signal);
+    return finish(runId, runDir, l.steps, await runner.rollbackAll(`rollback of run ${runId} asked for`), opts.junit);
+  });
+}
+
+async function fromJournal(runId: string, go: (l: Loaded, runDir: string, first: Extract<Stamped, { type: 'run' }>) => Promise<ExecuteResult>): Promise<ExecuteResult> {
+  const runDir = findRunDir(runId);
+  const records = readJournal(journalPath(runDir));
+  const first = records.find((r): r is Extract<Stamped, { type: 'run' }> => r.type === 'run');
+  if (!first) throw new InputError(`${journalPath(runDir)}: no run record: the journal is empty or damaged`);
+  if (first.dryRun) throw new InputError(`run ${runId} was a dry run: it changed nothing`);
+  const sets = Object.entries(first.params).map(([k, v]) => `${k}=${String(v)}`).filter((s) => !s.endsWith('=undefined'));
+  const l = await load(first.playbook, first.inventory, sets, false);
+  const lock = acquireLock(l.inventoryFile, runId);
+  try {
+    return await go(l, runDir, first);
+  } finally {
+    lock.release();
+    await l.estate.close();
+  }
+}
+
+function metaOf(first: Extract<Stamped, { type: 'run' }>, runDir: string) {
+  return { runId: first.runId, runDir, playbook: first.playbook, inventory: first.inventory, params: first.params, planHash: first.planHash, dryRun: false };
+}
+
+async function reload(l: Loaded): Promise<Loaded> {
+  // Same estate and steps; the plan's reads repeat against live state.
+  return l;
+}
+
+function lastEnd(records: Stamped[]): string | undefined {
+  const r = [...records].reverse().find((x) => x.type === 'run-end' || x.type === 'run');
+  return r?.type === 'run-end' ? r.status : undefined;
+}
+
+function finish(runId: string, runDir: string, steps: Step[], outcome: RunOutcome, junit: string | undefined): ExecuteResult {
+  const report = buildReport(readJournal(journalPath(runDir)), steps.map((s) => ({ id: s.id, kind: s.kind, title: s.title })));
+  writeReport(reportPath(runDir), report);
+  if (junit) writeJUnit(junit, report);
+  return { ...outcome, runId, runDir, report };
+}
+
+function readOnlyContext(): StepContext {
+  const refuse = async (): Promise<never> => {
+    throw new AdcError('internal: a step tried to write while planning', EXIT.invalidInput);
+  };
+  return {
+    runId: 'plan', runDir: '', dryRun: true, signal: new AbortController().signal,
+    journal: { intent: refuse, done: refuse, records: () => [] },
+    progress: () => undefined,
+    note: () => undefined,
+  };
+}

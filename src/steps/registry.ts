@@ -1,0 +1,27 @@
+// Playbook step names → step objects. The only place that knows every step.
+import type { PlaybookParams, PlaybookStep } from '../playbook/playbook.js';
+import type { Step } from '../runner/step.js';
+import { OtpEncryptionOnStep, SaveConfigStep } from './appliance-config.js';
+import { BindNewKeyStep, UnbindOldKeyStep } from './bindings.js';
+import type { Estate } from './estate.js';
+import { newFacts, type RunFacts, type StepDeps } from './facts.js';
+import { ImportCertkeyStep } from './import-certkey.js';
+import { LogonCheckStep } from './logon-check.js';
+import { PreflightStep } from './preflight.js';
+import { RekeyDirectoryStep } from './rekey-directory.js';
+
+export function buildSteps(steps: PlaybookStep[], estate: Estate, params: PlaybookParams, facts: RunFacts = newFacts()): Step[] {
+  return steps.map((s) => {
+    const deps: StepDeps = { estate, params, facts, with: s.with };
+    switch (s.uses) {
+      case 'preflight': return new PreflightStep(s.id, deps);
+      case 'import-certkey': return new ImportCertkeyStep(s.id, deps);
+      case 'bind-new-key': return new BindNewKeyStep(s.id, deps);
+      case 'rekey-directory': return new RekeyDirectoryStep(s.id, deps);
+      case 'logon-check': return new LogonCheckStep(s.id, deps);
+      case 'unbind-old-key': return new UnbindOldKeyStep(s.id, deps);
+      case 'save-config': return new SaveConfigStep(s.id, deps);
+      case 'otp-encryption-on': return new OtpEncryptionOnStep(s.id, deps);
+    }
+  });
+}

@@ -1,0 +1,107 @@
+// Re-encrypt the directory: every device under the old certificate (and legacy plaintext when
+// asked) moves to the new one, compare-and-swap per entry, backup first, each write verified.
+// Rollback restores from this run's backups, only where the value is still what we wrote.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { AdcError } from '../errors.js';
+import { runRekey, runRestore, type RekeyJob, type RunSummary } from '../rekey/index.js';
+import type { JsonObject } from '../runner/json.js';
+import type { ChangeRecord, RollbackResult, Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
+import type { StepDeps } from './facts.js';
+
+export class RekeyDirectoryStep implements Step {
+  readonly kind = 'rekey-directory';
+  readonly title: string;
+  private readonly job: 'rekey' | 'encrypt';
+  constructor(readonly id: string, private readonly deps: StepDeps) {
+    this.job = deps.with['job'] === 'encrypt-legacy' ? 'encrypt' : 'rekey';
+    this.title = this.job === 'encrypt' ? 'Encrypt legacy plaintext OTP values in the directory' : 'Re-encrypt the directory under the new certificate';
+  }
+
+  targets(): string[] {
+    return ['directory'];
+  }
+
+  async plan(): Promise<StepPlan> {
+    const c = this.deps.facts.census;
+    const { old, new: neu } = this.deps.estate.certs;
+    const oldDevices = c?.byKid.find((k) => k.kid === old.km.kidText);
+    const legacy = c?.legacy ?? { entries: 0, devices: 0 };
+    const description = this.job === 'encrypt'
+      ? `encrypt ${legacy.devices} legacy device(s) in ${legacy.entries} entr(ies) under ${neu.km.subject}`
+      : `re-encrypt ${oldDevices?.devices ?? 0} device(s) in ${oldDevices?.entries ?? 0} entr(ies) from KID ${old.km.kidText} to ${neu.km.kidText}${this.deps.params.includeLegacy ? `, and encrypt ${legacy.devices} legacy device(s)` : ''}; backup first, compare-and-swap, every write read back and verified`;
+    return {
+      changes: [{ target: 'directory', description, facts: { kids: (c?.byKid ?? []).map((k) => k.kid).sort() } }],
+      warnings: c && c.unreadable.entries ? [`${c.unreadable.entries} unreadable value(s) will be left as they are`] : [],
+    };
+  }
+
+  async apply(ctx: StepContext): Promise<TargetResult[]> {
+    const { estate, params } = this.deps;
+    const dir = estate.inventory.directory;
+    const backupFile = estate.dryRun ? undefined : freshBackupPath(ctx.runDir);
+    const job: RekeyJob = this.job === 'encrypt'
+      ? { kind: 'encrypt', to: estate.certs.new.km }
+      : { kind: 'rekey', from: [estate.certs.old.km], to: estate.certs.new.km, includeLegacy: params.includeLegacy };
+    const id = await ctx.journal.intent('directory', this.job, { backupFile: backupFile ?? null, base: dir.base, filter: dir.filter, attribute: dir.attribute });
+    const summary = await runRekey({
+      connect: estate.directory, base: dir.base, filter: dir.filter, attribute: dir.attribute, job, backupFile,
+      concurrency: params.concurrency ?? dir.concurrency, pageSize: dir.pageSize, rate: params.rate, maxFailures: params.maxFailures,
+      total: this.deps.facts.census?.withValue,
+      onProgress: (p) => ctx.progress('directory', { done: p.done, total: p.total ?? p.done, rate: p.rate, etaSec: p.etaSec, detail: `${p.changed} changed, ${p.failed} failed` }),
+      signal: ctx.signal,
+    });
+    await ctx.journal.done(id, summaryJson(summary));
+    const message = describe(summary);
+    if (summary.stopped && summary.stopped.reason !== 'aborted') throw new AdcError(`${summary.stopped.message}; ${message}`);
+    if (summary.failed.length > params.maxFailures) {
+      const some = summary.failed.slice(0, 5).map((f) => `${f.dn}: ${f.reason}`).join('; ');
+      throw new AdcError(`${summary.failed.length} entr(ies) failed (budget ${params.maxFailures}): ${some}${summary.failed.length > 5 ? '; …' : ''}`);
+    }
+    return [{ target: 'directory', status: 'ok', message, changed: summaryJson(summary) }];
+  }
+
+  async verify(): Promise<void> {}
+
+  async rollback(ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
+    const { estate } = this.deps;
+    const out: RollbackResult[] = [];
+    for (const r of records) {
+      const backupFile = r.data['backupFile'];
+      if (typeof backupFile !== 'string' || !existsSync(backupFile)) {
+        out.push({ id: r.id, target: 'directory', status: 'not-needed', message: 'no backup was written: nothing was changed' });
+        continue;
+      }
+      const s = await runRestore({
+        connect: estate.directory, backupFile, keys: [estate.certs.old.km, estate.certs.new.km],
+        reencryptChangedUnder: estate.certs.old.km,
+        onProgress: (p) => ctx.progress('directory', { done: p.done, total: p.total ?? p.done, rate: p.rate, detail: 'restoring' }),
+      });
+      const since = s.changedSince.length ? `; ${s.changedSince.length} entr(ies) changed since the run and had their devices re-encrypted under the old key instead` : '';
+      out.push(s.failed.length
+        ? { id: r.id, target: 'directory', status: 'failed', message: `restore from ${backupFile} left ${s.failed.length} entr(ies) as they are: ${s.failed.slice(0, 5).map((f) => `${f.dn}: ${f.reason}`).join('; ')}` }
+        : { id: r.id, target: 'directory', status: s.changed ? 'undone' : 'not-needed', message: `${s.changed} original value(s) put back from ${backupFile}${since}` });
+    }
+    return out;
+  }
+}
+
+function freshBackupPath(runDir: string): string {
+  for (let i = 1; ; i++) {
+    const p = join(runDir, i === 1 ? 'directory-backup.jsonl' : `directory-backup-${i}.jsonl`);
+    if (!existsSync(p)) return p;
+  }
+}
+
+function describe(s: RunSummary): string {
+  const skipped = Object.entries(s.skipped).map(([k, v]) => `${v} ${k}`).join(', ');
+  return `${s.fetched} fetched, ${s.changed} ${s.dryRun ? 'would change' : 'changed'}, ${s.unchanged} unchanged${skipped ? `, skipped: ${skipped}` : ''}, ${s.failed.length} failed, ${s.retried} retried after a concurrent change (${(s.durationMs / 1000).toFixed(1)} s)`;
+}
+
+export function summaryJson(s: RunSummary): JsonObject {
+  return {
+    fetched: s.fetched, changed: s.changed, unchanged: s.unchanged, skipped: s.skipped, failed: s.failed.length,
+    failedEntries: s.failed.slice(0, 50).map((f) => ({ dn: f.dn, reason: f.reason })), devices: s.devices as JsonObject,
+    retried: s.retried, durationMs: s.durationMs, dryRun: s.dryRun, ...(s.stopped ? { stopped: s.stopped.reason } : {}),
+  };
+}
