@@ -1,6 +1,6 @@
 // Runs steps in order with a write-ahead journal; on failure rolls back every started step in
-import { hostname, userInfo } from 'node:os';
 // reverse order of start; on interruption stops after the current write and keeps the journal.
+import { hostname, userInfo } from 'node:os';
 import { EXIT, errorMessage } from '../errors.js';
 import type { Reporter, RunEvent } from './events.js';
 import { changeRecords, Journal, readJournal, type JournalRecord, type RunStatus, type Stamped } from './journal.js';
