@@ -6,7 +6,7 @@ import type { Reporter, RunEvent } from './events.js';
 import { changeRecords, Journal, readJournal, type JournalRecord, type RunStatus, type Stamped } from './journal.js';
 import type { JsonObject } from './json.js';
 import { redact } from './redact.js';
-import type { ChangeRecord, RollbackResult, Step, StepContext, StepJournal } from './step.js';
+import type { ChangeRecord, RollbackResult, Step, StepContext, StepJournal, TargetResult } from './step.js';
 
 export interface RunMeta {
   runId: string;
@@ -56,7 +56,7 @@ export class Runner {
       this.record({ type: 'step-start', step: step.id, kind: step.kind, title: step.title });
       try {
         const ctx = this.context(step);
-        const results = await step.apply(ctx);
+        const results = this.meta.dryRun ? await dryRunOf(step, ctx) : await step.apply(ctx);
         for (const r of results) this.record({ type: 'target', step: step.id, ...r });
         if (this.signal.aborted) throw new Interrupted();
         if (!this.meta.dryRun) await step.verify(ctx);
@@ -165,6 +165,13 @@ export class Runner {
       note: (target, message, level = 'info') => this.record({ type: 'note', step: step.id, target, level, message }),
     };
   }
+}
+
+async function dryRunOf(step: Step, ctx: StepContext): Promise<TargetResult[]> {
+  if (step.dryRun) return step.dryRun(ctx);
+  const plan = await step.plan(ctx);
+  if (plan.changes.length === 0) return [{ target: step.targets()[0] ?? step.id, status: 'skipped', message: plan.skipReason ?? 'dry run: nothing to change' }];
+  return plan.changes.map((c) => ({ target: c.target, status: 'skipped', message: `dry run, would: ${c.description}` }));
 }
 
 function isAbort(err: unknown): boolean {

@@ -79,6 +79,11 @@ export interface Step {
   verify(ctx: StepContext): Promise<void>;
   /** Undo this run's records, newest first; check that each change really happened first. */
   rollback(ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]>;
+  /**
+   * What a dry run does instead of apply. Absent: the plan's changes are reported as "would".
+   * Reads only: the transports refuse writes on a dry run anyway.
+   */
+  dryRun?(ctx: StepContext): Promise<TargetResult[]>;
   /** Read-only steps that gather live facts later steps need run again when a run resumes. */
   readonly rerunOnResume?: boolean;
   /**

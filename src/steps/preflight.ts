@@ -73,6 +73,11 @@ export class PreflightStep implements Step {
     }
   }
 
+  /** Preflight only reads: a dry run does it for real. */
+  dryRun(ctx: StepContext): Promise<TargetResult[]> {
+    return this.apply(ctx);
+  }
+
   async verify(): Promise<void> {}
   async rollback(): Promise<never[]> {
     return [];

@@ -7,7 +7,10 @@ import { AdcError } from '../errors.js';
 import { runRekey, runRestore, type RekeyJob, type RunSummary } from '../rekey/index.js';
 import type { JsonObject } from '../runner/json.js';
 import type { ChangeRecord, RollbackResult, Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
+import { census } from '../directory/index.js';
+import { Keyring } from '../otp/index.js';
 import type { StepDeps } from './facts.js';
+import { censusJson } from './preflight.js';
 
 export class RekeyDirectoryStep implements Step {
   readonly kind = 'rekey-directory';
@@ -43,7 +46,7 @@ export class RekeyDirectoryStep implements Step {
     const job: RekeyJob = this.job === 'encrypt'
       ? { kind: 'encrypt', to: estate.certs.new.km }
       : { kind: 'rekey', from: [estate.certs.old.km], to: estate.certs.new.km, includeLegacy: params.includeLegacy };
-    const id = await ctx.journal.intent('directory', this.job, { backupFile: backupFile ?? null, base: dir.base, filter: dir.filter, attribute: dir.attribute });
+    const id = estate.dryRun ? 0 : await ctx.journal.intent('directory', this.job, { backupFile: backupFile ?? null, base: dir.base, filter: dir.filter, attribute: dir.attribute });
     const summary = await runRekey({
       connect: estate.directory, base: dir.base, filter: dir.filter, attribute: dir.attribute, job, backupFile,
       concurrency: params.concurrency ?? dir.concurrency, pageSize: dir.pageSize, rate: params.rate, maxFailures: params.maxFailures,
@@ -51,14 +54,30 @@ export class RekeyDirectoryStep implements Step {
       onProgress: (p) => ctx.progress('directory', { done: p.done, total: p.total ?? p.done, rate: p.rate, etaSec: p.etaSec, detail: `${p.changed} changed, ${p.failed} failed` }),
       signal: ctx.signal,
     });
-    await ctx.journal.done(id, summaryJson(summary));
+    if (!estate.dryRun) await ctx.journal.done(id, summaryJson(summary));
     const message = describe(summary);
     if (summary.stopped && summary.stopped.reason !== 'aborted') throw new AdcError(`${summary.stopped.message}; ${message}`);
     if (summary.failed.length > params.maxFailures) {
       const some = summary.failed.slice(0, 5).map((f) => `${f.dn}: ${f.reason}`).join('; ');
       throw new AdcError(`${summary.failed.length} entr(ies) failed (budget ${params.maxFailures}): ${some}${summary.failed.length > 5 ? '; …' : ''}`);
     }
-    return [{ target: 'directory', status: 'ok', message, changed: summaryJson(summary) }];
+    // The census after the run, for the change record: devices per certificate once it is done.
+    const client = await estate.directory();
+    try {
+      const after = await census(client, {
+        base: dir.base, filter: dir.filter, attribute: dir.attribute, pageSize: dir.pageSize, extraAttributes: dir.extraAttributes,
+        keyring: new Keyring([estate.certs.old.km, estate.certs.new.km]),
+        kidLabels: { [estate.certs.old.km.kidText]: 'old certificate', [estate.certs.new.km.kidText]: 'new certificate' },
+      });
+      return [{ target: 'directory', status: 'ok', message, changed: { ...summaryJson(summary), censusAfter: censusJson(after) } }];
+    } finally {
+      await client.close();
+    }
+  }
+
+  /** The engine itself, against a connection that refuses writes: real counts of what would change. */
+  dryRun(ctx: StepContext): Promise<TargetResult[]> {
+    return this.apply(ctx);
   }
 
   async verify(): Promise<void> {}

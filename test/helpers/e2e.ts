@@ -1,0 +1,117 @@
+// An end-to-end world for playbook tests: a lab (real slapd + the simulator process) in a temp
+// directory, the CLI run as a user would, and snapshots of everything a run may touch — every
+// appliance's files, certkeys, bindings and OTP parameters, and every directory value byte for
+// byte — so a test can say "exactly as before".
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'ldapts';
+import { labDown, labUp, type LabUpOptions } from '../../src/lab/lab.js';
+import { readLabState, type LabState, type LabStatus } from '../../src/lab/lab-layout.js';
+import { clearFaults, injectFault, labState, type FaultSpec } from '../../src/lab/sim/index.js';
+import { runCli, type CliResult } from './cli.js';
+
+export interface ApplianceSnapshot {
+  files: string[];
+  certkeys: string[];
+  bindings: string[];
+  otpEncryption: string;
+}
+
+export interface Snapshot {
+  appliances: Record<string, ApplianceSnapshot>;
+  directory: Record<string, string[]>;
+}
+
+export interface SeededUserRecord {
+  dn: string;
+  sAMAccountName: string;
+  kind: string;
+  devices: { name: string; secret: string }[];
+}
+
+export interface E2eLab {
+  root: string;
+  labDir: string;
+  status: LabStatus;
+  state: LabState;
+  inventory: string;
+  cli(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<CliResult>;
+  snapshot(): Promise<Snapshot>;
+  fault(appliance: string, spec: FaultSpec): Promise<void>;
+  clearFaults(): Promise<void>;
+  users(): SeededUserRecord[];
+  /** Every secret the lab holds (passwords, TOTP secrets, private keys), for leak scans. */
+  secrets(): string[];
+  stop(): Promise<void>;
+}
+
+export async function startE2eLab(opts: Omit<LabUpOptions, 'dir'> = {}): Promise<E2eLab> {
+  const root = mkdtempSync(join(tmpdir(), 'adc-e2e-'));
+  const labDir = join(root, 'lab');
+  const status = await labUp({ users: 60, appliances: 2, ...opts, dir: labDir });
+  const state = readLabState(labDir);
+  const env = { ADC_CUTOVER_HOME: join(root, 'home') };
+  const controls = new Map((state.simulator?.appliances ?? []).map((a) => [a.name, a.controlUrl!]));
+  const read = (p: string) => readFileSync(p, 'utf8');
+  return {
+    root, labDir, status, state, inventory: status.inventory,
+    cli: (args, o = {}) => runCli(args, { env, cwd: root, ...o }),
+    snapshot: async () => {
+      const appliances: Record<string, ApplianceSnapshot> = {};
+      for (const [name, url] of controls) {
+        const s = await labState(url);
+        appliances[name] = {
+          files: [...(s.files['/nsconfig/ssl'] ?? [])].sort(),
+          certkeys: s.certkeys.map((c) => `${c.certkey}:${c.sha1}`).sort(),
+          bindings: s.bindings.filter((b) => b.kind === 'userdataencryptionkey').map((b) => b.certkey),
+          otpEncryption: s.otp.encryption,
+        };
+      }
+      return { appliances, directory: await directoryValues(state, status) };
+    },
+    fault: async (appliance, spec) => {
+      const url = controls.get(appliance);
+      if (!url) throw new Error(`no appliance ${appliance} in the lab`);
+      await injectFault(url, spec);
+    },
+    clearFaults: async () => {
+      for (const url of controls.values()) await clearFaults(url);
+    },
+    users: () => (JSON.parse(read(join(labDir, 'secrets', 'users.json'))) as { users: SeededUserRecord[] }).users,
+    secrets: () => {
+      const users = JSON.parse(read(join(labDir, 'secrets', 'users.json'))) as { users: { password: string; devices: { secret: string }[] }[]; canary?: { password: string; totpSecret: string } };
+      const keyBodies = [status.certs.old.key, status.certs.new.key].map((k) => read(k).split('\n').filter((l) => l && !l.startsWith('-----'))[1]!);
+      return [
+        read(status.directory.passwordFile), read(status.canary.passwordFile), read(status.canary.totpSecretFile),
+        ...status.appliances.map((a) => read(a.passwordFile)),
+        ...users.users.flatMap((u) => [u.password, ...u.devices.map((d) => d.secret)]),
+        ...keyBodies,
+      ].map((s) => s.trim()).filter((s) => s.length >= 8);
+    },
+    stop: async () => {
+      await labDown(labDir).catch(() => undefined);
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+async function directoryValues(state: LabState, status: LabStatus): Promise<Record<string, string[]>> {
+  const client = new Client({ url: state.slapd.url });
+  try {
+    await client.bind(state.slapd.rootDN, readFileSync(state.slapd.rootPasswordFile, 'utf8').trim());
+    const { searchEntries } = await client.search(status.directory.baseDN, {
+      scope: 'sub', filter: '(objectClass=user)', attributes: [status.directory.attribute], paged: { pageSize: 500 },
+    });
+    const out: Record<string, string[]> = {};
+    for (const e of searchEntries) {
+      const v = e[status.directory.attribute];
+      out[e.dn.toLowerCase()] = v === undefined ? [] : (Array.isArray(v) ? v : [v]).map(String);
+    }
+    return out;
+  } finally {
+    await client.unbind();
+  }
+}
+
+export const CUTOVER = new URL('../../playbooks/otp-cert-cutover.yaml', import.meta.url).pathname;
