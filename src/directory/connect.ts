@@ -4,7 +4,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import { Client, type Change, type Entry, type SearchOptions } from 'ldapts';
 import { InputError } from '../errors.js';
-import { DryRunRefusal, toDirectoryError, type DirectoryError } from './errors.js';
+import { DirectoryUnavailable, DryRunRefusal, toDirectoryError, type DirectoryError } from './errors.js';
 
 export interface ConnectOptions {
   /** ldap://host:port or ldaps://host:port */
@@ -28,11 +28,32 @@ export class DirectoryClient {
     readonly url: string,
     readonly bindDN: string,
     readonly dryRun: boolean,
+    private readonly timeoutMs: number,
   ) {}
+
+  /**
+   * A connection that lost its socket stays lost. ldapts would reconnect on the next call, but
+   * that socket is not bound, and concurrent reconnects can leave a call pending forever (each
+   * failed attempt tears down the listeners of the others). Callers open a new connection.
+   */
+  private live(op: string, dn: string): void {
+    if (!this.client.isConnected) throw new DirectoryUnavailable(`${op} ${dn}: directory unavailable: the connection to ${this.url} was lost`, dn);
+  }
+
+  /** The client's own timeout, plus a margin, as a last guard: no call may hang the run. */
+  private guarded<T>(op: string, dn: string, p: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new DirectoryUnavailable(`${op} ${dn}: no answer from ${this.url} within ${this.timeoutMs + 1000} ms`, dn)), this.timeoutMs + 1000);
+      timer.unref();
+    });
+    return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+  }
 
   async search(base: string, options: SearchOptions): Promise<Entry[]> {
     try {
-      return (await this.client.search(base, options)).searchEntries;
+      this.live('search', base);
+      return (await this.guarded('search', base, this.client.search(base, options))).searchEntries;
     } catch (err) {
       throw toDirectoryError(err, 'search', base);
     }
@@ -42,8 +63,13 @@ export class DirectoryClient {
   async *searchPages(base: string, options: SearchOptions & { pageSize: number }): AsyncGenerator<Entry[]> {
     const { pageSize, ...rest } = options;
     try {
-      for await (const page of this.client.searchPaginated(base, { ...rest, paged: { pageSize } })) {
-        yield page.searchEntries;
+      this.live('paged search under', base);
+      const pages = this.client.searchPaginated(base, { ...rest, paged: { pageSize } });
+      for (;;) {
+        this.live('paged search under', base);
+        const next = await this.guarded('paged search under', base, pages.next());
+        if (next.done) return;
+        yield next.value.searchEntries;
       }
     } catch (err) {
       throw toDirectoryError(err, 'paged search under', base);
@@ -54,14 +80,16 @@ export class DirectoryClient {
   async modify(dn: string, changes: Change[], conflictCodes: readonly number[] = []): Promise<void> {
     if (this.dryRun) throw new DryRunRefusal(`modify ${dn}: refused: this is a dry run`, dn);
     try {
-      await this.client.modify(dn, changes);
+      this.live('modify', dn);
+      await this.guarded('modify', dn, this.client.modify(dn, changes));
     } catch (err) {
       throw toDirectoryError(err, 'modify', dn, conflictCodes);
     }
   }
 
   async close(): Promise<void> {
-    await this.client.unbind().catch(() => undefined);
+    if (!this.client.isConnected) return;
+    await this.guarded('unbind', this.bindDN, this.client.unbind()).catch(() => undefined);
   }
 }
 
@@ -98,7 +126,7 @@ export async function connect(opts: ConnectOptions): Promise<DirectoryClient> {
     e.message = `${opts.url}: ${e.message}`;
     throw e;
   }
-  return new DirectoryClient(client, opts.url, opts.bindDN, opts.dryRun ?? false);
+  return new DirectoryClient(client, opts.url, opts.bindDN, opts.dryRun ?? false, timeout);
 }
 
 function isIp(host: string): boolean {
