@@ -8,6 +8,7 @@ import { registerOtp } from './otp.js';
 import { registerLab } from './lab.js';
 import { registerLogonCheck } from './logon-check.js';
 import { registerRun } from './run.js';
+import { registerDemo } from './demo.js';
 
 async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.ok;
@@ -27,6 +28,7 @@ async function main(argv: string[]): Promise<number> {
   registerLab(cli, (c) => (code = c));
   registerLogonCheck(cli, (c) => (code = c));
   registerRun(cli, (c) => (code = c));
+  registerDemo(cli, (c) => (code = c));
   try {
     await cli.parseAsync();
   } catch (err) {
