@@ -10,10 +10,12 @@ import { Keyring } from '../otp/index.js';
 import type { RollbackResult, Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
 import type { ApplianceHandle } from './estate.js';
 import type { StepDeps } from './facts.js';
+import { FileAcceptedSteps } from './accepted-steps.js';
 import { forEachAppliance } from './fleet.js';
 
 export class LogonCheckStep implements Step {
   readonly kind = 'logon-check';
+  private readonly accepted = new FileAcceptedSteps();
   readonly title: string;
   constructor(readonly id: string, private readonly deps: StepDeps) {
     this.title = `OTP logon check through every gateway${deps.with['phase'] ? ` (${String(deps.with['phase'])})` : ''}`;
@@ -55,7 +57,7 @@ export class LogonCheckStep implements Step {
     for (const gw of a.gateways) {
       const r = await logonCheck({
         gatewayUrl: gw, user: canary.user, password: canary.password, passcode, flow: canary.flow, tls: a.gatewayTls,
-        onNote: (n) => ctx.note(a.name, n),
+        onNote: (n) => ctx.note(a.name, n), acceptedSteps: this.accepted,
       });
       if (r.outcome !== 'ok') throw new AdcError(`logon check through ${gw} failed: ${r.outcome}: ${r.message}`);
       messages.push(`${gw}: ${r.flow} logon ok${r.kid ? ` (device under KID ${r.kid})` : ''}`);
