@@ -36,6 +36,7 @@ export function splitDn(dn: string): SplitDn | undefined {
 }
 
 function unescapeDnValue(raw: string): string | undefined {
+  if (!raw.includes('\\')) return raw;
   const bytes: number[] = [];
   for (let i = 0; i < raw.length; i++) {
     const c = raw[i]!;
@@ -63,5 +64,7 @@ function unescapeDnValue(raw: string): string | undefined {
  * those too, which is what both AD and slapd do for cn/ou/dc/uid.
  */
 export function dnKey(dn: string): string {
-  return dn.replace(/\s*([,=+])\s*/g, '$1').toLowerCase();
+  // Hot path of every read-back: skip the regex for DNs as servers send them.
+  const lower = dn.toLowerCase();
+  return /\s[,=+]|[,=+]\s/.test(lower) ? lower.replace(/\s*([,=+])\s*/g, '$1') : lower;
 }

@@ -29,15 +29,19 @@ export interface BackupHeader {
   salt: string;
 }
 
-/** Before a write: the value as it was, sealed, and the sha256 of the value we are about to write. */
-export interface OriginalRecord {
-  type: 'original';
-  dn: string;
+/**
+ * Before the writes of a group: the values as they were, sealed together (one AES-GCM operation
+ * per group keeps the backup off the hot path), each with the sha256 of the value about to
+ * replace it, so a restore recognises "still ours" even after a crash between write and record.
+ */
+export interface OriginalsRecord {
+  type: 'originals';
+  /** DNs in clear (authenticated as additional data), in the order of the sealed values. */
+  entries: { dn: string; intended: string }[];
   iv: string;
+  /** AES-256-GCM of JSON `[{"value":…}, …]`. */
   ct: string;
   tag: string;
-  /** sha256 (hex) of the value about to be written: restore recognises "still ours" by it, even after a crash. */
-  intended: string;
 }
 
 /** After a write the server accepted. */
@@ -54,7 +58,7 @@ export interface RestoredRecord {
   reason: string;
 }
 
-export type BackupRecord = OriginalRecord | WrittenRecord | RestoredRecord;
+export type BackupRecord = OriginalsRecord | WrittenRecord | RestoredRecord;
 
 export function sha256Hex(value: string): string {
   return createHash('sha256').update(value, 'utf8').digest('hex');
@@ -98,14 +102,15 @@ export class BackupWriter {
     return new BackupWriter(fh, path, header, backupKey(opts.sealWith, salt));
   }
 
-  /** A sealed record of `value` for `dn`, ready to append. */
-  original(dn: string, value: string, intendedValue: string): OriginalRecord {
+  /** One sealed record holding the originals of a group, ready to append. */
+  originals(items: { dn: string; value: string; intendedValue: string }[]): OriginalsRecord {
+    const entries = items.map((i) => ({ dn: i.dn, intended: sha256Hex(i.intendedValue) }));
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
-    // The DN is authenticated data: a record moved to another DN fails to open.
-    cipher.setAAD(Buffer.from(dn, 'utf8'));
-    const ct = Buffer.concat([cipher.update(JSON.stringify({ value }), 'utf8'), cipher.final()]);
-    return { type: 'original', dn, iv: iv.toString('base64'), ct: ct.toString('base64'), tag: cipher.getAuthTag().toString('base64'), intended: sha256Hex(intendedValue) };
+    // The DNs are authenticated data: a value cannot be moved to another DN without detection.
+    cipher.setAAD(Buffer.from(JSON.stringify(entries), 'utf8'));
+    const ct = Buffer.concat([cipher.update(JSON.stringify(items.map((i) => ({ value: i.value }))), 'utf8'), cipher.final()]);
+    return { type: 'originals', entries, iv: iv.toString('base64'), ct: ct.toString('base64'), tag: cipher.getAuthTag().toString('base64') };
   }
 
   /** Resolves once every record is on disk (fsync'd). */
@@ -214,24 +219,23 @@ export async function readBackup(path: string, keys: OtpKeyMaterial[]): Promise<
       if (i >= lines.length - 2) break;
       throw err;
     }
-    const dn = String(rec['dn']);
-    if (rec['type'] === 'original') {
-      const r = rec as unknown as OriginalRecord;
-      let value: string;
+    if (rec['type'] === 'originals') {
+      const r = rec as unknown as OriginalsRecord;
+      let values: { value: string }[];
       try {
         const d = createDecipheriv('aes-256-gcm', key, Buffer.from(r.iv, 'base64'));
-        d.setAAD(Buffer.from(dn, 'utf8'));
+        d.setAAD(Buffer.from(JSON.stringify(r.entries), 'utf8'));
         d.setAuthTag(Buffer.from(r.tag, 'base64'));
-        const plain = Buffer.concat([d.update(Buffer.from(r.ct, 'base64')), d.final()]).toString('utf8');
-        value = (JSON.parse(plain) as { value: string }).value;
+        values = JSON.parse(Buffer.concat([d.update(Buffer.from(r.ct, 'base64')), d.final()]).toString('utf8')) as { value: string }[];
+        if (!Array.isArray(values) || values.length !== r.entries.length) throw new Error('count');
       } catch {
-        throw new InputError(`backup file ${path}: line ${i + 1} (${dn}) does not open with the certificate of KID ${km.kidText}: the file was altered or is damaged`);
+        throw new InputError(`backup file ${path}: line ${i + 1} (${r.entries?.[0]?.dn ?? 'no DN'}${(r.entries?.length ?? 0) > 1 ? ` and ${r.entries.length - 1} more` : ''}) does not open with the certificate of KID ${km.kidText}: the file was altered or is damaged`);
       }
-      entryOf(dn).originals.push({ value, intended: r.intended });
+      r.entries.forEach((e, k) => entryOf(e.dn).originals.push({ value: values[k]!.value, intended: e.intended }));
     } else if (rec['type'] === 'written') {
-      entryOf(dn).written.push(String(rec['sha256']));
+      entryOf(String(rec['dn'])).written.push(String(rec['sha256']));
     } else if (rec['type'] === 'restored') {
-      entryOf(dn).restored = true;
+      entryOf(String(rec['dn'])).restored = true;
     }
   }
   return { header, entries: [...byDn.values()] };

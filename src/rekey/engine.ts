@@ -252,7 +252,7 @@ class Run {
     if (!this.backup) return true;
     const b = this.backup;
     try {
-      await b.append(writes.map((w) => b.original(w.dn, w.plan.oldValue, w.plan.newValue)));
+      await b.append([b.originals(writes.map((w) => ({ dn: w.dn, value: w.plan.oldValue, intendedValue: w.plan.newValue })))]);
       return true;
     } catch (err) {
       this.stop('backup-failed', errorMessage(err));

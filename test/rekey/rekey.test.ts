@@ -94,7 +94,8 @@ describe('rekey, again, restore', () => {
     const text = readFileSync(firstBackup, 'utf8');
     const lines = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines[0]).toMatchObject({ type: 'header', version: 1, attribute, sealedWith: lab.oldKey.kidText });
-    expect(lines.filter((l) => l['type'] === 'original')).toHaveLength(encrypted().length);
+    const sealed = lines.filter((l) => l['type'] === 'originals').flatMap((l) => l['entries'] as { dn: string }[]);
+    expect(sealed.map((e) => e.dn.toLowerCase()).sort()).toEqual(encrypted().map((u) => u.dn.toLowerCase()).sort());
     for (const secret of allSecrets()) expect(text).not.toContain(secret);
     for (const u of encrypted()) {
       const value = 'value' in u ? u.value : undefined;
