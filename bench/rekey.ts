@@ -73,6 +73,11 @@ async function casAll(conns: DirectoryClient[], pairs: { dn: string; from: strin
   return secs;
 }
 
+function cpuSecs(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1e6;
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'adc-bench-'));
   const mk = (cn: string) => {
@@ -98,13 +103,16 @@ async function main(): Promise<void> {
     }
     await scanner.close();
     const conns = await Promise.all(Array.from({ length: concurrency }, svc));
+    const cpu0 = process.cpuUsage();
     const ceilingSecs = await casAll(conns, pairs);
+    const ceilingCpu = cpuSecs(cpu0);
     // Reset to the seeded values (untimed) so the engine starts from the same state.
     t = Date.now();
     await casAll(conns, pairs.map((p) => ({ dn: p.dn, from: p.to, to: p.from })));
     await Promise.all(conns.map((c) => c.close()));
     process.stdout.write(`reset in ${((Date.now() - t) / 1000).toFixed(1)} s\n`);
 
+    const cpu1 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     const s = await runRekey({
       connect: svc, base: slapd.usersDN, filter: '(objectClass=user)', attribute,
@@ -112,6 +120,7 @@ async function main(): Promise<void> {
       concurrency, groupSize, pageSize,
     });
     const engineSecs = Number(process.hrtime.bigint() - t0) / 1e9;
+    const engineCpu = cpuSecs(cpu1);
     if (s.changed !== pairs.length || s.failed.length > 0) throw new Error(`engine changed ${s.changed} of ${pairs.length}, ${s.failed.length} failed`);
 
     const engineRate = pairs.length / engineSecs;
@@ -122,6 +131,7 @@ async function main(): Promise<void> {
       `engine : ${engineSecs.toFixed(2)} s  ${engineRate.toFixed(0)} users/s  (scan + decide + re-encrypt + sealed backup with fsync per group + CAS + grouped read-back + secret check)`,
       `ceiling: ${ceilingSecs.toFixed(2)} s  ${ceilingRate.toFixed(0)} users/s  (same CAS modifies, precomputed, + the same grouped read-back; no scan, crypto or backup)`,
       `ratio  : ${(engineRate / ceilingRate).toFixed(2)}`,
+      `CPU of this process: engine ${engineCpu.toFixed(2)} s, ceiling ${ceilingCpu.toFixed(2)} s (slapd runs in its own process)`,
       `peak RSS: ${rssMb.toFixed(0)} MB (whole process, including the precomputed ceiling values)`,
     ].join('\n') + '\n');
   } finally {
