@@ -5,6 +5,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { AdcError, EXIT } from '../errors.js';
 import { registerOtp } from './otp.js';
+import { registerDirectory } from './directory.js';
 import { registerLab } from './lab.js';
 import { registerLogonCheck } from './logon-check.js';
 import { registerRun } from './run.js';
@@ -25,6 +26,7 @@ async function main(argv: string[]): Promise<number> {
     })
     .help();
   registerOtp(cli, (c) => (code = c));
+  registerDirectory(cli, (c) => (code = c));
   registerLab(cli, (c) => (code = c));
   registerLogonCheck(cli, (c) => (code = c));
   registerRun(cli, (c) => (code = c));
