@@ -44,11 +44,10 @@ export interface OriginalsRecord {
   tag: string;
 }
 
-/** After a write the server accepted. */
+/** After the writes of a group that the server accepted: DN and sha256 of the value written. */
 export interface WrittenRecord {
   type: 'written';
-  dn: string;
-  sha256: string;
+  entries: { dn: string; sha256: string }[];
 }
 
 /** The original was put back (verification failed, or a restore run). */
@@ -103,8 +102,8 @@ export class BackupWriter {
   }
 
   /** One sealed record holding the originals of a group, ready to append. */
-  originals(items: { dn: string; value: string; intendedValue: string }[]): OriginalsRecord {
-    const entries = items.map((i) => ({ dn: i.dn, intended: sha256Hex(i.intendedValue) }));
+  originals(items: { dn: string; value: string; intended: string }[]): OriginalsRecord {
+    const entries = items.map((i) => ({ dn: i.dn, intended: i.intended }));
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     // The DNs are authenticated data: a value cannot be moved to another DN without detection.
@@ -233,7 +232,7 @@ export async function readBackup(path: string, keys: OtpKeyMaterial[]): Promise<
       }
       r.entries.forEach((e, k) => entryOf(e.dn).originals.push({ value: values[k]!.value, intended: e.intended }));
     } else if (rec['type'] === 'written') {
-      entryOf(String(rec['dn'])).written.push(String(rec['sha256']));
+      for (const w of (rec as unknown as WrittenRecord).entries ?? []) entryOf(w.dn).written.push(w.sha256);
     } else if (rec['type'] === 'restored') {
       entryOf(String(rec['dn'])).restored = true;
     }

@@ -46,6 +46,8 @@ export interface RekeyRunOptions {
 interface Write {
   dn: string;
   plan: Extract<EntryPlan, { kind: 'write' }>;
+  /** sha256 of plan.newValue, computed once: the backup records it before and after the write. */
+  sha?: string;
 }
 
 export async function runRekey(opts: RekeyRunOptions): Promise<RunSummary> {
@@ -252,7 +254,7 @@ class Run {
     if (!this.backup) return true;
     const b = this.backup;
     try {
-      await b.append([b.originals(writes.map((w) => ({ dn: w.dn, value: w.plan.oldValue, intendedValue: w.plan.newValue })))]);
+      await b.append([b.originals(writes.map((w) => ({ dn: w.dn, value: w.plan.oldValue, intended: (w.sha = sha256Hex(w.plan.newValue)) })))]);
       return true;
     } catch (err) {
       this.stop('backup-failed', errorMessage(err));
@@ -273,7 +275,7 @@ class Run {
 
   private async afterWrites(conn: DirectoryClient, accepted: Write[]): Promise<void> {
     if (accepted.length === 0) return;
-    const written = this.backup?.append(accepted.map((w): BackupRecord => ({ type: 'written', dn: w.dn, sha256: sha256Hex(w.plan.newValue) })));
+    const written = this.backup?.append([{ type: 'written', entries: accepted.map((w) => ({ dn: w.dn, sha256: w.sha ?? sha256Hex(w.plan.newValue) })) } satisfies BackupRecord]);
     let back: Map<string, string[]>;
     try {
       back = await readValues(conn, accepted.map((w) => w.dn), this.opts.attribute);
