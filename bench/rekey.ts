@@ -4,7 +4,7 @@
 // groups, pipelined the same way, each group read back with the same one-search-per-group
 // read-back the engine verifies with. The engine run additionally scans, decides, re-encrypts,
 // seals and fsyncs the backup, and checks every secret after the read-back.
-//   npm run bench:rekey -- --users 20000 [--concurrency 4] [--group 50] [--page-size 500]
+//   npm run bench:rekey -- --users 20000 [--concurrency 8] [--group 50] [--page-size 500]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +24,7 @@ function arg(name: string, dflt: number): number {
 }
 
 const users = arg('users', 20000);
-const concurrency = arg('concurrency', 4);
+const concurrency = arg('concurrency', 8);
 const groupSize = arg('group', 50);
 const pageSize = arg('page-size', 500);
 const attribute = 'userParameters';
