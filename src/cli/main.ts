@@ -10,6 +10,7 @@ import { registerLab } from './lab.js';
 import { registerLogonCheck } from './logon-check.js';
 import { registerRun } from './run.js';
 import { registerDemo } from './demo.js';
+import { registerOtptool } from './otptool.js';
 
 async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.ok;
@@ -31,6 +32,7 @@ async function main(argv: string[]): Promise<number> {
   registerLogonCheck(cli, (c) => (code = c));
   registerRun(cli, (c) => (code = c));
   registerDemo(cli, (c) => (code = c));
+  registerOtptool(cli, (c) => (code = c));
   try {
     await cli.parseAsync();
   } catch (err) {
