@@ -2,7 +2,7 @@
 // the runner and the steps. Planning reads live state only; running re-plans right before the
 // first write and refuses when the estate drifted from what the operator approved.
 import { createHash } from 'node:crypto';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { AdcError, EXIT, InputError } from '../errors.js';
 import type { Reporter } from '../runner/events.js';
 import { readJournal, type Stamped } from '../runner/journal.js';
@@ -19,6 +19,7 @@ import { applianceFactsJson } from '../steps/preflight.js';
 import { buildSteps } from '../steps/registry.js';
 import { loadInventory } from './inventory.js';
 import { loadPlaybook } from './playbook.js';
+import { writeHtmlReport } from '../report/html/index.js';
 
 export interface PlanDoc {
   playbook: string;
@@ -188,6 +189,7 @@ function lastEnd(records: Stamped[]): string | undefined {
 function finish(runId: string, runDir: string, steps: Step[], outcome: RunOutcome, junit: string | undefined): ExecuteResult {
   const report = buildReport(readJournal(journalPath(runDir)), steps.map((s) => ({ id: s.id, kind: s.kind, title: s.title })));
   writeReport(reportPath(runDir), report);
+  writeHtmlReport(join(runDir, 'report.html'), report);
   if (junit) writeJUnit(junit, report);
   return { ...outcome, runId, runDir, report };
 }
