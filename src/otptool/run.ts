@@ -2,7 +2,7 @@
 // and app.log out. Every input is checked (options, certificates, CA file, password, bind) before
 // the log is opened or anything is written, so bad input exits 2 having changed nothing.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { connect, DirectoryError, type DirectoryClient } from '../directory/index.js';
 import { AdcError, EXIT, InputError, errorMessage } from '../errors.js';
 import type { OtpKeyMaterial } from '../otp/index.js';
@@ -54,6 +54,8 @@ export async function runOtptool(tokens: readonly string[], io: OtptoolIo): Prom
     io.stderr(`warning: the filter uses the nested-group rule (${NESTED_GROUP_RULE}), passed through as given. This server does not say it is Active Directory; OpenLDAP and most others silently match nothing with that rule.\n`);
   }
 
+  // Inputs checked, bind proven: from here on the run leaves traces (backup directory, log).
+  if (backupFile) mkdirSync(dirname(backupFile), { recursive: true, mode: 0o700 });
   const log = await AppLog.open(settings.logFile);
   const connectFor = open(settings.dryRun);
   let summary: RunSummary;
@@ -153,8 +155,8 @@ function backupPath(s: OtptoolSettings): string {
     if (existsSync(s.backupFile)) throw new InputError(`-backup ${s.backupFile}: the file exists; a backup is never overwritten, name a new file`);
     return s.backupFile;
   }
+  // The directory is made only once every input has been checked (see runOtptool).
   const dir = join('.adc-cutover', 'otptool');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const job = ['encrypt', 'decrypt', 'update-certificate'][s.operation]!;
   return join(dir, `${job}-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`);
 }
