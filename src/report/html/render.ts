@@ -192,7 +192,7 @@ function censusSection(m: ReportModel, r: RunReport): string {
   const afterLabel = m.censusAfter ? 'after the re-encryption' : 'after (not measured)';
   const rows = censusRows(m.censusBefore, m.censusAfter);
   const cell = (which: 'before' | 'after', key: string, v: number | null) =>
-    `<td class="num" data-testid="census-${which}-${slug(key)}">${v === null ? '<span class="muted">—</span>' : esc(v)}</td>`;
+    `<td class="num${v === null ? ' muted' : ''}" data-testid="census-${which}-${slug(key)}">${v === null ? '—' : esc(v)}</td>`;
   const totals: [string, string, (c: NonNullable<ReportModel['censusBefore']>) => number][] = [
     ['entries', 'entries searched', (c) => c.entries],
     ['with-value', 'entries with a value', (c) => c.withValue],
@@ -200,7 +200,8 @@ function censusSection(m: ReportModel, r: RunReport): string {
     ['legacy-entries', 'entries with legacy plaintext', (c) => c.legacyEntries],
   ];
   const restored = m.directoryRestored
-    ? `<p class="banner undone" data-testid="census-restored">The rollback put the original values back from the backup: the directory is again as in the “before” column. The “after” column shows the state the re-encryption reached before it was undone.</p>`
+    ? `<p class="banner undone" data-testid="census-restored">The rollback put the original values back from the backup: the directory is again as in the “before” column.${
+      m.censusAfter ? ' The “after” column shows the state the re-encryption reached before it was undone.' : ''}</p>`
     : '';
   const notReached = !m.censusAfter && r.steps.some((s) => s.kind === 'rekey-directory')
     ? '<p class="muted">The re-encryption did not run to its end, so there is no census after it.</p>' : '';
