@@ -28,7 +28,7 @@ export function vendorSummary(s: RunSummary, settings: OtptoolSettings, extras: 
   if (s.failed.length > 20) lines.push(`… and ${s.failed.length - 20} more in ${extras.logFile}`);
   if (s.stopped) lines.push(`STOPPED (${s.stopped.reason}): ${s.stopped.message}`);
   lines.push('');
-  if (s.backupFile) lines.push(`Backup ${s.backupFile} (sealed; undo with: ${extras.restoreHint ?? `adc-cutover directory restore ${s.backupFile} …`})`);
+  if (s.backupFile) lines.push(`Backup ${s.backupFile} (sealed; ${extras.restoreHint ?? `undo with: adc-cutover directory restore ${s.backupFile} …`})`);
   lines.push(`Log ${extras.logFile}`, `Took ${(s.durationMs / 1000).toFixed(1)} s`);
   return `${lines.join('\n')}\n`;
 }

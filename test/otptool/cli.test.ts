@@ -144,6 +144,7 @@ it('-target_attribute extensionAttribute1: the result lands there, the source is
   expect(r.stdout).toMatch(new RegExp(`Modified ${movers.length} users`));
   expect(r.stdout).toMatch(/userParameters → extensionAttribute1 \(copy: userParameters is not changed\)/);
   expect(existsSync(backup)).toBe(true);
+  expect(r.stdout).toMatch(/to undo the copy, clear extensionAttribute1 on the users logged as modified in copy\.log/);
 
   const again = await otptool([...conn(), '-target_attribute', 'extensionAttribute1', '-operation', '2', '-cert_path', oldMerged, '-new_cert_path', newMerged, '-log', 'copy.log']);
   expect(again.code, again.stderr).toBe(0);
