@@ -63,16 +63,31 @@ export async function printToPdf(file: string, pdf: string): Promise<void> {
 // attributes, entities), so these regular expressions see one shape only.
 const decode = (s: string) => s.replace(/<[^>]*>/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&nbsp;/g, ' ').replace(/&amp;/g, '&');
 
-/** Text of the first element carrying data-testid="id" (leaf-ish elements: td, dd, span, code, ol). */
+/** Inner markup of the first element carrying data-testid="id", nested same-name tags balanced. */
+function innerOf(dom: string, id: string): string | undefined {
+  const open = new RegExp(`<([a-z0-9]+)[^>]*\\sdata-testid="${id}"[^>]*>`).exec(dom);
+  if (!open) return undefined;
+  const tag = open[1]!;
+  const re = new RegExp(`<(/?)${tag}\\b[^>]*>`, 'g');
+  re.lastIndex = open.index + open[0].length;
+  let depth = 1;
+  for (let m = re.exec(dom); m; m = re.exec(dom)) {
+    depth += m[1] ? -1 : 1;
+    if (depth === 0) return dom.slice(open.index + open[0].length, m.index);
+  }
+  return undefined;
+}
+
+/** Text of the first element carrying data-testid="id". */
 export function textOf(dom: string, id: string): string | undefined {
-  const m = new RegExp(`<([a-z0-9]+)[^>]*\\sdata-testid="${id}"[^>]*>([\\s\\S]*?)</\\1>`).exec(dom);
-  return m ? decode(m[2]!).replace(/\s+/g, ' ').trim() : undefined;
+  const inner = innerOf(dom, id);
+  return inner === undefined ? undefined : decode(inner).replace(/\s+/g, ' ').trim();
 }
 
 /** The `<code>` items inside the element with data-testid="id". */
 export function codesIn(dom: string, id: string): string[] {
-  const m = new RegExp(`<([a-z0-9]+)[^>]*\\sdata-testid="${id}"[^>]*>([\\s\\S]*?)</\\1>`).exec(dom);
-  return m ? [...m[2]!.matchAll(/<code[^>]*>([\s\S]*?)<\/code>/g)].map((x) => decode(x[1]!)) : [];
+  const inner = innerOf(dom, id);
+  return inner === undefined ? [] : [...inner.matchAll(/<code[^>]*>([\s\S]*?)<\/code>/g)].map((x) => decode(x[1]!));
 }
 
 /** Every step item: id, status and title, in page order. */

@@ -112,6 +112,7 @@ describe('renderHtmlReport: a failed run whose rollback did not finish', () => {
   it('draws the rollback in the timeline and names the bindings the appliance was left with', () => {
     expect(html).toContain('data-lane="adc2" data-step="bind-new-key" data-status="failed" data-rollback="true"');
     expect(html).toContain('data-lane="directory" data-step="rekey-directory" data-status="undone" data-rollback="true"');
+    expect(html).toContain('data-testid="rollback-span"'); // the wall-clock strip marks the time the rollback took
     expect(codes(html, 'bindings-after-adc1')).toEqual(['otp-old']); // read back during the rollback
     expect(codes(html, 'bindings-after-adc2')).toEqual(['otp-old', 'otp-enc-20261123-c967b5']); // its undo failed
     expect(html).toContain('data-testid="census-restored"');

@@ -53,7 +53,9 @@ export function timelineSvg(r: RunReport, lanes: string[]): string {
     .sort((a, b) => (ms(b.startedAt) || 0) - (ms(a.startedAt) || 0));
   const cols: Column[] = [...r.steps.map((step) => ({ step, rollback: false })), ...undoSteps.map((step) => ({ step, rollback: true }))];
   const labelW = 130;
-  const headerH = 150;
+  // Room for the rotated step labels: their height follows the longest one (11 px text ≈ 6.2 units a character, sin 50° ≈ 0.77).
+  const longest = Math.max(8, ...cols.map((c) => c.step.id.length + 4));
+  const headerH = Math.round(24 + Math.min(180, longest * 6.2 * 0.77));
   const laneH = 30;
   // Step labels are rotated and lean right past their column: 80 units stay free for the last ones.
   const colW = Math.max(30, Math.min(110, (W - labelW - 80) / Math.max(1, cols.length)));
@@ -139,6 +141,14 @@ export function timelineSvg(r: RunReport, lanes: string[]): string {
       out.push(`<rect x="${x.toFixed(1)}" y="${stripY}" width="${w.toFixed(1)}" height="20" fill="${fill}"><title>${esc(`${i + 1}. ${s.title}: ${fmtS(end - a)}`)}</title></rect>`);
       if (w > 26) out.push(`<text x="${(x + w / 2).toFixed(1)}" y="${stripY + 14}" text-anchor="middle" fill="#ffffff" font-size="10">${i + 1}</text>`);
     });
+    // The journal does not time each undo, but the rollback is what ran after the last step ended.
+    const lastEnd = Math.max(...r.steps.map((s) => ms(s.endedAt)).filter((x) => !Number.isNaN(x)));
+    if (undoSteps.length > 0 && Number.isFinite(lastEnd) && tEnd > lastEnd) {
+      const x = labelW + ((lastEnd - t0) / total) * stripW;
+      const w = Math.max(1.5, ((tEnd - lastEnd) / total) * stripW);
+      out.push(`<rect x="${x.toFixed(1)}" y="${stripY}" width="${w.toFixed(1)}" height="20" fill="${COLORS.undone}" data-testid="rollback-span"><title>${esc(`rollback: ${fmtS(tEnd - lastEnd)}`)}</title></rect>`);
+      if (w > 60) out.push(`<text x="${(x + w / 2).toFixed(1)}" y="${stripY + 14}" text-anchor="middle" fill="#ffffff" font-size="10">rollback</text>`);
+    }
     out.push(`<text x="${labelW}" y="${stripY + 34}" fill="${COLORS.muted}" font-size="10">0 s</text>`);
     out.push(`<text x="${labelW + stripW}" y="${stripY + 34}" text-anchor="end" fill="${COLORS.muted}" font-size="10">${esc(fmtS(total))} (run end, rollback included)</text>`);
   }
