@@ -1,7 +1,7 @@
 // `adc-cutover lab up|status|down|fault`: the embedded lab (real slapd + ADC simulator).
 import type { Argv } from 'yargs';
 import { InputError } from '../errors.js';
-import { DEFAULT_LAB_DIR, labDown, labFault, labProcesses, labStatus, labUp, type LabStatus } from '../lab/lab.js';
+import { DEFAULT_LAB_DIR, labDown, labFault, labProcesses, labStatus, labUp, parseFirmwareOption, type LabStatus } from '../lab/lab.js';
 
 type SetCode = (code: number) => void;
 
@@ -17,11 +17,11 @@ export function registerLab(cli: Argv, _setCode: SetCode): void {
           .option('users', { type: 'number', default: 200, describe: 'users to seed (besides the canary)' })
           .option('appliances', { type: 'number', describe: 'simulated appliances (default 1, or 2 with --ha)' })
           .option('ha', { type: 'boolean', default: false, describe: 'make the first two appliances an HA pair' })
-          .option('firmware', { choices: ['multi', 'single'] as const, default: 'multi' as const, describe: 'userDataEncryptionKey bindings allowed: several (multi) or one (single)' })
+          .option('firmware', { type: 'string', default: 'multi', describe: 'userDataEncryptionKey bindings allowed: several (multi) or one (single); per appliance as a list (multi,single,multi), or mixed (alternating by inventory target)' })
           .option('json', { type: 'boolean', describe: 'print the status as JSON' }),
         async (argv) => {
           const status = await labUp({
-            dir: argv.dir, users: argv.users, ha: argv.ha, firmware: argv.firmware,
+            dir: argv.dir, users: argv.users, ha: argv.ha, firmware: parseFirmwareOption(argv.firmware),
             ...(argv.appliances !== undefined ? { appliances: argv.appliances } : {}),
             log: (line) => process.stderr.write(`lab: ${line}\n`),
           });

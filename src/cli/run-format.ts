@@ -6,9 +6,19 @@ export function formatPlan(p: PlanDoc): string {
   const lines = [`Plan ${p.hash}${p.dryRun ? ' (dry run)' : ''} — ${p.playbook}`, `  inventory ${p.inventory}, mode ${p.mode}`, ''];
   for (const a of p.appliances) {
     const f = a.facts;
-    lines.push(`  ${a.name}: ${String(f['mode'] ?? '?')}${f['primary'] ? ` (primary ${String(f['primary'])})` : ''}; bound: ${(f['bound'] as string[] | undefined)?.join(', ') || 'none'}`);
+    lines.push(`  ${a.name}: ${role(f)}`);
+    lines.push(`      current key: ${currentKey(f)}`);
+    lines.push(`      firmware: ${firmware(f, p.mode)}`);
+    if (a.changes?.length) lines.push(`      will change: ${a.changes.join('; ')}`);
+    else lines.push('      will change: nothing');
   }
   lines.push('');
+  if (p.fleet?.length || p.failureBudget) {
+    lines.push('  Fleet:');
+    for (const l of p.fleet ?? []) lines.push(`    - ${l}`);
+    if (p.failureBudget) lines.push(`    - ${p.failureBudget}`);
+    lines.push('');
+  }
   p.steps.forEach((s, i) => {
     lines.push(`  ${i + 1}. ${s.title}`);
     for (const c of s.changes) lines.push(`       ${c.target}: ${c.description}`);
@@ -37,4 +47,31 @@ export function formatReport(r: RunReport): string {
   }
   if (r.status === 'interrupted') lines.push('', `  Continue: adc-cutover resume ${r.runId}    Undo: adc-cutover rollback ${r.runId}`);
   return lines.join('\n') + '\n';
+}
+
+function role(f: Record<string, unknown>): string {
+  const mode = String(f['mode'] ?? '?');
+  if (mode === 'ha') {
+    const sync = f['haSync'] ? `, HA sync ${String(f['haSync'])}` : '';
+    const secondary = f['secondary'] ? `secondary ${String(f['secondary'])} (${String(f['peerState'] ?? 'state unknown')}; read back, never written)` : 'secondary not reachable or not given: file sync and bindings cannot be checked there';
+    return `HA pair, one target: primary ${String(f['primary'])} takes the writes; ${secondary}${sync}`;
+  }
+  if (mode === 'cluster') return `cluster, configured through ${String(f['primary'])}`;
+  return `stand-alone ${String(f['primary'] ?? '')}`.trim();
+}
+
+function currentKey(f: Record<string, unknown>): string {
+  const bound = (f['bound'] as string[] | undefined) ?? [];
+  const label = (k: string) => (k === f['oldCertkey'] ? `${k} (old certificate)` : k === f['newCertkey'] ? `${k} (new certificate)` : `${k} (neither certificate of this run)`);
+  return `userDataEncryptionKey ${bound.map(label).join(', ') || 'none bound'}${f['newCertkey'] && !bound.includes(String(f['newCertkey'])) ? `; the new certificate is loaded as ${String(f['newCertkey'])}` : ''}`;
+}
+
+function firmware(f: Record<string, unknown>, mode: string): string {
+  switch (f['capability']) {
+    case 'multi': return 'holds several userDataEncryptionKey bindings (two are bound now): overlap';
+    case 'single': return 'holds one userDataEncryptionKey at a time: swap after the re-encryption';
+    default: return mode === 'auto'
+      ? 'not known yet (no read tells): the overlap bind finds out; overlap if it is accepted, swap after the re-encryption if not'
+      : `not known yet; mode ${mode}`;
+  }
 }

@@ -30,7 +30,11 @@ export interface LabUpOptions {
   appliances?: number;
   /** Make the first two appliances an HA pair. */
   ha?: boolean;
-  firmware?: 'multi' | 'single';
+  /**
+   * userDataEncryptionKey behaviour: one for every node, one per node (adc1, adc2, …), or
+   * 'mixed' (alternating by inventory target, starting with multi; an HA pair counts once).
+   */
+  firmware?: Firmware | 'mixed' | Firmware[];
   /** Simulator timings for tests that need an HA file sync or a session expiry sooner. */
   simulator?: { sessionTimeoutSec?: number; haFileSyncDelayMs?: number };
   /** The built simulator entry point; default dist/src/lab/sim/main.js of this package. */
@@ -39,12 +43,45 @@ export interface LabUpOptions {
   log?: (line: string) => void;
 }
 
+export type Firmware = 'multi' | 'single';
+
+/**
+ * One firmware per simulated node. The members of an HA pair may differ: a pair in the middle of
+ * an upgrade runs two builds (secondary first, then fail over), and the binding rules follow the
+ * node that is primary at the time — which a rehearsal may well want to show.
+ */
+export function firmwarePerNode(n: number, ha: boolean, firmware: LabUpOptions['firmware'] = 'multi'): Firmware[] {
+  if (Array.isArray(firmware)) {
+    if (firmware.length === 1) return Array.from({ length: n }, () => firmware[0]!);
+    if (firmware.length !== n) throw new InputError(`--firmware lists ${firmware.length} entr(ies) for ${n} appliance(s): give one, or one per appliance (adc1, adc2, …)`);
+    return [...firmware];
+  }
+  if (firmware === 'mixed') {
+    // Alternate by inventory target: the pair (adc1+adc2) is target 0, adc3 target 1, …
+    return Array.from({ length: n }, (_, i) => {
+      const target = ha ? Math.max(0, i - 1) : i;
+      return target % 2 === 0 ? 'multi' : 'single';
+    });
+  }
+  return Array.from({ length: n }, () => firmware);
+}
+
+/** `--firmware multi|single|mixed|multi,single,…` as the command line gives it. */
+export function parseFirmwareOption(text: string): LabUpOptions['firmware'] {
+  const parts = text.split(',').map((s) => s.trim().toLowerCase());
+  if (parts.length === 1 && parts[0] === 'mixed') return 'mixed';
+  for (const p of parts) {
+    if (p !== 'multi' && p !== 'single') throw new InputError(`--firmware: "${p}" is not multi or single (give multi, single, mixed, or a list such as multi,single,multi)`);
+  }
+  return parts.length === 1 ? (parts[0] as Firmware) : (parts as Firmware[]);
+}
+
 interface PlannedAppliance {
   cfg: SimApplianceConfig;
   passwordFile: string;
 }
 
-function planAppliances(n: number, ha: boolean, firmware: 'multi' | 'single', paths: LabPaths): PlannedAppliance[] {
+function planAppliances(n: number, ha: boolean, firmware: Firmware[], paths: LabPaths): PlannedAppliance[] {
   const out: PlannedAppliance[] = [];
   for (let i = 0; i < n; i++) {
     const name = `adc${i + 1}`;
@@ -54,7 +91,7 @@ function planAppliances(n: number, ha: boolean, firmware: 'multi' | 'single', pa
     const passwordFile = pairFirst ? pairFirst.passwordFile : paths.secret(`${name}.password`);
     if (!pairFirst) writeSecret(passwordFile, password);
     const cfg: SimApplianceConfig = {
-      name, firmware, username: 'nsroot', password,
+      name, firmware: firmware[i]!, username: 'nsroot', password,
       ...(ha && i < 2 ? { ha: { peer: i === 0 ? 'adc2' : 'adc1', role: i === 0 ? 'primary' : 'secondary' } } : {}),
     };
     out.push({ cfg, passwordFile });
@@ -68,10 +105,10 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
   const log = opts.log ?? (() => undefined);
   const users = opts.users ?? 200;
   const count = opts.appliances ?? (opts.ha ? 2 : 1);
-  const firmware = opts.firmware ?? 'multi';
   if (!Number.isInteger(users) || users < 0) throw new InputError(`--users must be a whole number ≥ 0 (got ${users})`);
   if (!Number.isInteger(count) || count < 1 || count > 16) throw new InputError(`--appliances must be between 1 and 16 (got ${count})`);
   if (opts.ha && count < 2) throw new InputError('--ha needs at least 2 appliances (the first two form the pair)');
+  const firmware = firmwarePerNode(count, opts.ha === true, opts.firmware);
   refuseIfRunning(dir);
 
   for (const d of [paths.root, paths.pki, paths.certs, paths.secrets, paths.sim]) mkdirSync(d, { recursive: true, mode: 0o700 });

@@ -14,7 +14,7 @@ import { createRunDir, findRunDir, journalPath, newRunId, reportPath } from '../
 import { Runner, type RunOutcome } from '../runner/runner.js';
 import type { Step, StepContext, StepPlan } from '../runner/step.js';
 import { openEstate, type Estate } from '../steps/estate.js';
-import { newFacts } from '../steps/facts.js';
+import { newFacts, type RunFacts } from '../steps/facts.js';
 import { applianceFactsJson } from '../steps/preflight.js';
 import { buildSteps } from '../steps/registry.js';
 import { loadInventory } from './inventory.js';
@@ -26,8 +26,13 @@ export interface PlanDoc {
   inventory: string;
   mode: string;
   dryRun: boolean;
-  appliances: { name: string; facts: JsonObject; warnings: string[] }[];
+  /** Per appliance: HA role, current key, firmware behaviour (once known) and what will change. */
+  appliances: { name: string; facts: JsonObject; warnings: string[]; changes: string[] }[];
   steps: { id: string; title: string; changes: { target: string; description: string }[]; warnings: string[] }[];
+  /** The failure budget in plain words: what happens to the fleet when an appliance fails. */
+  failureBudget: string;
+  /** How the fleet moves: phases, barriers, and the order a mixed fleet takes, with the reason. */
+  fleet: string[];
   warnings: string[];
   hash: string;
 }
@@ -57,6 +62,7 @@ export interface ExecuteResult extends RunOutcome {
 interface Loaded {
   estate: Estate;
   steps: Step[];
+  facts: RunFacts;
   params: JsonObject;
   playbookFile: string;
   inventoryFile: string;
@@ -66,8 +72,9 @@ async function load(playbook: string, inventory: string, sets: string[], dryRun:
   const pb = await loadPlaybook(playbook, sets);
   const inv = await loadInventory(inventory);
   const estate = await openEstate(inv, { dryRun });
-  const steps = buildSteps(pb.steps, estate, pb.params, newFacts());
-  return { estate, steps, params: pb.params as unknown as JsonObject, playbookFile: resolve(playbook), inventoryFile: inv.file };
+  const facts = newFacts();
+  const steps = buildSteps(pb.steps, estate, pb.params, facts);
+  return { estate, steps, facts, params: pb.params as unknown as JsonObject, playbookFile: resolve(playbook), inventoryFile: inv.file };
 }
 
 /** Read-only: what the playbook would change, from live state, with a hash of what it rests on. */
@@ -78,6 +85,38 @@ export async function planPlaybook(playbook: string, inventory: string, sets: st
   } finally {
     await l.estate.close();
   }
+}
+
+/** A planned change that changes nothing is left out of the per-appliance summary. */
+const NO_CHANGE = /nothing to do|already (bound|loaded)|swap mode: the new key is bound after/;
+
+export function budgetWords(budget: number, appliances: number): string {
+  if (budget === 0) {
+    return 'failure budget 0 (the default): if any appliance fails at any step, the run stops and rolls back every appliance and the directory to where they are now';
+  }
+  const most = Math.min(budget, appliances - 1);
+  return `failure budget ${budget} (maxFailedAppliances): up to ${most} appliance(s) may fail; each is left out of the rest of the run and stays where it failed. `
+    + 'One that fails before the re-encryption stays on the old key only: users moved to the new certificate cannot log on through it until it is fixed and the cutover run again. '
+    + 'The others go on; the last step lists which appliance is on which key. One failure more, a directory failure, or a failure of every appliance rolls back everything';
+}
+
+function fleetWords(mode: string, parallel: number, steps: Step[]): string[] {
+  const kinds = steps.map((s) => s.kind);
+  const lines = [
+    `phases with barriers: each step finishes on every appliance before the next starts (up to ${parallel} appliance(s) at once within a step): the new certkey everywhere before any binding changes, the new key bound everywhere it can be before the directory is re-encrypted, the old key unbound only after a census and the logon checks`,
+    'an HA pair is one target: writes go to its primary (found again before each write phase, so a failover between phases is followed), and the secondary is read back: files after the sync, bindings after each change',
+  ];
+  if (kinds.includes('bind-new-key')) {
+    if (mode === 'auto') {
+      lines.push('mode auto: the overlap bind is also the firmware probe on each appliance; where a second binding is accepted the new key is bound next to the old one (no outage there), where it is refused that appliance is swapped right after the re-encryption. '
+        + 'A mixed fleet keeps overlap where it can: keeping the new key off those appliances too would not shorten the swap window of the others (it starts when the re-encryption starts) and would add the same outage where none is needed');
+    } else if (mode === 'overlap') {
+      lines.push('mode overlap: every appliance must hold both keys; one whose firmware refuses a second binding stops the run, and everything is rolled back');
+    } else {
+      lines.push('mode swap: no appliance holds both keys; from the re-encryption until its swap, users already moved cannot log on through an appliance');
+    }
+  }
+  return lines;
 }
 
 async function computePlan(l: Loaded, dryRun: boolean): Promise<PlanDoc> {
@@ -91,14 +130,17 @@ async function computePlan(l: Loaded, dryRun: boolean): Promise<PlanDoc> {
   }
   // Appliance facts (bindings, certkeys, HA primary) are what a drift check must catch; directory
   // counts move as users enrol, so the hash covers which KIDs exist, not how many devices.
-  const facts = (l.steps[0] as { deps?: { facts: ReturnType<typeof newFacts> } }).deps?.facts;
+  const facts = l.facts;
   const appliances = l.estate.appliances.map((a) => ({
-    name: a.name, facts: facts?.appliances.get(a.name) ? applianceFactsJson(a, facts.appliances.get(a.name)!) : {}, warnings: a.warnings,
+    name: a.name, facts: facts.appliances.get(a.name) ? applianceFactsJson(a, facts.appliances.get(a.name)!) : {}, warnings: a.warnings,
+    changes: steps.flatMap((s, i) => s.changes.filter((c) => c.target === a.name && !NO_CHANGE.test(c.description)).map((c) => `${i + 1}. ${c.description.split(/ \(|, |; /)[0]}`)),
   }));
   hashed.push(appliances.map((a) => ({ name: a.name, bound: a.facts['bound'] ?? null, oldCertkey: a.facts['oldCertkey'] ?? null, newCertkey: a.facts['newCertkey'] ?? null, primary: a.facts['primary'] ?? null })));
   const hash = createHash('sha256').update(JSON.stringify(hashed)).digest('hex').slice(0, 16);
   return {
     playbook: l.playbookFile, inventory: l.inventoryFile, mode: String(l.params['mode'] ?? 'auto'), dryRun, appliances, steps,
+    failureBudget: budgetWords(Number(l.params['maxFailedAppliances'] ?? 0), l.estate.appliances.length),
+    fleet: fleetWords(String(l.params['mode'] ?? 'auto'), Number(l.params['parallel'] ?? 4), l.steps),
     warnings: [...new Set([...appliances.flatMap((a) => a.warnings), ...steps.flatMap((s) => s.warnings)])],
     hash,
   };
@@ -142,6 +184,10 @@ export async function resumeRun(runId: string, opts: Pick<ExecuteOptions, 'repor
   return fromJournal(runId, async (l, runDir, first) => {
     const end = lastEnd(readJournal(journalPath(runDir)));
     if (end && end !== 'interrupted') throw new InputError(`run ${runId} ended "${end}": only an interrupted run can be resumed (use 'adc-cutover rollback ${runId}' to undo it)`);
+    // A run decision, not a live fact: appliances the failure budget left out stay left out.
+    for (const r of readJournal(journalPath(runDir))) {
+      if (r.type === 'target' && r.status === 'skipped' && r.message.startsWith('FAILED, left out')) l.facts.excluded.add(r.target);
+    }
     const runner = new Runner(metaOf(first, runDir), l.steps, opts.reporter, opts.signal);
     return finish(runId, runDir, l.steps, await runner.run(), opts.junit);
   });

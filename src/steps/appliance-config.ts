@@ -1,8 +1,8 @@
 // Saving the configuration, and turning OTP encryption on (for directories still in plaintext).
-import { getOtpParameters, saveConfig, setOtpEncryption } from '../nitro/index.js';
+import { getOtpParameters, listUserDataEncryptionKeys, saveConfig, setOtpEncryption } from '../nitro/index.js';
 import type { ChangeRecord, RollbackResult, Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
 import type { StepDeps } from './facts.js';
-import { forEachAppliance } from './fleet.js';
+import { describeError, ensurePrimary, forEachAppliance } from './fleet.js';
 import { undoEach } from './undo.js';
 
 export class SaveConfigStep implements Step {
@@ -19,13 +19,47 @@ export class SaveConfigStep implements Step {
   }
 
   async apply(ctx: StepContext): Promise<TargetResult[]> {
-    return forEachAppliance(this.deps, ctx, async (a) => {
-      await a.client.recheckPrimary();
+    const results = await forEachAppliance(this.deps, ctx, async (a) => {
+      await ensurePrimary(a, ctx);
       const id = await ctx.journal.intent(a.name, 'save', {});
       const after = await saveConfig(a.client);
       await ctx.journal.done(id, { lastconfigsavetime: after.lastconfigsavetime ?? null });
       return { target: a.name, status: 'ok', message: `configuration saved${after.lastconfigsavetime ? ` at ${after.lastconfigsavetime}` : ''}` };
     });
+    return this.deps.estate.dryRun ? results : this.withKeys(ctx, results);
+  }
+
+  /**
+   * The last step says, per appliance, which userDataEncryptionKey it ends on, read live. It
+   * matters most when the failure budget let the run go on without an appliance: that one is
+   * still on the old key, and users already moved cannot log on through it.
+   */
+  private async withKeys(ctx: StepContext, results: TargetResult[]): Promise<TargetResult[]> {
+    const { old, new: neu } = this.deps.estate.certs;
+    const onNew: string[] = [];
+    const notNew: string[] = [];
+    for (const r of results) {
+      const a = this.deps.estate.appliances.find((x) => x.name === r.target);
+      const f = this.deps.facts.appliances.get(r.target);
+      if (!a) continue;
+      let keys: string;
+      let isNew = false;
+      try {
+        const bound = await listUserDataEncryptionKeys(a.client);
+        const label = (k: string) => (k === f?.newCertkey ? `${k} (new: ${neu.km.subject})` : k === f?.oldCertkey ? `${k} (old: ${old.km.subject})` : k);
+        keys = bound.map(label).join(', ') || 'none';
+        isNew = f?.newCertkey !== undefined && bound.includes(f.newCertkey) && !(f.oldCertkey && bound.includes(f.oldCertkey));
+      } catch (err) {
+        keys = `unknown (${describeError(err)})`;
+      }
+      (isNew ? onNew : notNew).push(`${r.target}: ${keys}`);
+      r.message = this.deps.facts.excluded.has(r.target)
+        ? `${r.message}; userDataEncryptionKey: ${keys} — users whose secrets were moved cannot log on through it until it is fixed and the cutover run again`
+        : `${r.message}; userDataEncryptionKey: ${keys}`;
+    }
+    if (notNew.length) ctx.note('fleet', `not on the new key alone: ${notNew.join('; ')}${onNew.length ? `. On the new key: ${onNew.map((s) => s.split(':')[0]).join(', ')}` : ''}`, 'warn');
+    else ctx.note('fleet', `every appliance is on the new key alone: ${onNew.map((s) => s.split(':')[0]).join(', ')}`);
+    return results;
   }
 
   async verify(): Promise<void> {}
@@ -64,7 +98,7 @@ export class OtpEncryptionOnStep implements Step {
 
   async apply(ctx: StepContext): Promise<TargetResult[]> {
     return forEachAppliance(this.deps, ctx, async (a) => {
-      await a.client.recheckPrimary();
+      await ensurePrimary(a, ctx);
       const before = await getOtpParameters(a.client);
       if (before.encryption === 'ON') return { target: a.name, status: 'skipped', message: 'OTP encryption is already ON' };
       const id = await ctx.journal.intent(a.name, 'set-encryption', { before: before.encryption ?? 'OFF' });

@@ -11,7 +11,7 @@ import { Keyring } from '../otp/index.js';
 import type { ChangeRecord, RollbackResult, Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
 import type { ApplianceHandle } from './estate.js';
 import { newCertkeyName, type StepDeps } from './facts.js';
-import { forEachAppliance } from './fleet.js';
+import { checkSecondaryBindings, ensurePrimary, forEachAppliance } from './fleet.js';
 import { undoEach } from './undo.js';
 
 export class BindNewKeyStep implements Step {
@@ -44,7 +44,9 @@ export class BindNewKeyStep implements Step {
               : `bind ${key} next to ${f?.bound.join(', ') || 'nothing'}${mode === 'auto' ? ' (if the firmware refuses a second binding, this appliance is swapped after re-encryption instead)' : ''}`,
           };
         }
-        return { target: a.name, description: `bind ${key} where it is not bound yet (appliances whose firmware allows one binding)` };
+        if (mode === 'swap' || f?.capability === 'single') return { target: a.name, description: `bind ${key} right after the old key is unbound (swap: the firmware holds one binding)` };
+        if (f?.capability === 'multi') return { target: a.name, description: `nothing to do: ${key} is bound in the overlap step (the firmware holds several)` };
+        return { target: a.name, description: `bind ${key} only if this appliance refused the overlap bind (swap, right after the old key is unbound)` };
       }),
       warnings: mode !== 'overlap' && this.phase === 'swap'
         ? ['swap: between the re-encryption and this binding, users whose secrets were moved cannot log on through appliances that still hold only the old key; the run keeps this window as short as it can']
@@ -53,13 +55,31 @@ export class BindNewKeyStep implements Step {
   }
 
   async apply(ctx: StepContext): Promise<TargetResult[]> {
-    return forEachAppliance(this.deps, ctx, (a) => this.bindOn(a, ctx));
+    const results = await forEachAppliance(this.deps, ctx, (a) => this.bindOn(a, ctx));
+    if (this.phase === 'overlap') this.explainMixedFleet(ctx, results);
+    return results;
+  }
+
+  /**
+   * A mixed fleet (some appliances hold one binding) keeps overlap where the firmware allows it
+   * and swaps the others after the re-encryption. Holding the new key back on the appliances that
+   * could overlap was considered and refused: the single-binding appliances' outage starts when
+   * the re-encryption starts whatever the others do (every user is moved then), while holding
+   * back would add the same outage, for the whole re-encryption, to appliances that need none.
+   * All it would prevent is registrations under the new key in the seconds between this step and
+   * the re-encryption, and those users are exactly as placed as the ones moved a moment later.
+   */
+  private explainMixedFleet(ctx: StepContext, results: TargetResult[]): void {
+    const single = results.filter((r) => r.changed?.['capability'] === 'single').map((r) => r.target);
+    const overlap = results.filter((r) => r.status === 'ok').map((r) => r.target);
+    if (single.length === 0 || overlap.length === 0) return;
+    ctx.note('fleet', `mixed firmware: both keys bound now on ${overlap.join(', ')} (overlap: no outage there); one key at a time on ${single.join(', ')}, swapped right after the re-encryption (users moved cannot log on through it from the re-encryption until that swap). Keeping the new key off ${overlap.join(', ')} as well would not shorten that window and would add an outage there.`, 'warn');
   }
 
   private async bindOn(a: ApplianceHandle, ctx: StepContext): Promise<TargetResult> {
     const f = this.deps.facts.appliances.get(a.name);
     const key = f?.newCertkey ?? newCertkeyName(this.deps);
-    await a.client.recheckPrimary();
+    await ensurePrimary(a, ctx);
     const before = await listUserDataEncryptionKeys(a.client);
     if (before.includes(key)) return { target: a.name, status: 'skipped', message: `${key} is already bound` };
     if (this.phase === 'overlap' && this.deps.params.mode === 'swap') {
@@ -78,12 +98,14 @@ export class BindNewKeyStep implements Step {
         return { target: a.name, status: 'skipped', message: `one binding at a time: ${key} is bound after re-encryption (swap)`, changed: { capability: 'single' } };
       }
       if (f) f.bound = probe.bound;
-      return { target: a.name, status: 'ok', message: `${key} bound next to ${before.join(', ')}; new registrations use it`, changed: { bound: probe.bound, capability: probe.capability } };
+      const ha = await checkSecondaryBindings(a, probe.bound);
+      return { target: a.name, status: 'ok', message: `${key} bound next to ${before.join(', ')}; new registrations use it${ha}`, changed: { bound: probe.bound, capability: probe.capability } };
     }
     const r = await bindUserDataEncryptionKey(a.client, key);
     await ctx.journal.done(id, { applied: true });
     if (f) f.bound = r.bound;
-    return { target: a.name, status: 'ok', message: `${key} bound as userDataEncryptionKey (bound now: ${r.bound.join(', ')})`, changed: { bound: r.bound } };
+    const ha = await checkSecondaryBindings(a, r.bound);
+    return { target: a.name, status: 'ok', message: `${key} bound as userDataEncryptionKey (bound now: ${r.bound.join(', ')})${ha}`, changed: { bound: r.bound } };
   }
 
   async verify(): Promise<void> {}
@@ -143,14 +165,15 @@ export class UnbindOldKeyStep implements Step {
     return forEachAppliance(this.deps, ctx, async (a) => {
       const f = this.deps.facts.appliances.get(a.name);
       const old = f?.oldCertkey;
-      await a.client.recheckPrimary();
+      await ensurePrimary(a, ctx);
       const before = await listUserDataEncryptionKeys(a.client);
       if (!old || !before.includes(old)) return { target: a.name, status: 'skipped', message: 'the old key is not bound' };
       const id = await ctx.journal.intent(a.name, 'unbind', { certkey: old, boundBefore: before });
       const r = await unbindUserDataEncryptionKey(a.client, old);
       await ctx.journal.done(id, { applied: r.changed });
       if (f) f.bound = r.bound;
-      return { target: a.name, status: 'ok', message: `${old} unbound (bound now: ${r.bound.join(', ') || 'none'})`, changed: { bound: r.bound } };
+      const ha = await checkSecondaryBindings(a, r.bound);
+      return { target: a.name, status: 'ok', message: `${old} unbound (bound now: ${r.bound.join(', ') || 'none'})${ha}`, changed: { bound: r.bound } };
     });
   }
 

@@ -3,13 +3,14 @@
 // push the files to the secondary and check they arrived.
 import { createHash } from 'node:crypto';
 import {
-  certFactsFromCert, deleteCertkey, ensureCertkey, getCertkey, syncSslFiles, verifyFilesOnSecondary,
+  certFactsFromCert, deleteCertkey, ensureCertkey, getCertkey, listSystemFiles, syncSslFiles, verifyFilesOnSecondary,
 } from '../nitro/index.js';
+import { AdcError } from '../errors.js';
 import type { ChangeRecord, PlannedChange, RollbackResult, Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
 import { uniqueFileName, uploadUnique } from '../transfer/index.js';
 import type { ApplianceHandle } from './estate.js';
 import { newCertkeyName, type StepDeps } from './facts.js';
-import { describeError, forEachAppliance } from './fleet.js';
+import { describeError, ensurePrimary, forEachAppliance } from './fleet.js';
 
 const MAX_NAMES = 20;
 
@@ -44,6 +45,7 @@ export class ImportCertkeyStep implements Step {
     const facts = this.deps.facts.appliances.get(a.name);
     const adopt = facts?.newCertkey;
     if (adopt) return { target: a.name, status: 'skipped', message: `the new certificate is already loaded as certkey ${adopt}; adopted`, changed: { certkey: adopt } };
+    await ensurePrimary(a, ctx);
     const cert = this.deps.estate.certs.new;
     const certkey = newCertkeyName(this.deps);
     const when = new Date();
@@ -70,6 +72,15 @@ export class ImportCertkeyStep implements Step {
     let ha = '';
     if (a.target?.mode === 'ha' || a.target?.mode === 'cluster') {
       await syncSslFiles(a.client);
+      // A failover during the upload leaves the files on the node that is secondary now and the
+      // certkey (propagated config) pointing at files the new primary lacks: look at both nodes.
+      const primaryBefore = a.target.primaryUrl;
+      await ensurePrimary(a, ctx);
+      if (a.target.primaryUrl !== primaryBefore) {
+        const onPrimary = new Set((await listSystemFiles(a.client, undefined, { node: a.target.primaryUrl })).map((f) => f.filename));
+        const lacking = files.filter((n) => !onPrimary.has(n));
+        if (lacking.length) throw new AdcError(`${a.name}: the pair failed over during the import and the new primary ${a.target.primaryUrl} lacks ${lacking.join(', ')}: certkey ${res.certkey} would not load there`);
+      }
       const check = await verifyFilesOnSecondary(a.client, files, { timeoutMs: this.deps.params.haSyncTimeoutSec * 1000, intervalMs: 500 });
       if (check.secondaryUrl && check.missing.length) {
         throw new Error(`the HA secondary ${check.secondaryUrl} does not have ${check.missing.join(', ')} after the file sync (waited ${this.deps.params.haSyncTimeoutSec} s)`);
@@ -87,6 +98,7 @@ export class ImportCertkeyStep implements Step {
 
   async rollback(ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
     const out: RollbackResult[] = [];
+    const removedOn = new Map<ApplianceHandle, string[]>();
     for (const r of records) {
       const a = this.deps.estate.appliances.find((x) => x.name === r.target);
       if (!a) {
@@ -94,15 +106,43 @@ export class ImportCertkeyStep implements Step {
         continue;
       }
       try {
-        out.push({ id: r.id, target: r.target, ...(await this.undo(a, r)) });
+        // A failover since the import: undo on whichever node is primary now.
+        await a.client.recheckPrimary().catch(() => undefined);
+        const res = await this.undo(a, r);
+        if (r.action === 'upload-file' && res.removed?.length) removedOn.set(a, [...(removedOn.get(a) ?? []), ...res.removed]);
+        out.push({ id: r.id, target: r.target, status: res.status, message: res.message });
       } catch (err) {
         out.push({ id: r.id, target: r.target, status: 'failed', message: describeError(err) });
       }
     }
+    for (const [a, names] of removedOn) out.push(await this.unsyncSecondary(a, names));
     return out;
   }
 
-  private async undo(a: ApplianceHandle, r: ChangeRecord): Promise<Omit<RollbackResult, 'target' | 'id'>> {
+  /**
+   * The secondary of an HA pair got the files by file sync; deleting them on the primary leaves
+   * the copies there until the next sync. Force it (the sync mirrors the primary's directory),
+   * then read the secondary to prove they are gone, so both nodes end as they began.
+   */
+  private async unsyncSecondary(a: ApplianceHandle, names: string[]): Promise<RollbackResult> {
+    const t = a.client.target;
+    if (t?.mode !== 'ha' && t?.mode !== 'cluster') return { target: a.name, status: 'not-needed', message: 'no HA secondary to clean' };
+    try {
+      await syncSslFiles(a.client);
+      if (!t.secondaryUrl) return { target: a.name, status: 'undone', message: `file sync forced; the secondary's URL is not known, so ${names.join(', ')} could not be checked there` };
+      const deadline = Date.now() + this.deps.params.haSyncTimeoutSec * 1000;
+      for (;;) {
+        const left = (await listSystemFiles(a.client, undefined, { node: t.secondaryUrl })).map((f) => f.filename).filter((n) => names.includes(n));
+        if (!left.length) return { target: a.name, status: 'undone', message: `file sync forced: ${names.join(', ')} gone from the HA secondary ${t.secondaryUrl} too` };
+        if (Date.now() >= deadline) return { target: a.name, status: 'failed', message: `the HA secondary ${t.secondaryUrl} still has ${left.join(', ')} after a forced file sync: delete them there (or sync HA files) by hand` };
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    } catch (err) {
+      return { target: a.name, status: 'failed', message: `file sync to the HA secondary after removing ${names.join(', ')}: ${describeError(err)}` };
+    }
+  }
+
+  private async undo(a: ApplianceHandle, r: ChangeRecord): Promise<Omit<RollbackResult, 'target' | 'id'> & { removed?: string[] }> {
     if (r.action === 'add-certkey') {
       const name = String(r.done?.['certkey'] ?? r.data['certkey']);
       const created = r.done ? r.done['created'] === true : r.data['existedBefore'] === false && (await getCertkey(a.client, name)) !== undefined;
@@ -120,7 +160,7 @@ export class ImportCertkeyStep implements Step {
         if (bytes && sha256(bytes) === r.data['sha256'] && (await a.transport.remove(name))) removed.push(name);
       }
       return removed.length
-        ? { status: 'undone', message: `removed ${removed.join(', ')} from /nsconfig/ssl` }
+        ? { status: 'undone', message: `removed ${removed.join(', ')} from /nsconfig/ssl`, removed }
         : { status: 'not-needed', message: 'no file of this run was left on the appliance' };
     }
     return { status: 'not-needed', message: `nothing to undo for ${r.action}` };

@@ -122,6 +122,10 @@ export function applianceFactsJson(a: ApplianceHandle, f: ApplianceFacts): JsonO
     mode: a.target?.mode ?? 'standalone', primary: a.target?.primaryUrl ?? '', bound: f.bound,
     oldCertkey: f.oldCertkey ?? null, newCertkey: f.newCertkey ?? null, otpEncryption: f.otpEncryption ?? null,
     haSync: a.target?.peerSync ?? null,
+    // For the plan: an HA pair is one target; say which node takes the writes and which is read back.
+    secondary: a.target?.secondaryUrl ?? null, peerState: a.target?.peerState ?? null,
+    // 'unknown' until the overlap bind probes it (a read cannot tell), unless two are bound already.
+    capability: f.capability,
   };
 }
 
