@@ -4,7 +4,11 @@
 // by reading the list again.
 import { AdcError } from '../errors.js';
 import type { NitroClient } from './client.js';
-import { NitroError, NitroOutcomeUnknownError, ABSENT_CODES } from './errors.js';
+import {
+  ABSENT_CODES, BUSY_CODES, CLUSTER_NSIP_CODES, HA_PROPAGATION_CODES, NOT_PRIMARY_CODES, NitroError, NitroOutcomeUnknownError, SESSION_CODES,
+} from './errors.js';
+
+const NOT_FIRMWARE_CODES = [...HA_PROPAGATION_CODES, ...BUSY_CODES, ...NOT_PRIMARY_CODES, ...CLUSTER_NSIP_CODES, ...SESSION_CODES, 354, 355];
 
 const RESOURCE = 'vpnglobal_sslcertkey_binding';
 
@@ -104,7 +108,12 @@ export async function detectMultiBinding(client: NitroClient, candidate: string,
     await client.request({ method: 'PUT', resource: RESOURCE, body: { [RESOURCE]: { userdataencryptionkey: candidate } } });
   } catch (err) {
     if (!(err instanceof NitroError)) throw err;
-    // Busy codes were already retried by the client; an unknown outcome is settled by the list.
+    // A refusal that says something about the appliance's state, not about its firmware (HA
+    // propagation, busy after retries, not primary, cluster node, credentials, an error with no
+    // errorcode at all) must fail the step: read as "one binding at a time" it would turn a
+    // broken appliance into a swap. An unknown outcome is settled by the list below.
+    if (err.errorcode === undefined && !(err instanceof NitroOutcomeUnknownError)) throw err;
+    if (err.hasCode(...NOT_FIRMWARE_CODES)) throw err;
     if (!(err instanceof NitroOutcomeUnknownError)) refusal = err;
   }
   const after = await listUserDataEncryptionKeys(client);

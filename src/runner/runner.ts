@@ -61,7 +61,7 @@ export class Runner {
         if (this.signal.aborted) throw new Interrupted();
         if (!this.meta.dryRun) await step.verify(ctx);
         const failed = results.filter((r) => r.status === 'failed');
-        if (failed.length) throw new Error(failed.map((f) => `${f.target}: ${f.message}`).join('; '));
+        if (failed.length) throw new Error(failed.map((f) => (f.message.startsWith(`${f.target}:`) ? f.message : `${f.target}: ${f.message}`)).join('; '));
         this.record({ type: 'step-end', step: step.id, status: results.every((r) => r.status === 'skipped') && results.length ? 'skipped' : 'ok', durationMs: Date.now() - t0 });
       } catch (err) {
         if (err instanceof Interrupted || (this.signal.aborted && isAbort(err))) {

@@ -237,6 +237,14 @@ describe('userDataEncryptionKey binding (multi firmware)', () => {
   });
 });
 
+describe('detectMultiBinding does not mistake a broken appliance for old firmware', () => {
+  it('an HA propagation failure (349) on the probe bind fails instead of reading as "one binding"', async () => {
+    await injectFault(ctl, { on: 'PUT vpnglobal_sslcertkey_binding', errorcode: 349 });
+    await expect(detectMultiBinding(c, 'otp-new')).rejects.toMatchObject({ errorcode: 349 });
+    expect(await listUserDataEncryptionKeys(c)).toEqual(['otp-old']);
+  });
+});
+
 describe('OTP parameters and config', () => {
   it('reads aaaotpparameter and turns encryption ON (read back)', async () => {
     expect(await getOtpParameters(c)).toMatchObject({ encryption: 'OFF' });
