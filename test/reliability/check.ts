@@ -1,0 +1,120 @@
+// What every reliability test checks after a fault: each directory value is the original byte
+// for byte, or a complete re-encryption that reads back to exactly the same secrets (never gone,
+// never half-written); the appliances are where the report says. Plus small helpers to derive
+// lab inputs (an inventory with a short NITRO timeout, playbooks without the logon checks).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { Keyring, loadKeyMaterial, readSecrets } from '../../src/otp/index.js';
+import type { E2eLab, Snapshot } from '../helpers/e2e.js';
+
+export interface ValueCheck {
+  checked: number;
+  same: number;
+  reencrypted: number;
+  /** DNs whose value is gone, unreadable, or reads to other secrets than before. */
+  bad: string[];
+}
+
+/** Both lab keys: a value is whole when it reads under one of them. */
+export async function labKeyring(lab: E2eLab): Promise<Keyring> {
+  const { old, new: neu } = lab.status.certs;
+  return new Keyring([await loadKeyMaterial({ cert: old.cert, key: old.key }), await loadKeyMaterial({ cert: neu.cert, key: neu.key })]);
+}
+
+function secretsOf(value: string, keyring: Keyring): string {
+  const devices = readSecrets(value, keyring).devices.map((d) => `${d.name}=${d.secret}`).sort();
+  return devices.join(',');
+}
+
+/**
+ * Every DN of `before` is compared: the same value list, or (per value) one that reads to the
+ * same devices and secrets. `added` may give DNs whose devices may have grown (concurrent
+ * registrations): then the old devices must all still be there.
+ */
+export function compareValues(before: Snapshot['directory'], after: Snapshot['directory'], keyring: Keyring, opts: { mayGrow?: Set<string> } = {}): ValueCheck {
+  const out: ValueCheck = { checked: 0, same: 0, reencrypted: 0, bad: [] };
+  for (const [dn, was] of Object.entries(before)) {
+    out.checked++;
+    const now = after[dn];
+    if (!now) {
+      out.bad.push(`${dn}: entry gone`);
+      continue;
+    }
+    if (JSON.stringify(now) === JSON.stringify(was)) {
+      out.same++;
+      continue;
+    }
+    if (now.length !== was.length) {
+      out.bad.push(`${dn}: ${was.length} value(s) before, ${now.length} now`);
+      continue;
+    }
+    let ok = true;
+    for (let i = 0; i < was.length; i++) {
+      if (now[i] === was[i]) continue;
+      try {
+        const a = secretsOf(was[i]!, keyring);
+        const b = secretsOf(now[i]!, keyring);
+        const grown = opts.mayGrow?.has(dn) && a.split(',').every((d) => b.split(',').includes(d));
+        if (a !== b && !grown) {
+          ok = false;
+          out.bad.push(`${dn}: the value reads to other devices or secrets than before`);
+        }
+      } catch (err) {
+        ok = false;
+        out.bad.push(`${dn}: changed and unreadable (${err instanceof Error ? err.message : String(err)})`);
+      }
+    }
+    if (ok) out.reencrypted++;
+  }
+  return out;
+}
+
+/** The appliance half of a snapshot, as comparable text (one entry per appliance). */
+export function applianceCount(s: Snapshot): number {
+  return Object.keys(s.appliances).length * 4;
+}
+
+/** A copy of the lab inventory beside it (relative paths keep working) with edits applied. */
+export function deriveInventory(lab: E2eLab, name: string, edit: (doc: Record<string, unknown>) => void): string {
+  const doc = parse(readFileSync(lab.inventory, 'utf8')) as Record<string, unknown>;
+  edit(doc);
+  const file = join(dirname(lab.inventory), name);
+  writeFileSync(file, stringify(doc, { lineWidth: 0 }));
+  return file;
+}
+
+/**
+ * The cutover without its logon checks: the checks wait for a fresh 30-second TOTP step (a code
+ * a gateway accepted is never sent again), which would make every fault case cost up to a
+ * minute; what these tests exercise is the writes, the journal and the rollback.
+ */
+export function cutoverWithoutLogonChecks(dir: string, extra: string[] = []): string {
+  const file = join(dir, 'cutover-no-logon.yaml');
+  writeFileSync(file, [
+    'name: otp-cert-cutover-reliability',
+    'description: the shipped cutover without its logon checks (tests of writes, journal and rollback)',
+    'params:',
+    '  mode: overlap',
+    ...extra.map((l) => `  ${l}`),
+    'steps:',
+    '  - uses: preflight',
+    '  - uses: import-certkey',
+    '  - uses: bind-new-key',
+    '    with: { phase: overlap }',
+    '  - uses: rekey-directory',
+    '  - uses: unbind-old-key',
+    '  - uses: save-config',
+    '',
+  ].join('\n'));
+  return file;
+}
+
+export interface JsonEvent {
+  type: string;
+  [k: string]: unknown;
+}
+
+export function jsonEvents(stdout: string): JsonEvent[] {
+  return stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as JsonEvent);
+}

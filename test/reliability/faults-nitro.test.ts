@@ -1,0 +1,204 @@
+// The appliance misbehaves at each write of the cutover: a 5xx reply (HTTP 599 with an errorcode
+// the client does not know), a dropped connection after the write was applied (outcome unknown),
+// and a hang longer than the client timeout. Each run must fail, roll back, exit 1, and leave
+// every appliance and every directory value exactly as before; a busy reply (errorcode 293) is
+// retried and the run goes on. test/e2e/rollback.test.ts covers plain 4xx errors; this is the rest.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Keyring } from '../../src/otp/index.js';
+import { startE2eLab, type E2eLab, type Snapshot } from '../helpers/e2e.js';
+import { applianceCount, compareValues, cutoverWithoutLogonChecks, deriveInventory, jsonEvents, labKeyring } from './check.js';
+import { FigureLog } from './figures.js';
+
+// Short enough that a hang costs little, long enough that a loaded 2-core machine never times
+// out an honest request (the slowest, a certkey add, takes well under 200 ms here).
+const TIMEOUT_MS = 1500;
+const HANG_MS = 2500;
+
+/** A lab with what each case needs beside it. */
+interface World {
+  lab: E2eLab;
+  before: Snapshot;
+  keyring: Keyring;
+  inventory: string;
+  playbook: string;
+}
+
+async function startWorld(): Promise<World> {
+  const lab = await startE2eLab({ users: 40, appliances: 2 });
+  try {
+    const inventory = deriveInventory(lab, 'inventory-short-timeout.yaml', (doc) => {
+      for (const a of doc['appliances'] as Record<string, unknown>[]) a['timeoutMs'] = TIMEOUT_MS;
+    });
+    return { lab, before: await lab.snapshot(), keyring: await labKeyring(lab), inventory, playbook: cutoverWithoutLogonChecks(lab.root) };
+  } catch (err) {
+    await lab.stop();
+    throw err;
+  }
+}
+
+let shared: World;
+const figures = new FigureLog('faults-nitro', 'Faults: the appliance answers 5xx, drops, hangs',
+  `A fault on the second appliance (so the first has changed and must be undone too) at each write of the cutover, on the lab (real slapd, simulator over HTTPS), NITRO timeout ${TIMEOUT_MS} ms, hang ${HANG_MS} ms (the appliance applies the write when the hang ends, as a real one finishing a slow request does). After each run: exit code, every directory value and every appliance compared with the snapshot taken before.`);
+
+beforeAll(async () => {
+  shared = await startWorld();
+}, 60_000);
+afterAll(async () => {
+  figures.write();
+  await shared?.lab.stop();
+});
+
+const WRITES: { step: string; on: string }[] = [
+  { step: 'import-certkey', on: 'POST systemfile' },
+  { step: 'import-certkey', on: 'POST sslcertkey' },
+  { step: 'bind-new-key', on: 'PUT vpnglobal_sslcertkey_binding' },
+  { step: 'unbind-old-key', on: 'DELETE vpnglobal_sslcertkey_binding' },
+  { step: 'save-config', on: 'POST nsconfig?action=save' },
+];
+const KINDS = [
+  { kind: '5xx', spec: { errorcode: 9999 }, says: /errorcode 9999/ },
+  { kind: 'drop', spec: { drop: true }, says: /no reply|may or may not/ },
+  { kind: 'hang', spec: { delayMs: HANG_MS }, says: /no reply|timeout|may or may not/ },
+] as const;
+const cases = WRITES.flatMap((w) => KINDS.map((k) => ({ ...w, ...k })));
+type Case = (typeof cases)[number];
+
+/**
+ * One fault, one run, then everything compared with `before`. Every check is collected first and
+ * the figures row written, then asserted: a case that fails still says in the figures what it left.
+ */
+async function faultCase(w: World, { step, on, kind, spec, says }: Case, known?: RegExp): Promise<void> {
+  const { lab, before, keyring, inventory, playbook } = w;
+  await lab.fault('adc2', { on, ...spec, times: 1 });
+  const r = await lab.cli(['run', playbook, '-i', inventory, '--yes', '--json'], { timeoutMs: 60_000 });
+  const events = jsonEvents(r.stdout);
+  const end = events.at(-1);
+  // A hung request is still being served after the client gave up: the appliance applies it
+  // when the delay ends, at most HANG_MS after the run. Look only after that, so a late write
+  // cannot hide from the checks.
+  if (kind === 'hang') await new Promise((res) => setTimeout(res, HANG_MS + 200));
+  await lab.clearFaults();
+  const problems: string[] = [];
+  const check = (ok: boolean, what: string) => { if (!ok) problems.push(what); };
+  const failed = events.find((e) => e.type === 'step-end' && e['status'] === 'failed');
+  const undoFailed = events.filter((e) => e.type === 'undo' && e['status'] === 'failed');
+  check(undoFailed.length === 0, `undo failed: ${JSON.stringify(undoFailed)}`);
+  check(end?.type === 'run-end' && end['exitCode'] === r.code, `the last event is not a run-end with exit ${r.code}: ${JSON.stringify(end)} ${r.stderr}`);
+  let outcome: string;
+  let checked = 0;
+  let lost = 0;
+  // An error reply is final: the step fails and everything is rolled back. No reply to a write
+  // leaves the outcome unknown, and the client reads the state back: either it finds the write
+  // done (or safely redoes it) and the run goes on, or the step fails and the run rolls back.
+  if (r.code === 0 && kind !== '5xx') {
+    check(end?.['status'] === 'succeeded', `exit 0 but ${String(end?.['status'])}`);
+    const done = await lab.snapshot();
+    const newCertkey = done.appliances['adc1']!.bindings[0]!;
+    for (const [name, a] of Object.entries(done.appliances)) {
+      check(JSON.stringify(a.bindings) === JSON.stringify([newCertkey]), `${name} reported cut over but bound: ${a.bindings.join(', ')}`);
+      check(a.certkeys.filter((c) => c.startsWith(`${newCertkey}:`)).length === 1, `${name} certkeys: ${a.certkeys.join(', ')}`);
+      check(a.files.filter((f) => f.startsWith(newCertkey)).length === 2, `${name} files: ${a.files.join(', ')}`);
+    }
+    const moved = compareValues(before.directory, done.directory, keyring);
+    check(moved.bad.length === 0 && moved.reencrypted > 0, `after the run: ${moved.reencrypted} re-encrypted, bad: ${moved.bad.join('; ')}`);
+    checked += moved.checked;
+    lost += moved.bad.length;
+    const runId = String(events.find((e) => e.type === 'run')?.['runId']);
+    const undone = await lab.cli(['rollback', runId, '--yes', '--json'], { timeoutMs: 60_000 });
+    check(undone.code === 0, `rollback exit ${undone.code}: ${undone.stderr}`);
+    outcome = 'outcome read back, run succeeded; rollback restored';
+  } else {
+    check(r.code === 1 && end?.['status'] === 'rolled-back', `exit ${r.code} ${String(end?.['status'])}, expected 1 rolled-back: ${r.stderr}`);
+    check(failed?.['step'] === step, `failed step ${String(failed?.['step'])}, expected ${step}`);
+    check(says.test(String(failed?.['error'])), `the error does not say what happened: "${String(failed?.['error'])}"`);
+    outcome = `${step} failed; rolled back`;
+  }
+  const after = await lab.snapshot();
+  const v = compareValues(before.directory, after.directory, keyring);
+  const left = JSON.stringify(after.appliances) === JSON.stringify(before.appliances) ? '' : applianceDiff(before, after);
+  check(left === '', `appliances left changed: ${left}`);
+  check(v.bad.length === 0 && v.same === v.checked, `directory: ${v.checked - v.same} value(s) not restored; bad: ${v.bad.join('; ')}`);
+  figures.add({
+    case: `${on} → ${kind === '5xx' ? 'HTTP 599, errorcode 9999' : kind === 'drop' ? 'connection dropped after the write' : `no reply for ${HANG_MS} ms`}`,
+    kind, outcome: problems.length ? `NOT SURVIVED: ${problems.join('; ')}` : outcome, exitCode: r.code,
+    entriesChecked: checked + v.checked, lost: lost + v.bad.length, appliancesChecked: applianceCount(after),
+  });
+  if (known) {
+    // A known product bug (see docs/reliability.md): pinned to exactly what it does today, so
+    // the fix turns this red and the case goes back to the strict check below.
+    expect(problems, 'fixed? drop the KNOWN_BUGS entry').toEqual([expect.stringMatching(known)]);
+    return;
+  }
+  expect(problems).toEqual([]);
+}
+
+function applianceDiff(a: Snapshot, b: Snapshot): string {
+  const out: string[] = [];
+  for (const [name, was] of Object.entries(a.appliances)) {
+    const now = b.appliances[name]!;
+    for (const k of ['bindings', 'certkeys', 'files'] as const) {
+      const gone = was[k].filter((x) => !now[k].includes(x));
+      const added = now[k].filter((x) => !was[k].includes(x));
+      if (gone.length || added.length) out.push(`${name} ${k}${gone.length ? ` lost ${gone.join(', ')}` : ''}${added.length ? ` gained ${added.map((x) => x.split(':')[0]).join(', ')}` : ''}`);
+    }
+  }
+  return out.join('; ');
+}
+
+describe('5xx and dropped connections at each write (one lab for all: each case must leave it as it was)', () => {
+  it.each(cases.filter((c) => c.kind !== 'hang'))('$kind on $on: $step fails or the outcome is read back; everything as before in the end', async (c) => {
+    await faultCase(shared, c);
+  }, 60_000);
+  it('a busy reply (errorcode 293, twice) is retried and the run goes on; rollback then restores everything', async () => {
+    const { lab, before, keyring, inventory, playbook } = shared;
+    await lab.fault('adc2', { on: 'POST sslcertkey', errorcode: 293, times: 2 });
+    const r = await lab.cli(['run', playbook, '-i', inventory, '--yes', '--json'], { timeoutMs: 60_000 });
+    await lab.clearFaults();
+    const events = jsonEvents(r.stdout);
+    expect(events.at(-1), r.stderr).toMatchObject({ type: 'run-end', status: 'succeeded', exitCode: 0 });
+    const moved = compareValues(before.directory, (await lab.snapshot()).directory, keyring);
+    expect(moved.bad).toEqual([]);
+    expect(moved.reencrypted).toBeGreaterThan(0);
+    const runId = String(events.find((e) => e.type === 'run')?.['runId']);
+    const undone = await lab.cli(['rollback', runId, '--yes', '--json'], { timeoutMs: 60_000 });
+    expect(undone.code, undone.stderr).toBe(0);
+    const after = await lab.snapshot();
+    expect(after.appliances).toEqual(before.appliances);
+    const v = compareValues(before.directory, after.directory, keyring);
+    expect(v.bad).toEqual([]);
+    expect(v.same).toBe(v.checked);
+    figures.add({
+      case: 'POST sslcertkey → errorcode 293 (busy) twice', kind: 'busy, retried', outcome: 'retried, run succeeded; rollback restored',
+      exitCode: r.code, entriesChecked: moved.checked + v.checked, lost: moved.bad.length + v.bad.length, appliancesChecked: applianceCount(after),
+    });
+  }, 60_000);
+});
+
+/**
+ * Writes that time out while the appliance is still working on them. The client says "outcome
+ * unknown, re-read" and the step re-reads at once — before the appliance has finished — so:
+ * - POST systemfile: rollback finds no file to remove; the file lands afterwards and stays.
+ * - PUT binding: the re-read shows no new binding, and the step concludes the firmware holds
+ *   one key at a time ("run with mode swap") — a wrong diagnosis for a slow appliance.
+ * - DELETE binding: rollback finds the old key still bound ("not needed"), unbinds the new key;
+ *   then the late DELETE removes the old key too and the appliance has NO userDataEncryptionKey
+ *   (every OTP user of it locked out) while the report says "rolled back", exit 1.
+ */
+const KNOWN_BUGS: Record<string, RegExp> = {
+  'POST systemfile': /^appliances left changed: adc2 files gained otp-enc-/,
+  'PUT vpnglobal_sslcertkey_binding': /^the error does not say what happened: .*firmware holds one userDataEncryptionKey/,
+  'DELETE vpnglobal_sslcertkey_binding': /^appliances left changed: adc2 bindings lost otp-old$/,
+};
+
+// A hang gets a lab of its own: a write the appliance applies after the run has finished is
+// exactly what a shared lab would carry into the next case.
+describe('a hang longer than the client timeout at each write', () => {
+  it.each(cases.filter((c) => c.kind === 'hang').map((c) => ({ ...c, bug: KNOWN_BUGS[c.on] ? ' — KNOWN BUG, pinned' : '' })))('$kind on $on: $step; everything as before in the end, also after the late write lands$bug', async (c) => {
+    const w = await startWorld();
+    try {
+      await faultCase(w, c, KNOWN_BUGS[c.on]);
+    } finally {
+      await w.lab.stop();
+    }
+  }, 60_000);
+});
