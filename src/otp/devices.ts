@@ -1,7 +1,7 @@
 // Device-level crypto on top of the codec: decrypt one device with a keyring, build encrypted
 // devices. The device plaintext is compact JSON ({"secret","tag"?,"alg"?,…}); on a re-key the
 // exact plaintext bytes are re-encrypted, so fields we do not know survive untouched.
-import { decryptBytes, encryptBytes } from './crypto.js';
+import { decryptBytes, decryptMany, encryptBytes } from './crypto.js';
 import type { EncryptedDevice, LegacyDevice } from './codec.js';
 import { isBase32Secret, toB64Url } from './encoding.js';
 import { OtpDecryptError } from './errors.js';
@@ -39,13 +39,53 @@ export class Keyring {
 }
 
 export function decryptDevice(dev: EncryptedDevice, km: OtpKeyMaterial): DecryptedDevice {
-  const kidText = toB64Url(dev.kid);
+  checkKid(dev, km);
+  return openDevice(dev, km, decryptBytes(km.aesKey, dev.iv, dev.ct));
+}
+
+function checkKid(dev: EncryptedDevice, km: OtpKeyMaterial): void {
   if (!dev.kid.equals(km.kid)) {
+    const kidText = toB64Url(dev.kid);
     throw new OtpDecryptError(
       `device "${dev.name}": cannot decrypt with this certificate: the value's KID is ${kidText}, the certificate's is ${km.kidText}`,
       dev.name, kidText, km.kidText);
   }
-  const plaintext = decryptBytes(km.aesKey, dev.iv, dev.ct);
+}
+
+/**
+ * decryptDevice for many devices, each with its key, one AES call per key (decryptMany): the
+ * same results and the same errors, in order; an error is returned in place, not thrown.
+ */
+export function decryptDevices(list: readonly { dev: EncryptedDevice; km: OtpKeyMaterial }[]): (DecryptedDevice | OtpDecryptError)[] {
+  const out: (DecryptedDevice | OtpDecryptError)[] = new Array(list.length);
+  const byKey = new Map<OtpKeyMaterial, number[]>();
+  list.forEach(({ dev, km }, i) => {
+    try {
+      checkKid(dev, km);
+    } catch (err) {
+      out[i] = err as OtpDecryptError;
+      return;
+    }
+    const slots = byKey.get(km);
+    if (slots) slots.push(i);
+    else byKey.set(km, [i]);
+  });
+  for (const [km, slots] of byKey) {
+    const plain = decryptMany(km.aesKey, slots.map((i) => list[i]!.dev));
+    slots.forEach((i, k) => {
+      try {
+        out[i] = openDevice(list[i]!.dev, km, plain[k]!);
+      } catch (err) {
+        out[i] = err as OtpDecryptError;
+      }
+    });
+  }
+  return out;
+}
+
+/** The plaintext of `dev` (decrypted with `km`) as a device, or "cannot decrypt" when it is not device JSON. */
+function openDevice(dev: EncryptedDevice, km: OtpKeyMaterial, plaintext: Buffer): DecryptedDevice {
+  const kidText = km.kidText;
   const parsed = parseDeviceJson(plaintext);
   if (!parsed) {
     throw new OtpDecryptError(
@@ -98,7 +138,7 @@ export function plaintextToLegacy(name: string, plaintext: Buffer): LegacyDevice
   return { name, secret: String(obj['secret']), extras };
 }
 
-function parseDeviceJson(plaintext: Buffer): Omit<PlainDevice, 'name'> | undefined {
+export function parseDeviceJson(plaintext: Buffer): Omit<PlainDevice, 'name'> | undefined {
   let obj: unknown;
   try {
     obj = JSON.parse(plaintext.toString('utf8'));

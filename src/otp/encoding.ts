@@ -4,15 +4,19 @@ const B64URL = /^[A-Za-z0-9_-]*={0,2}$/;
 const BASE32 = /^[A-Z2-7]+=*$/;
 
 export function toB64Url(buf: Buffer): string {
-  return buf.toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+  // Node's base64url drops the padding; writers keep it.
+  const rest = buf.length % 3;
+  return buf.toString('base64url') + (rest === 1 ? '==' : rest === 2 ? '=' : '');
 }
 
 /** Decodes URL-safe base64 (padded or not); returns undefined when the text is not base64. */
 export function fromB64Url(text: string): Buffer | undefined {
   if (!B64URL.test(text)) return undefined;
-  const bare = text.replace(/=+$/, '');
-  if (bare.length % 4 === 1) return undefined;
-  return Buffer.from(bare.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  let bare = text.length;
+  while (bare > 0 && text.charCodeAt(bare - 1) === 0x3d) bare--;
+  if (bare % 4 === 1) return undefined;
+  // Validated above: Node's decoder takes either alphabet, padded or not.
+  return Buffer.from(text, 'base64');
 }
 
 /** An RFC 4648 Base32 secret as the ADC writes it: upper case, optionally padded. */

@@ -1,9 +1,11 @@
-// The re-encryption engine: scan → decide → back up → compare-and-swap → read back → verify.
+// The re-encryption engine: scan → decide → verify → back up → compare-and-swap → read back.
 // One scanner connection streams pages into a bounded queue; N writer connections each take a
-// group of entries, append the originals to the backup (one fsync for the group), send the
-// group's modifies together, read the group back with one search, and check every secret. A
-// write that does not verify is undone at once. Stopping (Ctrl-C, error budget, a lost server)
-// lets in-flight groups finish and starts nothing new.
+// group of entries, decide and re-encrypt the whole group at once (one AES call per key for its
+// decryptions), check every new value with the target key before it is written, append the
+// originals to the backup (one fsync for the group), send the group's modifies together, and
+// read the group back with one search: a read-back byte-identical to the checked value is
+// proven; anything else is decrypted and checked in full. Stopping (Ctrl-C, error budget, a
+// lost server) lets in-flight groups finish and starts nothing new.
 import {
   CasConflict, DirectoryUnavailable, DryRunRefusal, NoSuchEntry, casReplace, countEntries, dnKey, readValue, readValues,
   scanPages, type DirectoryClient, type ScannedEntry,
@@ -48,6 +50,8 @@ interface Write {
   plan: Extract<EntryPlan, { kind: 'write' }>;
   /** sha256 of plan.newValue, computed once: the backup records it before and after the write. */
   sha?: string;
+  /** plan.newValue passed the pre-write check (checkWrites): it reads as the original secrets. */
+  checked?: true;
 }
 
 export async function runRekey(opts: RekeyRunOptions): Promise<RunSummary> {
@@ -227,12 +231,14 @@ class Run {
   }
 
   private async processGroup(conn: DirectoryClient, group: ScannedEntry[]): Promise<void> {
-    const writes: Write[] = [];
-    for (const e of group) {
+    const plans = this.job.planMany(group.map((e) => e.values));
+    const settled: Write[] = [];
+    group.forEach((e, i) => {
       this.summary.fetched++;
-      const w = this.settle(e.dn, this.job.plan(e.values));
-      if (w) writes.push(w);
-    }
+      const w = this.settle(e.dn, plans[i]!);
+      if (w) settled.push(w);
+    });
+    const writes = this.checked(settled);
     if (writes.length === 0) return;
     if (!(await this.backUp(writes))) return;
     const results = await Promise.allSettled(writes.map((w) => casReplace(conn, w.dn, this.opts.attribute, w.plan.oldValue, w.plan.newValue)));
@@ -247,6 +253,27 @@ class Run {
     });
     await this.afterWrites(conn, accepted);
     for (const w of conflicts) await this.retry(conn, w);
+  }
+
+  /**
+   * Verification before the write: each new value, exactly as it will be sent, read with the
+   * target key (every device decrypted, the secrets equal to the originals, device for device).
+   * A value that fails is never written: reported, nothing to undo.
+   */
+  private checked(writes: Write[]): Write[] {
+    if (writes.length === 0) return writes;
+    const bad = this.job.checkWrites(writes.map((w) => w.plan));
+    const ok: Write[] = [];
+    writes.forEach((w, i) => {
+      const reason = bad[i];
+      if (reason === undefined) {
+        w.checked = true;
+        ok.push(w);
+      } else {
+        this.finish(w.plan, { failed: `verification failed before the write (${reason}); not written` }, w.dn);
+      }
+    });
+    return ok;
   }
 
   /** Originals on disk before any modify is sent; a backup that cannot be written stops the run. */
@@ -295,6 +322,16 @@ class Run {
       return;
     }
     if (got.length === 1 && got[0] === w.plan.newValue) {
+      // The proof that every secret survived: before the write, this exact string was read with
+      // the target key (checked(): parsed as a reader parses it, every device decrypted, each
+      // secret equal to the original, device for device); the directory now holds a single value
+      // that is byte for byte that string, so reading it now gives the same devices and secrets.
+      // Decrypting it again would only repeat the same computation on the same bytes. A read-back
+      // that differs in any byte (corrupted, or another writer) takes the full check below.
+      if (w.checked) {
+        this.finish(w.plan, { changed: true }, w.dn);
+        return;
+      }
       const bad = verifySecrets(got[0], this.job.verifyKeyring, w.plan.secrets);
       if (!bad) this.finish(w.plan, { changed: true }, w.dn);
       else await this.undo(conn, w, bad);
@@ -334,7 +371,7 @@ class Run {
         return;
       }
       const next = this.settle(w.dn, this.job.plan(values));
-      if (!next) return;
+      if (!next || this.checked([next]).length === 0) return;
       w = next;
       if (!(await this.backUp([w]))) return;
       try {

@@ -2,7 +2,9 @@
 // decisions are the codec's (rekeyValue / decryptValue); this only turns them into "write this",
 // "leave it, because…" or "refuse it, because…".
 import { errorMessage } from '../errors.js';
-import { Keyring, decryptValue, rekeyValue, type DeviceOutcome, type OtpKeyMaterial } from '../otp/index.js';
+import {
+  Keyring, decryptValue, rekeyValues, verifySecrets, verifyValues, type DeviceOutcome, type OtpKeyMaterial, type Settled, type TransformResult,
+} from '../otp/index.js';
 
 export type RekeyJob =
   /** The certificate cutover: devices under `from` move to `to`. */
@@ -13,7 +15,11 @@ export type RekeyJob =
   | { kind: 'decrypt'; from: OtpKeyMaterial[] };
 
 export type EntryPlan =
-  | { kind: 'write'; oldValue: string; newValue: string; secrets: Map<string, string>; devices: DeviceOutcome[] }
+  | {
+    kind: 'write'; oldValue: string; newValue: string; secrets: Map<string, string>; devices: DeviceOutcome[];
+    /** The device JSON each secret was parsed from (TransformResult.plaintexts), for checkWrites. */
+    plaintexts?: Map<string, Buffer>;
+  }
   | { kind: 'unchanged'; devices: DeviceOutcome[] }
   | { kind: 'skip'; reason: string; devices: DeviceOutcome[] }
   | { kind: 'refuse'; reason: string };
@@ -28,21 +34,80 @@ export interface PreparedJob {
   sealWith: OtpKeyMaterial;
   kids: string[];
   plan(values: string[]): EntryPlan;
+  /** plan() for each entry's values, in order; the crypto of the whole batch is done together. */
+  planMany(entries: readonly string[][]): EntryPlan[];
+  /**
+   * Before the write: does each new value read, with verifyKeyring, as the original secrets,
+   * device for device? The same check verifySecrets makes on a read-back; undefined when it
+   * does, else the reason.
+   */
+  checkWrites(plans: readonly Extract<EntryPlan, { kind: 'write' }>[]): (string | undefined)[];
 }
 
 export function prepareJob(job: RekeyJob): PreparedJob {
   const all = job.kind === 'rekey' ? [...job.from, job.to] : job.kind === 'encrypt' ? [job.to] : job.from;
   const from = new Keyring(job.kind === 'encrypt' ? [] : job.from);
   const verifyKeyring = new Keyring(job.kind === 'decrypt' ? [] : [job.to]);
-  const transform = (value: string) => {
+  /** The job's transform for many values, each settled on its own. */
+  const transformMany = (values: readonly string[]): Settled<TransformResult>[] => {
     switch (job.kind) {
       case 'rekey':
-        return rekeyValue(value, { from, to: job.to, includeLegacy: job.includeLegacy });
+        return rekeyValues(values, { from, to: job.to, includeLegacy: job.includeLegacy });
       case 'encrypt':
-        return rekeyValue(value, { from, to: job.to, includeLegacy: true });
+        return rekeyValues(values, { from, to: job.to, includeLegacy: true });
       case 'decrypt':
-        return decryptValue(value, from);
+        return values.map((v) => {
+          try {
+            return { ok: true, result: decryptValue(v, from) };
+          } catch (error) {
+            return { ok: false, error };
+          }
+        });
     }
+  };
+  /** What the stored values need, given the transform's outcome for the one value (when there is one). */
+  const decide = (values: readonly string[], r: Settled<TransformResult> | undefined): EntryPlan => {
+    const present = values.filter((v) => v.length > 0);
+    if (present.length === 0) return { kind: 'skip', reason: 'empty', devices: [] };
+    if (present.length > 1) {
+      return { kind: 'refuse', reason: `the attribute holds ${present.length} values; the ADC reads one value per user: refused, not written (fix the entry by hand)` };
+    }
+    const oldValue = present[0]!;
+    if (!r || !r.ok) {
+      // A value we cannot parse, or (decrypt) a device we cannot read: left as it is, reported.
+      return { kind: 'skip', reason: job.kind === 'decrypt' && r && /decrypt/.test(errorMessage(r.error)) ? 'cannot decrypt' : 'unreadable value', devices: [] };
+    }
+    const { result } = r;
+    if (result.value !== undefined && result.value !== oldValue) {
+      return {
+        kind: 'write', oldValue, newValue: result.value, secrets: result.secrets, devices: result.devices,
+        ...(result.plaintexts ? { plaintexts: result.plaintexts } : {}),
+      };
+    }
+    const reason = skipReason(result.devices, job.kind);
+    return reason ? { kind: 'skip', reason, devices: result.devices } : { kind: 'unchanged', devices: result.devices };
+  };
+  const planMany = (entries: readonly string[][]): EntryPlan[] => {
+    const single = entries.map((values) => {
+      const present = values.filter((v) => v.length > 0);
+      return present.length === 1 ? present[0] : undefined;
+    });
+    const todo = single.filter((v): v is string => v !== undefined);
+    let done: Settled<TransformResult>[];
+    try {
+      done = transformMany(todo);
+    } catch {
+      // Something in the batch threw outside a value's own parse: settle each value on its own.
+      done = todo.map((v): Settled<TransformResult> => {
+        try {
+          return transformMany([v])[0]!;
+        } catch (error) {
+          return { ok: false, error };
+        }
+      });
+    }
+    let next = 0;
+    return entries.map((values, i) => decide(values, single[i] !== undefined ? done[next++] : undefined));
   };
   return {
     job,
@@ -50,25 +115,11 @@ export function prepareJob(job: RekeyJob): PreparedJob {
     anyKeyring: new Keyring(all),
     sealWith: job.kind === 'encrypt' ? job.to : job.from[0]!,
     kids: [...new Set(all.map((k) => k.kidText))],
-    plan(values: string[]): EntryPlan {
-      const present = values.filter((v) => v.length > 0);
-      if (present.length === 0) return { kind: 'skip', reason: 'empty', devices: [] };
-      if (present.length > 1) {
-        return { kind: 'refuse', reason: `the attribute holds ${present.length} values; the ADC reads one value per user: refused, not written (fix the entry by hand)` };
-      }
-      const oldValue = present[0]!;
-      let r;
-      try {
-        r = transform(oldValue);
-      } catch (err) {
-        // A value we cannot parse, or (decrypt) a device we cannot read: left as it is, reported.
-        return { kind: 'skip', reason: job.kind === 'decrypt' && /decrypt/.test(errorMessage(err)) ? 'cannot decrypt' : 'unreadable value', devices: [] };
-      }
-      if (r.value !== undefined && r.value !== oldValue) {
-        return { kind: 'write', oldValue, newValue: r.value, secrets: r.secrets, devices: r.devices };
-      }
-      const reason = skipReason(r.devices, job.kind);
-      return reason ? { kind: 'skip', reason, devices: r.devices } : { kind: 'unchanged', devices: r.devices };
+    plan: (values: string[]): EntryPlan => planMany([values])[0]!,
+    planMany,
+    checkWrites(plans) {
+      if (job.kind === 'decrypt') return plans.map((p) => verifySecrets(p.newValue, verifyKeyring, p.secrets));
+      return verifyValues(plans.map((p) => ({ value: p.newValue, expected: p })), verifyKeyring);
     },
   };
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  decryptWithKeyring, encryptValue, formatDeviceValue, Keyring, kidsOf, loadKeyMaterial,
+  decryptDevices, decryptMany, decryptWithKeyring, encryptValue, formatDeviceValue, Keyring, kidsOf, loadKeyMaterial,
   parseDeviceValue, readSecrets, type OtpKeyMaterial,
 } from '../../src/otp/index.js';
 import { makeOpensslFixtures, opensslOtp, type OpensslFixtures } from '../helpers/openssl-fixtures.js';
@@ -34,6 +34,14 @@ describe('known answers from the openssl command line', () => {
     // The exact plaintext survives too, fields we do not model included.
     const plain = decryptWithKeyring(parseDeviceValue('phone', dev), new Keyring([km]));
     expect(plain.plaintext.toString()).toBe(json);
+  });
+
+  it('the batched decryption (one AES-ECB call for many devices) reads what openssl encrypted, as the reader does', () => {
+    const jsons = [`{"secret":"${SECRET}"}`, `{"secret":"${SECRET}","tag":"${'t'.repeat(64)}","alg":"sha256"}`, `{"secret":"GEZDGNBVGY3TQOJQ"}`];
+    const ivs = ['00112233445566778899aabb', 'ffffffffffffffffffffffff', '000000000000000000000001'];
+    const devs = jsons.map((j, i) => parseDeviceValue(`d${i}`, opensslOtp(['encrypt', fx.cert, fx.key, ivs[i]!, j])));
+    expect(decryptMany(km.aesKey, devs).map((b) => b.toString())).toEqual(jsons);
+    expect(decryptDevices(devs.map((dev) => ({ dev, km }))).map((d) => ('plaintext' in d ? d.plaintext.toString() : d))).toEqual(jsons);
   });
 
   it('what we encrypt (AES-GCM without the tag) openssl decrypts', () => {
