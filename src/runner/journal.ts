@@ -1,7 +1,7 @@
 // The run journal (events.jsonl): append-only, one JSON object a line, fsync'd after every
 // record so that a record on disk means the intent or result really was recorded before the
 // process went on. A crash can only lose the last, partly written line, which reading ignores.
-import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { AdcError, EXIT } from '../errors.js';
 import type { JsonObject } from './json.js';
 import { redactValue } from './redact.js';
@@ -32,6 +32,10 @@ export class Journal {
 
   private constructor(readonly path: string, existing: Stamped[]) {
     this.fd = openSync(path, 'a', 0o600);
+    // A line torn by a crash or a full disk is dropped before appending: left in place, the
+    // records after it would make it a bad line in the middle, which reads as corruption.
+    const text = readFileSync(path);
+    if (text.length > 0 && text[text.length - 1] !== 0x0a) ftruncateSync(this.fd, text.lastIndexOf(0x0a) + 1);
     this.seq = existing.length;
     this.nextId = 1 + Math.max(0, ...existing.filter((r) => r.type === 'intent').map((r) => (r as { id: number }).id));
   }
@@ -41,9 +45,21 @@ export class Journal {
   }
 
   append(rec: JournalRecord): Stamped {
-    const stamped = { t: new Date().toISOString(), seq: ++this.seq, ...redactValue(rec) } as Stamped;
-    writeSync(this.fd, JSON.stringify(stamped) + '\n');
+    const stamped = { t: new Date().toISOString(), seq: this.seq + 1, ...redactValue(rec) } as Stamped;
+    const line = Buffer.from(JSON.stringify(stamped) + '\n', 'utf8');
+    const size = fstatSync(this.fd).size;
+    // A full disk may take part of a line: take it back, so the journal ends on a whole record.
+    const written = writeSync(this.fd, line);
+    if (written !== line.length) {
+      try {
+        ftruncateSync(this.fd, size);
+      } catch {
+        // The reader ignores a torn last line; opening the journal again drops it.
+      }
+      throw Object.assign(new Error(`short write to ${this.path} (${written} of ${line.length} bytes): no space left on device`), { code: 'ENOSPC' });
+    }
     fsyncSync(this.fd);
+    this.seq++;
     return stamped;
   }
 

@@ -19,7 +19,8 @@ export function acquireLock(inventoryPath: string, runId: string): RunLock {
       writeFileSync(file, JSON.stringify({ pid: process.pid, runId, inventory: inventoryPath }), { flag: 'wx', mode: 0o600 });
       return { release: () => rmSync(file, { force: true }) };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') throw new InputError(`cannot write the run lock ${file} (${code ?? String(err)}): nothing was changed`, { cause: err });
       const holder = readHolder(file);
       if (holder && isAlive(holder.pid)) {
         throw new InputError(`${inventoryPath}: run ${holder.runId} (pid ${holder.pid}) is still running on this inventory; wait for it or stop it first`);

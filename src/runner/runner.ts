@@ -1,7 +1,7 @@
 // Runs steps in order with a write-ahead journal; on failure rolls back every started step in
 // reverse order of start; on interruption stops after the current write and keeps the journal.
 import { hostname, userInfo } from 'node:os';
-import { EXIT, errorMessage } from '../errors.js';
+import { AdcError, EXIT, errorMessage, type ExitCode } from '../errors.js';
 import type { Reporter, RunEvent } from './events.js';
 import { changeRecords, Journal, readJournal, type JournalRecord, type RunStatus, type Stamped } from './journal.js';
 import type { JsonObject } from './json.js';
@@ -126,9 +126,38 @@ export class Runner {
   private journalSoFar: Stamped[] = [];
 
   private record(rec: JournalRecord): void {
-    const stamped = this.journal.append(rec);
+    let stamped: Stamped;
+    try {
+      stamped = this.journal.append(rec);
+    } catch (err) {
+      throw this.journalFailure(err, rec);
+    }
     this.journalSoFar.push(stamped);
     this.reporter.event(stamped as RunEvent);
+  }
+
+  /**
+   * The journal cannot be written (disk full, I/O error): stop at once. Nothing more may change
+   * without its record (write-ahead), a rollback included. The exit code says where that left
+   * things: the run's own end if only its last record was lost; 2 if nothing had changed yet;
+   * otherwise 3 (a person must act: free space, then roll back from what the journal holds).
+   */
+  private journalFailure(err: unknown, rec: JournalRecord): AdcError {
+    if (err instanceof AdcError) return err;
+    const why = (err as NodeJS.ErrnoException).code ?? errorMessage(err);
+    const so = [...this.prior, ...this.journalSoFar];
+    const cannot = `the run journal ${this.journal.path} cannot be written (${why})`;
+    const finish = `free space, then 'adc-cutover rollback ${this.meta.runId}'`;
+    if (rec.type === 'run-end') {
+      return new AdcError(`${rec.message ?? `run ${rec.status}`} — but ${cannot}, so its end is not recorded`, rec.exitCode as ExitCode, { cause: err });
+    }
+    if (this.journalSoFar.some((r) => r.type === 'rollback-start')) {
+      return new AdcError(`${cannot}: the rollback stopped at once, as far as the journal shows; ${finish} finishes it`, EXIT.rollbackIncomplete, { cause: err });
+    }
+    if (so.some((r) => r.type === 'intent')) {
+      return new AdcError(`${cannot}: the run stopped at once and nothing was rolled back (a rollback must be journaled too). The changes it made are recorded up to that point: ${finish} undoes them (or 'adc-cutover resume ${this.meta.runId}' goes on)`, EXIT.rollbackIncomplete, { cause: err });
+    }
+    return new AdcError(`${cannot}: nothing was changed`, EXIT.invalidInput, { cause: err });
   }
 
   private end(status: RunStatus, exitCode: number, message?: string): RunOutcome {
