@@ -4,7 +4,7 @@
 // user; values never do. Concurrent workers share one file: their appends are coalesced into
 // one write + fsync (group commit), so durability costs one fsync per batch, not per user.
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
-import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { open, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AdcError, InputError, errorMessage } from '../errors.js';
 import type { OtpKeyMaterial } from '../otp/index.js';
@@ -95,8 +95,16 @@ export class BackupWriter {
     }
     // The umask may have narrowed the mode but never widens it; chmod anyway in case the file system ignored it.
     await fh.chmod(0o600);
-    await fh.write(`${JSON.stringify(header)}\n`);
-    await fh.sync();
+    try {
+      await writeAll(fh, `${JSON.stringify(header)}\n`);
+      await fh.sync();
+    } catch (err) {
+      // Without its header the file is no backup: remove it, so nothing reads it as one (a
+      // rollback then sees that no backup, hence no directory write, ever happened).
+      await fh.close().catch(() => undefined);
+      await unlink(path).catch(() => undefined);
+      throw new AdcError(`backup file ${path}: cannot write its header (${errorMessage(err)}); nothing was written to the directory`, undefined, { cause: err });
+    }
     await syncDir(dirname(path));
     return new BackupWriter(fh, path, header, backupKey(opts.sealWith, salt));
   }
@@ -129,7 +137,7 @@ export class BackupWriter {
     this.pending = [];
     this.flushing = (async () => {
       try {
-        await this.fh.write(batch.map((b) => b.line).join(''));
+        await writeAll(this.fh, batch.map((b) => b.line).join(''));
         await this.fh.sync();
         for (const b of batch) b.done();
       } catch (err) {
@@ -151,6 +159,13 @@ export class BackupWriter {
     this.closed = true;
     await this.fh.close();
   }
+}
+
+/** A short write (a full disk takes part of the text) is a failure, never a record on disk. */
+async function writeAll(fh: FileHandle, text: string): Promise<void> {
+  const buf = Buffer.from(text, 'utf8');
+  const { bytesWritten } = await fh.write(buf, 0, buf.length);
+  if (bytesWritten !== buf.length) throw Object.assign(new Error(`short write (${bytesWritten} of ${buf.length} bytes): no space left on device`), { code: 'ENOSPC' });
 }
 
 async function syncDir(dir: string): Promise<void> {

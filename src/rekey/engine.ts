@@ -303,6 +303,9 @@ class Run {
   private async afterWrites(conn: DirectoryClient, accepted: Write[]): Promise<void> {
     if (accepted.length === 0) return;
     const written = this.backup?.append([{ type: 'written', entries: accepted.map((w) => ({ dn: w.dn, sha256: w.sha ?? sha256Hex(w.plan.newValue) })) } satisfies BackupRecord]);
+    // Handled below, after the read-back; without a handler now, a failure (disk full) in the
+    // meantime is an unhandled rejection and kills the process before it can roll back.
+    written?.catch(() => undefined);
     let back: Map<string, string[]>;
     try {
       back = await readValues(conn, accepted.map((w) => w.dn), this.opts.attribute);
