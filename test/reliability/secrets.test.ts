@@ -67,7 +67,7 @@ describe('secrets', () => {
     expect(secrets.length).toBeGreaterThan(40 * 2);
     const files = [...filesUnder(home()), join(lab.root, 'failed.junit.xml'), join(lab.root, 'full.junit.xml')];
     const kinds = new Set(files.map((f) => f.replace(/.*\//, '').replace(/-\d+(?=\.jsonl$)/, '').replace(/^\d{8}T.*$/, 'run')));
-    expect([...kinds]).toEqual(expect.arrayContaining(['events.jsonl', 'report.json', 'directory-backup.jsonl', 'failed.junit.xml', 'full.junit.xml']));
+    expect([...kinds]).toEqual(expect.arrayContaining(['events.jsonl', 'report.json', 'report.html', 'directory-backup.jsonl', 'failed.junit.xml', 'full.junit.xml']));
     const texts = [...outputs, ...files.map((f) => ({ name: f.replace(lab.root, ''), text: readFileSync(f, 'latin1') }))];
     const leaks: string[] = [];
     let bytes = 0;
