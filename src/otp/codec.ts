@@ -92,10 +92,43 @@ function parseEncrypted(value: string): EncryptedAttribute {
   return { format: 'encrypted', devices, doc };
 }
 
+/**
+ * A directory holds devices under a handful of KIDs: each KID text seen is decoded once and its
+ * bytes shared by every device that names it (read-only, like every parsed buffer), and each
+ * KID's text is kept with its bytes so writing it back needs no encoding. Bounded: a directory
+ * full of odd KIDs just decodes them each time.
+ */
+const kidByText = new Map<string, Buffer>();
+const textOfKid = new WeakMap<Buffer, string>();
+const MAX_KIDS = 64;
+
+function decodeKid(text: string): Buffer | undefined {
+  const known = kidByText.get(text);
+  if (known) return known;
+  const kid = fromB64Url(text);
+  if (kid && kid.length === KID_BYTES && kidByText.size < MAX_KIDS) {
+    kidByText.set(text, kid);
+    textOfKid.set(kid, toB64Url(kid));
+  }
+  return kid;
+}
+
+/** The KID as written in values (URL-safe base64, padded). */
+export function kidText(kid: Buffer): string {
+  return textOfKid.get(kid) ?? toB64Url(kid);
+}
+
+/** Remember the text of a key's KID (its bytes are never changed), so writing devices under it needs no encoding. */
+export function rememberKid(kid: Buffer, text: string): void {
+  if (!textOfKid.has(kid)) textOfKid.set(kid, text);
+}
+
 export function parseDeviceValue(name: string, v: string): EncryptedDevice {
   const parts = v.split('.');
   if (parts.length !== 3) throw new OtpFormatError(`encrypted OTP device "${name}" is not three dot-separated parts (KID.IV.CT)`);
-  const [kid, iv, ct] = parts.map(fromB64Url);
+  const kid = decodeKid(parts[0]!);
+  const iv = fromB64Url(parts[1]!);
+  const ct = fromB64Url(parts[2]!);
   if (!kid || kid.length !== KID_BYTES) throw new OtpFormatError(`encrypted OTP device "${name}" has a KID that is not 20 bytes of base64`);
   if (!iv || iv.length !== IV_BYTES) throw new OtpFormatError(`encrypted OTP device "${name}" has an IV that is not 12 bytes of base64`);
   if (!ct || ct.length === 0) throw new OtpFormatError(`encrypted OTP device "${name}" has no ciphertext`);
@@ -103,17 +136,43 @@ export function parseDeviceValue(name: string, v: string): EncryptedDevice {
 }
 
 export function formatDeviceValue(d: Pick<EncryptedDevice, 'kid' | 'iv' | 'ct'>): string {
-  return `${toB64Url(d.kid)}.${toB64Url(d.iv)}.${toB64Url(d.ct)}`;
+  return `${kidText(d.kid)}.${toB64Url(d.iv)}.${toB64Url(d.ct)}`;
 }
 
 export function formatAttribute(attr: OtpAttribute): string {
   if (attr.format === 'legacy') {
     return LEGACY_PREFIX + attr.devices.map((d) => [`${d.name}=${d.secret}`, ...d.extras].join('&') + '&,').join('');
   }
+  const otpdata = isObject(attr.doc['otpdata']) ? attr.doc['otpdata'] : {};
+  if (isPlainDoc(attr.doc, otpdata) && plainNames(attr.devices)) {
+    // The usual document, {"otpdata":{"devices":{…}}} and nothing else, written directly: the
+    // same text JSON.stringify gives (names escaped by it, values are base64url and dots), in the
+    // same order (no name is an array index, which JSON.stringify would move to the front, and
+    // no name twice, which an object would hold once).
+    let out = '{"otpdata":{"devices":{';
+    attr.devices.forEach((d, i) => {
+      out += `${i ? ',' : ''}${JSON.stringify(d.name)}:"${formatDeviceValue(d)}"`;
+    });
+    return `${out}}}}`;
+  }
   // fromEntries defines own properties, so even a device called "__proto__" round-trips.
   const devices = Object.fromEntries(attr.devices.map((d) => [d.name, formatDeviceValue(d)]));
-  const otpdata = isObject(attr.doc['otpdata']) ? attr.doc['otpdata'] : {};
   return JSON.stringify({ ...attr.doc, otpdata: { ...otpdata, devices } });
+}
+
+const ARRAY_INDEX = /^(0|[1-9][0-9]*)$/;
+
+function plainNames(devices: readonly { name: string }[]): boolean {
+  if (devices.some((d) => ARRAY_INDEX.test(d.name))) return false;
+  return devices.length < 2 || new Set(devices.map((d) => d.name)).size === devices.length;
+}
+
+function isPlainDoc(doc: Record<string, unknown>, otpdata: Record<string, unknown>): boolean {
+  let n = 0;
+  for (const k in doc) if (k !== 'otpdata' || ++n > 1) return false;
+  if (!Object.hasOwn(doc, 'otpdata')) return false;
+  for (const k in otpdata) if (k !== 'devices') return false;
+  return true;
 }
 
 function checkDeviceName(name: string): void {

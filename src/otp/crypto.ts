@@ -39,10 +39,11 @@ export function freshIv(): Buffer {
 
 export function encryptBytes(aesKey: Buffer, plaintext: Buffer, iv: Buffer = freshIv()): { iv: Buffer; ct: Buffer } {
   const cipher = createCipheriv('aes-256-gcm', aesKey, iv);
-  const head = cipher.update(plaintext);
-  const tail = cipher.final();
-  const ct = tail.length === 0 ? head : Buffer.concat([head, tail]);
-  // The tag (cipher.getAuthTag()) is deliberately not kept: the ADC's format has no room for it.
+  // GCM is a stream mode: update() returns every ciphertext byte. final() would only compute
+  // the tag (cipher.getAuthTag()), which is deliberately not kept: the ADC's format has no room
+  // for it. So final() is not called; the known-answer tests decrypt our output with openssl.
+  const ct = cipher.update(plaintext);
+  if (ct.length !== plaintext.length) throw new Error(`AES-GCM returned ${ct.length} bytes for ${plaintext.length}`);
   return { iv, ct };
 }
 

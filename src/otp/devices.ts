@@ -2,7 +2,7 @@
 // devices. The device plaintext is compact JSON ({"secret","tag"?,"alg"?,…}); on a re-key the
 // exact plaintext bytes are re-encrypted, so fields we do not know survive untouched.
 import { decryptBytes, decryptMany, encryptBytes } from './crypto.js';
-import type { EncryptedDevice, LegacyDevice } from './codec.js';
+import { rememberKid, type EncryptedDevice, type LegacyDevice } from './codec.js';
 import { isBase32Secret, toB64Url } from './encoding.js';
 import { OtpDecryptError } from './errors.js';
 import type { OtpKeyMaterial } from './key-material.js';
@@ -24,10 +24,17 @@ export interface DecryptedDevice extends PlainDevice {
 /** Looks certificates up by KID, as the ADC does among its bound userDataEncryptionKey certkeys. */
 export class Keyring {
   private readonly byKid = new Map<string, OtpKeyMaterial>();
+  /** The distinct keys, for a direct comparison when there are few (the usual one to three). */
+  private readonly few: OtpKeyMaterial[] | undefined;
   constructor(list: OtpKeyMaterial[] = []) {
     for (const km of list) this.byKid.set(km.kid.toString('hex'), km);
+    this.few = this.byKid.size <= 8 ? [...this.byKid.values()] : undefined;
   }
   get(kid: Buffer): OtpKeyMaterial | undefined {
+    if (this.few) {
+      for (const km of this.few) if (km.kid.equals(kid)) return km;
+      return undefined;
+    }
     return this.byKid.get(kid.toString('hex'));
   }
   get size(): number {
@@ -107,6 +114,7 @@ export function decryptWithKeyring(dev: EncryptedDevice, keyring: Keyring): Decr
 }
 
 export function encryptPlaintext(name: string, plaintext: Buffer, km: OtpKeyMaterial): EncryptedDevice {
+  rememberKid(km.kid, km.kidText);
   const { iv, ct } = encryptBytes(km.aesKey, plaintext);
   return { name, kid: km.kid, iv, ct };
 }

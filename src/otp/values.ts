@@ -1,6 +1,6 @@
 // Whole-value operations used by the commands, the re-encryption engine, the lab and the
 // gateway check: read every secret, build a new value, add a device, re-key.
-import { formatAttribute, parseAttribute, type EncryptedDevice, type LegacyAttribute, type OtpAttribute } from './codec.js';
+import { formatAttribute, kidText, parseAttribute, type EncryptedDevice, type LegacyAttribute, type OtpAttribute } from './codec.js';
 import {
   decryptDevices, decryptWithKeyring, devicePlaintext, encryptPlaintext, legacyToPlaintext, parseDeviceJson, plaintextToLegacy,
   type DecryptedDevice, type Keyring, type PlainDevice,
@@ -154,7 +154,7 @@ export function rekeyValues(values: readonly string[], opts: RekeyOptions): Sett
     let changed = false;
     const outcomes: DeviceOutcome[] = [];
     const devices = attr.devices.map((d): EncryptedDevice => {
-      const kid = toB64Url(d.kid);
+      const kid = kidText(d.kid);
       const isTarget = d.kid.equals(opts.to.kid);
       if (!isTarget && !opts.from.get(d.kid)) {
         outcomes.push({ name: d.name, action: 'unknown-kid', kid });

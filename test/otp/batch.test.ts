@@ -1,11 +1,12 @@
 // The batched paths the re-encryption engine uses (one AES call per key for a whole group) must
 // give exactly what the one-at-a-time reader gives: decryptMany ≡ decryptBytes, rekeyValues ≡
-// rekeyValue, verifyValues ≡ verifySecrets — including every way a value can be wrong.
+// rekeyValue, verifyValues ≡ verifySecrets — including every way a value can be wrong — and the
+// direct writer of the usual document ≡ JSON.stringify.
 import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  addDevice, decryptBytes, decryptMany, encryptBytes, encryptValue, Keyring, keyMaterialFromPem, rekeyValue, rekeyValues,
-  verifySecrets, verifyValues, type OtpKeyMaterial, type TransformResult,
+  addDevice, decryptBytes, decryptMany, encryptBytes, encryptValue, formatAttribute, formatDeviceValue, Keyring, keyMaterialFromPem,
+  rekeyValue, rekeyValues, verifySecrets, verifyValues, type EncryptedAttribute, type OtpKeyMaterial, type TransformResult,
 } from '../../src/otp/index.js';
 import { freshIv } from '../../src/otp/crypto.js';
 import { selfSignedCert } from '../../src/lab/pki.js';
@@ -149,5 +150,28 @@ describe('verifyValues', () => {
     // And a wrong secret is caught on the parse path too.
     const wrong = { secrets: new Map([['phone', S2]]), plaintexts: new Map<string, Buffer>() };
     expect(verifyValues([{ value: good.value!, expected: wrong }], keyring())[0]).toMatch(/different secret/);
+  });
+});
+
+describe('formatAttribute', () => {
+  it('writes exactly what JSON.stringify of the document writes, whatever the device names and the document', () => {
+    const dev = (name: string) => ({ name, kid: newKey.kid, iv: randomBytes(12), ct: randomBytes(30) });
+    const reference = (a: EncryptedAttribute) => {
+      const devices = Object.fromEntries(a.devices.map((d) => [d.name, formatDeviceValue(d)]));
+      const otpdata = typeof a.doc['otpdata'] === 'object' && a.doc['otpdata'] !== null && !Array.isArray(a.doc['otpdata']) ? a.doc['otpdata'] : {};
+      return JSON.stringify({ ...a.doc, otpdata: { ...otpdata, devices } });
+    };
+    const names = [['phone'], ['phone', 'tablet'], ['b', '2', 'a', '1'], ['4294967295', 'x'], ['a', 'a'], ['quo"te', 'back\\slash', 'é ☃ \u{1F600}', '\ud800'],
+      ['__proto__'], ['constructor', 'toString'], []];
+    const docs: Record<string, unknown>[] = [
+      { otpdata: { devices: {} } }, { otpdata: { devices: { old: 'x' } } }, { otpdata: 'odd' }, {}, { otpdata: { devices: {}, extra: 1 } },
+      { extra: true, otpdata: { devices: {} } }, { otpdata: { devices: {} }, after: [1] }, JSON.parse('{"__proto__":1,"otpdata":{"devices":{}}}') as Record<string, unknown>,
+    ];
+    for (const doc of docs) {
+      for (const list of names) {
+        const a: EncryptedAttribute = { format: 'encrypted', devices: list.map(dev), doc };
+        expect(formatAttribute(a)).toBe(reference(a));
+      }
+    }
   });
 });
