@@ -3,7 +3,9 @@
 // same compare-and-swap modifies (values precomputed, no crypto, no backup, no scan) in the same
 // groups, pipelined the same way, each group read back with the same one-search-per-group
 // read-back the engine verifies with. The engine run additionally scans, decides, re-encrypts,
-// seals and fsyncs the backup, and checks every secret after the read-back.
+// checks every new value with the target key before the write (every device decrypted, secrets
+// equal to the originals), seals and fsyncs the backup, and requires each read-back to be
+// byte-identical to the checked value (one that differs is decrypted and checked in full).
 //   npm run bench:rekey -- --users 20000 [--concurrency 8] [--group 50] [--page-size 500]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -128,7 +130,7 @@ async function main(): Promise<void> {
     const rssMb = process.resourceUsage().maxRSS / 1024;
     process.stdout.write([
       `users ${pairs.length}, connections ${concurrency}, group ${groupSize}, page ${pageSize}`,
-      `engine : ${engineSecs.toFixed(2)} s  ${engineRate.toFixed(0)} users/s  (scan + decide + re-encrypt + sealed backup with fsync per group + CAS + grouped read-back + secret check)`,
+      `engine : ${engineSecs.toFixed(2)} s  ${engineRate.toFixed(0)} users/s  (scan + decide + re-encrypt + secret check before the write + sealed backup with fsync per group + CAS + grouped read-back, byte-identical)`,
       `ceiling: ${ceilingSecs.toFixed(2)} s  ${ceilingRate.toFixed(0)} users/s  (same CAS modifies, precomputed, + the same grouped read-back; no scan, crypto or backup)`,
       `ratio  : ${(engineRate / ceilingRate).toFixed(2)}`,
       `CPU of this process: engine ${engineCpu.toFixed(2)} s, ceiling ${ceilingCpu.toFixed(2)} s (slapd runs in its own process)`,

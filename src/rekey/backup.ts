@@ -3,6 +3,7 @@
 // derive. JSON lines: a header, then records. DNs stay in clear so an operator can grep for a
 // user; values never do. Concurrent workers share one file: their appends are coalesced into
 // one write + fsync (group commit), so durability costs one fsync per batch, not per user.
+import * as nodeCrypto from 'node:crypto';
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { open, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -60,8 +61,10 @@ export interface RestoredRecord {
 export type BackupRecord = OriginalsRecord | WrittenRecord | RestoredRecord;
 
 export function sha256Hex(value: string): string {
-  return createHash('sha256').update(value, 'utf8').digest('hex');
+  // The one-shot crypto.hash (Node ≥ 20.12) where there is one: no Hash object per value, same digest.
+  return oneShotHash ? oneShotHash('sha256', value, 'hex') : createHash('sha256').update(value, 'utf8').digest('hex');
 }
+const oneShotHash = (nodeCrypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
 
 function backupKey(km: OtpKeyMaterial, salt: Buffer): Buffer {
   return Buffer.from(hkdfSync('sha256', km.aesKey, salt, Buffer.from(HKDF_INFO, 'utf8'), 32));
