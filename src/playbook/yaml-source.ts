@@ -28,7 +28,8 @@ export async function readYaml(file: string): Promise<YamlSource & { data: unkno
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const first = doc.errors[0];
   if (first) {
-    const line = first.linePos?.[0]?.line;
+    // linePos is only filled in with prettyErrors; the offset always is.
+    const line = first.linePos?.[0]?.line ?? (first.pos ? lines.linePos(first.pos[0]).line : undefined);
     throw new ConfigError(file, line, '', `not valid YAML: ${first.message.split('\n')[0]}`);
   }
   return { file, doc, lines, data: doc.toJS() };
@@ -55,5 +56,7 @@ export function validate<T extends z.ZodType>(src: YamlSource & { data: unknown 
   const issue = r.error.issues[0]!;
   const path = issue.path.filter((k): k is string | number => typeof k !== 'symbol');
   const extra = issue.code === 'unrecognized_keys' ? ` (${(issue as { keys: string[] }).keys.join(', ')})` : '';
-  throw new ConfigError(src.file, lineOf(src, path), fieldName(path), issue.message + extra);
+  // An unknown key is reported at its own line, not at the start of the object holding it.
+  const at = issue.code === 'unrecognized_keys' ? [...path, (issue as { keys: string[] }).keys[0]!] : path;
+  throw new ConfigError(src.file, lineOf(src, at), fieldName(path), issue.message + extra);
 }
