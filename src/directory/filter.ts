@@ -1,5 +1,6 @@
 // RFC 4515 filter building. Every value that enters a filter goes through escapeFilterValue, so
 // a sAMAccountName like `*)(uid=*` matches itself and nothing else.
+import { InputError } from '../errors.js';
 
 /** Escapes a value for use inside an LDAP filter (RFC 4515 §3): `\ * ( )` and NUL become `\XX`. */
 export function escapeFilterValue(value: string): string {
@@ -38,5 +39,6 @@ const ATTRIBUTE_NAME = /^([A-Za-z][A-Za-z0-9-]*|\d+(\.\d+)+)(;[A-Za-z0-9-]+)*$/;
 
 /** An attribute description (name or OID, options allowed): never let a filter through this door. */
 export function checkAttributeName(attribute: string): void {
-  if (!ATTRIBUTE_NAME.test(attribute)) throw new RangeError(`"${attribute.slice(0, 60)}" is not an LDAP attribute name`);
+  // Bad input (exit 2), not an internal error: names come from flags and inventories.
+  if (!ATTRIBUTE_NAME.test(attribute)) throw new InputError(`"${attribute.slice(0, 60)}" is not an LDAP attribute name`);
 }
