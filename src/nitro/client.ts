@@ -379,6 +379,12 @@ export class NitroClient {
       }
       const ms = Date.now() - started;
       const body = parseBody(res.data);
+      // A 2xx reply that is not a NITRO JSON object (a login page, a proxy's page, a cut-off
+      // reply) must not read as "no such resource": say what came back.
+      if (res.status < 300 && notNitroJson(res.data, req.method)) {
+        this.emit({ node, method: req.method, resource: label, httpStatus: res.status, attempt, ms, outcome: 'error' });
+        throw new NitroError({ appliance: this.appliance, method: req.method, resource: label, httpStatus: res.status, errorcode: undefined, message: `${node} answered HTTP ${res.status} with something that is not NITRO JSON (${String(res.headers['content-type'] ?? 'no content-type')}: "${String(res.data).slice(0, 60).replace(/\s+/g, ' ')}"): is it an ADC, and the URL its NSIP/SNIP with /nitro/v1?` });
+      }
       const errorcode = typeof body.errorcode === 'number' ? body.errorcode : body.errorcode !== undefined ? Number(body.errorcode) : undefined;
       const ok = res.status < 300 && (errorcode === undefined || errorcode === 0);
       if (ok) {
@@ -526,6 +532,18 @@ export class NitroClient {
   close(): void {
     this.httpsAgent.destroy();
     this.httpAgent.destroy();
+  }
+}
+
+/** True when a reply body is not a JSON object; an empty body passes for writes only. */
+function notNitroJson(data: unknown, method: string): boolean {
+  if (data === undefined || data === null || data === '') return method === 'GET';
+  if (typeof data === 'object') return Array.isArray(data);
+  try {
+    const v: unknown = JSON.parse(String(data));
+    return v === null || typeof v !== 'object' || Array.isArray(v);
+  } catch {
+    return true;
   }
 }
 
