@@ -126,7 +126,10 @@ async function computePlan(l: Loaded, dryRun: boolean): Promise<PlanDoc> {
   for (const s of l.steps) {
     const p: StepPlan = await s.plan(ctx);
     steps.push({ id: s.id, title: s.title, changes: p.changes.map((c) => ({ target: c.target, description: c.description })), warnings: p.warnings });
-    hashed.push({ id: s.id, changes: p.changes.map((c) => ({ target: c.target, description: c.description, facts: c.facts ?? null })) });
+    // Where a step gives facts, they stand for the change: its description is prose for the
+    // operator and may carry counts that move on their own (the directory step's device counts
+    // change with every enrolment, which made a run refuse as "drifted" on a live estate).
+    hashed.push({ id: s.id, changes: p.changes.map((c) => (c.facts ? { target: c.target, facts: c.facts } : { target: c.target, description: c.description })) });
   }
   // Appliance facts (bindings, certkeys, HA primary) are what a drift check must catch; directory
   // counts move as users enrol, so the hash covers which KIDs exist, not how many devices.
