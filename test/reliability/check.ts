@@ -29,7 +29,7 @@ function secretsOf(value: string, keyring: Keyring): string {
 
 /**
  * Every DN of `before` is compared: the same value list, or (per value) one that reads to the
- * same devices and secrets. `added` may give DNs whose devices may have grown (concurrent
+ * same devices and secrets. `mayGrow` may give DNs whose devices may have grown (concurrent
  * registrations): then the old devices must all still be there.
  */
 export function compareValues(before: Snapshot['directory'], after: Snapshot['directory'], keyring: Keyring, opts: { mayGrow?: Set<string> } = {}): ValueCheck {
@@ -43,6 +43,11 @@ export function compareValues(before: Snapshot['directory'], after: Snapshot['di
     }
     if (JSON.stringify(now) === JSON.stringify(was)) {
       out.same++;
+      continue;
+    }
+    if (was.length === 0 && now.length === 1 && opts.mayGrow?.has(dn)) {
+      // A first device registered meanwhile: the caller checks that device itself.
+      out.reencrypted++;
       continue;
     }
     if (now.length !== was.length) {

@@ -102,7 +102,7 @@ export function renderReliabilityDoc(suites: SuiteFigures[]): string {
     'npx vitest run test/reliability    # each suite writes test/reliability/figures/<suite>.json and re-renders this page',
     '```',
     '',
-    'The 50,000-user load figures come from `test/reliability/load.ts` (see [Load](#load)); the test suite runs the same code with 5,000 users.',
+    'The load figures are from the test itself at 50,000 users (`test/reliability/load.ts`; `RELIABILITY_LOAD_USERS=N` for another size).',
     '',
     '## Summary',
     '',
@@ -115,6 +115,7 @@ export function renderReliabilityDoc(suites: SuiteFigures[]): string {
     `| values lost or half-written | ${sum((r) => r.lost)} |`,
     '',
   ];
+  out.push(...FINDINGS, '');
   for (const s of suites) {
     out.push(`## ${s.title}`, '', s.about, '', `_Measured ${s.measuredAt.slice(0, 16).replace('T', ' ')} UTC, suite \`${s.suite}\`._`, '');
     const extras = [...new Set(s.rows.flatMap((r) => Object.keys(r.extra ?? {})))];
@@ -130,6 +131,24 @@ export function renderReliabilityDoc(suites: SuiteFigures[]): string {
   }
   return out.join('\n');
 }
+
+/** What the suites found when they were written; kept with the renderer so the page says it. */
+const FINDINGS = [
+  '## What these suites found',
+  '',
+  'Fixed (each in its own commit, named in the message):',
+  '',
+  '- **Disk full while writing the journal** crashed as `internal error` with exit 1 ("rolled back cleanly") and left the appliance changes in place, un-rolled-back. The runner now stops at once with the truthful exit: 2 when nothing had changed, 3 with the `adc-cutover rollback <run-id>` to run after freeing space, or the run\'s own result if only its last record was lost. A short write is taken back, and a torn last line is dropped before appending (it used to become a corrupt line in the middle once a rollback appended after it). A run lock that cannot be written is exit 2.',
+  '- **Disk full while writing the backup**: a short write was acknowledged as on disk; the `written` record\'s failure was an unhandled rejection that killed the process before any rollback; a backup whose header could not be written stayed behind and made every later rollback fail ("line 1 is not a JSON record", exit 3 forever). All three fixed in `src/rekey`.',
+  '- **Users enrolling during a run made it refuse**: the plan hash included the directory step\'s device counts (in its description), so `run` (which re-plans before the first write) and `--expect-plan` refused as "drifted" on any live estate. A change\'s facts now stand for it in the hash.',
+  '- **A NITRO reply that is not JSON** (an HTML page, a cut-off reply, an array, an empty GET body) read as an empty reply: preflight said "certkey otp-old does not exist". It is now an error that says what came back.',
+  '- **YAML syntax errors named no line**, and an unknown key was reported at its object\'s line, not its own.',
+  '- **A bad attribute name** (`--extra-attribute \'cn)(objectClass=*\'`) was `internal error`, exit 1; now exit 2.',
+  '',
+  'Open (pinned by `faults-nitro.test.ts`, which turns red when they are fixed):',
+  '',
+  '- **A write that times out while the appliance is still working on it.** The client reports "outcome unknown, re-read", and the steps re-read at once, before the appliance has finished. Then: a hung `POST systemfile` leaves the file behind after the rollback; a hung bind `PUT` is misdiagnosed as firmware that holds one key ("run with mode swap"); and a hung unbind `DELETE` is the dangerous one: the rollback finds the old key still bound ("not needed"), unbinds the new key, and then the late `DELETE` lands: **the appliance has no userDataEncryptionKey at all while the report says "rolled back", exit 1.** A fix belongs in `src/steps` (bindings, import) and `src/nitro`: after an outcome-unknown write, wait out the appliance (at least the client timeout) before the re-read that decides, and after a rollback that followed one, read the bindings again and report exit 3 if they are not what the journal says.',
+];
 
 export function writeReliabilityDoc(): void {
   mkdirSync(join(RELIABILITY_DOC, '..'), { recursive: true });
