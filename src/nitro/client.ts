@@ -48,6 +48,11 @@ export interface NitroClientOptions {
   tls?: NitroTlsOptions;
   /** Per-call timeout. Default 30 s. */
   timeoutMs?: number;
+  /**
+   * After a write gets no reply, how long the appliance may still be working on it: the re-read
+   * that decides waits up to this long for the change to appear. Default: the call timeout.
+   */
+  settleMs?: number;
   retry?: NitroRetryOptions;
   /**
    * Refuse (and record in `wouldSend`) every non-GET request; reads still go out. Session
@@ -174,6 +179,9 @@ export class NitroClient {
   private readonly creds: NitroCredentials;
   private readonly auth: 'session' | 'headers';
   private readonly attempts: number;
+  /** Per-call timeout, and how long after it a write with no reply may still land (settle.ts). */
+  readonly timeoutMs: number;
+  readonly settleMs: number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly sessionTimeoutSec: number | undefined;
@@ -198,6 +206,8 @@ export class NitroClient {
     this.auth = opts.auth ?? 'session';
     this.dryRun = opts.dryRun ?? false;
     this.attempts = Math.max(1, opts.retry?.attempts ?? 5);
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.settleMs = Math.max(0, opts.settleMs ?? this.timeoutMs);
     this.baseDelayMs = opts.retry?.baseDelayMs ?? 500;
     this.maxDelayMs = opts.retry?.maxDelayMs ?? 10_000;
     this.sessionTimeoutSec = opts.sessionTimeoutSec;
@@ -228,7 +238,7 @@ export class NitroClient {
     // into an "outcome unknown" reset.
     this.httpAgent = new http.Agent({ keepAlive: false });
     this.http = axios.create({
-      timeout: opts.timeoutMs ?? 30_000,
+      timeout: this.timeoutMs,
       httpsAgent: this.httpsAgent,
       httpAgent: this.httpAgent,
       proxy: false,
@@ -369,7 +379,7 @@ export class NitroClient {
         if (req.method !== 'GET' && !nothingSent) {
           throw new NitroOutcomeUnknownError(
             { appliance: this.appliance, method: req.method, resource: label, httpStatus: undefined, errorcode: undefined, message: `no reply from ${node} (${code || detail}): the change may or may not have been made; re-read the state before repeating it` },
-            { cause: err },
+            { cause: err, settleMs: this.settleMs },
           );
         }
         throw new NitroUnreachableError(

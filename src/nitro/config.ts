@@ -2,6 +2,8 @@
 // cluster nodes) so a failover after the cutover finds the same certificate files.
 import { AdcError } from '../errors.js';
 import type { NitroClient } from './client.js';
+import { NitroOutcomeUnknownError } from './errors.js';
+import { notSettled, settle } from './settle.js';
 import { toNsConfig, type NsConfigInfo } from './ha.js';
 import { listSystemFiles, SSL_DIR } from './systemfile.js';
 
@@ -18,7 +20,16 @@ export interface SaveOptions {
 
 /** `save ns config`. Busy replies are retried with back-off by the client. */
 export async function saveConfig(client: NitroClient, opts: SaveOptions = {}): Promise<NsConfigInfo> {
-  await client.request({ method: 'POST', resource: 'nsconfig', query: { action: 'save' }, body: { nsconfig: {} } }, { attempts: opts.attempts ?? 8 });
+  try {
+    await client.request({ method: 'POST', resource: 'nsconfig', query: { action: 'save' }, body: { nsconfig: {} } }, { attempts: opts.attempts ?? 8 });
+  } catch (err) {
+    if (!(err instanceof NitroOutcomeUnknownError)) throw err;
+    // A save still running would land after whatever comes next (a rollback's undo, say) and
+    // store the state of this moment: wait for it to finish rather than race it.
+    const s = await settle(err, () => getNsConfig(client), (c) => !c.configchanged);
+    if (!s.landed) throw notSettled(err, 'the save', s.waitedMs);
+    return s.value;
+  }
   const after = await getNsConfig(client);
   if (after.configchanged) {
     throw new AdcError(`${client.appliance}: save reported done but nsconfig still says configchanged`);

@@ -90,9 +90,17 @@ export class NitroError extends AdcError {
 
 /**
  * A write was sent but no reply came (timeout, reset). The change may or may not have been
- * made: the caller must re-read the state before deciding to repeat it.
+ * made: the caller must re-read the state before deciding to repeat it — and not at once: a
+ * request the client gave up on may still be running on the appliance and land later. `settleMs`
+ * is how long the caller waits for it (see settle.ts) before reading "not there" as "not made".
  */
-export class NitroOutcomeUnknownError extends NitroError {}
+export class NitroOutcomeUnknownError extends NitroError {
+  readonly settleMs: number;
+  constructor(d: NitroErrorDetails, options: { cause?: unknown; settleMs: number }) {
+    super(d, options);
+    this.settleMs = options.settleMs;
+  }
+}
 
 /** The connection could not be made or a read never got a reply after all retries. */
 export class NitroUnreachableError extends NitroError {}

@@ -7,3 +7,4 @@ export * from './sslcertkey.js';
 export * from './otp-binding.js';
 export * from './otp-parameters.js';
 export * from './config.js';
+export * from './settle.js';

@@ -1,12 +1,13 @@
 // `bind vpn global -userDataEncryptionKey X`: the certkey(s) Native OTP uses to encrypt secrets.
 // Current firmware keeps several bound (the last one encrypts new registrations); older builds
 // hold one at a time. Every write here is followed by a read, and an unknown outcome is settled
-// by reading the list again.
+// by reading the list until the change shows or the appliance has had time to finish (settle.ts).
 import { AdcError } from '../errors.js';
 import type { NitroClient } from './client.js';
 import {
   ABSENT_CODES, BUSY_CODES, CLUSTER_NSIP_CODES, HA_PROPAGATION_CODES, NOT_PRIMARY_CODES, NitroError, NitroOutcomeUnknownError, SESSION_CODES,
 } from './errors.js';
+import { notSettled, settle } from './settle.js';
 
 const NOT_FIRMWARE_CODES = [...HA_PROPAGATION_CODES, ...BUSY_CODES, ...NOT_PRIMARY_CODES, ...CLUSTER_NSIP_CODES, ...SESSION_CODES, 354, 355];
 
@@ -30,11 +31,16 @@ export async function bindUserDataEncryptionKey(client: NitroClient, certkey: st
   try {
     await client.request({ method: 'PUT', resource: RESOURCE, body: { [RESOURCE]: { userdataencryptionkey: certkey } } });
   } catch (err) {
-    // No reply, or "already exists" from a concurrent writer: the list is the truth.
-    if (!(err instanceof NitroOutcomeUnknownError) && !(err instanceof NitroError && err.hasCode(273))) throw err;
-    const now = await listUserDataEncryptionKeys(client);
-    if (!now.includes(certkey)) throw err;
-    return { changed: !before.includes(certkey), bound: now };
+    // "Already exists" from a concurrent writer: the list is the truth.
+    if (err instanceof NitroError && err.hasCode(273)) {
+      const now = await listUserDataEncryptionKeys(client);
+      if (!now.includes(certkey)) throw err;
+      return { changed: true, bound: now };
+    }
+    if (!(err instanceof NitroOutcomeUnknownError)) throw err;
+    const s = await settle(err, () => listUserDataEncryptionKeys(client), (now) => now.includes(certkey));
+    if (!s.landed) throw notSettled(err, `the binding of ${certkey}`, s.waitedMs);
+    return { changed: true, bound: s.value };
   }
   const after = await listUserDataEncryptionKeys(client);
   if (!after.includes(certkey)) {
@@ -52,9 +58,9 @@ export async function unbindUserDataEncryptionKey(client: NitroClient, certkey: 
       return { changed: false, bound: await listUserDataEncryptionKeys(client) };
     }
     if (!(err instanceof NitroOutcomeUnknownError)) throw err;
-    const now = await listUserDataEncryptionKeys(client);
-    if (now.includes(certkey)) throw err;
-    return { changed: true, bound: now };
+    const s = await settle(err, () => listUserDataEncryptionKeys(client), (now) => !now.includes(certkey));
+    if (!s.landed) throw notSettled(err, `the unbinding of ${certkey}`, s.waitedMs);
+    return { changed: true, bound: s.value };
   }
   const after = await listUserDataEncryptionKeys(client);
   if (after.includes(certkey)) {
@@ -104,19 +110,29 @@ export async function detectMultiBinding(client: NitroClient, candidate: string,
     return { capability: 'multi', evidence: `already bound together: ${before.join(', ')}`, bound: before, candidateLeftBound: true };
   }
   let refusal: NitroError | undefined;
+  let after: string[] | undefined;
   try {
     await client.request({ method: 'PUT', resource: RESOURCE, body: { [RESOURCE]: { userdataencryptionkey: candidate } } });
   } catch (err) {
     if (!(err instanceof NitroError)) throw err;
-    // A refusal that says something about the appliance's state, not about its firmware (HA
-    // propagation, busy after retries, not primary, cluster node, credentials, an error with no
-    // errorcode at all) must fail the step: read as "one binding at a time" it would turn a
-    // broken appliance into a swap. An unknown outcome is settled by the list below.
-    if (err.errorcode === undefined && !(err instanceof NitroOutcomeUnknownError)) throw err;
-    if (err.hasCode(...NOT_FIRMWARE_CODES)) throw err;
-    if (!(err instanceof NitroOutcomeUnknownError)) refusal = err;
+    if (err instanceof NitroOutcomeUnknownError) {
+      // No reply says nothing about the firmware. Wait for the bind (or for a single-binding
+      // build's silent replacement) to show; if nothing changes, fail rather than guess "single"
+      // from a slow appliance — and a late bind then lands on a run that is rolling back, whose
+      // check after the rollback reads the bindings again.
+      const s = await settle(err, () => listUserDataEncryptionKeys(client), (now) => now.includes(candidate) || !others.every((k) => now.includes(k)));
+      if (!s.landed) throw notSettled(err, `the probe binding of ${candidate}`, s.waitedMs);
+      after = s.value;
+    } else {
+      // A refusal that says something about the appliance's state, not about its firmware (HA
+      // propagation, busy after retries, not primary, cluster node, credentials, an error with
+      // no errorcode at all) must fail the step: read as "one binding at a time" it would turn
+      // a broken appliance into a swap.
+      if (err.errorcode === undefined || err.hasCode(...NOT_FIRMWARE_CODES)) throw err;
+      refusal = err;
+    }
   }
-  const after = await listUserDataEncryptionKeys(client);
+  after ??= await listUserDataEncryptionKeys(client);
   const hasCandidate = after.includes(candidate);
   const othersKept = others.every((k) => after.includes(k));
   if (!hasCandidate) {

@@ -3,7 +3,9 @@
 // refuses that case unless the caller says it checked.
 import { AdcError } from '../errors.js';
 import type { NitroClient } from './client.js';
+import { NitroOutcomeUnknownError } from './errors.js';
 import { listUserDataEncryptionKeys } from './otp-binding.js';
+import { notSettled, settle } from './settle.js';
 
 export interface OtpParameters {
   encryption: 'ON' | 'OFF';
@@ -26,7 +28,14 @@ export async function setOtpEncryption(client: NitroClient, value: 'ON' | 'OFF')
   if (value === 'ON' && (await listUserDataEncryptionKeys(client)).length === 0) {
     throw new AdcError(`${client.appliance}: refusing to turn OTP encryption ON with no userDataEncryptionKey bound (new registrations would fail)`);
   }
-  await client.request({ method: 'PUT', resource: 'aaaotpparameter', body: { aaaotpparameter: { encryption: value } } });
+  try {
+    await client.request({ method: 'PUT', resource: 'aaaotpparameter', body: { aaaotpparameter: { encryption: value } } });
+  } catch (err) {
+    if (!(err instanceof NitroOutcomeUnknownError)) throw err;
+    const s = await settle(err, () => getOtpParameters(client), (p) => p.encryption === value);
+    if (!s.landed) throw notSettled(err, `encryption ${value}`, s.waitedMs);
+    return { changed: true, before };
+  }
   const after = await getOtpParameters(client);
   if (after.encryption !== value) {
     throw new AdcError(`${client.appliance}: aaaotpparameter encryption reads ${after.encryption} after setting ${value}`);

@@ -5,6 +5,7 @@ import { X509Certificate, createHash } from 'node:crypto';
 import { AdcError, InputError } from '../errors.js';
 import type { NitroClient } from './client.js';
 import { NitroError, NitroOutcomeUnknownError } from './errors.js';
+import { notSettled, settle } from './settle.js';
 import { listUserDataEncryptionKeys } from './otp-binding.js';
 
 export type CertInform = 'PEM' | 'DER' | 'PFX';
@@ -234,9 +235,9 @@ export async function ensureCertkey(
     await addCertkey(client, input);
   } catch (err) {
     if (err instanceof NitroOutcomeUnknownError) {
-      const now = await getCertkey(client, input.certkey);
-      if (!now) throw err;
-      return verifyCreated(client, input.certkey, now, input.local);
+      const s = await settle(err, () => getCertkey(client, input.certkey), (now) => now !== undefined);
+      if (!s.value) throw notSettled(err, `certkey ${input.certkey}`, s.waitedMs);
+      return verifyCreated(client, input.certkey, s.value, input.local);
     }
     if (err instanceof NitroError && err.hasCode(273)) {
       const adopted = await findSameCertificate(client, err.nitroMessage, input.local);
@@ -291,8 +292,9 @@ export async function deleteCertkey(client: NitroClient, name: string, opts: Del
   } catch (err) {
     if (err instanceof NitroError && err.hasCode(258, 1540)) return false;
     if (err instanceof NitroOutcomeUnknownError) {
-      if (!(await getCertkey(client, name))) return true;
-      throw err;
+      const s = await settle(err, () => getCertkey(client, name), (now) => now === undefined);
+      if (s.landed) return true;
+      throw notSettled(err, `the removal of certkey ${name}`, s.waitedMs);
     }
     if (err instanceof NitroError && err.hasCode(1541)) {
       throw new AdcError(`${client.appliance}: certkey ${name} is referenced by another binding (1541); kept`, undefined, { cause: err });

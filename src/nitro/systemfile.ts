@@ -3,7 +3,8 @@
 // the run that created it — the caller passes the names it created.
 import { InputError } from '../errors.js';
 import type { NitroCallOptions, NitroClient } from './client.js';
-import { NitroError } from './errors.js';
+import { NitroError, NitroOutcomeUnknownError } from './errors.js';
+import { notSettled, settle } from './settle.js';
 
 export const SSL_DIR = '/nsconfig/ssl';
 export const MAX_FILE_NAME = 63;
@@ -91,6 +92,11 @@ export async function deleteSystemFile(client: NitroClient, name: string, locati
     return true;
   } catch (err) {
     if (err instanceof NitroError && err.hasCode(258)) return false;
+    if (err instanceof NitroOutcomeUnknownError) {
+      const s = await settle(err, () => systemFileExists(client, name, location), (there) => !there);
+      if (s.landed) return true;
+      throw notSettled(err, `the removal of ${name}`, s.waitedMs);
+    }
     throw err;
   }
 }

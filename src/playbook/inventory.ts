@@ -45,6 +45,8 @@ const applianceSchema = z.strictObject({
   transport: z.enum(['nitro', 'sftp']).default('nitro'),
   sftp: sftpSchema.optional(),
   timeoutMs: z.number().int().positive().default(30_000),
+  /** After a write gets no reply, how long the appliance may still apply it (default: timeoutMs). */
+  settleMs: z.number().int().nonnegative().optional(),
 }).refine((a) => Boolean(a.nitro) !== Boolean(a.nodes), { message: 'give either nitro: URL (one appliance) or nodes: [URL, URL] (an HA pair)' })
   .refine((a) => a.transport !== 'sftp' || a.sftp, { message: 'transport: sftp needs an sftp: section' });
 

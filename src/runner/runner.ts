@@ -181,6 +181,9 @@ export class Runner {
       done: async (id, data = {}) => {
         this.record({ type: 'done', id, data });
       },
+      outcomeUnknown: async (id, message) => {
+        this.record({ type: 'outcome-unknown', id, message: redact(message) });
+      },
       records: (): ChangeRecord[] => changeRecords([...this.prior, ...this.journalSoFar]).filter((c) => c.step === step.id),
     };
     return {

@@ -25,8 +25,12 @@ export interface ChangeRecord {
   target: string;
   action: string;
   data: JsonObject;
+  /** When the intent was journaled (ISO time): a write sent then may still be landing. */
+  at?: string;
   /** Set once the change is known to have completed; absent when the process died in between. */
   done?: JsonObject;
+  /** When the step gave up on a write that got no reply and had not shown: it may still land. */
+  outcomeUnknownAt?: string;
   undone?: boolean;
 }
 
@@ -35,6 +39,8 @@ export interface StepJournal {
   intent(target: string, action: string, data: JsonObject): Promise<number>;
   /** Record that the change happened, with what the step learned (names, hashes). */
   done(id: number, data?: JsonObject): Promise<void>;
+  /** Record that the write got no reply and had not shown when the step gave up on it. */
+  outcomeUnknown(id: number, message: string): Promise<void>;
   /** Earlier records of this step (a resumed run continues from them). */
   records(): ChangeRecord[];
 }

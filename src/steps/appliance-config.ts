@@ -3,6 +3,7 @@ import { getOtpParameters, listUserDataEncryptionKeys, saveConfig, setOtpEncrypt
 import type { ChangeRecord, RollbackResult, Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
 import type { StepDeps } from './facts.js';
 import { describeError, ensurePrimary, forEachAppliance } from './fleet.js';
+import { journaledWrite } from './late-writes.js';
 import { undoEach } from './undo.js';
 
 export class SaveConfigStep implements Step {
@@ -22,7 +23,7 @@ export class SaveConfigStep implements Step {
     const results = await forEachAppliance(this.deps, ctx, async (a) => {
       await ensurePrimary(a, ctx);
       const id = await ctx.journal.intent(a.name, 'save', {});
-      const after = await saveConfig(a.client);
+      const after = await journaledWrite(ctx, id, () => saveConfig(a.client));
       await ctx.journal.done(id, { lastconfigsavetime: after.lastconfigsavetime ?? null });
       return { target: a.name, status: 'ok', message: `configuration saved${after.lastconfigsavetime ? ` at ${after.lastconfigsavetime}` : ''}` };
     });
@@ -69,8 +70,8 @@ export class SaveConfigStep implements Step {
     return records.map((r) => ({ id: r.id, target: r.target, status: 'not-needed', message: 'saved configuration is saved again after the rollback' }));
   }
 
-  async afterRollback(_ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
-    return undoEach(this.deps, records, async (a) => {
+  async afterRollback(ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
+    return undoEach(this.deps, ctx, records, async (a) => {
       await saveConfig(a.client);
       return { status: 'undone', message: 'configuration saved again with the rolled-back state' };
     });
@@ -102,7 +103,7 @@ export class OtpEncryptionOnStep implements Step {
       const before = await getOtpParameters(a.client);
       if (before.encryption === 'ON') return { target: a.name, status: 'skipped', message: 'OTP encryption is already ON' };
       const id = await ctx.journal.intent(a.name, 'set-encryption', { before: before.encryption ?? 'OFF' });
-      const r = await setOtpEncryption(a.client, 'ON');
+      const r = await journaledWrite(ctx, id, () => setOtpEncryption(a.client, 'ON'));
       await ctx.journal.done(id, { applied: r.changed });
       return { target: a.name, status: 'ok', message: 'OTP encryption set ON' };
     });
@@ -110,8 +111,8 @@ export class OtpEncryptionOnStep implements Step {
 
   async verify(): Promise<void> {}
 
-  async rollback(_ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
-    return undoEach(this.deps, records, async (a, r) => {
+  async rollback(ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
+    return undoEach(this.deps, ctx, records, async (a, r) => {
       if (r.done && r.done['applied'] === false) return { status: 'not-needed', message: 'encryption was not changed by this run' };
       const now = await getOtpParameters(a.client);
       if (now.encryption !== 'ON') return { status: 'not-needed', message: `OTP encryption is ${now.encryption ?? 'OFF'}` };

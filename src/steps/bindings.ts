@@ -12,6 +12,8 @@ import type { ChangeRecord, RollbackResult, Step, StepContext, StepPlan, TargetR
 import type { ApplianceHandle } from './estate.js';
 import { newCertkeyName, type StepDeps } from './facts.js';
 import { checkSecondaryBindings, ensurePrimary, forEachAppliance } from './fleet.js';
+import { checkBindingsAfterRollback } from './binding-check.js';
+import { journaledWrite } from './late-writes.js';
 import { undoEach } from './undo.js';
 
 export class BindNewKeyStep implements Step {
@@ -87,7 +89,7 @@ export class BindNewKeyStep implements Step {
     }
     const id = await ctx.journal.intent(a.name, 'bind', { certkey: key, boundBefore: before });
     if (this.phase === 'overlap' && before.length > 0) {
-      const probe = await detectMultiBinding(a.client, key, { keepIfAccepted: true });
+      const probe = await journaledWrite(ctx, id, () => detectMultiBinding(a.client, key, { keepIfAccepted: true }));
       await ctx.journal.done(id, { applied: probe.candidateLeftBound, capability: probe.capability, evidence: probe.evidence });
       if (f) f.capability = probe.capability;
       if (!probe.candidateLeftBound) {
@@ -101,7 +103,7 @@ export class BindNewKeyStep implements Step {
       const ha = await checkSecondaryBindings(a, probe.bound);
       return { target: a.name, status: 'ok', message: `${key} bound next to ${before.join(', ')}; new registrations use it${ha}`, changed: { bound: probe.bound, capability: probe.capability } };
     }
-    const r = await bindUserDataEncryptionKey(a.client, key);
+    const r = await journaledWrite(ctx, id, () => bindUserDataEncryptionKey(a.client, key));
     await ctx.journal.done(id, { applied: true });
     if (f) f.bound = r.bound;
     const ha = await checkSecondaryBindings(a, r.bound);
@@ -110,15 +112,27 @@ export class BindNewKeyStep implements Step {
 
   async verify(): Promise<void> {}
 
-  async rollback(_ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
-    return undoEach(this.deps, records, async (a, r) => {
+  async rollback(ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
+    return undoEach(this.deps, ctx, records, async (a, r) => {
       const key = String(r.data['certkey']);
       const boundBefore = (r.data['boundBefore'] as string[] | undefined) ?? [];
       if (boundBefore.includes(key)) return { status: 'not-needed', message: `${key} was bound before this run: kept` };
       if (r.done && r.done['applied'] === false) return { status: 'not-needed', message: `${key} was never bound by this run` };
+      // Never leave vpn global with no key when it had one: if the keys bound before the run are
+      // not back (their undo failed), the new key is all that holds the appliance's OTP up.
+      const now = await listUserDataEncryptionKeys(a.client);
+      const missing = boundBefore.filter((k) => !now.includes(k));
+      if (now.includes(key) && missing.length && now.every((k) => k === key)) {
+        return { status: 'failed', message: `${key} is the only key bound and ${missing.join(', ')} (bound before the run) is not: kept, or the appliance would have none. Bind ${missing.join(', ')} ('bind vpn global -userDataEncryptionKey ${missing[0]}'), then 'unbind vpn global -userDataEncryptionKey ${key}'` };
+      }
       const u = await unbindUserDataEncryptionKey(a.client, key);
       return u.changed ? { status: 'undone', message: `${key} unbound (bound now: ${u.bound.join(', ') || 'none'})` } : { status: 'not-needed', message: `${key} was not bound` };
     });
+  }
+
+  /** Read the bindings again once every undo has run: a late write may have changed them since. */
+  async afterRollback(ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
+    return checkBindingsAfterRollback(this.deps, ctx, records);
   }
 }
 
@@ -169,7 +183,7 @@ export class UnbindOldKeyStep implements Step {
       const before = await listUserDataEncryptionKeys(a.client);
       if (!old || !before.includes(old)) return { target: a.name, status: 'skipped', message: 'the old key is not bound' };
       const id = await ctx.journal.intent(a.name, 'unbind', { certkey: old, boundBefore: before });
-      const r = await unbindUserDataEncryptionKey(a.client, old);
+      const r = await journaledWrite(ctx, id, () => unbindUserDataEncryptionKey(a.client, old));
       await ctx.journal.done(id, { applied: r.changed });
       if (f) f.bound = r.bound;
       const ha = await checkSecondaryBindings(a, r.bound);
@@ -179,12 +193,16 @@ export class UnbindOldKeyStep implements Step {
 
   async verify(): Promise<void> {}
 
-  async rollback(_ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
-    return undoEach(this.deps, records, async (a, r) => {
+  async rollback(ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
+    return undoEach(this.deps, ctx, records, async (a, r) => {
       const key = String(r.data['certkey']);
       if (r.done && r.done['applied'] === false) return { status: 'not-needed', message: `${key} was not unbound by this run` };
       const b = await bindUserDataEncryptionKey(a.client, key);
       return b.changed ? { status: 'undone', message: `${key} bound again (bound now: ${b.bound.join(', ')})` } : { status: 'not-needed', message: `${key} is bound` };
     });
+  }
+
+  async afterRollback(ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
+    return checkBindingsAfterRollback(this.deps, ctx, records);
   }
 }

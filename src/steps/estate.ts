@@ -66,7 +66,7 @@ export async function openEstate(inv: Inventory, opts: { dryRun: boolean }): Pro
     const tls = await tlsOf(spec.tls);
     const client = new NitroClient({
       appliance: spec.name, nodes: nodesOf(spec), credentials: { username: spec.username, password },
-      auth: spec.auth, tls, timeoutMs: spec.timeoutMs, dryRun: opts.dryRun,
+      auth: spec.auth, tls, timeoutMs: spec.timeoutMs, ...(spec.settleMs !== undefined ? { settleMs: spec.settleMs } : {}), dryRun: opts.dryRun,
     });
     const transport: FileTransport = spec.transport === 'sftp' && spec.sftp
       ? await SftpTransport.connect({

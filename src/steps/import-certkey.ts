@@ -11,6 +11,7 @@ import { uniqueFileName, uploadUnique } from '../transfer/index.js';
 import type { ApplianceHandle } from './estate.js';
 import { newCertkeyName, type StepDeps } from './facts.js';
 import { describeError, ensurePrimary, forEachAppliance } from './fleet.js';
+import { journaledWrite, waitOutLateWrite } from './late-writes.js';
 
 const MAX_NAMES = 20;
 
@@ -54,7 +55,7 @@ export class ImportCertkeyStep implements Step {
       // Write-ahead: the prefix and time pin down the only names this upload can take, so a
       // rollback after a crash finds the file even though the reply never came.
       const id = await ctx.journal.intent(a.name, 'upload-file', { prefix: certkey, ext, when: when.toISOString(), sha256: sha256(bytes) });
-      const up = await uploadUnique(a.transport, { prefix: certkey, ext, bytes, when, maxNames: MAX_NAMES });
+      const up = await journaledWrite(ctx, id, () => uploadUnique(a.transport, { prefix: certkey, ext, bytes, when, maxNames: MAX_NAMES }));
       await ctx.journal.done(id, { name: up.name });
       files.push(up.name);
       return up.name;
@@ -63,10 +64,10 @@ export class ImportCertkeyStep implements Step {
     const keyFile = cert.inform === 'PFX' ? certFile : await upload('key', cert.keyBytes ?? cert.certBytes);
     const existedBefore = (await getCertkey(a.client, certkey)) !== undefined;
     const id = await ctx.journal.intent(a.name, 'add-certkey', { certkey, existedBefore, cert: certFile, key: keyFile });
-    const res = await ensureCertkey(a.client, {
+    const res = await journaledWrite(ctx, id, () => ensureCertkey(a.client, {
       certkey, cert: certFile, key: keyFile, inform: cert.inform, passphrase: cert.passphrase,
       local: certFactsFromCert(cert.km.certPem),
-    });
+    }));
     await ctx.journal.done(id, { certkey: res.certkey, created: res.created, adopted: res.adopted });
     if (facts) facts.newCertkey = res.certkey;
     let ha = '';
@@ -108,6 +109,7 @@ export class ImportCertkeyStep implements Step {
       try {
         // A failover since the import: undo on whichever node is primary now.
         await a.client.recheckPrimary().catch(() => undefined);
+        await waitOutLateWrite(a, r, ctx);
         const res = await this.undo(a, r);
         if (r.action === 'upload-file' && res.removed?.length) removedOn.set(a, [...(removedOn.get(a) ?? []), ...res.removed]);
         out.push({ id: r.id, target: r.target, status: res.status, message: res.message });

@@ -1,11 +1,13 @@
 // Shared rollback plumbing for per-appliance records: find the appliance, undo, never throw.
-import type { ChangeRecord, RollbackResult } from '../runner/step.js';
+import type { ChangeRecord, RollbackResult, StepContext } from '../runner/step.js';
 import type { ApplianceHandle } from './estate.js';
 import type { StepDeps } from './facts.js';
 import { describeError } from './fleet.js';
+import { waitOutLateWrite } from './late-writes.js';
 
 export async function undoEach(
   deps: StepDeps,
+  ctx: StepContext,
   records: ChangeRecord[],
   undo: (a: ApplianceHandle, r: ChangeRecord) => Promise<Omit<RollbackResult, 'target' | 'id'>>,
 ): Promise<RollbackResult[]> {
@@ -19,6 +21,7 @@ export async function undoEach(
     try {
       // A failover since the change: talk to whichever node is primary now.
       await a.client.recheckPrimary().catch(() => undefined);
+      await waitOutLateWrite(a, r, ctx);
       out.push({ id: r.id, target: r.target, ...(await undo(a, r)) });
     } catch (err) {
       out.push({ id: r.id, target: r.target, status: 'failed', message: describeError(err) });

@@ -1,6 +1,7 @@
 // Upload under a fresh name and prove the appliance holds exactly these bytes.
 import { AdcError } from '../errors.js';
 import { NitroOutcomeUnknownError } from '../nitro/errors.js';
+import { notSettled, settle } from '../nitro/settle.js';
 import { uniqueFileName } from './naming.js';
 import { FileExistsError, TransferError, type FileTransport } from './transport.js';
 
@@ -20,8 +21,8 @@ export interface UploadedFile {
 
 /**
  * Upload under `<prefix>-<timestamp>.<ext>`, moving to `-2`, `-3`… while a name is taken, then
- * read the file back and compare every byte. A reply that never came is settled by reading:
- * our bytes under our fresh name mean the upload happened.
+ * read the file back and compare every byte. A reply that never came is settled by reading
+ * (waiting for a slow appliance): our bytes under our fresh name mean the upload happened.
  */
 export async function uploadUnique(transport: FileTransport, input: UploadUniqueInput): Promise<UploadedFile> {
   const when = input.when ?? new Date();
@@ -35,8 +36,10 @@ export async function uploadUnique(transport: FileTransport, input: UploadUnique
     } catch (err) {
       if (err instanceof FileExistsError) continue;
       if (!(err instanceof NitroOutcomeUnknownError)) throw err;
-      const there = await transport.read(name);
-      if (there === undefined) throw err;
+      // The appliance may still be writing it: wait for the file before deciding.
+      const s = await settle(err, () => transport.read(name), (b) => b !== undefined);
+      const there = s.value;
+      if (there === undefined) throw notSettled(err, `file ${name}`, s.waitedMs);
       if (!there.equals(want)) {
         throw new TransferError(transport.description, name, 'after an unanswered upload the file holds other bytes; left untouched', { cause: err });
       }

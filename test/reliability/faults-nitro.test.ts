@@ -4,6 +4,8 @@
 // every appliance and every directory value exactly as before; a busy reply (errorcode 293) is
 // retried and the run goes on. test/e2e/rollback.test.ts covers plain 4xx errors; this is the rest.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { NitroClient, unbindUserDataEncryptionKey } from '../../src/nitro/index.js';
 import type { Keyring } from '../../src/otp/index.js';
 import { startE2eLab, type E2eLab, type Snapshot } from '../helpers/e2e.js';
 import { applianceCount, compareValues, cutoverWithoutLogonChecks, deriveInventory, jsonEvents, labKeyring } from './check.js';
@@ -13,6 +15,9 @@ import { FigureLog } from './figures.js';
 // out an honest request (the slowest, a certkey add, takes well under 200 ms here).
 const TIMEOUT_MS = 1500;
 const HANG_MS = 2500;
+// A settle window too short for the hang: the write lands after the step gave up on it.
+const SHORT_SETTLE_MS = 600;
+const LATE_MS = TIMEOUT_MS + SHORT_SETTLE_MS + 400;
 
 /** A lab with what each case needs beside it. */
 interface World {
@@ -23,11 +28,14 @@ interface World {
   playbook: string;
 }
 
-async function startWorld(): Promise<World> {
+async function startWorld(settleMs?: number): Promise<World> {
   const lab = await startE2eLab({ users: 40, appliances: 2 });
   try {
     const inventory = deriveInventory(lab, 'inventory-short-timeout.yaml', (doc) => {
-      for (const a of doc['appliances'] as Record<string, unknown>[]) a['timeoutMs'] = TIMEOUT_MS;
+      for (const a of doc['appliances'] as Record<string, unknown>[]) {
+        a['timeoutMs'] = TIMEOUT_MS;
+        if (settleMs !== undefined) a['settleMs'] = settleMs;
+      }
     });
     return { lab, before: await lab.snapshot(), keyring: await labKeyring(lab), inventory, playbook: cutoverWithoutLogonChecks(lab.root) };
   } catch (err) {
@@ -38,7 +46,7 @@ async function startWorld(): Promise<World> {
 
 let shared: World;
 const figures = new FigureLog('faults-nitro', 'Faults: the appliance answers 5xx, drops, hangs',
-  `A fault on the second appliance (so the first has changed and must be undone too) at each write of the cutover, on the lab (real slapd, simulator over HTTPS), NITRO timeout ${TIMEOUT_MS} ms, hang ${HANG_MS} ms (the appliance applies the write when the hang ends, as a real one finishing a slow request does). After each run: exit code, every directory value and every appliance compared with the snapshot taken before.`);
+  `A fault on the second appliance (so the first has changed and must be undone too) at each write of the cutover, on the lab (real slapd, simulator over HTTPS), NITRO timeout ${TIMEOUT_MS} ms, hang ${HANG_MS} ms (the appliance applies the write when the hang ends, as a real one finishing a slow request does): inside the settle window (default: the timeout) the write is seen; with a ${SHORT_SETTLE_MS} ms window it lands after the step gave up, and the undo must wait for it. After each run: exit code, every directory value and every appliance compared with the snapshot taken before.`);
 
 beforeAll(async () => {
   shared = await startWorld();
@@ -67,7 +75,7 @@ type Case = (typeof cases)[number];
  * One fault, one run, then everything compared with `before`. Every check is collected first and
  * the figures row written, then asserted: a case that fails still says in the figures what it left.
  */
-async function faultCase(w: World, { step, on, kind, spec, says }: Case, known?: RegExp): Promise<void> {
+async function faultCase(w: World, { step, on, kind, spec, says }: Case, known?: RegExp, label?: string): Promise<Record<string, unknown>[]> {
   const { lab, before, keyring, inventory, playbook } = w;
   await lab.fault('adc2', { on, ...spec, times: 1 });
   const r = await lab.cli(['run', playbook, '-i', inventory, '--yes', '--json'], { timeoutMs: 60_000 });
@@ -76,7 +84,7 @@ async function faultCase(w: World, { step, on, kind, spec, says }: Case, known?:
   // A hung request is still being served after the client gave up: the appliance applies it
   // when the delay ends, at most HANG_MS after the run. Look only after that, so a late write
   // cannot hide from the checks.
-  if (kind === 'hang') await new Promise((res) => setTimeout(res, HANG_MS + 200));
+  if (kind === 'hang') await new Promise((res) => setTimeout(res, ('delayMs' in spec ? spec.delayMs : 0) + 200));
   await lab.clearFaults();
   const problems: string[] = [];
   const check = (ok: boolean, what: string) => { if (!ok) problems.push(what); };
@@ -119,7 +127,7 @@ async function faultCase(w: World, { step, on, kind, spec, says }: Case, known?:
   check(left === '', `appliances left changed: ${left}`);
   check(v.bad.length === 0 && v.same === v.checked, `directory: ${v.checked - v.same} value(s) not restored; bad: ${v.bad.join('; ')}`);
   figures.add({
-    case: `${on} → ${kind === '5xx' ? 'HTTP 599, errorcode 9999' : kind === 'drop' ? 'connection dropped after the write' : `no reply for ${HANG_MS} ms`}`,
+    case: `${on} → ${kind === '5xx' ? 'HTTP 599, errorcode 9999' : kind === 'drop' ? 'connection dropped after the write' : `no reply for ${'delayMs' in spec ? spec.delayMs : '?'} ms`}${label ?? ''}`,
     kind, outcome: problems.length ? `NOT SURVIVED: ${problems.join('; ')}` : outcome, exitCode: r.code,
     entriesChecked: checked + v.checked, lost: lost + v.bad.length, appliancesChecked: applianceCount(after),
   });
@@ -127,9 +135,10 @@ async function faultCase(w: World, { step, on, kind, spec, says }: Case, known?:
     // A known product bug (see docs/reliability.md): pinned to exactly what it does today, so
     // the fix turns this red and the case goes back to the strict check below.
     expect(problems, 'fixed? drop the KNOWN_BUGS entry').toEqual([expect.stringMatching(known)]);
-    return;
+    return events;
   }
   expect(problems).toEqual([]);
+  return events;
 }
 
 function applianceDiff(a: Snapshot, b: Snapshot): string {
@@ -175,30 +184,63 @@ describe('5xx and dropped connections at each write (one lab for all: each case 
 });
 
 /**
- * Writes that time out while the appliance is still working on them. The client says "outcome
- * unknown, re-read" and the step re-reads at once — before the appliance has finished — so:
- * - POST systemfile: rollback finds no file to remove; the file lands afterwards and stays.
- * - PUT binding: the re-read shows no new binding, and the step concludes the firmware holds
- *   one key at a time ("run with mode swap") — a wrong diagnosis for a slow appliance.
- * - DELETE binding: rollback finds the old key still bound ("not needed"), unbinds the new key;
- *   then the late DELETE removes the old key too and the appliance has NO userDataEncryptionKey
- *   (every OTP user of it locked out) while the report says "rolled back", exit 1.
+ * Writes that time out while the appliance is still working on them, and land later. The
+ * deciding read waits for the change (src/nitro/settle.ts) for `settleMs` (default: the timeout):
+ * - a hang of HANG_MS lands inside that window: the write is seen, and the run goes on;
+ * - with a settle window too short for it, the step gives up ("taken as not made"), the run fails,
+ *   and the undo of that write waits one more window before acting (src/steps/late-writes.ts),
+ *   so it undoes the late write instead of racing it. Before this, a hung unbind of the old key
+ *   landing after the rollback had unbound the new one left the appliance with no key at all
+ *   while the report said "rolled back".
+ * A write that lands after the run has finished would leave no trace these checks can miss:
+ * faultCase looks only once the delay is over. The cases share one lab; each must leave it as it
+ * found it, which is the very thing checked.
  */
-const KNOWN_BUGS: Record<string, RegExp> = {
-  'POST systemfile': /^appliances left changed: adc2 files gained otp-enc-/,
-  'PUT vpnglobal_sslcertkey_binding': /^the error does not say what happened: .*firmware holds one userDataEncryptionKey/,
-  'DELETE vpnglobal_sslcertkey_binding': /^appliances left changed: adc2 bindings lost otp-old$/,
-};
+const KNOWN_BUGS: Record<string, RegExp> = {};
 
-// A hang gets a lab of its own: a write the appliance applies after the run has finished is
-// exactly what a shared lab would carry into the next case.
-describe('a hang longer than the client timeout at each write', () => {
-  it.each(cases.filter((c) => c.kind === 'hang').map((c) => ({ ...c, bug: KNOWN_BUGS[c.on] ? ' — KNOWN BUG, pinned' : '' })))('$kind on $on: $step; everything as before in the end, also after the late write lands$bug', async (c) => {
-    const w = await startWorld();
-    try {
-      await faultCase(w, c, KNOWN_BUGS[c.on]);
-    } finally {
-      await w.lab.stop();
-    }
+describe('a hang longer than the client timeout at each write: the write lands while the step waits for it', () => {
+  let w: World;
+  beforeAll(async () => { w = await startWorld(); }, 60_000);
+  afterAll(async () => { await w?.lab.stop(); });
+  it.each(cases.filter((c) => c.kind === 'hang'))('$kind on $on: $step; the write is seen, everything as before after the rollback', async (c) => {
+    await faultCase(w, c, KNOWN_BUGS[c.on]);
+  }, 60_000);
+});
+
+describe(`a write that lands after the step gave up on it (settle window ${SHORT_SETTLE_MS} ms, hang ${LATE_MS} ms)`, () => {
+  let w: World;
+  beforeAll(async () => { w = await startWorld(SHORT_SETTLE_MS); }, 60_000);
+  afterAll(async () => { await w?.lab.stop(); });
+  const late = WRITES.filter((x) => x.step !== 'save-config').map((x) => ({ ...x, kind: 'hang' as const, spec: { delayMs: LATE_MS }, says: /had not shown .* taken as not made/ }));
+  it.each(late)('$on lands late: $step fails, its undo waits for the late write and undoes it; everything as before', async (c) => {
+    const events = await faultCase(w, c, undefined, `, settle window ${SHORT_SETTLE_MS} ms: lands after the step gave up`);
+    // The journal says which write's outcome is unknown, and the undo said it waited for it.
+    expect(events.filter((e) => e['type'] === 'outcome-unknown')).toHaveLength(1);
+    expect(events.some((e) => e['type'] === 'note' && /got no reply: waiting .* before undoing it/.test(String(e['message'])))).toBe(true);
+  }, 60_000);
+
+  it('a write landing even later, after the rollback: `rollback` again reads the bindings, finds the old key gone and binds it back', async () => {
+    const { lab, before, inventory, playbook } = w;
+    await lab.fault('adc2', { on: 'DELETE vpnglobal_sslcertkey_binding', errorcode: 9999, times: 1 });
+    const r = await lab.cli(['run', playbook, '-i', inventory, '--yes', '--json'], { timeoutMs: 60_000 });
+    await lab.clearFaults();
+    expect(r.code, r.stderr).toBe(1);
+    // What a DELETE landing after everything looks like: adc2 has no userDataEncryptionKey.
+    const adc2 = lab.status.appliances.find((a) => a.name === 'adc2')!;
+    const nitro = new NitroClient({ appliance: 'adc2', nodes: [adc2.nitroUrl], credentials: { username: adc2.username, password: readFileSync(adc2.passwordFile, 'utf8').trim() }, tls: { insecure: true } });
+    await unbindUserDataEncryptionKey(nitro, lab.status.certs.old.certkey);
+    await nitro.logout().catch(() => undefined);
+    expect((await lab.snapshot()).appliances['adc2']!.bindings).toEqual([]);
+    const runId = String(jsonEvents(r.stdout).find((e) => e.type === 'run')?.['runId']);
+    const again = await lab.cli(['rollback', runId, '--yes', '--json'], { timeoutMs: 60_000 });
+    expect(again.code, again.stderr).toBe(0);
+    const fixed = jsonEvents(again.stdout).filter((e) => e.type === 'undo' && e['status'] === 'undone');
+    expect(fixed).toEqual([expect.objectContaining({ step: 'unbind-old-key', target: 'adc2', message: expect.stringMatching(/otp-old was unbound again after its undo .* bound once more/) })]);
+    const after = await lab.snapshot();
+    expect(after.appliances).toEqual(before.appliances);
+    figures.add({
+      case: 'DELETE vpnglobal_sslcertkey_binding applied after the run had rolled back (old key gone)', kind: 'late write', outcome: 'a second `rollback` read the bindings and bound the old key again',
+      exitCode: again.code, entriesChecked: 0, lost: 0, appliancesChecked: applianceCount(after),
+    });
   }, 60_000);
 });

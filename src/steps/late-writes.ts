@@ -1,0 +1,38 @@
+// Writes that may still land. When the appliance gives no reply to a write and the change has
+// not shown by the time the step gives up on it (src/nitro/settle.ts), the request may still be
+// running there. Undoing it before it lands would race it: the undo finds nothing to undo, and
+// the late write then leaves a change the report calls rolled back — the worst of them an unbind
+// of the old key landing after the new one was unbound, leaving the appliance with no
+// userDataEncryptionKey at all. So such a write is journaled as "outcome unknown", and its undo
+// first waits until it can no longer arrive.
+import { NitroOutcomeUnknownError } from '../nitro/index.js';
+import type { ChangeRecord, StepContext } from '../runner/step.js';
+import type { ApplianceHandle } from './estate.js';
+
+/** Run one journaled write; a "no reply, never showed" failure is journaled before it is thrown. */
+export async function journaledWrite<T>(ctx: StepContext, id: number, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (err instanceof NitroOutcomeUnknownError) await ctx.journal.outcomeUnknown(id, err.message);
+    throw err;
+  }
+}
+
+/**
+ * Until when the write of `r` may still land on `a`: one more settle window after the step gave
+ * up on it (it had already waited one). Past that — a later `rollback` — no wait.
+ */
+export function lateWriteDeadline(a: ApplianceHandle, r: ChangeRecord): number {
+  if (r.done || !r.outcomeUnknownAt) return 0;
+  const at = Date.parse(r.outcomeUnknownAt);
+  return Number.isFinite(at) ? at + a.client.settleMs : 0;
+}
+
+/** Wait out a write of `r` that may still land on `a` (no wait when its outcome is known). */
+export async function waitOutLateWrite(a: ApplianceHandle, r: ChangeRecord, ctx: StepContext): Promise<void> {
+  const ms = lateWriteDeadline(a, r) - Date.now();
+  if (ms <= 0) return;
+  ctx.note(a.name, `"${r.action}" got no reply: waiting ${(ms / 1000).toFixed(1)} s more in case the appliance still applies it, before undoing it`, 'warn');
+  await new Promise((res) => setTimeout(res, ms));
+}
