@@ -18,7 +18,7 @@ export type JournalRecord =
   | { type: 'note'; step?: string; target: string; level: 'info' | 'warn'; message: string }
   | { type: 'step-end'; step: string; status: 'ok' | 'failed' | 'skipped'; error?: string; durationMs: number }
   | { type: 'rollback-start'; reason: string }
-  | { type: 'undo'; id: number; step: string; target: string; status: 'undone' | 'not-needed' | 'failed'; message: string }
+  | { type: 'undo'; id: number; step: string; target: string; status: 'undone' | 'not-needed' | 'failed'; message: string; ms?: number }
   | { type: 'rollback-end'; status: 'complete' | 'incomplete' }
   | { type: 'run-end'; status: RunStatus; exitCode: number; message?: string };
 

@@ -104,7 +104,7 @@ export class Runner {
       }
       for (const r of results) {
         const rec = records.find((c) => c.id === r.id) ?? records.find((c) => c.target === r.target);
-        this.record({ type: 'undo', id: rec?.id ?? 0, step: step.id, target: r.target, status: r.status, message: r.message });
+        this.record({ type: 'undo', id: rec?.id ?? 0, step: step.id, target: r.target, status: r.status, message: r.message, ...(r.ms !== undefined ? { ms: r.ms } : {}) });
         if (r.status === 'failed') complete = false;
       }
     }
@@ -115,7 +115,7 @@ export class Runner {
       const results: RollbackResult[] = await step.afterRollback(this.context(step, true), records).catch((err: unknown) =>
         [{ target: step.id, status: 'failed' as const, message: errorMessage(err) }]);
       for (const r of results) {
-        this.record({ type: 'undo', id: r.id ?? 0, step: step.id, target: r.target, status: r.status, message: r.message });
+        this.record({ type: 'undo', id: r.id ?? 0, step: step.id, target: r.target, status: r.status, message: r.message, ...(r.ms !== undefined ? { ms: r.ms } : {}) });
         if (r.status === 'failed') complete = false;
       }
     }

@@ -71,6 +71,8 @@ export interface RollbackResult {
   target: string;
   status: 'undone' | 'not-needed' | 'failed';
   message: string;
+  /** What this undo took (its checks and waits included), when the step measured it. */
+  ms?: number;
 }
 
 export interface Step {

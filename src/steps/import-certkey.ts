@@ -106,15 +106,16 @@ export class ImportCertkeyStep implements Step {
         out.push({ id: r.id, target: r.target, status: 'failed', message: `appliance ${r.target} is no longer in the inventory` });
         continue;
       }
+      const t0 = Date.now();
       try {
         // A failover since the import: undo on whichever node is primary now.
         await a.client.recheckPrimary().catch(() => undefined);
         await waitOutLateWrite(a, r, ctx);
         const res = await this.undo(a, r);
         if (r.action === 'upload-file' && res.removed?.length) removedOn.set(a, [...(removedOn.get(a) ?? []), ...res.removed]);
-        out.push({ id: r.id, target: r.target, status: res.status, message: res.message });
+        out.push({ id: r.id, target: r.target, status: res.status, message: res.message, ms: Date.now() - t0 });
       } catch (err) {
-        out.push({ id: r.id, target: r.target, status: 'failed', message: describeError(err) });
+        out.push({ id: r.id, target: r.target, status: 'failed', message: describeError(err), ms: Date.now() - t0 });
       }
     }
     for (const [a, names] of removedOn) out.push(await this.unsyncSecondary(a, names));

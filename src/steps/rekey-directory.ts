@@ -91,15 +91,17 @@ export class RekeyDirectoryStep implements Step {
         out.push({ id: r.id, target: 'directory', status: 'not-needed', message: 'no backup was written: nothing was changed' });
         continue;
       }
+      const t0 = Date.now();
       const s = await runRestore({
         connect: estate.directory, backupFile, keys: [estate.certs.old.km, estate.certs.new.km],
         reencryptChangedUnder: estate.certs.old.km,
         onProgress: (p) => ctx.progress('directory', { done: p.done, total: p.total ?? p.done, rate: p.rate, detail: 'restoring' }),
       });
       const since = s.changedSince.length ? `; ${s.changedSince.length} entr(ies) changed since the run and had their devices re-encrypted under the old key instead` : '';
+      const ms = Date.now() - t0;
       out.push(s.failed.length
-        ? { id: r.id, target: 'directory', status: 'failed', message: `restore from ${backupFile} left ${s.failed.length} entr(ies) as they are: ${s.failed.slice(0, 5).map((f) => `${f.dn}: ${f.reason}`).join('; ')}` }
-        : { id: r.id, target: 'directory', status: s.changed ? 'undone' : 'not-needed', message: `${s.changed} original value(s) put back from ${backupFile}${since}` });
+        ? { id: r.id, target: 'directory', status: 'failed', message: `restore from ${backupFile} left ${s.failed.length} entr(ies) as they are: ${s.failed.slice(0, 5).map((f) => `${f.dn}: ${f.reason}`).join('; ')}`, ms }
+        : { id: r.id, target: 'directory', status: s.changed ? 'undone' : 'not-needed', message: `${s.changed} original value(s) put back from ${backupFile}${since}`, ms });
     }
     return out;
   }

@@ -18,13 +18,14 @@ export async function undoEach(
       out.push({ id: r.id, target: r.target, status: 'failed', message: `appliance ${r.target} is no longer in the inventory: undo "${r.action}" by hand` });
       continue;
     }
+    const t0 = Date.now();
     try {
       // A failover since the change: talk to whichever node is primary now.
       await a.client.recheckPrimary().catch(() => undefined);
       await waitOutLateWrite(a, r, ctx);
-      out.push({ id: r.id, target: r.target, ...(await undo(a, r)) });
+      out.push({ id: r.id, target: r.target, ...(await undo(a, r)), ms: Date.now() - t0 });
     } catch (err) {
-      out.push({ id: r.id, target: r.target, status: 'failed', message: describeError(err) });
+      out.push({ id: r.id, target: r.target, status: 'failed', message: describeError(err), ms: Date.now() - t0 });
     }
   }
   return out;

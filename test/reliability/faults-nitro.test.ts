@@ -5,6 +5,8 @@
 // retried and the run goes on. test/e2e/rollback.test.ts covers plain 4xx errors; this is the rest.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunReport } from '../../src/runner/report.js';
 import { NitroClient, unbindUserDataEncryptionKey } from '../../src/nitro/index.js';
 import type { Keyring } from '../../src/otp/index.js';
 import { startE2eLab, type E2eLab, type Snapshot } from '../helpers/e2e.js';
@@ -217,6 +219,11 @@ describe(`a write that lands after the step gave up on it (settle window ${SHORT
     // The journal says which write's outcome is unknown, and the undo said it waited for it.
     expect(events.filter((e) => e['type'] === 'outcome-unknown')).toHaveLength(1);
     expect(events.some((e) => e['type'] === 'note' && /got no reply: waiting .* before undoing it/.test(String(e['message'])))).toBe(true);
+    // The report says what each undo took: the one that waited took at least that window.
+    const runId = String(events.find((e) => e['type'] === 'run')?.['runId']);
+    const report = JSON.parse(readFileSync(join(w.lab.root, 'home', 'runs', runId, 'report.json'), 'utf8')) as RunReport;
+    const undos = report.steps.find((s) => s.id === c.step)!.rollback.filter((u) => u.target === 'adc2');
+    expect(Math.max(...undos.map((u) => u.ms ?? 0))).toBeGreaterThanOrEqual(SHORT_SETTLE_MS - 100);
   }, 60_000);
 
   it('a write landing even later, after the rollback: `rollback` again reads the bindings, finds the old key gone and binds it back', async () => {

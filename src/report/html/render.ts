@@ -156,8 +156,8 @@ function stepItem(s: StepReport, i: number): string {
     </tbody></table>`;
   const undo = s.rollback.length === 0 ? '' : `
     <h4>Rollback</h4>
-    <table data-testid="rollback"><thead><tr><th>Target</th><th>Undo</th><th>What happened</th></tr></thead><tbody>
-    ${s.rollback.map((u) => `<tr data-target="${esc(u.target)}" data-status="${esc(u.status)}"><td>${esc(u.target)}</td><td>${badge(u.status)}</td><td>${esc(u.message)}</td></tr>`).join('')}
+    <table data-testid="rollback"><thead><tr><th>Target</th><th>Undo</th><th>What happened</th><th>Took</th></tr></thead><tbody>
+    ${s.rollback.map((u) => `<tr data-target="${esc(u.target)}" data-status="${esc(u.status)}"><td>${esc(u.target)}</td><td>${badge(u.status)}</td><td>${esc(u.message)}</td><td class="muted">${u.ms === undefined ? '' : `${(u.ms / 1000).toFixed(1)} s`}</td></tr>`).join('')}
     </tbody></table>`;
   const notes = s.notes.length === 0 ? '' : `<ul>${s.notes.map((n) => `<li><span class="muted">${esc(n.level)} · ${esc(n.target)}:</span> ${esc(n.message)}</li>`).join('')}</ul>`;
   const when = s.startedAt ? `${esc(s.startedAt)}${s.durationMs !== undefined ? ` · ${esc(fmtDuration(s.durationMs))}` : ''}` : 'not started';
