@@ -5,9 +5,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { connect, DirectoryError, type DirectoryClient } from '../directory/index.js';
 import { AdcError, EXIT, InputError, errorMessage } from '../errors.js';
-import type { OtpKeyMaterial } from '../otp/index.js';
+import { loadKeyFrom, type OtpKeyMaterial } from '../otp/index.js';
 import { runRekey, type RekeyJob, type RunSummary } from '../rekey/index.js';
-import { loadKeyArgs } from '../cli/key-options.js';
 import { AppLog } from './applog.js';
 import { NESTED_GROUP_RULE, OPERATION_NAMES, bindHint, translate, usage, type CertArgs, type OtptoolSettings } from './args.js';
 import { runCopy } from './copy.js';
@@ -43,7 +42,7 @@ export async function runOtptool(tokens: readonly string[], io: OtptoolIo): Prom
     if (!(await io.confirm('Operation 1 writes every OTP secret into the directory in plaintext. Continue?'))) throw new InputError('not confirmed; nothing was changed');
   }
 
-  const job = await loadJob(settings);
+  const job = await loadJob(settings, io);
   const caPem = readCa(settings.caFile);
   const password = await bindPassword(settings, io);
   const backupFile = settings.dryRun ? undefined : backupPath(settings);
@@ -91,9 +90,10 @@ export async function runOtptool(tokens: readonly string[], io: OtptoolIo): Prom
   return summary.failed.length > 0 || summary.stopped ? EXIT.failedRolledBack : EXIT.ok;
 }
 
-async function loadCert(c: CertArgs, option: string, passOption: string, allowExpired: boolean): Promise<OtpKeyMaterial> {
+async function loadCert(c: CertArgs, option: string, passOption: string, allowExpired: boolean, io: OtptoolIo): Promise<OtpKeyMaterial> {
   try {
-    return await loadKeyArgs({ cert: c.path, key: c.keyPath, passphraseEnv: c.passphraseEnv, allowExpired }, option);
+    // The passphrase comes from the same environment and terminal as the bind password (io).
+    return await loadKeyFrom({ cert: c.path, key: c.keyPath, passphraseEnv: c.passphraseEnv, allowExpired }, option, { env: io.env, ...(io.interactive ? { promptSecret: io.promptSecret } : {}) });
   } catch (err) {
     // The loader speaks our long options; the operator typed the vendor-style ones.
     if (err instanceof InputError) throw new InputError(err.message.replace(/--passphrase-env VAR/g, `-${passOption} VAR`).replace(/--key\b/g, option === '-cert_path' ? '-key_path' : '-new_key_path'), { cause: err });
@@ -101,16 +101,16 @@ async function loadCert(c: CertArgs, option: string, passOption: string, allowEx
   }
 }
 
-async function loadJob(s: OtptoolSettings): Promise<RekeyJob> {
+async function loadJob(s: OtptoolSettings, io: OtptoolIo): Promise<RekeyJob> {
   switch (s.operation) {
     case 0:
-      return { kind: 'encrypt', to: await loadCert(s.cert, '-cert_path', 'cert_passphrase_env', false) };
+      return { kind: 'encrypt', to: await loadCert(s.cert, '-cert_path', 'cert_passphrase_env', false, io) };
     case 1:
       // Reading values written under a certificate that has since expired is the point of the job.
-      return { kind: 'decrypt', from: [await loadCert(s.cert, '-cert_path', 'cert_passphrase_env', true)] };
+      return { kind: 'decrypt', from: [await loadCert(s.cert, '-cert_path', 'cert_passphrase_env', true, io)] };
     case 2: {
-      const from = await loadCert(s.cert, '-cert_path', 'cert_passphrase_env', true);
-      const to = await loadCert(s.newCert!, '-new_cert_path', 'new_cert_passphrase_env', false);
+      const from = await loadCert(s.cert, '-cert_path', 'cert_passphrase_env', true, io);
+      const to = await loadCert(s.newCert!, '-new_cert_path', 'new_cert_passphrase_env', false, io);
       if (from.kidText === to.kidText) throw new InputError(`-cert_path and -new_cert_path are the same certificate (${to.subject}, KID ${to.kidText})`);
       return { kind: 'rekey', from: [from], to, includeLegacy: s.includeLegacy };
     }
