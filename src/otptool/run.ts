@@ -10,7 +10,7 @@ import { runRekey, type RekeyJob, type RunSummary } from '../rekey/index.js';
 import { AppLog } from './applog.js';
 import { NESTED_GROUP_RULE, OPERATION_NAMES, bindHint, translate, usage, type CertArgs, type OtptoolSettings } from './args.js';
 import { runCopy } from './copy.js';
-import { EngineObserver } from './outcomes.js';
+import { reportEvent } from './outcomes.js';
 import { vendorSummary } from './summary.js';
 
 export interface OtptoolIo {
@@ -58,6 +58,7 @@ export async function runOtptool(tokens: readonly string[], io: OtptoolIo): Prom
   const log = await AppLog.open(settings.logFile);
   const connectFor = open(settings.dryRun);
   let summary: RunSummary;
+  let logFailure: unknown;
   try {
     log.line('INFO', `adc-cutover otptool: operation ${settings.operation}, ${OPERATION_NAMES[settings.operation]}${settings.dryRun ? ' (dry run: nothing written)' : ''}`);
     log.line('INFO', `directory ${settings.url} as ${settings.bindName}; base ${settings.base}; filter ${settings.filter}; attribute ${settings.attribute}${settings.targetAttribute ? ` → ${settings.targetAttribute} (copy)` : ''}`);
@@ -69,12 +70,15 @@ export async function runOtptool(tokens: readonly string[], io: OtptoolIo): Prom
         job, backupFile, concurrency: settings.concurrency, onEntry: (e) => log.entry(e), signal: io.signal,
       });
     } else {
-      const observer = new EngineObserver(job, settings.attribute);
       summary = await runRekey({
-        connect: observer.wrap(connectFor), base: settings.base, filter: settings.filter, attribute: settings.attribute,
+        connect: connectFor, base: settings.base, filter: settings.filter, attribute: settings.attribute,
         job, backupFile, concurrency: settings.concurrency, signal: io.signal,
+        onEntry: (r) => {
+          log.entry(reportEvent(r, job, settings.dryRun));
+          // A log that cannot be written stops the run: operators go by app.log, user by user.
+          if (log.failure) throw log.failure;
+        },
       });
-      for (const e of await observer.settle(summary)) log.entry(e);
     }
     const notModified = summary.fetched - summary.changed;
     log.line(summary.failed.length || summary.stopped ? 'WARNING' : 'INFO',
@@ -83,11 +87,13 @@ export async function runOtptool(tokens: readonly string[], io: OtptoolIo): Prom
     log.line('ERROR', `stopped: ${errorMessage(err)}`);
     throw err;
   } finally {
-    await log.close();
+    // Not thrown from here: after a run that wrote, the summary must still be printed.
+    logFailure = await log.close().then(() => undefined, (err: unknown) => err);
   }
   io.stdout(vendorSummary(summary, settings, { logFile: settings.logFile, restoreHint: restoreHint(settings, summary) }));
+  if (logFailure) io.stderr(`error: ${errorMessage(logFailure)}${summary.backupFile ? `; the backup ${summary.backupFile} records every write` : ''}\n`);
   if (summary.stopped?.reason === 'aborted') return EXIT.interrupted;
-  return summary.failed.length > 0 || summary.stopped ? EXIT.failedRolledBack : EXIT.ok;
+  return summary.failed.length > 0 || summary.stopped || logFailure ? EXIT.failedRolledBack : EXIT.ok;
 }
 
 async function loadCert(c: CertArgs, option: string, passOption: string, allowExpired: boolean, io: OtptoolIo): Promise<OtpKeyMaterial> {

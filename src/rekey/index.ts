@@ -7,4 +7,4 @@ export { prepareJob } from './job.js';
 export type { RekeyJob, EntryPlan, PreparedJob } from './job.js';
 export { BackupWriter, readBackup, sha256Hex, BACKUP_VERSION } from './backup.js';
 export type { BackupHeader, BackupRecord, OriginalsRecord, WrittenRecord, RestoredRecord, BackupEntry, OpenedBackup, BackupJob } from './backup.js';
-export type { RunSummary, RunProgress, StopReason } from './summary.js';
+export type { RunSummary, RunProgress, StopReason, EntryOutcome, EntryReport } from './summary.js';

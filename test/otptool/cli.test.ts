@@ -132,6 +132,13 @@ it('a nested-group filter is passed through as given, with a warning on a server
   expect(direct.stdout).toMatch(new RegExp(`Fetched ${lab.seed.users.filter((u) => u.inOtpGroup && u.value !== undefined).length + 1} users`));
 });
 
+it('a log that cannot be written: the summary is still printed, the error names the log file, exit 1', async () => {
+  const r = await otptool([...conn(), '-operation', '2', '-cert_path', oldMerged, '-new_cert_path', newMerged, '-dry_run', '-log', '/dev/full']);
+  expect(r.code, r.stderr).toBe(1);
+  expect(r.stdout).toMatch(/Would modify \d+ users/);
+  expect(r.stderr).toMatch(/error: -log \/dev\/full: writing the log failed \(ENOSPC\)/);
+});
+
 it('-target_attribute extensionAttribute1: the result lands there, the source is not changed; a second run changes nothing', async () => {
   const before = await values();
   const backup = join(cwd, 'copy-backup.jsonl');
