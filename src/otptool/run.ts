@@ -201,17 +201,14 @@ function resultCodeOf(err: unknown): number | undefined {
 
 function restoreHint(s: OtptoolSettings, summary: RunSummary): string | undefined {
   if (!summary.backupFile) return undefined;
-  if (s.targetAttribute) {
-    // runRestore writes the original back with compare-and-swap; an original that was "no value"
-    // would be written as an empty value, which the server refuses. So say what does work.
-    return `to undo the copy, clear ${s.targetAttribute} on the users logged as modified in ${s.logFile}; `
-      + `adc-cutover directory restore puts back only targets that held a value before the run`;
-  }
+  // A copy's backup names the target attribute; restoring it deletes the copies where the target
+  // held nothing before, and puts back what it held where it did.
   const url = s.url;
   // The backup is sealed with -cert_path's certificate in every operation (the old one for 2).
   const cert = s.cert;
   const q = (v: string) => (/^[A-Za-z0-9_./:@=,-]+$/.test(v) ? v : `"${v.replace(/(["\\$`])/g, '\\$1')}"`);
   return 'undo with: ' + ['adc-cutover directory restore', q(summary.backupFile), '--url', q(url), '--bind-dn', q(s.bindName), `--password-env ${s.passwordEnv}`,
-    ...(s.caFile ? ['--ca', q(s.caFile)] : []), '--base', q(s.base), '--cert', q(cert.path), ...(cert.keyPath ? ['--key', q(cert.keyPath)] : []),
+    ...(s.caFile ? ['--ca', q(s.caFile)] : []), ...(s.startTls ? ['--start-tls'] : []), '--base', q(s.base), '--cert', q(cert.path),
+    ...(cert.keyPath ? ['--key', q(cert.keyPath)] : []), ...(cert.passphraseEnv ? ['--passphrase-env', cert.passphraseEnv] : []),
     ...(s.targetAttribute ? ['--attribute', s.targetAttribute] : ['--attribute', s.attribute])].join(' ');
 }
