@@ -6,7 +6,8 @@
 // checks every new value with the target key before the write (every device decrypted, secrets
 // equal to the originals), seals and fsyncs the backup, and requires each read-back to be
 // byte-identical to the checked value (one that differs is decrypted and checked in full).
-//   npm run bench:rekey -- --users 20000 [--concurrency 8] [--group 50] [--page-size 500]
+//   npm run bench:rekey -- --users 20000 [--concurrency 8] [--group 50] [--page-size 500] [--on-entry]
+// --on-entry: the engine run also hands every entry to an onEntry callback (as otptool's app.log does).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import { selfSignedCert } from '../src/lab/pki.js';
 import { randomPassword, sshaHash, startSlapd, type RunningSlapd } from '../src/lab/slapd.js';
 import { newTotpSecret } from '../src/lab/seed.js';
 import { Keyring, encryptValue, keyMaterialFromPem, rekeyValue, type OtpKeyMaterial } from '../src/otp/index.js';
-import { runRekey } from '../src/rekey/index.js';
+import { runRekey, type EntryReport } from '../src/rekey/index.js';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -30,6 +31,7 @@ const concurrency = arg('concurrency', 8);
 const groupSize = arg('group', 50);
 const pageSize = arg('page-size', 500);
 const attribute = 'userParameters';
+const withOnEntry = process.argv.includes('--on-entry');
 
 /** Everyone enrolled under the old key, one device each, every tenth user a second one. */
 async function seed(slapd: RunningSlapd, oldKey: OtpKeyMaterial): Promise<void> {
@@ -114,22 +116,25 @@ async function main(): Promise<void> {
     await Promise.all(conns.map((c) => c.close()));
     process.stdout.write(`reset in ${((Date.now() - t) / 1000).toFixed(1)} s\n`);
 
+    let reported = 0;
     const cpu1 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     const s = await runRekey({
       connect: svc, base: slapd.usersDN, filter: '(objectClass=user)', attribute,
       job: { kind: 'rekey', from: [oldKey], to: newKey }, backupFile: join(dir, 'backup.jsonl'),
       concurrency, groupSize, pageSize,
+      ...(withOnEntry ? { onEntry: (r: EntryReport) => void (reported += r.devices.length > 0 ? 1 : 0) } : {}),
     });
     const engineSecs = Number(process.hrtime.bigint() - t0) / 1e9;
     const engineCpu = cpuSecs(cpu1);
     if (s.changed !== pairs.length || s.failed.length > 0) throw new Error(`engine changed ${s.changed} of ${pairs.length}, ${s.failed.length} failed`);
+    if (withOnEntry && reported !== pairs.length) throw new Error(`onEntry saw ${reported} of ${pairs.length} entries`);
 
     const engineRate = pairs.length / engineSecs;
     const ceilingRate = pairs.length / ceilingSecs;
     const rssMb = process.resourceUsage().maxRSS / 1024;
     process.stdout.write([
-      `users ${pairs.length}, connections ${concurrency}, group ${groupSize}, page ${pageSize}`,
+      `users ${pairs.length}, connections ${concurrency}, group ${groupSize}, page ${pageSize}${withOnEntry ? ', onEntry callback' : ''}`,
       `engine : ${engineSecs.toFixed(2)} s  ${engineRate.toFixed(0)} users/s  (scan + decide + re-encrypt + secret check before the write + sealed backup with fsync per group + CAS + grouped read-back, byte-identical)`,
       `ceiling: ${ceilingSecs.toFixed(2)} s  ${ceilingRate.toFixed(0)} users/s  (same CAS modifies, precomputed, + the same grouped read-back; no scan, crypto or backup)`,
       `ratio  : ${(engineRate / ceilingRate).toFixed(2)}`,

@@ -1,17 +1,11 @@
 // The certificate options every command shares: --cert F [--key F] [--passphrase-env V], with a
-// prefix for commands that take two (--from-…, --to-…). A key that turns out to be encrypted is
-// asked for at a prompt when there is a terminal.
+// prefix for commands that take two (--from-…, --to-…). The loading itself is otp's (loadKeyFrom,
+// shared with otptool); this adds the yargs options and this process's environment and terminal.
 import type { Argv } from 'yargs';
-import { InputError } from '../errors.js';
-import { loadKeyMaterial, type OtpKeyMaterial } from '../otp/index.js';
-import { isInteractive, promptSecret, secretFromEnv } from './input.js';
+import { loadKeyFrom, type KeyArgs, type OtpKeyMaterial } from '../otp/index.js';
+import { isInteractive, promptSecret } from './input.js';
 
-export interface KeyArgs {
-  cert?: string;
-  key?: string;
-  passphraseEnv?: string;
-  allowExpired?: boolean;
-}
+export type { KeyArgs };
 
 export function keyOptions<T>(y: Argv<T>, prefix = '', required = true) {
   const name = (n: string) => (prefix ? `${prefix}-${n}` : n);
@@ -22,19 +16,9 @@ export function keyOptions<T>(y: Argv<T>, prefix = '', required = true) {
     .option('allow-expired', { type: 'boolean', default: false, describe: 'accept an expired or not-yet-valid certificate' });
 }
 
-export async function loadKeyArgs(args: KeyArgs, label: string): Promise<OtpKeyMaterial> {
-  if (!args.cert) throw new InputError(`${label}: no certificate given`);
-  const passphrase = secretFromEnv(args.passphraseEnv, `${label} passphrase`);
-  try {
-    return await loadKeyMaterial({ cert: args.cert, key: args.key, passphrase, allowExpired: args.allowExpired });
-  } catch (err) {
-    // An encrypted key or PFX without a passphrase: ask, when someone is there to answer.
-    if (passphrase === undefined && isInteractive() && err instanceof InputError && /passphrase/.test(err.message)) {
-      const asked = await promptSecret(`passphrase for ${args.cert}`);
-      return loadKeyMaterial({ cert: args.cert, key: args.key, passphrase: asked, allowExpired: args.allowExpired });
-    }
-    throw err;
-  }
+/** Loads with this process's environment, and asks at the terminal when there is one. */
+export function loadKeyArgs(args: KeyArgs, label: string): Promise<OtpKeyMaterial> {
+  return loadKeyFrom(args, label, { env: process.env, ...(isInteractive() ? { promptSecret } : {}) });
 }
 
 /** Pulls `--<prefix>-cert` style options out of parsed yargs arguments. */

@@ -21,3 +21,13 @@ export async function casReplace(client: DirectoryClient, dn: string, attribute:
   const del = new Change({ operation: 'delete', modification: new Attribute({ type: attribute, values: [oldValue] }) });
   await client.modify(dn, [del, add], [16, 20]);
 }
+
+/**
+ * Remove `value` from `dn`, only while the attribute still holds it: the undo of a write that
+ * added a value where there was none. Throws CasConflict (16) when the value is not there.
+ */
+export async function casDelete(client: DirectoryClient, dn: string, attribute: string, value: string): Promise<void> {
+  checkAttributeName(attribute);
+  const del = new Change({ operation: 'delete', modification: new Attribute({ type: attribute, values: [value] }) });
+  await client.modify(dn, [del], [16]);
+}

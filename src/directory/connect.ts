@@ -1,6 +1,8 @@
 // One bound LDAP connection (ldapts), with the two guarantees the rest of the tool relies on:
-// certificates are checked unless the operator says otherwise, and a dry-run connection cannot
-// write — enforced here, in the transport, so no caller can forget it.
+// the server certificate is always checked (LDAPS and StartTLS; there is deliberately no option
+// to skip it, as the vendor tool has none: the bind password and every OTP secret cross this
+// connection, so the answer to an unknown CA is caPem), and a dry-run connection cannot write —
+// both enforced here, in the transport, so no caller can forget them.
 import type { ConnectionOptions } from 'node:tls';
 import { Client, type Change, type Entry, type SearchOptions } from 'ldapts';
 import { InputError } from '../errors.js';

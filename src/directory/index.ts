@@ -6,7 +6,7 @@ export { splitDn, dnKey } from './dn.js';
 export type { SplitDn } from './dn.js';
 export { scan, scanPages, scanFilter, countEntries, readValue, readValues, valuesOf, DEFAULT_PAGE_SIZE } from './scan.js';
 export type { ScannedEntry, ScanOptions } from './scan.js';
-export { casReplace } from './cas.js';
+export { casReplace, casDelete } from './cas.js';
 export { census } from './census.js';
 export type { CensusOptions, CensusResult, KidCount, ProblemCount, ExtraAttributeCount } from './census.js';
 export { DirectoryError, CasConflict, InsufficientAccess, DirectoryUnavailable, DryRunRefusal, NoSuchEntry, toDirectoryError, resultName } from './errors.js';

@@ -8,6 +8,8 @@ export { Keyring, decryptDevice, decryptDevices, decryptWithKeyring, encryptPlai
 export type { PlainDevice, DecryptedDevice } from './devices.js';
 export { loadKeyMaterial, keyMaterialFromPem, certificateInfo } from './key-material.js';
 export type { OtpKeyMaterial, OtpCertificateInfo, LoadOptions } from './key-material.js';
+export { loadKeyFrom } from './key-source.js';
+export type { KeyArgs, KeySourceIo } from './key-source.js';
 export { readSecrets, kidsOf, encryptValue, legacyValue, addDevice, rekeyValue, rekeyValues, decryptValue, verifySecrets, verifyValues } from './values.js';
 export type { ReadResult, DeviceAction, DeviceOutcome, TransformResult, RekeyOptions, Settled } from './values.js';
 export { totpCode, totpVerify, secondsLeftInStep } from './totp.js';

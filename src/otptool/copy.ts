@@ -4,13 +4,12 @@
 // guarantees: the target's original goes into the engine's sealed backup (fsync'd) before the
 // write, the write is a compare-and-swap on the target as read, and the value read back must
 // hold every device secret of the source, readable as the job wants; if not, it is undone.
-import { Attribute, Change } from 'ldapts';
 import {
-  CasConflict, DirectoryUnavailable, DryRunRefusal, casReplace, readValue, scanPages, type DirectoryClient, type ScannedEntry,
+  CasConflict, DirectoryUnavailable, DryRunRefusal, casDelete, casReplace, readValue, scanPages, type DirectoryClient, type ScannedEntry,
 } from '../directory/index.js';
 import { errorMessage } from '../errors.js';
 import { parseAttribute, readSecrets, verifySecrets } from '../otp/index.js';
-import { BackupWriter, prepareJob, sha256Hex, type PreparedJob, type RekeyJob, type RunSummary } from '../rekey/index.js';
+import { BackupWriter, NO_VALUE, prepareJob, sha256Hex, type PreparedJob, type RekeyJob, type RunSummary } from '../rekey/index.js';
 import type { EntryEvent } from './applog.js';
 import { planEvent, unchangedText } from './outcomes.js';
 
@@ -150,8 +149,8 @@ class Copier {
     const target = this.opts.target;
     const sha = sha256Hex(desired);
     try {
-      // An absent target is backed up as "": its undo is removing what we added.
-      await this.backup?.append([this.backup.originals([{ dn, value: current ?? '', intended: sha }])]);
+      // An absent target is backed up as NO_VALUE: its undo (runRestore) deletes what we added.
+      await this.backup?.append([this.backup.originals([{ dn, value: current ?? NO_VALUE, intended: sha }])]);
     } catch (err) {
       this.summary.stopped ??= { reason: 'backup-failed', message: errorMessage(err) };
       this.emit({ dn, outcome: 'failed', reason: `not written: the backup could not be written (${errorMessage(err)})` });
@@ -195,7 +194,7 @@ class Copier {
     const target = this.opts.target;
     try {
       if (current !== undefined) await casReplace(conn, dn, target, desired, current);
-      else await conn.modify(dn, [new Change({ operation: 'delete', modification: new Attribute({ type: target, values: [desired] }) })], [16]);
+      else await casDelete(conn, dn, target, desired);
       await this.backup?.append([{ type: 'restored', dn, reason: 'verification failed' }]);
       this.emit({ dn, outcome: 'failed', reason: `verification failed (${bad}); ${target} was put back as it was` });
     } catch (err) {

@@ -5,13 +5,12 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { connect, DirectoryError, type DirectoryClient } from '../directory/index.js';
 import { AdcError, EXIT, InputError, errorMessage } from '../errors.js';
-import type { OtpKeyMaterial } from '../otp/index.js';
+import { loadKeyFrom, type OtpKeyMaterial } from '../otp/index.js';
 import { runRekey, type RekeyJob, type RunSummary } from '../rekey/index.js';
-import { loadKeyArgs } from '../cli/key-options.js';
 import { AppLog } from './applog.js';
 import { NESTED_GROUP_RULE, OPERATION_NAMES, bindHint, translate, usage, type CertArgs, type OtptoolSettings } from './args.js';
 import { runCopy } from './copy.js';
-import { EngineObserver } from './outcomes.js';
+import { reportEvent } from './outcomes.js';
 import { vendorSummary } from './summary.js';
 
 export interface OtptoolIo {
@@ -43,7 +42,7 @@ export async function runOtptool(tokens: readonly string[], io: OtptoolIo): Prom
     if (!(await io.confirm('Operation 1 writes every OTP secret into the directory in plaintext. Continue?'))) throw new InputError('not confirmed; nothing was changed');
   }
 
-  const job = await loadJob(settings);
+  const job = await loadJob(settings, io);
   const caPem = readCa(settings.caFile);
   const password = await bindPassword(settings, io);
   const backupFile = settings.dryRun ? undefined : backupPath(settings);
@@ -59,6 +58,7 @@ export async function runOtptool(tokens: readonly string[], io: OtptoolIo): Prom
   const log = await AppLog.open(settings.logFile);
   const connectFor = open(settings.dryRun);
   let summary: RunSummary;
+  let logFailure: unknown;
   try {
     log.line('INFO', `adc-cutover otptool: operation ${settings.operation}, ${OPERATION_NAMES[settings.operation]}${settings.dryRun ? ' (dry run: nothing written)' : ''}`);
     log.line('INFO', `directory ${settings.url} as ${settings.bindName}; base ${settings.base}; filter ${settings.filter}; attribute ${settings.attribute}${settings.targetAttribute ? ` → ${settings.targetAttribute} (copy)` : ''}`);
@@ -70,12 +70,15 @@ export async function runOtptool(tokens: readonly string[], io: OtptoolIo): Prom
         job, backupFile, concurrency: settings.concurrency, onEntry: (e) => log.entry(e), signal: io.signal,
       });
     } else {
-      const observer = new EngineObserver(job, settings.attribute);
       summary = await runRekey({
-        connect: observer.wrap(connectFor), base: settings.base, filter: settings.filter, attribute: settings.attribute,
+        connect: connectFor, base: settings.base, filter: settings.filter, attribute: settings.attribute,
         job, backupFile, concurrency: settings.concurrency, signal: io.signal,
+        onEntry: (r) => {
+          log.entry(reportEvent(r, job, settings.dryRun));
+          // A log that cannot be written stops the run: operators go by app.log, user by user.
+          if (log.failure) throw log.failure;
+        },
       });
-      for (const e of await observer.settle(summary)) log.entry(e);
     }
     const notModified = summary.fetched - summary.changed;
     log.line(summary.failed.length || summary.stopped ? 'WARNING' : 'INFO',
@@ -84,16 +87,19 @@ export async function runOtptool(tokens: readonly string[], io: OtptoolIo): Prom
     log.line('ERROR', `stopped: ${errorMessage(err)}`);
     throw err;
   } finally {
-    await log.close();
+    // Not thrown from here: after a run that wrote, the summary must still be printed.
+    logFailure = await log.close().then(() => undefined, (err: unknown) => err);
   }
   io.stdout(vendorSummary(summary, settings, { logFile: settings.logFile, restoreHint: restoreHint(settings, summary) }));
+  if (logFailure) io.stderr(`error: ${errorMessage(logFailure)}${summary.backupFile ? `; the backup ${summary.backupFile} records every write` : ''}\n`);
   if (summary.stopped?.reason === 'aborted') return EXIT.interrupted;
-  return summary.failed.length > 0 || summary.stopped ? EXIT.failedRolledBack : EXIT.ok;
+  return summary.failed.length > 0 || summary.stopped || logFailure ? EXIT.failedRolledBack : EXIT.ok;
 }
 
-async function loadCert(c: CertArgs, option: string, passOption: string, allowExpired: boolean): Promise<OtpKeyMaterial> {
+async function loadCert(c: CertArgs, option: string, passOption: string, allowExpired: boolean, io: OtptoolIo): Promise<OtpKeyMaterial> {
   try {
-    return await loadKeyArgs({ cert: c.path, key: c.keyPath, passphraseEnv: c.passphraseEnv, allowExpired }, option);
+    // The passphrase comes from the same environment and terminal as the bind password (io).
+    return await loadKeyFrom({ cert: c.path, key: c.keyPath, passphraseEnv: c.passphraseEnv, allowExpired }, option, { env: io.env, ...(io.interactive ? { promptSecret: io.promptSecret } : {}) });
   } catch (err) {
     // The loader speaks our long options; the operator typed the vendor-style ones.
     if (err instanceof InputError) throw new InputError(err.message.replace(/--passphrase-env VAR/g, `-${passOption} VAR`).replace(/--key\b/g, option === '-cert_path' ? '-key_path' : '-new_key_path'), { cause: err });
@@ -101,16 +107,16 @@ async function loadCert(c: CertArgs, option: string, passOption: string, allowEx
   }
 }
 
-async function loadJob(s: OtptoolSettings): Promise<RekeyJob> {
+async function loadJob(s: OtptoolSettings, io: OtptoolIo): Promise<RekeyJob> {
   switch (s.operation) {
     case 0:
-      return { kind: 'encrypt', to: await loadCert(s.cert, '-cert_path', 'cert_passphrase_env', false) };
+      return { kind: 'encrypt', to: await loadCert(s.cert, '-cert_path', 'cert_passphrase_env', false, io) };
     case 1:
       // Reading values written under a certificate that has since expired is the point of the job.
-      return { kind: 'decrypt', from: [await loadCert(s.cert, '-cert_path', 'cert_passphrase_env', true)] };
+      return { kind: 'decrypt', from: [await loadCert(s.cert, '-cert_path', 'cert_passphrase_env', true, io)] };
     case 2: {
-      const from = await loadCert(s.cert, '-cert_path', 'cert_passphrase_env', true);
-      const to = await loadCert(s.newCert!, '-new_cert_path', 'new_cert_passphrase_env', false);
+      const from = await loadCert(s.cert, '-cert_path', 'cert_passphrase_env', true, io);
+      const to = await loadCert(s.newCert!, '-new_cert_path', 'new_cert_passphrase_env', false, io);
       if (from.kidText === to.kidText) throw new InputError(`-cert_path and -new_cert_path are the same certificate (${to.subject}, KID ${to.kidText})`);
       return { kind: 'rekey', from: [from], to, includeLegacy: s.includeLegacy };
     }
@@ -195,17 +201,14 @@ function resultCodeOf(err: unknown): number | undefined {
 
 function restoreHint(s: OtptoolSettings, summary: RunSummary): string | undefined {
   if (!summary.backupFile) return undefined;
-  if (s.targetAttribute) {
-    // runRestore writes the original back with compare-and-swap; an original that was "no value"
-    // would be written as an empty value, which the server refuses. So say what does work.
-    return `to undo the copy, clear ${s.targetAttribute} on the users logged as modified in ${s.logFile}; `
-      + `adc-cutover directory restore puts back only targets that held a value before the run`;
-  }
+  // A copy's backup names the target attribute; restoring it deletes the copies where the target
+  // held nothing before, and puts back what it held where it did.
   const url = s.url;
   // The backup is sealed with -cert_path's certificate in every operation (the old one for 2).
   const cert = s.cert;
   const q = (v: string) => (/^[A-Za-z0-9_./:@=,-]+$/.test(v) ? v : `"${v.replace(/(["\\$`])/g, '\\$1')}"`);
   return 'undo with: ' + ['adc-cutover directory restore', q(summary.backupFile), '--url', q(url), '--bind-dn', q(s.bindName), `--password-env ${s.passwordEnv}`,
-    ...(s.caFile ? ['--ca', q(s.caFile)] : []), '--base', q(s.base), '--cert', q(cert.path), ...(cert.keyPath ? ['--key', q(cert.keyPath)] : []),
+    ...(s.caFile ? ['--ca', q(s.caFile)] : []), ...(s.startTls ? ['--start-tls'] : []), '--base', q(s.base), '--cert', q(cert.path),
+    ...(cert.keyPath ? ['--key', q(cert.keyPath)] : []), ...(cert.passphraseEnv ? ['--passphrase-env', cert.passphraseEnv] : []),
     ...(s.targetAttribute ? ['--attribute', s.targetAttribute] : ['--attribute', s.attribute])].join(' ');
 }

@@ -178,9 +178,16 @@ async function syncDir(dir: string): Promise<void> {
   await dh?.close();
 }
 
+/**
+ * The original recorded for an attribute that held no value before the write (a copy to another
+ * attribute adds one). LDAP has no empty values, so it cannot be mistaken for one; its undo is
+ * deleting what was written.
+ */
+export const NO_VALUE = '';
+
 export interface BackupEntry {
   dn: string;
-  /** Originals in the order recorded (a retried entry has several), each with the sha256 of what was to replace it. */
+  /** Originals in the order recorded (a retried entry has several), each with the sha256 of what was to replace it; NO_VALUE when there was none. */
   originals: { value: string; intended: string }[];
   written: string[];
   restored: boolean;

@@ -11,11 +11,11 @@ import {
   scanPages, type DirectoryClient, type ScannedEntry,
 } from '../directory/index.js';
 import { InputError, errorMessage } from '../errors.js';
-import { kidsOf, verifySecrets } from '../otp/index.js';
+import { kidsOf, verifySecrets, type DeviceOutcome } from '../otp/index.js';
 import { BackupWriter, sha256Hex, type BackupRecord } from './backup.js';
 import { prepareJob, type EntryPlan, type PreparedJob, type RekeyJob } from './job.js';
 import { Channel, RateLimiter } from './limits.js';
-import { emptySummary, skip, tallyDevices, type RunProgress, type RunSummary, type StopReason } from './summary.js';
+import { emptySummary, skip, tallyDevices, type EntryOutcome, type EntryReport, type RunProgress, type RunSummary, type StopReason } from './summary.js';
 
 export interface RekeyRunOptions {
   /** Opens one bound connection; called once for the scanner and once per writer. Dry run is the connection's. */
@@ -42,8 +42,18 @@ export interface RekeyRunOptions {
   /** Expected number of entries, for progress (from a census); counted when absent and onProgress is set. */
   total?: number;
   onProgress?: (p: RunProgress) => void;
+  /**
+   * Called once per entry, when its outcome is final (after the read-back, the undo or the last
+   * retry), in the order entries finish. Called on the hot path: keep it quick. A throw stops the
+   * run ('report-failed': in-flight writes finish, nothing new starts).
+   */
+  onEntry?: (e: EntryReport) => void;
   signal?: AbortSignal;
 }
+
+const CHANGED: EntryOutcome = Object.freeze({ kind: 'changed' });
+const UNCHANGED: EntryOutcome = Object.freeze({ kind: 'unchanged' });
+const NO_DEVICES: readonly DeviceOutcome[] = Object.freeze([]);
 
 interface Write {
   dn: string;
@@ -192,14 +202,28 @@ class Run {
     });
   }
 
-  /** The end of one entry's story: counted once, with the devices of its final plan. */
-  private finish(plan: EntryPlan, outcome: { changed?: true; unchanged?: true; skipped?: string; failed?: string }, dn: string): void {
+  /** The end of one entry's story: counted once, with the devices of its final plan, and reported. */
+  private finish(plan: EntryPlan, outcome: EntryOutcome, dn: string): void {
     this.done++;
-    if ('devices' in plan) tallyDevices(this.summary, plan.devices);
-    if (outcome.changed) this.summary.changed++;
-    else if (outcome.unchanged) this.summary.unchanged++;
-    else if (outcome.skipped) skip(this.summary, outcome.skipped);
-    else if (outcome.failed) this.fail(dn, outcome.failed);
+    const devices = 'devices' in plan ? plan.devices : NO_DEVICES;
+    tallyDevices(this.summary, devices);
+    switch (outcome.kind) {
+      case 'changed': this.summary.changed++; break;
+      case 'unchanged': this.summary.unchanged++; break;
+      case 'skipped': skip(this.summary, outcome.reason); break;
+      case 'failed': this.fail(dn, outcome.reason); break;
+    }
+    if (!this.opts.onEntry) return;
+    try {
+      this.opts.onEntry({ dn, outcome, devices });
+    } catch (err) {
+      // The callback is the caller's record of the run (a log): without it, do not go on writing.
+      this.stop('report-failed', `reporting the outcome for ${dn} failed (${errorMessage(err)}); in-flight writes finished, nothing new started`);
+    }
+  }
+
+  private finishFailed(plan: EntryPlan, reason: string, dn: string): void {
+    this.finish(plan, { kind: 'failed', reason }, dn);
   }
 
   private fail(dn: string, reason: string): void {
@@ -217,13 +241,13 @@ class Run {
   private settle(dn: string, plan: EntryPlan): Write | undefined {
     switch (plan.kind) {
       case 'unchanged':
-        this.finish(plan, { unchanged: true }, dn);
+        this.finish(plan, UNCHANGED, dn);
         return undefined;
       case 'skip':
-        this.finish(plan, { skipped: plan.reason }, dn);
+        this.finish(plan, { kind: 'skipped', reason: plan.reason }, dn);
         return undefined;
       case 'refuse':
-        this.finish(plan, { failed: plan.reason }, dn);
+        this.finishFailed(plan, plan.reason, dn);
         return undefined;
       case 'write':
         return { dn, plan };
@@ -248,7 +272,7 @@ class Run {
       const w = writes[i]!;
       if (r.status === 'fulfilled') accepted.push(w);
       else if (r.reason instanceof CasConflict) conflicts.push(w);
-      else if (r.reason instanceof DryRunRefusal) this.finish(w.plan, { changed: true }, w.dn);
+      else if (r.reason instanceof DryRunRefusal) this.finish(w.plan, CHANGED, w.dn);
       else this.writeFailed(w, r.reason);
     });
     await this.afterWrites(conn, accepted);
@@ -270,7 +294,7 @@ class Run {
         w.checked = true;
         ok.push(w);
       } else {
-        this.finish(w.plan, { failed: `verification failed before the write (${reason}); not written` }, w.dn);
+        this.finishFailed(w.plan, `verification failed before the write (${reason}); not written`, w.dn);
       }
     });
     return ok;
@@ -285,7 +309,7 @@ class Run {
       return true;
     } catch (err) {
       this.stop('backup-failed', errorMessage(err));
-      for (const w of writes) this.finish(w.plan, { failed: `not written: the backup could not be written (${errorMessage(err)})` }, w.dn);
+      for (const w of writes) this.finishFailed(w.plan, `not written: the backup could not be written (${errorMessage(err)})`, w.dn);
       return false;
     }
   }
@@ -294,9 +318,9 @@ class Run {
     if (err instanceof DirectoryUnavailable) {
       this.stop('directory-unavailable', errorMessage(err));
       // A modify is atomic: the entry holds either the original or the new value; the backup has the original.
-      this.finish(w.plan, { failed: `outcome unknown, the directory went away during the write (the value is either the original or the fully re-keyed one; the backup holds the original): ${errorMessage(err)}` }, w.dn);
+      this.finishFailed(w.plan, `outcome unknown, the directory went away during the write (the value is either the original or the fully re-keyed one; the backup holds the original): ${errorMessage(err)}`, w.dn);
     } else {
-      this.finish(w.plan, { failed: errorMessage(err) }, w.dn);
+      this.finishFailed(w.plan, errorMessage(err), w.dn);
     }
   }
 
@@ -311,7 +335,7 @@ class Run {
       back = await readValues(conn, accepted.map((w) => w.dn), this.opts.attribute);
     } catch (err) {
       if (err instanceof DirectoryUnavailable) this.stop('directory-unavailable', errorMessage(err));
-      for (const w of accepted) this.finish(w.plan, { failed: `written but not verified: the read-back failed (${errorMessage(err)})` }, w.dn);
+      for (const w of accepted) this.finishFailed(w.plan, `written but not verified: the read-back failed (${errorMessage(err)})`, w.dn);
       await written?.catch(() => undefined);
       return;
     }
@@ -321,7 +345,7 @@ class Run {
 
   private async verify(conn: DirectoryClient, w: Write, got: string[] | undefined): Promise<void> {
     if (!got) {
-      this.finish(w.plan, { failed: 'the entry vanished after the write' }, w.dn);
+      this.finishFailed(w.plan, 'the entry vanished after the write', w.dn);
       return;
     }
     if (got.length === 1 && got[0] === w.plan.newValue) {
@@ -332,18 +356,18 @@ class Run {
       // Decrypting it again would only repeat the same computation on the same bytes. A read-back
       // that differs in any byte (corrupted, or another writer) takes the full check below.
       if (w.checked) {
-        this.finish(w.plan, { changed: true }, w.dn);
+        this.finish(w.plan, CHANGED, w.dn);
         return;
       }
       const bad = verifySecrets(got[0], this.job.verifyKeyring, w.plan.secrets);
-      if (!bad) this.finish(w.plan, { changed: true }, w.dn);
+      if (!bad) this.finish(w.plan, CHANGED, w.dn);
       else await this.undo(conn, w, bad);
       return;
     }
     // Someone wrote after us (a registration): what we moved must still be there and readable.
     const bad = got.length === 1 ? verifySecrets(got[0]!, this.job.anyKeyring, w.plan.secrets) : `the attribute now holds ${got.length} values`;
-    if (!bad) this.finish(w.plan, { changed: true }, w.dn);
-    else this.finish(w.plan, { failed: `changed by another writer right after our write, and ${bad}; not undone (the value is no longer ours)` }, w.dn);
+    if (!bad) this.finish(w.plan, CHANGED, w.dn);
+    else this.finishFailed(w.plan, `changed by another writer right after our write, and ${bad}; not undone (the value is no longer ours)`, w.dn);
   }
 
   /** A write that did not verify: put the original back now, with compare-and-swap. */
@@ -351,9 +375,9 @@ class Run {
     try {
       await casReplace(conn, w.dn, this.opts.attribute, w.plan.newValue, w.plan.oldValue);
       await this.backup?.append([{ type: 'restored', dn: w.dn, reason: 'verification failed' }]);
-      this.finish(w.plan, { failed: `verification failed (${bad}); the original value was put back` }, w.dn);
+      this.finishFailed(w.plan, `verification failed (${bad}); the original value was put back`, w.dn);
     } catch (err) {
-      this.finish(w.plan, { failed: `verification failed (${bad}) and putting the original back failed (${errorMessage(err)}): restore it from the backup` }, w.dn);
+      this.finishFailed(w.plan, `verification failed (${bad}) and putting the original back failed (${errorMessage(err)}): restore it from the backup`, w.dn);
     }
   }
 
@@ -361,7 +385,7 @@ class Run {
     let w = first;
     for (let attempt = 1; attempt <= this.maxRetries; attempt++) {
       if (this.stopReason) {
-        this.finish(w.plan, { failed: 'changed during the run and not retried: the run was stopping' }, w.dn);
+        this.finishFailed(w.plan, 'changed during the run and not retried: the run was stopping', w.dn);
         return;
       }
       this.summary.retried++;
@@ -369,7 +393,7 @@ class Run {
       try {
         values = await readValue(conn, w.dn, this.opts.attribute);
       } catch (err) {
-        if (err instanceof NoSuchEntry) this.finish(w.plan, { failed: 'the entry vanished during the run' }, w.dn);
+        if (err instanceof NoSuchEntry) this.finishFailed(w.plan, 'the entry vanished during the run', w.dn);
         else this.writeFailed(w, err);
         return;
       }
@@ -381,13 +405,13 @@ class Run {
         await casReplace(conn, w.dn, this.opts.attribute, w.plan.oldValue, w.plan.newValue);
       } catch (err) {
         if (err instanceof CasConflict) continue;
-        if (err instanceof DryRunRefusal) this.finish(w.plan, { changed: true }, w.dn);
+        if (err instanceof DryRunRefusal) this.finish(w.plan, CHANGED, w.dn);
         else this.writeFailed(w, err);
         return;
       }
       await this.afterWrites(conn, [w]);
       return;
     }
-    this.finish(w.plan, { failed: `kept changing: ${this.maxRetries + 1} compare-and-swap attempts each found a different value` }, w.dn);
+    this.finishFailed(w.plan, `kept changing: ${this.maxRetries + 1} compare-and-swap attempts each found a different value`, w.dn);
   }
 }

@@ -5,6 +5,6 @@ export { runRestore } from './restore.js';
 export type { RestoreOptions, RestoreSummary } from './restore.js';
 export { prepareJob } from './job.js';
 export type { RekeyJob, EntryPlan, PreparedJob } from './job.js';
-export { BackupWriter, readBackup, sha256Hex, BACKUP_VERSION } from './backup.js';
+export { BackupWriter, readBackup, sha256Hex, BACKUP_VERSION, NO_VALUE } from './backup.js';
 export type { BackupHeader, BackupRecord, OriginalsRecord, WrittenRecord, RestoredRecord, BackupEntry, OpenedBackup, BackupJob } from './backup.js';
-export type { RunSummary, RunProgress, StopReason } from './summary.js';
+export type { RunSummary, RunProgress, StopReason, EntryOutcome, EntryReport } from './summary.js';

@@ -1,14 +1,15 @@
 // Undo a run from its backup: each original goes back with compare-and-swap, and only where the
-// entry still holds exactly what the run wrote (its sha256 is in the backup). Entries changed
+// entry still holds exactly what the run wrote (its sha256 is in the backup); where there was no
+// original (a copy added the attribute), the value written is deleted, on the same condition. Entries changed
 // since — a user registered a device under the new key — are listed, not overwritten; on request
 // their devices are re-encrypted under the old key instead, so the old certificate reads
 // everything again and nothing the user did is lost.
 import {
-  CasConflict, DirectoryUnavailable, casReplace, dnKey, readValues, type DirectoryClient,
+  CasConflict, DirectoryUnavailable, casDelete, casReplace, dnKey, readValues, type DirectoryClient,
 } from '../directory/index.js';
 import { InputError, errorMessage } from '../errors.js';
 import { Keyring, rekeyValue, verifySecrets, type OtpKeyMaterial } from '../otp/index.js';
-import { readBackup, sha256Hex, type BackupEntry } from './backup.js';
+import { NO_VALUE, readBackup, sha256Hex, type BackupEntry } from './backup.js';
 import { emptySummary, skip, tallyDevices, type RunProgress, type RunSummary } from './summary.js';
 
 export interface RestoreOptions {
@@ -93,17 +94,18 @@ async function restoreGroup(conn: DirectoryClient, group: BackupEntry[], attribu
       skip(summary, 'entry gone');
       return;
     }
-    const value = now.length === 1 ? now[0]! : undefined;
-    const sha = value === undefined ? undefined : sha256Hex(value);
-    if (value !== undefined && e.originals.some((o) => o.value === value)) {
+    if (isOriginal(e, now)) {
       summary.unchanged++;
       return;
     }
+    const value = now.length === 1 ? now[0]! : undefined;
+    const sha = value === undefined ? undefined : sha256Hex(value);
     // The newest original whose intended write is what the entry holds now: that write is ours.
     const ours = [...e.originals].reverse().find((o) => o.intended === sha);
     if (value !== undefined && ours) {
       try {
-        await casReplace(conn, e.dn, attribute, value, ours.value);
+        if (ours.value === NO_VALUE) await casDelete(conn, e.dn, attribute, value);
+        else await casReplace(conn, e.dn, attribute, value, ours.value);
       } catch (err) {
         if (err instanceof DirectoryUnavailable) throw err;
         if (err instanceof CasConflict) changedSince(summary, notOurs, e.dn, 'changed while restoring');
@@ -125,10 +127,16 @@ async function restoreGroup(conn: DirectoryClient, group: BackupEntry[], attribu
   const after = await readValues(conn, restored.map((e) => e.dn), attribute);
   for (const e of restored) {
     const v = after.get(dnKey(e.dn));
-    if (v && !(v.length === 1 && e.originals.some((o) => o.value === v[0]))) {
+    if (v && !isOriginal(e, v)) {
       summary.failed.push({ dn: e.dn, reason: 'after the restore the value is not the original (changed again meanwhile?)' });
     }
   }
+}
+
+/** The entry holds one of its originals: that value alone, or nothing where there was nothing. */
+function isOriginal(e: BackupEntry, now: string[]): boolean {
+  if (now.length === 0) return e.originals.some((o) => o.value === NO_VALUE);
+  return now.length === 1 && e.originals.some((o) => o.value === now[0]);
 }
 
 function changedSince(summary: RestoreSummary, notOurs: Set<string>, dn: string, reason: string): void {

@@ -2,7 +2,8 @@
 // rekey, encrypt, decrypt and restore so the CLI prints one table and one JSON form.
 import type { DeviceAction, DeviceOutcome } from '../otp/index.js';
 
-export type StopReason = 'aborted' | 'error-budget' | 'directory-unavailable' | 'backup-failed';
+/** `report-failed`: the caller's onEntry threw, so its per-entry record would have a gap. */
+export type StopReason = 'aborted' | 'error-budget' | 'directory-unavailable' | 'backup-failed' | 'report-failed';
 
 export interface RunSummary {
   job: 'rekey' | 'encrypt' | 'decrypt' | 'restore';
@@ -37,11 +38,35 @@ export interface RunProgress {
   failed: number;
 }
 
+/** How one entry ended; `changed` on a dry run means "would be written". */
+export type EntryOutcome =
+  | { kind: 'changed' }
+  /** Already as the job wants it (a rekey: every device under the new key). */
+  | { kind: 'unchanged' }
+  /** Left as it is; `reason` is the key the summary counts it under in `skipped`. */
+  | { kind: 'skipped'; reason: string }
+  /** Needed a change and did not get it; `reason` as listed in the summary's `failed`. */
+  | { kind: 'failed'; reason: string };
+
+/**
+ * One entry's end, for a caller that reports per user. DN, outcome and the per-device decisions
+ * (device name, action, KID): never the value or a secret, so a report can be logged as it is.
+ */
+export interface EntryReport {
+  dn: string;
+  outcome: EntryOutcome;
+  /**
+   * The devices of the value the outcome was decided on, as the summary's `devices` tallies them;
+   * its length is the device count (0 when the value could not be read).
+   */
+  devices: readonly DeviceOutcome[];
+}
+
 export function emptySummary(job: RunSummary['job'], dryRun: boolean): RunSummary {
   return { job, dryRun, fetched: 0, changed: 0, unchanged: 0, skipped: {}, failed: [], devices: {}, retried: 0, durationMs: 0 };
 }
 
-export function tallyDevices(summary: RunSummary, devices: DeviceOutcome[]): void {
+export function tallyDevices(summary: RunSummary, devices: readonly DeviceOutcome[]): void {
   for (const d of devices) summary.devices[d.action] = (summary.devices[d.action] ?? 0) + 1;
 }
 
