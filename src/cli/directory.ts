@@ -35,7 +35,8 @@ function connOptions<T>(y: Argv<T>) {
     .option('start-tls', { type: 'boolean', default: false, describe: 'StartTLS on an ldap:// URL', group: 'Directory:' })
     .option('base', { type: 'string', describe: 'search base', group: 'Directory:' })
     .option('filter', { type: 'string', default: '(objectClass=user)', describe: 'search filter (the attribute\'s presence is added)', group: 'Directory:' })
-    .option('attribute', { type: 'string', default: 'userParameters', describe: 'the OTP attribute (-OTPSecret)', group: 'Directory:' })
+    // No yargs default: restore must fall back to the attribute its backup names, not to this one.
+    .option('attribute', { type: 'string', describe: 'the OTP attribute (-OTPSecret); default userParameters, for restore the one the backup names', group: 'Directory:' })
     .option('page-size', { type: 'number', default: 500, describe: 'paged search page size', group: 'Directory:' })
     .option('timeout', { type: 'number', default: 30, describe: 'seconds per LDAP operation', group: 'Directory:' })
     .option('json', { type: 'boolean', default: false, describe: 'print JSON' });

@@ -84,7 +84,8 @@ export async function runRestore(opts: RestoreOptions): Promise<RestoreSummary> 
 }
 
 async function restoreGroup(conn: DirectoryClient, group: BackupEntry[], attribute: string, opts: RestoreOptions, summary: RestoreSummary): Promise<void> {
-  const notOurs = new Set<string>();
+  // Entries not written here (changed since the run, or a dry run): nothing to read back.
+  const notWritten = new Set<string>();
   const failedHere = new Set<string>();
   const current = await readValues(conn, group.map((e) => e.dn), attribute);
   await Promise.all(group.map(async (e) => {
@@ -103,12 +104,18 @@ async function restoreGroup(conn: DirectoryClient, group: BackupEntry[], attribu
     // The newest original whose intended write is what the entry holds now: that write is ours.
     const ours = [...e.originals].reverse().find((o) => o.intended === sha);
     if (value !== undefined && ours) {
+      // A dry run reads and decides exactly as a real one, and counts what it would put back.
+      if (conn.dryRun) {
+        summary.changed++;
+        notWritten.add(e.dn);
+        return;
+      }
       try {
         if (ours.value === NO_VALUE) await casDelete(conn, e.dn, attribute, value);
         else await casReplace(conn, e.dn, attribute, value, ours.value);
       } catch (err) {
         if (err instanceof DirectoryUnavailable) throw err;
-        if (err instanceof CasConflict) changedSince(summary, notOurs, e.dn, 'changed while restoring');
+        if (err instanceof CasConflict) changedSince(summary, notWritten, e.dn, 'changed while restoring');
         else {
           summary.failed.push({ dn: e.dn, reason: errorMessage(err) });
           failedHere.add(e.dn);
@@ -118,11 +125,11 @@ async function restoreGroup(conn: DirectoryClient, group: BackupEntry[], attribu
       summary.changed++;
       return;
     }
-    changedSince(summary, notOurs, e.dn, 'changed since the run');
+    changedSince(summary, notWritten, e.dn, 'changed since the run');
     if (opts.reencryptChangedUnder && value !== undefined) await reencrypt(conn, e.dn, attribute, value, opts.reencryptChangedUnder, opts.keys, summary);
   }));
   // Read the restored values back: byte for byte what the backup holds.
-  const restored = group.filter((e) => !notOurs.has(e.dn) && !failedHere.has(e.dn));
+  const restored = group.filter((e) => !notWritten.has(e.dn) && !failedHere.has(e.dn));
   if (restored.length === 0) return;
   const after = await readValues(conn, restored.map((e) => e.dn), attribute);
   for (const e of restored) {
@@ -139,8 +146,8 @@ function isOriginal(e: BackupEntry, now: string[]): boolean {
   return now.length === 1 && e.originals.some((o) => o.value === now[0]);
 }
 
-function changedSince(summary: RestoreSummary, notOurs: Set<string>, dn: string, reason: string): void {
-  notOurs.add(dn);
+function changedSince(summary: RestoreSummary, notWritten: Set<string>, dn: string, reason: string): void {
+  notWritten.add(dn);
   summary.changedSince.push(dn);
   skip(summary, reason);
 }
@@ -156,6 +163,10 @@ async function reencrypt(conn: DirectoryClient, dn: string, attribute: string, v
   }
   tallyDevices(summary, r.devices);
   if (r.value === undefined) return;
+  if (conn.dryRun) {
+    summary.changed++;
+    return;
+  }
   try {
     await casReplace(conn, dn, attribute, value, r.value);
   } catch (err) {

@@ -168,6 +168,13 @@ it('-target_attribute extensionAttribute1: the result lands there, the source is
   // The undo the first run printed, run as printed: the copies go, since the target held nothing before.
   const undo = restoreCommand(r.stdout);
   expect(undo).toContain('extensionAttribute1');
+  // Without --attribute, restore works on the attribute the backup names, never a default one:
+  // a dry run of it would change the copies, not userParameters.
+  const at = undo.indexOf('--attribute');
+  const bare = at >= 0 ? [...undo.slice(0, at), ...undo.slice(at + 2)] : undo;
+  const dry = await runCli([...bare, '--dry-run', '--json'], { cwd, env: env() });
+  expect(dry.code, dry.stderr + dry.stdout).toBe(0);
+  expect((JSON.parse(dry.stdout) as { changed: number }).changed).toBe(movers.length);
   const restored = await runCli(undo, { cwd, env: env() });
   outputs.push(restored.stdout, restored.stderr);
   expect(restored.code, restored.stderr + restored.stdout).toBe(0);
