@@ -147,7 +147,6 @@ const FINDINGS = [
   '- **A NITRO reply that is not JSON** (an HTML page, a cut-off reply, an array, an empty GET body) read as an empty reply: preflight said "certkey otp-old does not exist". It is now an error that says what came back.',
   '- **YAML syntax errors named no line**, and an unknown key was reported at its object\'s line, not its own.',
   '- **A bad attribute name** (`--extra-attribute \'cn)(objectClass=*\'`) was `internal error`, exit 1; now exit 2.',
-  '',
   '- **A write that timed out while the appliance was still working on it** was re-read at once, before the appliance had finished. A hung `POST systemfile` left its file behind after the rollback; a hung bind `PUT` was misread as firmware that holds one key ("run with mode swap"); and a hung unbind `DELETE` was the dangerous one: the rollback found the old key still bound ("not needed"), unbound the new key, and then the late `DELETE` landed, leaving **the appliance with no userDataEncryptionKey at all while the report said "rolled back", exit 1.** Now (`src/nitro/settle.ts`, `src/steps/late-writes.ts`, `src/steps/binding-check.ts`): the read that decides waits for the change up to a settle window (the inventory\'s `settleMs`, default the call timeout); a write that never showed is journaled as outcome-unknown, and its undo waits one more window first; after every rollback the bindings are read again and a late change is put right (never leaving vpn global empty) or reported as a failed undo, exit 3.',
 ];
 
