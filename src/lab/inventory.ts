@@ -33,6 +33,10 @@ export function inventoryYaml(inv: InventoryInput): string {
       tls: { ca: rel(inv.paths.caFile) },
       gateway: a.gateway,
       transport: 'nitro',
+      // The simulator answers on loopback in milliseconds: a short timeout and settle window keep
+      // the waits after a lost reply or a crash (src/steps/late-writes.ts) short in the lab.
+      timeoutMs: 5000,
+      settleMs: 1000,
     })),
     directory: {
       url: inv.directory.url,

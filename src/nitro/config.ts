@@ -27,7 +27,7 @@ export async function saveConfig(client: NitroClient, opts: SaveOptions = {}): P
     // A save still running would land after whatever comes next (a rollback's undo, say) and
     // store the state of this moment: wait for it to finish rather than race it.
     const s = await settle(err, () => getNsConfig(client), (c) => !c.configchanged);
-    if (!s.landed) throw notSettled(err, 'the save', s.waitedMs);
+    if (!s.landed) throw notSettled(err, 'the save', s);
     return s.value;
   }
   const after = await getNsConfig(client);

@@ -39,7 +39,7 @@ export async function bindUserDataEncryptionKey(client: NitroClient, certkey: st
     }
     if (!(err instanceof NitroOutcomeUnknownError)) throw err;
     const s = await settle(err, () => listUserDataEncryptionKeys(client), (now) => now.includes(certkey));
-    if (!s.landed) throw notSettled(err, `the binding of ${certkey}`, s.waitedMs);
+    if (!s.landed) throw notSettled(err, `the binding of ${certkey}`, s);
     return { changed: true, bound: s.value };
   }
   const after = await listUserDataEncryptionKeys(client);
@@ -59,7 +59,7 @@ export async function unbindUserDataEncryptionKey(client: NitroClient, certkey: 
     }
     if (!(err instanceof NitroOutcomeUnknownError)) throw err;
     const s = await settle(err, () => listUserDataEncryptionKeys(client), (now) => !now.includes(certkey));
-    if (!s.landed) throw notSettled(err, `the unbinding of ${certkey}`, s.waitedMs);
+    if (!s.landed) throw notSettled(err, `the unbinding of ${certkey}`, s);
     return { changed: true, bound: s.value };
   }
   const after = await listUserDataEncryptionKeys(client);
@@ -121,7 +121,7 @@ export async function detectMultiBinding(client: NitroClient, candidate: string,
       // from a slow appliance — and a late bind then lands on a run that is rolling back, whose
       // check after the rollback reads the bindings again.
       const s = await settle(err, () => listUserDataEncryptionKeys(client), (now) => now.includes(candidate) || !others.every((k) => now.includes(k)));
-      if (!s.landed) throw notSettled(err, `the probe binding of ${candidate}`, s.waitedMs);
+      if (!s.landed) throw notSettled(err, `the probe binding of ${candidate}`, s);
       after = s.value;
     } else {
       // A refusal that says something about the appliance's state, not about its firmware (HA

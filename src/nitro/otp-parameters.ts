@@ -33,7 +33,7 @@ export async function setOtpEncryption(client: NitroClient, value: 'ON' | 'OFF')
   } catch (err) {
     if (!(err instanceof NitroOutcomeUnknownError)) throw err;
     const s = await settle(err, () => getOtpParameters(client), (p) => p.encryption === value);
-    if (!s.landed) throw notSettled(err, `encryption ${value}`, s.waitedMs);
+    if (!s.landed) throw notSettled(err, `encryption ${value}`, s);
     return { changed: true, before };
   }
   const after = await getOtpParameters(client);

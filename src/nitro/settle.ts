@@ -5,13 +5,13 @@
 // change shows or the appliance has had `settleMs` more to finish it.
 import { NitroOutcomeUnknownError } from './errors.js';
 
-export interface Settled<T> {
-  /** The last state read. */
-  value: T;
-  /** The change was seen. false: not seen within the window; treat it as not made, and say so. */
-  landed: boolean;
-  waitedMs: number;
-}
+/**
+ * `landed`: the change was seen, in `value`. Otherwise it was not seen within the window (treat
+ * it as not made, and say so); `value` is the last state read, if any read succeeded.
+ */
+export type Settled<T> =
+  | { landed: true; value: T; waitedMs: number }
+  | { landed: false; value?: T; waitedMs: number; readError?: unknown };
 
 /** How often the state is read while waiting. */
 const POLL_MS = 250;
@@ -26,19 +26,29 @@ export async function settle<T>(
   landed: (value: T) => boolean,
 ): Promise<Settled<T>> {
   const started = Date.now();
+  let last: { value: T } | undefined;
+  let readError: unknown;
   for (;;) {
-    const value = await read();
+    // A slow appliance may fail the reads too: that is no reason to stop waiting for the write,
+    // nor to fail in a way that is not "outcome unknown" (which is what makes the undo wait).
+    try {
+      last = { value: await read() };
+      readError = undefined;
+    } catch (e) {
+      readError = e;
+    }
     const waitedMs = Date.now() - started;
-    if (landed(value)) return { value, landed: true, waitedMs };
-    if (waitedMs >= err.settleMs) return { value, landed: false, waitedMs };
-    await new Promise((r) => setTimeout(r, Math.min(POLL_MS, err.settleMs - waitedMs)));
+    if (last && readError === undefined && landed(last.value)) return { landed: true, value: last.value, waitedMs };
+    if (waitedMs >= err.settleMs) return { landed: false, waitedMs, ...(last ? { value: last.value } : {}), ...(readError !== undefined ? { readError } : {}) };
+    await new Promise((r) => setTimeout(r, Math.min(POLL_MS, Math.max(1, err.settleMs - waitedMs))));
   }
 }
 
 /** The same failure, saying how long the change was waited for and that it never showed. */
-export function notSettled(err: NitroOutcomeUnknownError, what: string, waitedMs: number): NitroOutcomeUnknownError {
+export function notSettled(err: NitroOutcomeUnknownError, what: string, s: { waitedMs: number; readError?: unknown }): NitroOutcomeUnknownError {
+  const unread = s.readError === undefined ? '' : ` (the last read failed too: ${s.readError instanceof Error ? s.readError.message : String(s.readError)})`;
   return new NitroOutcomeUnknownError({
     appliance: err.appliance, method: err.method, resource: err.resource, httpStatus: undefined, errorcode: undefined,
-    message: `${err.nitroMessage}; ${what} had not shown ${(waitedMs / 1000).toFixed(1)} s later, so it is taken as not made`,
+    message: `${err.nitroMessage}; ${what} had not shown ${(s.waitedMs / 1000).toFixed(1)} s later${unread}, so it is taken as not made`,
   }, { cause: err, settleMs: err.settleMs });
 }

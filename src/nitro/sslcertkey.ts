@@ -236,7 +236,7 @@ export async function ensureCertkey(
   } catch (err) {
     if (err instanceof NitroOutcomeUnknownError) {
       const s = await settle(err, () => getCertkey(client, input.certkey), (now) => now !== undefined);
-      if (!s.value) throw notSettled(err, `certkey ${input.certkey}`, s.waitedMs);
+      if (!s.value) throw notSettled(err, `certkey ${input.certkey}`, s);
       return verifyCreated(client, input.certkey, s.value, input.local);
     }
     if (err instanceof NitroError && err.hasCode(273)) {
@@ -294,7 +294,7 @@ export async function deleteCertkey(client: NitroClient, name: string, opts: Del
     if (err instanceof NitroOutcomeUnknownError) {
       const s = await settle(err, () => getCertkey(client, name), (now) => now === undefined);
       if (s.landed) return true;
-      throw notSettled(err, `the removal of certkey ${name}`, s.waitedMs);
+      throw notSettled(err, `the removal of certkey ${name}`, s);
     }
     if (err instanceof NitroError && err.hasCode(1541)) {
       throw new AdcError(`${client.appliance}: certkey ${name} is referenced by another binding (1541); kept`, undefined, { cause: err });

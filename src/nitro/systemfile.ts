@@ -95,7 +95,7 @@ export async function deleteSystemFile(client: NitroClient, name: string, locati
     if (err instanceof NitroOutcomeUnknownError) {
       const s = await settle(err, () => systemFileExists(client, name, location), (there) => !there);
       if (s.landed) return true;
-      throw notSettled(err, `the removal of ${name}`, s.waitedMs);
+      throw notSettled(err, `the removal of ${name}`, s);
     }
     throw err;
   }

@@ -99,6 +99,7 @@ export function readJournal(path: string, opts: { missingOk?: boolean } = {}): S
 export function changeRecords(records: Stamped[]): ChangeRecord[] {
   const byId = new Map<number, ChangeRecord>();
   for (const r of records) {
+    if (r.type === 'step-end') for (const c of byId.values()) if (c.step === r.step) c.stepEnded = true;
     if (r.type === 'intent') byId.set(r.id, { id: r.id, step: r.step, target: r.target, action: r.action, data: r.data, at: r.t });
     else if (r.type === 'done') { const c = byId.get(r.id); if (c) c.done = r.data; }
     else if (r.type === 'outcome-unknown') { const c = byId.get(r.id); if (c) c.outcomeUnknownAt = r.t; }

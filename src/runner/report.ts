@@ -21,7 +21,8 @@ export interface StepReport {
   durationMs?: number;
   error?: string;
   targets: TargetReport[];
-  changes: { id: number; target: string; action: string; data: JsonObject; done: boolean }[];
+  /** `outcomeUnknown`: the write got no reply and had not shown when the step gave up on it. */
+  changes: { id: number; target: string; action: string; data: JsonObject; done: boolean; outcomeUnknown?: boolean }[];
   /** `ms`: what the undo took, when its step measured it. */
   rollback: { target: string; status: string; message: string; at: string; ms?: number }[];
   notes: { target: string; level: string; message: string }[];
@@ -74,6 +75,7 @@ export function buildReport(records: Stamped[], stepOrder: { id: string; kind: s
       case 'target': stepOf(r.step).targets.push({ target: r.target, status: r.status, message: r.message, ...(r.changed ? { changed: r.changed } : {}) }); break;
       case 'intent': { const c = { id: r.id, target: r.target, action: r.action, data: r.data, done: false }; intents.set(r.id, c); stepOf(r.step).changes.push(c); break; }
       case 'done': { const c = intents.get(r.id); if (c) { c.done = true; c.data = { ...c.data, ...r.data }; } break; }
+      case 'outcome-unknown': { const c = intents.get(r.id); if (c) c.outcomeUnknown = true; break; }
       case 'undo': stepOf(r.step).rollback.push({ target: r.target, status: r.status, message: r.message, at: r.t, ...(r.ms !== undefined ? { ms: r.ms } : {}) }); break;
       case 'note': if (r.step) stepOf(r.step).notes.push({ target: r.target, level: r.level, message: r.message }); break;
       default: break;

@@ -110,7 +110,9 @@ export class Runner {
     }
     for (const step of started) {
       if (!step.afterRollback) continue;
-      const records = all.filter((c) => c.step === step.id);
+      // Only what this rollback undid: records undone by an earlier rollback may since have been
+      // superseded by a later run, whose changes a check of them would then take back.
+      const records = all.filter((c) => c.step === step.id && !c.undone);
       if (records.length === 0) continue;
       const results: RollbackResult[] = await step.afterRollback(this.context(step, true), records).catch((err: unknown) =>
         [{ target: step.id, status: 'failed' as const, message: errorMessage(err) }]);

@@ -31,6 +31,8 @@ export interface ChangeRecord {
   done?: JsonObject;
   /** When the step gave up on a write that got no reply and had not shown: it may still land. */
   outcomeUnknownAt?: string;
+  /** Its step ended (ok or failed) after it; false: the process died inside the step. */
+  stepEnded?: boolean;
   undone?: boolean;
 }
 

@@ -15,6 +15,9 @@ export function boundAfterRollback(r: ChangeRecord): boolean | undefined {
   const key = r.data['certkey'];
   if (typeof key !== 'string') return undefined;
   const before = (r.data['boundBefore'] as string[] | undefined) ?? [];
+  // A change the run did not make (the key was already gone, the probe left nothing bound) is
+  // not this run's to assert.
+  if (r.done?.['applied'] === false) return undefined;
   if (r.action === 'bind') return before.includes(key);
   if (r.action === 'unbind') return true;
   return undefined;

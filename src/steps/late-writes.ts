@@ -20,19 +20,29 @@ export async function journaledWrite<T>(ctx: StepContext, id: number, write: () 
 }
 
 /**
- * Until when the write of `r` may still land on `a`: one more settle window after the step gave
- * up on it (it had already waited one). Past that — a later `rollback` — no wait.
+ * Until when the write of `r` may still land on `a`:
+ * - the step gave up on it with no reply: one more settle window (it had already waited one);
+ * - the process died inside its step (no `done`, and the step never ended): the write may have
+ *   been in flight, so its call timeout and a settle window from the intent;
+ * - otherwise (done, or refused with an answer) it cannot land later.
+ * Past the deadline — a `rollback` run later — no wait.
  */
 export function lateWriteDeadline(a: ApplianceHandle, r: ChangeRecord): number {
-  if (r.done || !r.outcomeUnknownAt) return 0;
-  const at = Date.parse(r.outcomeUnknownAt);
-  return Number.isFinite(at) ? at + a.client.settleMs : 0;
+  if (r.done) return 0;
+  const from = (t: string | undefined, ms: number) => {
+    const at = t ? Date.parse(t) : NaN;
+    return Number.isFinite(at) ? at + ms : 0;
+  };
+  if (r.outcomeUnknownAt) return from(r.outcomeUnknownAt, a.client.settleMs);
+  if (!r.stepEnded) return from(r.at, a.client.timeoutMs + a.client.settleMs);
+  return 0;
 }
 
 /** Wait out a write of `r` that may still land on `a` (no wait when its outcome is known). */
 export async function waitOutLateWrite(a: ApplianceHandle, r: ChangeRecord, ctx: StepContext): Promise<void> {
   const ms = lateWriteDeadline(a, r) - Date.now();
   if (ms <= 0) return;
-  ctx.note(a.name, `"${r.action}" got no reply: waiting ${(ms / 1000).toFixed(1)} s more in case the appliance still applies it, before undoing it`, 'warn');
+  const why = r.outcomeUnknownAt ? 'got no reply' : 'was under way when the run stopped';
+  ctx.note(a.name, `"${r.action}" ${why}: waiting ${(ms / 1000).toFixed(1)} s more in case the appliance still applies it, before undoing it`, 'warn');
   await new Promise((res) => setTimeout(res, ms));
 }

@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunReport } from '../../src/runner/report.js';
-import { NitroClient, unbindUserDataEncryptionKey } from '../../src/nitro/index.js';
 import type { Keyring } from '../../src/otp/index.js';
 import { startE2eLab, type E2eLab, type Snapshot } from '../helpers/e2e.js';
 import { applianceCount, compareValues, cutoverWithoutLogonChecks, deriveInventory, jsonEvents, labKeyring } from './check.js';
@@ -18,8 +17,9 @@ import { FigureLog } from './figures.js';
 const TIMEOUT_MS = 1500;
 const HANG_MS = 2500;
 // A settle window too short for the hang: the write lands after the step gave up on it.
-const SHORT_SETTLE_MS = 600;
-const LATE_MS = TIMEOUT_MS + SHORT_SETTLE_MS + 400;
+// It lands half a window after the step gives up, half a window before the undo's extra wait ends.
+const SHORT_SETTLE_MS = 1000;
+const LATE_MS = TIMEOUT_MS + SHORT_SETTLE_MS + SHORT_SETTLE_MS / 2;
 
 /** A lab with what each case needs beside it. */
 interface World {
@@ -218,36 +218,53 @@ describe(`a write that lands after the step gave up on it (settle window ${SHORT
     const events = await faultCase(w, c, undefined, `, settle window ${SHORT_SETTLE_MS} ms: lands after the step gave up`);
     // The journal says which write's outcome is unknown, and the undo said it waited for it.
     expect(events.filter((e) => e['type'] === 'outcome-unknown')).toHaveLength(1);
-    expect(events.some((e) => e['type'] === 'note' && /got no reply: waiting .* before undoing it/.test(String(e['message'])))).toBe(true);
-    // The report says what each undo took: the one that waited took at least that window.
+    const waited = events.map((e) => /got no reply: waiting ([\d.]+) s more .* before undoing it/.exec(String(e['type'] === 'note' && e['target'] === 'adc2' ? e['message'] : ''))).find(Boolean);
+    expect(waited, 'the undo says it waited').toBeTruthy();
+    // The report says what each undo took: the one that waited took at least what it said.
     const runId = String(events.find((e) => e['type'] === 'run')?.['runId']);
     const report = JSON.parse(readFileSync(join(w.lab.root, 'home', 'runs', runId, 'report.json'), 'utf8')) as RunReport;
     const undos = report.steps.find((s) => s.id === c.step)!.rollback.filter((u) => u.target === 'adc2');
-    expect(Math.max(...undos.map((u) => u.ms ?? 0))).toBeGreaterThanOrEqual(SHORT_SETTLE_MS - 100);
+    expect(Math.max(...undos.map((u) => u.ms ?? 0))).toBeGreaterThanOrEqual(Number(waited![1]) * 1000 - 100);
+    expect(report.steps.find((s) => s.id === c.step)!.changes.filter((ch) => ch.outcomeUnknown).map((ch) => ch.target)).toEqual(['adc2']);
   }, 60_000);
 
-  it('a write landing even later, after the rollback: `rollback` again reads the bindings, finds the old key gone and binds it back', async () => {
+  it('a write landing after its undo, during the rollback (held until the rollback unbinds the new key): the check after the rollback binds the old key again', async () => {
     const { lab, before, inventory, playbook } = w;
-    await lab.fault('adc2', { on: 'DELETE vpnglobal_sslcertkey_binding', errorcode: 9999, times: 1 });
+    // The unbind of the old key gets no reply and lands only when adc2 serves the next unbind:
+    // the rollback's unbind of the new key. Without the check, adc2 would be left with no key.
+    await lab.fault('adc2', { on: 'DELETE vpnglobal_sslcertkey_binding', holdUntil: 'DELETE vpnglobal_sslcertkey_binding' });
     const r = await lab.cli(['run', playbook, '-i', inventory, '--yes', '--json'], { timeoutMs: 60_000 });
     await lab.clearFaults();
+    const events = jsonEvents(r.stdout);
     expect(r.code, r.stderr).toBe(1);
-    // What a DELETE landing after everything looks like: adc2 has no userDataEncryptionKey.
-    const adc2 = lab.status.appliances.find((a) => a.name === 'adc2')!;
-    const nitro = new NitroClient({ appliance: 'adc2', nodes: [adc2.nitroUrl], credentials: { username: adc2.username, password: readFileSync(adc2.passwordFile, 'utf8').trim() }, tls: { insecure: true } });
-    await unbindUserDataEncryptionKey(nitro, lab.status.certs.old.certkey);
-    await nitro.logout().catch(() => undefined);
-    expect((await lab.snapshot()).appliances['adc2']!.bindings).toEqual([]);
-    const runId = String(jsonEvents(r.stdout).find((e) => e.type === 'run')?.['runId']);
-    const again = await lab.cli(['rollback', runId, '--yes', '--json'], { timeoutMs: 60_000 });
-    expect(again.code, again.stderr).toBe(0);
-    const fixed = jsonEvents(again.stdout).filter((e) => e.type === 'undo' && e['status'] === 'undone');
-    expect(fixed).toEqual([expect.objectContaining({ step: 'unbind-old-key', target: 'adc2', message: expect.stringMatching(/otp-old was unbound again after its undo .* bound once more/) })]);
+    expect(events.at(-1)).toMatchObject({ type: 'run-end', status: 'rolled-back' });
+    const fixed = events.filter((e) => e.type === 'undo' && /landed late/.test(String(e['message'])));
+    expect(fixed).toEqual([expect.objectContaining({ step: 'unbind-old-key', target: 'adc2', status: 'undone', message: expect.stringMatching(/otp-old was unbound again after its undo .* bound once more/) })]);
     const after = await lab.snapshot();
     expect(after.appliances).toEqual(before.appliances);
     figures.add({
-      case: 'DELETE vpnglobal_sslcertkey_binding applied after the run had rolled back (old key gone)', kind: 'late write', outcome: 'a second `rollback` read the bindings and bound the old key again',
-      exitCode: again.code, entriesChecked: 0, lost: 0, appliancesChecked: applianceCount(after),
+      case: 'DELETE vpnglobal_sslcertkey_binding (old key) held until the rollback unbinds the new key', kind: 'late write', outcome: 'the check after the rollback bound the old key again; rolled back',
+      exitCode: r.code, entriesChecked: 0, lost: 0, appliancesChecked: applianceCount(after),
     });
+  }, 60_000);
+
+  it('`rollback` again on a run already rolled back, after a later run succeeded, changes nothing of the later run', async () => {
+    const { lab, before, inventory, playbook } = w;
+    await lab.fault('adc2', { on: 'DELETE vpnglobal_sslcertkey_binding', errorcode: 9999 });
+    const a = await lab.cli(['run', playbook, '-i', inventory, '--yes', '--json'], { timeoutMs: 60_000 });
+    await lab.clearFaults();
+    expect(a.code, a.stderr).toBe(1);
+    const b = await lab.cli(['run', playbook, '-i', inventory, '--yes', '--json'], { timeoutMs: 60_000 });
+    expect(b.code, b.stderr).toBe(0);
+    const cutOver = await lab.snapshot();
+    const runA = String(jsonEvents(a.stdout).find((e) => e.type === 'run')?.['runId']);
+    const again = await lab.cli(['rollback', runA, '--yes', '--json'], { timeoutMs: 60_000 });
+    expect(again.code, again.stderr).toBe(0);
+    expect(jsonEvents(again.stdout).filter((e) => e.type === 'undo')).toEqual([]);
+    expect((await lab.snapshot()).appliances).toEqual(cutOver.appliances);
+    const runB = String(jsonEvents(b.stdout).find((e) => e.type === 'run')?.['runId']);
+    const undo = await lab.cli(['rollback', runB, '--yes', '--json'], { timeoutMs: 60_000 });
+    expect(undo.code, undo.stderr).toBe(0);
+    expect((await lab.snapshot()).appliances).toEqual(before.appliances);
   }, 60_000);
 });

@@ -2,11 +2,16 @@
 // (the action part may also be written "?verb"); without an action it matches any action.
 import type { FaultSpec } from './types.js';
 
-export interface ActiveFault {
+interface Rule {
   method: string;
   resource: string;
   name?: string;
   action?: string;
+}
+
+export interface ActiveFault extends Rule {
+  /** Hold the write until a request matching this rule has been served. */
+  holdUntil?: Rule;
   errorcode?: number;
   drop: boolean;
   delayMs: number;
@@ -14,21 +19,36 @@ export interface ActiveFault {
   on: string;
 }
 
-export function parseFaultSpec(spec: FaultSpec): ActiveFault {
-  const m = spec.on.trim().match(/^([A-Za-z*]+)\s+([^?\s]+)(?:\?(.*))?$/);
-  if (!m) throw new Error(`fault "on" must look like "POST sslcertkey" or "POST nsconfig?action=save", got "${spec.on}"`);
+function parseRule(text: string, field: string): Rule {
+  const m = text.trim().match(/^([A-Za-z*]+)\s+([^?\s]+)(?:\?(.*))?$/);
+  if (!m) throw new Error(`fault "${field}" must look like "POST sslcertkey" or "POST nsconfig?action=save", got "${text}"`);
   const [, method, path, actionPart] = m;
   const [resource, ...rest] = path!.split('/');
   const action = actionPart ? actionPart.replace(/^action=/i, '') : undefined;
-  const hasEffect = spec.errorcode !== undefined || spec.drop === true || (spec.delayMs ?? 0) > 0;
-  if (!hasEffect) throw new Error('a fault needs errorcode, drop or delayMs');
-  const times = spec.times ?? 1;
-  if (!Number.isInteger(times) || times < 1) throw new Error('times must be a positive integer');
   return {
     method: method!.toUpperCase(),
     resource: resource!.toLowerCase(),
     ...(rest.length > 0 ? { name: rest.join('/') } : {}),
     ...(action ? { action: action.toLowerCase() } : {}),
+  };
+}
+
+function matches(f: Rule, method: string, resource: string, name: string | undefined, action: string | undefined): boolean {
+  return (f.method === '*' || f.method === method.toUpperCase())
+    && f.resource === resource.toLowerCase()
+    && (f.name === undefined || f.name === name)
+    && (f.action === undefined || f.action === action?.toLowerCase());
+}
+
+export function parseFaultSpec(spec: FaultSpec): ActiveFault {
+  const rule = parseRule(spec.on, 'on');
+  const hasEffect = spec.errorcode !== undefined || spec.drop === true || (spec.delayMs ?? 0) > 0 || spec.holdUntil !== undefined;
+  if (!hasEffect) throw new Error('a fault needs errorcode, drop, delayMs or holdUntil');
+  const times = spec.times ?? 1;
+  if (!Number.isInteger(times) || times < 1) throw new Error('times must be a positive integer');
+  return {
+    ...rule,
+    ...(spec.holdUntil !== undefined ? { holdUntil: parseRule(spec.holdUntil, 'holdUntil') } : {}),
     ...(spec.errorcode !== undefined ? { errorcode: spec.errorcode } : {}),
     drop: spec.drop === true,
     delayMs: spec.delayMs ?? 0,
@@ -39,6 +59,7 @@ export function parseFaultSpec(spec: FaultSpec): ActiveFault {
 
 export class FaultTable {
   private faults: ActiveFault[] = [];
+  private held: { until: Rule; apply: () => void }[] = [];
 
   add(spec: FaultSpec): ActiveFault {
     const f = parseFaultSpec(spec);
@@ -46,8 +67,22 @@ export class FaultTable {
     return f;
   }
 
+  /** Also forgets held writes: a test's clean slate has nothing left to land. */
   clear(): void {
     this.faults = [];
+    this.held = [];
+  }
+
+  hold(until: Rule, apply: () => void): void {
+    this.held.push({ until, apply });
+  }
+
+  /** After a request was served: apply the held writes it was the trigger for. */
+  release(method: string, resource: string, name: string | undefined, action: string | undefined): void {
+    const due = this.held.filter((h) => matches(h.until, method, resource, name, action));
+    if (due.length === 0) return;
+    this.held = this.held.filter((h) => !due.includes(h));
+    for (const h of due) h.apply();
   }
 
   list(): ActiveFault[] {
@@ -56,11 +91,7 @@ export class FaultTable {
 
   /** The first matching fault, counted down (and removed when used up). */
   take(method: string, resource: string, name: string | undefined, action: string | undefined): ActiveFault | undefined {
-    const i = this.faults.findIndex((f) =>
-      (f.method === '*' || f.method === method.toUpperCase())
-      && f.resource === resource.toLowerCase()
-      && (f.name === undefined || f.name === name)
-      && (f.action === undefined || f.action === action?.toLowerCase()));
+    const i = this.faults.findIndex((f) => matches(f, method, resource, name, action));
     if (i < 0) return undefined;
     const f = this.faults[i]!;
     f.remaining -= 1;

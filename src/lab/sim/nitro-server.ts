@@ -106,6 +106,7 @@ export function createNitroHandler(node: SimNode, world: SimWorld) {
 
     let reply: NitroReply;
     let drop = false;
+    let served = false;
     try {
       let raw: Buffer;
       try {
@@ -126,11 +127,19 @@ export function createNitroHandler(node: SimNode, world: SimWorld) {
         res.socket?.destroy();
         return;
       }
-      reply = dispatch(node, { method, resource, ...(name !== undefined ? { name } : {}), query: q, ...(body ? { body } : {}), node }, session);
+      const request: NitroRequest = { method, resource, ...(name !== undefined ? { name } : {}), query: q, ...(body ? { body } : {}), node };
+      if (fault?.holdUntil && WRITE_METHODS.has(method)) {
+        // No reply ever: the client gives up. The write lands after the trigger request.
+        node.faults.hold(fault.holdUntil, () => { try { dispatch(node, request, session); } catch { /* as a late write that failed */ } });
+        return;
+      }
+      served = true;
+      reply = dispatch(node, request, session);
     } catch (err) {
       if (err instanceof NitroFault) reply = faultReply(err);
       else reply = faultReply(new NitroFault(278, err instanceof Error ? err.message : String(err)));
     }
+    if (served) node.faults.release(method, resource, name, q.action);
     if (drop) {
       res.socket?.destroy();
       return;

@@ -60,6 +60,12 @@ export interface FaultSpec {
   /** Close the connection without a reply; a write is applied first (outcome unknown to the client). */
   drop?: boolean;
   delayMs?: number;
+  /**
+   * Hold the write without a reply and apply it only after a later request matching this rule
+   * ("METHOD resource…", same form as `on`) has been served: a slow appliance finishing a write
+   * after the client gave up, at a moment the test chooses rather than after a fixed delay.
+   */
+  holdUntil?: string;
   /** How many matching requests the fault affects; default 1. */
   times?: number;
 }

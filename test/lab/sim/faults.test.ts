@@ -72,8 +72,25 @@ describe('fault injection', () => {
     expect((await nitro(base, 'GET', 'sslcertkey/dropped', undefined, { token })).data.errorcode).toBe(0);
   });
 
+  it('holdUntil: a write gets no reply and lands only after the trigger request has been served', async () => {
+    const key = 'held';
+    const pair = selfSignedCert({ cn: key });
+    await upload(base, token, 'h.crt', pair.certPem);
+    await upload(base, token, 'h.key', pair.keyPem);
+    await addCertkey(base, token, { certkey: key, cert: 'h.crt', key: 'h.key' });
+    const bound = async () => (await labState(control)).bindings.filter((b) => b.kind === 'userdataencryptionkey').map((b) => b.certkey);
+    await injectFault(control, { on: 'PUT vpnglobal_sslcertkey_binding', holdUntil: 'GET nsconfig' });
+    const put = nitro(base, 'PUT', 'vpnglobal_sslcertkey_binding', { vpnglobal_sslcertkey_binding: { userdataencryptionkey: key } }, { token, timeoutMs: 300 });
+    await expect(put).rejects.toThrow(/timeout/);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await bound()).not.toContain(key); // still held: no time limit, only the trigger
+    expect((await nitro(base, 'GET', 'nsconfig', undefined, { token })).data.errorcode).toBe(0);
+    expect(await bound()).toContain(key);
+    await nitro(base, 'DELETE', `vpnglobal_sslcertkey_binding?args=userdataencryptionkey:${key}`, undefined, { token });
+  });
+
   it('refuses a malformed fault', async () => {
     await expect(injectFault(control, { on: 'nonsense' , errorcode: 1 })).rejects.toThrow(/400/);
-    await expect(injectFault(control, { on: 'GET nsconfig' })).rejects.toThrow(/errorcode, drop or delayMs/);
+    await expect(injectFault(control, { on: 'GET nsconfig' })).rejects.toThrow(/errorcode, drop, delayMs or holdUntil/);
   });
 });

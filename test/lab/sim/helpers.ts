@@ -22,6 +22,7 @@ export interface CallOptions {
   headers?: Record<string, string>;
   rawBody?: string;
   contentType?: string;
+  timeoutMs?: number;
 }
 
 export interface NitroResult {
@@ -40,6 +41,7 @@ export async function nitro(base: string, method: string, path: string, body?: u
     headers,
     data: opts.rawBody ?? (body !== undefined ? JSON.stringify(body) : undefined),
     validateStatus: () => true,
+    ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
     transformResponse: (d: string) => {
       try {
         return JSON.parse(d) as unknown;
