@@ -49,17 +49,22 @@ export function registerLab(cli: Argv, _setCode: SetCode): void {
           .option('errorcode', { type: 'number', describe: 'answer with this NITRO errorcode' })
           .option('drop', { type: 'boolean', describe: 'close the connection without an answer' })
           .option('delay', { type: 'number', describe: 'answer after this many milliseconds' })
+          .option('hold-until', { type: 'string', describe: 'a write: no answer, applied only after a later "METHOD resource[?action]" request is served' })
           .option('times', { type: 'number', default: 1, describe: 'how many matching requests' }),
         async (argv) => {
-          const chosen = [argv.errorcode !== undefined, argv.drop === true, argv.delay !== undefined].filter(Boolean).length;
-          if (chosen !== 1) throw new InputError('lab fault: give exactly one of --errorcode N, --drop or --delay MS');
+          const holdUntil = argv['hold-until'] as string | undefined;
+          const chosen = [argv.errorcode !== undefined, argv.drop === true, argv.delay !== undefined, holdUntil !== undefined].filter(Boolean).length;
+          if (chosen !== 1) throw new InputError('lab fault: give exactly one of --errorcode N, --drop, --delay MS or --hold-until "METHOD resource"');
           if (!/^(GET|POST|PUT|DELETE) \S+$/.test(argv.on)) throw new InputError(`lab fault: --on "${argv.on}" is not "METHOD resource[?action]"`);
+          if (holdUntil !== undefined && !/^(GET|POST|PUT|DELETE) \S+$/.test(holdUntil)) throw new InputError(`lab fault: --hold-until "${holdUntil}" is not "METHOD resource[?action]"`);
+          if (holdUntil !== undefined && argv.on.startsWith('GET ')) throw new InputError('lab fault: --hold-until holds a write; a GET has nothing to apply late');
           if (!Number.isInteger(argv.times) || argv.times < 1) throw new InputError('lab fault: --times must be a whole number ≥ 1');
           await labFault(argv.dir, argv.appliance, {
             on: argv.on, times: argv.times,
             ...(argv.errorcode !== undefined ? { errorcode: argv.errorcode } : {}),
             ...(argv.drop === true ? { drop: true } : {}),
             ...(argv.delay !== undefined ? { delayMs: argv.delay } : {}),
+            ...(holdUntil !== undefined ? { holdUntil } : {}),
           });
           process.stdout.write(`fault set on ${argv.appliance}: ${argv.on} (${argv.times}×)\n`);
         })

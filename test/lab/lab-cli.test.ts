@@ -13,6 +13,7 @@ import { accepts, labDown, labPorts, labProcesses, labSeed, labStatus, labUp, ty
 import { AdcError, InputError } from '../../src/errors.js';
 import { isRunning, stopPid } from '../../src/lab/processes.js';
 import { secondsLeftInStep, totpCode } from '../../src/otp/index.js';
+import { clearFaults } from '../../src/lab/sim/index.js';
 
 const run = promisify(execFile);
 
@@ -172,6 +173,13 @@ describe('adc-cutover lab (built CLI)', () => {
     expect(((await failed.json()) as { errorcode: number }).errorcode).toBe(278);
     const next = await fetch(`${a.nitroUrl}/nitro/v1/config/nsconfig`, { headers });
     expect(next.status).toBe(200);
+    // A held write: accepted as a fault, refused on a read.
+    const held = await cli(['lab', 'fault', '--appliance', 'adc3', '--on', 'POST nsconfig?action=save', '--hold-until', 'GET nsconfig'], work);
+    expect(held.code, held.stderr).toBe(0);
+    const heldRead = await cli(['lab', 'fault', '--appliance', 'adc3', '--on', 'GET hanode', '--hold-until', 'GET nsconfig'], work);
+    expect(heldRead.code).toBe(2);
+    expect(heldRead.stderr).toMatch(/holds a write/);
+    await clearFaults(a.controlUrl!);
   });
 
   it('refuses a second lab up in the same directory while the first runs', async () => {

@@ -60,7 +60,7 @@ describe('malformed inventories and playbooks: file, line, field', () => {
     { what: 'unknown key in an appliance', edit: (t) => t.replace('    username: nsroot', '    username: nsroot\n    pasword: x'), field: 'appliances\\[0\\]', needle: 'pasword' },
     { what: 'literal password', edit: (t) => t.replace(/password: \$\{file:secrets\/adc1\.password\}/, 'password: hunter2hunter2'), field: 'appliances\\[0\\]\\.password', needle: 'hunter2hunter2' },
     { what: 'NITRO URL that is not a URL', edit: (t) => t.replace(/nitro: https:\/\/127\.0\.0\.1:(\d+)/, 'nitro: 127.0.0.1:$1'), field: 'appliances\\[0\\]\\.nitro', needle: 'nitro: 127.0.0.1' },
-    { what: 'negative timeoutMs', edit: (t) => t.replace('    username: nsroot', '    username: nsroot\n    timeoutMs: -5'), field: 'appliances\\[0\\]\\.timeoutMs', needle: 'timeoutMs: -5' },
+    { what: 'negative timeoutMs', edit: (t) => t.replace(/timeoutMs: \d+/, 'timeoutMs: -5'), field: 'appliances\\[0\\]\\.timeoutMs', needle: 'timeoutMs: -5' },
     { what: 'LDAP filter smuggled in as the attribute name', edit: (t) => t.replace(/attribute: userParameters/, 'attribute: "userParameters)(cn=*"'), field: 'directory\\.attribute', needle: 'userParameters)(cn=*' },
     { what: 'certkey name longer than 31 characters', edit: (t) => t.replace(/certkey: otp-old/, 'certkey: otp-old-with-a-name-far-too-long-for-an-adc'), field: 'certificates\\.old\\.certkey', needle: 'far-too-long' },
     { what: 'pageSize beyond the limit', edit: (t) => t.replace(/attribute: userParameters/, 'attribute: userParameters\n  pageSize: 999999'), field: 'directory\\.pageSize', needle: 'pageSize: 999999' },
