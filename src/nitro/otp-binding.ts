@@ -13,6 +13,15 @@ const NOT_FIRMWARE_CODES = [...HA_PROPAGATION_CODES, ...BUSY_CODES, ...NOT_PRIMA
 
 const RESOURCE = 'vpnglobal_sslcertkey_binding';
 
+/**
+ * A refusal that says "not like this" about the binding itself (firmware that holds one key, a
+ * bad certkey): the appliance answered with an errorcode that is not about its state (HA, busy,
+ * not primary, cluster node, session). Anything else says nothing about the firmware.
+ */
+export function isBindingRefusal(err: unknown): err is NitroError {
+  return err instanceof NitroError && !(err instanceof NitroOutcomeUnknownError) && err.errorcode !== undefined && !err.hasCode(...NOT_FIRMWARE_CODES);
+}
+
 /** The certkeys bound as userDataEncryptionKey on vpn global, in the order the appliance lists them. */
 export async function listUserDataEncryptionKeys(client: NitroClient): Promise<string[]> {
   const list = (await client.getList<Record<string, unknown>>(RESOURCE)) ?? [];
@@ -128,7 +137,7 @@ export async function detectMultiBinding(client: NitroClient, candidate: string,
       // propagation, busy after retries, not primary, cluster node, credentials, an error with
       // no errorcode at all) must fail the step: read as "one binding at a time" it would turn
       // a broken appliance into a swap.
-      if (err.errorcode === undefined || err.hasCode(...NOT_FIRMWARE_CODES)) throw err;
+      if (!isBindingRefusal(err)) throw err;
       refusal = err;
     }
   }

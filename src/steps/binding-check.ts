@@ -10,6 +10,16 @@ import type { ApplianceHandle } from './estate.js';
 import type { StepDeps } from './facts.js';
 import { describeError } from './fleet.js';
 
+/**
+ * The keys a bind record's appliance must hold again once its certkey goes: those bound before
+ * the bind, and in the swap phase the old key this run unbound a step earlier.
+ */
+export function restoreKeys(r: ChangeRecord): string[] {
+  const before = (r.data['boundBefore'] as string[] | undefined) ?? [];
+  const also = typeof r.data['restoreWith'] === 'string' ? [r.data['restoreWith']] : [];
+  return [...new Set([...before, ...also])];
+}
+
 /** Whether the record's certkey must be bound once this run is rolled back; undefined: no claim. */
 export function boundAfterRollback(r: ChangeRecord): boolean | undefined {
   const key = r.data['certkey'];
@@ -57,8 +67,7 @@ async function checkOne(a: ApplianceHandle, ctx: StepContext, records: ChangeRec
         continue;
       }
       // Unbinding it must not leave vpn global empty: the keys bound before the run go back first.
-      const before = (r.data['boundBefore'] as string[] | undefined) ?? [];
-      const missing = before.filter((k) => !bound.includes(k));
+      const missing = restoreKeys(r).filter((k) => !bound.includes(k));
       for (const k of missing) await bindUserDataEncryptionKey(a.client, k);
       const now = await unbindUserDataEncryptionKey(a.client, key);
       out.push({ id: r.id, target: a.name, status: 'undone', message: `${late}; ${missing.length ? `${missing.join(', ')} bound again, then ` : ''}unbound once more (bound now: ${now.bound.join(', ') || 'none'})` });

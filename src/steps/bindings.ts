@@ -3,7 +3,7 @@
 // binding at a time): after re-encrypting, unbind the old key, then bind the new one — the plan
 // states the outage this leaves for users not yet moved.
 import {
-  bindUserDataEncryptionKey, detectMultiBinding, listUserDataEncryptionKeys, unbindUserDataEncryptionKey,
+  bindUserDataEncryptionKey, detectMultiBinding, isBindingRefusal, listUserDataEncryptionKeys, unbindUserDataEncryptionKey,
 } from '../nitro/index.js';
 import { AdcError } from '../errors.js';
 import { census } from '../directory/index.js';
@@ -11,8 +11,8 @@ import { Keyring } from '../otp/index.js';
 import type { ChangeRecord, RollbackResult, Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
 import type { ApplianceHandle } from './estate.js';
 import { newCertkeyName, type StepDeps } from './facts.js';
-import { checkSecondaryBindings, ensurePrimary, forEachAppliance } from './fleet.js';
-import { checkBindingsAfterRollback } from './binding-check.js';
+import { checkSecondaryBindings, describeError, ensurePrimary, forEachAppliance } from './fleet.js';
+import { checkBindingsAfterRollback, restoreKeys } from './binding-check.js';
 import { journaledWrite } from './late-writes.js';
 import { undoEach } from './undo.js';
 
@@ -87,7 +87,10 @@ export class BindNewKeyStep implements Step {
     if (this.phase === 'overlap' && this.deps.params.mode === 'swap') {
       return { target: a.name, status: 'skipped', message: 'swap mode: bound after re-encryption' };
     }
-    const id = await ctx.journal.intent(a.name, 'bind', { certkey: key, boundBefore: before });
+    // In the swap phase the old key was unbound a step earlier by this run: its undo must not
+    // take the new key away before the old one is back (see rollback).
+    const restoreWith = this.phase === 'swap' && f?.oldCertkey && !before.includes(f.oldCertkey) ? f.oldCertkey : null;
+    const id = await ctx.journal.intent(a.name, 'bind', { certkey: key, boundBefore: before, restoreWith });
     if (this.phase === 'overlap' && before.length > 0) {
       const probe = await journaledWrite(ctx, id, () => detectMultiBinding(a.client, key, { keepIfAccepted: true }));
       await ctx.journal.done(id, { applied: probe.candidateLeftBound, capability: probe.capability, evidence: probe.evidence });
@@ -118,16 +121,39 @@ export class BindNewKeyStep implements Step {
       const boundBefore = (r.data['boundBefore'] as string[] | undefined) ?? [];
       if (boundBefore.includes(key)) return { status: 'not-needed', message: `${key} was bound before this run: kept` };
       if (r.done && r.done['applied'] === false) return { status: 'not-needed', message: `${key} was never bound by this run` };
-      // Never leave vpn global with no key when it had one: if the keys bound before the run are
-      // not back (their undo failed), the new key is all that holds the appliance's OTP up.
       const now = await listUserDataEncryptionKeys(a.client);
-      const missing = boundBefore.filter((k) => !now.includes(k));
-      if (now.includes(key) && missing.length && now.every((k) => k === key)) {
-        return { status: 'failed', message: `${key} is the only key bound and ${missing.join(', ')} (bound before the run) is not: kept, or the appliance would have none. Bind ${missing.join(', ')} ('bind vpn global -userDataEncryptionKey ${missing[0]}'), then 'unbind vpn global -userDataEncryptionKey ${key}'` };
-      }
+      if (!now.includes(key)) return { status: 'not-needed', message: `${key} was not bound` };
+      const missing = restoreKeys(r).filter((k) => !now.includes(k));
+      if (missing.length && now.every((k) => k === key)) return this.swapBack(a, key, missing);
       const u = await unbindUserDataEncryptionKey(a.client, key);
-      return u.changed ? { status: 'undone', message: `${key} unbound (bound now: ${u.bound.join(', ') || 'none'})` } : { status: 'not-needed', message: `${key} was not bound` };
+      return { status: 'undone', message: `${key} unbound (bound now: ${u.bound.join(', ') || 'none'})` };
     });
+  }
+
+  /**
+   * The new key is the only one bound and the keys it replaced are not back (a swap, or their
+   * undo failed): unbinding it first would leave vpn global with none. Where the firmware holds
+   * two, bind them back first; where it refuses a second binding, swap back at once (unbind,
+   * bind) — the same short window the swap itself had.
+   */
+  private async swapBack(a: ApplianceHandle, key: string, missing: string[]): Promise<Omit<RollbackResult, 'target' | 'id'>> {
+    try {
+      for (const k of missing) await bindUserDataEncryptionKey(a.client, k);
+    } catch (err) {
+      if (!isBindingRefusal(err)) {
+        return { status: 'failed', message: `${key} is the only key bound, and binding ${missing.join(', ')} back first failed (${describeError(err)}): ${key} kept, or the appliance would have none. 'bind vpn global -userDataEncryptionKey ${missing[0]}', then 'unbind vpn global -userDataEncryptionKey ${key}'` };
+      }
+      await unbindUserDataEncryptionKey(a.client, key);
+      try {
+        let now: string[] = [];
+        for (const k of missing) now = (await bindUserDataEncryptionKey(a.client, k)).bound;
+        return { status: 'undone', message: `one binding at a time: ${key} unbound, then ${missing.join(', ')} bound again (bound now: ${now.join(', ')})` };
+      } catch (err2) {
+        return { status: 'failed', message: `${key} unbound to swap back, but binding ${missing.join(', ')} failed (${describeError(err2)}): vpn global has NO userDataEncryptionKey — 'bind vpn global -userDataEncryptionKey ${missing[0]}' now` };
+      }
+    }
+    const u = await unbindUserDataEncryptionKey(a.client, key);
+    return { status: 'undone', message: `${missing.join(', ')} bound again first, then ${key} unbound (bound now: ${u.bound.join(', ')})` };
   }
 
   /** Read the bindings again once every undo has run: a late write may have changed them since. */

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keyring, loadKeyMaterial, readSecrets } from '../../src/otp/index.js';
 import { CUTOVER, startE2eLab, type E2eLab, type Snapshot } from '../helpers/e2e.js';
+import { cutoverWithoutLogonChecks, jsonEvents } from '../reliability/check.js';
 
 let lab: E2eLab;
 let before: Snapshot;
@@ -19,6 +20,16 @@ describe('swap mode (one binding at a time)', () => {
     const r = await lab.cli(['run', CUTOVER, '-i', lab.inventory, '--yes', '--set', 'mode=overlap']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/holds one userDataEncryptionKey at a time .*run with mode swap/);
+    expect(await lab.snapshot()).toEqual(before);
+  });
+
+  it('a failure after the swap rolls back by swapping back (unbind new, bind old at once): everything as before', async () => {
+    await lab.fault('adc1', { on: 'POST nsconfig?action=save', errorcode: 278 });
+    const r = await lab.cli(['run', cutoverWithoutLogonChecks(lab.root, [], true), '-i', lab.inventory, '--yes', '--json', '--set', 'mode=auto'], { timeoutMs: 60_000 });
+    await lab.clearFaults();
+    expect(r.code, r.stderr).toBe(1);
+    const undo = jsonEvents(r.stdout).find((e) => e.type === 'undo' && e['step'] === 'bind-new-key#2');
+    expect(undo?.['message']).toMatch(/one binding at a time: otp-enc-\S+ unbound, then otp-old bound again \(bound now: otp-old\)/);
     expect(await lab.snapshot()).toEqual(before);
   });
 

@@ -94,8 +94,9 @@ export function deriveInventory(lab: E2eLab, name: string, edit: (doc: Record<st
  * a gateway accepted is never sent again), which would make every fault case cost up to a
  * minute; what these tests exercise is the writes, the journal and the rollback.
  */
-export function cutoverWithoutLogonChecks(dir: string, extra: string[] = []): string {
-  const file = join(dir, 'cutover-no-logon.yaml');
+/** `swapPhase`: also the swap-phase bind after the unbind, as the shipped playbook has it. */
+export function cutoverWithoutLogonChecks(dir: string, extra: string[] = [], swapPhase = false): string {
+  const file = join(dir, swapPhase ? 'cutover-no-logon-swap.yaml' : 'cutover-no-logon.yaml');
   writeFileSync(file, [
     'name: otp-cert-cutover-reliability',
     'description: the shipped cutover without its logon checks (tests of writes, journal and rollback)',
@@ -109,6 +110,7 @@ export function cutoverWithoutLogonChecks(dir: string, extra: string[] = []): st
     '    with: { phase: overlap }',
     '  - uses: rekey-directory',
     '  - uses: unbind-old-key',
+    ...(swapPhase ? ['  - uses: bind-new-key', '    with: { phase: swap }'] : []),
     '  - uses: save-config',
     '',
   ].join('\n'));

@@ -248,6 +248,17 @@ describe(`a write that lands after the step gave up on it (settle window ${SHORT
     });
   }, 60_000);
 
+  it('mode swap on firmware that holds two keys, failing after the swap: the rollback binds the old key back before unbinding the new one', async () => {
+    const { lab, before, inventory } = w;
+    await lab.fault('adc2', { on: 'POST nsconfig?action=save', errorcode: 278 });
+    const r = await lab.cli(['run', cutoverWithoutLogonChecks(lab.root, [], true), '-i', inventory, '--yes', '--json', '--set', 'mode=swap'], { timeoutMs: 60_000 });
+    await lab.clearFaults();
+    expect(r.code, r.stderr).toBe(1);
+    const undos = jsonEvents(r.stdout).filter((e) => e.type === 'undo' && e['step'] === 'bind-new-key#2');
+    expect(undos.map((e) => e['message'])).toEqual([expect.stringMatching(/^otp-old bound again first, then otp-enc-\S+ unbound \(bound now: otp-old\)$/), expect.stringMatching(/^otp-old bound again first/)]);
+    expect((await lab.snapshot()).appliances).toEqual(before.appliances);
+  }, 60_000);
+
   it('`rollback` again on a run already rolled back, after a later run succeeded, changes nothing of the later run', async () => {
     const { lab, before, inventory, playbook } = w;
     await lab.fault('adc2', { on: 'DELETE vpnglobal_sslcertkey_binding', errorcode: 9999 });
