@@ -19,8 +19,12 @@ const RESOURCE = 'vpnglobal_sslcertkey_binding';
  * not primary, cluster node, session). Anything else says nothing about the firmware.
  */
 export function isBindingRefusal(err: unknown): err is NitroError {
-  return err instanceof NitroError && !(err instanceof NitroOutcomeUnknownError) && err.errorcode !== undefined && !err.hasCode(...NOT_FIRMWARE_CODES);
+  return err instanceof NitroError && !(err instanceof NitroOutcomeUnknownError) && err.errorcode !== undefined
+    && !err.hasCode(...NOT_FIRMWARE_CODES, ...NOT_A_REFUSAL_CODES);
 }
+
+/** "No such certkey" and "bad certificate" answers are about the certkey, never the firmware. */
+const NOT_A_REFUSAL_CODES = [...ABSENT_CODES, 1536, 1537, 1538, 1588, 1589];
 
 /** The certkeys bound as userDataEncryptionKey on vpn global, in the order the appliance lists them. */
 export async function listUserDataEncryptionKeys(client: NitroClient): Promise<string[]> {

@@ -3,7 +3,7 @@
 // the old state and take "not there yet" for "not done" — and whatever the caller does next
 // (retry, fail and roll back) then races the late write. So the deciding read polls until the
 // change shows or the appliance has had `settleMs` more to finish it.
-import { NitroOutcomeUnknownError } from './errors.js';
+import { NitroOutcomeUnknownError, NitroUnreachableError } from './errors.js';
 
 /**
  * `landed`: the change was seen, in `value`. Otherwise it was not seen within the window (treat
@@ -29,13 +29,16 @@ export async function settle<T>(
   let last: { value: T } | undefined;
   let readError: unknown;
   for (;;) {
-    // A slow appliance may fail the reads too: that is no reason to stop waiting for the write,
-    // nor to fail in a way that is not "outcome unknown" (which is what makes the undo wait).
+    // A slow appliance may leave the reads unanswered too: that is no reason to stop waiting for
+    // the write, nor to fail in a way that is not "outcome unknown" (which makes the undo wait).
+    // Any other failure (credentials, TLS, a reply that is not NITRO) will not pass by waiting:
+    // stop at once, still as "outcome unknown".
     try {
       last = { value: await read() };
       readError = undefined;
     } catch (e) {
       readError = e;
+      if (!(e instanceof NitroUnreachableError)) return { landed: false, waitedMs: Date.now() - started, readError };
     }
     const waitedMs = Date.now() - started;
     if (last && readError === undefined && landed(last.value)) return { landed: true, value: last.value, waitedMs };

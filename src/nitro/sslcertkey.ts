@@ -236,7 +236,7 @@ export async function ensureCertkey(
   } catch (err) {
     if (err instanceof NitroOutcomeUnknownError) {
       const s = await settle(err, () => getCertkey(client, input.certkey), (now) => now !== undefined);
-      if (!s.value) throw notSettled(err, `certkey ${input.certkey}`, s);
+      if (!s.landed || !s.value) throw notSettled(err, `certkey ${input.certkey}`, s);
       return verifyCreated(client, input.certkey, s.value, input.local);
     }
     if (err instanceof NitroError && err.hasCode(273)) {

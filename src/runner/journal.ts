@@ -98,8 +98,13 @@ export function readJournal(path: string, opts: { missingOk?: boolean } = {}): S
 /** The change records of each step, with done/undone folded in, in journal order. */
 export function changeRecords(records: Stamped[]): ChangeRecord[] {
   const byId = new Map<number, ChangeRecord>();
+  // A new attempt (resume) seals what the last one left open: its steps' ends say nothing of a
+  // write the earlier process was killed in the middle of.
+  const sealed = new Set<ChangeRecord>();
   for (const r of records) {
-    if (r.type === 'step-end') for (const c of byId.values()) if (c.step === r.step) c.stepEnded = true;
+    if (r.type === 'run') for (const c of byId.values()) sealed.add(c);
+    if (r.type === 'rollback-end' && r.status === 'complete') for (const c of byId.values()) if (c.undone) c.rolledBackBefore = true;
+    if (r.type === 'step-end') for (const c of byId.values()) if (c.step === r.step && !sealed.has(c)) c.stepEnded = true;
     if (r.type === 'intent') byId.set(r.id, { id: r.id, step: r.step, target: r.target, action: r.action, data: r.data, at: r.t });
     else if (r.type === 'done') { const c = byId.get(r.id); if (c) c.done = r.data; }
     else if (r.type === 'outcome-unknown') { const c = byId.get(r.id); if (c) c.outcomeUnknownAt = r.t; }

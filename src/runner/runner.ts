@@ -94,7 +94,7 @@ export class Runner {
     let complete = true;
     // Reverse order of start: a later step's change may depend on an earlier one's.
     for (const step of [...started].reverse()) {
-      const records = all.filter((c) => c.step === step.id && !c.undone);
+      const records = all.filter((c) => c.step === step.id && !c.rolledBackBefore);
       if (records.length === 0) continue;
       let results: RollbackResult[];
       try {
@@ -110,9 +110,10 @@ export class Runner {
     }
     for (const step of started) {
       if (!step.afterRollback) continue;
-      // Only what this rollback undid: records undone by an earlier rollback may since have been
-      // superseded by a later run, whose changes a check of them would then take back.
-      const records = all.filter((c) => c.step === step.id && !c.undone);
+      // Not what an earlier, complete rollback already settled: a later run may have changed
+      // things since, and a check of those records would take its changes back. An incomplete
+      // earlier rollback is finished now, so its records (and the save after them) count again.
+      const records = all.filter((c) => c.step === step.id && !c.rolledBackBefore);
       if (records.length === 0) continue;
       const results: RollbackResult[] = await step.afterRollback(this.context(step, true), records).catch((err: unknown) =>
         [{ target: step.id, status: 'failed' as const, message: errorMessage(err) }]);

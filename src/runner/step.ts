@@ -33,6 +33,8 @@ export interface ChangeRecord {
   outcomeUnknownAt?: string;
   /** Its step ended (ok or failed) after it; false: the process died inside the step. */
   stepEnded?: boolean;
+  /** Undone by an earlier rollback that completed: a later run may have changed things since. */
+  rolledBackBefore?: boolean;
   undone?: boolean;
 }
 

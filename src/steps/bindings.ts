@@ -3,7 +3,7 @@
 // binding at a time): after re-encrypting, unbind the old key, then bind the new one — the plan
 // states the outage this leaves for users not yet moved.
 import {
-  bindUserDataEncryptionKey, detectMultiBinding, isBindingRefusal, listUserDataEncryptionKeys, unbindUserDataEncryptionKey,
+  bindUserDataEncryptionKey, detectMultiBinding, getCertkey, isBindingRefusal, listUserDataEncryptionKeys, unbindUserDataEncryptionKey,
 } from '../nitro/index.js';
 import { AdcError } from '../errors.js';
 import { census } from '../directory/index.js';
@@ -89,7 +89,7 @@ export class BindNewKeyStep implements Step {
     }
     // In the swap phase the old key was unbound a step earlier by this run: its undo must not
     // take the new key away before the old one is back (see rollback).
-    const restoreWith = this.phase === 'swap' && f?.oldCertkey && !before.includes(f.oldCertkey) ? f.oldCertkey : null;
+    const restoreWith = this.phase === 'swap' && f?.oldCertkey && f.unboundByRun?.includes(f.oldCertkey) && !before.includes(f.oldCertkey) ? f.oldCertkey : null;
     const id = await ctx.journal.intent(a.name, 'bind', { certkey: key, boundBefore: before, restoreWith });
     if (this.phase === 'overlap' && before.length > 0) {
       const probe = await journaledWrite(ctx, id, () => detectMultiBinding(a.client, key, { keepIfAccepted: true }));
@@ -140,7 +140,12 @@ export class BindNewKeyStep implements Step {
     try {
       for (const k of missing) await bindUserDataEncryptionKey(a.client, k);
     } catch (err) {
-      if (!isBindingRefusal(err)) {
+      // Unbind first only where the firmware is not known to hold two keys, the refusal is about
+      // the binding (not a missing certkey or the appliance's state), and the keys to bind back
+      // exist: otherwise the unbind would leave vpn global with none and no way back.
+      const multi = this.deps.facts.appliances.get(a.name)?.capability === 'multi';
+      const present = !multi && isBindingRefusal(err) && (await Promise.all(missing.map((k) => getCertkey(a.client, k)))).every(Boolean);
+      if (!present) {
         return { status: 'failed', message: `${key} is the only key bound, and binding ${missing.join(', ')} back first failed (${describeError(err)}): ${key} kept, or the appliance would have none. 'bind vpn global -userDataEncryptionKey ${missing[0]}', then 'unbind vpn global -userDataEncryptionKey ${key}'` };
       }
       await unbindUserDataEncryptionKey(a.client, key);
@@ -212,6 +217,7 @@ export class UnbindOldKeyStep implements Step {
       const r = await journaledWrite(ctx, id, () => unbindUserDataEncryptionKey(a.client, old));
       await ctx.journal.done(id, { applied: r.changed });
       if (f) f.bound = r.bound;
+      if (f && r.changed) f.unboundByRun = [...(f.unboundByRun ?? []), old];
       const ha = await checkSecondaryBindings(a, r.bound);
       return { target: a.name, status: 'ok', message: `${old} unbound (bound now: ${r.bound.join(', ') || 'none'})${ha}`, changed: { bound: r.bound } };
     });

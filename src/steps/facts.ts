@@ -10,6 +10,8 @@ export interface ApplianceFacts {
   /** Certkey holding the new certificate, when one exists already (adopted, not created). */
   newCertkey?: string;
   bound: string[];
+  /** Keys this run unbound on it (the old one, before a swap); known only to the process that did it. */
+  unboundByRun?: string[];
   capability: 'multi' | 'single' | 'unknown';
   systemType: string;
   haRole?: string;

@@ -38,7 +38,7 @@ export async function uploadUnique(transport: FileTransport, input: UploadUnique
       if (!(err instanceof NitroOutcomeUnknownError)) throw err;
       // The appliance may still be writing it: wait for the file before deciding.
       const s = await settle(err, () => transport.read(name), (b) => b !== undefined);
-      const there = s.value;
+      const there = s.landed ? s.value : undefined;
       if (there === undefined) throw notSettled(err, `file ${name}`, s);
       if (!there.equals(want)) {
         throw new TransferError(transport.description, name, 'after an unanswered upload the file holds other bytes; left untouched', { cause: err });

@@ -259,6 +259,24 @@ describe(`a write that lands after the step gave up on it (settle window ${SHORT
     expect((await lab.snapshot()).appliances).toEqual(before.appliances);
   }, 60_000);
 
+  it('`rollback` again after an incomplete rollback finishes the undo and saves the configuration again', async () => {
+    const { lab, before, inventory, playbook } = w;
+    await lab.fault('adc2', { on: 'POST nsconfig?action=save', errorcode: 278 });
+    await lab.fault('adc2', { on: 'DELETE sslcertkey', errorcode: 9999 });
+    const r = await lab.cli(['run', playbook, '-i', inventory, '--yes', '--json'], { timeoutMs: 60_000 });
+    await lab.clearFaults();
+    expect(r.code, r.stderr).toBe(3);
+    const runId = String(jsonEvents(r.stdout).find((e) => e.type === 'run')?.['runId']);
+    const again = await lab.cli(['rollback', runId, '--yes', '--json'], { timeoutMs: 60_000 });
+    expect(again.code, again.stderr).toBe(0);
+    const undos = jsonEvents(again.stdout).filter((e) => e.type === 'undo' && e['target'] === 'adc2');
+    expect(undos).toEqual(expect.arrayContaining([
+      expect.objectContaining({ step: 'import-certkey', status: 'undone', message: expect.stringMatching(/certkey .* deleted/) }),
+      expect.objectContaining({ step: 'save-config', status: 'undone', message: expect.stringMatching(/saved again/) }),
+    ]));
+    expect((await lab.snapshot()).appliances).toEqual(before.appliances);
+  }, 60_000);
+
   it('`rollback` again on a run already rolled back, after a later run succeeded, changes nothing of the later run', async () => {
     const { lab, before, inventory, playbook } = w;
     await lab.fault('adc2', { on: 'DELETE vpnglobal_sslcertkey_binding', errorcode: 9999 });

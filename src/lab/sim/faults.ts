@@ -44,6 +44,7 @@ export function parseFaultSpec(spec: FaultSpec): ActiveFault {
   const rule = parseRule(spec.on, 'on');
   const hasEffect = spec.errorcode !== undefined || spec.drop === true || (spec.delayMs ?? 0) > 0 || spec.holdUntil !== undefined;
   if (!hasEffect) throw new Error('a fault needs errorcode, drop, delayMs or holdUntil');
+  if (spec.holdUntil !== undefined && rule.method === 'GET') throw new Error('holdUntil holds a write; a GET has nothing to apply late');
   const times = spec.times ?? 1;
   if (!Number.isInteger(times) || times < 1) throw new Error('times must be a positive integer');
   return {
