@@ -2,7 +2,8 @@
 import type { PlaybookParams, PlaybookStep } from '../playbook/playbook.js';
 import type { Step } from '../runner/step.js';
 import { OtpEncryptionOnStep, SaveConfigStep } from './appliance-config.js';
-import { BindNewKeyStep, UnbindOldKeyStep } from './bindings.js';
+import { BindNewKeyStep } from './bind-new-key.js';
+import { UnbindOldKeyStep } from './unbind-old-key.js';
 import type { Estate } from './estate.js';
 import { newFacts, type RunFacts, type StepDeps } from './facts.js';
 import { ImportCertkeyStep } from './import-certkey.js';
