@@ -305,6 +305,22 @@ export class NitroClient {
     }
   }
 
+  private beforeWrite: (() => Promise<void>) | undefined;
+
+  /**
+   * Run `fn` with `hook` awaited before every write request it sends (each attempt): a caller's
+   * journal can then say when a write actually left, which is when it may start to land.
+   */
+  async withWriteHook<T>(hook: () => Promise<void>, fn: () => Promise<T>): Promise<T> {
+    const outer = this.beforeWrite;
+    this.beforeWrite = hook;
+    try {
+      return await fn();
+    } finally {
+      this.beforeWrite = outer;
+    }
+  }
+
   async request(req: NitroRequest, opts: NitroCallOptions = {}): Promise<NitroReply> {
     try {
       return await this.requestOnNode(req, opts.node ?? this.current, opts);
@@ -355,6 +371,7 @@ export class NitroClient {
     for (let attempt = 1; ; attempt++) {
       const started = Date.now();
       let res: AxiosResponse<string>;
+      if (req.method !== 'GET') await this.beforeWrite?.();
       try {
         res = await this.send(node, req.method, path + qs, req.body);
       } catch (err) {

@@ -249,7 +249,7 @@ function readOnlyContext(): StepContext {
   };
   return {
     runId: 'plan', runDir: '', dryRun: true, signal: new AbortController().signal,
-    journal: { intent: refuse, done: refuse, outcomeUnknown: refuse, records: () => [] },
+    journal: { intent: refuse, done: refuse, outcomeUnknown: refuse, writeSent: refuse, records: () => [] },
     progress: () => undefined,
     note: () => undefined,
   };

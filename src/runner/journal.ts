@@ -14,6 +14,7 @@ export type JournalRecord =
   | { type: 'intent'; id: number; step: string; target: string; action: string; data: JsonObject }
   | { type: 'done'; id: number; data: JsonObject }
   | { type: 'outcome-unknown'; id: number; message: string }
+  | { type: 'write-sent'; id: number }
   | { type: 'target'; step: string; target: string; status: string; message: string; changed?: JsonObject }
   | { type: 'note'; step?: string; target: string; level: 'info' | 'warn'; message: string }
   | { type: 'step-end'; step: string; status: 'ok' | 'failed' | 'skipped'; error?: string; durationMs: number }
@@ -108,6 +109,7 @@ export function changeRecords(records: Stamped[]): ChangeRecord[] {
     if (r.type === 'intent') byId.set(r.id, { id: r.id, step: r.step, target: r.target, action: r.action, data: r.data, at: r.t });
     else if (r.type === 'done') { const c = byId.get(r.id); if (c) c.done = r.data; }
     else if (r.type === 'outcome-unknown') { const c = byId.get(r.id); if (c) c.outcomeUnknownAt = r.t; }
+    else if (r.type === 'write-sent') { const c = byId.get(r.id); if (c) c.writeSentAt = r.t; }
     else if (r.type === 'undo' && (r.status === 'undone' || r.status === 'not-needed')) { const c = byId.get(r.id); if (c) c.undone = true; }
   }
   return [...byId.values()];

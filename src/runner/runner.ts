@@ -187,6 +187,9 @@ export class Runner {
       outcomeUnknown: async (id, message) => {
         this.record({ type: 'outcome-unknown', id, message: redact(message) });
       },
+      writeSent: async (id) => {
+        this.record({ type: 'write-sent', id });
+      },
       records: (): ChangeRecord[] => changeRecords([...this.prior, ...this.journalSoFar]).filter((c) => c.step === step.id),
     };
     return {

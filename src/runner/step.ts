@@ -31,6 +31,8 @@ export interface ChangeRecord {
   done?: JsonObject;
   /** When the step gave up on a write that got no reply and had not shown: it may still land. */
   outcomeUnknownAt?: string;
+  /** When its last write request was sent (absent: none was, as far as the journal knows). */
+  writeSentAt?: string;
   /** Its step ended (ok or failed) after it; false: the process died inside the step. */
   stepEnded?: boolean;
   /** Undone by an earlier rollback that completed: a later run may have changed things since. */
@@ -45,6 +47,8 @@ export interface StepJournal {
   done(id: number, data?: JsonObject): Promise<void>;
   /** Record that the write got no reply and had not shown when the step gave up on it. */
   outcomeUnknown(id: number, message: string): Promise<void>;
+  /** Record that a write request of this change is being sent now (fsync'd before it leaves). */
+  writeSent(id: number): Promise<void>;
   /** Earlier records of this step (a resumed run continues from them). */
   records(): ChangeRecord[];
 }

@@ -23,7 +23,7 @@ export class SaveConfigStep implements Step {
     const results = await forEachAppliance(this.deps, ctx, async (a) => {
       await ensurePrimary(a, ctx);
       const id = await ctx.journal.intent(a.name, 'save', {});
-      const after = await journaledWrite(ctx, id, () => saveConfig(a.client));
+      const after = await journaledWrite(ctx, id, a, () => saveConfig(a.client));
       await ctx.journal.done(id, { lastconfigsavetime: after.lastconfigsavetime ?? null });
       return { target: a.name, status: 'ok', message: `configuration saved${after.lastconfigsavetime ? ` at ${after.lastconfigsavetime}` : ''}` };
     });
@@ -103,7 +103,7 @@ export class OtpEncryptionOnStep implements Step {
       const before = await getOtpParameters(a.client);
       if (before.encryption === 'ON') return { target: a.name, status: 'skipped', message: 'OTP encryption is already ON' };
       const id = await ctx.journal.intent(a.name, 'set-encryption', { before: before.encryption ?? 'OFF' });
-      const r = await journaledWrite(ctx, id, () => setOtpEncryption(a.client, 'ON'));
+      const r = await journaledWrite(ctx, id, a, () => setOtpEncryption(a.client, 'ON'));
       await ctx.journal.done(id, { applied: r.changed });
       return { target: a.name, status: 'ok', message: 'OTP encryption set ON' };
     });

@@ -90,7 +90,7 @@ export class BindNewKeyStep implements Step {
     const restoreWith = this.phase === 'swap' && f?.oldCertkey && f.unboundByRun?.includes(f.oldCertkey) && !before.includes(f.oldCertkey) ? f.oldCertkey : null;
     const id = await ctx.journal.intent(a.name, 'bind', { certkey: key, boundBefore: before, restoreWith });
     if (this.phase === 'overlap' && before.length > 0) {
-      const probe = await journaledWrite(ctx, id, () => detectMultiBinding(a.client, key, { keepIfAccepted: true }));
+      const probe = await journaledWrite(ctx, id, a, () => detectMultiBinding(a.client, key, { keepIfAccepted: true }));
       await ctx.journal.done(id, { applied: probe.candidateLeftBound, capability: probe.capability, evidence: probe.evidence });
       if (f) f.capability = probe.capability;
       if (!probe.candidateLeftBound) {
@@ -104,7 +104,7 @@ export class BindNewKeyStep implements Step {
       const ha = await checkSecondaryBindings(a, probe.bound);
       return { target: a.name, status: 'ok', message: `${key} bound next to ${before.join(', ')}; new registrations use it${ha}`, changed: { bound: probe.bound, capability: probe.capability } };
     }
-    const r = await journaledWrite(ctx, id, () => bindUserDataEncryptionKey(a.client, key));
+    const r = await journaledWrite(ctx, id, a, () => bindUserDataEncryptionKey(a.client, key));
     await ctx.journal.done(id, { applied: true });
     if (f) f.bound = r.bound;
     const ha = await checkSecondaryBindings(a, r.bound);

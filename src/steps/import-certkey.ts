@@ -55,7 +55,7 @@ export class ImportCertkeyStep implements Step {
       // Write-ahead: the prefix and time pin down the only names this upload can take, so a
       // rollback after a crash finds the file even though the reply never came.
       const id = await ctx.journal.intent(a.name, 'upload-file', { prefix: certkey, ext, when: when.toISOString(), sha256: sha256(bytes) });
-      const up = await journaledWrite(ctx, id, () => uploadUnique(a.transport, { prefix: certkey, ext, bytes, when, maxNames: MAX_NAMES }));
+      const up = await journaledWrite(ctx, id, a, () => uploadUnique(a.transport, { prefix: certkey, ext, bytes, when, maxNames: MAX_NAMES }));
       await ctx.journal.done(id, { name: up.name });
       files.push(up.name);
       return up.name;
@@ -64,7 +64,7 @@ export class ImportCertkeyStep implements Step {
     const keyFile = cert.inform === 'PFX' ? certFile : await upload('key', cert.keyBytes ?? cert.certBytes);
     const existedBefore = (await getCertkey(a.client, certkey)) !== undefined;
     const id = await ctx.journal.intent(a.name, 'add-certkey', { certkey, existedBefore, cert: certFile, key: keyFile });
-    const res = await journaledWrite(ctx, id, () => ensureCertkey(a.client, {
+    const res = await journaledWrite(ctx, id, a, () => ensureCertkey(a.client, {
       certkey, cert: certFile, key: keyFile, inform: cert.inform, passphrase: cert.passphrase,
       local: certFactsFromCert(cert.km.certPem),
     }));

@@ -9,10 +9,14 @@ import { NitroOutcomeUnknownError } from '../nitro/index.js';
 import type { ChangeRecord, StepContext } from '../runner/step.js';
 import type { ApplianceHandle } from './estate.js';
 
-/** Run one journaled write; a "no reply, never showed" failure is journaled before it is thrown. */
-export async function journaledWrite<T>(ctx: StepContext, id: number, write: () => Promise<T>): Promise<T> {
+/**
+ * Run one journaled write on `a`: each NITRO write request it sends is journaled as it leaves
+ * (so a crash can tell "nothing sent" from "sent, may still land"), and a "no reply, never
+ * showed" failure is journaled before it is thrown.
+ */
+export async function journaledWrite<T>(ctx: StepContext, id: number, a: ApplianceHandle, write: () => Promise<T>): Promise<T> {
   try {
-    return await write();
+    return await a.client.withWriteHook(() => ctx.journal.writeSent(id), write);
   } catch (err) {
     if (err instanceof NitroOutcomeUnknownError) await ctx.journal.outcomeUnknown(id, err.message);
     throw err;
@@ -22,8 +26,8 @@ export async function journaledWrite<T>(ctx: StepContext, id: number, write: () 
 /**
  * Until when the write of `r` may still land on `a`:
  * - the step gave up on it with no reply: one more settle window (it had already waited one);
- * - the process died inside its step (no `done`, and the step never ended): the write may have
- *   been in flight, so its call timeout and a settle window from the intent;
+ * - the process died inside its step (no `done`, and the step never ended) after sending a
+ *   write: its call timeout and a settle window from when that write left (nothing sent: no wait);
  * - otherwise (done, or refused with an answer) it cannot land later.
  * Past the deadline — a `rollback` run later — no wait.
  */
@@ -34,7 +38,7 @@ export function lateWriteDeadline(a: ApplianceHandle, r: ChangeRecord): number {
     return Number.isFinite(at) ? at + ms : 0;
   };
   if (r.outcomeUnknownAt) return from(r.outcomeUnknownAt, a.client.settleMs);
-  if (!r.stepEnded) return from(r.at, a.client.timeoutMs + a.client.settleMs);
+  if (!r.stepEnded) return from(r.writeSentAt, a.client.timeoutMs + a.client.settleMs);
   return 0;
 }
 

@@ -58,7 +58,7 @@ export class UnbindOldKeyStep implements Step {
       const before = await listUserDataEncryptionKeys(a.client);
       if (!old || !before.includes(old)) return { target: a.name, status: 'skipped', message: 'the old key is not bound' };
       const id = await ctx.journal.intent(a.name, 'unbind', { certkey: old, boundBefore: before });
-      const r = await journaledWrite(ctx, id, () => unbindUserDataEncryptionKey(a.client, old));
+      const r = await journaledWrite(ctx, id, a, () => unbindUserDataEncryptionKey(a.client, old));
       await ctx.journal.done(id, { applied: r.changed });
       if (f) f.bound = r.bound;
       if (f && r.changed) f.unboundByRun = [...(f.unboundByRun ?? []), old];

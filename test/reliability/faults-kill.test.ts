@@ -78,6 +78,19 @@ async function runUntil(killAt: number | undefined): Promise<{ runId: string; co
   return { runId, code, events: lines, lastEvent };
 }
 
+/** Changes whose write request had been sent, with no `done`, in a step that never ended. */
+function inFlight(journal: string): string[] {
+  const recs = journal.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const open = new Map<number, { step: string; label: string; sent: boolean }>();
+  for (const r of recs) {
+    if (r['type'] === 'intent') open.set(Number(r['id']), { step: String(r['step']), label: `${String(r['action'])} on ${String(r['target'])}`, sent: false });
+    if (r['type'] === 'write-sent') { const o = open.get(Number(r['id'])); if (o) o.sent = true; }
+    if (r['type'] === 'done') open.delete(Number(r['id']));
+    if (r['type'] === 'step-end') for (const [id, o] of open) if (o.step === r['step']) open.delete(id);
+  }
+  return [...open.values()].filter((o) => o.sent).map((o) => o.label);
+}
+
 describe('SIGKILL at seeded random points, then resume or rollback from the journal', () => {
   it('a whole run, to count its events (the points are drawn among them); rollback restores', async () => {
     const r = await runUntil(undefined);
@@ -119,6 +132,12 @@ describe('SIGKILL at seeded random points, then resume or rollback from the jour
     }
     const undone = await lab.cli(['rollback', r.runId, '--yes', '--json'], { timeoutMs: 60_000 });
     expect(undone.code, undone.stderr + undone.stdout.slice(-1500)).toBe(0);
+    if (then === 'rollback') {
+      // A write request that had left when the process died may still land: its undo waits for
+      // it (the lab's timeout + settle window), and only then.
+      const waited = /was under way when the run stopped: waiting/.test(undone.stdout);
+      expect(waited, `in flight at the kill: ${inFlight(journal).join(', ') || 'none'}`).toBe(inFlight(journal).length > 0);
+    }
     const after = await lab.snapshot();
     expect(after.appliances).toEqual(before.appliances);
     const v = compareValues(before.directory, after.directory, keyring);
