@@ -1,20 +1,14 @@
 // Saving the configuration, and turning OTP encryption on (for directories still in plaintext).
 import { getOtpParameters, listUserDataEncryptionKeys, saveConfig, setOtpEncryption } from '../nitro/index.js';
 import type { ChangeRecord, RollbackResult, Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
-import type { StepDeps } from './facts.js';
 import { describeError, ensurePrimary, forEachAppliance } from './fleet.js';
 import { journaledWrite } from './late-writes.js';
 import { undoEach } from './undo.js';
+import { ApplianceStep } from './appliance-step.js';
 
-export class SaveConfigStep implements Step {
+export class SaveConfigStep extends ApplianceStep implements Step {
   readonly kind = 'save-config';
   readonly title = 'Save the configuration';
-  constructor(readonly id: string, private readonly deps: StepDeps) {}
-
-  targets(): string[] {
-    return this.deps.estate.appliances.map((a) => a.name);
-  }
-
   async plan(): Promise<StepPlan> {
     return { changes: this.deps.estate.appliances.map((a) => ({ target: a.name, description: 'save ns config' })), warnings: [] };
   }
@@ -63,8 +57,6 @@ export class SaveConfigStep implements Step {
     return results;
   }
 
-  async verify(): Promise<void> {}
-
   /** A save cannot be taken back; what is undone is the running configuration, saved again last. */
   async rollback(_ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
     return records.map((r) => ({ id: r.id, target: r.target, status: 'not-needed', message: 'saved configuration is saved again after the rollback' }));
@@ -78,15 +70,9 @@ export class SaveConfigStep implements Step {
   }
 }
 
-export class OtpEncryptionOnStep implements Step {
+export class OtpEncryptionOnStep extends ApplianceStep implements Step {
   readonly kind = 'otp-encryption-on';
   readonly title = 'Turn OTP encryption on (set aaa otpParameter -encryption ON)';
-  constructor(readonly id: string, private readonly deps: StepDeps) {}
-
-  targets(): string[] {
-    return this.deps.estate.appliances.map((a) => a.name);
-  }
-
   async plan(): Promise<StepPlan> {
     return {
       changes: this.deps.estate.appliances.map((a) => {
@@ -108,8 +94,6 @@ export class OtpEncryptionOnStep implements Step {
       return { target: a.name, status: 'ok', message: 'OTP encryption set ON' };
     });
   }
-
-  async verify(): Promise<void> {}
 
   async rollback(ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
     return undoEach(this.deps, ctx, records, async (a, r) => {

@@ -13,20 +13,18 @@ import { checkSecondaryBindings, describeError, ensurePrimary, forEachAppliance 
 import { checkBindingsAfterRollback, restoreKeys } from './binding-check.js';
 import { journaledWrite } from './late-writes.js';
 import { undoEach } from './undo.js';
+import { ApplianceStep } from './appliance-step.js';
 
-export class BindNewKeyStep implements Step {
+export class BindNewKeyStep extends ApplianceStep implements Step {
   readonly kind = 'bind-new-key';
   readonly title: string;
   private readonly phase: 'overlap' | 'swap';
-  constructor(readonly id: string, private readonly deps: StepDeps) {
+  constructor(id: string, deps: StepDeps) {
+    super(id, deps);
     this.phase = deps.with['phase'] === 'swap' ? 'swap' : 'overlap';
     this.title = this.phase === 'overlap'
       ? 'Bind the new key as userDataEncryptionKey (old one still bound)'
       : 'Bind the new key where the firmware holds one binding (swap)';
-  }
-
-  targets(): string[] {
-    return this.deps.estate.appliances.map((a) => a.name);
   }
 
   async plan(): Promise<StepPlan> {
@@ -110,8 +108,6 @@ export class BindNewKeyStep implements Step {
     const ha = await checkSecondaryBindings(a, r.bound);
     return { target: a.name, status: 'ok', message: `${key} bound as userDataEncryptionKey (bound now: ${r.bound.join(', ')})${ha}`, changed: { bound: r.bound } };
   }
-
-  async verify(): Promise<void> {}
 
   async rollback(ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
     return undoEach(this.deps, ctx, records, async (a, r) => {

@@ -9,21 +9,16 @@ import { AdcError } from '../errors.js';
 import type { ChangeRecord, PlannedChange, RollbackResult, Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
 import { uniqueFileName, uploadUnique } from '../transfer/index.js';
 import type { ApplianceHandle } from './estate.js';
-import { newCertkeyName, type StepDeps } from './facts.js';
+import { newCertkeyName } from './facts.js';
 import { describeError, ensurePrimary, forEachAppliance } from './fleet.js';
 import { journaledWrite, waitOutLateWrite } from './late-writes.js';
+import { ApplianceStep } from './appliance-step.js';
 
 const MAX_NAMES = 20;
 
-export class ImportCertkeyStep implements Step {
+export class ImportCertkeyStep extends ApplianceStep implements Step {
   readonly kind = 'import-certkey';
   readonly title = 'Import the new certificate and key';
-  constructor(readonly id: string, private readonly deps: StepDeps) {}
-
-  targets(): string[] {
-    return this.deps.estate.appliances.map((a) => a.name);
-  }
-
   async plan(): Promise<StepPlan> {
     const name = newCertkeyName(this.deps);
     const c = this.deps.estate.certs.new;
@@ -94,8 +89,6 @@ export class ImportCertkeyStep implements Step {
       changed: { certkey: res.certkey, created: res.created, files },
     };
   }
-
-  async verify(): Promise<void> {}
 
   async rollback(ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
     const out: RollbackResult[] = [];

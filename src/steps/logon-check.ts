@@ -12,17 +12,15 @@ import type { ApplianceHandle } from './estate.js';
 import type { StepDeps } from './facts.js';
 import { FileAcceptedSteps } from './accepted-steps.js';
 import { forEachAppliance } from './fleet.js';
+import { ApplianceStep } from './appliance-step.js';
 
-export class LogonCheckStep implements Step {
+export class LogonCheckStep extends ApplianceStep implements Step {
   readonly kind = 'logon-check';
   private readonly accepted = new FileAcceptedSteps();
   readonly title: string;
-  constructor(readonly id: string, private readonly deps: StepDeps) {
+  constructor(id: string, deps: StepDeps) {
+    super(id, deps);
     this.title = `OTP logon check through every gateway${deps.with['phase'] ? ` (${String(deps.with['phase'])})` : ''}`;
-  }
-
-  targets(): string[] {
-    return this.deps.estate.appliances.map((a) => a.name);
   }
 
   async plan(): Promise<StepPlan> {
@@ -88,7 +86,6 @@ export class LogonCheckStep implements Step {
     }
   }
 
-  async verify(): Promise<void> {}
   async rollback(): Promise<RollbackResult[]> {
     return [];
   }

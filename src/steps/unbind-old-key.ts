@@ -5,21 +5,15 @@ import { AdcError } from '../errors.js';
 import { census } from '../directory/index.js';
 import { Keyring } from '../otp/index.js';
 import type { ChangeRecord, RollbackResult, Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
-import type { StepDeps } from './facts.js';
 import { checkSecondaryBindings, ensurePrimary, forEachAppliance } from './fleet.js';
 import { checkBindingsAfterRollback } from './binding-check.js';
 import { journaledWrite } from './late-writes.js';
 import { undoEach } from './undo.js';
+import { ApplianceStep } from './appliance-step.js';
 
-export class UnbindOldKeyStep implements Step {
+export class UnbindOldKeyStep extends ApplianceStep implements Step {
   readonly kind = 'unbind-old-key';
   readonly title = 'Unbind the old key (once no device needs it)';
-  constructor(readonly id: string, private readonly deps: StepDeps) {}
-
-  targets(): string[] {
-    return this.deps.estate.appliances.map((a) => a.name);
-  }
-
   async plan(): Promise<StepPlan> {
     const old = this.deps.estate.certs.old.km;
     const stillOld = this.deps.facts.census?.byKid.find((k) => k.kid === old.kidText)?.devices ?? 0;
@@ -66,8 +60,6 @@ export class UnbindOldKeyStep implements Step {
       return { target: a.name, status: 'ok', message: `${old} unbound (bound now: ${r.bound.join(', ') || 'none'})${ha}`, changed: { bound: r.bound } };
     });
   }
-
-  async verify(): Promise<void> {}
 
   async rollback(ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
     return undoEach(this.deps, ctx, records, async (a, r) => {
