@@ -3,7 +3,7 @@
 import { AdcError } from '../errors.js';
 import type { NitroClient } from './client.js';
 import { NitroOutcomeUnknownError } from './errors.js';
-import { notSettled, settle } from './settle.js';
+import { awaitChange } from './settle.js';
 import { toNsConfig, type NsConfigInfo } from './ha.js';
 import { listSystemFiles, SSL_DIR } from './systemfile.js';
 
@@ -26,9 +26,7 @@ export async function saveConfig(client: NitroClient, opts: SaveOptions = {}): P
     if (!(err instanceof NitroOutcomeUnknownError)) throw err;
     // A save still running would land after whatever comes next (a rollback's undo, say) and
     // store the state of this moment: wait for it to finish rather than race it.
-    const s = await settle(err, () => getNsConfig(client), (c) => !c.configchanged);
-    if (!s.landed) throw notSettled(err, 'the save', s);
-    return s.value;
+    return awaitChange(err, 'the save', () => getNsConfig(client), (c) => !c.configchanged);
   }
   const after = await getNsConfig(client);
   if (after.configchanged) {

@@ -7,7 +7,7 @@ import type { NitroClient } from './client.js';
 import {
   ABSENT_CODES, BUSY_CODES, CLUSTER_NSIP_CODES, HA_PROPAGATION_CODES, NOT_PRIMARY_CODES, NitroError, NitroOutcomeUnknownError, SESSION_CODES,
 } from './errors.js';
-import { notSettled, settle } from './settle.js';
+import { awaitChange } from './settle.js';
 
 const NOT_FIRMWARE_CODES = [...HA_PROPAGATION_CODES, ...BUSY_CODES, ...NOT_PRIMARY_CODES, ...CLUSTER_NSIP_CODES, ...SESSION_CODES, 354, 355];
 
@@ -51,9 +51,7 @@ export async function bindUserDataEncryptionKey(client: NitroClient, certkey: st
       return { changed: true, bound: now };
     }
     if (!(err instanceof NitroOutcomeUnknownError)) throw err;
-    const s = await settle(err, () => listUserDataEncryptionKeys(client), (now) => now.includes(certkey));
-    if (!s.landed) throw notSettled(err, `the binding of ${certkey}`, s);
-    return { changed: true, bound: s.value };
+    return { changed: true, bound: await awaitChange(err, `the binding of ${certkey}`, () => listUserDataEncryptionKeys(client), (now) => now.includes(certkey)) };
   }
   const after = await listUserDataEncryptionKeys(client);
   if (!after.includes(certkey)) {
@@ -71,9 +69,7 @@ export async function unbindUserDataEncryptionKey(client: NitroClient, certkey: 
       return { changed: false, bound: await listUserDataEncryptionKeys(client) };
     }
     if (!(err instanceof NitroOutcomeUnknownError)) throw err;
-    const s = await settle(err, () => listUserDataEncryptionKeys(client), (now) => !now.includes(certkey));
-    if (!s.landed) throw notSettled(err, `the unbinding of ${certkey}`, s);
-    return { changed: true, bound: s.value };
+    return { changed: true, bound: await awaitChange(err, `the unbinding of ${certkey}`, () => listUserDataEncryptionKeys(client), (now) => !now.includes(certkey)) };
   }
   const after = await listUserDataEncryptionKeys(client);
   if (after.includes(certkey)) {
@@ -133,9 +129,7 @@ export async function detectMultiBinding(client: NitroClient, candidate: string,
       // build's silent replacement) to show; if nothing changes, fail rather than guess "single"
       // from a slow appliance — and a late bind then lands on a run that is rolling back, whose
       // check after the rollback reads the bindings again.
-      const s = await settle(err, () => listUserDataEncryptionKeys(client), (now) => now.includes(candidate) || !others.every((k) => now.includes(k)));
-      if (!s.landed) throw notSettled(err, `the probe binding of ${candidate}`, s);
-      after = s.value;
+      after = await awaitChange(err, `the probe binding of ${candidate}`, () => listUserDataEncryptionKeys(client), (now) => now.includes(candidate) || !others.every((k) => now.includes(k)));
     } else {
       // A refusal that says something about the appliance's state, not about its firmware (HA
       // propagation, busy after retries, not primary, cluster node, credentials, an error with

@@ -5,7 +5,7 @@ import { AdcError } from '../errors.js';
 import type { NitroClient } from './client.js';
 import { NitroOutcomeUnknownError } from './errors.js';
 import { listUserDataEncryptionKeys } from './otp-binding.js';
-import { notSettled, settle } from './settle.js';
+import { awaitChange } from './settle.js';
 
 export interface OtpParameters {
   encryption: 'ON' | 'OFF';
@@ -32,8 +32,7 @@ export async function setOtpEncryption(client: NitroClient, value: 'ON' | 'OFF')
     await client.request({ method: 'PUT', resource: 'aaaotpparameter', body: { aaaotpparameter: { encryption: value } } });
   } catch (err) {
     if (!(err instanceof NitroOutcomeUnknownError)) throw err;
-    const s = await settle(err, () => getOtpParameters(client), (p) => p.encryption === value);
-    if (!s.landed) throw notSettled(err, `encryption ${value}`, s);
+    await awaitChange(err, `encryption ${value}`, () => getOtpParameters(client), (p) => p.encryption === value);
     return { changed: true, before };
   }
   const after = await getOtpParameters(client);

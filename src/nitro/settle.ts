@@ -9,7 +9,7 @@ import { NitroOutcomeUnknownError, NitroUnreachableError } from './errors.js';
  * `landed`: the change was seen, in `value`. Otherwise it was not seen within the window (treat
  * it as not made, and say so); `value` is the last state read, if any read succeeded.
  */
-export type Settled<T> =
+type Settled<T> =
   | { landed: true; value: T; waitedMs: number }
   | { landed: false; value?: T; waitedMs: number; readError?: unknown };
 
@@ -20,7 +20,7 @@ const POLL_MS = 250;
  * Read `read()` until `landed(value)` holds or `err.settleMs` has passed. The first read is made
  * at once (a dropped connection after the change was applied settles without waiting).
  */
-export async function settle<T>(
+async function settle<T>(
   err: NitroOutcomeUnknownError,
   read: () => Promise<T>,
   landed: (value: T) => boolean,
@@ -47,8 +47,20 @@ export async function settle<T>(
   }
 }
 
-/** The same failure, saying how long the change was waited for and that it never showed. */
-export function notSettled(err: NitroOutcomeUnknownError, what: string, s: { waitedMs: number; readError?: unknown }): NitroOutcomeUnknownError {
+/**
+ * The state that shows the change, once it shows; or, when it never does within the window, the
+ * same failure saying how long it was waited for and that it is taken as not made. `what` names
+ * the change ("the binding of otp-new") for that message.
+ */
+export async function awaitChange<T, U extends T>(err: NitroOutcomeUnknownError, what: string, read: () => Promise<T>, landed: (value: T) => value is U): Promise<U>;
+export async function awaitChange<T>(err: NitroOutcomeUnknownError, what: string, read: () => Promise<T>, landed: (value: T) => boolean): Promise<T>;
+export async function awaitChange<T>(err: NitroOutcomeUnknownError, what: string, read: () => Promise<T>, landed: (value: T) => boolean): Promise<T> {
+  const s = await settle(err, read, landed);
+  if (!s.landed) throw notSettled(err, what, s);
+  return s.value;
+}
+
+function notSettled(err: NitroOutcomeUnknownError, what: string, s: { waitedMs: number; readError?: unknown }): NitroOutcomeUnknownError {
   const unread = s.readError === undefined ? '' : ` (the last read failed too: ${s.readError instanceof Error ? s.readError.message : String(s.readError)})`;
   return new NitroOutcomeUnknownError({
     appliance: err.appliance, method: err.method, resource: err.resource, httpStatus: undefined, errorcode: undefined,

@@ -5,7 +5,7 @@ import { X509Certificate, createHash } from 'node:crypto';
 import { AdcError, InputError } from '../errors.js';
 import type { NitroClient } from './client.js';
 import { NitroError, NitroOutcomeUnknownError } from './errors.js';
-import { notSettled, settle } from './settle.js';
+import { awaitChange } from './settle.js';
 import { listUserDataEncryptionKeys } from './otp-binding.js';
 
 export type CertInform = 'PEM' | 'DER' | 'PFX';
@@ -235,9 +235,8 @@ export async function ensureCertkey(
     await addCertkey(client, input);
   } catch (err) {
     if (err instanceof NitroOutcomeUnknownError) {
-      const s = await settle(err, () => getCertkey(client, input.certkey), (now) => now !== undefined);
-      if (!s.landed || !s.value) throw notSettled(err, `certkey ${input.certkey}`, s);
-      return verifyCreated(client, input.certkey, s.value, input.local);
+      const now = await awaitChange(err, `certkey ${input.certkey}`, () => getCertkey(client, input.certkey), (c): c is CertkeyInfo => c !== undefined);
+      return verifyCreated(client, input.certkey, now, input.local);
     }
     if (err instanceof NitroError && err.hasCode(273)) {
       const adopted = await findSameCertificate(client, err.nitroMessage, input.local);
@@ -292,9 +291,8 @@ export async function deleteCertkey(client: NitroClient, name: string, opts: Del
   } catch (err) {
     if (err instanceof NitroError && err.hasCode(258, 1540)) return false;
     if (err instanceof NitroOutcomeUnknownError) {
-      const s = await settle(err, () => getCertkey(client, name), (now) => now === undefined);
-      if (s.landed) return true;
-      throw notSettled(err, `the removal of certkey ${name}`, s);
+      await awaitChange(err, `the removal of certkey ${name}`, () => getCertkey(client, name), (now) => now === undefined);
+      return true;
     }
     if (err instanceof NitroError && err.hasCode(1541)) {
       throw new AdcError(`${client.appliance}: certkey ${name} is referenced by another binding (1541); kept`, undefined, { cause: err });

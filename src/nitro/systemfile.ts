@@ -4,7 +4,7 @@
 import { InputError } from '../errors.js';
 import type { NitroCallOptions, NitroClient } from './client.js';
 import { NitroError, NitroOutcomeUnknownError } from './errors.js';
-import { notSettled, settle } from './settle.js';
+import { awaitChange } from './settle.js';
 
 export const SSL_DIR = '/nsconfig/ssl';
 export const MAX_FILE_NAME = 63;
@@ -93,9 +93,8 @@ export async function deleteSystemFile(client: NitroClient, name: string, locati
   } catch (err) {
     if (err instanceof NitroError && err.hasCode(258)) return false;
     if (err instanceof NitroOutcomeUnknownError) {
-      const s = await settle(err, () => systemFileExists(client, name, location), (there) => !there);
-      if (s.landed) return true;
-      throw notSettled(err, `the removal of ${name}`, s);
+      await awaitChange(err, `the removal of ${name}`, () => systemFileExists(client, name, location), (there) => !there);
+      return true;
     }
     throw err;
   }

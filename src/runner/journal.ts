@@ -106,7 +106,7 @@ export function changeRecords(records: Stamped[]): ChangeRecord[] {
     if (r.type === 'run') for (const c of byId.values()) sealed.add(c);
     if (r.type === 'rollback-end' && r.status === 'complete') for (const c of byId.values()) if (c.undone) c.rolledBackBefore = true;
     if (r.type === 'step-end') for (const c of byId.values()) if (c.step === r.step && !sealed.has(c)) c.stepEnded = true;
-    if (r.type === 'intent') byId.set(r.id, { id: r.id, step: r.step, target: r.target, action: r.action, data: r.data, at: r.t });
+    if (r.type === 'intent') byId.set(r.id, { id: r.id, step: r.step, target: r.target, action: r.action, data: r.data });
     else if (r.type === 'done') { const c = byId.get(r.id); if (c) c.done = r.data; }
     else if (r.type === 'outcome-unknown') { const c = byId.get(r.id); if (c) c.outcomeUnknownAt = r.t; }
     else if (r.type === 'write-sent') { const c = byId.get(r.id); if (c) c.writeSentAt = r.t; }

@@ -25,8 +25,6 @@ export interface ChangeRecord {
   target: string;
   action: string;
   data: JsonObject;
-  /** When the intent was journaled (ISO time): a write sent then may still be landing. */
-  at?: string;
   /** Set once the change is known to have completed; absent when the process died in between. */
   done?: JsonObject;
   /** When the step gave up on a write that got no reply and had not shown: it may still land. */

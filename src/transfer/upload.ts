@@ -1,7 +1,7 @@
 // Upload under a fresh name and prove the appliance holds exactly these bytes.
 import { AdcError } from '../errors.js';
 import { NitroOutcomeUnknownError } from '../nitro/errors.js';
-import { notSettled, settle } from '../nitro/settle.js';
+import { awaitChange } from '../nitro/settle.js';
 import { uniqueFileName } from './naming.js';
 import { FileExistsError, TransferError, type FileTransport } from './transport.js';
 
@@ -37,9 +37,7 @@ export async function uploadUnique(transport: FileTransport, input: UploadUnique
       if (err instanceof FileExistsError) continue;
       if (!(err instanceof NitroOutcomeUnknownError)) throw err;
       // The appliance may still be writing it: wait for the file before deciding.
-      const s = await settle(err, () => transport.read(name), (b) => b !== undefined);
-      const there = s.landed ? s.value : undefined;
-      if (there === undefined) throw notSettled(err, `file ${name}`, s);
+      const there = await awaitChange(err, `file ${name}`, () => transport.read(name), (b): b is Buffer => b !== undefined);
       if (!there.equals(want)) {
         throw new TransferError(transport.description, name, 'after an unanswered upload the file holds other bytes; left untouched', { cause: err });
       }

@@ -1,9 +1,7 @@
 // The failure budget: with maxFailedAppliances=1 an estate that prefers to continue gets the run
 // finished without the failed appliance, and the report names which appliance is on which key.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CUTOVER, startE2eLab, type E2eLab } from '../helpers/e2e.js';
-
-type Ev = Record<string, unknown> & { type: string; seq: number };
+import { CUTOVER, runEvents, startE2eLab, type E2eLab } from '../helpers/e2e.js';
 
 let lab: E2eLab;
 beforeAll(async () => {
@@ -11,14 +9,12 @@ beforeAll(async () => {
 });
 afterAll(async () => lab?.stop());
 
-const lines = (stdout: string): Ev[] => stdout.trim().split('\n').map((l) => JSON.parse(l) as Ev).filter((e) => e.type !== 'progress');
-
 describe('fleet failure budget', () => {
   it('maxFailedAppliances=1: adc3 fails its import and is left out; the pair is cut over; the report says adc3 is still on the old key', async () => {
     await lab.fault('adc3', { on: 'POST sslcertkey', errorcode: 1536 });
     const r = await lab.cli(['run', CUTOVER, '-i', lab.inventory, '--yes', '--json', '--set', 'maxFailedAppliances=1'], { timeoutMs: 60_000 });
     expect(r.code, r.stderr).toBe(0);
-    const ev = lines(r.stdout);
+    const ev = runEvents(r.stdout);
     const plan = ev.find((e) => e.type === 'plan')!['plan'] as { failureBudget: string };
     expect(plan.failureBudget).toMatch(/^failure budget 1 \(maxFailedAppliances\): up to 1 appliance\(s\) may fail/);
 

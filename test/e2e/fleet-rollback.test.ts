@@ -2,17 +2,13 @@
 // already changed and the directory has been re-encrypted, rolls back every appliance (both
 // nodes of the pair) and the directory byte for byte.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CUTOVER, startE2eLab, type E2eLab } from '../helpers/e2e.js';
-
-type Ev = Record<string, unknown> & { type: string; seq: number };
+import { CUTOVER, runEvents, startE2eLab, type E2eLab } from '../helpers/e2e.js';
 
 let lab: E2eLab;
 beforeAll(async () => {
   lab = await startE2eLab({ users: 40, appliances: 3, ha: true });
 });
 afterAll(async () => lab?.stop());
-
-const lines = (stdout: string): Ev[] => stdout.trim().split('\n').map((l) => JSON.parse(l) as Ev).filter((e) => e.type !== 'progress');
 
 describe('fleet rollback', () => {
   it('a fault on adc3 while unbinding the old key rolls back the pair, adc3 and the directory exactly', async () => {
@@ -21,7 +17,7 @@ describe('fleet rollback', () => {
     await lab.fault('adc3', { on: 'DELETE vpnglobal_sslcertkey_binding', errorcode: 278 });
     const r = await lab.cli(['run', CUTOVER, '-i', lab.inventory, '--yes', '--json', '--set', 'parallel=1'], { timeoutMs: 60_000 });
     expect(r.code, r.stderr).toBe(1);
-    const ev = lines(r.stdout);
+    const ev = runEvents(r.stdout);
     expect(ev.at(-1)).toMatchObject({ type: 'run-end', status: 'rolled-back', exitCode: 1 });
     const failed = ev.find((e) => e.type === 'target' && e['step'] === 'unbind-old-key' && e['status'] === 'failed')!;
     expect(failed['target']).toBe('adc3');

@@ -3,17 +3,13 @@
 // together with barriers between phases, and both nodes of the pair end the same.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keyring, loadKeyMaterial, readSecrets } from '../../src/otp/index.js';
-import { CUTOVER, startE2eLab, type E2eLab } from '../helpers/e2e.js';
-
-type Ev = Record<string, unknown> & { type: string; seq: number };
+import { CUTOVER, runEvents, startE2eLab, type E2eLab, type RunEvent } from '../helpers/e2e.js';
 
 let lab: E2eLab;
 beforeAll(async () => {
   lab = await startE2eLab({ users: 40, appliances: 3, ha: true });
 });
 afterAll(async () => lab?.stop());
-
-const lines = (stdout: string): Ev[] => stdout.trim().split('\n').map((l) => JSON.parse(l) as Ev).filter((e) => e.type !== 'progress');
 
 describe('fleet cutover: an HA pair and a stand-alone appliance', () => {
   it('the plan shows each appliance (HA role, current key, firmware, changes) and the failure budget in plain words', async () => {
@@ -41,7 +37,7 @@ describe('fleet cutover: an HA pair and a stand-alone appliance', () => {
     const before = await lab.snapshot();
     const r = await lab.cli(['run', CUTOVER, '-i', lab.inventory, '--yes', '--json'], { timeoutMs: 90_000 });
     expect(r.code, r.stderr).toBe(0);
-    const ev = lines(r.stdout);
+    const ev = runEvents(r.stdout);
     expect(ev.at(-1)).toMatchObject({ type: 'run-end', status: 'succeeded' });
 
     // Barriers, from the journal's own order (seq): every write of a phase is done on every
@@ -51,8 +47,8 @@ describe('fleet cutover: an HA pair and a stand-alone appliance', () => {
       const ids = new Set(intents(step).map((e) => e['id']));
       return ev.filter((e) => e.type === 'done' && ids.has(e['id']));
     };
-    const last = (xs: Ev[]) => Math.max(...xs.map((e) => e.seq));
-    const first = (xs: Ev[]) => Math.min(...xs.map((e) => e.seq));
+    const last = (xs: RunEvent[]) => Math.max(...xs.map((e) => e.seq));
+    const first = (xs: RunEvent[]) => Math.min(...xs.map((e) => e.seq));
     const stepEnd = (step: string) => ev.find((e) => e.type === 'step-end' && e['step'] === step)!;
     const importDone = doneOf('import-certkey');
     expect(new Set(importDone.map((e) => intents('import-certkey').find((i) => i['id'] === e['id'])!['target']))).toEqual(new Set(['adc1-adc2', 'adc3']));

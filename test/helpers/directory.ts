@@ -2,6 +2,8 @@
 // certificate, with a "new" one waiting, both also written as PEM files for code that loads
 // certificates from disk. Call stop() in afterAll: it stops slapd by pid and removes the dir.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { sleep } from '../../src/lab/processes.js';
+import { Client } from 'ldapts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keyMaterialFromPem, type OtpKeyMaterial } from '../../src/otp/index.js';
@@ -56,4 +58,20 @@ export async function startTestDirectory(opts: { users?: number } = {}): Promise
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** Wait (up to about 10 s) until a restarted slapd at `url` accepts a bind again. */
+export async function waitForBind(url: string, dn: string, password: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const c = new Client({ url, connectTimeout: 500 });
+    try {
+      await c.bind(dn, password);
+      return;
+    } catch {
+      await sleep(25);
+    } finally {
+      await c.unbind().catch(() => undefined);
+    }
+  }
+  throw new Error(`slapd at ${url} did not come back`);
 }

@@ -114,4 +114,10 @@ async function directoryValues(state: LabState, status: LabStatus): Promise<Reco
   }
 }
 
+/** A run's `--json` lines, progress left out: what the fleet tests read the run's course from. */
+export type RunEvent = Record<string, unknown> & { type: string; seq: number };
+export function runEvents(stdout: string): RunEvent[] {
+  return stdout.trim().split('\n').map((l) => JSON.parse(l) as RunEvent).filter((e) => e.type !== 'progress');
+}
+
 export const CUTOVER = new URL('../../playbooks/otp-cert-cutover.yaml', import.meta.url).pathname;

@@ -4,12 +4,11 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from 'ldapts';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SLAPD_PATH } from '../../src/lab/slapd.js';
-import { sleep, stopPid } from '../../src/lab/processes.js';
+import { stopPid } from '../../src/lab/processes.js';
 import { runRekey } from '../../src/rekey/index.js';
-import { startTestDirectory, type TestDirectory } from '../helpers/directory.js';
+import { startTestDirectory, waitForBind, type TestDirectory } from '../helpers/directory.js';
 import { holdsUnder, serviceConnect, snapshot } from './helpers.js';
 
 let lab: TestDirectory;
@@ -34,18 +33,7 @@ async function restartSlapd(): Promise<void> {
   closeSync(log);
   child.unref();
   restartedPid = child.pid;
-  for (let i = 0; i < 200; i++) {
-    const c = new Client({ url: s.url, connectTimeout: 500 });
-    try {
-      await c.bind(s.rootDN, s.rootPassword);
-      return;
-    } catch {
-      await sleep(25);
-    } finally {
-      await c.unbind().catch(() => undefined);
-    }
-  }
-  throw new Error('slapd did not come back');
+  await waitForBind(s.url, s.rootDN, s.rootPassword);
 }
 
 it('stops with an error when slapd goes away, leaves nothing half-written, and a second run finishes', async () => {

@@ -4,6 +4,7 @@
 // lab inputs (an inventory with a short NITRO timeout, playbooks without the logon checks).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { expect } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { Keyring, loadKeyMaterial, readSecrets } from '../../src/otp/index.js';
 import type { E2eLab, Snapshot } from '../helpers/e2e.js';
@@ -14,6 +15,19 @@ export interface ValueCheck {
   reencrypted: number;
   /** DNs whose value is gone, unreadable, or reads to other secrets than before. */
   bad: string[];
+}
+
+/**
+ * The end every rollback must reach: every appliance as in `before`, every directory value the
+ * original byte for byte. Returns the snapshot and the value check, for the figures.
+ */
+export async function expectAsBefore(lab: E2eLab, before: Snapshot, keyring: Keyring): Promise<{ after: Snapshot; v: ValueCheck }> {
+  const after = await lab.snapshot();
+  expect(after.appliances).toEqual(before.appliances);
+  const v = compareValues(before.directory, after.directory, keyring);
+  expect(v.bad).toEqual([]);
+  expect(v.same).toBe(v.checked);
+  return { after, v };
 }
 
 /** Both lab keys: a value is whole when it reads under one of them. */

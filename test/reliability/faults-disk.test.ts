@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Keyring } from '../../src/otp/index.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { startE2eLab, type E2eLab, type Snapshot } from '../helpers/e2e.js';
-import { applianceCount, compareValues, cutoverWithoutLogonChecks, jsonEvents, labKeyring } from './check.js';
+import { applianceCount, compareValues, cutoverWithoutLogonChecks, jsonEvents, labKeyring, expectAsBefore } from './check.js';
 import { FigureLog } from './figures.js';
 
 const TMPFS_SIZE = 2 * 1024 * 1024;
@@ -104,11 +104,7 @@ describe('disk full', () => {
     rmSync(filler());
     const undone = await cli(['rollback', runId!, '--yes', '--json']);
     expect(undone.code, undone.stderr + undone.stdout.slice(-2000)).toBe(0);
-    const after = await lab.snapshot();
-    expect(after.appliances).toEqual(before.appliances);
-    const v = compareValues(before.directory, after.directory, keyring);
-    expect(v.bad).toEqual([]);
-    expect(v.same).toBe(v.checked);
+    const { after, v } = await expectAsBefore(lab, before, keyring);
     figures.add({
       case: `${Math.round(room / 1024)} KiB of room (journal to the re-encryption + ${spare} KiB): the backup fills the disk`, kind: 'disk full (backup)',
       outcome: `exit ${r.code} (${restored ? 'rolled back' : 'rollback incomplete, the command to finish it named'}), directory before the stop: ${String(progress?.['detail'] ?? 'not reached')}; none half-written; after freeing space rollback exit 0, everything as before`,

@@ -6,14 +6,14 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sleep, stopPid } from '../../src/lab/processes.js';
+import { stopPid } from '../../src/lab/processes.js';
 import { SLAPD_PATH } from '../../src/lab/slapd.js';
 import type { Keyring } from '../../src/otp/index.js';
 import { CLI } from '../helpers/cli.js';
 import { startE2eLab, type E2eLab, type Snapshot } from '../helpers/e2e.js';
-import { applianceCount, compareValues, cutoverWithoutLogonChecks, jsonEvents, labKeyring } from './check.js';
+import { waitForBind } from '../helpers/directory.js';
+import { applianceCount, compareValues, cutoverWithoutLogonChecks, jsonEvents, labKeyring, expectAsBefore } from './check.js';
 import { FigureLog } from './figures.js';
 
 const SEED = Number(process.env['RELIABILITY_SEED'] ?? 20260609);
@@ -138,11 +138,7 @@ describe('SIGKILL at seeded random points, then resume or rollback from the jour
       const waited = /was under way when the run stopped: waiting/.test(undone.stdout);
       expect(waited, `in flight at the kill: ${inFlight(journal).join(', ') || 'none'}`).toBe(inFlight(journal).length > 0);
     }
-    const after = await lab.snapshot();
-    expect(after.appliances).toEqual(before.appliances);
-    const v = compareValues(before.directory, after.directory, keyring);
-    expect(v.bad).toEqual([]);
-    expect(v.same).toBe(v.checked);
+    const { after, v } = await expectAsBefore(lab, before, keyring);
     figures.add({
       case: `SIGKILL after event ${killAt}/${totalEvents} (${r.lastEvent})`, kind: 'SIGKILL', outcome: `${then}: exit 0, everything as before`,
       exitCode: undone.code, entriesChecked: checked + v.checked, lost: v.bad.length, appliancesChecked: applianceCount(after),
@@ -161,18 +157,7 @@ async function restartSlapd(): Promise<void> {
   child.unref();
   restartedSlapd = child.pid;
   const password = readFileSync(lab.state.slapd.rootPasswordFile, 'utf8').trim();
-  for (let i = 0; i < 200; i++) {
-    const c = new Client({ url: lab.state.slapd.url, connectTimeout: 500 });
-    try {
-      await c.bind(lab.state.slapd.rootDN, password);
-      return;
-    } catch {
-      await sleep(25);
-    } finally {
-      await c.unbind().catch(() => undefined);
-    }
-  }
-  throw new Error('slapd did not come back');
+  await waitForBind(lab.state.slapd.url, lab.state.slapd.rootDN, password);
 }
 
 describe('slapd dies in the middle of the re-encryption', () => {
@@ -208,11 +193,7 @@ describe('slapd dies in the middle of the re-encryption', () => {
     expect(mid.bad).toEqual([]);
     const undone = await lab.cli(['rollback', runId, '--yes', '--json'], { timeoutMs: 60_000 });
     expect(undone.code, undone.stderr + undone.stdout.slice(-1500)).toBe(0);
-    const after = await lab.snapshot();
-    expect(after.appliances).toEqual(before.appliances);
-    const v = compareValues(before.directory, after.directory, keyring);
-    expect(v.bad).toEqual([]);
-    expect(v.same).toBe(v.checked);
+    const { after, v } = await expectAsBefore(lab, before, keyring);
     figures.add({
       case: 'slapd stopped after 10+ entries re-encrypted; restarted; rollback', kind: 'slapd killed',
       outcome: 'exit 3 (rollback incomplete, actions listed); after the restart rollback exit 0, everything as before',
