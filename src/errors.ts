@@ -6,6 +6,8 @@ export const EXIT = {
   failedRolledBack: 1,
   invalidInput: 2,
   rollbackIncomplete: 3,
+  /** Done, with appliances left out within the failure budget: users moved cannot log on through them. */
+  doneWithLeftOut: 4,
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

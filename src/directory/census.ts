@@ -19,6 +19,8 @@ export interface CensusOptions {
   extraAttributes?: string[];
   /** How many example DNs to keep per problem (default 20). */
   examples?: number;
+  /** Keep up to this many DNs per KID (default 0): who a missing key would lock out. */
+  kidExamples?: number;
 }
 
 export interface KidCount {
@@ -28,6 +30,8 @@ export interface KidCount {
   held: boolean;
   devices: number;
   entries: number;
+  /** A few DNs holding a device under this KID (only when asked for with kidExamples). */
+  examples?: string[];
 }
 
 export interface ProblemCount {
@@ -123,7 +127,10 @@ export async function census(client: DirectoryClient, opts: CensusOptions): Prom
         const held = opts.keyring?.get(d.kid);
         const k = kids.get(kid) ?? { kid, held: Boolean(held), devices: 0, entries: 0, ...(opts.kidLabels?.[kid] ? { label: opts.kidLabels[kid] } : {}) };
         k.devices++;
-        if (!seenHere.has(kid)) k.entries++;
+        if (!seenHere.has(kid)) {
+          k.entries++;
+          if (opts.kidExamples && (k.examples ??= []).length < opts.kidExamples) k.examples.push(e.dn);
+        }
         seenHere.add(kid);
         kids.set(kid, k);
         if (held) {

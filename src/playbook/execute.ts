@@ -12,7 +12,8 @@ import { buildReport, writeReport, type RunReport } from '../runner/report.js';
 import { writeJUnit } from '../runner/reporters/junit.js';
 import { createRunDir, findRunDir, journalPath, newRunId, reportPath } from '../runner/run-dir.js';
 import { Runner, type RunOutcome } from '../runner/runner.js';
-import type { Step, StepContext, StepPlan } from '../runner/step.js';
+import type { SafetyCheck, Step, StepContext, StepPlan } from '../runner/step.js';
+import { safetyCheck } from '../steps/safety-check.js';
 import { openEstate, type Estate } from '../steps/estate.js';
 import { newFacts, type RunFacts } from '../steps/facts.js';
 import { applianceFactsJson } from '../steps/preflight.js';
@@ -61,6 +62,8 @@ export interface ExecuteResult extends RunOutcome {
 
 interface Loaded {
   estate: Estate;
+  /** The no-lockout check, before every report of a run that may have changed something. */
+  safety: SafetyCheck;
   steps: Step[];
   facts: RunFacts;
   params: JsonObject;
@@ -74,7 +77,8 @@ async function load(playbook: string, inventory: string, sets: string[], dryRun:
   const estate = await openEstate(inv, { dryRun });
   const facts = newFacts();
   const steps = buildSteps(pb.steps, estate, pb.params, facts);
-  return { estate, steps, facts, params: pb.params as unknown as JsonObject, playbookFile: resolve(playbook), inventoryFile: inv.file };
+  const safety: SafetyCheck = (ctx) => safetyCheck({ estate, params: pb.params, facts, with: {} }, ctx);
+  return { estate, safety, steps, facts, params: pb.params as unknown as JsonObject, playbookFile: resolve(playbook), inventoryFile: inv.file };
 }
 
 /** Read-only: what the playbook would change, from live state, with a hash of what it rests on. */
@@ -172,7 +176,7 @@ export async function runPlaybook(opts: ExecuteOptions): Promise<ExecuteResult> 
     const runDir = createRunDir(runId);
     const runner = new Runner(
       { runId, runDir, playbook: l.playbookFile, inventory: l.inventoryFile, params: l.params, planHash: plan.hash, dryRun, plan: plan as unknown as JsonObject },
-      l.steps, opts.reporter, opts.signal,
+      l.steps, opts.reporter, opts.signal, l.safety,
     );
     const outcome = await runner.run();
     return finish(runId, runDir, l.steps, outcome, opts.junit);
@@ -191,7 +195,7 @@ export async function resumeRun(runId: string, opts: Pick<ExecuteOptions, 'repor
     for (const r of readJournal(journalPath(runDir))) {
       if (r.type === 'target' && r.status === 'skipped' && r.message.startsWith('FAILED, left out')) l.facts.excluded.add(r.target);
     }
-    const runner = new Runner(metaOf(first, runDir), l.steps, opts.reporter, opts.signal);
+    const runner = new Runner(metaOf(first, runDir), l.steps, opts.reporter, opts.signal, l.safety);
     return finish(runId, runDir, l.steps, await runner.run(), opts.junit);
   });
 }
@@ -199,7 +203,7 @@ export async function resumeRun(runId: string, opts: Pick<ExecuteOptions, 'repor
 /** Undo everything a run changed, from its journal. */
 export async function rollbackRun(runId: string, opts: Pick<ExecuteOptions, 'reporter' | 'signal' | 'junit'>): Promise<ExecuteResult> {
   return fromJournal(runId, async (l, runDir, first) => {
-    const runner = new Runner(metaOf(first, runDir), l.steps, opts.reporter, opts.signal);
+    const runner = new Runner(metaOf(first, runDir), l.steps, opts.reporter, opts.signal, l.safety);
     return finish(runId, runDir, l.steps, await runner.rollbackAll(`rollback of run ${runId} asked for`), opts.junit);
   });
 }

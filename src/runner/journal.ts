@@ -21,9 +21,15 @@ export type JournalRecord =
   | { type: 'rollback-start'; reason: string }
   | { type: 'undo'; id: number; step: string; target: string; status: 'undone' | 'not-needed' | 'failed'; message: string; ms?: number }
   | { type: 'rollback-end'; status: 'complete' | 'incomplete' }
+  | { type: 'invariant'; phase: 'run' | 'rollback'; holds: boolean; leftOutOnly: boolean; message: string }
   | { type: 'run-end'; status: RunStatus; exitCode: number; message?: string };
 
-export type RunStatus = 'succeeded' | 'failed' | 'rolled-back' | 'rollback-incomplete' | 'interrupted' | 'refused';
+/**
+ * 'locked-out': the steps finished, but the check at the end found users who cannot log on
+ * through some appliance (exit 3). 'left-out': done, with appliances left out within the failure
+ * budget, through which users already moved cannot log on (exit 4).
+ */
+export type RunStatus = 'succeeded' | 'left-out' | 'locked-out' | 'failed' | 'rolled-back' | 'rollback-incomplete' | 'interrupted' | 'refused';
 
 export type Stamped = JournalRecord & { t: string; seq: number };
 

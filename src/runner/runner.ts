@@ -6,7 +6,7 @@ import type { Reporter, RunEvent } from './events.js';
 import { changeRecords, Journal, readJournal, type JournalRecord, type RunStatus, type Stamped } from './journal.js';
 import type { JsonObject } from './json.js';
 import { redact } from './redact.js';
-import type { ChangeRecord, RollbackResult, Step, StepContext, StepJournal, TargetResult } from './step.js';
+import type { ChangeRecord, RollbackResult, SafetyCheck, SafetyVerdict, Step, StepContext, StepJournal, TargetResult } from './step.js';
 
 export interface RunMeta {
   runId: string;
@@ -36,7 +36,11 @@ export class Runner {
   private readonly journal: Journal;
   private readonly prior: Stamped[];
 
-  constructor(private readonly meta: RunMeta, private readonly steps: Step[], private readonly reporter: Reporter, private readonly signal: AbortSignal) {
+  constructor(
+    private readonly meta: RunMeta, private readonly steps: Step[], private readonly reporter: Reporter, private readonly signal: AbortSignal,
+    /** The no-lockout check run before every report of a run that may have changed something. */
+    private readonly safety?: SafetyCheck,
+  ) {
     this.prior = readJournal(`${meta.runDir}/events.jsonl`, { missingOk: true });
     this.journal = Journal.open(`${meta.runDir}/events.jsonl`);
   }
@@ -50,7 +54,7 @@ export class Runner {
     const started: Step[] = this.steps.filter((s) => this.prior.some((r) => r.type === 'step-start' && r.step === s.id));
     for (const step of this.steps) {
       if (finished.has(step.id) && !step.rerunOnResume) continue;
-      if (this.signal.aborted) return this.end('interrupted', EXIT.interrupted, interruptedMessage(this.meta.runId));
+      if (this.signal.aborted) return this.checkedEnd('run', 'interrupted', EXIT.interrupted, interruptedMessage(this.meta.runId));
       if (!started.includes(step)) started.push(step);
       const t0 = Date.now();
       this.record({ type: 'step-start', step: step.id, kind: step.kind, title: step.title });
@@ -66,17 +70,17 @@ export class Runner {
       } catch (err) {
         if (err instanceof Interrupted || (this.signal.aborted && isAbort(err))) {
           this.record({ type: 'step-end', step: step.id, status: 'failed', error: 'interrupted', durationMs: Date.now() - t0 });
-          return this.end('interrupted', EXIT.interrupted, interruptedMessage(this.meta.runId));
+          return this.checkedEnd('run', 'interrupted', EXIT.interrupted, interruptedMessage(this.meta.runId));
         }
         const message = `${step.title}: ${errorMessage(err)}`;
         this.record({ type: 'step-end', step: step.id, status: 'failed', error: message, durationMs: Date.now() - t0 });
         const complete = await this.rollbackSteps(started, message);
         return complete
-          ? this.end('rolled-back', EXIT.failedRolledBack, `${message} — every change of this run was rolled back`)
-          : this.end('rollback-incomplete', EXIT.rollbackIncomplete, `${message} — the rollback is incomplete: see the report for what a person must do`);
+          ? this.checkedEnd('rollback', 'rolled-back', EXIT.failedRolledBack, `${message} — every change of this run was rolled back`)
+          : this.checkedEnd('rollback', 'rollback-incomplete', EXIT.rollbackIncomplete, `${message} — the rollback is incomplete: see the report for what a person must do`);
       }
     }
-    return this.end('succeeded', EXIT.ok);
+    return this.checkedEnd('run', 'succeeded', EXIT.ok);
   }
 
   /** Undoes a failed, interrupted or finished run from its journal. */
@@ -84,8 +88,34 @@ export class Runner {
     const startedIds = new Set(this.prior.filter((r) => r.type === 'step-start').map((r) => (r as { step: string }).step));
     const complete = await this.rollbackSteps(this.steps.filter((s) => startedIds.has(s.id)), reason);
     return complete
-      ? this.end('rolled-back', EXIT.ok, 'every change of this run was rolled back')
-      : this.end('rollback-incomplete', EXIT.rollbackIncomplete, 'the rollback is incomplete: see the report for what a person must do');
+      ? this.checkedEnd('rollback', 'rolled-back', EXIT.ok, 'every change of this run was rolled back')
+      : this.checkedEnd('rollback', 'rollback-incomplete', EXIT.rollbackIncomplete, 'the rollback is incomplete: see the report for what a person must do');
+  }
+
+  /**
+   * The last word before the run reports: the no-lockout invariant, read live. A state that
+   * breaks it is never reported as success or as a clean rollback: exit 3 naming the users and
+   * the key, or 4 when only appliances the failure budget left out are concerned.
+   */
+  private async checkedEnd(phase: 'run' | 'rollback', status: RunStatus, exitCode: number, message?: string): Promise<RunOutcome> {
+    // Nothing changed by this run (refused at preflight, say): there is nothing of ours to judge.
+    const changed = [...this.prior, ...this.journalSoFar].some((r) => r.type === 'intent');
+    if (!this.safety || this.meta.dryRun || !changed) return this.end(status, exitCode, message);
+    let v: SafetyVerdict;
+    try {
+      v = await this.safety(this.safetyContext(), phase);
+    } catch (err) {
+      v = { holds: false, leftOutOnly: false, message: `the check that every user can still log on failed: ${errorMessage(err)}` };
+    }
+    this.record({ type: 'invariant', phase, holds: v.holds, leftOutOnly: v.leftOutOnly, message: redact(v.message) });
+    if (v.holds) return this.end(status, exitCode, message);
+    if (v.leftOutOnly && status === 'succeeded') {
+      return this.end('left-out', EXIT.doneWithLeftOut, `done, with appliances left out within the failure budget: ${v.message}`);
+    }
+    const so = `users cannot log on: ${v.message}`;
+    if (status === 'succeeded') return this.end('locked-out', EXIT.rollbackIncomplete, `every step finished, but ${so}`);
+    if (status === 'rolled-back') return this.end('rollback-incomplete', EXIT.rollbackIncomplete, `the rollback ran, but ${so}`);
+    return this.end(status, EXIT.rollbackIncomplete, `${message ? `${message}; ` : ''}${so}`);
   }
 
   private async rollbackSteps(started: Step[], reason: string): Promise<boolean> {
@@ -172,6 +202,19 @@ export class Runner {
   private metaRecord() {
     const { runId, playbook, inventory, params, planHash, dryRun } = this.meta;
     return { runId, playbook, inventory, params, planHash, dryRun, user: userName(), host: hostname() };
+  }
+
+  /** The check's own context: it may re-encrypt (journaled as notes), and must run to its end. */
+  private safetyContext(): StepContext {
+    const refuse = async (): Promise<never> => {
+      throw new AdcError('internal: the safety check does not journal changes of its own', EXIT.rollbackIncomplete);
+    };
+    return {
+      runId: this.meta.runId, runDir: this.meta.runDir, dryRun: false, signal: new AbortController().signal,
+      journal: { intent: refuse, done: refuse, outcomeUnknown: refuse, writeSent: refuse, records: () => [] },
+      progress: (target, p) => this.reporter.event({ type: 'progress', step: 'invariant', target, t: new Date().toISOString(), ...p }),
+      note: (target, message, level = 'info') => this.record({ type: 'note', target, level, message }),
+    };
   }
 
   private context(step: Step, rollingBack = false): StepContext {

@@ -107,6 +107,20 @@ export interface Step {
   afterRollback?(ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]>;
 }
 
+/** What the check of the no-lockout invariant found (src/steps/invariant.ts judges it). */
+export interface SafetyVerdict {
+  holds: boolean;
+  /** Every breach is on an appliance the failure budget left out. */
+  leftOutOnly: boolean;
+  message: string;
+}
+
+/**
+ * Checks, before the runner reports, that every device is readable by a key bound on every
+ * appliance; may put it right first (repair), journaling what it does through `ctx`.
+ */
+export type SafetyCheck = (ctx: StepContext, phase: 'run' | 'rollback') => Promise<SafetyVerdict>;
+
 /** A step failure that already names its target; the runner adds the step. */
 export class StepFailure extends Error {
   constructor(message: string, readonly results: TargetResult[] = []) {

@@ -4,6 +4,8 @@ import type { ChangeRecord, RollbackResult, Step, StepContext, StepPlan, TargetR
 import { describeError, ensurePrimary, forEachAppliance } from './fleet.js';
 import { journaledWrite } from './late-writes.js';
 import { undoEach } from './undo.js';
+import { checkInvariant } from './invariant.js';
+import { AdcError } from '../errors.js';
 import { ApplianceStep } from './appliance-step.js';
 
 export class SaveConfigStep extends ApplianceStep implements Step {
@@ -14,6 +16,12 @@ export class SaveConfigStep extends ApplianceStep implements Step {
   }
 
   async apply(ctx: StepContext): Promise<TargetResult[]> {
+    if (!this.deps.estate.dryRun) {
+      // A configuration that locks users out is never saved: it would come back at every reboot.
+      const v = await checkInvariant(this.deps);
+      if (!v.holds && (v.unread.length > 0 || v.lockedOut.some((l) => !l.leftOut))) throw new AdcError(`not saving: ${v.message}`);
+      ctx.note('fleet', `before saving: ${v.message}`, v.holds ? 'info' : 'warn');
+    }
     const results = await forEachAppliance(this.deps, ctx, async (a) => {
       await ensurePrimary(a, ctx);
       const id = await ctx.journal.intent(a.name, 'save', {});

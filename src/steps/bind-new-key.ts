@@ -13,6 +13,8 @@ import { checkSecondaryBindings, describeError, ensurePrimary, forEachAppliance 
 import { checkBindingsAfterRollback, restoreKeys } from './binding-check.js';
 import { journaledWrite } from './late-writes.js';
 import { undoEach } from './undo.js';
+import { boundKeys, directoryDevices, unbindBreach } from './invariant.js';
+import { moveDevices } from './sweep.js';
 import { ApplianceStep } from './appliance-step.js';
 
 export class BindNewKeyStep extends ApplianceStep implements Step {
@@ -117,11 +119,39 @@ export class BindNewKeyStep extends ApplianceStep implements Step {
       if (r.done && r.done['applied'] === false) return { status: 'not-needed', message: `${key} was never bound by this run` };
       const now = await listUserDataEncryptionKeys(a.client);
       if (!now.includes(key)) return { status: 'not-needed', message: `${key} was not bound` };
+      const keep = this.deps.facts.keepNewKey;
+      if (keep.length) return { status: 'failed', message: `${key} kept bound: ${keep.map((k) => k.why).join('; ')}` };
       const missing = restoreKeys(r).filter((k) => !now.includes(k));
-      if (missing.length && now.every((k) => k === key)) return this.swapBack(a, key, missing);
-      const u = await unbindUserDataEncryptionKey(a.client, key);
-      return { status: 'undone', message: `${key} unbound (bound now: ${u.bound.join(', ') || 'none'})` };
+      if (missing.length && now.every((k) => k === key)) return this.swapBack(ctx, a, key, missing);
+      return this.unbindSafely(ctx, a, key, '', restoreKeys(r).length === 0);
     });
+  }
+
+  /**
+   * Unbind the new key only once no device needs it. Devices under it that no backup names
+   * (enrolled during the run) are first moved to the old certificate — when the old key is bound
+   * on every appliance, so the move locks nobody out anywhere; otherwise the new key is kept.
+   */
+  private async unbindSafely(ctx: StepContext, a: ApplianceHandle, key: string, first: string, noneBefore = false): Promise<Omit<RollbackResult, 'target' | 'id'>> {
+    const { estate } = this.deps;
+    let breach = await unbindBreach(estate, a, key, await directoryDevices(estate));
+    let moved = '';
+    if (breach) {
+      const bound = await Promise.all(estate.appliances.map((x) => boundKeys(estate, x)));
+      const lacking = bound.filter((b) => !b.holds.has('old')).map((b) => b.appliance);
+      if (lacking.length) return { status: 'failed', message: `${first}${key} kept bound: ${breach}, and the old key is not bound on ${lacking.join(', ')} to move them to` };
+      const m = await moveDevices(this.deps, ctx, 'new', 'old', `before unbinding ${key} on ${a.name}`);
+      moved = `${m.message}; `;
+      breach = await unbindBreach(estate, a, key, await directoryDevices(estate));
+      if (breach) return { status: 'failed', message: `${first}${moved}${key} kept bound: ${breach}` };
+    }
+    // A rollback never removes the last key bound (with encryption ON, registration breaks),
+    // unless the appliance had none before the run: then none is exactly as before.
+    if (!noneBefore && (await listUserDataEncryptionKeys(a.client)).every((k) => k === key)) {
+      return { status: 'failed', message: `${first}${moved}${key} kept bound: it is the only userDataEncryptionKey on ${a.name}, and unbinding it would leave none` };
+    }
+    const u = await unbindUserDataEncryptionKey(a.client, key);
+    return { status: 'undone', message: `${first}${moved}${key} unbound (bound now: ${u.bound.join(', ') || 'none'})` };
   }
 
   /**
@@ -130,7 +160,7 @@ export class BindNewKeyStep extends ApplianceStep implements Step {
    * two, bind them back first; where it refuses a second binding, swap back at once (unbind,
    * bind) — the same short window the swap itself had.
    */
-  private async swapBack(a: ApplianceHandle, key: string, missing: string[]): Promise<Omit<RollbackResult, 'target' | 'id'>> {
+  private async swapBack(ctx: StepContext, a: ApplianceHandle, key: string, missing: string[]): Promise<Omit<RollbackResult, 'target' | 'id'>> {
     try {
       for (const k of missing) await bindUserDataEncryptionKey(a.client, k);
     } catch (err) {
@@ -151,8 +181,7 @@ export class BindNewKeyStep extends ApplianceStep implements Step {
         return { status: 'failed', message: `${key} unbound to swap back, but binding ${missing.join(', ')} failed (${describeError(err2)}): vpn global has NO userDataEncryptionKey — 'bind vpn global -userDataEncryptionKey ${missing[0]}' now` };
       }
     }
-    const u = await unbindUserDataEncryptionKey(a.client, key);
-    return { status: 'undone', message: `${missing.join(', ')} bound again first, then ${key} unbound (bound now: ${u.bound.join(', ')})` };
+    return this.unbindSafely(ctx, a, key, `${missing.join(', ')} bound again first, then `);
   }
 
   /** Read the bindings again once every undo has run: a late write may have changed them since. */

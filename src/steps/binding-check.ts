@@ -9,6 +9,7 @@ import type { ChangeRecord, RollbackResult, StepContext } from '../runner/step.j
 import type { ApplianceHandle } from './estate.js';
 import type { StepDeps } from './facts.js';
 import { describeError } from './fleet.js';
+import { directoryDevices, unbindBreach } from './invariant.js';
 
 /**
  * The keys a bind record's appliance must hold again once its certkey goes: those bound before
@@ -41,7 +42,7 @@ export async function checkBindingsAfterRollback(deps: StepDeps, ctx: StepContex
     const mine = records.filter((r) => r.target === target && boundAfterRollback(r) !== undefined);
     try {
       await a.client.recheckPrimary().catch(() => undefined);
-      out.push(...await checkOne(a, ctx, mine));
+      out.push(...await checkOne(deps, a, ctx, mine));
     } catch (err) {
       out.push({ target, status: 'failed', message: `could not read the userDataEncryptionKey bindings after the rollback: ${describeError(err)}; check 'show vpn global' by hand` });
     }
@@ -49,7 +50,7 @@ export async function checkBindingsAfterRollback(deps: StepDeps, ctx: StepContex
   return out;
 }
 
-async function checkOne(a: ApplianceHandle, ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
+async function checkOne(deps: StepDeps, a: ApplianceHandle, ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
   const out: RollbackResult[] = [];
   for (const r of records) {
     const key = String(r.data['certkey']);
@@ -60,6 +61,7 @@ async function checkOne(a: ApplianceHandle, ctx: StepContext, records: ChangeRec
       continue;
     }
     const late = `${key} was ${want ? 'unbound' : 'bound'} again after its undo — a write that got no reply landed late`;
+    if (!want && deps.facts.keepNewKey.length) continue; // kept on purpose: the rollback said why
     try {
       if (want) {
         const now = await bindUserDataEncryptionKey(a.client, key);
@@ -69,6 +71,11 @@ async function checkOne(a: ApplianceHandle, ctx: StepContext, records: ChangeRec
       // Unbinding it must not leave vpn global empty: the keys bound before the run go back first.
       const missing = restoreKeys(r).filter((k) => !bound.includes(k));
       for (const k of missing) await bindUserDataEncryptionKey(a.client, k);
+      const breach = await unbindBreach(deps.estate, a, key, await directoryDevices(deps.estate));
+      if (breach) {
+        out.push({ id: r.id, target: a.name, status: 'failed', message: `${late}; kept bound: ${breach}` });
+        continue;
+      }
       const now = await unbindUserDataEncryptionKey(a.client, key);
       out.push({ id: r.id, target: a.name, status: 'undone', message: `${late}; ${missing.length ? `${missing.join(', ')} bound again, then ` : ''}unbound once more (bound now: ${now.bound.join(', ') || 'none'})` });
     } catch (err) {

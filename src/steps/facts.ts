@@ -23,6 +23,13 @@ export interface RunFacts {
   census?: CensusResult;
   /** Appliances that failed within the failure budget; later steps leave them alone. */
   excluded: Set<string>;
+  /**
+   * Set by a rollback that found a write of this run may still land and take the old key away
+   * (an unbind that got no reply and never showed). The only state safe whichever way it goes
+   * is the new key bound everywhere with every device under it, so the rest of the rollback
+   * keeps that: the directory stays under the new certificate and the new key stays bound.
+   */
+  keepNewKey: { appliance: string; why: string }[];
 }
 
 /** Everything a step needs: the estate, the playbook parameters, the shared facts. */
@@ -35,7 +42,7 @@ export interface StepDeps {
 }
 
 export function newFacts(): RunFacts {
-  return { appliances: new Map(), excluded: new Set() };
+  return { appliances: new Map(), excluded: new Set(), keepNewKey: [] };
 }
 
 /** The certkey name the new certificate gets: chosen, from the inventory, or from its validity. */

@@ -93,6 +93,7 @@ export class ImportCertkeyStep extends ApplianceStep implements Step {
   async rollback(ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
     const out: RollbackResult[] = [];
     const removedOn = new Map<ApplianceHandle, string[]>();
+    const keptCertkey = new Map<string, string>();
     for (const r of records) {
       const a = this.deps.estate.appliances.find((x) => x.name === r.target);
       if (!a) {
@@ -100,6 +101,16 @@ export class ImportCertkeyStep extends ApplianceStep implements Step {
         continue;
       }
       const t0 = Date.now();
+      const keep = this.deps.facts.keepNewKey;
+      if (keep.length) {
+        out.push({ id: r.id, target: r.target, status: 'failed', message: `kept (${r.action === 'add-certkey' ? 'the new certkey' : 'its file'}): the new key stays bound — ${keep.map((k) => k.why).join('; ')}` });
+        continue;
+      }
+      if (r.action === 'upload-file' && keptCertkey.has(r.target)) {
+        // The certkey still loads from these files: removing them would break it at the next reboot.
+        out.push({ id: r.id, target: r.target, status: 'failed', message: `file kept: certkey ${keptCertkey.get(r.target)} still uses it and was not deleted` });
+        continue;
+      }
       try {
         // A failover since the import: undo on whichever node is primary now.
         await a.client.recheckPrimary().catch(() => undefined);
@@ -108,6 +119,7 @@ export class ImportCertkeyStep extends ApplianceStep implements Step {
         if (r.action === 'upload-file' && res.removed?.length) removedOn.set(a, [...(removedOn.get(a) ?? []), ...res.removed]);
         out.push({ id: r.id, target: r.target, status: res.status, message: res.message, ms: Date.now() - t0 });
       } catch (err) {
+        if (r.action === 'add-certkey') keptCertkey.set(r.target, String(r.done?.['certkey'] ?? r.data['certkey']));
         out.push({ id: r.id, target: r.target, status: 'failed', message: describeError(err), ms: Date.now() - t0 });
       }
     }

@@ -50,3 +50,20 @@ export async function waitOutLateWrite(a: ApplianceHandle, r: ChangeRecord, ctx:
   ctx.note(a.name, `"${r.action}" ${why}: waiting ${(ms / 1000).toFixed(1)} s more in case the appliance still applies it, before undoing it`, 'warn');
   await new Promise((res) => setTimeout(res, ms));
 }
+
+/**
+ * How long after it was sent a write that never showed is still taken to be able to land. The
+ * waits above cover what the inventory says an appliance takes; a real appliance busy with a
+ * save or an HA sync has been seen to take longer, and nothing says when it gives up. Within
+ * this horizon a rollback treats such a write as pending (safety over exactness).
+ */
+export const LATE_WRITE_HORIZON_MS = 5 * 60_000;
+
+/** A write of `r` got no reply, never showed, and was sent recently enough that it may still land. */
+export function mayStillLand(r: ChangeRecord, now = Date.now()): boolean {
+  if (r.done) return false;
+  const sent = Date.parse(r.writeSentAt ?? r.outcomeUnknownAt ?? '');
+  if (!Number.isFinite(sent)) return false;
+  if (!r.outcomeUnknownAt && r.stepEnded) return false; // refused with an answer: it cannot land
+  return now < sent + LATE_WRITE_HORIZON_MS;
+}

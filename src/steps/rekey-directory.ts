@@ -2,7 +2,6 @@
 // asked) moves to the new one, compare-and-swap per entry, backup first, each write verified.
 // Rollback restores from this run's backups, only where the value is still what we wrote.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { AdcError } from '../errors.js';
 import { runRekey, runRestore, type RekeyJob, type RunSummary } from '../rekey/index.js';
 import type { JsonObject } from '../runner/json.js';
@@ -11,6 +10,7 @@ import { census } from '../directory/index.js';
 import { Keyring } from '../otp/index.js';
 import type { StepDeps } from './facts.js';
 import { censusJson } from './preflight.js';
+import { freshBackupPath } from './sweep.js';
 
 export class RekeyDirectoryStep implements Step {
   readonly kind = 'rekey-directory';
@@ -85,8 +85,13 @@ export class RekeyDirectoryStep implements Step {
   async rollback(ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
     const { estate } = this.deps;
     const out: RollbackResult[] = [];
+    const keep = this.deps.facts.keepNewKey;
     for (const r of records) {
       const backupFile = r.data['backupFile'];
+      if (keep.length && typeof backupFile === 'string' && existsSync(backupFile)) {
+        out.push({ id: r.id, target: 'directory', status: 'failed', message: `kept under the new certificate (the backup ${backupFile} was not put back): ${keep.map((k) => k.why).join('; ')}` });
+        continue;
+      }
       if (typeof backupFile !== 'string' || !existsSync(backupFile)) {
         out.push({ id: r.id, target: 'directory', status: 'not-needed', message: 'no backup was written: nothing was changed' });
         continue;
@@ -104,13 +109,6 @@ export class RekeyDirectoryStep implements Step {
         : { id: r.id, target: 'directory', status: s.changed ? 'undone' : 'not-needed', message: `${s.changed} original value(s) put back from ${backupFile}${since}`, ms });
     }
     return out;
-  }
-}
-
-function freshBackupPath(runDir: string): string {
-  for (let i = 1; ; i++) {
-    const p = join(runDir, i === 1 ? 'directory-backup.jsonl' : `directory-backup-${i}.jsonl`);
-    if (!existsSync(p)) return p;
   }
 }
 

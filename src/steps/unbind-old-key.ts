@@ -2,12 +2,11 @@
 // census: no device may still be under the old certificate.
 import { bindUserDataEncryptionKey, listUserDataEncryptionKeys, unbindUserDataEncryptionKey } from '../nitro/index.js';
 import { AdcError } from '../errors.js';
-import { census } from '../directory/index.js';
-import { Keyring } from '../otp/index.js';
 import type { ChangeRecord, RollbackResult, Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
 import { checkSecondaryBindings, ensurePrimary, forEachAppliance } from './fleet.js';
 import { checkBindingsAfterRollback } from './binding-check.js';
-import { journaledWrite } from './late-writes.js';
+import { journaledWrite, mayStillLand } from './late-writes.js';
+import { directoryDevices, unbindBreach } from './invariant.js';
 import { undoEach } from './undo.js';
 import { ApplianceStep } from './appliance-step.js';
 
@@ -30,27 +29,18 @@ export class UnbindOldKeyStep extends ApplianceStep implements Step {
 
   async apply(ctx: StepContext): Promise<TargetResult[]> {
     const { estate } = this.deps;
-    const dir = estate.inventory.directory;
-    if (!estate.dryRun) {
-      // The guard that makes unbinding safe: no value may still need the old key.
-      const client = await estate.directory();
-      try {
-        const c = await census(client, { base: dir.base, filter: dir.filter, attribute: dir.attribute, pageSize: dir.pageSize, keyring: new Keyring([estate.certs.old.km, estate.certs.new.km]) });
-        const left = c.byKid.find((k) => k.kid === estate.certs.old.km.kidText);
-        if (left && left.devices > 0) {
-          throw new AdcError(`${left.devices} device(s) in ${left.entries} entr(ies) are still under the old certificate: not unbinding it (re-run the directory step, or look at the report's failures)`);
-        }
-        ctx.note('directory', `census before unbinding: no device under the old certificate (${c.withValue} values checked)`);
-      } finally {
-        await client.close();
-      }
-    }
+    // The guard that makes unbinding safe, from a census of the whole directory taken now: no
+    // device may be under the certificate the key holds (entries the run never wrote included).
+    const devices = estate.dryRun ? undefined : await directoryDevices(estate);
+    if (devices) ctx.note('directory', `census before unbinding: ${devices.withValue} values read, ${devices.byKid.find((k) => k.kid === estate.certs.old.km.kidText)?.devices ?? 0} device(s) under the old certificate`);
     return forEachAppliance(this.deps, ctx, async (a) => {
       const f = this.deps.facts.appliances.get(a.name);
       const old = f?.oldCertkey;
       await ensurePrimary(a, ctx);
       const before = await listUserDataEncryptionKeys(a.client);
       if (!old || !before.includes(old)) return { target: a.name, status: 'skipped', message: 'the old key is not bound' };
+      const breach = devices && await unbindBreach(estate, a, old, devices);
+      if (breach) throw new AdcError(`${breach}: not unbinding it (re-run the directory step, or look at the report's failures)`);
       const id = await ctx.journal.intent(a.name, 'unbind', { certkey: old, boundBefore: before });
       const r = await journaledWrite(ctx, id, a, () => unbindUserDataEncryptionKey(a.client, old));
       await ctx.journal.done(id, { applied: r.changed });
@@ -65,6 +55,20 @@ export class UnbindOldKeyStep extends ApplianceStep implements Step {
     return undoEach(this.deps, ctx, records, async (a, r) => {
       const key = String(r.data['certkey']);
       if (r.done && r.done['applied'] === false) return { status: 'not-needed', message: `${key} was not unbound by this run` };
+      const now = await listUserDataEncryptionKeys(a.client);
+      if (now.includes(key) && mayStillLand(r)) {
+        // The unbind never showed, yet the appliance may still apply it: binding the old key
+        // "again" changes nothing, and once the rest of the rollback has taken the new key away
+        // and put the directory back under the old one, a late unbind would leave users with no
+        // key that reads them. Keep the state that is safe whichever way the write goes.
+        const why = `the unbind of ${key} on ${a.name} got no reply and may still be applied`;
+        this.deps.facts.keepNewKey.push({ appliance: a.name, why });
+        return {
+          status: 'failed',
+          message: `${why}: the new key is kept bound on every appliance and the directory under the new certificate, which is safe whether it lands or not. `
+            + `Check 'show vpn global' on ${a.name}; once nothing is pending there, run 'adc-cutover rollback ${ctx.runId}' again to finish the rollback (or keep the cutover: it is complete once ${key} is unbound)`,
+        };
+      }
       const b = await bindUserDataEncryptionKey(a.client, key);
       return b.changed ? { status: 'undone', message: `${key} bound again (bound now: ${b.bound.join(', ')})` } : { status: 'not-needed', message: `${key} is bound` };
     });

@@ -29,6 +29,7 @@ export function describe(ev: RunEvent): string | undefined {
     case 'rollback-start': return `↩ rolling back: ${ev.reason}`;
     case 'undo': return `  ↩ ${ev.step} on ${ev.target}: ${ev.status} — ${ev.message}`;
     case 'rollback-end': return `↩ rollback ${ev.status}`;
+    case 'invariant': return `${ev.holds ? '✔' : '✖'} ${ev.holds ? 'every user can log on' : 'users locked out'}: ${ev.message}`;
     case 'run-end': return `${ev.status === 'succeeded' ? '✔' : '✖'} run ${ev.status} (exit ${ev.exitCode})${ev.message ? `: ${ev.message}` : ''}`;
     default: return undefined;
   }
