@@ -44,6 +44,11 @@ export interface RunReport {
   attempts: number;
   plan?: JsonObject;
   steps: StepReport[];
+  /**
+   * The last check of the no-lockout invariant (every device readable by a key bound on every
+   * appliance), as the run read it before it reported.
+   */
+  invariant?: { phase: 'run' | 'rollback'; holds: boolean; leftOutOnly: boolean; message: string; at: string };
   /** What a person must do when the rollback was incomplete. */
   actionsRequired: string[];
 }
@@ -83,6 +88,12 @@ export function buildReport(records: Stamped[], stepOrder: { id: string; kind: s
   }
   const actionsRequired = [...steps.values()].flatMap((s) =>
     s.rollback.filter((u) => u.status === 'failed').map((u) => `${s.title} on ${u.target}: undo by hand — ${u.message}`));
+  const check = [...records].reverse().find((r): r is Extract<Stamped, { type: 'invariant' }> => r.type === 'invariant');
+  if (check && !check.holds) {
+    actionsRequired.unshift(check.leftOutOnly
+      ? `users already moved cannot log on through the appliances left out within the failure budget until they are fixed and the cutover run again: ${check.message}`
+      : `users cannot log on: ${check.message}. Bind a key that reads them (or re-encrypt them under a bound key with 'adc-cutover directory rekey') before anything else`);
+  }
   const plan = [...records].reverse().find((r) => r.type === 'plan');
   return {
     runId: run?.type === 'run' ? run.runId : 'unknown',
@@ -99,6 +110,7 @@ export function buildReport(records: Stamped[], stepOrder: { id: string; kind: s
     attempts: records.filter((r) => r.type === 'run').length,
     ...(plan?.type === 'plan' ? { plan: plan.plan } : {}),
     steps: [...steps.values()],
+    ...(check ? { invariant: { phase: check.phase, holds: check.holds, leftOutOnly: check.leftOutOnly, message: check.message, at: check.t } } : {}),
     actionsRequired,
   };
 }

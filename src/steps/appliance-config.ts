@@ -20,7 +20,7 @@ export class SaveConfigStep extends ApplianceStep implements Step {
       // A configuration that locks users out is never saved: it would come back at every reboot.
       const v = await checkInvariant(this.deps);
       if (!v.holds && (v.unread.length > 0 || v.lockedOut.some((l) => !l.leftOut))) throw new AdcError(`not saving: ${v.message}`);
-      ctx.note('fleet', `before saving: ${v.message}`, v.holds ? 'info' : 'warn');
+      ctx.note('estate', `before saving: ${v.message}`, v.holds ? 'info' : 'warn');
     }
     const results = await forEachAppliance(this.deps, ctx, async (a) => {
       await ensurePrimary(a, ctx);

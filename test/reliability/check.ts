@@ -3,6 +3,7 @@
 // never half-written); the appliances are where the report says. Plus small helpers to derive
 // lab inputs (an inventory with a short NITRO timeout, playbooks without the logon checks).
 import { readFileSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { dirname, join } from 'node:path';
 import { expect } from 'vitest';
 import { parse, stringify } from 'yaml';
@@ -138,4 +139,21 @@ export interface JsonEvent {
 
 export function jsonEvents(stdout: string): JsonEvent[] {
   return stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as JsonEvent);
+}
+
+/** One raw NITRO request to a lab appliance (per-request credentials), as another admin's client would send it. */
+export async function nitroAs(lab: E2eLab, appliance: string, method: string, path: string): Promise<{ status: number; body: string }> {
+  const a = lab.status.appliances.find((x) => x.name === appliance);
+  if (!a) throw new Error(`no appliance ${appliance}`);
+  const ca = readFileSync(join(lab.labDir, 'pki', 'ca.pem'), 'utf8');
+  const password = readFileSync(a.passwordFile, 'utf8').trim();
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(new URL(path, a.nitroUrl), { method, ca, headers: { 'X-NITRO-USER': a.username, 'X-NITRO-PASS': password } }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

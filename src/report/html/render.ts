@@ -13,6 +13,8 @@ import { censusRows, censusSvg, COLORS, timelineSvg } from './svg.js';
 
 const STATUS_WORDS: Record<string, string> = {
   succeeded: 'The run finished: every step succeeded.',
+  'left-out': 'The run finished without the appliances the failure budget left out: users already moved cannot log on through them until they are fixed and the cutover run again.',
+  'locked-out': 'Every step finished, but the check at the end found users who cannot log on through some appliance: a person must act — see “What a person must do”.',
   failed: 'The run failed.',
   'rolled-back': 'The run failed and every change it made was rolled back: the estate is as it was before the run.',
   'rollback-incomplete': 'The run failed and the rollback did not finish: a person must act — see “What a person must do”.',
