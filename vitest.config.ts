@@ -9,6 +9,7 @@ const ALONE = [
   'test/reliability/faults-nitro.test.ts',
   'test/reliability/faults-kill.test.ts',
   'test/reliability/load.test.ts',
+  'test/reliability/random.test.ts',
 ];
 
 const common = {

@@ -11,7 +11,7 @@ import { uniqueFileName, uploadUnique } from '../transfer/index.js';
 import type { ApplianceHandle } from './estate.js';
 import { newCertkeyName } from './facts.js';
 import { describeError, ensurePrimary, forEachAppliance } from './fleet.js';
-import { journaledWrite, waitOutLateWrite } from './late-writes.js';
+import { journaledWrite, unlessStillPending, waitOutLateWrite } from './late-writes.js';
 import { ApplianceStep } from './appliance-step.js';
 
 const MAX_NAMES = 20;
@@ -115,7 +115,7 @@ export class ImportCertkeyStep extends ApplianceStep implements Step {
         // A failover since the import: undo on whichever node is primary now.
         await a.client.recheckPrimary().catch(() => undefined);
         await waitOutLateWrite(a, r, ctx);
-        const res = await this.undo(a, r);
+        const res = unlessStillPending(a, r, await this.undo(a, r), ctx.runId);
         if (r.action === 'upload-file' && res.removed?.length) removedOn.set(a, [...(removedOn.get(a) ?? []), ...res.removed]);
         out.push({ id: r.id, target: r.target, status: res.status, message: res.message, ms: Date.now() - t0 });
       } catch (err) {

@@ -59,11 +59,22 @@ export async function waitOutLateWrite(a: ApplianceHandle, r: ChangeRecord, ctx:
  */
 export const LATE_WRITE_HORIZON_MS = 5 * 60_000;
 
-/** A write of `r` got no reply, never showed, and was sent recently enough that it may still land. */
+/**
+ * A write of `r` got no reply while the run watched it, never showed, and was sent recently
+ * enough that it may still land. (A write the process died in the middle of is waited out for
+ * its timeout and a settle window from when it left, and then taken as not made: lateWriteDeadline.)
+ */
 export function mayStillLand(r: ChangeRecord, now = Date.now()): boolean {
-  if (r.done) return false;
-  const sent = Date.parse(r.writeSentAt ?? r.outcomeUnknownAt ?? '');
-  if (!Number.isFinite(sent)) return false;
-  if (!r.outcomeUnknownAt && r.stepEnded) return false; // refused with an answer: it cannot land
-  return now < sent + LATE_WRITE_HORIZON_MS;
+  if (r.done || !r.outcomeUnknownAt) return false;
+  const sent = Date.parse(r.writeSentAt ?? r.outcomeUnknownAt);
+  return Number.isFinite(sent) && now < sent + LATE_WRITE_HORIZON_MS;
+}
+
+/**
+ * An undo that found nothing to undo for a write that may still land cannot claim the appliance
+ * is as before: the write may appear after the report. Say so, and what to do (exit 3).
+ */
+export function unlessStillPending<T extends { status: string; message: string }>(a: ApplianceHandle, r: ChangeRecord, res: T, runId: string): T {
+  if (res.status !== 'not-needed' || !mayStillLand(r)) return res;
+  return { ...res, status: 'failed', message: `${res.message}; but its "${r.action}" got no reply and never showed, and may still be applied on ${a.name}: look there, then run 'adc-cutover rollback ${runId}' again to undo it if it did` };
 }

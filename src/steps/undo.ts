@@ -3,7 +3,7 @@ import type { ChangeRecord, RollbackResult, StepContext } from '../runner/step.j
 import type { ApplianceHandle } from './estate.js';
 import type { StepDeps } from './facts.js';
 import { describeError } from './fleet.js';
-import { waitOutLateWrite } from './late-writes.js';
+import { unlessStillPending, waitOutLateWrite } from './late-writes.js';
 
 export async function undoEach(
   deps: StepDeps,
@@ -23,7 +23,7 @@ export async function undoEach(
       // A failover since the change: talk to whichever node is primary now.
       await a.client.recheckPrimary().catch(() => undefined);
       await waitOutLateWrite(a, r, ctx);
-      out.push({ id: r.id, target: r.target, ...(await undo(a, r)), ms: Date.now() - t0 });
+      out.push({ id: r.id, target: r.target, ...unlessStillPending(a, r, await undo(a, r), ctx.runId), ms: Date.now() - t0 });
     } catch (err) {
       out.push({ id: r.id, target: r.target, status: 'failed', message: describeError(err), ms: Date.now() - t0 });
     }

@@ -138,7 +138,16 @@ export interface JsonEvent {
 }
 
 export function jsonEvents(stdout: string): JsonEvent[] {
-  return stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as JsonEvent);
+  const lines = stdout.trim().split('\n').filter((l) => l.startsWith('{'));
+  // A process killed mid-line leaves its last line torn: that one alone may not parse.
+  return lines.flatMap((l, i) => {
+    try {
+      return [JSON.parse(l) as JsonEvent];
+    } catch (err) {
+      if (i === lines.length - 1) return [];
+      throw err;
+    }
+  });
 }
 
 /** One raw NITRO request to a lab appliance (per-request credentials), as another admin's client would send it. */
