@@ -32,7 +32,10 @@ export class UnbindOldKeyStep extends ApplianceStep implements Step {
     // The guard that makes unbinding safe, from a census of the whole directory taken now: no
     // device may be under the certificate the key holds (entries the run never wrote included).
     const devices = estate.dryRun ? undefined : await directoryDevices(estate);
-    if (devices) ctx.note('directory', `census before unbinding: ${devices.withValue} values read, ${devices.byKid.find((k) => k.kid === estate.certs.old.km.kidText)?.devices ?? 0} device(s) under the old certificate`);
+    if (devices) {
+      const left = devices.byKid.find((k) => k.kid === estate.certs.old.km.kidText)?.devices ?? 0;
+      ctx.note('directory', `census before unbinding: ${left ? `${left} device(s)` : 'no device'} under the old certificate (${devices.withValue} values checked)`);
+    }
     return forEachAppliance(this.deps, ctx, async (a) => {
       const f = this.deps.facts.appliances.get(a.name);
       const old = f?.oldCertkey;

@@ -126,6 +126,7 @@ function header(r: RunReport, plan: JsonObject | undefined): string {
     <dt>Plan hash</dt><dd><code data-testid="plan-hash">${esc(r.planHash)}</code></dd>
     ${mode ? `<dt>Mode</dt><dd>${esc(mode)}</dd>` : ''}
     <dt>Attempts</dt><dd>${esc(r.attempts)}${r.attempts > 1 ? ' <span class="muted">(resumed)</span>' : ''}</dd>
+    ${r.invariant ? `<dt>Can every user log on?</dt><dd data-testid="invariant">${r.invariant.holds ? 'yes' : '<strong>no</strong>'} — ${esc(r.invariant.message)} <span class="muted">(checked ${esc(r.invariant.at)}, after the ${esc(r.invariant.phase)})</span></dd>` : ''}
   </dl>
 </header>`;
 }
