@@ -7,6 +7,7 @@ import {
   type CertkeyInfo, type LocalCertFacts,
 } from '../nitro/index.js';
 import { Keyring } from '../otp/index.js';
+import type { StepOptions } from '../playbook/playbook.js';
 import type { JsonObject } from '../runner/json.js';
 import type { Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
 import type { ApplianceHandle, Estate } from './estate.js';
@@ -17,7 +18,7 @@ export class PreflightStep implements Step {
   readonly kind = 'preflight';
   readonly title = 'Preflight: reach every appliance and the directory, check certificates, take a census';
   readonly rerunOnResume = true;
-  constructor(readonly id: string, private readonly deps: StepDeps) {}
+  constructor(readonly id: string, private readonly deps: StepDeps<StepOptions<'preflight'>>) {}
 
   targets(): string[] {
     return [...this.deps.estate.appliances.map((a) => a.name), 'directory'];
@@ -39,7 +40,7 @@ export class PreflightStep implements Step {
       facts.appliances.set(a.name, f);
       const oldBound = f.oldCertkey !== undefined && f.bound.includes(f.oldCertkey);
       const newBound = f.newCertkey !== undefined && f.bound.includes(f.newCertkey);
-      if (!oldBound && !newBound && this.deps.with['requireOldBound'] !== false) {
+      if (!oldBound && !newBound && this.deps.with.requireOldBound) {
         return {
           target: a.name, status: 'failed',
           message: `the old certificate (${estate.certs.old.km.subject}) is not bound as userDataEncryptionKey (bound: ${f.bound.join(', ') || 'none'}); check certificates.old in ${estate.inventory.file}`,
