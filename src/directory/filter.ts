@@ -50,6 +50,14 @@ export function checkAttributeName(attribute: string): void {
  * throw would read as a transport failure ("directory unavailable").
  */
 export function filterProblem(filter: string): string | undefined {
+  // ldapts forgives a missing ")" at the end ("(&(a=b)"), and would send another filter than the
+  // one written. RFC 4515 escapes every parenthesis inside a value, so each one left is structure.
+  let depth = 0;
+  for (const c of parenthesize(filter)) {
+    depth += c === '(' ? 1 : c === ')' ? -1 : 0;
+    if (depth < 0) break;
+  }
+  if (depth !== 0) return 'not a valid LDAP filter (unbalanced parentheses)';
   try {
     FilterParser.parseString(parenthesize(filter));
     return undefined;
