@@ -56,7 +56,7 @@ function unwritable(dir: string, err: unknown): InputError {
   const code = (err as NodeJS.ErrnoException).code ?? String(err);
   // mkdir on a read-only file system answers ENOENT for the part it cannot create; say what it means.
   const why = code === 'EROFS' || code === 'ENOENT' ? 'read-only or missing' : code === 'EACCES' || code === 'EPERM' ? 'not writable by this user' : code;
-  return new InputError(`cannot write the run directory ${dir} (${why}; ${code}): the state home ${stateHome()} must be writable (or set ADC_CUTOVER_HOME); nothing was changed`, { cause: err });
+  return new InputError(`cannot write the run directory ${dir} (${why === code ? code : `${why}; ${code}`}): the state home ${stateHome()} must be writable (or set ADC_CUTOVER_HOME); nothing was changed`, { cause: err });
 }
 
 export function findRunDir(runId: string): string {
