@@ -43,7 +43,7 @@ async function refused(what: string, kind: string, args: string[], expectCode: n
   expect(after).toEqual(before);
   const lines = (r.stderr + r.stdout).split('\n');
   const said = lines.find((l) => says.test(l) && /adc-cutover:|fail|refus|match/i.test(l)) ?? lines.find((l) => l.startsWith('adc-cutover:')) ?? '';
-  figures.add({ case: what, kind, outcome: said.trim().replace(lab.root, '…').slice(0, 180), exitCode: r.code, entriesChecked: Object.keys(after.directory).length, lost: 0, appliancesChecked: applianceCount(after) });
+  figures.add({ case: what, kind, outcome: said.trim().replaceAll(lab.root, '…').slice(0, 180), exitCode: r.code, entriesChecked: Object.keys(after.directory).length, lost: 0, appliancesChecked: applianceCount(after) });
   return r;
 }
 
@@ -464,7 +464,7 @@ describe('refused before any change: step options, logon proof, certkey names, d
       const undone = await cli(['rollback', runId, '--yes']);
       expect(undone.code, undone.stderr).toBe(0);
       expect(await lab.snapshot()).toEqual(before);
-      figures.add({ case: 'rollback with the state home read-only', kind: 'state home', outcome: 'exit 2 naming the run directory, nothing changed; writable again, rolled back', exitCode: refusedRollback.code, appliancesChecked: applianceCount(before) });
+      figures.add({ case: 'rollback with the state home read-only', kind: 'state home', outcome: 'exit 2 naming the run directory, nothing changed; writable again, rolled back', exitCode: refusedRollback.code, entriesChecked: Object.keys(before.directory).length * 2, lost: 0, appliancesChecked: applianceCount(before) * 2 });
     }, 90_000);
   });
 });
