@@ -15,6 +15,13 @@ import { confirm, isInteractive } from './input.js';
 import { formatPlan, formatReport } from './run-format.js';
 
 type SetCode = (code: number) => void;
+
+/** Given as --no-logon-check: the only way to change bindings on an inventory without a canary. */
+const LOGON_CHECK_OPTION = {
+  type: 'boolean',
+  default: true,
+  describe: '--no-logon-check: go on although the inventory has no canary user, so no logon proves users can still log on after the bindings change',
+} as const;
 const DEFAULT_PLAYBOOK_INVENTORY = 'inventory.yaml';
 
 export function registerRun(cli: Argv, setCode: SetCode): void {
@@ -24,13 +31,14 @@ export function registerRun(cli: Argv, setCode: SetCode): void {
         .option('yes', { type: 'boolean', default: false, describe: 'do not ask for confirmation' })
         .option('junit', { type: 'string', describe: 'write a JUnit report (one test case per step × appliance)' })
         .option('set', { type: 'string', array: true, default: [], describe: 'override a playbook parameter: --set mode=swap' })
-        .option('expect-plan', { type: 'string', describe: 'refuse unless the live plan has this hash (from adc-cutover plan)' }),
+        .option('expect-plan', { type: 'string', describe: 'refuse unless the live plan has this hash (from adc-cutover plan)' })
+        .option('logon-check', LOGON_CHECK_OPTION),
     async (argv) => {
       const { reporter, signal, done } = session(argv.json === true);
       try {
         const result = await runPlaybook({
           playbook: argv.playbook as string, inventory: argv.inventory, sets: argv.set as string[], dryRun: argv['dry-run'],
-          reporter, signal, junit: argv.junit, expectPlan: argv['expect-plan'],
+          reporter, signal, junit: argv.junit, expectPlan: argv['expect-plan'], noLogonCheck: argv['logon-check'] === false,
           onPlan: (plan) => { if (!argv.json) process.stderr.write(formatPlan(plan)); },
           confirm: argv.yes || !isInteractive() ? undefined : (plan) => confirm(`Apply this plan (${plan.hash}) to ${plan.appliances.length} appliance(s) and the directory?`),
         });
@@ -40,9 +48,9 @@ export function registerRun(cli: Argv, setCode: SetCode): void {
       }
     })
     .command('plan <playbook>', 'read-only: census, current state, what a run would change, and the plan hash', (y) =>
-      common(y).option('set', { type: 'string', array: true, default: [] }),
+      common(y).option('set', { type: 'string', array: true, default: [] }).option('logon-check', LOGON_CHECK_OPTION),
     async (argv) => {
-      const plan = await planPlaybook(argv.playbook as string, argv.inventory, argv.set as string[]);
+      const plan = await planPlaybook(argv.playbook as string, argv.inventory, argv.set as string[], true, argv['logon-check'] === false);
       process.stdout.write(argv.json ? `${JSON.stringify(plan)}\n` : formatPlan(plan));
     })
     .command('resume <run-id>', 'continue an interrupted run from its journal', (y) => y.positional('run-id', { type: 'string' })

@@ -1,7 +1,7 @@
 // Typed directory errors: each carries the DN and the LDAP result code an operator needs, so the
 // engine decides on a class (retry, refuse, stop) and never by parsing a message.
 import { ResultCodeError } from 'ldapts';
-import { AdcError, EXIT, errorMessage } from '../errors.js';
+import { AdcError, EXIT, InputError, errorMessage } from '../errors.js';
 
 export class DirectoryError extends AdcError {
   constructor(message: string, readonly dn?: string, readonly resultCode?: number, options?: { cause?: unknown }) {
@@ -23,6 +23,16 @@ export class NoSuchEntry extends DirectoryError {}
 
 /** A write attempted on a dry-run connection. */
 export class DryRunRefusal extends DirectoryError {}
+
+/**
+ * The search base the operator gave does not exist (32) or is not a DN (34): bad input, exit 2,
+ * not a failed run. `value` is the base as given, so a caller can name the field it came from.
+ */
+export class BadSearchBase extends InputError {
+  constructor(readonly value: string, readonly resultCode: number, options?: { cause?: unknown }) {
+    super(`search base ${JSON.stringify(value)}: ${resultCode === 32 ? 'no such entry in the directory' : 'not a valid DN'} (LDAP ${resultCode} ${resultName(resultCode)})`, options);
+  }
+}
 
 const RESULT_NAMES: Record<number, string> = {
   16: 'noSuchAttribute', 19: 'constraintViolation', 20: 'attributeOrValueExists', 21: 'invalidAttributeSyntax',

@@ -1,7 +1,7 @@
 // LDAP access for the re-encryption engine and the steps: connect, scan, compare-and-swap, census.
 export { connect, DirectoryClient } from './connect.js';
 export type { ConnectOptions } from './connect.js';
-export { escapeFilterValue, equalityFilter, presentFilter, andFilter, orFilter, parenthesize, checkAttributeName } from './filter.js';
+export { escapeFilterValue, equalityFilter, presentFilter, andFilter, orFilter, parenthesize, checkAttributeName, checkFilter, filterProblem } from './filter.js';
 export { splitDn, dnKey } from './dn.js';
 export type { SplitDn } from './dn.js';
 export { scan, scanPages, scanFilter, countEntries, readValue, readValues, valuesOf, DEFAULT_PAGE_SIZE } from './scan.js';
@@ -9,4 +9,4 @@ export type { ScannedEntry, ScanOptions } from './scan.js';
 export { casReplace, casDelete } from './cas.js';
 export { census } from './census.js';
 export type { CensusOptions, CensusResult, KidCount, ProblemCount, ExtraAttributeCount } from './census.js';
-export { DirectoryError, CasConflict, InsufficientAccess, DirectoryUnavailable, DryRunRefusal, NoSuchEntry, toDirectoryError, resultName } from './errors.js';
+export { DirectoryError, CasConflict, InsufficientAccess, DirectoryUnavailable, DryRunRefusal, NoSuchEntry, BadSearchBase, toDirectoryError, resultName } from './errors.js';

@@ -1,11 +1,11 @@
 // Streaming reads: a paged scan that hands out one page at a time (the next page is fetched only
 // when the consumer asks, so memory stays flat for any number of users), a quick count, and a
 // batched read-back of many entries with one search per parent container.
-import type { Entry } from 'ldapts';
+import type { Entry, SearchOptions } from 'ldapts';
 import type { DirectoryClient } from './connect.js';
-import { NoSuchEntry } from './errors.js';
+import { BadSearchBase, DirectoryError, NoSuchEntry } from './errors.js';
 import { dnKey, splitDn } from './dn.js';
-import { andFilter, checkAttributeName, equalityFilter, orFilter, presentFilter } from './filter.js';
+import { andFilter, checkAttributeName, checkFilter, equalityFilter, orFilter, presentFilter } from './filter.js';
 
 export interface ScannedEntry {
   dn: string;
@@ -37,7 +37,7 @@ export async function* scanPages(client: DirectoryClient, opts: ScanOptions): As
   checkAttributeName(opts.attribute);
   const extra = opts.extraAttributes ?? [];
   extra.forEach(checkAttributeName);
-  const pages = client.searchPages(opts.base, {
+  const pages = searchUnder(client, opts.base, opts.filter, {
     scope: 'sub',
     filter: scanFilter(opts),
     attributes: [opts.attribute, ...extra],
@@ -59,10 +59,30 @@ export async function* scan(client: DirectoryClient, opts: ScanOptions): AsyncGe
 /** How many entries a scan would visit, without fetching any attribute. */
 export async function countEntries(client: DirectoryClient, opts: Omit<ScanOptions, 'extraAttributes'>): Promise<number> {
   let n = 0;
-  for await (const page of client.searchPages(opts.base, {
+  for await (const page of searchUnder(client, opts.base, opts.filter, {
     scope: 'sub', filter: scanFilter(opts), attributes: ['1.1'], pageSize: Math.max(opts.pageSize ?? DEFAULT_PAGE_SIZE, 1000),
   })) n += page.length;
   return n;
+}
+
+/**
+ * A paged search under the operator's base with the operator's filter, each judged as input: a
+ * filter that does not parse is refused before the search, and a base the server does not know
+ * (32) or cannot read as a DN (34) on the first page is BadSearchBase — both exit 2, not
+ * "directory unavailable". Later pages failing are the directory's failures, as before.
+ */
+async function* searchUnder(client: DirectoryClient, base: string, operatorFilter: string | undefined, options: SearchOptions & { pageSize: number }): AsyncGenerator<Entry[]> {
+  if (operatorFilter?.trim()) checkFilter(operatorFilter);
+  let first = true;
+  try {
+    for await (const page of client.searchPages(base, options)) {
+      first = false;
+      yield page;
+    }
+  } catch (err) {
+    if (first && err instanceof DirectoryError && (err.resultCode === 32 || err.resultCode === 34)) throw new BadSearchBase(base, err.resultCode, { cause: err });
+    throw err;
+  }
 }
 
 /** ldapts hands back a string, an array, or [] for an absent attribute; attribute names are case-insensitive. */

@@ -10,7 +10,7 @@ import type { JsonObject } from '../runner/json.js';
 import { acquireLock } from '../runner/lock.js';
 import { buildReport, writeReport, type RunReport } from '../runner/report.js';
 import { writeJUnit } from '../runner/reporters/junit.js';
-import { createRunDir, findRunDir, journalPath, newRunId, reportPath } from '../runner/run-dir.js';
+import { assertRunDirWritable, createRunDir, discardRunDir, findRunDir, journalPath, newRunId, reportPath } from '../runner/run-dir.js';
 import { Runner, type RunOutcome } from '../runner/runner.js';
 import type { SafetyCheck, Step, StepContext, StepPlan } from '../runner/step.js';
 import { safetyCheck } from '../steps/safety-check.js';
@@ -19,6 +19,7 @@ import { newFacts, type RunFacts } from '../steps/facts.js';
 import { applianceFactsJson } from '../steps/preflight.js';
 import { buildSteps } from '../steps/registry.js';
 import { loadInventory } from './inventory.js';
+import { logonProofWarning, NO_LOGON_CHECK_PARAM, requireLogonProof } from './logon-proof.js';
 import { loadPlaybook } from './playbook.js';
 import { writeHtmlReport } from '../report/html/index.js';
 
@@ -52,6 +53,8 @@ export interface ExecuteOptions {
   junit?: string;
   /** Called once the plan is known (printing it is the caller's business). */
   onPlan?: (plan: PlanDoc) => void;
+  /** The operator goes on without a canary: bindings change with no logon proven (logon-proof.ts). */
+  noLogonCheck?: boolean;
 }
 
 export interface ExecuteResult extends RunOutcome {
@@ -82,10 +85,10 @@ async function load(playbook: string, inventory: string, sets: string[], dryRun:
 }
 
 /** Read-only: what the playbook would change, from live state, with a hash of what it rests on. */
-export async function planPlaybook(playbook: string, inventory: string, sets: string[] = [], dryRun = true): Promise<PlanDoc> {
+export async function planPlaybook(playbook: string, inventory: string, sets: string[] = [], dryRun = true, noLogonCheck = false): Promise<PlanDoc> {
   const l = await load(playbook, inventory, sets, true);
   try {
-    return await computePlan(l, dryRun);
+    return await computePlan(l, dryRun, noLogonCheck);
   } finally {
     await l.estate.close();
   }
@@ -123,7 +126,7 @@ function fleetWords(mode: string, parallel: number, steps: Step[]): string[] {
   return lines;
 }
 
-async function computePlan(l: Loaded, dryRun: boolean): Promise<PlanDoc> {
+async function computePlan(l: Loaded, dryRun: boolean, noLogonCheck = false): Promise<PlanDoc> {
   const ctx = readOnlyContext();
   const steps: PlanDoc['steps'] = [];
   const hashed: unknown[] = [];
@@ -148,7 +151,7 @@ async function computePlan(l: Loaded, dryRun: boolean): Promise<PlanDoc> {
     playbook: l.playbookFile, inventory: l.inventoryFile, mode: String(l.params['mode'] ?? 'auto'), dryRun, appliances, steps,
     failureBudget: budgetWords(Number(l.params['maxFailedAppliances'] ?? 0), l.estate.appliances.length),
     fleet: fleetWords(String(l.params['mode'] ?? 'auto'), Number(l.params['parallel'] ?? 4), l.steps),
-    warnings: [...new Set([...appliances.flatMap((a) => a.warnings), ...steps.flatMap((s) => s.warnings)])],
+    warnings: [...new Set([logonProofWarning(l.steps, l.estate, noLogonCheck) ?? [], ...appliances.flatMap((a) => a.warnings), ...steps.flatMap((s) => s.warnings)].flat())],
     hash,
   };
 }
@@ -157,10 +160,16 @@ export async function runPlaybook(opts: ExecuteOptions): Promise<ExecuteResult> 
   const dryRun = opts.dryRun ?? false;
   const l = await load(opts.playbook, opts.inventory, opts.sets ?? [], dryRun);
   const runId = newRunId();
+  const noLogonCheck = opts.noLogonCheck ?? false;
   let lock: { release(): void } | undefined;
+  let runDir: string | undefined;
+  let started = false;
   try {
+    if (!dryRun) requireLogonProof(l.steps, l.estate, noLogonCheck);
+    // Before the lock and any write: a state home that cannot be written is refused here.
+    runDir = createRunDir(runId);
     lock = acquireLock(l.inventoryFile, runId);
-    const plan = await computePlan(l, dryRun);
+    const plan = await computePlan(l, dryRun, noLogonCheck);
     opts.onPlan?.(plan);
     if (opts.expectPlan && opts.expectPlan !== plan.hash) {
       throw new InputError(`the live plan (${plan.hash}) is not the one you reviewed (${opts.expectPlan}): the estate changed; review 'adc-cutover plan' again`);
@@ -168,19 +177,21 @@ export async function runPlaybook(opts: ExecuteOptions): Promise<ExecuteResult> 
     if (!dryRun && opts.confirm && !(await opts.confirm(plan))) throw new InputError('not confirmed: nothing was changed');
     if (!dryRun) {
       // Time may have passed at the prompt: the estate must still be what the plan showed.
-      const again = await computePlan(await reload(l), dryRun);
+      const again = await computePlan(await reload(l), dryRun, noLogonCheck);
       if (again.hash !== plan.hash) {
         throw new InputError(`live state drifted since the plan (${plan.hash} → ${again.hash}): nothing was changed; review the plan again`);
       }
     }
-    const runDir = createRunDir(runId);
+    const params = noLogonCheck ? { ...l.params, [NO_LOGON_CHECK_PARAM]: true } : l.params;
     const runner = new Runner(
-      { runId, runDir, playbook: l.playbookFile, inventory: l.inventoryFile, params: l.params, planHash: plan.hash, dryRun, plan: plan as unknown as JsonObject },
+      { runId, runDir, playbook: l.playbookFile, inventory: l.inventoryFile, params, planHash: plan.hash, dryRun, plan: plan as unknown as JsonObject },
       l.steps, opts.reporter, opts.signal, l.safety,
     );
+    started = true;
     const outcome = await runner.run();
     return finish(runId, runDir, l.steps, outcome, opts.junit);
   } finally {
+    if (runDir && !started) discardRunDir(runDir);
     lock?.release();
     await l.estate.close();
   }
@@ -191,6 +202,7 @@ export async function resumeRun(runId: string, opts: Pick<ExecuteOptions, 'repor
   return fromJournal(runId, async (l, runDir, first) => {
     const end = lastEnd(readJournal(journalPath(runDir)));
     if (end && end !== 'interrupted') throw new InputError(`run ${runId} ended "${end}": only an interrupted run can be resumed (use 'adc-cutover rollback ${runId}' to undo it)`);
+    requireLogonProof(l.steps, l.estate, first.params[NO_LOGON_CHECK_PARAM] === true);
     // A run decision, not a live fact: appliances the failure budget left out stay left out.
     for (const r of readJournal(journalPath(runDir))) {
       if (r.type === 'target' && r.status === 'skipped' && r.message.startsWith('FAILED, left out')) l.facts.excluded.add(r.target);
@@ -214,7 +226,8 @@ async function fromJournal(runId: string, go: (l: Loaded, runDir: string, first:
   const first = records.find((r): r is Extract<Stamped, { type: 'run' }> => r.type === 'run');
   if (!first) throw new InputError(`${journalPath(runDir)}: no run record: the journal is empty or damaged`);
   if (first.dryRun) throw new InputError(`run ${runId} was a dry run: it changed nothing`);
-  const sets = Object.entries(first.params).map(([k, v]) => `${k}=${String(v)}`).filter((s) => !s.endsWith('=undefined'));
+  const sets = Object.entries(first.params).filter(([k]) => k !== NO_LOGON_CHECK_PARAM).map(([k, v]) => `${k}=${String(v)}`).filter((s) => !s.endsWith('=undefined'));
+  assertRunDirWritable(runDir);
   const l = await load(first.playbook, first.inventory, sets, false);
   const lock = acquireLock(l.inventoryFile, runId);
   try {

@@ -4,7 +4,8 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
 import { secretRefSchema, type SecretRef } from './secret-ref.js';
-import { readYaml, validate } from './yaml-source.js';
+import { filterProblem } from '../directory/filter.js';
+import { ConfigError, fieldName, lineOf, readYaml, validate } from './yaml-source.js';
 
 const url = (protocols: string[]) =>
   z.string().refine((s) => {
@@ -67,7 +68,10 @@ export const inventorySchema = z.strictObject({
     bindDN: z.string().min(1),
     password: secretRefSchema,
     base: z.string().min(1),
-    filter: z.string().default('(objectClass=user)'),
+    filter: z.string().default('(objectClass=user)').superRefine((f, ctx) => {
+      const problem = filterProblem(f);
+      if (problem) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(f)} is ${problem}` });
+    }),
     attribute: z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/, 'an LDAP attribute name'),
     extraAttributes: z.array(z.string()).default([]),
     pageSize: z.number().int().min(1).max(5000).default(500),
@@ -92,6 +96,8 @@ export type TlsSpec = z.infer<typeof tlsSchema>;
 export interface Inventory extends Raw {
   file: string;
   baseDir: string;
+  /** Bad input in a field found only later (by the directory, an appliance): names file, line and field. */
+  fieldError(path: (string | number)[], detail: string): ConfigError;
 }
 
 export async function loadInventory(file: string): Promise<Inventory> {
@@ -112,7 +118,7 @@ export async function loadInventory(file: string): Promise<Inventory> {
     c.cert = abs(c.cert)!;
     c.key = abs(c.key);
   }
-  return { ...raw, file: resolve(file), baseDir };
+  return { ...raw, file: resolve(file), baseDir, fieldError: (path, detail) => new ConfigError(file, lineOf(src, path), fieldName(path), detail) };
 }
 
 export function gatewaysOf(a: ApplianceSpec): string[] {

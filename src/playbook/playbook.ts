@@ -3,12 +3,6 @@
 import { z } from 'zod';
 import { ConfigError, readYaml, validate } from './yaml-source.js';
 
-export const STEP_KINDS = [
-  'preflight', 'import-certkey', 'bind-new-key', 'rekey-directory', 'logon-check', 'unbind-old-key',
-  'save-config', 'otp-encryption-on',
-] as const;
-export type StepKind = (typeof STEP_KINDS)[number];
-
 export const paramsSchema = z.strictObject({
   /** overlap: bind new before re-encrypting (firmware with several bindings); swap: one binding at a time; auto: find out. */
   mode: z.enum(['auto', 'overlap', 'swap']).default('auto'),
@@ -26,12 +20,69 @@ export const paramsSchema = z.strictObject({
 });
 export type PlaybookParams = z.infer<typeof paramsSchema>;
 
-const stepSchema = z.strictObject({
-  uses: z.enum(STEP_KINDS),
+// Each step kind takes exactly the options it reads, typed: a typo ("phase: Swap", "phase: swp",
+// "phse: swap") is refused with the playbook's file and line instead of quietly becoming the
+// default — a swap step read as a second overlap step once saved a configuration with no key.
+const stepCommon = {
   id: z.string().regex(/^[a-z0-9-]+(#\d+)?$/).optional(),
   title: z.string().optional(),
-  /** Per-step options (e.g. logon-check phase, bind-new-key phase). */
-  with: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+};
+
+/** A step's `with:` block: only these keys, and a message that says which ones there are. */
+function options<S extends z.ZodRawShape>(kind: string, shape: S) {
+  const known = Object.keys(shape);
+  const schema = z.strictObject(shape, {
+    error: (iss) => iss.code === 'unrecognized_keys'
+      ? `${kind} has no option ${iss.keys.join(', ')}${known.length ? ` (its options: ${known.join(', ')})` : ' (it takes no options)'}`
+      : undefined,
+  });
+  // Every option has a default or is optional, so an absent `with:` is an empty one.
+  return schema.prefault({} as z.input<typeof schema>);
+}
+
+/** An option with a fixed set of values; the message repeats what was given. */
+function oneOf<const V extends readonly [string, ...string[]]>(values: V) {
+  return z.enum(values, { error: (iss) => `expected ${values.join(' or ')}, not ${JSON.stringify(iss.input)}` });
+}
+
+const stepVariants = [
+  z.strictObject({
+    uses: z.literal('preflight'), ...stepCommon,
+    with: options('preflight', {
+      /** false: an appliance with no userDataEncryptionKey bound yet is fine (first encryption). */
+      requireOldBound: z.boolean().default(true),
+    }),
+  }),
+  z.strictObject({ uses: z.literal('import-certkey'), ...stepCommon, with: options('import-certkey', {}) }),
+  z.strictObject({
+    uses: z.literal('bind-new-key'), ...stepCommon,
+    /** overlap: next to the old key, before re-encrypting; swap: right after unbind-old-key. */
+    with: options('bind-new-key', { phase: oneOf(['overlap', 'swap']).default('overlap') }),
+  }),
+  z.strictObject({
+    uses: z.literal('rekey-directory'), ...stepCommon,
+    /** rekey: old certificate → new; encrypt-legacy: plaintext values → new certificate. */
+    with: options('rekey-directory', { job: oneOf(['rekey', 'encrypt-legacy']).default('rekey') }),
+  }),
+  z.strictObject({
+    uses: z.literal('logon-check'), ...stepCommon,
+    /** before: under the old key; after-rekey: appliances still on the old key alone are left for later; final. */
+    with: options('logon-check', { phase: oneOf(['before', 'after-rekey', 'final']).optional() }),
+  }),
+  z.strictObject({ uses: z.literal('unbind-old-key'), ...stepCommon, with: options('unbind-old-key', {}) }),
+  z.strictObject({ uses: z.literal('save-config'), ...stepCommon, with: options('save-config', {}) }),
+  z.strictObject({ uses: z.literal('otp-encryption-on'), ...stepCommon, with: options('otp-encryption-on', {}) }),
+] as const;
+
+export const STEP_KINDS = stepVariants.map((v) => v.shape.uses.value);
+export type StepKind = (typeof STEP_KINDS)[number];
+
+const stepSchema = z.discriminatedUnion('uses', stepVariants, {
+  error: (iss) => {
+    if (iss.code !== 'invalid_union') return undefined;
+    const uses = (iss.input as { uses?: unknown } | undefined)?.uses;
+    return `${uses === undefined ? 'no step named (uses:)' : `unknown step ${JSON.stringify(uses)}`}; the steps are ${STEP_KINDS.join(', ')}`;
+  },
 });
 
 export const playbookSchema = z.strictObject({
@@ -43,6 +94,8 @@ export const playbookSchema = z.strictObject({
 
 export type Playbook = z.infer<typeof playbookSchema> & { file: string };
 export type PlaybookStep = Playbook['steps'][number] & { id: string };
+/** The typed `with:` options of one step kind. */
+export type StepOptions<K extends StepKind> = Extract<PlaybookStep, { uses: K }>['with'];
 
 export async function loadPlaybook(file: string, sets: string[] = []): Promise<Playbook & { steps: PlaybookStep[] }> {
   const src = await readYaml(file);

@@ -16,14 +16,15 @@ import { undoEach } from './undo.js';
 import { boundKeys, directoryDevices, unbindBreach } from './invariant.js';
 import { moveDevices, runBackups } from './sweep.js';
 import { ApplianceStep } from './appliance-step.js';
+import type { StepOptions } from '../playbook/playbook.js';
 
 export class BindNewKeyStep extends ApplianceStep implements Step {
   readonly kind = 'bind-new-key';
   readonly title: string;
   private readonly phase: 'overlap' | 'swap';
-  constructor(id: string, deps: StepDeps) {
+  constructor(id: string, deps: StepDeps<StepOptions<'bind-new-key'>>) {
     super(id, deps);
-    this.phase = deps.with['phase'] === 'swap' ? 'swap' : 'overlap';
+    this.phase = deps.with.phase;
     this.title = this.phase === 'overlap'
       ? 'Bind the new key as userDataEncryptionKey (old one still bound)'
       : 'Bind the new key where the firmware holds one binding (swap)';

@@ -33,12 +33,12 @@ export interface RunFacts {
 }
 
 /** Everything a step needs: the estate, the playbook parameters, the shared facts. */
-export interface StepDeps {
+export interface StepDeps<W extends object = object> {
   estate: Estate;
   params: PlaybookParams;
   facts: RunFacts;
-  /** Options the playbook gives this step (`with:`). */
-  with: Record<string, string | number | boolean>;
+  /** Options the playbook gives this step (`with:`), validated for its kind. */
+  with: W;
 }
 
 export function newFacts(): RunFacts {

@@ -9,6 +9,7 @@ import { listUserDataEncryptionKeys } from '../nitro/index.js';
 import { Keyring } from '../otp/index.js';
 import type { RollbackResult, Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
 import type { ApplianceHandle } from './estate.js';
+import type { StepOptions } from '../playbook/playbook.js';
 import type { StepDeps } from './facts.js';
 import { FileAcceptedSteps } from './accepted-steps.js';
 import { forEachAppliance } from './fleet.js';
@@ -18,16 +19,18 @@ export class LogonCheckStep extends ApplianceStep implements Step {
   readonly kind = 'logon-check';
   private readonly accepted = new FileAcceptedSteps();
   readonly title: string;
-  constructor(id: string, deps: StepDeps) {
+  private readonly phase: StepOptions<'logon-check'>['phase'];
+  constructor(id: string, deps: StepDeps<StepOptions<'logon-check'>>) {
     super(id, deps);
-    this.title = `OTP logon check through every gateway${deps.with['phase'] ? ` (${String(deps.with['phase'])})` : ''}`;
+    this.phase = deps.with.phase;
+    this.title = `OTP logon check through every gateway${this.phase ? ` (${this.phase})` : ''}`;
   }
 
   async plan(): Promise<StepPlan> {
     const { canary } = this.deps.estate;
     return {
       changes: [],
-      warnings: canary ? [] : ['no canary user in the inventory: the logon checks are skipped, so nothing proves users can still log on'],
+      warnings: canary ? [] : ['no canary user in the inventory: the logon checks are skipped'],
       ...(canary ? {} : { skipReason: 'no canary user' }),
     };
   }
@@ -47,7 +50,7 @@ export class LogonCheckStep extends ApplianceStep implements Step {
     const newKey = f?.newCertkey;
     // After the re-encryption, an appliance still on the old key alone (swap pending) cannot log
     // the canary on: that is the swap window, not a failure of this check.
-    if (this.deps.with['phase'] === 'after-rekey' && (!newKey || !bound.includes(newKey))) {
+    if (this.phase === 'after-rekey' && (!newKey || !bound.includes(newKey))) {
       return { target: a.name, status: 'skipped', message: 'the new key is not bound here yet (swap after re-encryption): checked at the end' };
     }
     const passcode = await this.passcodeSource();
@@ -79,7 +82,7 @@ export class LogonCheckStep extends ApplianceStep implements Step {
       const [value] = valuesOf(entries[0]!, dir.attribute);
       if (!value) throw new InputError(`canary user "${canary.user}" has no OTP device in ${dir.attribute}`);
       // The key that should be in force after this phase; the old one too while both are bound.
-      const keys = this.deps.with['phase'] === 'before' ? [estate.certs.old.km] : [estate.certs.new.km];
+      const keys = this.phase === 'before' ? [estate.certs.old.km] : [estate.certs.new.km];
       return { kind: 'directory', value, keyring: new Keyring(keys) };
     } finally {
       await client.close();

@@ -1,23 +1,24 @@
 // Preflight: reach everything, read live state, refuse on surprises. No writes. Re-runs on
 // resume so later steps always work from what the appliances and the directory say now.
-import { census, type CensusResult } from '../directory/index.js';
+import { BadSearchBase, census, type CensusResult } from '../directory/index.js';
 import { InputError } from '../errors.js';
 import {
   certFactsFromCert, compareCertkey, getCertkey, getOtpParameters, listCertkeys, listUserDataEncryptionKeys,
   type CertkeyInfo, type LocalCertFacts,
 } from '../nitro/index.js';
 import { Keyring } from '../otp/index.js';
+import type { StepOptions } from '../playbook/playbook.js';
 import type { JsonObject } from '../runner/json.js';
 import type { Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
 import type { ApplianceHandle, Estate } from './estate.js';
-import type { ApplianceFacts, StepDeps } from './facts.js';
+import { newCertkeyName, type ApplianceFacts, type StepDeps } from './facts.js';
 import { forEachAppliance } from './fleet.js';
 
 export class PreflightStep implements Step {
   readonly kind = 'preflight';
   readonly title = 'Preflight: reach every appliance and the directory, check certificates, take a census';
   readonly rerunOnResume = true;
-  constructor(readonly id: string, private readonly deps: StepDeps) {}
+  constructor(readonly id: string, private readonly deps: StepDeps<StepOptions<'preflight'>>) {}
 
   targets(): string[] {
     return [...this.deps.estate.appliances.map((a) => a.name), 'directory'];
@@ -37,9 +38,11 @@ export class PreflightStep implements Step {
     const results = await forEachAppliance(this.deps, ctx, async (a) => {
       const f = await inspectAppliance(a, estate, oldFacts, newFacts);
       facts.appliances.set(a.name, f);
+      const clash = await checkNewCertkeyName(a, this.deps, newFacts, f);
+      if (clash) return { target: a.name, status: 'failed', message: clash };
       const oldBound = f.oldCertkey !== undefined && f.bound.includes(f.oldCertkey);
       const newBound = f.newCertkey !== undefined && f.bound.includes(f.newCertkey);
-      if (!oldBound && !newBound && this.deps.with['requireOldBound'] !== false) {
+      if (!oldBound && !newBound && this.deps.with.requireOldBound) {
         return {
           target: a.name, status: 'failed',
           message: `the old certificate (${estate.certs.old.km.subject}) is not bound as userDataEncryptionKey (bound: ${f.bound.join(', ') || 'none'}); check certificates.old in ${estate.inventory.file}`,
@@ -68,6 +71,10 @@ export class PreflightStep implements Step {
       if (c.multiValued.entries) ctx.note('directory', `${c.multiValued.entries} entr(ies) hold several values in ${dir.attribute}; they are refused and reported, never written`, 'warn');
       if (c.unreadable.entries) ctx.note('directory', `${c.unreadable.entries} entr(ies) hold values that cannot be read; they are left as they are`, 'warn');
       return { target: 'directory', status: 'ok', message: describeCensus(c, estate), changed: censusJson(c) };
+    } catch (err) {
+      // The server, not the inventory's schema, knows whether the base exists: point at the field.
+      if (err instanceof BadSearchBase) throw estate.inventory.fieldError(['directory', 'base'], err.message);
+      throw err;
     } finally {
       await client.close();
     }
@@ -110,6 +117,28 @@ async function inspectAppliance(a: ApplianceHandle, estate: Estate, oldFacts: Lo
     haRole: self?.self?.state,
     otpEncryption: otp?.encryption,
   };
+}
+
+/**
+ * The name the new certkey is to get may already be taken on this appliance. Holding the new
+ * certificate, it is adopted (as any certkey holding it is); holding anything else, the run is
+ * refused here, naming appliance and certkey, rather than found out by a failed add and a
+ * rollback. Returns the refusal, if any.
+ */
+async function checkNewCertkeyName(a: ApplianceHandle, deps: StepDeps, newFacts: LocalCertFacts, f: ApplianceFacts): Promise<string | undefined> {
+  const name = newCertkeyName(deps);
+  const info = await getCertkey(a.client, name);
+  if (!info) return undefined;
+  const diffs = compareCertkey(info, newFacts);
+  if (diffs.length === 0) {
+    f.newCertkey = name;
+    return undefined;
+  }
+  const source = deps.params.newCertkey !== undefined ? 'newCertkey, from --set or the playbook params'
+    : deps.estate.certs.new.spec.certkey !== undefined ? `certificates.new.certkey in ${deps.estate.inventory.file}`
+      : 'the name derived from the new certificate';
+  const holds = info.subject ? `${info.subject.replace(/\n/g, ', ')}${info.serial ? `, serial ${info.serial}` : ''}` : diffs.join('; ');
+  return `certkey ${name} (${source}) already exists here and holds another certificate than certificates.new (${holds}): choose another name for the new certkey`;
 }
 
 function describeAppliance(a: ApplianceHandle, f: ApplianceFacts): string {

@@ -8,6 +8,7 @@ import type { JsonObject } from '../runner/json.js';
 import type { ChangeRecord, RollbackResult, Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
 import { census } from '../directory/index.js';
 import { Keyring } from '../otp/index.js';
+import type { StepOptions } from '../playbook/playbook.js';
 import type { StepDeps } from './facts.js';
 import { censusJson } from './preflight.js';
 import { freshBackupPath } from './sweep.js';
@@ -16,8 +17,8 @@ export class RekeyDirectoryStep implements Step {
   readonly kind = 'rekey-directory';
   readonly title: string;
   private readonly job: 'rekey' | 'encrypt';
-  constructor(readonly id: string, private readonly deps: StepDeps) {
-    this.job = deps.with['job'] === 'encrypt-legacy' ? 'encrypt' : 'rekey';
+  constructor(readonly id: string, private readonly deps: StepDeps<StepOptions<'rekey-directory'>>) {
+    this.job = deps.with.job === 'encrypt-legacy' ? 'encrypt' : 'rekey';
     this.title = this.job === 'encrypt' ? 'Encrypt legacy plaintext OTP values in the directory' : 'Re-encrypt the directory under the new certificate';
   }
 

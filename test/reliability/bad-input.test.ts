@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { Attribute, Change, Client } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selfSignedCert } from '../../src/lab/pki.js';
-import { CLI, type CliResult } from '../helpers/cli.js';
-import { startE2eLab, type E2eLab, type Snapshot } from '../helpers/e2e.js';
+import { CLI, runCli, type CliResult } from '../helpers/cli.js';
+import { CUTOVER, startE2eLab, type E2eLab, type Snapshot } from '../helpers/e2e.js';
 import { applianceCount, cutoverWithoutLogonChecks, deriveInventory, jsonEvents } from './check.js';
 import { FigureLog } from './figures.js';
 
@@ -32,9 +32,9 @@ afterAll(async () => {
   await lab?.stop();
 });
 
-/** Runs, then proves nothing changed; records the row. */
-async function refused(what: string, kind: string, args: string[], expectCode: number | number[], says: RegExp): Promise<CliResult> {
-  const r = await lab.cli(args, { timeoutMs: 60_000 });
+/** Runs, then proves nothing changed; records the row. `home`: another state directory (ADC_CUTOVER_HOME). */
+async function refused(what: string, kind: string, args: string[], expectCode: number | number[], says: RegExp, home?: string): Promise<CliResult> {
+  const r = home ? await runCli(args, { env: { ADC_CUTOVER_HOME: home }, cwd: lab.root, timeoutMs: 60_000 }) : await lab.cli(args, { timeoutMs: 60_000 });
   const after = await lab.snapshot();
   const codes = Array.isArray(expectCode) ? expectCode : [expectCode];
   expect(codes, `exit ${r.code}: ${r.stderr}\n${r.stdout.slice(-1500)}`).toContain(r.code);
@@ -43,7 +43,7 @@ async function refused(what: string, kind: string, args: string[], expectCode: n
   expect(after).toEqual(before);
   const lines = (r.stderr + r.stdout).split('\n');
   const said = lines.find((l) => says.test(l) && /adc-cutover:|fail|refus|match/i.test(l)) ?? lines.find((l) => l.startsWith('adc-cutover:')) ?? '';
-  figures.add({ case: what, kind, outcome: said.trim().replace(lab.root, '…').slice(0, 180), exitCode: r.code, entriesChecked: Object.keys(after.directory).length, lost: 0, appliancesChecked: applianceCount(after) });
+  figures.add({ case: what, kind, outcome: said.trim().replaceAll(lab.root, '…').slice(0, 180), exitCode: r.code, entriesChecked: Object.keys(after.directory).length, lost: 0, appliancesChecked: applianceCount(after) });
   return r;
 }
 
@@ -289,4 +289,182 @@ describe('NITRO replies that are not JSON', () => {
     await refused(`NITRO reply: ${what}`, 'not JSON', ['run', playbook, '-i', inv, '--yes'], 2,
       login ? /adc1: .*login .*returned no NITRO_AUTH_TOKEN/ : /502/.test(what) ? /adc1: .*HTTP 502/ : /adc1: .*not NITRO JSON/);
   }, 60_000);
+});
+
+describe('refused before any change: step options, logon proof, certkey names, directory search, state home', () => {
+  const noCanary = () => deriveInventory(lab, 'inventory-no-canary.yaml', (doc) => {
+    delete doc['canary'];
+  });
+  const writePlaybook = (name: string, text: string) => {
+    const f = join(lab.root, name);
+    writeFileSync(f, text);
+    return f;
+  };
+  const importOnly = () => writePlaybook('import-only.yaml', 'name: import-only\nsteps:\n  - uses: preflight\n  - uses: import-certkey\n');
+
+  it("the issue's typo: the swap step's `phase: Swap`, --set mode=swap, no canary: exit 2 at that line", async () => {
+    const text = readFileSync(CUTOVER, 'utf8').replace('with: { phase: swap }', 'with: { phase: Swap }');
+    expect(text).toContain('phase: Swap');
+    const file = writePlaybook('cutover-typo.yaml', text);
+    // --no-logon-check, so that the missing canary is not what stops it: the typo alone must.
+    const r = await refused('playbook: swap step with `phase: Swap` (--set mode=swap, no canary, --no-logon-check)', 'step option',
+      ['run', file, '-i', noCanary(), '--yes', '--set', 'mode=swap', '--no-logon-check'], 2,
+      /cutover-typo\.yaml:\d+ steps\[6\]\.with\.phase: expected overlap or swap, not "Swap"/);
+    expect(Number(/cutover-typo\.yaml:(\d+)/.exec(r.stderr)![1])).toBe(lineOf(text, 'phase: Swap'));
+  }, 60_000);
+
+  const optionCases: { what: string; step: string; says: RegExp; needle: string }[] = [
+    { what: 'misspelt option name', step: '  - uses: bind-new-key\n    with:\n      phse: swap\n', says: /steps\[1\]\.with: bind-new-key has no option phse \(its options: phase\)/, needle: 'phse: swap' },
+    { what: 'option on a step that takes none', step: '  - uses: unbind-old-key\n    with: { phase: swap }\n', says: /steps\[1\]\.with: unbind-old-key has no option phase \(it takes no options\)/, needle: 'with: { phase: swap }' },
+    { what: 'unknown rekey job', step: '  - uses: rekey-directory\n    with: { job: encrypt }\n', says: /steps\[1\]\.with\.job: expected rekey or encrypt-legacy, not "encrypt"/, needle: 'job: encrypt' },
+    { what: "another step's option", step: '  - uses: import-certkey\n    with: { requireOldBound: false }\n', says: /steps\[1\]\.with: import-certkey has no option requireOldBound \(it takes no options\)/, needle: 'requireOldBound' },
+    { what: 'a string for a boolean', step: '  - uses: preflight\n    with: { requireOldBound: "no" }\n', says: /steps\[1\]\.with\.requireOldBound: Invalid input: expected boolean, received string/, needle: 'requireOldBound' },
+    { what: 'unknown logon-check phase', step: '  - uses: logon-check\n    with: { phase: after }\n', says: /steps\[1\]\.with\.phase: expected before or after-rekey or final, not "after"/, needle: 'phase: after' },
+  ];
+  it.each(optionCases)('step option: $what — exit 2 naming file, line and option', async ({ what, step, says, needle }) => {
+    const text = `name: x\nsteps:\n  - uses: preflight\n${step}`;
+    const file = writePlaybook('playbook-bad-option.yaml', text);
+    const r = await refused(`playbook: ${what}`, 'step option', ['run', file, '-i', lab.inventory, '--yes'], 2, new RegExp(`playbook-bad-option\\.yaml:\\d+ ${says.source}`));
+    expect(Number(/playbook-bad-option\.yaml:(\d+)/.exec(r.stderr)![1])).toBe(lineOf(text, needle));
+  }, 60_000);
+
+  it('bindings change and the inventory has no canary: run refused unless --no-logon-check; the plan says what is not proven; a dry run goes on', async () => {
+    const inv = noCanary();
+    await refused('run of the cutover, inventory without a canary', 'no logon proof', ['run', CUTOVER, '-i', inv, '--yes'], 2,
+      /no logon is proven: the inventory .*inventory-no-canary\.yaml has no canary user.*bind-new-key, unbind-old-key, bind-new-key#2 change the userDataEncryptionKey bindings\. Nothing was changed: .*--no-logon-check/);
+    const plan = await lab.cli(['plan', CUTOVER, '-i', inv, '--json']);
+    expect(plan.code, plan.stderr).toBe(0);
+    const warnings = (JSON.parse(plan.stdout) as { warnings: string[] }).warnings;
+    expect(warnings[0]).toMatch(/^no logon is proven: .*no canary user.*a run needs --no-logon-check/);
+    const printed = await lab.cli(['plan', CUTOVER, '-i', inv, '--no-logon-check']);
+    expect(printed.stdout).toMatch(/⚠ no logon is proven: .*\(accepted with --no-logon-check\)/);
+    const dry = await lab.cli(['run', CUTOVER, '-i', inv, '--dry-run', '--yes']);
+    expect(dry.code, dry.stderr).toBe(0);
+    // A playbook that changes no binding needs no canary.
+    const readOnly = await lab.cli(['run', writePlaybook('preflight-only.yaml', 'name: p\nsteps:\n  - uses: preflight\n'), '-i', inv, '--yes']);
+    expect(readOnly.code, readOnly.stderr).toBe(0);
+    expect(await lab.snapshot()).toEqual(before);
+  }, 60_000);
+
+  it('--no-logon-check: the run goes on; killed mid re-encryption, it resumes (the choice is in the journal) and rolls back', async () => {
+    const inv = noCanary();
+    const home = join(lab.root, 'home');
+    const child = spawn(process.execPath, [CLI, 'run', CUTOVER, '-i', inv, '--yes', '--json', '--no-logon-check', '--set', 'rate=6'], {
+      cwd: lab.root, env: { ...process.env, CI: 'true', ADC_CUTOVER_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const deadline = Date.now() + 30_000;
+    while (!/"type":"progress","step":"rekey-directory".*"done":[2-9]/.test(out)) {
+      if (Date.now() > deadline) throw new Error(`the directory step never got going:\n${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGKILL');
+    expect(await exited).toBeNull();
+    const runId = String(jsonEvents(out).find((e) => e.type === 'run')?.['runId']);
+    const journal = readFileSync(join(home, 'runs', runId, 'events.jsonl'), 'utf8');
+    expect(journal).toMatch(/"type":"run".*"noLogonCheck":true/);
+    expect(journal).not.toContain('"type":"run-end"');
+
+    const resumed = await lab.cli(['resume', runId, '--json'], { timeoutMs: 60_000 });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const moved = await lab.snapshot();
+    expect(Object.values(moved.appliances).map((a) => a.bindings)).toEqual([[expect.stringMatching(/^otp-enc-/)], [expect.stringMatching(/^otp-enc-/)]]);
+    const undone = await lab.cli(['rollback', runId, '--yes', '--json'], { timeoutMs: 60_000 });
+    expect(undone.code, undone.stderr).toBe(0);
+    expect(await lab.snapshot()).toEqual(before);
+  }, 90_000);
+
+  it('--set newCertkey naming a certkey that holds another certificate: preflight refuses, naming appliance and certkey', async () => {
+    const r = await refused('--set newCertkey=otp-old (the old certificate\'s certkey)', 'certkey name', ['run', playbook, '-i', lab.inventory, '--yes', '--set', 'newCertkey=otp-old'], 2,
+      /adc1: certkey otp-old \(newCertkey, from --set or the playbook params\) already exists here and holds another certificate than certificates\.new \(CN=OTP encryption/);
+    expect(r.stderr).toMatch(/adc2: certkey otp-old/);
+  }, 60_000);
+
+  it('--set newCertkey naming a certkey that holds the new certificate: adopted, nothing uploaded', async () => {
+    const first = await lab.cli(['run', importOnly(), '-i', lab.inventory, '--yes', '--json', '--set', 'newCertkey=otp-2027'], { timeoutMs: 60_000 });
+    expect(first.code, first.stderr).toBe(0);
+    const loaded = await lab.snapshot();
+    expect(loaded.appliances['adc1']!.certkeys.some((c) => c.startsWith('otp-2027:'))).toBe(true);
+    const again = await lab.cli(['run', importOnly(), '-i', lab.inventory, '--yes', '--json', '--set', 'newCertkey=otp-2027'], { timeoutMs: 60_000 });
+    expect(again.code, again.stderr).toBe(0);
+    expect(jsonEvents(again.stdout).filter((e) => e.type === 'target' && e['step'] === 'import-certkey').map((e) => e['message'])).toEqual([
+      'the new certificate is already loaded as certkey otp-2027; adopted', 'the new certificate is already loaded as certkey otp-2027; adopted',
+    ]);
+    expect(await lab.snapshot()).toEqual(loaded);
+    const runId = String(jsonEvents(first.stdout).find((e) => e.type === 'run')?.['runId']);
+    const undone = await lab.cli(['rollback', runId, '--yes'], { timeoutMs: 60_000 });
+    expect(undone.code, undone.stderr).toBe(0);
+    expect(await lab.snapshot()).toEqual(before);
+  }, 90_000);
+
+  const dirCases: { what: string; edit: (d: Record<string, unknown>) => void; says: RegExp; needle: string }[] = [
+    { what: 'filter that does not parse', edit: (d) => (d['filter'] = '(objectClass=user'), says: /directory\.filter: "\(objectClass=user" is not a valid LDAP filter/, needle: 'filter:' },
+    { what: 'base that does not exist (noSuchObject)', edit: (d) => (d['base'] = 'ou=Nobody,dc=lab,dc=example'), says: /directory\.base: search base "ou=Nobody,dc=lab,dc=example": no such entry in the directory \(LDAP 32 noSuchObject\)/, needle: 'base:' },
+    { what: 'base that is not a DN (invalidDNSyntax)', edit: (d) => (d['base'] = 'ou=Users,,dc=lab=x'), says: /directory\.base: search base "ou=Users,,dc=lab=x": not a valid DN \(LDAP 34 invalidDNSyntax\)/, needle: 'base:' },
+  ];
+  it.each(dirCases)('directory $what: exit 2 naming file, line, field and value', async ({ what, edit, says, needle }) => {
+    const inv = deriveInventory(lab, 'inventory-bad-search.yaml', (doc) => edit(doc['directory'] as Record<string, unknown>));
+    const r = await refused(`inventory: directory ${what}`, 'directory search', ['run', playbook, '-i', inv, '--yes'], 2, new RegExp(`inventory-bad-search\\.yaml:\\d+ ${says.source}`));
+    expect(Number(/inventory-bad-search\.yaml:(\d+)/.exec(r.stderr)![1])).toBe(lineOf(readFileSync(inv, 'utf8'), needle));
+  }, 60_000);
+
+  it.each([
+    { what: '--base that does not exist', args: () => ['--base', 'ou=Nobody,dc=lab,dc=example'], says: /search base "ou=Nobody,dc=lab,dc=example": no such entry/ },
+    { what: '--filter that does not parse', args: () => ['--base', lab.status.directory.baseDN, '--filter', '(&(objectClass=user)'], says: /LDAP filter "\(&\(objectClass=user\)": not a valid LDAP filter/ },
+  ])('directory census $what: exit 2 naming the value', async ({ what, args, says }) => {
+    process.env['RELIABILITY_DIR_PW'] = readFileSync(lab.status.directory.passwordFile, 'utf8').trim();
+    await refused(`directory census ${what}`, 'directory search',
+      ['directory', 'census', '--url', lab.status.directory.url, '--bind-dn', lab.status.directory.bindDN, '--password-env', 'RELIABILITY_DIR_PW',
+        '--cert', lab.status.certs.old.cert, '--key', lab.status.certs.old.key, ...args()], 2, says);
+  }, 60_000);
+
+  describe('a state home that cannot be written', () => {
+    const mounts: string[] = [];
+    /** A small tmpfs at `dir`; mount(8) needs root, as the disk-full suite does. */
+    const tmpfs = (dir: string, ro: boolean) => {
+      execFileSync('mkdir', ['-p', dir]);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', `size=1m,mode=0700${ro ? ',ro' : ''}`, 'tmpfs', dir]);
+      mounts.push(dir);
+    };
+    const remount = (dir: string, ro: boolean) => execFileSync('mount', ['-o', `remount,${ro ? 'ro' : 'rw'}`, dir]);
+    afterAll(() => {
+      for (const m of mounts.reverse()) execFileSync('umount', [m]);
+    });
+
+    it('read-only state home, and a read-only runs/ under a writable one: exit 2 naming the path, no stack trace', async () => {
+      const home = join(lab.root, 'ro-home');
+      tmpfs(home, true);
+      await refused('ADC_CUTOVER_HOME on a read-only file system', 'state home', ['run', playbook, '-i', lab.inventory, '--yes'], 2,
+        new RegExp(`cannot write the run directory ${home}/runs/\\S+ \\(read-only or missing; \\w+\\): the state home ${home} must be writable.*nothing was changed`), home);
+      const home2 = join(lab.root, 'rw-home');
+      tmpfs(home2, false);
+      tmpfs(join(home2, 'runs'), true);
+      await refused('runs/ on a read-only file system', 'state home', ['run', playbook, '-i', lab.inventory, '--yes'], 2,
+        new RegExp(`cannot write the run directory ${home2}/runs/\\S+ .*nothing was changed`), home2);
+    }, 60_000);
+
+    it('rollback of a run whose state home became read-only: exit 2, nothing changed; writable again, the rollback completes', async () => {
+      const home = join(lab.root, 'later-ro-home');
+      tmpfs(home, false);
+      const cli = (args: string[]) => runCli(args, { env: { ADC_CUTOVER_HOME: home }, cwd: lab.root, timeoutMs: 60_000 });
+      const run = await cli(['run', importOnly(), '-i', lab.inventory, '--yes', '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      const runId = String(jsonEvents(run.stdout).find((e) => e.type === 'run')?.['runId']);
+      const changed = await lab.snapshot();
+      expect(changed).not.toEqual(before);
+      remount(home, true);
+      const refusedRollback = await cli(['rollback', runId, '--yes']);
+      expect(refusedRollback.code, refusedRollback.stderr).toBe(2);
+      expect(refusedRollback.stderr).toMatch(new RegExp(`cannot write the run directory ${home}/runs/${runId} .*nothing was changed`));
+      expect(refusedRollback.stderr).not.toMatch(/internal error|at .*\.js:\d+/);
+      expect(await lab.snapshot()).toEqual(changed);
+      remount(home, false);
+      const undone = await cli(['rollback', runId, '--yes']);
+      expect(undone.code, undone.stderr).toBe(0);
+      expect(await lab.snapshot()).toEqual(before);
+      figures.add({ case: 'rollback with the state home read-only', kind: 'state home', outcome: 'exit 2 naming the run directory, nothing changed; writable again, rolled back', exitCode: refusedRollback.code, entriesChecked: Object.keys(before.directory).length * 2, lost: 0, appliancesChecked: applianceCount(before) * 2 });
+    }, 90_000);
+  });
 });
