@@ -125,3 +125,36 @@ describe('a late unbind of the old key', () => {
     await expectAsBeforeWithEnrolments(before, []);
   }, 180_000);
 });
+
+describe('a late unbind of the old key on an HA pair', () => {
+  let ha: E2eLab;
+  beforeAll(async () => {
+    ha = await startE2eLab({ users: 30, appliances: 2, ha: true });
+  });
+  afterAll(async () => ha?.stop());
+
+  it('the primary answers the unbind after the timeout and applies it then: both nodes keep a key every device needs (exit 3)', async () => {
+    const pb = cutoverWithoutLogonChecks(ha.root);
+    const inv = deriveInventory(ha, 'inventory-lockout-ha.yaml', (doc) => {
+      for (const a of doc['appliances'] as Record<string, unknown>[]) {
+        a['timeoutMs'] = 3000;
+        a['settleMs'] = 1000;
+      }
+    });
+    const before = await ha.snapshot();
+    await ha.fault('adc1', { on: 'DELETE vpnglobal_sslcertkey_binding', delayMs: 7000 });
+    const r = await ha.cli(['run', pb, '-i', inv, '--yes', '--json'], { timeoutMs: 120_000 });
+    await ha.clearFaults();
+    expect(r.code, r.stderr + r.stdout.slice(-2000)).toBe(3);
+    expect(await lockedOutAfter(ha, 8000)).toEqual([]);
+    // Both nodes of the pair: the late unbind landed on the primary and propagated; the new key stayed.
+    const mid = await ha.snapshot();
+    expect(mid.appliances['adc1']!.bindings).toEqual(mid.appliances['adc2']!.bindings);
+    expect(mid.appliances['adc1']!.bindings).not.toContain(before.appliances['adc1']!.bindings[0]);
+    const runId = String(jsonEvents(r.stdout).find((e) => e.type === 'run')?.['runId']);
+    const undo = await ha.cli(['rollback', runId, '--yes', '--json'], { timeoutMs: 120_000 });
+    expect(undo.code, undo.stderr + undo.stdout.slice(-2000)).toBe(0);
+    expect(lockedOut(await ha.snapshot())).toEqual([]);
+    expect((await ha.snapshot()).appliances).toEqual(before.appliances);
+  }, 180_000);
+});
