@@ -71,6 +71,9 @@ export class SaveConfigStep extends ApplianceStep implements Step {
   }
 
   async afterRollback(ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
+    // Saving bakes the state into the next reboot: never a state that locks users out.
+    const v = await checkInvariant(this.deps);
+    if (!v.holds) return records.map((r) => ({ id: r.id, target: r.target, status: 'failed', message: `not saved again: ${v.message}` }));
     return undoEach(this.deps, ctx, records, async (a) => {
       await saveConfig(a.client);
       return { status: 'undone', message: 'configuration saved again with the rolled-back state' };

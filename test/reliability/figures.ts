@@ -137,6 +137,17 @@ export function renderReliabilityDoc(suites: SuiteFigures[]): string {
 
 /** What the suites found when they were written; kept with the renderer so the page says it. */
 const FINDINGS = [
+  '## The invariant',
+  '',
+  'The promise every suite below checks, and the tool itself checks before it reports: **every device in the directory is readable by a key bound on every appliance.** `src/steps/invariant.ts` judges it from a census of the whole directory by certificate (KID), entries the run never touched included, against the userDataEncryptionKey bindings read live on every appliance (each bound certkey identified by the certificate it holds, not by its name). It is checked before every unbind (forward or in a rollback: a key is unbound only when no device is under the certificate it holds, or another bound key holds the same), before the configuration is saved, and at the end of every `run`, `resume` and `rollback` (`src/runner/runner.ts`, `checkedEnd`). A state that breaks it is never reported as success or as a clean rollback: exit 3, naming the appliance, the certificate and the users; exit 4 when only appliances left out within the failure budget are concerned. The tests judge it independently of the product (`test/helpers/invariant.ts`: the simulator\'s own bindings and certificate fingerprints against every value read as root), a few seconds after each command, so late writes have landed.',
+  '',
+  'How a rollback keeps it (safety over exactness):',
+  '',
+  '- devices enrolled under the new key during the run or after it (users with no device before, legacy users whose whole value the gateway re-encrypted, entries that changed between the bind and their re-encryption, restores that lost a compare-and-swap) are found by the census, not the backup: before the new key is unbound, this run\'s backups are put back and every device still under the new certificate is re-encrypted under the old one (backup first, compare-and-swap, read back) — only when the old key is bound on every appliance, otherwise the new key is kept and the rollback says so (exit 3);',
+  '- an unbind of the old key that got no reply and never showed may still land: the rollback then keeps the new key bound everywhere and the directory under it, the one state safe whichever way the write goes, and says what to check and that a later `rollback` finishes (exit 3);',
+  '- any other undo that finds nothing to undo for a write that got no reply does not claim "as before" (exit 3 with what to look at); a rollback never unbinds the last key bound on an appliance that had one before the run;',
+  '- at the end, devices some appliance cannot read are moved to the certificate every appliance in the run holds, when there is one (enrolments racing the last unbind), and the invariant is judged again.',
+  '',
   '## What these suites found',
   '',
   'Fixed (each in its own commit, named in the message):',
