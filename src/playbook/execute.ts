@@ -108,7 +108,9 @@ function fleetWords(mode: string, parallel: number, steps: Step[]): string[] {
   ];
   if (kinds.includes('bind-new-key')) {
     if (mode === 'auto') {
-      lines.push('mode auto: the overlap bind is also the firmware probe on each appliance; where a second binding is accepted the new key is bound next to the old one (no outage there), where it is refused that appliance is swapped right after the re-encryption. '
+      lines.push('mode auto: the overlap bind is also the firmware probe on each appliance; where a second binding is accepted the new key is bound next to the old one (no outage there), where the firmware shows it holds one key that appliance is swapped right after the re-encryption. '
+        + 'It shows it only by refusing with errorcode 278 naming the key bound now (an inference: no public source states the code), or by replacing that key with the new one (put back at once); '
+        + 'any other refusal fails the step and the run rolls back (if that firmware does hold one key, run with mode: swap). '
         + 'A mixed fleet keeps overlap where it can: keeping the new key off those appliances too would not shorten the swap window of the others (it starts when the re-encryption starts) and would add the same outage where none is needed');
     } else if (mode === 'overlap') {
       lines.push('mode overlap: every appliance must hold both keys; one whose firmware refuses a second binding stops the run, and everything is rolled back');
