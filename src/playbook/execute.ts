@@ -8,8 +8,7 @@ import type { Reporter } from '../runner/events.js';
 import { readJournal, type Stamped } from '../runner/journal.js';
 import type { JsonObject } from '../runner/json.js';
 import { acquireLock } from '../runner/lock.js';
-import { buildReport, writeReport, type RunReport } from '../runner/report.js';
-import { writeJUnit } from '../runner/reporters/junit.js';
+import { buildReport, type RunReport } from '../runner/report.js';
 import { createRunDir, findRunDir, journalPath, newRunId, reportPath } from '../runner/run-dir.js';
 import { Runner, type RunOutcome } from '../runner/runner.js';
 import type { Step, StepContext, StepPlan } from '../runner/step.js';
@@ -19,7 +18,7 @@ import { applianceFactsJson } from '../steps/preflight.js';
 import { buildSteps } from '../steps/registry.js';
 import { loadInventory } from './inventory.js';
 import { loadPlaybook } from './playbook.js';
-import { writeHtmlReport } from '../report/html/index.js';
+import { writeReportFiles } from './report-files.js';
 
 export interface PlanDoc {
   playbook: string;
@@ -239,9 +238,9 @@ function lastEnd(records: Stamped[]): string | undefined {
 
 function finish(runId: string, runDir: string, steps: Step[], outcome: RunOutcome, junit: string | undefined): ExecuteResult {
   const report = buildReport(readJournal(journalPath(runDir)), steps.map((s) => ({ id: s.id, kind: s.kind, title: s.title })));
-  writeReport(reportPath(runDir), report);
-  writeHtmlReport(join(runDir, 'report.html'), report);
-  if (junit) writeJUnit(junit, report);
+  const warning = writeReportFiles({ json: reportPath(runDir), html: join(runDir, 'report.html'), ...(junit ? { junit } : {}) }, report, journalPath(runDir));
+  // After the run's end was reported: the one line left to say, straight to the operator.
+  if (warning) process.stderr.write(`adc-cutover: ${warning}\n`);
   return { ...outcome, runId, runDir, report };
 }
 
