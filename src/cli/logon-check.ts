@@ -7,6 +7,7 @@ import { logonCheck, type FlowChoice, type LogonCheckOptions, type GatewayTlsOpt
 import { Keyring, isBase32Secret } from '../otp/index.js';
 import { isInteractive, promptSecret, secretFromEnv } from './input.js';
 import { keyArgsOf, keyOptions, loadKeyArgs } from './key-options.js';
+import { FileAcceptedSteps } from '../steps/accepted-steps.js';
 
 type SetCode = (code: number) => void;
 
@@ -115,6 +116,9 @@ export async function runLogonCheck(
     tls: tlsOptions(args),
     ...(args.timeout !== undefined ? { timeoutMs: args.timeout * 1000 } : {}),
     onNote: (note) => { if (!args.json) io.err(`${note}\n`); },
+    // The memory runs use too: a run right after this check waits for a fresh step instead of
+    // sending the code this check just used (see src/steps/accepted-steps.ts).
+    acceptedSteps: timing.acceptedSteps ?? new FileAcceptedSteps(),
     ...timing,
   });
   for (const w of result.warnings) io.err(`warning: ${w}\n`);

@@ -13,6 +13,7 @@ import { PlainReporter } from '../runner/reporters/plain.js';
 import { findRunDir, journalPath, listRunIds, reportPath } from '../runner/run-dir.js';
 import { confirm, isInteractive } from './input.js';
 import { formatPlan, formatReport } from './run-format.js';
+import { StopRequests, type StopSignal } from './stop-requests.js';
 
 type SetCode = (code: number) => void;
 
@@ -120,24 +121,24 @@ function reportOf(runId: string): RunReport {
 function session(json: boolean): { reporter: Reporter; signal: AbortSignal; done: () => Promise<void> } {
   const ac = new AbortController();
   const reporter = new Reporters(json ? [new JsonLinesReporter()] : process.stderr.isTTY && process.env['CI'] !== 'true' ? [new ListrReporter()] : [new PlainReporter()]);
-  let presses = 0;
-  const onSigint = () => {
-    presses++;
-    if (presses === 1) {
+  const stops = new StopRequests();
+  const onSignal = (sig: StopSignal) => {
+    const verdict = stops.receive(sig);
+    if (verdict === 'safe-stop') {
       process.stderr.write('\nadc-cutover: stopping after the current write (Ctrl-C again to stop at once; the journal is kept)\n');
       ac.abort();
-    } else {
+    } else if (verdict === 'force') {
       process.exit(EXIT.interrupted);
     }
   };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   return {
     reporter,
     signal: ac.signal,
     done: async () => {
-      process.off('SIGINT', onSigint);
-      process.off('SIGTERM', onSigint);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       await reporter.close();
     },
   };

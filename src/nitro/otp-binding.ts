@@ -5,7 +5,7 @@
 import { AdcError } from '../errors.js';
 import type { NitroClient } from './client.js';
 import {
-  ABSENT_CODES, BUSY_CODES, CLUSTER_NSIP_CODES, HA_PROPAGATION_CODES, NOT_PRIMARY_CODES, NitroError, NitroOutcomeUnknownError, SESSION_CODES,
+  ABSENT_CODES, BUSY_CODES, CLUSTER_NSIP_CODES, HA_PROPAGATION_CODES, NITRO_CODE, NOT_PRIMARY_CODES, NitroError, NitroOutcomeUnknownError, SESSION_CODES,
 } from './errors.js';
 import { awaitChange } from './settle.js';
 
@@ -100,12 +100,46 @@ export interface DetectOptions {
 }
 
 /**
+ * The one refusal read as "this firmware holds one userDataEncryptionKey at a time": errorcode
+ * 278 whose message names, as a whole name, a userDataEncryptionKey that vpn global lists right
+ * now (read after the refusal; the candidate itself does not count). Returns that key, or
+ * undefined when the refusal is anything else.
+ *
+ * This rests on an inference, not on a published fact: no public source (the NITRO reference,
+ * the vendor's Go SDK, Terraform provider or Ansible collection, the tools checked for
+ * NITRO-FACTS.md) states what a build that holds one key answers to a second bind. 278 is the
+ * generic "invalid argument" such a build would give for a single-valued option, and a message
+ * that names the key already bound is what ties the refusal to that key rather than to the
+ * request. Everything else (an unknown code, 278 about the candidate, a 278 naming nothing
+ * bound) is not evidence: turning an appliance to swap on it costs an outage, so it fails the
+ * step instead, with the advice to choose mode swap on purpose. Matching message text goes
+ * against the rule of branching on errorcodes only; here the code alone is too generic.
+ */
+export function oneKeyRefusalNames(err: NitroError, boundNow: readonly string[], candidate: string): string | undefined {
+  if (err.errorcode !== NITRO_CODE.invalidArgument) return undefined;
+  return boundNow.find((k) => k !== candidate && namesWhole(err.nitroMessage, k));
+}
+
+/** `name` occurs in `text` not as part of a longer certkey name ("otp" is not in "otp-new"). */
+function namesWhole(text: string, name: string): boolean {
+  if (!name) return false;
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  // Certkey names are letters, digits and _ # . : @ = - (and spaces inside); a trailing period
+  // followed by a space or the end is the sentence's, not the name's.
+  return new RegExp(`(?<![\\w#.:@=-])${escaped}(?![\\w#:@=-]|\\.[\\w#:@=-])`).test(text);
+}
+
+/**
  * Decide from a real bind attempt whether this firmware holds two userDataEncryptionKeys at once.
  * Precondition: at least one other key is bound and `candidate` is not.
- * - the bind is refused and the list is unchanged → `single`, nothing changed;
  * - both are listed afterwards → `multi` (candidate kept or removed per `keepIfAccepted`);
- * - the firmware silently replaced the old binding → `single`, and the old binding is restored
- *   (candidate unbound, previous keys bound again) so no change is left behind.
+ * - the firmware silently replaced the old binding (the candidate listed, the others gone) →
+ *   `single`, and the old binding is restored (candidate unbound, previous keys bound again);
+ * - the bind is refused in the one way identified as "one key at a time" (oneKeyRefusalNames)
+ *   and the list is unchanged → `single`, nothing changed.
+ * Anything else — any other refusal, or a bind that was accepted and changed nothing — is not
+ * evidence about the firmware: it throws (the step fails and the run rolls back), saying that
+ * mode swap is the way to go on a firmware known to hold one key.
  * With nothing bound a bind proves nothing: `unknown`, no request sent.
  */
 export async function detectMultiBinding(client: NitroClient, candidate: string, opts: DetectOptions = {}): Promise<MultiBindingProbe> {
@@ -131,10 +165,8 @@ export async function detectMultiBinding(client: NitroClient, candidate: string,
       // check after the rollback reads the bindings again.
       after = await awaitChange(err, `the probe binding of ${candidate}`, () => listUserDataEncryptionKeys(client), (now) => now.includes(candidate) || !others.every((k) => now.includes(k)));
     } else {
-      // A refusal that says something about the appliance's state, not about its firmware (HA
-      // propagation, busy after retries, not primary, cluster node, credentials, an error with
-      // no errorcode at all) must fail the step: read as "one binding at a time" it would turn
-      // a broken appliance into a swap.
+      // A refusal about the appliance's state (HA propagation, busy after retries, not primary,
+      // cluster node, credentials, no errorcode at all) fails the step as it is.
       if (!isBindingRefusal(err)) throw err;
       refusal = err;
     }
@@ -146,8 +178,9 @@ export async function detectMultiBinding(client: NitroClient, candidate: string,
     if (!othersKept) {
       throw new AdcError(`${client.appliance}: probe bind of ${candidate} removed ${others.join(', ')} without binding it; vpn global now lists [${after.join(', ')}] — restore by hand`);
     }
-    const why = refusal ? `bind refused: errorcode ${refusal.errorcode ?? '?'} ${refusal.nitroMessage}` : 'bind did not take effect';
-    return { capability: 'single', evidence: why, bound: after, candidateLeftBound: false };
+    const named = refusal ? oneKeyRefusalNames(refusal, after, candidate) : undefined;
+    if (!refusal || !named) throw notEvidence(client.appliance, candidate, others, refusal);
+    return { capability: 'single', evidence: `bind refused: errorcode ${refusal.errorcode ?? '?'} "${refusal.nitroMessage}", naming ${named}, which is bound`, bound: after, candidateLeftBound: false };
   }
   if (othersKept) {
     if (!keep) {
@@ -161,4 +194,12 @@ export async function detectMultiBinding(client: NitroClient, candidate: string,
   let bound: string[] = [];
   for (const k of others) bound = (await bindUserDataEncryptionKey(client, k)).bound;
   return { capability: 'single', evidence: `binding ${candidate} replaced ${others.join(', ')}; restored`, bound, candidateLeftBound: false };
+}
+
+/** The probe proved nothing about the firmware: fail the step, and say how to go on. */
+function notEvidence(appliance: string, candidate: string, others: string[], refusal: NitroError | undefined): AdcError {
+  const what = refusal
+    ? `the bind of ${candidate} next to ${others.join(', ')} was refused (${refusal.message}), and that is not the refusal read as "one key at a time" (errorcode 278 naming the key bound now)`
+    : `the bind of ${candidate} next to ${others.join(', ')} was accepted, yet vpn global lists only ${others.join(', ')}`;
+  return new AdcError(`${appliance}: ${what}; the bindings are unchanged. If this firmware holds one key at a time, run with mode: swap (outage: from the re-encryption until ${candidate} is bound in its place, users already moved cannot log on through ${appliance})`, undefined, refusal ? { cause: refusal } : undefined);
 }

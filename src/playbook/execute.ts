@@ -8,8 +8,7 @@ import type { Reporter } from '../runner/events.js';
 import { readJournal, type Stamped } from '../runner/journal.js';
 import type { JsonObject } from '../runner/json.js';
 import { acquireLock } from '../runner/lock.js';
-import { buildReport, writeReport, type RunReport } from '../runner/report.js';
-import { writeJUnit } from '../runner/reporters/junit.js';
+import { buildReport, type RunReport } from '../runner/report.js';
 import { assertRunDirWritable, createRunDir, discardRunDir, findRunDir, journalPath, newRunId, reportPath } from '../runner/run-dir.js';
 import { Runner, type RunOutcome } from '../runner/runner.js';
 import type { SafetyCheck, Step, StepContext, StepPlan } from '../runner/step.js';
@@ -21,7 +20,7 @@ import { buildSteps } from '../steps/registry.js';
 import { loadInventory } from './inventory.js';
 import { logonProofWarning, NO_LOGON_CHECK_PARAM, requireLogonProof } from './logon-proof.js';
 import { loadPlaybook } from './playbook.js';
-import { writeHtmlReport } from '../report/html/index.js';
+import { writeReportFiles } from './report-files.js';
 
 export interface PlanDoc {
   playbook: string;
@@ -115,7 +114,9 @@ function fleetWords(mode: string, parallel: number, steps: Step[]): string[] {
   ];
   if (kinds.includes('bind-new-key')) {
     if (mode === 'auto') {
-      lines.push('mode auto: the overlap bind is also the firmware probe on each appliance; where a second binding is accepted the new key is bound next to the old one (no outage there), where it is refused that appliance is swapped right after the re-encryption. '
+      lines.push('mode auto: the overlap bind is also the firmware probe on each appliance; where a second binding is accepted the new key is bound next to the old one (no outage there), where the firmware shows it holds one key that appliance is swapped right after the re-encryption. '
+        + 'It shows it only by refusing with errorcode 278 naming the key bound now (an inference: no public source states the code), or by replacing that key with the new one (put back at once); '
+        + 'any other refusal fails the step and the run rolls back (if that firmware does hold one key, run with mode: swap). '
         + 'A mixed fleet keeps overlap where it can: keeping the new key off those appliances too would not shorten the swap window of the others (it starts when the re-encryption starts) and would add the same outage where none is needed');
     } else if (mode === 'overlap') {
       lines.push('mode overlap: every appliance must hold both keys; one whose firmware refuses a second binding stops the run, and everything is rolled back');
@@ -254,9 +255,9 @@ function lastEnd(records: Stamped[]): string | undefined {
 
 function finish(runId: string, runDir: string, steps: Step[], outcome: RunOutcome, junit: string | undefined): ExecuteResult {
   const report = buildReport(readJournal(journalPath(runDir)), steps.map((s) => ({ id: s.id, kind: s.kind, title: s.title })));
-  writeReport(reportPath(runDir), report);
-  writeHtmlReport(join(runDir, 'report.html'), report);
-  if (junit) writeJUnit(junit, report);
+  const warning = writeReportFiles({ json: reportPath(runDir), html: join(runDir, 'report.html'), ...(junit ? { junit } : {}) }, report, journalPath(runDir));
+  // After the run's end was reported: the one line left to say, straight to the operator.
+  if (warning) process.stderr.write(`adc-cutover: ${warning}\n`);
   return { ...outcome, runId, runDir, report };
 }
 

@@ -42,7 +42,7 @@ export class BindNewKeyStep extends ApplianceStep implements Step {
           return {
             target: a.name,
             description: mode === 'swap' ? 'swap mode: the new key is bound after re-encryption'
-              : `bind ${key} next to ${f?.bound.join(', ') || 'nothing'}${mode === 'auto' ? ' (if the firmware refuses a second binding, this appliance is swapped after re-encryption instead)' : ''}`,
+              : `bind ${key} next to ${f?.bound.join(', ') || 'nothing'}${mode === 'auto' ? ' (swapped after re-encryption instead only if the firmware shows it holds one key: errorcode 278 naming the key bound now, or the bind replacing it; any other refusal stops the run)' : ''}`,
           };
         }
         if (mode === 'swap' || f?.capability === 'single') return { target: a.name, description: `bind ${key} right after the old key is unbound (swap: the firmware holds one binding)` };

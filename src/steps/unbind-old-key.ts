@@ -19,9 +19,11 @@ export class UnbindOldKeyStep extends ApplianceStep implements Step {
     return {
       changes: this.deps.estate.appliances.map((a) => {
         const f = this.deps.facts.appliances.get(a.name);
+        // The facts stand for the change in the plan hash: the device count in the description
+        // moves with every enrolment and must not make a reviewed plan "drift".
         return f?.oldCertkey && f.bound.includes(f.oldCertkey)
-          ? { target: a.name, description: `unbind ${f.oldCertkey}, after a census shows no device under the old certificate (${stillOld} today, re-encrypted before this step)` }
-          : { target: a.name, description: 'the old key is not bound: nothing to do' };
+          ? { target: a.name, description: `unbind ${f.oldCertkey}, after a census shows no device under the old certificate (${stillOld} today, re-encrypted before this step)`, facts: { unbind: f.oldCertkey } }
+          : { target: a.name, description: 'the old key is not bound: nothing to do', facts: { unbind: null } };
       }),
       warnings: [],
     };

@@ -4,7 +4,12 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import type { E2eLab } from './e2e.js';
+import type { E2eLab, SeededUserRecord } from './e2e.js';
+
+export interface Enrolment {
+  status: number;
+  body: Record<string, unknown>;
+}
 
 export interface Enrolled {
   user: string;
@@ -14,19 +19,21 @@ export interface Enrolled {
   kid?: string;
 }
 
-let n = 0;
+function seeded(lab: E2eLab): { dn: string; sAMAccountName: string; password: string }[] {
+  return (JSON.parse(readFileSync(join(lab.labDir, 'secrets', 'users.json'), 'utf8')) as { users: { dn: string; sAMAccountName: string; password: string }[] }).users;
+}
 
-/** Enrol one new device for `dn` through `appliance`'s gateway; returns what the gateway said. */
-export async function enrol(lab: E2eLab, appliance: string, dn: string): Promise<Enrolled> {
-  const users = JSON.parse(readFileSync(join(lab.labDir, 'secrets', 'users.json'), 'utf8')) as { users: { dn: string; sAMAccountName: string; password: string }[] };
-  const u = users.users.find((x) => x.dn.toLowerCase() === dn.toLowerCase());
-  if (!u) throw new Error(`no seeded user ${dn}`);
-  const gateway = lab.status.appliances.find((a) => a.name === appliance)?.gatewayUrl;
-  if (!gateway) throw new Error(`no appliance ${appliance}`);
-  const device = `dev${process.pid}x${++n}`;
-  const body = new URLSearchParams({ user: u.sAMAccountName, password: u.password, deviceName: device }).toString();
+/** The seeded password of `user` (the lab keeps them, mode 0600, for tests like this). */
+export function seededPassword(lab: E2eLab, user: SeededUserRecord): string {
+  const found = seeded(lab).find((u) => u.dn === user.dn);
+  if (!found) throw new Error(`no seeded password for ${user.dn}`);
+  return found.password;
+}
+
+function register(lab: E2eLab, gateway: string, form: Record<string, string>): Promise<Enrolment> {
+  const body = new URLSearchParams(form).toString();
   const ca = readFileSync(join(lab.labDir, 'pki', 'ca.pem'), 'utf8');
-  const reply = await new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     const req = request(new URL('/manageotp/register', gateway), {
       method: 'POST', ca, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
     }, (res) => {
@@ -37,6 +44,24 @@ export async function enrol(lab: E2eLab, appliance: string, dn: string): Promise
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/** Enrol `deviceName` with a chosen secret for `user` through the gateway of the appliance at `applianceIndex`. */
+export function enrolDevice(lab: E2eLab, user: SeededUserRecord, deviceName: string, secret: string, applianceIndex = 0): Promise<Enrolment> {
+  const gateway = lab.status.appliances[applianceIndex]!.gatewayUrl;
+  return register(lab, gateway, { user: user.sAMAccountName, password: seededPassword(lab, user), deviceName, secret });
+}
+
+let n = 0;
+
+/** Enrol one new device (the gateway picks the secret) for `dn` through `appliance`'s gateway. */
+export async function enrol(lab: E2eLab, appliance: string, dn: string): Promise<Enrolled> {
+  const u = seeded(lab).find((x) => x.dn.toLowerCase() === dn.toLowerCase());
+  if (!u) throw new Error(`no seeded user ${dn}`);
+  const gateway = lab.status.appliances.find((a) => a.name === appliance)?.gatewayUrl;
+  if (!gateway) throw new Error(`no appliance ${appliance}`);
+  const device = `dev${process.pid}x${++n}`;
+  const reply = await register(lab, gateway, { user: u.sAMAccountName, password: u.password, deviceName: device });
   return { user: u.sAMAccountName, dn: u.dn, device, status: reply.status, ...(typeof reply.body['kid'] === 'string' ? { kid: reply.body['kid'] } : {}) };
 }
 

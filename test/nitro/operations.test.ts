@@ -5,7 +5,7 @@ import type { NitroClient } from '../../src/nitro/client.js';
 import { getNsConfig, getRunningConfig, saveConfig } from '../../src/nitro/config.js';
 import { NitroError } from '../../src/nitro/errors.js';
 import {
-  bindUserDataEncryptionKey, detectMultiBinding, listUserDataEncryptionKeys, unbindUserDataEncryptionKey,
+  bindUserDataEncryptionKey, detectMultiBinding, listUserDataEncryptionKeys, oneKeyRefusalNames, unbindUserDataEncryptionKey,
 } from '../../src/nitro/otp-binding.js';
 import { getOtpParameters, setOtpEncryption } from '../../src/nitro/otp-parameters.js';
 import {
@@ -242,6 +242,38 @@ describe('detectMultiBinding does not mistake a broken appliance for old firmwar
     await injectFault(ctl, { on: 'PUT vpnglobal_sslcertkey_binding', errorcode: 349 });
     await expect(detectMultiBinding(c, 'otp-new')).rejects.toMatchObject({ errorcode: 349 });
     expect(await listUserDataEncryptionKeys(c)).toEqual(['otp-old']);
+  });
+
+  // Mode auto swaps (an outage) only on positive evidence of one-key firmware: an unknown code, or
+  // the generic 278 that names no key bound now, fails instead, with the way to choose swap.
+  it.each([
+    { what: 'an unknown errorcode (9999)', errorcode: 9999, says: /errorcode 9999/ },
+    { what: 'a 278 that names no bound key', errorcode: 278, says: /errorcode 278 .*Invalid argument value \[injected fault/ },
+  ])('$what on the probe bind fails, nothing changed, and says how to choose swap', async ({ errorcode, says }) => {
+    await injectFault(ctl, { on: 'PUT vpnglobal_sslcertkey_binding', errorcode });
+    const err = await detectMultiBinding(c, 'otp-new').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(String((err as Error).message)).toMatch(says);
+    expect(String((err as Error).message)).toMatch(/not the refusal read as "one key at a time".*If this firmware holds one key at a time, run with mode: swap \(outage: from the re-encryption until otp-new is bound/);
+    expect(await listUserDataEncryptionKeys(c)).toEqual(['otp-old']);
+  });
+});
+
+describe('oneKeyRefusalNames: the one refusal read as "one key at a time"', () => {
+  const refusal = (errorcode: number | undefined, message: string) => new NitroError({ appliance: 'adc1', method: 'PUT', resource: 'vpnglobal_sslcertkey_binding', httpStatus: 400, errorcode, message });
+  it('errorcode 278 naming a key bound now, as a whole name', () => {
+    expect(oneKeyRefusalNames(refusal(278, 'Invalid argument value [userDataEncryptionKey otp-old is already bound; unbind it first]'), ['otp-old'], 'otp-new')).toBe('otp-old');
+    expect(oneKeyRefusalNames(refusal(278, 'userDataEncryptionKey "otp old 2024" is bound.'), ['otp old 2024'], 'otp-new')).toBe('otp old 2024');
+    expect(oneKeyRefusalNames(refusal(278, 'already bound: otp.old.'), ['otp.old'], 'otp-new')).toBe('otp.old');
+  });
+  it('not another code, not the candidate, not a key that is not bound, not part of a longer name', () => {
+    expect(oneKeyRefusalNames(refusal(9999, 'otp-old is already bound'), ['otp-old'], 'otp-new')).toBeUndefined();
+    expect(oneKeyRefusalNames(refusal(undefined, 'otp-old is already bound'), ['otp-old'], 'otp-new')).toBeUndefined();
+    expect(oneKeyRefusalNames(refusal(278, 'userDataEncryptionKey otp-new has no private key'), ['otp-old'], 'otp-new')).toBeUndefined();
+    expect(oneKeyRefusalNames(refusal(278, 'otp-older is already bound'), ['otp-old'], 'otp-new')).toBeUndefined();
+    expect(oneKeyRefusalNames(refusal(278, 'userDataEncryptionKey otp-new has no private key'), ['otp'], 'otp-new')).toBeUndefined();
+    expect(oneKeyRefusalNames(refusal(278, 'otp-old.bak is already bound'), ['otp-old'], 'otp-new')).toBeUndefined();
+    expect(oneKeyRefusalNames(refusal(278, 'otp-old is already bound'), [], 'otp-new')).toBeUndefined();
   });
 });
 

@@ -182,6 +182,28 @@ describe('5xx and dropped connections at each write (one lab for all: each case 
       exitCode: r.code, entriesChecked: moved.checked + v.checked, lost: moved.bad.length + v.bad.length, appliancesChecked: applianceCount(after),
     });
   }, 60_000);
+
+  it('mode auto: errorcode 9999 on the overlap bind is no evidence of one-key firmware: the step fails, everything rolled back, no swap', async () => {
+    const { lab, before, keyring, inventory } = shared;
+    await lab.fault('adc2', { on: 'PUT vpnglobal_sslcertkey_binding', errorcode: 9999, times: 1 });
+    const r = await lab.cli(['run', cutoverWithoutLogonChecks(lab.root, [], true), '-i', inventory, '--yes', '--json', '--set', 'mode=auto'], { timeoutMs: 60_000 });
+    await lab.clearFaults();
+    const events = jsonEvents(r.stdout);
+    expect(r.code, r.stderr).toBe(1);
+    expect(events.at(-1)).toMatchObject({ type: 'run-end', status: 'rolled-back', exitCode: 1 });
+    const failed = events.find((e) => e.type === 'step-end' && e['status'] === 'failed');
+    expect(failed?.['step']).toBe('bind-new-key');
+    expect(String(failed?.['error'])).toMatch(/adc2: .*errorcode 9999.*If this firmware holds one key at a time, run with mode: swap \(outage: /);
+    // Not read as "one key at a time": no appliance was marked single, and nothing of the swap
+    // (re-encryption, unbind of the old key, the swap-phase bind) was even started.
+    expect(events.filter((e) => e.type === 'target' && (e['changed'] as Record<string, unknown> | undefined)?.['capability'] === 'single')).toEqual([]);
+    expect(events.filter((e) => e.type === 'intent' && ['rekey-directory', 'unbind-old-key', 'bind-new-key#2'].includes(String(e['step'])))).toEqual([]);
+    const { after, v } = await expectAsBefore(lab, before, keyring);
+    figures.add({
+      case: 'PUT vpnglobal_sslcertkey_binding → HTTP 599, errorcode 9999, mode auto (not read as one-key firmware)', kind: '5xx', outcome: 'bind-new-key failed; rolled back, no swap',
+      exitCode: r.code, entriesChecked: v.checked, lost: v.bad.length, appliancesChecked: applianceCount(after),
+    });
+  }, 60_000);
 });
 
 /**

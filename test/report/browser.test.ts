@@ -35,9 +35,11 @@ function expectNoSecret(html: string): void {
 
 describe('report.html of lab runs, in headless Chromium', () => {
   it('a failed run: the failure in plain words, the rollback drawn, the estate as before', async () => {
-    // Two refusals: the first makes auto mode treat adc2 as one-binding firmware (swap), the
-    // second fails the swap bind after the directory was re-encrypted: everything rolls back.
-    await lab.fault('adc2', { on: 'PUT vpnglobal_sslcertkey_binding', errorcode: 278, times: 2 });
+    // adc2 refuses to unbind the old key, after the directory was re-encrypted and the canary
+    // proven: everything rolls back, the directory included. (A refused bind no longer serves:
+    // mode auto reads only a 278 naming the key bound now as one-key firmware, and fails on any
+    // other refusal before the re-encryption.)
+    await lab.fault('adc2', { on: 'DELETE vpnglobal_sslcertkey_binding', errorcode: 278, times: 1 });
     const r = await lab.cli(['run', CUTOVER, '-i', lab.inventory, '--yes', '--json'], { timeoutMs: 150_000 });
     await lab.clearFaults();
     expect(r.code, r.stderr).toBe(1);
@@ -57,8 +59,8 @@ describe('report.html of lab runs, in headless Chromium', () => {
     expect(textOf(dom, 'run-status')).toBe('rolled-back');
     expect(textOf(dom, 'exit-code')).toBe('1');
     const steps = stepsIn(dom);
-    expect(steps.find((s) => s.id === 'bind-new-key#2')).toMatchObject({ status: 'failed', title: 'Bind the new key where the firmware holds one binding (swap)' });
-    expect(steps.filter((s) => s.status === 'not-run').map((s) => s.id)).toEqual(['logon-check#2', 'save-config']);
+    expect(steps.find((s) => s.id === 'unbind-old-key')).toMatchObject({ status: 'failed', title: 'Unbind the old key (once no device needs it)' });
+    expect(steps.filter((s) => s.status === 'not-run').map((s) => s.id)).toEqual(['bind-new-key#2', 'logon-check#2', 'save-config']);
     const errors = textOf(dom, 'errors')!;
     expect(errors).toContain('errorcode 278');
     expect(errors).toContain('NITRO errorcode 278: the appliance refused an argument of the call as invalid.');

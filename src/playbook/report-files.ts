@@ -1,0 +1,47 @@
+// The files a run leaves for people once it has ended: report.json, report.html, the JUnit file.
+// They are written after the journal's run-end, so the run's outcome (changes made, rolled back
+// or not, exit code) is already decided and recorded when they are. A disk that fills up just
+// then must not turn a cutover that stands into "internal error", exit 1: the outcome stays, and
+// one warning says which file is missing and why; the journal holds everything the reports
+// would have said (`adc-cutover show <run-id>` rebuilds the report from it).
+import { rmSync } from 'node:fs';
+import { errorMessage } from '../errors.js';
+import { writeReport, type RunReport } from '../runner/report.js';
+import { writeJUnit } from '../runner/reporters/junit.js';
+import { writeHtmlReport } from '../report/html/index.js';
+
+export interface ReportFiles {
+  json: string;
+  html: string;
+  junit?: string;
+}
+
+/** Writes every report file it can; returns one warning for those it could not, or undefined. */
+export function writeReportFiles(files: ReportFiles, report: RunReport, journal: string): string | undefined {
+  const failed: string[] = [];
+  const attempt = (path: string, write: () => void) => {
+    try {
+      write();
+    } catch (err) {
+      // Node says "ENOSPC: no space left on device, open '<path>'": keep the errno and its words.
+      const code = (err as NodeJS.ErrnoException).code;
+      const words = /^[A-Z]+: ([^,]+)/.exec(errorMessage(err))?.[1] ?? errorMessage(err);
+      failed.push(`${path} (${code ? `${code}: ` : ''}${words})`);
+      // A short write leaves a torn file that `show` would trust over the journal.
+      try {
+        rmSync(path, { force: true });
+      } catch {
+        // Nothing more to do: the warning names the file.
+      }
+    }
+  };
+  attempt(files.json, () => writeReport(files.json, report));
+  attempt(files.html, () => writeHtmlReport(files.html, report));
+  if (files.junit) {
+    const junit = files.junit;
+    attempt(junit, () => writeJUnit(junit, report));
+  }
+  if (failed.length === 0) return undefined;
+  return `warning: could not write ${failed.join('; ')}. The run's outcome stands (${report.status}, exit ${report.exitCode ?? '?'}); `
+    + `its journal ${journal} has every record: 'adc-cutover show ${report.runId}' rebuilds the report from it once there is room`;
+}
