@@ -2,7 +2,7 @@
 // gateway): the simulated gateway encrypts it under the newest bound userDataEncryptionKey, the
 // way real appliances do, and writes it with compare-and-swap.
 import { readFileSync } from 'node:fs';
-import { request } from 'node:https';
+import { request, type Agent } from 'node:https';
 import { join } from 'node:path';
 import type { E2eLab, SeededUserRecord } from './e2e.js';
 
@@ -31,11 +31,15 @@ export function seededPassword(lab: E2eLab, user: SeededUserRecord): string {
 }
 
 function register(lab: E2eLab, gateway: string, form: Record<string, string>): Promise<Enrolment> {
+  return postRegister(gateway, readFileSync(join(lab.labDir, 'pki', 'ca.pem'), 'utf8'), form);
+}
+
+/** POST /manageotp/register on a lab gateway, as a user's browser would (`agent`: keep-alive for load). */
+export function postRegister(gateway: string, ca: string, form: Record<string, string>, agent?: Agent): Promise<Enrolment> {
   const body = new URLSearchParams(form).toString();
-  const ca = readFileSync(join(lab.labDir, 'pki', 'ca.pem'), 'utf8');
   return new Promise((resolve, reject) => {
     const req = request(new URL('/manageotp/register', gateway), {
-      method: 'POST', ca, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
+      method: 'POST', ca, ...(agent ? { agent } : {}), headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
     }, (res) => {
       let text = '';
       res.on('data', (d: Buffer) => (text += d.toString()));

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { prng } from '../helpers/prng.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stopPid } from '../../src/lab/processes.js';
 import { SLAPD_PATH } from '../../src/lab/slapd.js';
@@ -39,18 +40,6 @@ afterAll(async () => {
   if (restartedSlapd !== undefined) await stopPid(restartedSlapd, { pidFile: join(lab.labDir, 'slapd', 'slapd.pid') });
   await lab?.stop();
 });
-
-/** mulberry32: small, seeded, good enough to spread kill points. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const home = () => join(lab.root, 'home');
 

@@ -4,12 +4,13 @@
 // (the test is the script: vitest runs the TypeScript, there is no other runner here).
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:https';
+import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { logonCheck } from '../../src/gateway/index.js';
 import { Keyring, loadKeyMaterial, readSecrets } from '../../src/otp/index.js';
 import { compareValues, jsonEvents } from './check.js';
 import { startE2eLab, type E2eLab } from '../helpers/e2e.js';
+import { postRegister } from '../helpers/enrol.js';
 
 export interface LoadFigures {
   users: number;
@@ -39,21 +40,6 @@ function base32Secret(): string {
   return [...randomBytes(20)].map((b) => BASE32[b & 31]).join('');
 }
 
-/** POST /manageotp/register on the lab gateway, as a user's browser would. */
-function register(gateway: string, ca: string, form: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
-  const body = new URLSearchParams(form).toString();
-  return new Promise((resolve, reject) => {
-    const req = request(new URL('/manageotp/register', gateway), {
-      method: 'POST', ca, agent: agentFor(ca), headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
-    }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text || '{}') as Record<string, unknown> }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 let agent: Agent | undefined;
 const agentFor = (ca: string) => (agent ??= new Agent({ ca, keepAlive: true, maxSockets: 8 }));
 
@@ -91,7 +77,7 @@ export async function runLoad(opts: { users: number; registrars?: number; log?: 
         const u = candidates[next++]!;
         const device = `load.${next}`;
         const secret = base32Secret();
-        const r = await register(gateway, ca, { user: u.sAMAccountName, password: passwords.get(u.dn)!, deviceName: device, secret });
+        const r = await postRegister(gateway, ca, { user: u.sAMAccountName, password: passwords.get(u.dn)!, deviceName: device, secret }, agentFor(ca));
         if (r.status === 200) {
           registered.set(u.dn.toLowerCase(), { device, secret });
           registeredAt.push(Date.now());

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startE2eLab, type E2eLab, type Snapshot } from '../helpers/e2e.js';
 import { enrol } from '../helpers/enrol.js';
+import { prng } from '../helpers/prng.js';
 import { lockedOut, type Breach } from '../helpers/invariant.js';
 import type { CliResult } from '../helpers/cli.js';
 import { cutoverWithoutLogonChecks, deriveInventory, jsonEvents, nitroAs } from './check.js';
@@ -21,18 +22,6 @@ const SEEDS = Number(process.env['RELIABILITY_SEEDS'] ?? 5);
 const BASE = Number(process.env['RELIABILITY_SEED_BASE'] ?? 1);
 const TIMEOUT_MS = 1500;
 const SETTLE_MS = 1000;
-
-/** mulberry32: a small seeded generator, so a seed replays the same choices. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WRITES = ['POST systemfile', 'POST sslcertkey', 'PUT vpnglobal_sslcertkey_binding', 'DELETE vpnglobal_sslcertkey_binding', 'POST nsconfig?action=save', 'DELETE sslcertkey'];
 const FAULTS = [
@@ -97,7 +86,7 @@ function runDirs(): string[] {
 
 describe(`the invariant after every command, ${SEEDS} random seeds`, () => {
   it.each(Array.from({ length: SEEDS }, (_, i) => BASE + i))('seed %i', async (seed) => {
-    const rand = rng(seed);
+    const rand = prng(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
     const fault = pick(FAULTS);
     const on = pick(WRITES);
