@@ -16,6 +16,10 @@ import { formatPlan, formatReport } from './run-format.js';
 
 type SetCode = (code: number) => void;
 const DEFAULT_PLAYBOOK_INVENTORY = 'inventory.yaml';
+const BREAK_LOCK = {
+  type: 'boolean', default: false,
+  describe: 'remove another run\'s lock on the appliances (/nsconfig/ssl/adc-cutover.lock): only when you know that run is no longer working on the estate',
+} as const;
 
 export function registerRun(cli: Argv, setCode: SetCode): void {
   cli
@@ -24,13 +28,14 @@ export function registerRun(cli: Argv, setCode: SetCode): void {
         .option('yes', { type: 'boolean', default: false, describe: 'do not ask for confirmation' })
         .option('junit', { type: 'string', describe: 'write a JUnit report (one test case per step × appliance)' })
         .option('set', { type: 'string', array: true, default: [], describe: 'override a playbook parameter: --set mode=swap' })
-        .option('expect-plan', { type: 'string', describe: 'refuse unless the live plan has this hash (from adc-cutover plan)' }),
+        .option('expect-plan', { type: 'string', describe: 'refuse unless the live plan has this hash (from adc-cutover plan)' })
+        .option('break-lock', BREAK_LOCK),
     async (argv) => {
       const { reporter, signal, done } = session(argv.json === true);
       try {
         const result = await runPlaybook({
           playbook: argv.playbook as string, inventory: argv.inventory, sets: argv.set as string[], dryRun: argv['dry-run'],
-          reporter, signal, junit: argv.junit, expectPlan: argv['expect-plan'],
+          reporter, signal, junit: argv.junit, expectPlan: argv['expect-plan'], breakLock: argv['break-lock'],
           onPlan: (plan) => { if (!argv.json) process.stderr.write(formatPlan(plan)); },
           confirm: argv.yes || !isInteractive() ? undefined : (plan) => confirm(`Apply this plan (${plan.hash}) to ${plan.appliances.length} appliance(s) and the directory?`),
         });
@@ -46,17 +51,18 @@ export function registerRun(cli: Argv, setCode: SetCode): void {
       process.stdout.write(argv.json ? `${JSON.stringify(plan)}\n` : formatPlan(plan));
     })
     .command('resume <run-id>', 'continue an interrupted run from its journal', (y) => y.positional('run-id', { type: 'string' })
-      .option('json', { type: 'boolean' }).option('junit', { type: 'string' }),
+      .option('json', { type: 'boolean' }).option('junit', { type: 'string' }).option('break-lock', BREAK_LOCK),
     async (argv) => {
       const { reporter, signal, done } = session(argv.json === true);
       try {
-        setCode(finish(await resumeRun(argv['run-id'] as string, { reporter, signal, junit: argv.junit }), argv.json === true));
+        setCode(finish(await resumeRun(argv['run-id'] as string, { reporter, signal, junit: argv.junit, breakLock: argv['break-lock'] }), argv.json === true));
       } finally {
         await done();
       }
     })
     .command('rollback <run-id>', 'undo a failed, interrupted or finished run', (y) => y.positional('run-id', { type: 'string' })
-      .option('yes', { type: 'boolean', default: false }).option('json', { type: 'boolean' }).option('junit', { type: 'string' }),
+      .option('yes', { type: 'boolean', default: false }).option('json', { type: 'boolean' }).option('junit', { type: 'string' })
+      .option('break-lock', BREAK_LOCK),
     async (argv) => {
       const runId = argv['run-id'] as string;
       findRunDir(runId);
@@ -67,7 +73,7 @@ export function registerRun(cli: Argv, setCode: SetCode): void {
       }
       const { reporter, signal, done } = session(argv.json === true);
       try {
-        setCode(finish(await rollbackRun(runId, { reporter, signal, junit: argv.junit }), argv.json === true));
+        setCode(finish(await rollbackRun(runId, { reporter, signal, junit: argv.junit, breakLock: argv['break-lock'] }), argv.json === true));
       } finally {
         await done();
       }
@@ -103,7 +109,8 @@ function reportOf(runId: string): RunReport {
   if (existsSync(path)) {
     const saved = JSON.parse(readFileSync(path, 'utf8')) as RunReport;
     const live = buildReport(readJournal(journalPath(dir)));
-    return live.attempts > saved.attempts || (live.status !== saved.status && saved.status === 'running') ? live : saved;
+    // A `rollback` stopped half-way wrote no report: the journal says more than the saved one.
+    return live.attempts > saved.attempts || (live.status !== saved.status && saved.status === 'running') || live.rollbackUnfinished === true ? live : saved;
   }
   return buildReport(readJournal(journalPath(dir)));
 }
@@ -137,6 +144,7 @@ function session(json: boolean): { reporter: Reporter; signal: AbortSignal; done
 
 function finish(r: ExecuteResult, json: boolean): number {
   if (!json) process.stderr.write(formatReport(r.report));
+  for (const w of r.warnings) process.stderr.write(`adc-cutover: warning: ${w}\n`);
   return r.exitCode;
 }
 
