@@ -2,6 +2,7 @@
 // the runner and the steps. Planning reads live state only; running re-plans right before the
 // first write and refuses when the estate drifted from what the operator approved.
 import { createHash } from 'node:crypto';
+import { rmdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AdcError, EXIT, InputError } from '../errors.js';
 import type { Reporter } from '../runner/events.js';
@@ -207,12 +208,18 @@ export async function runPlaybook(opts: ExecuteOptions): Promise<ExecuteResult> 
       if (again.hash !== plan.hash) {
         throw new InputError(`live state drifted since the plan (${plan.hash} → ${again.hash}): nothing was changed; review the plan again`);
       }
-      // The appliances' locks, last before the first change; the host's lock joins them, so
-      // that one release frees both.
-      locks = await lockEstate(l, runId, { breakLock: opts.breakLock ?? false, strict: true, ...(local ? { held: local } : {}) });
-      local = undefined;
     }
     const runDir = createRunDir(runId);
+    if (!dryRun) {
+      // The appliances' locks, last before the first change; the host's lock joins them, so
+      // that one release frees both.
+      locks = await lockEstate(l, runId, { breakLock: opts.breakLock ?? false, strict: true, ...(local ? { held: local } : {}) }).catch((err: unknown) => {
+        // Refused: the run never started, so it leaves no run behind ('adc-cutover runs').
+        try { rmdirSync(runDir); } catch { /* not empty or gone: leave it */ }
+        throw err;
+      });
+      local = undefined;
+    }
     const runner = new Runner(
       {
         runId, runDir, playbook: l.playbookFile, inventory: l.inventoryFile, params: l.params, planHash: plan.hash, dryRun, plan: plan as unknown as JsonObject,

@@ -19,7 +19,12 @@ export function newRunId(now = new Date()): string {
 
 export function createRunDir(runId: string): string {
   const dir = join(runsRoot(), runId);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    // Before the first change (and before the appliances are locked): nothing to undo.
+    throw new InputError(`cannot create the run directory ${dir} (${(err as NodeJS.ErrnoException).code ?? String(err)}): nothing was changed`, { cause: err });
+  }
   return dir;
 }
 
