@@ -18,11 +18,15 @@ import { nodesOf, type Inventory } from './inventory.js';
 export const LOCK_FILE = 'adc-cutover.lock';
 const LOCK_PATH = `${SSL_DIR}/${LOCK_FILE}`;
 
+/** ldap: and ldaps: are not "special" schemes to the URL parser: it keeps their default port. */
+const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443', 'ldap:': '389', 'ldaps:': '636' };
+
 /** Host (and port, when not the protocol's default) in lower case: the same node however written. */
 function nodeOf(url: string): string {
   try {
     const u = new URL(url);
-    return `${u.hostname.toLowerCase()}${u.port ? `:${u.port}` : ''}`;
+    const port = u.port && u.port !== DEFAULT_PORTS[u.protocol] ? `:${u.port}` : '';
+    return `${u.hostname.toLowerCase()}${port}`;
   } catch {
     return url.trim().toLowerCase();
   }
@@ -114,7 +118,7 @@ export async function lockAppliances(appliances: readonly ApplianceHandle[], hol
         const refusedByHolder = err instanceof InputError;
         const unreachable = err instanceof AdcError && err.cause instanceof NitroUnreachableError;
         if (refusedByHolder || (opts.strict && !unreachable)) throw err;
-        notes.push({ target: a.name, message: `NOT LOCKED: ${errorMessage(err)}` });
+        notes.push({ target: a.name, message: `NOT LOCKED: ${errorMessage(err).replace(/\. Nothing was changed.*$/s, '')}; the run goes on without this appliance's lock` });
         continue;
       }
       notes.push(...said.map((message) => ({ target: a.name, message })));
@@ -176,13 +180,13 @@ async function takeOne(a: ApplianceHandle, bytes: Buffer, content: LockContent, 
 
 async function releaseOne(a: ApplianceHandle, content: LockContent): Promise<string | undefined> {
   const held = await readLock(a);
-  if (held === undefined) return undefined;
-  if (!ours(content)(held)) return `${a.name}: ${LOCK_PATH} now names ${describe(held)}, not this run: left in place`;
-  await deleteSystemFile(a.client, LOCK_FILE);
-  // The HA file sync may have copied the lock to the secondary: copy its absence too, so that a
-  // failover does not bring back a lock of a run that has ended.
+  const mine = held !== undefined && ours(content)(held);
+  if (mine) await deleteSystemFile(a.client, LOCK_FILE);
+  // The HA file sync may have copied the lock to the secondary (and after a failover the old
+  // primary, secondary now, may hold the original): copy the primary's files over once more, so
+  // that no failover brings back the lock of a run that has ended.
   if (nodesOf(a.spec).length > 1 || a.spec.cluster) await syncSslFiles(a.client);
-  return undefined;
+  return held === undefined || mine ? undefined : `${a.name}: ${LOCK_PATH} now names ${describe(held)}, not this run: left in place`;
 }
 
 export function lockReleaseAdvice(problems: string[]): string {

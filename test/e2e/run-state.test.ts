@@ -195,9 +195,11 @@ describe('resume and rollback check the files the run started with', () => {
 
 describe('the lock is on the estate', () => {
   it('a run holds the estate: the same inventory from another working directory through a symlinked path, and a copy from "another host", are refused (exit 2) while it runs', async () => {
-    // The certificate and key uploads on adc1 take 4 s each (within the lab's 5 s timeout; the
-    // first POST systemfile, the lock, goes through): the run holds its locks meanwhile.
+    // The certificate and key uploads and the certkey add on adc1 take 4 s each (within the
+    // lab's 5 s timeout; the first POST systemfile, the lock, goes through): the run holds its
+    // locks for 12 s or more.
     await lab.fault('adc1', { on: 'POST systemfile', delayMs: 4000, skip: 1, times: 2 });
+    await lab.fault('adc1', { on: 'POST sslcertkey', delayMs: 4000 });
     const dirA = join(lab.root, 'wd-a');
     const dirB = join(lab.root, 'wd-b');
     const dirC = join(lab.root, 'wd-c');
