@@ -266,11 +266,16 @@ type RunRecord = Extract<Stamped, { type: 'run' }>;
  * the rollback left half undone — so only `rollback` may continue it.
  */
 function refuseResume(runId: string, records: Stamped[]): void {
-  const rollback = records.find((r) => r.type === 'rollback-start');
-  if (rollback) {
-    const ended = records.some((r) => r.type === 'rollback-end' && r.seq > rollback.seq);
-    throw new InputError(`run ${runId}: a rollback of it started at ${rollback.t} (${rollback.type === 'rollback-start' ? rollback.reason : ''})${ended ? '' : ' and did not finish'}: `
-      + `resume would redo what the rollback undid, so it is refused; 'adc-cutover rollback ${runId}' finishes the rollback. Nothing was changed`);
+  const starts = records.filter((r): r is Extract<Stamped, { type: 'rollback-start' }> => r.type === 'rollback-start');
+  const last = starts.at(-1);
+  if (last) {
+    const end = records.find((r): r is Extract<Stamped, { type: 'rollback-end' }> => r.type === 'rollback-end' && r.seq > last.seq);
+    const state = !end
+      ? `a rollback of it started at ${last.t} (${last.reason}) and did not finish: 'adc-cutover rollback ${runId}' finishes it`
+      : end.status === 'incomplete'
+        ? `its rollback (${last.t}) ended incomplete: 'adc-cutover rollback ${runId}' tries the rest again`
+        : `it was rolled back (${last.t}): start a new run to cut over`;
+    throw new InputError(`run ${runId}: ${state}. Once a rollback has started, resume would redo what it undid, so it is refused; nothing was changed`);
   }
   const end = lastEnd(records);
   if (end && end !== 'interrupted') throw new InputError(`run ${runId} ended "${end}": only an interrupted run can be resumed (use 'adc-cutover rollback ${runId}' to undo it)`);

@@ -269,8 +269,14 @@ describe('the lock is on the estate', () => {
     expect(String(notes[0]!['message'])).toContain('run 20260101T000000Z-0a0b0c (host ci-runner-7, pid 4242');
     for (const a of Object.values((await lab.snapshot()).appliances)) expect(a.files).not.toContain(LOCK_FILE);
 
-    const undone = await lab.cli(['rollback', runIdOf(broke.stdout), '--yes', '--json'], { timeoutMs: 60_000 });
+    const brokeId = runIdOf(broke.stdout);
+    const undone = await lab.cli(['rollback', brokeId, '--yes', '--json'], { timeoutMs: 60_000 });
     expect(undone.code, undone.stderr).toBe(0);
     await expectAsBefore(lab, before, keyring);
+    // Rolled back: there is nothing to resume, and resume says so without touching anything.
+    const resumed = await lab.cli(['resume', brokeId, '--json'], { timeoutMs: 60_000 });
+    expect(resumed.code, resumed.stderr).toBe(2);
+    expect(resumed.stderr).toContain(`run ${brokeId}: it was rolled back`);
+    expect(await lab.snapshot()).toEqual(before);
   }, 90_000);
 });
