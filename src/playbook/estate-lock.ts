@@ -74,7 +74,7 @@ function describe(h: LockContent | { unreadable: string }): string {
 export interface ApplianceLocks {
   /** Notes for the journal: locks taken over or broken. */
   notes: { target: string; message: string }[];
-  /** Remove every lock taken; never throws. Returns what could not be released, in words. */
+  /** Remove every lock taken; never throws. Returns what went wrong, in words for the operator. */
   release(): Promise<string[]>;
 }
 
@@ -179,16 +179,23 @@ async function takeOne(a: ApplianceHandle, bytes: Buffer, content: LockContent, 
 }
 
 async function releaseOne(a: ApplianceHandle, content: LockContent): Promise<string | undefined> {
-  const held = await readLock(a);
-  const mine = held !== undefined && ours(content)(held);
-  if (mine) await deleteSystemFile(a.client, LOCK_FILE);
+  let held: LockContent | { unreadable: string } | undefined;
+  try {
+    held = await readLock(a);
+    if (held !== undefined && ours(content)(held)) await deleteSystemFile(a.client, LOCK_FILE);
+  } catch (err) {
+    return `${a.name}: the run lock ${LOCK_PATH} could not be removed (${errorMessage(err)}); the next run on this estate is refused until it is gone: delete it on the appliance, or run with --break-lock once you know no run is working on this estate`;
+  }
+  if (held !== undefined && !ours(content)(held)) return `${a.name}: ${LOCK_PATH} now names ${describe(held)}, not this run: left in place`;
   // The HA file sync may have copied the lock to the secondary (and after a failover the old
   // primary, secondary now, may hold the original): copy the primary's files over once more, so
   // that no failover brings back the lock of a run that has ended.
-  if (nodesOf(a.spec).length > 1 || a.spec.cluster) await syncSslFiles(a.client);
-  return held === undefined || mine ? undefined : `${a.name}: ${LOCK_PATH} now names ${describe(held)}, not this run: left in place`;
-}
-
-export function lockReleaseAdvice(problems: string[]): string {
-  return `the run lock could not be released everywhere: ${problems.join('; ')}. The next run on this estate is refused until it is gone: delete ${LOCK_PATH} on the appliance, or run with --break-lock once you know no run is working on it`;
+  if (nodesOf(a.spec).length > 1 || a.client.target?.mode === 'cluster') {
+    try {
+      await syncSslFiles(a.client);
+    } catch (err) {
+      return `${a.name}: the run lock was removed, but the SSL file sync to the other node failed (${errorMessage(err)}): it keeps a copy of the lock until the appliance's next automatic file sync`;
+    }
+  }
+  return undefined;
 }

@@ -18,7 +18,7 @@ import { openEstate, type Estate } from '../steps/estate.js';
 import { newFacts, type RunFacts } from '../steps/facts.js';
 import { applianceFactsJson } from '../steps/preflight.js';
 import { buildSteps } from '../steps/registry.js';
-import { estateId, lockAppliances, lockReleaseAdvice, type ApplianceLocks } from './estate-lock.js';
+import { estateId, lockAppliances, type ApplianceLocks } from './estate-lock.js';
 import { changedInputs, CERTIFICATE_INPUTS, hashInputs, recordedInputs, type InputHashes } from './input-hashes.js';
 import { loadInventory, type Inventory } from './inventory.js';
 import { loadPlaybook } from './playbook.js';
@@ -106,9 +106,9 @@ async function lockEstate(l: Loaded, runId: string, opts: { breakLock: boolean; 
   return {
     notes: remote.notes,
     release: async () => {
-      const left = await remote.release();
+      const problems = await remote.release();
       local.release();
-      return left.length ? [lockReleaseAdvice(left)] : [];
+      return problems;
     },
   };
 }

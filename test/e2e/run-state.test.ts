@@ -262,16 +262,24 @@ describe('the lock is on the estate', () => {
     // adc1 was locked before adc2 refused: that lock is gone again, and nothing else changed.
     expect(await lab.snapshot()).toEqual(locked);
 
+    // adc1 refuses to delete files at the end of this run: its own lock stays there, and says so.
+    await lab.fault('adc1', { on: 'DELETE systemfile', errorcode: 278 });
     const broke = await lab.cli(['run', playbook, '-i', lab.inventory, '--yes', '--json', '--break-lock'], { timeoutMs: 60_000 });
+    await lab.clearFaults();
     expect(broke.code, broke.stderr).toBe(0);
     const notes = jsonEvents(broke.stdout).filter((e) => e.type === 'note' && /--break-lock: removed the lock/.test(String(e['message'])));
     expect(notes.map((e) => e['target'])).toEqual(['adc2']);
     expect(String(notes[0]!['message'])).toContain('run 20260101T000000Z-0a0b0c (host ci-runner-7, pid 4242');
-    for (const a of Object.values((await lab.snapshot()).appliances)) expect(a.files).not.toContain(LOCK_FILE);
+    expect(broke.stderr).toMatch(/warning: adc1: the run lock \/nsconfig\/ssl\/adc-cutover.lock could not be removed .*errorcode 278.*--break-lock/);
+    const left = await lab.snapshot();
+    expect(left.appliances['adc1']!.files).toContain(LOCK_FILE);
+    expect(left.appliances['adc2']!.files).not.toContain(LOCK_FILE);
 
     const brokeId = runIdOf(broke.stdout);
+    // The same run's rollback takes its own lock over on adc1, and removes it at the end.
     const undone = await lab.cli(['rollback', brokeId, '--yes', '--json'], { timeoutMs: 60_000 });
     expect(undone.code, undone.stderr).toBe(0);
+    expect(jsonEvents(undone.stdout).filter((e) => e.type === 'note' && /took over this run's own lock/.test(String(e['message']))).map((e) => e['target'])).toEqual(['adc1']);
     await expectAsBefore(lab, before, keyring);
     // Rolled back: there is nothing to resume, and resume says so without touching anything.
     const resumed = await lab.cli(['resume', brokeId, '--json'], { timeoutMs: 60_000 });
