@@ -55,6 +55,7 @@ export function acquireLocalLock(estate: EstateId, runId: string): RunLock {
     try {
       // Readable by all: another user's run must be able to say who holds the estate.
       writeFileSync(file, JSON.stringify({ ...me, estate: estate.label }), { flag: 'wx', mode: 0o644 });
+      chmodSync(file, 0o644); // whatever the umask took off
       return {
         release: () => {
           // Only our own: a lock someone broke and took since is theirs now.
