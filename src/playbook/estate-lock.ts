@@ -163,9 +163,10 @@ async function takeOne(a: ApplianceHandle, bytes: Buffer, content: LockContent, 
     if (held === undefined) continue; // released between our upload and our read: try again
     const sameRun = !('unreadable' in held) && held.runId === opts.runId;
     if (!sameRun && !opts.breakLock) {
+      const id = 'unreadable' in held ? '<run-id>' : held.runId;
       throw new InputError(`${a.name}: the estate is locked by ${describe(held)} (${LOCK_PATH} on the appliance). `
         + 'If that run is still working, wait for it. If it was killed, go on with it from its working directory: '
-        + `'adc-cutover resume <run-id>' or 'adc-cutover rollback <run-id>' take its lock over. `
+        + `'adc-cutover resume ${id}' or 'adc-cutover rollback ${id}' take its lock over. `
         + 'If you know no run is working on this estate, repeat with --break-lock. Nothing was changed');
     }
     await deleteSystemFile(a.client, LOCK_FILE).catch((err: unknown) => {
