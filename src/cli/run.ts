@@ -53,7 +53,7 @@ export function registerRun(cli: Argv, setCode: SetCode): void {
     .command('resume <run-id>', 'continue an interrupted run from its journal', (y) => y.positional('run-id', { type: 'string' })
       .option('json', { type: 'boolean' }).option('junit', { type: 'string' }).option('break-lock', BREAK_LOCK),
     async (argv) => {
-      const { reporter, signal, done } = session(argv.json === true);
+      const { reporter, signal, done } = session(argv.json === true, argv['run-id'] as string);
       try {
         setCode(finish(await resumeRun(argv['run-id'] as string, { reporter, signal, junit: argv.junit, breakLock: argv['break-lock'] }), argv.json === true));
       } finally {
@@ -71,7 +71,7 @@ export function registerRun(cli: Argv, setCode: SetCode): void {
         setCode(EXIT.invalidInput);
         return;
       }
-      const { reporter, signal, done } = session(argv.json === true);
+      const { reporter, signal, done } = session(argv.json === true, runId);
       try {
         setCode(finish(await rollbackRun(runId, { reporter, signal, junit: argv.junit, breakLock: argv['break-lock'] }), argv.json === true));
       } finally {
@@ -116,9 +116,21 @@ function reportOf(runId: string): RunReport {
 }
 
 /** Reporters for this terminal or pipe, and Ctrl-C handling: first stops safely, second forces. */
-function session(json: boolean): { reporter: Reporter; signal: AbortSignal; done: () => Promise<void> } {
+function session(json: boolean, knownRunId?: string): { reporter: Reporter; signal: AbortSignal; done: () => Promise<void> } {
   const ac = new AbortController();
-  const reporter = new Reporters(json ? [new JsonLinesReporter()] : process.stderr.isTTY && process.env['CI'] !== 'true' ? [new ListrReporter()] : [new PlainReporter()]);
+  const inner = new Reporters(json ? [new JsonLinesReporter()] : process.stderr.isTTY && process.env['CI'] !== 'true' ? [new ListrReporter()] : [new PlainReporter()]);
+  // What a forced stop must say: which run, and whether a rollback of it was under way.
+  let runId = knownRunId;
+  let rollingBack = false;
+  const reporter: Reporter = {
+    event: (ev) => {
+      if (ev.type === 'run') runId = ev.runId;
+      else if (ev.type === 'rollback-start') rollingBack = true;
+      else if (ev.type === 'rollback-end' || ev.type === 'run-end') rollingBack = false;
+      inner.event(ev);
+    },
+    close: () => inner.close(),
+  };
   let presses = 0;
   const onSigint = () => {
     presses++;
@@ -126,6 +138,7 @@ function session(json: boolean): { reporter: Reporter; signal: AbortSignal; done
       process.stderr.write('\nadc-cutover: stopping after the current write (Ctrl-C again to stop at once; the journal is kept)\n');
       ac.abort();
     } else {
+      process.stderr.write(`\n${forcedStopWords(runId, rollingBack)}\n`);
       process.exit(EXIT.interrupted);
     }
   };
@@ -140,6 +153,12 @@ function session(json: boolean): { reporter: Reporter; signal: AbortSignal; done
       await reporter.close();
     },
   };
+}
+
+function forcedStopWords(runId: string | undefined, rollingBack: boolean): string {
+  if (!runId) return 'adc-cutover: stopped at once, before the run started: no change was made (a lock it may have taken on an appliance is named by the next run: --break-lock removes it)';
+  if (rollingBack) return `adc-cutover: stopped at once in the middle of the rollback of run ${runId}: only 'adc-cutover rollback ${runId}' may finish it (resume is refused once a rollback has started)`;
+  return `adc-cutover: stopped at once; the journal of run ${runId} is kept: 'adc-cutover resume ${runId}' goes on, 'adc-cutover rollback ${runId}' undoes it`;
 }
 
 function finish(r: ExecuteResult, json: boolean): number {

@@ -98,6 +98,7 @@ describe('once a rollback has started, only rollback may continue the run', () =
     const r = await run.exited;
     expect(r.code, r.stderr).toBe(130);
     const runId = runIdOf(r.stdout);
+    expect(r.stderr).toContain(`stopped at once in the middle of the rollback of run ${runId}: only 'adc-cutover rollback ${runId}' may finish it`);
     const journal = readFileSync(join(home(), 'runs', runId, 'events.jsonl'), 'utf8');
     expect(journal).toContain('"type":"rollback-start"');
     expect(journal).not.toContain('"type":"rollback-end"');
