@@ -7,7 +7,7 @@
 //   appliance is refused, and `--break-lock` removes it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NitroClient, uploadSystemFile } from '../../src/nitro/index.js';
 import type { Keyring } from '../../src/otp/index.js';
@@ -68,6 +68,19 @@ function start(args: string[], cwd: string, env: Record<string, string> = {}): S
 const home = () => join(lab.root, 'home');
 const runIdOf = (stdout: string) => String(jsonEvents(stdout).find((e) => e.type === 'run')?.['runId']);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Every relative file path of an inventory (certificates, CAs, `${file:…}` secrets) made absolute. */
+function absolutePaths(node: unknown, dir: string, key = ''): unknown {
+  if (Array.isArray(node)) return node.map((v) => absolutePaths(v, dir));
+  if (node && typeof node === 'object') {
+    for (const [k, v] of Object.entries(node)) (node as Record<string, unknown>)[k] = absolutePaths(v, dir, k);
+    return node;
+  }
+  if (typeof node !== 'string') return node;
+  const secret = /^\$\{file:(.+)\}$/.exec(node);
+  if (secret && !isAbsolute(secret[1]!)) return `\${file:${join(dir, secret[1]!)}}`;
+  return ['ca', 'cert', 'key'].includes(key) && !isAbsolute(node) ? join(dir, node) : node;
+}
 
 /** Writes a lock file on an appliance through NITRO, as another runner would. */
 async function plantLock(appliance: string, content: Record<string, unknown>): Promise<void> {
@@ -195,7 +208,7 @@ describe('resume and rollback check the files the run started with', () => {
 });
 
 describe('the lock is on the estate', () => {
-  it('a run holds the estate: the same inventory from another working directory through a symlinked path, and a copy from "another host", are refused (exit 2) while it runs', async () => {
+  it('a run holds the estate: the same inventory from another working directory through a symlinked directory, and a symlink to a copy from "another host", are refused (exit 2) while it runs', async () => {
     // The certificate and key uploads and the certkey add on adc1 take 4 s each (within the
     // lab's 5 s timeout; the first POST systemfile, the lock, goes through): the run holds its
     // locks for 12 s or more.
@@ -212,12 +225,14 @@ describe('the lock is on the estate', () => {
     mkdirSync(dirB, { recursive: true });
     symlinkSync(lab.labDir, join(dirB, 'lab-link'));
     const viaLink = join(dirB, 'lab-link', 'inventory.yaml');
-    // "Another host": its own lock directory, so only the appliances' lock can stop it.
-    const copy = deriveInventory(lab, 'inventory-elsewhere.yaml', () => undefined);
+    // "Another host": its own lock directory, so only the appliances' lock can stop it; its
+    // inventory a symlink to a copy written with absolute paths.
+    const copy = deriveInventory(lab, 'inventory-elsewhere.yaml', (doc) => absolutePaths(doc, lab.labDir));
     mkdirSync(dirC, { recursive: true });
+    symlinkSync(copy, join(dirC, 'inventory.yaml'));
     const [second, third] = await Promise.all([
       runCli(['run', playbook, '-i', viaLink, '--yes', '--json'], { cwd: dirB, timeoutMs: 30_000 }),
-      runCli(['run', playbook, '-i', copy, '--yes', '--json'], { cwd: dirC, env: { ADC_CUTOVER_LOCK_DIR: join(dirC, 'locks') }, timeoutMs: 30_000 }),
+      runCli(['run', playbook, '-i', 'inventory.yaml', '--yes', '--json'], { cwd: dirC, env: { ADC_CUTOVER_LOCK_DIR: join(dirC, 'locks') }, timeoutMs: 30_000 }),
     ]);
     expect(first.child.exitCode, 'the first run must still be running').toBeNull();
     expect(second.code, second.stderr).toBe(2);
