@@ -50,7 +50,8 @@ export function registerLab(cli: Argv, _setCode: SetCode): void {
           .option('drop', { type: 'boolean', describe: 'close the connection without an answer' })
           .option('delay', { type: 'number', describe: 'answer after this many milliseconds' })
           .option('hold-until', { type: 'string', describe: 'a write: no answer, applied only after a later "METHOD resource[?action]" request is served' })
-          .option('times', { type: 'number', default: 1, describe: 'how many matching requests' }),
+          .option('times', { type: 'number', default: 1, describe: 'how many matching requests' })
+          .option('skip', { type: 'number', default: 0, describe: 'let this many matching requests through first (e.g. 1: not the run\'s lock upload, the certificate upload after it)' }),
         async (argv) => {
           const holdUntil = argv['hold-until'] as string | undefined;
           const chosen = [argv.errorcode !== undefined, argv.drop === true, argv.delay !== undefined, holdUntil !== undefined].filter(Boolean).length;
@@ -59,14 +60,15 @@ export function registerLab(cli: Argv, _setCode: SetCode): void {
           if (holdUntil !== undefined && !/^(GET|POST|PUT|DELETE) \S+$/.test(holdUntil)) throw new InputError(`lab fault: --hold-until "${holdUntil}" is not "METHOD resource[?action]"`);
           if (holdUntil !== undefined && argv.on.startsWith('GET ')) throw new InputError('lab fault: --hold-until holds a write; a GET has nothing to apply late');
           if (!Number.isInteger(argv.times) || argv.times < 1) throw new InputError('lab fault: --times must be a whole number ≥ 1');
+          if (!Number.isInteger(argv.skip) || argv.skip < 0) throw new InputError('lab fault: --skip must be a whole number ≥ 0');
           await labFault(argv.dir, argv.appliance, {
-            on: argv.on, times: argv.times,
+            on: argv.on, times: argv.times, ...(argv.skip > 0 ? { skip: argv.skip } : {}),
             ...(argv.errorcode !== undefined ? { errorcode: argv.errorcode } : {}),
             ...(argv.drop === true ? { drop: true } : {}),
             ...(argv.delay !== undefined ? { delayMs: argv.delay } : {}),
             ...(holdUntil !== undefined ? { holdUntil } : {}),
           });
-          process.stdout.write(`fault set on ${argv.appliance}: ${argv.on} (${argv.times}×)\n`);
+          process.stdout.write(`fault set on ${argv.appliance}: ${argv.on} (${argv.times}×${argv.skip > 0 ? `, after ${argv.skip} let through` : ''})\n`);
         })
       .demandCommand(1, 'Name a lab command: up, status, down or fault.'),
   );

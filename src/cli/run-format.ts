@@ -34,6 +34,7 @@ export function formatReport(r: RunReport): string {
   const lines = [`Run ${r.runId}: ${r.status}${r.exitCode !== undefined ? ` (exit ${r.exitCode})` : ''}${r.dryRun ? ' — dry run, nothing was changed' : ''}`];
   if (r.message) lines.push(`  ${r.message}`);
   lines.push(`  ${r.playbook} on ${r.inventory}; started ${r.startedAt} by ${r.user}${r.endedAt ? `, ended ${r.endedAt}` : ''}${r.attempts > 1 ? `, ${r.attempts} attempts` : ''}`);
+  for (const n of r.notes ?? []) lines.push(`  ${n.level === 'warn' ? '⚠' : 'ℹ'} ${n.target}: ${n.message}`);
   for (const s of r.steps) {
     const mark = { ok: '✔', failed: '✖', skipped: '–', running: '…', 'not-run': '·' }[s.status];
     lines.push(`  ${mark} ${s.title}${s.durationMs !== undefined ? ` (${(s.durationMs / 1000).toFixed(1)} s)` : ''}${s.status === 'not-run' ? ' — not run' : ''}`);
@@ -45,7 +46,8 @@ export function formatReport(r: RunReport): string {
     lines.push('', '  A person must act:');
     for (const a of r.actionsRequired) lines.push(`   → ${a}`);
   }
-  if (r.status === 'interrupted') lines.push('', `  Continue: adc-cutover resume ${r.runId}    Undo: adc-cutover rollback ${r.runId}`);
+  if (r.rollbackUnfinished) lines.push('', `  Finish the rollback: adc-cutover rollback ${r.runId}    (resume is refused once a rollback has started)`);
+  else if (r.status === 'interrupted') lines.push('', `  Continue: adc-cutover resume ${r.runId}    Undo: adc-cutover rollback ${r.runId}`);
   return lines.join('\n') + '\n';
 }
 

@@ -24,6 +24,10 @@ const LOGON_CHECK_OPTION = {
   describe: '--no-logon-check: go on although the inventory has no canary user, so no logon proves users can still log on after the bindings change',
 } as const;
 const DEFAULT_PLAYBOOK_INVENTORY = 'inventory.yaml';
+const BREAK_LOCK = {
+  type: 'boolean', default: false,
+  describe: 'remove another run\'s lock on the appliances (/nsconfig/ssl/adc-cutover.lock): only when you know that run is no longer working on the estate',
+} as const;
 
 export function registerRun(cli: Argv, setCode: SetCode): void {
   cli
@@ -33,13 +37,14 @@ export function registerRun(cli: Argv, setCode: SetCode): void {
         .option('junit', { type: 'string', describe: 'write a JUnit report (one test case per step × appliance)' })
         .option('set', { type: 'string', array: true, default: [], describe: 'override a playbook parameter: --set mode=swap' })
         .option('expect-plan', { type: 'string', describe: 'refuse unless the live plan has this hash (from adc-cutover plan)' })
-        .option('logon-check', LOGON_CHECK_OPTION),
+        .option('logon-check', LOGON_CHECK_OPTION)
+        .option('break-lock', BREAK_LOCK),
     async (argv) => {
       const { reporter, signal, done } = session(argv.json === true);
       try {
         const result = await runPlaybook({
           playbook: argv.playbook as string, inventory: argv.inventory, sets: argv.set as string[], dryRun: argv['dry-run'],
-          reporter, signal, junit: argv.junit, expectPlan: argv['expect-plan'], noLogonCheck: argv['logon-check'] === false,
+          reporter, signal, junit: argv.junit, expectPlan: argv['expect-plan'], noLogonCheck: argv['logon-check'] === false, breakLock: argv['break-lock'],
           onPlan: (plan) => { if (!argv.json) process.stderr.write(formatPlan(plan)); },
           confirm: argv.yes || !isInteractive() ? undefined : (plan) => confirm(`Apply this plan (${plan.hash}) to ${plan.appliances.length} appliance(s) and the directory?`),
         });
@@ -55,17 +60,18 @@ export function registerRun(cli: Argv, setCode: SetCode): void {
       process.stdout.write(argv.json ? `${JSON.stringify(plan)}\n` : formatPlan(plan));
     })
     .command('resume <run-id>', 'continue an interrupted run from its journal', (y) => y.positional('run-id', { type: 'string' })
-      .option('json', { type: 'boolean' }).option('junit', { type: 'string' }),
+      .option('json', { type: 'boolean' }).option('junit', { type: 'string' }).option('break-lock', BREAK_LOCK),
     async (argv) => {
-      const { reporter, signal, done } = session(argv.json === true);
+      const { reporter, signal, done } = session(argv.json === true, argv['run-id'] as string);
       try {
-        setCode(finish(await resumeRun(argv['run-id'] as string, { reporter, signal, junit: argv.junit }), argv.json === true));
+        setCode(finish(await resumeRun(argv['run-id'] as string, { reporter, signal, junit: argv.junit, breakLock: argv['break-lock'] }), argv.json === true));
       } finally {
         await done();
       }
     })
     .command('rollback <run-id>', 'undo a failed, interrupted or finished run', (y) => y.positional('run-id', { type: 'string' })
-      .option('yes', { type: 'boolean', default: false }).option('json', { type: 'boolean' }).option('junit', { type: 'string' }),
+      .option('yes', { type: 'boolean', default: false }).option('json', { type: 'boolean' }).option('junit', { type: 'string' })
+      .option('break-lock', BREAK_LOCK),
     async (argv) => {
       const runId = argv['run-id'] as string;
       findRunDir(runId);
@@ -74,9 +80,9 @@ export function registerRun(cli: Argv, setCode: SetCode): void {
         setCode(EXIT.invalidInput);
         return;
       }
-      const { reporter, signal, done } = session(argv.json === true);
+      const { reporter, signal, done } = session(argv.json === true, runId);
       try {
-        setCode(finish(await rollbackRun(runId, { reporter, signal, junit: argv.junit }), argv.json === true));
+        setCode(finish(await rollbackRun(runId, { reporter, signal, junit: argv.junit, breakLock: argv['break-lock'] }), argv.json === true));
       } finally {
         await done();
       }
@@ -112,15 +118,28 @@ function reportOf(runId: string): RunReport {
   if (existsSync(path)) {
     const saved = JSON.parse(readFileSync(path, 'utf8')) as RunReport;
     const live = buildReport(readJournal(journalPath(dir)));
-    return live.attempts > saved.attempts || (live.status !== saved.status && saved.status === 'running') ? live : saved;
+    // A `rollback` stopped half-way wrote no report: the journal says more than the saved one.
+    return live.attempts > saved.attempts || (live.status !== saved.status && saved.status === 'running') || live.rollbackUnfinished === true ? live : saved;
   }
   return buildReport(readJournal(journalPath(dir)));
 }
 
 /** Reporters for this terminal or pipe, and Ctrl-C handling: first stops safely, second forces. */
-function session(json: boolean): { reporter: Reporter; signal: AbortSignal; done: () => Promise<void> } {
+function session(json: boolean, knownRunId?: string): { reporter: Reporter; signal: AbortSignal; done: () => Promise<void> } {
   const ac = new AbortController();
-  const reporter = new Reporters(json ? [new JsonLinesReporter()] : process.stderr.isTTY && process.env['CI'] !== 'true' ? [new ListrReporter()] : [new PlainReporter()]);
+  const inner = new Reporters(json ? [new JsonLinesReporter()] : process.stderr.isTTY && process.env['CI'] !== 'true' ? [new ListrReporter()] : [new PlainReporter()]);
+  // What a forced stop must say: which run, and whether a rollback of it was under way.
+  let runId = knownRunId;
+  let rollingBack = false;
+  const reporter: Reporter = {
+    event: (ev) => {
+      if (ev.type === 'run') runId = ev.runId;
+      else if (ev.type === 'rollback-start') rollingBack = true;
+      else if (ev.type === 'rollback-end' || ev.type === 'run-end') rollingBack = false;
+      inner.event(ev);
+    },
+    close: () => inner.close(),
+  };
   const stops = new StopRequests();
   const onSignal = (sig: StopSignal) => {
     const verdict = stops.receive(sig);
@@ -128,6 +147,7 @@ function session(json: boolean): { reporter: Reporter; signal: AbortSignal; done
       process.stderr.write('\nadc-cutover: stopping after the current write (Ctrl-C again to stop at once; the journal is kept)\n');
       ac.abort();
     } else if (verdict === 'force') {
+      process.stderr.write(`\n${forcedStopWords(runId, rollingBack)}\n`);
       process.exit(EXIT.interrupted);
     }
   };
@@ -144,8 +164,15 @@ function session(json: boolean): { reporter: Reporter; signal: AbortSignal; done
   };
 }
 
+function forcedStopWords(runId: string | undefined, rollingBack: boolean): string {
+  if (!runId) return 'adc-cutover: stopped at once, before the run started: no change was made (a lock it may have taken on an appliance is named by the next run: --break-lock removes it)';
+  if (rollingBack) return `adc-cutover: stopped at once in the middle of the rollback of run ${runId}: only 'adc-cutover rollback ${runId}' may finish it (resume is refused once a rollback has started)`;
+  return `adc-cutover: stopped at once; the journal of run ${runId} is kept: 'adc-cutover resume ${runId}' goes on, 'adc-cutover rollback ${runId}' undoes it`;
+}
+
 function finish(r: ExecuteResult, json: boolean): number {
   if (!json) process.stderr.write(formatReport(r.report));
+  for (const w of r.warnings) process.stderr.write(`adc-cutover: warning: ${w}\n`);
   return r.exitCode;
 }
 

@@ -7,7 +7,7 @@ import { AdcError, EXIT, InputError } from '../errors.js';
 import type { Reporter } from '../runner/events.js';
 import { readJournal, type Stamped } from '../runner/journal.js';
 import type { JsonObject } from '../runner/json.js';
-import { acquireLock } from '../runner/lock.js';
+import { acquireLocalLock, holderOf, type RunLock } from '../runner/lock.js';
 import { buildReport, type RunReport } from '../runner/report.js';
 import { assertRunDirWritable, createRunDir, discardRunDir, findRunDir, journalPath, newRunId, reportPath } from '../runner/run-dir.js';
 import { Runner, type RunOutcome } from '../runner/runner.js';
@@ -17,7 +17,9 @@ import { openEstate, type Estate } from '../steps/estate.js';
 import { newFacts, type RunFacts } from '../steps/facts.js';
 import { applianceFactsJson } from '../steps/preflight.js';
 import { buildSteps } from '../steps/registry.js';
-import { loadInventory } from './inventory.js';
+import { estateId, lockAppliances, type ApplianceLocks } from './estate-lock.js';
+import { changedInputs, CERTIFICATE_INPUTS, hashInputs, recordedInputs, type InputHashes } from './input-hashes.js';
+import { loadInventory, type Inventory } from './inventory.js';
 import { logonProofWarning, NO_LOGON_CHECK_PARAM, requireLogonProof } from './logon-proof.js';
 import { loadPlaybook } from './playbook.js';
 import { writeReportFiles } from './report-files.js';
@@ -54,12 +56,18 @@ export interface ExecuteOptions {
   onPlan?: (plan: PlanDoc) => void;
   /** The operator goes on without a canary: bindings change with no logon proven (logon-proof.ts). */
   noLogonCheck?: boolean;
+  /** Remove another run's lock on the appliances (the operator knows it is gone). */
+  breakLock?: boolean;
 }
+
+export type JournalOptions = Pick<ExecuteOptions, 'reporter' | 'signal' | 'junit' | 'breakLock'>;
 
 export interface ExecuteResult extends RunOutcome {
   runId: string;
   runDir: string;
   report: RunReport;
+  /** What could not be cleaned up after the run (a lock left on an appliance), in words. */
+  warnings: string[];
 }
 
 interface Loaded {
@@ -71,6 +79,7 @@ interface Loaded {
   params: JsonObject;
   playbookFile: string;
   inventoryFile: string;
+  inventory: Inventory;
 }
 
 async function load(playbook: string, inventory: string, sets: string[], dryRun: boolean): Promise<Loaded> {
@@ -80,7 +89,33 @@ async function load(playbook: string, inventory: string, sets: string[], dryRun:
   const facts = newFacts();
   const steps = buildSteps(pb.steps, estate, pb.params, facts);
   const safety: SafetyCheck = (ctx) => safetyCheck({ estate, params: pb.params, facts, with: {} }, ctx);
-  return { estate, safety, steps, facts, params: pb.params as unknown as JsonObject, playbookFile: resolve(playbook), inventoryFile: inv.file };
+  return { estate, safety, steps, facts, params: pb.params as unknown as JsonObject, playbookFile: resolve(playbook), inventoryFile: inv.file, inventory: inv };
+}
+
+interface Locks {
+  notes: { target: string; message: string }[];
+  release(): Promise<string[]>;
+}
+
+/** The host's lock, then every appliance's: both refuse with exit 2 while another run holds them. */
+async function lockEstate(l: Loaded, runId: string, opts: { breakLock: boolean; strict: boolean; held?: RunLock }): Promise<Locks> {
+  const estate = estateId(l.inventory);
+  const local: RunLock = opts.held ?? acquireLocalLock(estate, runId);
+  let remote: ApplianceLocks;
+  try {
+    remote = await lockAppliances(l.estate.appliances, holderOf(runId), estate, { runId, breakLock: opts.breakLock, strict: opts.strict });
+  } catch (err) {
+    local.release();
+    throw err;
+  }
+  return {
+    notes: remote.notes,
+    release: async () => {
+      const problems = await remote.release();
+      local.release();
+      return problems;
+    },
+  };
 }
 
 /** Read-only: what the playbook would change, from live state, with a hash of what it rests on. */
@@ -162,14 +197,18 @@ export async function runPlaybook(opts: ExecuteOptions): Promise<ExecuteResult> 
   const l = await load(opts.playbook, opts.inventory, opts.sets ?? [], dryRun);
   const runId = newRunId();
   const noLogonCheck = opts.noLogonCheck ?? false;
-  let lock: { release(): void } | undefined;
+  let local: RunLock | undefined;
+  let locks: Locks | undefined;
   let runDir: string | undefined;
   let started = false;
+  const warnings: string[] = [];
   try {
     if (!dryRun) requireLogonProof(l.steps, l.estate, noLogonCheck);
-    // Before the lock and any write: a state home that cannot be written is refused here.
+    // Before the locks and any write: a state home that cannot be written is refused here.
     runDir = createRunDir(runId);
-    lock = acquireLock(l.inventoryFile, runId);
+    // A dry run changes nothing, so it takes no lock; it reads and plans alongside a live run.
+    if (!dryRun) local = acquireLocalLock(estateId(l.inventory), runId);
+    const inputs = hashInputs(l.playbookFile, l.inventory);
     const plan = await computePlan(l, dryRun, noLogonCheck);
     opts.onPlan?.(plan);
     if (opts.expectPlan && opts.expectPlan !== plan.hash) {
@@ -183,58 +222,125 @@ export async function runPlaybook(opts: ExecuteOptions): Promise<ExecuteResult> 
         throw new InputError(`live state drifted since the plan (${plan.hash} → ${again.hash}): nothing was changed; review the plan again`);
       }
     }
+    if (!dryRun) {
+      // The appliances' locks, last before the first change; the host's lock joins them, so
+      // that one release frees both. Refused, the run never started: its directory goes (finally).
+      locks = await lockEstate(l, runId, { breakLock: opts.breakLock ?? false, strict: true, ...(local ? { held: local } : {}) });
+      local = undefined;
+    }
     const params = noLogonCheck ? { ...l.params, [NO_LOGON_CHECK_PARAM]: true } : l.params;
     const runner = new Runner(
-      { runId, runDir, playbook: l.playbookFile, inventory: l.inventoryFile, params, planHash: plan.hash, dryRun, plan: plan as unknown as JsonObject },
+      {
+        runId, runDir, playbook: l.playbookFile, inventory: l.inventoryFile, params, planHash: plan.hash, dryRun, plan: plan as unknown as JsonObject,
+        inputs: inputs as unknown as JsonObject, notes: locks?.notes ?? [],
+      },
       l.steps, opts.reporter, opts.signal, l.safety,
     );
     started = true;
     const outcome = await runner.run();
-    return finish(runId, runDir, l.steps, outcome, opts.junit);
+    warnings.push(...(await locks?.release() ?? []));
+    locks = undefined;
+    return finish(runId, runDir, l.steps, outcome, opts.junit, warnings);
   } finally {
     if (runDir && !started) discardRunDir(runDir);
-    lock?.release();
+    local?.release();
+    await locks?.release();
     await l.estate.close();
   }
 }
 
 /** Continue an interrupted run from its journal; finished steps are not repeated. */
-export async function resumeRun(runId: string, opts: Pick<ExecuteOptions, 'reporter' | 'signal' | 'junit'>): Promise<ExecuteResult> {
-  return fromJournal(runId, async (l, runDir, first) => {
-    const end = lastEnd(readJournal(journalPath(runDir)));
-    if (end && end !== 'interrupted') throw new InputError(`run ${runId} ended "${end}": only an interrupted run can be resumed (use 'adc-cutover rollback ${runId}' to undo it)`);
+export async function resumeRun(runId: string, opts: JournalOptions): Promise<ExecuteResult> {
+  return fromJournal(runId, 'resume', opts, async (l, runDir, first, inputs, notes) => {
     requireLogonProof(l.steps, l.estate, first.params[NO_LOGON_CHECK_PARAM] === true);
     // A run decision, not a live fact: appliances the failure budget left out stay left out.
     for (const r of readJournal(journalPath(runDir))) {
       if (r.type === 'target' && r.status === 'skipped' && r.message.startsWith('FAILED, left out')) l.facts.excluded.add(r.target);
     }
-    const runner = new Runner(metaOf(first, runDir), l.steps, opts.reporter, opts.signal, l.safety);
-    return finish(runId, runDir, l.steps, await runner.run(), opts.junit);
+    const runner = new Runner({ ...metaOf(first, runDir), inputs: inputs as unknown as JsonObject, notes }, l.steps, opts.reporter, opts.signal, l.safety);
+    return runner.run();
   });
 }
 
 /** Undo everything a run changed, from its journal. */
-export async function rollbackRun(runId: string, opts: Pick<ExecuteOptions, 'reporter' | 'signal' | 'junit'>): Promise<ExecuteResult> {
-  return fromJournal(runId, async (l, runDir, first) => {
-    const runner = new Runner(metaOf(first, runDir), l.steps, opts.reporter, opts.signal, l.safety);
-    return finish(runId, runDir, l.steps, await runner.rollbackAll(`rollback of run ${runId} asked for`), opts.junit);
+export async function rollbackRun(runId: string, opts: JournalOptions): Promise<ExecuteResult> {
+  return fromJournal(runId, 'rollback', opts, async (l, runDir, first, _inputs, notes) => {
+    const runner = new Runner({ ...metaOf(first, runDir), notes }, l.steps, opts.reporter, opts.signal, l.safety);
+    return runner.rollbackAll(`rollback of run ${runId} asked for`);
   });
 }
 
-async function fromJournal(runId: string, go: (l: Loaded, runDir: string, first: Extract<Stamped, { type: 'run' }>) => Promise<ExecuteResult>): Promise<ExecuteResult> {
+type RunRecord = Extract<Stamped, { type: 'run' }>;
+
+/**
+ * Whether `resume` may go on with a run: only one that was interrupted before any rollback of it
+ * started. Once a rollback has started, going forward would redo what it undid — on an estate
+ * the rollback left half undone — so only `rollback` may continue it.
+ */
+function refuseResume(runId: string, records: Stamped[]): void {
+  const starts = records.filter((r): r is Extract<Stamped, { type: 'rollback-start' }> => r.type === 'rollback-start');
+  const last = starts.at(-1);
+  if (last) {
+    const end = records.find((r): r is Extract<Stamped, { type: 'rollback-end' }> => r.type === 'rollback-end' && r.seq > last.seq);
+    const state = !end
+      ? `a rollback of it started at ${last.t} (${last.reason}) and did not finish: 'adc-cutover rollback ${runId}' finishes it`
+      : end.status === 'incomplete'
+        ? `its rollback (${last.t}) ended incomplete: 'adc-cutover rollback ${runId}' tries the rest again`
+        : `it was rolled back (${last.t}): start a new run to cut over`;
+    throw new InputError(`run ${runId}: ${state}. Once a rollback has started, resume would redo what it undid, so it is refused; nothing was changed`);
+  }
+  const end = lastEnd(records);
+  if (end && end !== 'interrupted') throw new InputError(`run ${runId} ended "${end}": only an interrupted run can be resumed (use 'adc-cutover rollback ${runId}' to undo it)`);
+}
+
+/**
+ * The run's inputs against what it started with. A resume needs every file unchanged; a rollback
+ * needs the certificates unchanged (their key material decides what the directory is restored
+ * under) and only notes an edited playbook or inventory. A journal from before the hashes were
+ * kept cannot be checked: that is said, not refused.
+ */
+function checkInputs(runId: string, mode: 'resume' | 'rollback', records: Stamped[], now: InputHashes): { notes: { target: string; message: string }[] } {
+  const then = records.filter((r): r is RunRecord => r.type === 'run').map((r) => recordedInputs(r.inputs)).find((h) => h !== undefined);
+  if (!then) {
+    return { notes: [{ target: runId, message: `run ${runId} was started by a version that did not record its input files' hashes: cannot check that the playbook, inventory and certificates are the ones it started with` }] };
+  }
+  const changed = changedInputs(runId, then, now, mode === 'resume' ? () => true : (label) => CERTIFICATE_INPUTS.test(label));
+  if (changed.length) {
+    const why = mode === 'resume'
+      ? `resume goes on only with the files the run started with (put them back, or 'adc-cutover rollback ${runId}')`
+      : 'a rollback with other key material would restore the directory under the wrong key (put the certificate files back)';
+    throw new InputError(`${changed.join('; ')}: ${why}. Nothing was changed`);
+  }
+  const edited = mode === 'rollback' ? changedInputs(runId, then, now, (label) => !CERTIFICATE_INPUTS.test(label)) : [];
+  return { notes: edited.map((message) => ({ target: runId, message: `${message} (the rollback goes on: it undoes what the journal recorded)` })) };
+}
+
+async function fromJournal(
+  runId: string,
+  mode: 'resume' | 'rollback',
+  opts: JournalOptions,
+  go: (l: Loaded, runDir: string, first: RunRecord, inputs: InputHashes, notes: { target: string; message: string }[]) => Promise<RunOutcome>,
+): Promise<ExecuteResult> {
   const runDir = findRunDir(runId);
   const records = readJournal(journalPath(runDir));
-  const first = records.find((r): r is Extract<Stamped, { type: 'run' }> => r.type === 'run');
+  const first = records.find((r): r is RunRecord => r.type === 'run');
   if (!first) throw new InputError(`${journalPath(runDir)}: no run record: the journal is empty or damaged`);
   if (first.dryRun) throw new InputError(`run ${runId} was a dry run: it changed nothing`);
-  const sets = Object.entries(first.params).filter(([k]) => k !== NO_LOGON_CHECK_PARAM).map(([k, v]) => `${k}=${String(v)}`).filter((s) => !s.endsWith('=undefined'));
+  if (mode === 'resume') refuseResume(runId, records);
   assertRunDirWritable(runDir);
+  const inputs = hashInputs(first.playbook, await loadInventory(first.inventory));
+  const checked = checkInputs(runId, mode, records, inputs);
+  const sets = Object.entries(first.params).filter(([k]) => k !== NO_LOGON_CHECK_PARAM).map(([k, v]) => `${k}=${String(v)}`).filter((s) => !s.endsWith('=undefined'));
   const l = await load(first.playbook, first.inventory, sets, false);
-  const lock = acquireLock(l.inventoryFile, runId);
+  let locks: Locks | undefined;
   try {
-    return await go(l, runDir, first);
+    locks = await lockEstate(l, runId, { breakLock: opts.breakLock ?? false, strict: mode === 'resume' });
+    const outcome = await go(l, runDir, first, inputs, [...checked.notes, ...locks.notes]);
+    const warnings = await locks.release();
+    locks = undefined;
+    return finish(runId, runDir, l.steps, outcome, opts.junit, warnings);
   } finally {
-    lock.release();
+    await locks?.release();
     await l.estate.close();
   }
 }
@@ -253,12 +359,11 @@ function lastEnd(records: Stamped[]): string | undefined {
   return r?.type === 'run-end' ? r.status : undefined;
 }
 
-function finish(runId: string, runDir: string, steps: Step[], outcome: RunOutcome, junit: string | undefined): ExecuteResult {
+function finish(runId: string, runDir: string, steps: Step[], outcome: RunOutcome, junit: string | undefined, warnings: string[]): ExecuteResult {
   const report = buildReport(readJournal(journalPath(runDir)), steps.map((s) => ({ id: s.id, kind: s.kind, title: s.title })));
+  // After the run's end was journaled: a report file that cannot be written is a warning, never the outcome.
   const warning = writeReportFiles({ json: reportPath(runDir), html: join(runDir, 'report.html'), ...(junit ? { junit } : {}) }, report, journalPath(runDir));
-  // After the run's end was reported: the one line left to say, straight to the operator.
-  if (warning) process.stderr.write(`adc-cutover: ${warning}\n`);
-  return { ...outcome, runId, runDir, report };
+  return { ...outcome, runId, runDir, report, warnings: warning ? [...warnings, warning] : warnings };
 }
 
 function readOnlyContext(): StepContext {

@@ -8,7 +8,7 @@ import { redactValue } from './redact.js';
 import type { ChangeRecord } from './step.js';
 
 export type JournalRecord =
-  | { type: 'run'; runId: string; playbook: string; inventory: string; params: JsonObject; planHash: string; dryRun: boolean; user: string; host: string; attempt: number }
+  | { type: 'run'; runId: string; playbook: string; inventory: string; params: JsonObject; planHash: string; dryRun: boolean; user: string; host: string; attempt: number; inputs?: JsonObject }
   | { type: 'plan'; planHash: string; plan: JsonObject }
   | { type: 'step-start'; step: string; kind: string; title: string }
   | { type: 'intent'; id: number; step: string; target: string; action: string; data: JsonObject }

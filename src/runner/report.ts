@@ -51,6 +51,13 @@ export interface RunReport {
   invariant?: { phase: 'run' | 'rollback'; holds: boolean; leftOutOnly: boolean; message: string; at: string };
   /** What a person must do when the rollback was incomplete. */
   actionsRequired: string[];
+  /** Notes on the run as a whole (locks taken over, inputs that could not be checked). */
+  notes?: { target: string; level: string; message: string }[];
+  /**
+   * A rollback of this run started and has not ended (it is still going, or its process was
+   * stopped): only `rollback` may go on with the run.
+   */
+  rollbackUnfinished?: boolean;
 }
 
 export function buildReport(records: Stamped[], stepOrder: { id: string; kind: string; title: string }[] = []): RunReport {
@@ -68,6 +75,7 @@ export function buildReport(records: Stamped[], stepOrder: { id: string; kind: s
   };
   for (const s of stepOrder) stepOf(s.id, s.kind, s.title);
   const intents = new Map<number, StepReport['changes'][number]>();
+  const runNotes: NonNullable<RunReport['notes']> = [];
   for (const r of records) {
     switch (r.type) {
       case 'step-start': {
@@ -82,7 +90,7 @@ export function buildReport(records: Stamped[], stepOrder: { id: string; kind: s
       case 'done': { const c = intents.get(r.id); if (c) { c.done = true; c.data = { ...c.data, ...r.data }; } break; }
       case 'outcome-unknown': { const c = intents.get(r.id); if (c) c.outcomeUnknown = true; break; }
       case 'undo': stepOf(r.step).rollback.push({ target: r.target, status: r.status, message: r.message, at: r.t, ...(r.ms !== undefined ? { ms: r.ms } : {}) }); break;
-      case 'note': if (r.step) stepOf(r.step).notes.push({ target: r.target, level: r.level, message: r.message }); break;
+      case 'note': (r.step ? stepOf(r.step).notes : runNotes).push({ target: r.target, level: r.level, message: r.message }); break;
       default: break;
     }
   }
@@ -95,10 +103,17 @@ export function buildReport(records: Stamped[], stepOrder: { id: string; kind: s
       : `users cannot log on: ${check.message}. Bind a key that reads them (or re-encrypt them under a bound key with 'adc-cutover directory rekey') before anything else`);
   }
   const plan = [...records].reverse().find((r) => r.type === 'plan');
+  const rollback = [...records].reverse().find((r) => r.type === 'rollback-start');
+  // A `rollback` command writes no run record: its start, not the last run record, is what a
+  // run-end must come after to be this run's present state.
+  const since = Math.max(lastRun?.seq ?? 0, rollback?.seq ?? 0);
+  const ended = end?.type === 'run-end' && end.seq > since;
+  const rollbackUnfinished = rollback !== undefined && !records.some((r) => (r.type === 'rollback-end' || r.type === 'run-end') && r.seq > rollback.seq);
+  const unfinishedMessage = rollback ? `a rollback of this run started at ${rollback.t} and has not ended (still going, or its process was stopped): only 'adc-cutover rollback ${run?.type === 'run' ? run.runId : '<run-id>'}' may go on with this run` : '';
   return {
     runId: run?.type === 'run' ? run.runId : 'unknown',
-    status: end?.type === 'run-end' && lastRun && end.seq > lastRun.seq ? end.status : 'running',
-    ...(end?.type === 'run-end' ? { exitCode: end.exitCode, ...(end.message ? { message: end.message } : {}) } : {}),
+    status: ended ? end.status : 'running',
+    ...(ended ? { exitCode: end.exitCode, ...(end.message ? { message: end.message } : {}) } : rollbackUnfinished ? { message: unfinishedMessage } : {}),
     playbook: run?.type === 'run' ? run.playbook : '',
     inventory: run?.type === 'run' ? run.inventory : '',
     planHash: lastRun?.type === 'run' ? lastRun.planHash : '',
@@ -112,6 +127,8 @@ export function buildReport(records: Stamped[], stepOrder: { id: string; kind: s
     steps: [...steps.values()],
     ...(check ? { invariant: { phase: check.phase, holds: check.holds, leftOutOnly: check.leftOutOnly, message: check.message, at: check.t } } : {}),
     actionsRequired,
+    ...(runNotes.length ? { notes: runNotes } : {}),
+    ...(rollbackUnfinished ? { rollbackUnfinished } : {}),
   };
 }
 

@@ -18,6 +18,10 @@ export interface RunMeta {
   dryRun: boolean;
   /** The plan the operator approved, kept in the journal for the report. */
   plan?: JsonObject;
+  /** sha256 of the run's input files (src/playbook/input-hashes.ts), for resume to check. */
+  inputs?: JsonObject;
+  /** Said before the first step (locks taken over or broken, inputs not checked): journaled notes. */
+  notes?: { target: string; message: string }[];
 }
 
 export interface RunOutcome {
@@ -50,6 +54,7 @@ export class Runner {
     const attempt = 1 + this.prior.filter((r) => r.type === 'run').length;
     this.record({ type: 'run', ...this.metaRecord(), attempt });
     if (this.meta.plan) this.record({ type: 'plan', planHash: this.meta.planHash, plan: this.meta.plan });
+    this.recordNotes();
     const finished = new Set(this.prior.filter((r) => r.type === 'step-end' && r.status !== 'failed').map((r) => (r as { step: string }).step));
     const started: Step[] = this.steps.filter((s) => this.prior.some((r) => r.type === 'step-start' && r.step === s.id));
     for (const step of this.steps) {
@@ -86,6 +91,7 @@ export class Runner {
   /** Undoes a failed, interrupted or finished run from its journal. */
   async rollbackAll(reason: string): Promise<RunOutcome> {
     const startedIds = new Set(this.prior.filter((r) => r.type === 'step-start').map((r) => (r as { step: string }).step));
+    this.recordNotes();
     const complete = await this.rollbackSteps(this.steps.filter((s) => startedIds.has(s.id)), reason);
     return complete
       ? this.checkedEnd('rollback', 'rolled-back', EXIT.ok, 'every change of this run was rolled back')
@@ -200,8 +206,12 @@ export class Runner {
   }
 
   private metaRecord() {
-    const { runId, playbook, inventory, params, planHash, dryRun } = this.meta;
-    return { runId, playbook, inventory, params, planHash, dryRun, user: userName(), host: hostname() };
+    const { runId, playbook, inventory, params, planHash, dryRun, inputs } = this.meta;
+    return { runId, playbook, inventory, params, planHash, dryRun, user: userName(), host: hostname(), ...(inputs ? { inputs } : {}) };
+  }
+
+  private recordNotes(): void {
+    for (const n of this.meta.notes ?? []) this.record({ type: 'note', target: n.target, level: 'warn', message: n.message });
   }
 
   /** The check's own context: it may re-encrypt (journaled as notes), and must run to its end. */

@@ -13,8 +13,10 @@ beforeAll(async () => {
 });
 afterAll(async () => lab?.stop());
 
-const cases: { step: string; on: string; errorcode: number; sets?: string[] }[] = [
-  { step: 'import-certkey', on: 'POST systemfile', errorcode: 278 },
+// `skip: 1` lets the run's lock file through (the first POST systemfile on an appliance, see
+// src/playbook/estate-lock.ts): the fault is for the certificate upload after it.
+const cases: { step: string; on: string; errorcode: number; sets?: string[]; skip?: number }[] = [
+  { step: 'import-certkey', on: 'POST systemfile', errorcode: 278, skip: 1 },
   { step: 'import-certkey', on: 'POST sslcertkey', errorcode: 1536 },
   { step: 'bind-new-key', on: 'PUT vpnglobal_sslcertkey_binding', errorcode: 278, sets: ['mode=overlap'] },
   { step: 'unbind-old-key', on: 'DELETE vpnglobal_sslcertkey_binding', errorcode: 278 },
@@ -22,9 +24,9 @@ const cases: { step: string; on: string; errorcode: number; sets?: string[] }[] 
 ];
 
 describe('a fault at each step rolls everything back', () => {
-  it.each(cases)('$on → $errorcode fails $step, exit 1, nothing left changed', async ({ step, on, errorcode, sets }) => {
+  it.each(cases)('$on → $errorcode fails $step, exit 1, nothing left changed', async ({ step, on, errorcode, sets, skip }) => {
     // The last appliance fails, so the first has already changed and must be undone too.
-    await lab.fault('adc2', { on, errorcode, times: 1 });
+    await lab.fault('adc2', { on, errorcode, times: 1, ...(skip ? { skip } : {}) });
     const r = await lab.cli(['run', CUTOVER, '-i', lab.inventory, '--yes', '--json', ...(sets ?? []).flatMap((s) => ['--set', s])], { timeoutMs: 120_000 });
     await lab.clearFaults();
     const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -16,6 +16,8 @@ export interface ActiveFault extends Rule {
   drop: boolean;
   delayMs: number;
   remaining: number;
+  /** Matching requests still to let through before the fault applies. */
+  skip: number;
   on: string;
 }
 
@@ -47,6 +49,8 @@ export function parseFaultSpec(spec: FaultSpec): ActiveFault {
   if (spec.holdUntil !== undefined && rule.method === 'GET') throw new Error('holdUntil holds a write; a GET has nothing to apply late');
   const times = spec.times ?? 1;
   if (!Number.isInteger(times) || times < 1) throw new Error('times must be a positive integer');
+  const skip = spec.skip ?? 0;
+  if (!Number.isInteger(skip) || skip < 0) throw new Error('skip must be a whole number, 0 or more');
   return {
     ...rule,
     ...(spec.holdUntil !== undefined ? { holdUntil: parseRule(spec.holdUntil, 'holdUntil') } : {}),
@@ -54,6 +58,7 @@ export function parseFaultSpec(spec: FaultSpec): ActiveFault {
     drop: spec.drop === true,
     delayMs: spec.delayMs ?? 0,
     remaining: times,
+    skip,
     on: spec.on,
   };
 }
@@ -90,13 +95,22 @@ export class FaultTable {
     return [...this.faults];
   }
 
-  /** The first matching fault, counted down (and removed when used up). */
+  /**
+   * The first matching fault that is not skipping any more, counted down (and removed when used
+   * up). Every matching fault still skipping counts this request as one it let through.
+   */
   take(method: string, resource: string, name: string | undefined, action: string | undefined): ActiveFault | undefined {
-    const i = this.faults.findIndex((f) => matches(f, method, resource, name, action));
-    if (i < 0) return undefined;
-    const f = this.faults[i]!;
-    f.remaining -= 1;
-    if (f.remaining <= 0) this.faults.splice(i, 1);
-    return f;
+    for (let i = 0; i < this.faults.length; i++) {
+      const f = this.faults[i]!;
+      if (!matches(f, method, resource, name, action)) continue;
+      if (f.skip > 0) {
+        f.skip -= 1;
+        continue;
+      }
+      f.remaining -= 1;
+      if (f.remaining <= 0) this.faults.splice(i, 1);
+      return f;
+    }
+    return undefined;
   }
 }

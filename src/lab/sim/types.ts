@@ -68,4 +68,10 @@ export interface FaultSpec {
   holdUntil?: string;
   /** How many matching requests the fault affects; default 1. */
   times?: number;
+  /**
+   * Let this many matching requests through untouched before the fault starts to count: aims a
+   * fault at, say, the second `POST systemfile` of a run (the certificate upload) and not the
+   * first (the run's lock file). Default 0.
+   */
+  skip?: number;
 }

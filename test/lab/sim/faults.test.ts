@@ -40,6 +40,14 @@ describe('fault injection', () => {
     expect((await nitro(base, 'PUT', 'vpnglobal_sslcertkey_binding', { vpnglobal_sslcertkey_binding: { userdataencryptionkey: 'x' } }, { token })).data.errorcode).toBe(1540);
   });
 
+  it('skip lets the first matching requests through, then the fault applies', async () => {
+    await injectFault(control, { on: 'POST nsconfig?action=save', errorcode: 278, skip: 2 });
+    for (let i = 0; i < 2; i++) expect((await nitro(base, 'POST', 'nsconfig?action=save', { nsconfig: {} }, { token })).data.errorcode).toBe(0);
+    expect((await nitro(base, 'POST', 'nsconfig?action=save', { nsconfig: {} }, { token })).data.errorcode).toBe(278);
+    expect((await nitro(base, 'POST', 'nsconfig?action=save', { nsconfig: {} }, { token })).data.errorcode).toBe(0);
+    await expect(injectFault(control, { on: 'POST nsconfig?action=save', errorcode: 278, skip: -1 })).rejects.toThrow(/skip/);
+  });
+
   it('drop on a write applies it and closes the connection without a reply (outcome unknown)', async () => {
     const pair = selfSignedCert({ cn: 'dropped' });
     await upload(base, token, 'd.crt', pair.certPem);
