@@ -63,8 +63,8 @@ describe('logonCheck against scripted gateways', () => {
     });
     const r = await check(gw);
     expect(r.outcome).toBe('unexpected-page');
-    expect(r.message).toMatch(/asks for "domain" \(type listbox, "Domain"\)/);
-    expect(gw.seen).toHaveLength(1);
+    expect(r.message).toMatch(/requirement of type "listbox" \("domain"\)/);
+    expect(gw.seen.filter((s) => s.method === 'POST').map((s) => s.path)).toEqual(['/nf/auth/getAuthenticationRequirements.do']);
   });
 
   it('recognises a lock-out label as user-locked', async () => {
@@ -157,6 +157,6 @@ describe('logonCheck against scripted gateways', () => {
     const r = await check(gw, { flow: 'nfactor' });
     expect(r.outcome).toBe('unexpected-page');
     expect(r.message).toMatch(/no nFactor endpoint/);
-    expect(gw.seen.map((s) => s.path)).toEqual(['/nf/auth/getAuthenticationRequirements.do']);
+    expect(gw.seen.map((s) => s.path)).toEqual(['/vpn/index.html', '/nf/auth/getAuthenticationRequirements.do', '/p/u/getAuthenticationRequirements.do']);
   });
 });
