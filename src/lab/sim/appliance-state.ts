@@ -87,7 +87,11 @@ export class SimNode {
   readonly gatewayPosts: { path: string; fields: string[] }[] = [];
 
   constructor(cfg: SimApplianceConfig, index: number, sessionTimeoutSec: number) {
-    this.gateway = gatewayOptions({ ...(cfg.gateway ?? {}) });
+    try {
+      this.gateway = gatewayOptions({ ...(cfg.gateway ?? {}) });
+    } catch (err) {
+      throw new Error(`appliance ${cfg.name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
     this.name = cfg.name;
     this.firmware = cfg.firmware;
     this.username = cfg.username;
