@@ -122,7 +122,7 @@ async function judge(doc: AuthenticateResponse, res: GatewayResponse, session: G
         verdict: {
           flow: 'nfactor', outcome: 'ok',
           message: `logged on through nFactor (the credentials were accepted and the session cookie set; the gateway's next step, ${step}, `
-            + `${step === EPA ? 'an endpoint analysis scan' : 'a polling step'}, is not run by this check)${stepsNote(posted)}`,
+            + `${describeStep(step)}, is not run by this check)${stepsNote(posted)}`,
         },
       };
     }
