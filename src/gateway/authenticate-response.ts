@@ -1,15 +1,18 @@
 // Reads the nFactor AuthenticateResponse document. The schema is small and flat, so a few
 // tolerant element reads do; anything that is not this document is reported, not guessed at.
+import { ERROR_LABELS, FAILURE_CREDENTIAL } from './vocabulary.js';
 
 export interface Requirement {
-  /** The form field name the server wants the value under. */
-  id: string;
-  /** username, password, savecredentials, none, … (lower-cased). */
+  /** The form field name the server wants the value under; absent on display-only rows. */
+  id?: string;
+  /** username, password, nsg-setclient, … (lower-cased). */
   type: string;
   label: string;
   labelType: string;
   /** Whether the input is masked: a password-type field. */
   secret: boolean;
+  /** The row is a button (its value is the button text, never a credential). */
+  button: boolean;
 }
 
 export interface AuthenticateResponse {
@@ -18,7 +21,7 @@ export interface AuthenticateResponse {
   postBack?: string;
   cancelPostBack?: string;
   requirements: Requirement[];
-  /** Texts of labels of type error: why the previous post failed. */
+  /** Texts of labels of type error (any of the error types): why the previous post failed. */
   errors: string[];
 }
 
@@ -32,17 +35,19 @@ export function parseAuthenticateResponse(body: string): AuthenticateResponse {
   for (const block of elements(body, 'Requirement')) {
     const credential = first(block, 'Credential') ?? '';
     const label = first(block, 'Label') ?? '';
+    const input = first(block, 'Input') ?? '';
     const labelText = text(first(label, 'Text'));
     const labelType = text(first(label, 'Type')).toLowerCase();
-    if (labelType === 'error' && labelText) errors.push(labelText);
+    const type = text(first(credential, 'Type')).toLowerCase();
+    if ((ERROR_LABELS.has(labelType) || type === FAILURE_CREDENTIAL) && labelText) errors.push(labelText);
     const id = text(first(credential, 'ID'));
-    if (!id) continue;
     requirements.push({
-      id,
-      type: text(first(credential, 'Type')).toLowerCase(),
+      ...(id ? { id } : {}),
+      type,
       label: labelText,
       labelType,
-      secret: /^true$/i.test(text(first(first(block, 'Input') ?? '', 'Secret'))),
+      secret: /^true$/i.test(text(first(input, 'Secret'))),
+      button: first(input, 'Button') !== undefined,
     });
   }
   const stateContext = first(body, 'StateContext');

@@ -12,6 +12,8 @@ export interface GatewayResponse {
   contentType: string;
   location?: string;
   body: string;
+  /** Cookies this response set (name → value; an expired one as ''). */
+  cookiesSet: Map<string, string>;
 }
 
 /** A check that ended before a verdict on the credentials; carries the outcome to report. */
@@ -27,9 +29,17 @@ export class GatewaySession {
   readonly warnings: string[] = [];
   private readonly http: AxiosInstance;
   private readonly agent: https.Agent | undefined;
+  /** The gateway's origin, sent as Origin: builds since 13.1-63 refuse a logon POST without it. */
+  readonly origin: string;
+  readonly https: boolean;
+  /** The page the next POST is made from, sent as Referer as a browser would. */
+  referer: string;
 
   constructor(readonly baseUrl: string, tlsOpts: GatewayTlsOptions = {}, timeoutMs = 15_000) {
-    if (baseUrl.startsWith('https:')) {
+    this.origin = new URL(baseUrl).origin;
+    this.https = baseUrl.startsWith('https:');
+    this.referer = `${this.origin}/`;
+    if (this.https) {
       const built = buildHttpsAgent(baseUrl, tlsOpts);
       this.agent = built.agent;
       if (tlsOpts.insecure) {
@@ -49,37 +59,56 @@ export class GatewaySession {
     });
   }
 
-  async get(path: string): Promise<GatewayResponse> {
-    return this.send('GET', path);
+  async get(path: string, extra: Record<string, string> = {}): Promise<GatewayResponse> {
+    return this.send('GET', path, undefined, extra);
   }
 
-  async postForm(path: string, fields: Record<string, string>): Promise<GatewayResponse> {
-    return this.send('POST', path, new URLSearchParams(fields).toString());
+  async postForm(path: string, fields: Record<string, string>, extra: Record<string, string> = {}): Promise<GatewayResponse> {
+    return this.send('POST', path, new URLSearchParams(fields).toString(), extra);
   }
 
   close(): void {
     this.agent?.destroy();
   }
 
-  private async send(method: 'GET' | 'POST', path: string, body?: string): Promise<GatewayResponse> {
-    const headers: Record<string, string> = { Accept: 'application/xml, text/xml, text/html;q=0.9, */*;q=0.1' };
+  private async send(method: 'GET' | 'POST', path: string, body: string | undefined, extra: Record<string, string>): Promise<GatewayResponse> {
+    const headers: Record<string, string> = { Accept: 'application/xml, text/xml, text/html;q=0.9, */*;q=0.1', ...extra };
     const cookie = this.jar.header();
     if (cookie) headers['Cookie'] = cookie;
-    if (method === 'POST') headers['Content-Type'] = 'application/x-www-form-urlencoded';
+    if (method === 'POST') {
+      headers['Content-Type'] = 'application/x-www-form-urlencoded';
+      headers['Origin'] = this.origin;
+      headers['Referer'] = this.referer;
+    }
     try {
       const res = await this.http.request<string>({ method, url: path, data: body ?? (method === 'POST' ? '' : undefined), headers });
-      this.jar.store(res.headers['set-cookie']);
+      const setCookie: unknown = res.headers['set-cookie'];
+      const list = Array.isArray(setCookie) ? setCookie.map(String) : typeof setCookie === 'string' ? [setCookie] : [];
+      this.jar.store(list);
       const location = res.headers['location'];
       return {
         status: res.status,
         contentType: String(res.headers['content-type'] ?? ''),
         ...(typeof location === 'string' ? { location } : {}),
         body: typeof res.data === 'string' ? res.data : '',
+        cookiesSet: cookiesSet(list),
       };
     } catch (err) {
       throw transportFailure(err);
     }
   }
+}
+
+function cookiesSet(headers: string[]): Map<string, string> {
+  const jar = new CookieJar();
+  const out = new Map<string, string>();
+  for (const h of headers) {
+    const name = (h.split(';')[0] ?? '').split('=')[0]?.trim();
+    if (!name) continue;
+    jar.store(h);
+    out.set(name, jar.get(name) ?? '');
+  }
+  return out;
 }
 
 const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_ADC_FINGERPRINT|EPROTO$|HOSTNAME_MISMATCH)/;

@@ -6,6 +6,7 @@ import { classicLogon } from './classic.js';
 import { NoNfactorEndpoint, type FlowVerdict, type LogonInputs } from './flow.js';
 import { GatewayFailure, GatewaySession } from './http.js';
 import { nfactorLogon, SESSION_COOKIE } from './nfactor.js';
+import { openLogonPage } from './start-page.js';
 import {
   acceptedStepKey, deviceSecret, freshCode, processAcceptedSteps, SecretUnreadable, systemClock, type DeviceSecret,
 } from './passcode.js';
@@ -78,18 +79,28 @@ export async function logonCheck(opts: LogonCheckOptions): Promise<LogonResult> 
   }
 }
 
-/** Runs the chosen flow; `current.flow` tells a failure which flow it happened in. */
+/**
+ * Runs the chosen flow; `current.flow` tells a failure which flow it happened in. The logon page
+ * decides first: a redirect to /logon/LogonPoint/… is an nFactor virtual server, whatever was
+ * asked. Otherwise auto tries nFactor and falls back to the classic page only when the gateway
+ * has no nFactor endpoint at all (nothing was posted then).
+ */
 async function runFlow(session: GatewaySession, inputs: LogonInputs, current: { flow: FlowChoice }, onNote?: (n: string) => void): Promise<FlowVerdict> {
   const requested = current.flow;
-  if (requested === 'classic') return classicLogon(session, inputs);
+  const start = await openLogonPage(session);
+  if (requested === 'classic') return classicLogon(session, inputs, start);
+  current.flow = 'nfactor';
   try {
     return await nfactorLogon(session, inputs);
   } catch (err) {
     if (!(err instanceof NoNfactorEndpoint)) throw err;
-    if (requested === 'nfactor') throw new GatewayFailure('unexpected-page', `${err.message}; try the classic flow`);
+    if (requested === 'nfactor' || start.logonPoint) {
+      const hint = start.logonPoint ? ` although the logon page redirects to ${start.path.split('?')[0]}` : '; try the classic flow';
+      throw new GatewayFailure('unexpected-page', `${err.message}${hint}`);
+    }
     onNote?.(`${err.message}; using the classic logon page`);
     current.flow = 'classic';
-    return classicLogon(session, inputs);
+    return classicLogon(session, inputs, start);
   }
 }
 

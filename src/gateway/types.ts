@@ -12,6 +12,13 @@ export type LogonOutcome =
   | 'unreachable'
   | 'tls-failure'
   | 'unexpected-page'
+  /** The factor after the password is a push approval only: no passcode could be offered. */
+  | 'push-only'
+  /**
+   * Classic logon answered NSC_VPNERR 4001: wrong credentials, or (builds since 13.1-63) a
+   * logon POST whose Origin the gateway refused. The gateway does not say which.
+   */
+  | 'refused-4001'
   /** The directory value cannot be read with the keys that should be in force: no passcode to send. */
   | 'secret-unreadable';
 

@@ -3,6 +3,7 @@
 // is the stronger evidence.
 import type { LogonOutcome } from './types.js';
 import { GatewayFailure } from './http.js';
+import { VPNERR_LOCKED, VPNERR_TEXT } from './vocabulary.js';
 
 export interface Verdict {
   outcome: Exclude<LogonOutcome, 'unreachable' | 'tls-failure' | 'unexpected-page' | 'secret-unreadable'>;
@@ -14,7 +15,11 @@ const PASSWORD = /password|user ?name/i;
 const PASSCODE = /passcode|otp|one[- ]?time|token|verification code|second (factor|password)/i;
 
 /** An error label after a post that carried the password, the passcode, or both. */
-export function labelVerdict(label: string, sent: { password: boolean; passcode: boolean }): Verdict {
+export function labelVerdict(rawLabel: string, sent: { password: boolean; passcode: boolean }): Verdict {
+  // Localised themes send a message key (errorMessageLabel4007) rather than the text.
+  const code = /^errorMessageLabel(\d{4})$/i.exec(rawLabel.trim())?.[1];
+  if (code !== undefined) return vpnErrVerdict(code, sent);
+  const label = rawLabel;
   const quoted = `"${label}"`;
   if (LOCKED.test(label)) return { outcome: 'user-locked', message: `the user is locked out or disabled: the gateway said ${quoted}` };
   if (sent.passcode && !sent.password) return { outcome: 'wrong-passcode', message: `the passcode was refused: the gateway said ${quoted}` };
@@ -27,14 +32,33 @@ export function labelVerdict(label: string, sent: { password: boolean; passcode:
   };
 }
 
-/** NSC_VPNERR codes of the classic theme that mean the account, not the credentials. */
-const CLASSIC_LOCKED = new Set(['4011', '4015']);
-
-export function classicVerdict(vpnErr: string): Verdict {
-  if (CLASSIC_LOCKED.has(vpnErr)) return { outcome: 'user-locked', message: `the user is locked out or disabled (NSC_VPNERR ${vpnErr})` };
+/** An nFactor failure given as an NSC_VPNERR code (or as a bare failure marker: code ''). */
+export function vpnErrVerdict(code: string, sent: { password: boolean; passcode: boolean }): Verdict {
+  const what = code ? `NSC_VPNERR ${code}${VPNERR_TEXT[code] ? `, ${VPNERR_TEXT[code]}` : ''}` : 'a failure marker (nsg-auth-failure) without a text';
+  if (VPNERR_LOCKED.has(code)) return { outcome: 'user-locked', message: `the user is locked out or disabled (${what})` };
+  if (sent.passcode && !sent.password) return { outcome: 'wrong-passcode', message: `the passcode was refused (${what})` };
   return {
     outcome: 'wrong-password',
-    message: `the credentials were refused (NSC_VPNERR ${vpnErr}; the classic flow does not say whether the password or the passcode was wrong)`,
+    message: `the credentials were refused (${what})${sent.passcode ? '; the gateway does not say whether the password or the passcode was wrong' : ''}`,
+  };
+}
+
+export function classicVerdict(vpnErr: string, origin: string): Verdict {
+  if (VPNERR_LOCKED.has(vpnErr)) return { outcome: 'user-locked', message: `the user is locked out or disabled (NSC_VPNERR ${vpnErr})` };
+  if (vpnErr === '4001') {
+    // 4001 is both "incorrect user name or password" and how builds since 13.1-63 refuse a
+    // logon POST whose Origin they do not accept: reading it as a wrong password could send an
+    // operator to reset a good password.
+    return {
+      outcome: 'refused-4001',
+      message: `the gateway refused the classic logon with NSC_VPNERR 4001: either the user name, password or passcode is wrong, or the gateway `
+        + `did not accept the request's origin (${origin}; builds since 13.1-63 refuse a logon POST without a matching Origin). `
+        + 'Check the gateway under the name users reach it by, and the credentials',
+    };
+  }
+  return {
+    outcome: 'wrong-password',
+    message: `the credentials were refused (NSC_VPNERR ${vpnErr}${VPNERR_TEXT[vpnErr] ? `, ${VPNERR_TEXT[vpnErr]}` : ''}; the classic flow does not say whether the password or the passcode was wrong)`,
   };
 }
 

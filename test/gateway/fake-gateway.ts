@@ -8,6 +8,7 @@ export interface Seen {
   path: string;
   form: Record<string, string>;
   cookie?: string;
+  headers: IncomingMessage['headers'];
 }
 
 export type Route = (req: Seen, res: ServerResponse) => void;
@@ -30,6 +31,7 @@ export async function startFakeGateway(routes: Record<string, Route>): Promise<F
         path,
         form: Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8'))),
         ...(req.headers.cookie ? { cookie: req.headers.cookie } : {}),
+        headers: req.headers,
       };
       seen.push(entry);
       const route = routes[`${entry.method} ${path}`] ?? routes[path];

@@ -12,8 +12,9 @@ describe('AuthenticateResponse', () => {
     expect(doc.postBack).toBe('/nf/auth/doAuthentication.do');
     expect(doc.cancelPostBack).toBe('/nf/auth/doLogoff.do');
     expect(doc.requirements.map((r) => [r.id, r.type, r.secret])).toEqual([
-      ['login', 'username', false], ['passwd', 'password', true], ['passwd1', 'password', true], ['loginBtn', 'none', false],
+      ['login', 'username', false], ['passwd', 'password', true], ['passwd1', 'password', true], [undefined, 'none', false], ['loginBtn', 'none', false],
     ]);
+    expect(doc.requirements.map((r) => r.button)).toEqual([false, false, false, false, true]);
     expect(doc.errors).toEqual(['Incorrect credentials. Try again.']);
   });
 
@@ -47,7 +48,14 @@ describe('verdicts', () => {
     expect(labelVerdict('Incorrect user name or password', { password: true, passcode: true }).outcome).toBe('wrong-password');
     expect(labelVerdict('Cannot complete your request.', { password: true, passcode: true }).message).toMatch(/does not say whether/);
     expect(labelVerdict('Your account is locked out', { password: true, passcode: true }).outcome).toBe('user-locked');
-    expect(classicVerdict('4015').outcome).toBe('user-locked');
-    expect(classicVerdict('4001').outcome).toBe('wrong-password');
+    expect(classicVerdict('4015', 'https://gw').outcome).toBe('user-locked');
+    expect(classicVerdict('4007', 'https://gw').outcome).toBe('wrong-password');
+    // 4001 is also how 13.1-63+ refuses a POST without Origin: its own verdict, naming both readings.
+    const refused = classicVerdict('4001', 'https://gw');
+    expect(refused.outcome).toBe('refused-4001');
+    expect(refused.message).toMatch(/Origin/);
+    // A localised theme's message key carries the NSC_VPNERR code.
+    expect(labelVerdict('errorMessageLabel4015', { password: true, passcode: true }).outcome).toBe('user-locked');
+    expect(labelVerdict('errorMessageLabel4007', { password: true, passcode: false })).toMatchObject({ outcome: 'wrong-password', message: expect.stringMatching(/4007, incorrect password/) });
   });
 });

@@ -63,8 +63,8 @@ describe('logonCheck against scripted gateways', () => {
     });
     const r = await check(gw);
     expect(r.outcome).toBe('unexpected-page');
-    expect(r.message).toMatch(/asks for "domain" \(type listbox, "Domain"\)/);
-    expect(gw.seen).toHaveLength(1);
+    expect(r.message).toMatch(/requirement of type "listbox" \("domain"\)/);
+    expect(gw.seen.filter((s) => s.method === 'POST').map((s) => s.path)).toEqual(['/nf/auth/getAuthenticationRequirements.do']);
   });
 
   it('recognises a lock-out label as user-locked', async () => {
@@ -145,6 +145,73 @@ describe('logonCheck against scripted gateways', () => {
     expect(gw.seen.find((s) => s.path === '/cgi/login')).toMatchObject({ form: { login: 'canary', passwd: PASSWORD, passwd1: CODE } });
   });
 
+  it('sends the headers RfWebUI clients send, Origin and Referer on every POST, and finds /p/u/ when /nf/auth/ is absent', async () => {
+    const gw = await gateway({
+      'GET /vpn/index.html': (_q, res) => { res.writeHead(302, { Location: '/logon/LogonPoint/tmindex.html' }); res.end(); },
+      'GET /logon/LogonPoint/tmindex.html': (_q, res) => { res.writeHead(200, { 'Content-Type': 'text/html', 'Set-Cookie': 'NSC_TEMP=t; Path=/' }); res.end('<html></html>'); },
+      '/p/u/getAuthenticationRequirements.do': (_q, res) =>
+        sendXml(res, authResponse({ result: 'more-info', state: 's1', fields: LOGIN_FIELDS }).replace('/nf/auth/doAuthentication.do', '/p/u/doAuthentication.do')),
+      '/p/u/doAuthentication.do': (_q, res) => sendXml(res, authResponse({ result: 'success' }), ['NSC_AAAC=s; Path=/']),
+    });
+    const r = await check(gw, { flow: 'auto' });
+    expect(r).toMatchObject({ outcome: 'ok', flow: 'nfactor' });
+    const post = gw.seen.find((s) => s.path === '/p/u/doAuthentication.do')!;
+    expect(post.headers).toMatchObject({
+      origin: gw.url, referer: `${gw.url}/logon/LogonPoint/tmindex.html`, 'x-citrix-isusinghttps': 'No', 'x-requested-with': 'XMLHttpRequest',
+    });
+    expect(post.headers['x-citrix-am-credentialtypes']).toMatch(/nsg-setclient.*nsg-auth-failure.*nf-poll.*nsg_push/);
+    expect(post.headers['x-citrix-am-labeltypes']).toMatch(/nsg-l20n-error/);
+    expect(post.cookie).toContain('NSC_TEMP=t');
+    // The redirect named an nFactor vserver: with no endpoint at all it would not fall back to classic.
+    expect(gw.seen.some((s) => s.path === '/cgi/login')).toBe(false);
+  });
+
+  it('a failure marked only by NSC_VPNERR and an nsg-auth-failure row ends the check after one post', async () => {
+    const gw = await gateway({
+      '/nf/auth/getAuthenticationRequirements.do': (_q, res) => sendXml(res, authResponse({ result: 'more-info', state: 's1', fields: LOGIN_FIELDS })),
+      '/nf/auth/doAuthentication.do': (_q, res) => sendXml(res, authResponse({ result: 'more-info', state: 's2', fields: [{ id: 'nsg-auth-failure', type: 'nsg-auth-failure', label: '' }, ...LOGIN_FIELDS] }), ['NSC_VPNERR=4015; Path=/']),
+    });
+    const r = await check(gw);
+    expect(r).toMatchObject({ outcome: 'user-locked' });
+    expect(r.message).toMatch(/NSC_VPNERR 4015/);
+    expect(gw.seen.filter((s) => s.path === '/nf/auth/doAuthentication.do')).toHaveLength(1);
+  });
+
+  it('a form that asks for the password again without an error is not answered a second time (no passcode in its field either)', async () => {
+    const gw = await gateway({
+      '/nf/auth/getAuthenticationRequirements.do': (_q, res) => sendXml(res, authResponse({ result: 'more-info', state: 's1', fields: LOGIN_FIELDS.slice(0, 2) })),
+      '/nf/auth/doAuthentication.do': (_q, res) => sendXml(res, authResponse({ result: 'more-info', state: 's2', fields: LOGIN_FIELDS.slice(0, 2) })),
+    });
+    const r = await check(gw);
+    expect(r.outcome).toBe('unexpected-page');
+    expect(r.message).toMatch(/asks for the password again \(field "passwd"\).*not posted a second time/);
+    const posts = gw.seen.filter((s) => s.path === '/nf/auth/doAuthentication.do');
+    expect(posts).toHaveLength(1);
+    expect(JSON.stringify(gw.seen.map((s) => s.form))).not.toContain(CODE);
+  });
+
+  it('a second factor labelled as a password is not given the passcode', async () => {
+    const gw = await gateway({
+      '/nf/auth/getAuthenticationRequirements.do': (_q, res) => sendXml(res, authResponse({ result: 'more-info', state: 's1', fields: LOGIN_FIELDS.slice(0, 2) })),
+      '/nf/auth/doAuthentication.do': (_q, res) => sendXml(res, authResponse({ result: 'more-info', state: 's2', fields: [{ id: 'passwd_ad2', type: 'password', label: 'Domain password' }] })),
+    });
+    const r = await check(gw);
+    expect(r.outcome).toBe('unexpected-page');
+    expect(gw.seen.filter((s) => s.path === '/nf/auth/doAuthentication.do')).toHaveLength(1);
+    expect(JSON.stringify(gw.seen.map((s) => s.form))).not.toContain(CODE);
+  });
+
+  it('a polling step after a good logon counts as logged on once the session cookie is set', async () => {
+    const gw = await gateway({
+      '/nf/auth/getAuthenticationRequirements.do': (_q, res) => sendXml(res, authResponse({ result: 'more-info', state: 's1', fields: LOGIN_FIELDS })),
+      '/nf/auth/doAuthentication.do': (_q, res) => sendXml(res, authResponse({ result: 'more-info', state: 's2', fields: [{ id: 'nf-poll', type: 'nf-poll', label: '' }] }), ['NSC_AAAC=s; Path=/']),
+    });
+    const r = await check(gw);
+    expect(r).toMatchObject({ outcome: 'ok', flow: 'nfactor' });
+    expect(r.message).toMatch(/nf-poll/);
+    expect(gw.seen.filter((s) => s.path === '/nf/auth/doAuthentication.do')).toHaveLength(1);
+  });
+
   it('refuses a malformed pin or URL as bad input, before any request', async () => {
     const gw = await gateway({});
     await expect(check(gw, { tls: { fingerprintSha256: 'AB:CD' } })).rejects.toThrow(/not a SHA-256/);
@@ -157,6 +224,6 @@ describe('logonCheck against scripted gateways', () => {
     const r = await check(gw, { flow: 'nfactor' });
     expect(r.outcome).toBe('unexpected-page');
     expect(r.message).toMatch(/no nFactor endpoint/);
-    expect(gw.seen.map((s) => s.path)).toEqual(['/nf/auth/getAuthenticationRequirements.do']);
+    expect(gw.seen.map((s) => s.path)).toEqual(['/vpn/index.html', '/nf/auth/getAuthenticationRequirements.do', '/p/u/getAuthenticationRequirements.do']);
   });
 });

@@ -6,7 +6,8 @@ import type { Inform } from './certkey-parse.js';
 import { FileStore } from './file-store.js';
 import { SessionStore } from './sessions.js';
 import { FaultTable } from './faults.js';
-import type { SimApplianceConfig } from './types.js';
+import type { SimApplianceConfig, SimGatewayOptions } from './types.js';
+import { gatewayOptions } from './gateway/options.js';
 
 export interface CertKeyRecord {
   certkey: string;
@@ -80,8 +81,17 @@ export class SimNode {
   readonly gatewayLog: GatewayEvent[] = [];
   /** nFactor policy: user name, password and passcode in one form, or the passcode as a second factor. */
   otpFactor: 'combined' | 'separate' = 'combined';
+  /** The gateway virtual server's behaviour (see SimGatewayOptions). */
+  gateway: SimGatewayOptions;
+  /** Every POST that carried a credential to the gateway: path and the (non-empty) field names, never values. */
+  readonly gatewayPosts: { path: string; fields: string[] }[] = [];
 
   constructor(cfg: SimApplianceConfig, index: number, sessionTimeoutSec: number) {
+    try {
+      this.gateway = gatewayOptions({ ...(cfg.gateway ?? {}) });
+    } catch (err) {
+      throw new Error(`appliance ${cfg.name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
     this.name = cfg.name;
     this.firmware = cfg.firmware;
     this.username = cfg.username;

@@ -1,6 +1,6 @@
 // A small client for the simulator's /__lab control endpoint (tests, `adc-cutover lab fault`).
 import type { NodeStateDump } from './control.js';
-import type { FaultSpec } from './types.js';
+import type { FaultSpec, SimGatewayOptions } from './types.js';
 
 async function call(url: string, method: string, body?: unknown): Promise<unknown> {
   const res = await fetch(url, {
@@ -41,4 +41,9 @@ export async function labState(controlUrl: string): Promise<NodeStateDump> {
 /** The gateway's nFactor policy: passcode in the login form, or asked in a second round. */
 export async function setOtpFactor(controlUrl: string, otpFactor: 'combined' | 'separate'): Promise<void> {
   await call(`${base(controlUrl)}/gateway`, 'PUT', { otpFactor });
+}
+
+/** Replaces the gateway's behaviour options (SimGatewayOptions) as a whole; {} restores the defaults. */
+export async function setGatewayOptions(controlUrl: string, options: SimGatewayOptions): Promise<void> {
+  await call(`${base(controlUrl)}/gateway`, 'PUT', options);
 }

@@ -3,7 +3,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SimNode } from './appliance-state.js';
 import { readBody, sendJson } from './http-util.js';
-import type { FaultSpec } from './types.js';
+import type { FaultSpec, SimGatewayOptions } from './types.js';
+import { gatewayOptions } from './gateway/options.js';
 
 export interface SimWorld {
   control: boolean;
@@ -20,6 +21,8 @@ export interface NodeStateDump {
   otp: { encryption: string; maxotpdevices: number };
   configChanged: boolean;
   otpFactor: 'combined' | 'separate';
+  gateway: SimGatewayOptions;
+  gatewayPosts: SimNode['gatewayPosts'];
   faults: string[];
   gatewayLog: SimNode['gatewayLog'];
 }
@@ -38,6 +41,8 @@ export function dumpState(node: SimNode): NodeStateDump {
     otp: { ...cfg.otp },
     configChanged: cfg.configChanged,
     otpFactor: node.otpFactor,
+    gateway: { ...node.gateway },
+    gatewayPosts: [...node.gatewayPosts],
     faults: node.faults.list().map((f) => f.on),
     gatewayLog: [...node.gatewayLog],
   };
@@ -86,10 +91,13 @@ export async function handleControl(node: SimNode, world: SimWorld, req: Incomin
         return;
       }
       case 'PUT /__lab/gateway': {
-        const factor = (body as { otpFactor?: unknown } | undefined)?.otpFactor;
-        if (factor !== 'combined' && factor !== 'separate') throw new Error('otpFactor must be "combined" or "separate"');
-        node.otpFactor = factor;
-        sendJson(res, 200, { ok: true, otpFactor: factor });
+        const { otpFactor: factor, ...rest } = (body ?? {}) as Record<string, unknown>;
+        if (factor !== undefined && factor !== 'combined' && factor !== 'separate') throw new Error('otpFactor must be "combined" or "separate"');
+        const options = gatewayOptions(rest);
+        if (factor !== undefined) node.otpFactor = factor;
+        // Replaced as a whole, so a test states every behaviour it relies on.
+        if (Object.keys(rest).length > 0 || factor === undefined) node.gateway = options;
+        sendJson(res, 200, { ok: true, otpFactor: node.otpFactor, gateway: node.gateway });
         return;
       }
       case 'GET /__lab/state':

@@ -13,6 +13,40 @@ export interface SimApplianceConfig {
     userDataEncryptionKeys?: string[];
     otpEncryption?: 'ON' | 'OFF';
   };
+  /** How this appliance's gateway virtual server behaves; the defaults are the lab's usual gateway. */
+  gateway?: SimGatewayOptions;
+}
+
+/**
+ * Gateway behaviours real appliances show, to be switched on per appliance (and at run time
+ * through PUT /__lab/gateway). docs/fidelity.md says which ones rest on a public source.
+ */
+export interface SimGatewayOptions {
+  /**
+   * 'both' (default, a lab convenience): the classic page at /vpn/index.html and the nFactor
+   * endpoints; 'nfactor': an RfWebUI virtual server, whose /vpn/index.html (and /cgi/login)
+   * redirect to /logon/LogonPoint/tmindex.html; 'classic': no nFactor endpoints.
+   */
+  theme?: 'both' | 'nfactor' | 'classic';
+  /** Prefixes the nFactor exchange is served under; default both. */
+  nfactorPaths?: ('/nf/auth/' | '/p/u/')[];
+  /**
+   * Builds since 13.1-63: POST /cgi/login without an Origin of this gateway, or without the
+   * logon page's cookies, is answered 302 to /vpn/index.html with NSC_VPNERR=4001. Default off.
+   */
+  classicRequiresOrigin?: boolean;
+  /** How a failed nFactor round is shown: a label of type error (default), nsg-l20n-error, or an nsg-auth-failure row. */
+  errorStyle?: 'error' | 'nsg-l20n-error' | 'nsg-auth-failure';
+  /** After the last factor, a more-info round asking for the client choice (nsg-setclient) at /p/u/setClient.do. */
+  setClientStep?: boolean;
+  /** An endpoint analysis scan (nsg-epa): before the logon form, or after a good logon (session cookie already set). */
+  epa?: 'off' | 'before' | 'after';
+  /** The second factor is a push approval (nsg_push, nf-poll) instead of a passcode. */
+  pushOnly?: boolean;
+  /** A requirement of this credential type added to the first form (a schema the client does not know). */
+  extraRequirementType?: string;
+  /** A label of this type added to the first form. */
+  extraLabelType?: string;
 }
 
 export interface SimDirectoryConfig {

@@ -6,6 +6,8 @@ import { failover, labState, setOtpFactor, startSimulator, type RunningSimulator
 import { startTestDirectory, type TestDirectory } from '../../helpers/directory.js';
 import { classicLogon, nfGetRequirements, nfLogon, nfPost, register } from './gateway-client.js';
 import { labTls } from './helpers.js';
+import axios from 'axios';
+import { Agent as HttpsAgent } from 'node:https';
 
 let dir: TestDirectory;
 let sim: RunningSimulator;
@@ -27,6 +29,12 @@ beforeAll(async () => {
       // adc-old: only the old key bound (before the cutover); adc-both: old and new, new newest.
       { name: 'adc-old', firmware: 'multi', username: 'nsroot', password: 'nsroot-pass', preload: { files: files(dir), certkeys, userDataEncryptionKeys: ['otp-old'], otpEncryption: 'ON' } },
       { name: 'adc-both', firmware: 'multi', username: 'nsroot', password: 'nsroot-pass', preload: { files: files(dir), certkeys, userDataEncryptionKeys: ['otp-old', 'otp-new'], otpEncryption: 'ON' } },
+      // An RfWebUI virtual server serving the exchange under /p/u/ only, set in the appliance's config.
+      {
+        name: 'adc-rfweb', firmware: 'multi', username: 'nsroot', password: 'nsroot-pass',
+        preload: { files: files(dir), certkeys, userDataEncryptionKeys: ['otp-old'], otpEncryption: 'ON' },
+        gateway: { theme: 'nfactor', nfactorPaths: ['/p/u/'], classicRequiresOrigin: true },
+      },
     ],
     tls: { certPem: tls.server.certPem, keyPem: tls.server.keyPem },
     directory: {
@@ -233,5 +241,34 @@ describe('gateway nFactor with the passcode as a second factor', () => {
     } finally {
       await setOtpFactor(g.controlUrl!, 'combined');
     }
+  });
+});
+
+describe('gateway options set per appliance', () => {
+  it('an RfWebUI appliance redirects its logon page and /cgi/login to LogonPoint and serves nFactor under /p/u/ only', async () => {
+    const c = axios.create({ baseURL: gw('adc-rfweb').gatewayUrl, maxRedirects: 0, validateStatus: () => true, httpsAgent: new HttpsAgent({ ca: labTls().ca.certPem }) });
+    const page = await c.get('/vpn/index.html');
+    expect([page.status, page.headers.location]).toEqual([302, '/logon/LogonPoint/tmindex.html']);
+    expect((await c.post('/nf/auth/getAuthenticationRequirements.do', '')).status).toBe(404);
+    const pu = await c.post('/p/u/getAuthenticationRequirements.do', '');
+    expect(pu.status).toBe(200);
+    expect(String(pu.data)).toContain('<PostBack>/p/u/doAuthentication.do</PostBack>');
+    const classic = await c.post('/cgi/login', 'login=x&passwd=y&passwd1=1', { headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    expect([classic.status, classic.headers.location]).toEqual([302, '/logon/LogonPoint/tmindex.html']);
+    expect((await labState(gw('adc-rfweb').controlUrl!)).gateway).toEqual({ theme: 'nfactor', nfactorPaths: ['/p/u/'], classicRequiresOrigin: true });
+  });
+
+  it('refuses an option it does not have, or a bad value, naming it, and changes nothing', async () => {
+    const url = `${gw('adc-rfweb').controlUrl!}/gateway`;
+    for (const [body, says] of [[{ pushOnyl: true }, /unknown gateway option pushOnyl/], [{ theme: 'x1' }, /theme must be one of/], [{ nfactorPaths: ['/vpn/'] }, /nfactorPaths/]] as const) {
+      const res = await fetch(url, { method: 'PUT', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: string }).error).toMatch(says);
+    }
+    expect((await labState(gw('adc-rfweb').controlUrl!)).gateway.theme).toBe('nfactor');
+    await expect(startSimulator({
+      appliances: [{ name: 'bad', firmware: 'multi', username: 'u', password: 'p', gateway: { errorStyle: 'shout' as never } }],
+      tls: { certPem: labTls().server.certPem, keyPem: labTls().server.keyPem },
+    })).rejects.toThrow(/appliance bad: gateway option errorStyle must be one of/);
   });
 });
