@@ -116,7 +116,7 @@ export function changeRecords(records: Stamped[]): ChangeRecord[] {
     else if (r.type === 'done') { const c = byId.get(r.id); if (c) c.done = r.data; }
     else if (r.type === 'outcome-unknown') { const c = byId.get(r.id); if (c) c.outcomeUnknownAt = r.t; }
     else if (r.type === 'write-sent') { const c = byId.get(r.id); if (c) c.writeSentAt = r.t; }
-    else if (r.type === 'undo' && (r.status === 'undone' || r.status === 'not-needed')) { const c = byId.get(r.id); if (c) c.undone = true; }
+    else if (r.type === 'undo' && (r.status === 'undone' || r.status === 'not-needed')) { const c = byId.get(r.id); if (c) { c.undone = true; if (r.status === 'undone') c.reverted = true; } }
   }
   return [...byId.values()];
 }

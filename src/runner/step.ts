@@ -36,6 +36,8 @@ export interface ChangeRecord {
   /** Undone by an earlier rollback that completed: a later run may have changed things since. */
   rolledBackBefore?: boolean;
   undone?: boolean;
+  /** An earlier undo found the change made and took it back: the write has landed, it cannot land again. */
+  reverted?: boolean;
 }
 
 export interface StepJournal {

@@ -65,7 +65,7 @@ export const LATE_WRITE_HORIZON_MS = 5 * 60_000;
  * its timeout and a settle window from when it left, and then taken as not made: lateWriteDeadline.)
  */
 export function mayStillLand(r: ChangeRecord, now = Date.now()): boolean {
-  if (r.done || !r.outcomeUnknownAt) return false;
+  if (r.done || r.reverted || !r.outcomeUnknownAt) return false;
   const sent = Date.parse(r.writeSentAt ?? r.outcomeUnknownAt);
   return Number.isFinite(sent) && now < sent + LATE_WRITE_HORIZON_MS;
 }
