@@ -81,6 +81,8 @@ export interface RollbackResult {
   message: string;
   /** What this undo took (its checks and waits included), when the step measured it. */
   ms?: number;
+  /** The change cannot be made any more (what it needed is gone): a write of it still in flight would be refused. */
+  settled?: boolean;
 }
 
 export interface Step {

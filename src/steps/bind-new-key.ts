@@ -3,18 +3,16 @@
 // bound right after unbind-old-key.ts took the old one away — the plan states the outage this
 // leaves for users not yet moved.
 import {
-  bindUserDataEncryptionKey, detectMultiBinding, getCertkey, isBindingRefusal, listUserDataEncryptionKeys, unbindUserDataEncryptionKey,
+  bindUserDataEncryptionKey, detectMultiBinding, listUserDataEncryptionKeys,
 } from '../nitro/index.js';
 import { AdcError } from '../errors.js';
 import type { ChangeRecord, RollbackResult, Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
 import type { ApplianceHandle } from './estate.js';
 import { newCertkeyName, type StepDeps } from './facts.js';
-import { checkSecondaryBindings, describeError, ensurePrimary, forEachAppliance } from './fleet.js';
-import { checkBindingsAfterRollback, restoreKeys } from './binding-check.js';
+import { checkSecondaryBindings, ensurePrimary, forEachAppliance } from './fleet.js';
+import { checkBindingsAfterRollback } from './binding-check.js';
 import { journaledWrite } from './late-writes.js';
-import { undoEach } from './undo.js';
-import { boundKeys, directoryDevices, unbindBreach } from './invariant.js';
-import { moveDevices, runBackups } from './sweep.js';
+import { rollbackNewKeyBinds } from './new-key-rollback.js';
 import { ApplianceStep } from './appliance-step.js';
 import type { StepOptions } from '../playbook/playbook.js';
 
@@ -112,92 +110,9 @@ export class BindNewKeyStep extends ApplianceStep implements Step {
     return { target: a.name, status: 'ok', message: `${key} bound as userDataEncryptionKey (bound now: ${r.bound.join(', ')})${ha}`, changed: { bound: r.bound } };
   }
 
+  /** Fleet-wide: the new key goes from every appliance at once, once no device needs it (new-key-rollback.ts). */
   async rollback(ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
-    // Two passes: an appliance whose new key cannot go yet (devices under it, and the old key not
-    // back on every appliance to move them to) waits until the others have bound the old key back.
-    const deferred = new Map<number, string>();
-    const first = await undoEach(this.deps, ctx, records, (a, r) => this.undoBind(ctx, a, r, deferred));
-    if (deferred.size === 0) return first;
-    const again = await undoEach(this.deps, ctx, records.filter((r) => deferred.has(r.id)), (a, r) => this.unbindSafely(ctx, a, r, deferred.get(r.id)!));
-    return first.map((x) => again.find((y) => y.id === x.id) ?? x);
-  }
-
-  private async undoBind(ctx: StepContext, a: ApplianceHandle, r: ChangeRecord, deferred: Map<number, string>): Promise<Omit<RollbackResult, 'target' | 'id'>> {
-    const key = String(r.data['certkey']);
-    const boundBefore = (r.data['boundBefore'] as string[] | undefined) ?? [];
-    if (boundBefore.includes(key)) return { status: 'not-needed', message: `${key} was bound before this run: kept` };
-    if (r.done && r.done['applied'] === false) return { status: 'not-needed', message: `${key} was never bound by this run` };
-    const now = await listUserDataEncryptionKeys(a.client);
-    if (!now.includes(key)) return { status: 'not-needed', message: `${key} was not bound` };
-    const keep = this.deps.facts.keepNewKey;
-    if (keep.length) return { status: 'failed', message: `${key} kept bound: ${keep.map((k) => k.why).join('; ')}` };
-    const missing = restoreKeys(r).filter((k) => !now.includes(k));
-    if (missing.length && now.every((k) => k === key)) return this.swapBack(ctx, a, r, key, missing, deferred);
-    return this.unbindSafely(ctx, a, r, '', deferred);
-  }
-
-  /**
-   * Unbind the new key only once no device needs it. Devices under it that no backup names
-   * (enrolled during the run) are first moved to the old certificate — when the old key is bound
-   * on every appliance, so the move locks nobody out anywhere (with `deferred`, the unbind waits
-   * for a second pass when it is not yet); otherwise the new key is kept. Before the move, this
-   * run's directory backups are put back, so every entry the run wrote gets its original bytes.
-   */
-  private async unbindSafely(ctx: StepContext, a: ApplianceHandle, r: ChangeRecord, first: string, deferred?: Map<number, string>): Promise<Omit<RollbackResult, 'target' | 'id'>> {
-    const { estate } = this.deps;
-    const key = String(r.data['certkey']);
-    let breach = await unbindBreach(estate, a, key, await directoryDevices(estate));
-    let moved = '';
-    if (breach) {
-      const bound = await Promise.all(estate.appliances.map((x) => boundKeys(estate, x)));
-      const lacking = bound.filter((b) => !b.holds.has('old')).map((b) => b.appliance);
-      if (lacking.length && deferred) {
-        deferred.set(r.id, first);
-        return { status: 'failed', message: `${first}waiting for the old key to be back on ${lacking.join(', ')}` };
-      }
-      if (lacking.length) return { status: 'failed', message: `${first}${key} kept bound: ${breach}, and the old key is not bound on ${lacking.join(', ')} to move them to` };
-      const m = await moveDevices(this.deps, ctx, 'new', 'old', `before unbinding ${key} on ${a.name}`, runBackups(ctx.runDir));
-      moved = `${m.message}; `;
-      breach = await unbindBreach(estate, a, key, await directoryDevices(estate));
-      if (breach) return { status: 'failed', message: `${first}${moved}${key} kept bound: ${breach}` };
-    }
-    // A rollback never removes the last key bound (with encryption ON, registration breaks),
-    // unless the appliance had none before the run: then none is exactly as before.
-    if (restoreKeys(r).length > 0 && (await listUserDataEncryptionKeys(a.client)).every((k) => k === key)) {
-      return { status: 'failed', message: `${first}${moved}${key} kept bound: it is the only userDataEncryptionKey on ${a.name}, and unbinding it would leave none` };
-    }
-    const u = await unbindUserDataEncryptionKey(a.client, key);
-    return { status: 'undone', message: `${first}${moved}${key} unbound (bound now: ${u.bound.join(', ') || 'none'})` };
-  }
-
-  /**
-   * The new key is the only one bound and the keys it replaced are not back (a swap, or their
-   * undo failed): unbinding it first would leave vpn global with none. Where the firmware holds
-   * two, bind them back first; where it refuses a second binding, swap back at once (unbind,
-   * bind) — the same short window the swap itself had.
-   */
-  private async swapBack(ctx: StepContext, a: ApplianceHandle, r: ChangeRecord, key: string, missing: string[], deferred: Map<number, string>): Promise<Omit<RollbackResult, 'target' | 'id'>> {
-    try {
-      for (const k of missing) await bindUserDataEncryptionKey(a.client, k);
-    } catch (err) {
-      // Unbind first only where the firmware is not known to hold two keys, the refusal is about
-      // the binding (not a missing certkey or the appliance's state), and the keys to bind back
-      // exist: otherwise the unbind would leave vpn global with none and no way back.
-      const multi = this.deps.facts.appliances.get(a.name)?.capability === 'multi';
-      const present = !multi && isBindingRefusal(err) && (await Promise.all(missing.map((k) => getCertkey(a.client, k)))).every(Boolean);
-      if (!present) {
-        return { status: 'failed', message: `${key} is the only key bound, and binding ${missing.join(', ')} back first failed (${describeError(err)}): ${key} kept, or the appliance would have none. 'bind vpn global -userDataEncryptionKey ${missing[0]}', then 'unbind vpn global -userDataEncryptionKey ${key}'` };
-      }
-      await unbindUserDataEncryptionKey(a.client, key);
-      try {
-        let now: string[] = [];
-        for (const k of missing) now = (await bindUserDataEncryptionKey(a.client, k)).bound;
-        return { status: 'undone', message: `one binding at a time: ${key} unbound, then ${missing.join(', ')} bound again (bound now: ${now.join(', ')})` };
-      } catch (err2) {
-        return { status: 'failed', message: `${key} unbound to swap back, but binding ${missing.join(', ')} failed (${describeError(err2)}): vpn global has NO userDataEncryptionKey — 'bind vpn global -userDataEncryptionKey ${missing[0]}' now` };
-      }
-    }
-    return this.unbindSafely(ctx, a, r, `${missing.join(', ')} bound again first, then `, deferred);
+    return rollbackNewKeyBinds(this.deps, ctx, records);
   }
 
   /** Read the bindings again once every undo has run: a late write may have changed them since. */

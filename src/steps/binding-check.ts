@@ -77,6 +77,7 @@ async function checkOne(deps: StepDeps, a: ApplianceHandle, ctx: StepContext, re
         continue;
       }
       const now = await unbindUserDataEncryptionKey(a.client, key);
+      deps.facts.keyUnboundAt = Date.now();
       out.push({ id: r.id, target: a.name, status: 'undone', message: `${late}; ${missing.length ? `${missing.join(', ')} bound again, then ` : ''}unbound once more (bound now: ${now.bound.join(', ') || 'none'})` });
     } catch (err) {
       out.push({ id: r.id, target: a.name, status: 'failed', message: `${late}; putting it right failed (${describeError(err)}): '${want ? 'bind' : 'unbind'} vpn global -userDataEncryptionKey ${key}' by hand, once the keys bound before the run are bound` });

@@ -30,6 +30,12 @@ export interface RunFacts {
    * keeps that: the directory stays under the new certificate and the new key stays bound.
    */
   keepNewKey: { appliance: string; why: string }[];
+  /**
+   * When this process last unbound a key a gateway may have been encrypting registrations under:
+   * one already under way then can still write under it for a moment (the gateway picked the key
+   * before the unbind), so the final check waits that moment out first (safety-check.ts).
+   */
+  keyUnboundAt?: number;
 }
 
 /** Everything a step needs: the estate, the playbook parameters, the shared facts. */

@@ -74,7 +74,7 @@ export function mayStillLand(r: ChangeRecord, now = Date.now()): boolean {
  * An undo that found nothing to undo for a write that may still land cannot claim the appliance
  * is as before: the write may appear after the report. Say so, and what to do (exit 3).
  */
-export function unlessStillPending<T extends { status: string; message: string }>(a: ApplianceHandle, r: ChangeRecord, res: T, runId: string): T {
-  if (res.status !== 'not-needed' || !mayStillLand(r)) return res;
+export function unlessStillPending<T extends { status: string; message: string; settled?: boolean }>(a: ApplianceHandle, r: ChangeRecord, res: T, runId: string): T {
+  if (res.status !== 'not-needed' || res.settled || !mayStillLand(r)) return res;
   return { ...res, status: 'failed', message: `${res.message}; but its "${r.action}" got no reply and never showed, and may still be applied on ${a.name}: look there, then run 'adc-cutover rollback ${runId}' again to undo it if it did` };
 }

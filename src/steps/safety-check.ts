@@ -9,7 +9,17 @@ import type { StepDeps } from './facts.js';
 import { boundKeys, checkInvariant, type InvariantVerdict, type Which } from './invariant.js';
 import { moveDevices } from './sweep.js';
 
+/**
+ * How long a registration the gateway had begun before a key was unbound may still write under
+ * that key. A registration is one request: the gateway picks the newest bound key, encrypts and
+ * writes the directory; in the lab it takes well under a second (inference for real gateways:
+ * the same work, one LDAP modify).
+ */
+export const REGISTRATION_DRAIN_MS = 3000;
+
 export async function safetyCheck(deps: StepDeps, ctx: StepContext): Promise<SafetyVerdict> {
+  const drain = (deps.facts.keyUnboundAt ?? 0) + REGISTRATION_DRAIN_MS - Date.now();
+  if (drain > 0) await new Promise((r) => setTimeout(r, drain));
   let v = await checkInvariant(deps);
   const from = repairable(v);
   if (from) {
