@@ -153,7 +153,14 @@ export class ImportCertkeyStep extends ApplianceStep implements Step {
   private async undo(a: ApplianceHandle, r: ChangeRecord): Promise<Omit<RollbackResult, 'target' | 'id'> & { removed?: string[] }> {
     if (r.action === 'add-certkey') {
       const name = String(r.done?.['certkey'] ?? r.data['certkey']);
-      const created = r.done ? r.done['created'] === true : r.data['existedBefore'] === false && (await getCertkey(a.client, name)) !== undefined;
+      const present = r.done ? true : (await getCertkey(a.client, name)) !== undefined;
+      const created = r.done ? r.done['created'] === true : r.data['existedBefore'] === false && present;
+      if (!created && r.data['existedBefore'] === false && !present) {
+        // An add still in flight needs its files: once they are gone, the appliance refuses it (1647).
+        const files = [r.data['cert'], r.data['key']].filter((f): f is string => typeof f === 'string');
+        const gone = (await Promise.all(files.map((f) => a.transport.read(f)))).every((b) => b === undefined);
+        return { status: 'not-needed', message: `certkey ${name} is not there${gone ? ' (and the files it would load are gone, so no add of it can land)' : ''}`, ...(gone ? { settled: true } : {}) };
+      }
       if (!created) return { status: 'not-needed', message: `certkey ${name} existed before this run: kept` };
       const removed = await deleteCertkey(a.client, name, { createdByThisRun: true });
       return { status: removed ? 'undone' : 'not-needed', message: removed ? `certkey ${name} deleted` : `certkey ${name} was already gone` };
