@@ -91,8 +91,8 @@ describe(`the invariant after every command, ${SEEDS} random seeds`, () => {
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
     const fault = pick(FAULTS);
     const on = pick(WRITES);
-    const killRun = rand() < 0.35 ? 300 + Math.floor(rand() * 4000) : undefined;
-    const killRollback = rand() < 0.25 ? 200 + Math.floor(rand() * 2000) : undefined;
+    const killRun = rand() < 0.35 ? 500 + Math.floor(rand() * 8000) : undefined;
+    const killRollback = rand() < 0.25 ? 200 + Math.floor(rand() * 3000) : undefined;
     const steps: Step[] = [];
     let enrolled = 0;
 
