@@ -52,22 +52,26 @@ export async function waitOutLateWrite(a: ApplianceHandle, r: ChangeRecord, ctx:
 }
 
 /**
- * How long after it was sent a write that never showed is still taken to be able to land. The
- * waits above cover what the inventory says an appliance takes; a real appliance busy with a
- * save or an HA sync has been seen to take longer, and nothing says when it gives up. Within
+ * How long after it was sent a write that never showed is still taken to be able to land: ten
+ * times the appliance's call timeout, and at least a minute (5 minutes at the default 30-s
+ * timeout). The waits above cover what the inventory says an appliance takes; a real appliance
+ * busy with a save or an HA sync can take longer, and nothing public says when it gives up. Within
  * this horizon a rollback treats such a write as pending (safety over exactness).
  */
-export const LATE_WRITE_HORIZON_MS = 5 * 60_000;
+export function lateWriteHorizonMs(a: ApplianceHandle): number {
+  return Math.max(60_000, 10 * a.client.timeoutMs);
+}
 
 /**
  * A write of `r` got no reply while the run watched it, never showed, and was sent recently
- * enough that it may still land. (A write the process died in the middle of is waited out for
- * its timeout and a settle window from when it left, and then taken as not made: lateWriteDeadline.)
+ * enough that it may still land on `a`. (A write the process died in the middle of is waited out
+ * for its timeout and a settle window from when it left, and then taken as not made:
+ * lateWriteDeadline.)
  */
-export function mayStillLand(r: ChangeRecord, now = Date.now()): boolean {
+export function mayStillLand(a: ApplianceHandle, r: ChangeRecord, now = Date.now()): boolean {
   if (r.done || r.reverted || !r.outcomeUnknownAt) return false;
   const sent = Date.parse(r.writeSentAt ?? r.outcomeUnknownAt);
-  return Number.isFinite(sent) && now < sent + LATE_WRITE_HORIZON_MS;
+  return Number.isFinite(sent) && now < sent + lateWriteHorizonMs(a);
 }
 
 /**
@@ -75,6 +79,6 @@ export function mayStillLand(r: ChangeRecord, now = Date.now()): boolean {
  * is as before: the write may appear after the report. Say so, and what to do (exit 3).
  */
 export function unlessStillPending<T extends { status: string; message: string; settled?: boolean }>(a: ApplianceHandle, r: ChangeRecord, res: T, runId: string): T {
-  if (res.status !== 'not-needed' || res.settled || !mayStillLand(r)) return res;
+  if (res.status !== 'not-needed' || res.settled || !mayStillLand(a, r)) return res;
   return { ...res, status: 'failed', message: `${res.message}; but its "${r.action}" got no reply and never showed, and may still be applied on ${a.name}: look there, then run 'adc-cutover rollback ${runId}' again to undo it if it did` };
 }

@@ -61,7 +61,7 @@ export class UnbindOldKeyStep extends ApplianceStep implements Step {
       const key = String(r.data['certkey']);
       if (r.done && r.done['applied'] === false) return { status: 'not-needed', message: `${key} was not unbound by this run` };
       const now = await listUserDataEncryptionKeys(a.client);
-      if (now.includes(key) && mayStillLand(r)) {
+      if (now.includes(key) && mayStillLand(a, r)) {
         // The unbind never showed, yet the appliance may still apply it: binding the old key
         // "again" changes nothing, and once the rest of the rollback has taken the new key away
         // and put the directory back under the old one, a late unbind would leave users with no

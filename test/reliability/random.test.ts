@@ -113,7 +113,7 @@ describe(`the invariant after every command, ${SEEDS} random seeds`, () => {
       if (process.env['RELIABILITY_DEBUG']) {
         appendFileSync(process.env['RELIABILITY_DEBUG'], `== seed ${seed} ${args[0]} exit ${r.code}\n${r.stdout.split('\n').filter((l) => /"(undo|invariant|run-end|step-end|outcome-unknown|note)"/.test(l)).join('\n')}\n${r.stderr.slice(-1500)}\n`);
       }
-      steps.push({ command: `${args[0]}${killAfterMs ? ` (SIGKILL at ${killAfterMs} ms)` : ''}`, code: r.code, ...(r.code === 2 ? { why: r.stderr.trim().split('\n').at(-1) } : {}), breaches: lockedOut(after), asBefore: JSON.stringify(after.appliances) === JSON.stringify(pristine.appliances) });
+      steps.push({ command: `${args[0]}${killAfterMs && r.code === null ? ` (SIGKILL at ${killAfterMs} ms)` : ''}`, code: r.code, ...(r.code === 2 ? { why: r.stderr.trim().split('\n').at(-1) } : {}), breaches: lockedOut(after), asBefore: JSON.stringify(after.appliances) === JSON.stringify(pristine.appliances) });
       return r;
     };
 
