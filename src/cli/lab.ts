@@ -14,14 +14,15 @@ export function registerLab(cli: Argv, _setCode: SetCode): void {
     y
       .command('up', 'start the lab and wait until everything answers', (a) =>
         dirOption(a)
-          .option('users', { type: 'number', default: 200, describe: 'users to seed (besides the canary)' })
+          .option('users', { type: 'number', default: 200, describe: 'users to seed (besides the canaries)' })
+          .option('canaries', { type: 'number', default: 3, describe: 'canary users for the logon checks (canary, canary2, …); each is one more check per gateway in a TOTP step without waiting' })
           .option('appliances', { type: 'number', describe: 'simulated appliances (default 1, or 2 with --ha)' })
           .option('ha', { type: 'boolean', default: false, describe: 'make the first two appliances an HA pair' })
           .option('firmware', { type: 'string', default: 'multi', describe: 'userDataEncryptionKey bindings allowed: several (multi) or one (single); per appliance as a list (multi,single,multi), or mixed (alternating by inventory target)' })
           .option('json', { type: 'boolean', describe: 'print the status as JSON' }),
         async (argv) => {
           const status = await labUp({
-            dir: argv.dir, users: argv.users, ha: argv.ha, firmware: parseFirmwareOption(argv.firmware),
+            dir: argv.dir, users: argv.users, canaries: argv.canaries, ha: argv.ha, firmware: parseFirmwareOption(argv.firmware),
             ...(argv.appliances !== undefined ? { appliances: argv.appliances } : {}),
             log: (line) => process.stderr.write(`lab: ${line}\n`),
           });
@@ -83,7 +84,7 @@ function printStatus(s: LabStatus, json: boolean): void {
     ...s.appliances.map((a) => `appliance   ${a.name}  NITRO ${a.nitroUrl}  gateway ${a.gatewayUrl}  ${a.firmware}${a.haPeer ? `  HA peer ${a.haPeer}` : ''}  (${a.username}, password file ${a.passwordFile})`),
     `old cert    ${s.certs.old.cert}  (certkey ${s.certs.old.certkey}, bound as userDataEncryptionKey)`,
     `new cert    ${s.certs.new.cert}  key ${s.certs.new.key}`,
-    `canary      ${s.canary.sAMAccountName}  ${s.canary.dn}  (password ${s.canary.passwordFile}, TOTP secret ${s.canary.totpSecretFile})`,
+    ...(s.canaries ?? [s.canary]).map((c) => `canary      ${c.sAMAccountName}  ${c.dn}  (password ${c.passwordFile}, TOTP secret ${c.totpSecretFile})`),
     `inventory   ${s.inventory}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -19,7 +19,7 @@ import { newFacts, type RunFacts } from '../steps/facts.js';
 import { applianceFactsJson } from '../steps/preflight.js';
 import { buildSteps } from '../steps/registry.js';
 import { loadInventory } from './inventory.js';
-import { logonProofWarning, NO_LOGON_CHECK_PARAM, requireLogonProof } from './logon-proof.js';
+import { canaryPoolWords, logonProofWarning, NO_LOGON_CHECK_PARAM, requireLogonProof } from './logon-proof.js';
 import { loadPlaybook } from './playbook.js';
 import { writeHtmlReport } from '../report/html/index.js';
 
@@ -35,6 +35,8 @@ export interface PlanDoc {
   failureBudget: string;
   /** How the fleet moves: phases, barriers, and the order a mixed fleet takes, with the reason. */
   fleet: string[];
+  /** The canary pool: how many logon checks it covers in one TOTP step without waiting. */
+  canaries?: string;
   warnings: string[];
   hash: string;
 }
@@ -151,6 +153,7 @@ async function computePlan(l: Loaded, dryRun: boolean, noLogonCheck = false): Pr
     playbook: l.playbookFile, inventory: l.inventoryFile, mode: String(l.params['mode'] ?? 'auto'), dryRun, appliances, steps,
     failureBudget: budgetWords(Number(l.params['maxFailedAppliances'] ?? 0), l.estate.appliances.length),
     fleet: fleetWords(String(l.params['mode'] ?? 'auto'), Number(l.params['parallel'] ?? 4), l.steps),
+    ...(canaryPoolWords(l.steps, l.estate) ? { canaries: canaryPoolWords(l.steps, l.estate) } : {}),
     warnings: [...new Set([logonProofWarning(l.steps, l.estate, noLogonCheck) ?? [], ...appliances.flatMap((a) => a.warnings), ...steps.flatMap((s) => s.warnings)].flat())],
     hash,
   };

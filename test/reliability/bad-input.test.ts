@@ -142,7 +142,10 @@ describe('LDAP filter injection through parameters', () => {
   // sAMAccountName: a pattern in the name must match itself only (escaped), never "canary".
   it.each(['canar*', '*)(sAMAccountName=canary', 'canary)(|(objectClass=*'])('canary user %j matches nothing', async (user) => {
     const inv = deriveInventory(lab, 'inventory-inject.yaml', (doc) => {
-      const c = doc['canary'] as Record<string, unknown>;
+      // The single `canary:` form, which inventories written before the pool still use.
+      const c = (doc['canaries'] as Record<string, unknown>[])[0]!;
+      delete doc['canaries'];
+      doc['canary'] = c;
       c['user'] = user;
       delete c['totpSecret'];
     });
@@ -294,6 +297,7 @@ describe('NITRO replies that are not JSON', () => {
 describe('refused before any change: step options, logon proof, certkey names, directory search, state home', () => {
   const noCanary = () => deriveInventory(lab, 'inventory-no-canary.yaml', (doc) => {
     delete doc['canary'];
+    delete doc['canaries'];
   });
   const writePlaybook = (name: string, text: string) => {
     const f = join(lab.root, name);
