@@ -56,9 +56,11 @@ export function registerLogonCheck(cli: Argv, setCode: SetCode): void {
       .option('insecure', { type: 'boolean', describe: 'do not verify the gateway certificate' })
       .option('flow', { choices: ['auto', 'nfactor', 'classic'] as const, default: 'auto' as const, describe: 'logon flow' })
       .option('timeout', { type: 'number', default: 15, describe: 'seconds per request' })
-      .option('json', { type: 'boolean', default: false })
+      .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })
       .conflicts('totp-secret-env', 'directory-value-env')
-      .conflicts('insecure', ['ca', 'fingerprint']),
+      .conflicts('insecure', ['ca', 'fingerprint'])
+      .example('$0 logon-check --gateway https://gw.example.com --user canary --password-env CANARY_PW --totp-secret-env CANARY_TOTP --ca ca.pem', 'the canary logs on with a code from its TOTP secret, then off')
+      .example('$0 logon-check --gateway https://gw.example.com --user canary --password-env CANARY_PW --directory-value-env CANARY_VALUE --cert otp-new.pem --key otp-new.key --json', 'the code from its directory value read with the new key: proves that value too'),
   async (argv) => {
     // keyOptions names its options by computed strings, which widens yargs' inferred type.
     const a = argv as unknown as ParsedArgv;

@@ -371,7 +371,7 @@ describe('refused before any change: step options, logon proof, certkey names, d
     expect(journal).toMatch(/"type":"run".*"noLogonCheck":true/);
     expect(journal).not.toContain('"type":"run-end"');
 
-    const resumed = await lab.cli(['resume', runId, '--json'], { timeoutMs: 60_000 });
+    const resumed = await lab.cli(['resume', runId, '--yes', '--json'], { timeoutMs: 60_000 });
     expect(resumed.code, resumed.stderr).toBe(0);
     const moved = await lab.snapshot();
     expect(Object.values(moved.appliances).map((a) => a.bindings)).toEqual([[expect.stringMatching(/^otp-enc-/)], [expect.stringMatching(/^otp-enc-/)]]);

@@ -122,7 +122,7 @@ describe('SIGKILL at seeded random points, then resume or rollback from the jour
 
     let checked = mid.checked;
     if (then.startsWith('resume')) {
-      const resumed = await lab.cli(['resume', r.runId, '--json'], { timeoutMs: 60_000 });
+      const resumed = await lab.cli(['resume', r.runId, '--yes', '--json'], { timeoutMs: 60_000 });
       expect(resumed.code, resumed.stderr + resumed.stdout.slice(-1500)).toBe(0);
       const done = await lab.snapshot();
       const moved = compareValues(before.directory, done.directory, keyring);
