@@ -29,6 +29,9 @@ export interface CliOptions {
 export function buildCli(argv: string[], setCode: (code: number) => void, opts: CliOptions = {}): Argv {
   const cli = yargs(argv)
     .scriptName('adc-cutover')
+    // One language for the help, whatever LANG says: the text around yargs' labels is English, and
+    // docs/cli.md must come out the same on every machine.
+    .locale('en')
     .usage(`$0 <command> [options]\n\nNetScaler ADC change windows: the Native OTP encryption-certificate cutover, safely.\n\n${EXIT_CODES_TEXT}`)
     .strict()
     .demandCommand(1, 'Name a command (see --help).')
