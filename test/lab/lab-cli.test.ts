@@ -129,8 +129,9 @@ describe('adc-cutover lab (built CLI)', () => {
     try {
       await client.bind(status.directory.bindDN, readFileSync(status.directory.passwordFile, 'utf8'));
       const { searchEntries } = await client.search('ou=Users,dc=lab,dc=example', { filter: '(objectClass=user)', attributes: ['cn'], paged: { pageSize: 100 } });
-      expect(searchEntries).toHaveLength(31);
-      await client.bind(status.canary.dn, readFileSync(status.canary.passwordFile, 'utf8'));
+      // The 30 seeded users and the three canaries; every canary can bind with its password.
+      expect(searchEntries).toHaveLength(33);
+      for (const c of status.canaries) await client.bind(c.dn, readFileSync(c.passwordFile, 'utf8'));
     } finally {
       await client.unbind();
     }
