@@ -77,7 +77,7 @@ interface Conn {
   timeoutMs: number;
   base?: string;
   filter: string;
-  /** Absent: userParameters, or for restore the attribute the backup names. */
+  /** The flag, else the inventory's; absent: userParameters. (restore takes only the flag, else the backup's.) */
   attribute?: string;
   pageSize: number;
   concurrency?: number;
@@ -231,7 +231,8 @@ export function registerDirectory(cli: Argv, setCode: SetCode): void {
           const s = await runRestore({
             connect: connector(c, argv['dry-run'] === true), backupFile: argv['backup-file'] as string, keys,
             concurrency: (argv['concurrency'] as number | undefined) ?? c.concurrency,
-            attribute: c.attribute, ...(argv['reencrypt-changed'] ? { reencryptChangedUnder: old } : {}),
+            // The backup names its attribute; only a flag overrides it, never the inventory's.
+            attribute: argv.attribute, ...(argv['reencrypt-changed'] ? { reencryptChangedUnder: old } : {}),
             signal: interrupt(), onProgress: progressPrinter(argv.json),
           });
           printSummary(s, argv.json, s.changedSince.length ? `changed since the run (not put back${argv['reencrypt-changed'] ? '; devices re-encrypted under the old certificate' : ''}):\n${s.changedSince.map((d) => `  ${d}`).join('\n')}` : undefined);
