@@ -1,10 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
-// Integration tests start real servers (slapd, the ADC simulator). Most of an end-to-end test's
-// time is idle: the final logon check waits for a fresh 30-s TOTP step (a gateway refuses a code
-// it has already accepted). So those files run several at once, even on 2 cores, and overlap
-// their waits. Files whose assertions rest on timing (NITRO timeouts of 1.5 s, the 50,000-user
-// load, SIGKILL at chosen moments) run afterwards, one at a time, on a quiet machine.
+// Integration tests start real servers (slapd, the ADC simulator). Part of an end-to-end test's
+// time is idle: a logon check waits for a fresh 30-s TOTP step once the lab's three canaries have
+// each logged on through a gateway in the current one (a gateway refuses a code it has already
+// accepted). So those files run several at once, even on 2 cores, and overlap their waits. Files
+// whose assertions rest on timing (NITRO timeouts of 1.5 s, the load test, SIGKILL at chosen
+// moments) run afterwards, one at a time, on a quiet machine. `npm test` runs the reliability
+// suites small; `npm run test:long` at full size (test/reliability/size.ts).
 const ALONE = [
   'test/reliability/faults-nitro.test.ts',
   'test/reliability/faults-kill.test.ts',

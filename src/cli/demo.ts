@@ -18,9 +18,12 @@ const PLAYBOOK = fileURLToPath(new URL('../../../playbooks/otp-cert-cutover.yaml
 
 export function registerDemo(cli: Argv, setCode: SetCode): void {
   cli.command('demo', 'start a lab, run the OTP certificate cutover against it, print the report, stop the lab', (y) =>
-    y.option('users', { type: 'number', default: 500 }).option('appliances', { type: 'number', default: 3 })
+    y.option('users', { type: 'number', default: 500, describe: 'users to seed' }).option('appliances', { type: 'number', default: 3, describe: 'simulated appliances' })
       .option('ha', { type: 'boolean', default: true, describe: 'make the first two appliances an HA pair' })
-      .option('keep', { type: 'boolean', default: false, describe: 'leave the lab running afterwards (stop it with lab down --dir …)' }),
+      .option('keep', { type: 'boolean', default: false, describe: 'leave the lab running afterwards (stop it with lab down --dir …)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print the run\'s report as JSON on stdout (progress stays on stderr)' })
+      .example('$0 demo', 'lab up, the cutover with a live task list, the report, lab down (what npm run demo does)')
+      .example('$0 demo --users 5000 --appliances 1 --no-ha --keep', 'a bigger directory on one appliance; the lab stays up to look at'),
   async (argv) => {
     const root = mkdtempSync(join(tmpdir(), 'adc-cutover-demo-'));
     const labDir = join(root, 'lab');
@@ -36,6 +39,7 @@ export function registerDemo(cli: Argv, setCode: SetCode): void {
       });
       say('');
       say(formatReport(result.report));
+      if (argv.json) process.stdout.write(`${JSON.stringify(result.report)}\n`);
       say(`Journal, backup and report: ${result.runDir}`);
       setCode(result.exitCode);
     } finally {

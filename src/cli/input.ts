@@ -53,3 +53,19 @@ export async function confirm(question: string): Promise<boolean> {
     resolve(/^y(es)?$/i.test(a.trim()));
   }));
 }
+
+/**
+ * The one rule for every command that writes: --yes goes ahead; at a terminal the operator is
+ * asked; with nobody to ask (a pipe, CI) the command refuses unless --yes was given, so a script
+ * always says in its own text that it means to write. Exit 2, nothing changed, when not confirmed.
+ */
+export async function confirmWrite(yes: boolean | undefined, question: string, command: string): Promise<void> {
+  if (yes === true) return;
+  if (!isInteractive()) throw new InputError(`${command} writes and there is no terminal to ask on: add --yes to go ahead; nothing was changed`);
+  if (!(await confirm(question))) throw new InputError('not confirmed; nothing was changed');
+}
+
+/** The same rule where the question comes later (run asks with the plan): refuse early without a terminal. */
+export function requireYesWithoutTerminal(yes: boolean | undefined, command: string): void {
+  if (yes !== true && !isInteractive()) throw new InputError(`${command} writes and there is no terminal to ask on: add --yes to go ahead; nothing was changed`);
+}

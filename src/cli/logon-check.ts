@@ -1,5 +1,7 @@
-// `adc-cutover logon-check`: one OTP logon through one gateway, now. Secrets come only from
-// environment variables the operator names (or a prompt); the result never contains them.
+// `adc-cutover logon-check`: one OTP logon through one gateway, now — or, with -i inventory, one
+// through every gateway of the inventory with a canary of its pool, as a run's logon-check step
+// does. Secrets come only from environment variables the operator names, a prompt, or the
+// inventory's references; the result never contains them.
 import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { EXIT, InputError, errorMessage } from '../errors.js';
@@ -8,6 +10,7 @@ import { Keyring, isBase32Secret } from '../otp/index.js';
 import { isInteractive, promptSecret, secretFromEnv } from './input.js';
 import { keyArgsOf, keyOptions, loadKeyArgs } from './key-options.js';
 import { FileAcceptedSteps } from '../steps/accepted-steps.js';
+import { runInventoryLogonCheck } from './logon-check-inventory.js';
 
 type SetCode = (code: number) => void;
 
@@ -44,8 +47,9 @@ const stdio: Output = {
 export function registerLogonCheck(cli: Argv, setCode: SetCode): void {
   cli.command('logon-check', 'one OTP logon through a gateway, now (nFactor, or the classic page)', (y) =>
     keyOptions(y, '', false)
-      .option('gateway', { type: 'string', demandOption: true, describe: 'gateway URL, e.g. https://gw.example.com' })
-      .option('user', { type: 'string', demandOption: true, describe: 'the canary user name' })
+      .option('inventory', { alias: 'i', type: 'string', describe: "inventory YAML: log on through every gateway it lists, each time with a canary of its pool not used in this TOTP step (gateway TLS and canary secrets from the inventory)" })
+      .option('gateway', { type: 'string', describe: 'gateway URL, e.g. https://gw.example.com (with -i: only this one of the inventory\'s)' })
+      .option('user', { type: 'string', describe: 'the canary user name (with -i: only this canary of the pool)' })
       .option('password-env', { type: 'string', describe: 'environment variable holding the password (else a prompt)' })
       .option('totp-secret-env', { type: 'string', describe: 'environment variable holding the Base32 TOTP secret' })
       .option('directory-value-env', { type: 'string', describe: "environment variable holding the user's OTP attribute value; read with --cert" })
@@ -57,12 +61,20 @@ export function registerLogonCheck(cli: Argv, setCode: SetCode): void {
       .option('insecure', { type: 'boolean', describe: 'do not verify the gateway certificate' })
       .option('flow', { choices: ['auto', 'nfactor', 'classic'] as const, default: 'auto' as const, describe: 'logon flow' })
       .option('timeout', { type: 'number', default: 15, describe: 'seconds per request' })
-      .option('json', { type: 'boolean', default: false })
+      .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })
       .conflicts('totp-secret-env', 'directory-value-env')
-      .conflicts('insecure', ['ca', 'fingerprint']),
+      .conflicts('insecure', ['ca', 'fingerprint'])
+      .example('$0 logon-check -i inventory.yaml', "every gateway of the inventory, each with a canary of its pool (as a run's logon check)")
+      .example('$0 logon-check --gateway https://gw.example.com --user canary --password-env CANARY_PW --totp-secret-env CANARY_TOTP --ca ca.pem', 'the canary logs on with a code from its TOTP secret, then off'),
   async (argv) => {
     // keyOptions names its options by computed strings, which widens yargs' inferred type.
     const a = argv as unknown as ParsedArgv;
+    if (a.inventory !== undefined) {
+      setCode(await runInventoryLogonCheck({ inventory: a.inventory, gateway: a.gateway, user: a.user, timeout: a.timeout, json: a.json }));
+      return;
+    }
+    if (!a.gateway) throw new InputError('--gateway is required (or -i inventory)');
+    if (!a.user) throw new InputError('--user is required (or -i inventory)');
     setCode(await runLogonCheck({
       ...keyArgsOf(argv),
       gateway: a.gateway,
@@ -83,8 +95,9 @@ export function registerLogonCheck(cli: Argv, setCode: SetCode): void {
 }
 
 interface ParsedArgv {
-  gateway: string;
-  user: string;
+  inventory?: string;
+  gateway?: string;
+  user?: string;
   'password-env'?: string;
   'totp-secret-env'?: string;
   'directory-value-env'?: string;

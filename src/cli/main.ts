@@ -1,38 +1,13 @@
 #!/usr/bin/env node
-// Entry point: one yargs instance, one module per command group (kept thin: parse,
+// Entry point: the yargs definition of cli.ts, one module per command group (kept thin: parse,
 // call, print). Errors become exit codes here and nowhere else.
-import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { AdcError, EXIT } from '../errors.js';
-import { registerOtp } from './otp.js';
-import { registerDirectory } from './directory.js';
-import { registerLab } from './lab.js';
-import { registerLogonCheck } from './logon-check.js';
-import { registerRun } from './run.js';
-import { registerDemo } from './demo.js';
-import { registerOtptool } from './otptool.js';
+import { buildCli, UsageError } from './cli.js';
 
 async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.ok;
-  const cli = yargs(argv)
-    .scriptName('adc-cutover')
-    .usage('$0 <command> [options]\n\nNetScaler ADC change windows: the Native OTP encryption-certificate cutover, safely.')
-    .strict()
-    .demandCommand(1, 'Name a command (see --help).')
-    .recommendCommands()
-    .wrap(Math.min(110, process.stdout.columns ?? 100))
-    .fail((msg, err) => {
-      if (err) throw err;
-      throw new UsageError(msg);
-    })
-    .help();
-  registerOtp(cli, (c) => (code = c));
-  registerDirectory(cli, (c) => (code = c));
-  registerLab(cli, (c) => (code = c));
-  registerLogonCheck(cli, (c) => (code = c));
-  registerRun(cli, (c) => (code = c));
-  registerDemo(cli, (c) => (code = c));
-  registerOtptool(cli, (c) => (code = c));
+  const cli = buildCli(argv, (c) => (code = c));
   try {
     await cli.parseAsync();
   } catch (err) {
@@ -40,8 +15,6 @@ async function main(argv: string[]): Promise<number> {
   }
   return code;
 }
-
-class UsageError extends Error {}
 
 function reportError(err: unknown): number {
   if (err instanceof UsageError) {

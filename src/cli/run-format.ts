@@ -17,6 +17,7 @@ export function formatPlan(p: PlanDoc): string {
     lines.push('  Fleet:');
     for (const l of p.fleet ?? []) lines.push(`    - ${l}`);
     if (p.failureBudget) lines.push(`    - ${p.failureBudget}`);
+    if (p.canaries) lines.push(`    - ${p.canaries}`);
     lines.push('');
   }
   p.steps.forEach((s, i) => {

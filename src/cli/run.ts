@@ -11,7 +11,7 @@ import { JsonLinesReporter } from '../runner/reporters/json-lines.js';
 import { ListrReporter } from '../runner/reporters/listr.js';
 import { PlainReporter } from '../runner/reporters/plain.js';
 import { findRunDir, journalPath, listRunIds, reportPath } from '../runner/run-dir.js';
-import { confirm, isInteractive } from './input.js';
+import { confirm, confirmWrite, isInteractive, requireYesWithoutTerminal } from './input.js';
 import { formatPlan, formatReport } from './run-format.js';
 import { StopRequests, type StopSignal } from './stop-requests.js';
 
@@ -38,8 +38,11 @@ export function registerRun(cli: Argv, setCode: SetCode): void {
         .option('set', { type: 'string', array: true, default: [], describe: 'override a playbook parameter: --set mode=swap' })
         .option('expect-plan', { type: 'string', describe: 'refuse unless the live plan has this hash (from adc-cutover plan)' })
         .option('logon-check', LOGON_CHECK_OPTION)
-        .option('break-lock', BREAK_LOCK),
+        .option('break-lock', BREAK_LOCK)
+        .example('$0 run playbooks/otp-cert-cutover.yaml -i inventory.yaml', 'the cutover: the plan is shown and confirmed at the terminal before the first write')
+        .example('$0 run playbooks/otp-cert-cutover.yaml -i inventory.yaml --yes --json --expect-plan 3f2a9c0d1e4b5a67', 'from a pipeline: only if the plan is the one reviewed; JSON lines of events'),
     async (argv) => {
+      if (!argv['dry-run']) requireYesWithoutTerminal(argv.yes, 'run');
       const { reporter, signal, done } = session(argv.json === true);
       try {
         const result = await runPlaybook({
@@ -54,14 +57,21 @@ export function registerRun(cli: Argv, setCode: SetCode): void {
       }
     })
     .command('plan <playbook>', 'read-only: census, current state, what a run would change, and the plan hash', (y) =>
-      common(y).option('set', { type: 'string', array: true, default: [] }).option('logon-check', LOGON_CHECK_OPTION),
+      common(y).option('set', { type: 'string', array: true, default: [], describe: 'override a playbook parameter: --set mode=swap' }).option('logon-check', LOGON_CHECK_OPTION)
+        .example('$0 plan playbooks/otp-cert-cutover.yaml -i inventory.yaml', 'census, live state, what a run would change, and the plan hash')
+        .example('$0 plan playbooks/otp-cert-cutover.yaml -i inventory.yaml --json', 'the same as JSON, for review or for run --expect-plan'),
     async (argv) => {
       const plan = await planPlaybook(argv.playbook as string, argv.inventory, argv.set as string[], true, argv['logon-check'] === false);
       process.stdout.write(argv.json ? `${JSON.stringify(plan)}\n` : formatPlan(plan));
     })
-    .command('resume <run-id>', 'continue an interrupted run from its journal', (y) => y.positional('run-id', { type: 'string' })
-      .option('json', { type: 'boolean' }).option('junit', { type: 'string' }).option('break-lock', BREAK_LOCK),
+    .command('resume <run-id>', 'continue an interrupted run from its journal', (y) => y.positional('run-id', { type: 'string', describe: 'the run, as adc-cutover runs lists it' })
+      .option('yes', { type: 'boolean', default: false, describe: 'do not ask for confirmation (needed without a terminal)' })
+      .option('json', { type: 'boolean', describe: 'JSON lines of events on stdout' }).option('junit', { type: 'string', describe: 'write a JUnit report' })
+      .option('break-lock', BREAK_LOCK)
+      .example('$0 resume 20261201T220000Z-a1b2c3', 'continue where the run stopped, asking first')
+      .example('$0 resume 20261201T220000Z-a1b2c3 --yes --json', 'from a script'),
     async (argv) => {
+      await confirmWrite(argv.yes, `Continue run ${argv['run-id'] as string} where it stopped?`, 'resume');
       const { reporter, signal, done } = session(argv.json === true, argv['run-id'] as string);
       try {
         setCode(finish(await resumeRun(argv['run-id'] as string, { reporter, signal, junit: argv.junit, breakLock: argv['break-lock'] }), argv.json === true));
@@ -69,17 +79,16 @@ export function registerRun(cli: Argv, setCode: SetCode): void {
         await done();
       }
     })
-    .command('rollback <run-id>', 'undo a failed, interrupted or finished run', (y) => y.positional('run-id', { type: 'string' })
-      .option('yes', { type: 'boolean', default: false }).option('json', { type: 'boolean' }).option('junit', { type: 'string' })
-      .option('break-lock', BREAK_LOCK),
+    .command('rollback <run-id>', 'undo a failed, interrupted or finished run', (y) => y.positional('run-id', { type: 'string', describe: 'the run, as adc-cutover runs lists it' })
+      .option('yes', { type: 'boolean', default: false, describe: 'do not ask for confirmation (needed without a terminal)' })
+      .option('json', { type: 'boolean', describe: 'JSON lines of events on stdout' }).option('junit', { type: 'string', describe: 'write a JUnit report' })
+      .option('break-lock', BREAK_LOCK)
+      .example('$0 rollback 20261201T220000Z-a1b2c3', 'undo every change of that run, asking first')
+      .example('$0 rollback 20261201T220000Z-a1b2c3 --yes --json', 'from a script'),
     async (argv) => {
       const runId = argv['run-id'] as string;
       findRunDir(runId);
-      if (!argv.yes && isInteractive() && !(await confirm(`Undo every change of run ${runId}?`))) {
-        process.stderr.write('not confirmed: nothing was changed\n');
-        setCode(EXIT.invalidInput);
-        return;
-      }
+      await confirmWrite(argv.yes, `Undo every change of run ${runId}?`, 'rollback');
       const { reporter, signal, done } = session(argv.json === true, runId);
       try {
         setCode(finish(await rollbackRun(runId, { reporter, signal, junit: argv.junit, breakLock: argv['break-lock'] }), argv.json === true));
@@ -87,13 +96,17 @@ export function registerRun(cli: Argv, setCode: SetCode): void {
         await done();
       }
     })
-    .command('runs', 'list the runs in the journal directory', (y) => y.option('json', { type: 'boolean' }), (argv) => {
+    .command('runs', 'list the runs in the journal directory', (y) => y.option('json', { type: 'boolean', describe: 'print JSON' })
+      .example('$0 runs', 'run ids, status and playbook, oldest first')
+      .example('$0 runs --json', 'the same as JSON'), (argv) => {
       const rows = listRunIds().map((id) => reportOf(id));
       if (argv.json) process.stdout.write(`${JSON.stringify(rows.map((r) => ({ runId: r.runId, status: r.status, exitCode: r.exitCode ?? null, startedAt: r.startedAt, playbook: r.playbook, inventory: r.inventory, dryRun: r.dryRun })))}\n`);
       else process.stdout.write(rows.length ? rows.map((r) => `${r.runId}  ${r.status.padEnd(19)} ${r.dryRun ? '(dry run) ' : ''}${r.playbook}`).join('\n') + '\n' : 'no runs yet\n');
     })
-    .command('show <run-id>', 'explain a run in plain words', (y) => y.positional('run-id', { type: 'string' }).option('json', { type: 'boolean' })
-      .option('html', { type: 'boolean', describe: 'print the path of the HTML change record' }),
+    .command('show <run-id>', 'explain a run in plain words', (y) => y.positional('run-id', { type: 'string', describe: 'the run, as adc-cutover runs lists it' }).option('json', { type: 'boolean', describe: 'print the report as JSON' })
+      .option('html', { type: 'boolean', describe: 'print the path of the HTML change record' })
+      .example('$0 show 20261201T220000Z-a1b2c3', 'what the run did, step by step, and what to do now')
+      .example('$0 show 20261201T220000Z-a1b2c3 --html', 'the HTML change record to attach to the change ticket'),
     (argv) => {
       const r = reportOf(argv['run-id'] as string);
       if (argv.html) {

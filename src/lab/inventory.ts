@@ -17,7 +17,8 @@ export interface InventoryInput {
   paths: LabPaths;
   appliances: InventoryAppliance[];
   directory: { url: string; bindDN: string; passwordFile: string; base: string; attribute: string };
-  canary: { user: string; passwordFile: string; totpSecretFile: string };
+  /** One canary is written as `canary:`, several as the pool `canaries:`. */
+  canaries: { user: string; passwordFile: string; totpSecretFile: string }[];
   oldCertkey: string;
 }
 
@@ -51,11 +52,8 @@ export function inventoryYaml(inv: InventoryInput): string {
       old: { cert: rel(inv.paths.oldCert), key: rel(inv.paths.oldKey), certkey: inv.oldCertkey },
       new: { cert: rel(inv.paths.newCert), key: rel(inv.paths.newKey) },
     },
-    canary: {
-      user: inv.canary.user,
-      password: ref(inv.canary.passwordFile),
-      totpSecret: ref(inv.canary.totpSecretFile),
-    },
   };
-  return `# Written by adc-cutover lab up: the lab as an inventory for the playbooks.\n# Paths are relative to this file; secrets are files of mode 0600 under secrets/.\n${stringify(doc, { lineWidth: 0 })}`;
+  const canaries = inv.canaries.map((c) => ({ user: c.user, password: ref(c.passwordFile), totpSecret: ref(c.totpSecretFile) }));
+  const withCanaries = { ...doc, ...(canaries.length === 1 ? { canary: canaries[0] } : { canaries }) };
+  return `# Written by adc-cutover lab up: the lab as an inventory for the playbooks.\n# Paths are relative to this file; secrets are files of mode 0600 under secrets/.\n${stringify(withCanaries, { lineWidth: 0 })}`;
 }

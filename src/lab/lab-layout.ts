@@ -39,8 +39,18 @@ export interface LabStatus {
   directory: { url: string; ldapsUrl: string; caFile: string; baseDN: string; bindDN: string; passwordFile: string; attribute: string };
   appliances: { name: string; nitroUrl: string; username: string; passwordFile: string; gatewayUrl: string; haPeer: string | null; firmware: 'multi' | 'single' }[];
   certs: { old: { cert: string; key: string; certkey: string }; new: { cert: string; key: string } };
-  canary: { dn: string; sAMAccountName: string; passwordFile: string; totpSecretFile: string };
+  /** The first canary of the pool (`canary`). */
+  canary: LabCanary;
+  /** Every canary: `canary`, `canary2`, … (lab up --canaries, default 3). */
+  canaries: LabCanary[];
   inventory: string;
+}
+
+export interface LabCanary {
+  dn: string;
+  sAMAccountName: string;
+  passwordFile: string;
+  totpSecretFile: string;
 }
 
 /** What `lab down` needs: the processes by pid and every address they listened on. */

@@ -10,7 +10,7 @@ import { inventoryYaml, type InventoryAppliance } from './inventory.js';
 import { DEFAULT_LAB_DIR, labPaths, readLabState, writeLabState, writeSecret, type LabPaths, type LabState, type LabStatus } from './lab-layout.js';
 import { generateCa, issueCert, selfSignedCert } from './pki.js';
 import { isRunning, sleep, stopPid } from './processes.js';
-import { seedUsers, type SeedResult } from './seed.js';
+import { seedUsers, type SeedResult, type SeededCanary } from './seed.js';
 import { injectFault } from './sim/control-client.js';
 import { startSimulatorProcess, type SimulatorProcess } from './sim-process.js';
 import type { FaultSpec, SimApplianceConfig, SimulatorConfig } from './sim/types.js';
@@ -26,6 +26,8 @@ export interface LabUpOptions {
   dir?: string;
   /** Seeded users besides the canary (default 200). */
   users?: number;
+  /** Canary users for the logon checks (default 3): `canary`, `canary2`, … */
+  canaries?: number;
   /** Simulated appliances (default 1; `ha` needs at least 2). */
   appliances?: number;
   /** Make the first two appliances an HA pair. */
@@ -106,6 +108,8 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
   const users = opts.users ?? 200;
   const count = opts.appliances ?? (opts.ha ? 2 : 1);
   if (!Number.isInteger(users) || users < 0) throw new InputError(`--users must be a whole number ≥ 0 (got ${users})`);
+  const canaryCount = opts.canaries ?? 3;
+  if (!Number.isInteger(canaryCount) || canaryCount < 1 || canaryCount > 20) throw new InputError(`--canaries must be between 1 and 20 (got ${canaryCount})`);
   if (!Number.isInteger(count) || count < 1 || count > 16) throw new InputError(`--appliances must be between 1 and 16 (got ${count})`);
   if (opts.ha && count < 2) throw new InputError('--ha needs at least 2 appliances (the first two form the pair)');
   const firmware = firmwarePerNode(count, opts.ha === true, opts.firmware);
@@ -144,9 +148,11 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
     writeSecret(paths.secret('directory.password'), slapd.servicePassword);
     writeSecret(paths.secret('directory-root.password'), slapd.rootPassword);
     log(`seeding ${users} users`);
-    const seed = await seedUsers(slapd, { count: users, oldKey });
-    writeSecret(paths.secret('canary.password'), seed.canary.password);
-    writeSecret(paths.secret('canary.totp'), seed.canary.totpSecret);
+    const seed = await seedUsers(slapd, { count: users, oldKey, canaries: canaryCount });
+    for (const c of seed.canaries) {
+      writeSecret(paths.secret(`${c.sAMAccountName}.password`), c.password);
+      writeSecret(paths.secret(`${c.sAMAccountName}.totp`), c.totpSecret);
+    }
     writeSecret(seedFile, JSON.stringify(seed));
 
     log(`starting ${count} simulated appliance(s)`);
@@ -173,12 +179,12 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
     writeLabState(dir, { ...starting, simulator: { pid: sim.pid, appliances: sim.appliances } });
     await waitForAppliances(sim, planned);
 
-    const status = buildStatus(paths, slapd, sim, planned, seed.canary.dn);
+    const status = buildStatus(paths, slapd, sim, planned, seed.canaries);
     writeFileSync(paths.inventory, inventoryYaml({
       paths,
       appliances: inventoryAppliances(sim, planned),
       directory: { url: slapd.ldapsUrl, bindDN: slapd.serviceDN, passwordFile: status.directory.passwordFile, base: slapd.usersDN, attribute: slapd.attribute },
-      canary: { user: 'canary', passwordFile: status.canary.passwordFile, totpSecretFile: status.canary.totpSecretFile },
+      canaries: status.canaries.map((c) => ({ user: c.sAMAccountName, passwordFile: c.passwordFile, totpSecretFile: c.totpSecretFile })),
       oldCertkey: OLD_CERTKEY,
     }));
     writeLabState(dir, { ...starting, state: 'up', simulator: { pid: sim.pid, appliances: sim.appliances }, status });
@@ -199,7 +205,10 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
   }
 }
 
-function buildStatus(paths: LabPaths, slapd: RunningSlapd, sim: SimulatorProcess, planned: PlannedAppliance[], canaryDN: string): LabStatus {
+function buildStatus(paths: LabPaths, slapd: RunningSlapd, sim: SimulatorProcess, planned: PlannedAppliance[], seeded: SeededCanary[]): LabStatus {
+  const canaries = seeded.map((c) => ({
+    dn: c.dn, sAMAccountName: c.sAMAccountName, passwordFile: paths.secret(`${c.sAMAccountName}.password`), totpSecretFile: paths.secret(`${c.sAMAccountName}.totp`),
+  }));
   return {
     directory: {
       url: slapd.url, ldapsUrl: slapd.ldapsUrl, caFile: paths.caFile, baseDN: slapd.baseDN,
@@ -217,7 +226,8 @@ function buildStatus(paths: LabPaths, slapd: RunningSlapd, sim: SimulatorProcess
       old: { cert: paths.oldCert, key: paths.oldKey, certkey: OLD_CERTKEY },
       new: { cert: paths.newCert, key: paths.newKey },
     },
-    canary: { dn: canaryDN, sAMAccountName: 'canary', passwordFile: paths.secret('canary.password'), totpSecretFile: paths.secret('canary.totp') },
+    canary: canaries[0]!,
+    canaries,
     inventory: paths.inventory,
   };
 }

@@ -1,6 +1,6 @@
 // Seed a lab directory with users whose OTP values look like a real estate's: mostly one device
 // under the old certificate, some with several, some legacy plaintext, many not enrolled and a
-// few broken, plus a canary for logon checks. Adds go through the protocol (not slapadd) so the
+// few broken, plus canaries for logon checks. Adds go through the protocol (not slapadd) so the
 // memberof overlay sees them, over a few connections with several operations in flight each.
 import { Attribute, Change, Client } from 'ldapts';
 import { Secret } from 'otpauth';
@@ -28,7 +28,8 @@ export interface SeededUser {
 
 export interface SeededCanary {
   dn: string;
-  sAMAccountName: 'canary';
+  /** `canary`, then `canary2`, `canary3`, … */
+  sAMAccountName: string;
   password: string;
   /** Base32; the one device `canary_phone`, encrypted under the old key. */
   totpSecret: string;
@@ -39,7 +40,10 @@ export interface SeededCanary {
 export interface SeedResult {
   attribute: string;
   users: SeededUser[];
+  /** The first canary (`canary`). */
   canary: SeededCanary;
+  /** Every canary, the first included; all in the OTP group, like any enrolled user. */
+  canaries: SeededCanary[];
   counts: Record<SeedKind, number>;
   otpGroupDN: string;
   seconds: number;
@@ -54,6 +58,8 @@ export interface SeedOptions {
   /** Parallel LDAP connections (default 4) and operations in flight on each (default 16). */
   connections?: number;
   inFlight?: number;
+  /** Canary users for logon checks (default 1): `canary`, `canary2`, … */
+  canaries?: number;
 }
 
 const DEVICE_NAMES = ['iPhone', 'Pixel_7', 'work.phone', 'Authenticator', 'yubi+key', 'tablet'];
@@ -160,24 +166,28 @@ export async function seedUsers(slapd: RunningSlapd, opts: SeedOptions): Promise
     return stranger;
   };
 
-  const canarySecret = newTotpSecret();
-  const canaryPassword = randomPassword(12);
-  const canaryValue = encryptValue([{ name: 'canary_phone', secret: canarySecret }], opts.oldKey);
-  const canary: SeededCanary = {
-    dn: `cn=Canary User,${slapd.usersDN}`, sAMAccountName: 'canary', password: canaryPassword,
-    totpSecret: canarySecret, deviceName: 'canary_phone', value: canaryValue,
-  };
+  const canaries = Array.from({ length: Math.max(1, opts.canaries ?? 1) }, (_, i): SeededCanary => {
+    const n = i === 0 ? '' : String(i + 1);
+    const totpSecret = newTotpSecret();
+    return {
+      dn: `cn=Canary User${n ? ` ${n}` : ''},${slapd.usersDN}`, sAMAccountName: `canary${n}`, password: randomPassword(12),
+      totpSecret, deviceName: 'canary_phone', value: encryptValue([{ name: 'canary_phone', secret: totpSecret }], opts.oldKey),
+    };
+  });
+  const canary = canaries[0]!;
 
   const users: SeededUser[] = new Array(opts.count);
   const connections = Math.max(1, opts.connections ?? 4);
   const inFlight = Math.max(1, opts.inFlight ?? 16);
   const clients = await Promise.all(Array.from({ length: connections }, () => connect(slapd)));
   try {
-    await clients[0]!.add(canary.dn, {
-      objectClass: ['top', 'person', 'organizationalPerson', 'user'],
-      cn: 'Canary User', sn: 'Canary', sAMAccountName: 'canary', userPrincipalName: 'canary@lab.example',
-      userAccountControl: '512', userPassword: sshaHash(canaryPassword), [attribute]: canaryValue,
-    });
+    for (const c of canaries) {
+      await clients[0]!.add(c.dn, {
+        objectClass: ['top', 'person', 'organizationalPerson', 'user'],
+        cn: c.dn.slice(3, c.dn.indexOf(',')), sn: 'Canary', sAMAccountName: c.sAMAccountName, userPrincipalName: `${c.sAMAccountName}@lab.example`,
+        userAccountControl: '512', userPassword: sshaHash(c.password), [attribute]: c.value,
+      });
+    }
     let next = 0;
     const worker = async (client: Client): Promise<void> => {
       while (next < opts.count) {
@@ -194,7 +204,7 @@ export async function seedUsers(slapd: RunningSlapd, opts: SeedOptions): Promise
     await Promise.all(clients.flatMap((c) => Array.from({ length: inFlight }, () => worker(c))));
 
     // memberof updates each member entry too, so add members in slices, not one huge modify.
-    const members = [canary.dn, ...users.filter((u) => u.inOtpGroup).map((u) => u.dn)];
+    const members = [...canaries.map((c) => c.dn), ...users.filter((u) => u.inOtpGroup).map((u) => u.dn)];
     for (let i = 0; i < members.length; i += 500) {
       await clients[0]!.modify(slapd.otpGroupDN, new Change({
         operation: 'add',
@@ -208,7 +218,7 @@ export async function seedUsers(slapd: RunningSlapd, opts: SeedOptions): Promise
   const counts = Object.fromEntries((['single', 'multi', 'legacy', 'none', ...BROKEN_KINDS] as SeedKind[]).map((k) => [k, 0])) as Record<SeedKind, number>;
   for (const u of users) counts[u.kind]++;
   return {
-    attribute, users, canary, counts, otpGroupDN: slapd.otpGroupDN,
+    attribute, users, canary, canaries, counts, otpGroupDN: slapd.otpGroupDN,
     seconds: Number(process.hrtime.bigint() - started) / 1e9,
   };
 }

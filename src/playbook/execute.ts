@@ -20,7 +20,7 @@ import { buildSteps } from '../steps/registry.js';
 import { estateId, lockAppliances, type ApplianceLocks } from './estate-lock.js';
 import { changedInputs, CERTIFICATE_INPUTS, hashInputs, recordedInputs, type InputHashes } from './input-hashes.js';
 import { loadInventory, type Inventory } from './inventory.js';
-import { logonProofWarning, NO_LOGON_CHECK_PARAM, requireLogonProof } from './logon-proof.js';
+import { canaryPoolWords, logonProofWarning, NO_LOGON_CHECK_PARAM, requireLogonProof } from './logon-proof.js';
 import { loadPlaybook } from './playbook.js';
 import { writeReportFiles } from './report-files.js';
 
@@ -36,6 +36,8 @@ export interface PlanDoc {
   failureBudget: string;
   /** How the fleet moves: phases, barriers, and the order a mixed fleet takes, with the reason. */
   fleet: string[];
+  /** The canary pool: how many logon checks it covers in one TOTP step without waiting. */
+  canaries?: string;
   warnings: string[];
   hash: string;
 }
@@ -187,6 +189,7 @@ async function computePlan(l: Loaded, dryRun: boolean, noLogonCheck = false): Pr
     playbook: l.playbookFile, inventory: l.inventoryFile, mode: String(l.params['mode'] ?? 'auto'), dryRun, appliances, steps,
     failureBudget: budgetWords(Number(l.params['maxFailedAppliances'] ?? 0), l.estate.appliances.length),
     fleet: fleetWords(String(l.params['mode'] ?? 'auto'), Number(l.params['parallel'] ?? 4), l.steps),
+    ...(canaryPoolWords(l.steps, l.estate) ? { canaries: canaryPoolWords(l.steps, l.estate) } : {}),
     warnings: [...new Set([logonProofWarning(l.steps, l.estate, noLogonCheck) ?? [], ...appliances.flatMap((a) => a.warnings), ...steps.flatMap((s) => s.warnings)].flat())],
     hash,
   };

@@ -1,5 +1,5 @@
 // The inventory: what the estate is (appliances, the directory, the certificates, the canary
-// user). Validated with zod; file paths are resolved relative to the inventory file.
+// users). Validated with zod; file paths are resolved relative to the inventory file.
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
@@ -59,6 +59,13 @@ const certSchema = z.strictObject({
   certkey: z.string().max(31, 'certkey names are at most 31 characters').optional(),
 });
 
+const canarySchema = z.strictObject({
+  user: z.string().min(1),
+  password: secretRefSchema,
+  totpSecret: secretRefSchema.optional(),
+  flow: z.enum(['auto', 'nfactor', 'classic']).default('auto'),
+});
+
 export const inventorySchema = z.strictObject({
   appliances: z.array(applianceSchema).min(1, 'list at least one appliance'),
   directory: z.strictObject({
@@ -78,19 +85,20 @@ export const inventorySchema = z.strictObject({
     concurrency: z.number().int().min(1).max(64).default(8),
   }),
   certificates: z.strictObject({ old: certSchema, new: certSchema }),
-  canary: z.strictObject({
-    user: z.string().min(1),
-    password: secretRefSchema,
-    totpSecret: secretRefSchema.optional(),
-    flow: z.enum(['auto', 'nfactor', 'classic']).default('auto'),
-  }).optional(),
+  /** One canary user; or, below, a pool of them. */
+  canary: canarySchema.optional(),
+  /**
+   * A pool of canary users: a gateway refuses a code it has already accepted, so one canary gives
+   * one logon per gateway per 30-s TOTP step; each canary in the pool is one more without waiting.
+   */
+  canaries: z.array(canarySchema).min(1, 'list at least one canary, or leave canaries: out').optional(),
 });
 
 type Raw = z.infer<typeof inventorySchema>;
 export type ApplianceSpec = Raw['appliances'][number];
 export type CertSpec = Raw['certificates']['old'];
 export type DirectorySpec = Raw['directory'];
-export type CanarySpec = NonNullable<Raw['canary']>;
+export type CanarySpec = z.infer<typeof canarySchema>;
 export type TlsSpec = z.infer<typeof tlsSchema>;
 
 export interface Inventory extends Raw {
@@ -113,12 +121,23 @@ export async function loadInventory(file: string): Promise<Inventory> {
     if (a.gatewayTls) a.gatewayTls = { ...a.gatewayTls, ca: abs(a.gatewayTls.ca) };
     if (a.sftp?.privateKey) a.sftp.privateKey = abs(a.sftp.privateKey);
   }
+  if (raw.canary && raw.canaries) throw new ConfigError(file, lineOf(src, ['canaries']), 'canaries', 'give canary: (one user) or canaries: (a pool), not both');
+  const seen = new Set<string>();
+  for (const [i, c] of (raw.canaries ?? []).entries()) {
+    if (seen.has(c.user.toLowerCase())) throw new ConfigError(file, lineOf(src, ['canaries', i, 'user']), `canaries[${i}].user`, `canary "${c.user}" is listed twice`);
+    seen.add(c.user.toLowerCase());
+  }
   raw.directory.ca = abs(raw.directory.ca);
   for (const c of [raw.certificates.old, raw.certificates.new]) {
     c.cert = abs(c.cert)!;
     c.key = abs(c.key);
   }
   return { ...raw, file: resolve(file), baseDir, fieldError: (path, detail) => new ConfigError(file, lineOf(src, path), fieldName(path), detail) };
+}
+
+/** The canary pool, whichever form the inventory used; empty when it names none. */
+export function canariesOf(inv: Pick<Raw, 'canary' | 'canaries'>): CanarySpec[] {
+  return inv.canaries ?? (inv.canary ? [inv.canary] : []);
 }
 
 export function gatewaysOf(a: ApplianceSpec): string[] {

@@ -34,3 +34,15 @@ export function logonProofWarning(steps: Step[], estate: Estate, noLogonCheck: b
   if (!gap) return undefined;
   return noLogonCheck ? `${gap} (accepted with --no-logon-check)` : `${gap}; a run needs --no-logon-check to go on without that proof`;
 }
+
+/**
+ * The plan's line on the canary pool: how many logon checks each gateway sees in this run and how
+ * many of them the pool covers in one 30-s TOTP step without waiting. Undefined without checks.
+ */
+export function canaryPoolWords(steps: Step[], estate: Estate): string | undefined {
+  const checks = steps.filter((s) => s.kind === 'logon-check').length;
+  const pool = estate.canaries;
+  if (checks === 0 || pool.length === 0) return undefined;
+  const names = pool.map((c) => c.user).join(', ');
+  return `${checks} logon check(s) per gateway; the canary pool (${pool.length}: ${names}) covers ${pool.length} check(s) per gateway in one 30-s TOTP step without waiting, a further one in the same step waits for the next`;
+}

@@ -7,7 +7,7 @@ import { InputError } from '../errors.js';
 import type { GatewayTlsOptions } from '../gateway/index.js';
 import { NitroClient, type HaTarget, type NitroTlsOptions } from '../nitro/index.js';
 import { loadKeyMaterial, type OtpKeyMaterial } from '../otp/index.js';
-import { gatewaysOf, nodesOf, type ApplianceSpec, type CertSpec, type Inventory, type TlsSpec } from '../playbook/inventory.js';
+import { canariesOf, gatewaysOf, nodesOf, type ApplianceSpec, type CertSpec, type Inventory, type TlsSpec } from '../playbook/inventory.js';
 import { resolveSecret, type SecretRef } from '../playbook/secret-ref.js';
 import { registerSecret } from '../runner/redact.js';
 import { NitroFileTransport, SftpTransport, type FileTransport } from '../transfer/index.js';
@@ -41,8 +41,20 @@ export interface Estate {
   directory: () => Promise<DirectoryClient>;
   directoryPassword: string;
   directoryCaPem?: string;
-  canary?: { user: string; password: string; totpSecret?: string; flow: 'auto' | 'nfactor' | 'classic' };
+  /** The first of the pool (undefined when the inventory names no canary). */
+  canary?: Canary;
+  /** Every canary the inventory names, in its order; a logon check takes one not used this TOTP step. */
+  canaries: Canary[];
   close(): Promise<void>;
+}
+
+export interface Canary {
+  user: string;
+  /** Secret. */
+  password: string;
+  /** Secret (Base32); absent: the code comes from the canary's directory value. */
+  totpSecret?: string;
+  flow: 'auto' | 'nfactor' | 'classic';
 }
 
 export async function openEstate(inv: Inventory, opts: { dryRun: boolean }): Promise<Estate> {
@@ -87,9 +99,10 @@ export async function openEstate(inv: Inventory, opts: { dryRun: boolean }): Pro
   const dir = inv.directory;
   const directoryPassword = (await secret(dir.password))!;
   const directoryCaPem = dir.ca ? await readText(dir.ca, 'directory.ca') : undefined;
-  const canary = inv.canary
-    ? { user: inv.canary.user, password: (await secret(inv.canary.password))!, totpSecret: await secret(inv.canary.totpSecret), flow: inv.canary.flow }
-    : undefined;
+  const canaries: Canary[] = [];
+  for (const c of canariesOf(inv)) {
+    canaries.push({ user: c.user, password: (await secret(c.password))!, totpSecret: await secret(c.totpSecret), flow: c.flow });
+  }
   const open: DirectoryClient[] = [];
   return {
     inventory: inv,
@@ -98,7 +111,8 @@ export async function openEstate(inv: Inventory, opts: { dryRun: boolean }): Pro
     certs,
     directoryPassword,
     directoryCaPem,
-    canary,
+    canary: canaries[0],
+    canaries,
     directory: async () => {
       const c = await connect({ url: dir.url, bindDN: dir.bindDN, password: directoryPassword, caPem: directoryCaPem, startTls: dir.startTls, dryRun: opts.dryRun });
       open.push(c);

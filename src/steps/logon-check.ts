@@ -1,14 +1,15 @@
-// The proof none of the existing tools give: a real OTP logon through every gateway with the
+// The proof none of the existing tools give: a real OTP logon through every gateway with a
 // canary user. The passcode comes from the canary's TOTP secret (inventory), or from its
 // directory value decrypted with the key that should now be in force — which also proves the
-// directory value is right.
+// directory value is right. Each logon takes a canary of the pool whose code for the current
+// TOTP step that gateway has not accepted yet (src/gateway/canary-pool.ts).
 import { andFilter, equalityFilter, orFilter, valuesOf } from '../directory/index.js';
 import { AdcError, InputError } from '../errors.js';
-import { logonCheck, type PasscodeSource } from '../gateway/index.js';
+import { chooseCanary, logonCheck, systemClock, type PasscodeSource } from '../gateway/index.js';
 import { listUserDataEncryptionKeys } from '../nitro/index.js';
 import { Keyring } from '../otp/index.js';
 import type { RollbackResult, Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
-import type { ApplianceHandle } from './estate.js';
+import type { ApplianceHandle, Canary } from './estate.js';
 import type { StepOptions } from '../playbook/playbook.js';
 import type { StepDeps } from './facts.js';
 import { FileAcceptedSteps } from './accepted-steps.js';
@@ -43,7 +44,7 @@ export class LogonCheckStep extends ApplianceStep implements Step {
   }
 
   private async checkOn(a: ApplianceHandle, ctx: StepContext): Promise<TargetResult> {
-    const canary = this.deps.estate.canary!;
+    const { canaries } = this.deps.estate;
     if (a.gateways.length === 0) return { target: a.name, status: 'skipped', message: 'no gateway URL for this appliance in the inventory' };
     const bound = await listUserDataEncryptionKeys(a.client);
     const f = this.deps.facts.appliances.get(a.name);
@@ -53,22 +54,26 @@ export class LogonCheckStep extends ApplianceStep implements Step {
     if (this.phase === 'after-rekey' && (!newKey || !bound.includes(newKey))) {
       return { target: a.name, status: 'skipped', message: 'the new key is not bound here yet (swap after re-encryption): checked at the end' };
     }
-    const passcode = await this.passcodeSource();
     const messages: string[] = [];
     for (const gw of a.gateways) {
+      const choice = chooseCanary(canaries, gw, this.accepted, systemClock.now());
+      const canary = choice.canary;
+      if (choice.waitMs > 0 && canaries.length > 1) {
+        ctx.note(a.name, `every canary (${canaries.length}) has logged on through ${gw} in this TOTP step: waiting ${Math.ceil(choice.waitMs / 1000)} s for the next one`);
+      }
+      const passcode = await this.passcodeSource(canary);
       const r = await logonCheck({
         gatewayUrl: gw, user: canary.user, password: canary.password, passcode, flow: canary.flow, tls: a.gatewayTls,
-        onNote: (n) => ctx.note(a.name, n), acceptedSteps: this.accepted,
+        onNote: (n) => ctx.note(a.name, n), acceptedSteps: choice.acceptedSteps,
       });
-      if (r.outcome !== 'ok') throw new AdcError(`logon check through ${gw} failed: ${r.outcome}: ${r.message}`);
-      messages.push(`${gw}: ${r.flow} logon ok${r.kid ? ` (device under KID ${r.kid})` : ''}`);
+      if (r.outcome !== 'ok') throw new AdcError(`logon check of ${canary.user} through ${gw} failed: ${r.outcome}: ${r.message}`);
+      messages.push(`${gw}: ${r.flow} logon of ${canary.user} ok${r.kid ? ` (device under KID ${r.kid})` : ''}`);
     }
     return { target: a.name, status: 'ok', message: messages.join('; ') };
   }
 
-  private async passcodeSource(): Promise<PasscodeSource> {
+  private async passcodeSource(canary: Canary): Promise<PasscodeSource> {
     const { estate } = this.deps;
-    const canary = estate.canary!;
     if (canary.totpSecret) return { kind: 'secret', secret: canary.totpSecret };
     const dir = estate.inventory.directory;
     const client = await estate.directory();

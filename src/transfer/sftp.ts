@@ -2,7 +2,9 @@
 // large. The host key is pinned by SHA-256 (no trust-on-first-use), files are created with an
 // exclusive open so an existing file is never overwritten.
 import { createHash } from 'node:crypto';
-import { Client, type ConnectConfig, type SFTPWrapper } from 'ssh2';
+// Types only at load time: ssh2 (with its native cpu-features probe) costs every CLI start about
+// 0.2 s of CPU, and only an inventory with `transport: sftp` needs it; connect() loads it.
+import type { Client, ConnectConfig, SFTPWrapper } from 'ssh2';
 import { AdcError, EXIT } from '../errors.js';
 import { FileExistsError, TransferError, type FileTransport } from './transport.js';
 import { validateFileName } from '../nitro/systemfile.js';
@@ -99,7 +101,8 @@ export class SftpTransport implements FileTransport {
   static async connect(opts: SftpOptions): Promise<SftpTransport> {
     const pin = parseHostKeyPin(opts.hostKeySha256);
     if (!opts.password && !opts.privateKey) throw new AdcError('sftp: give a password or a private key', EXIT.invalidInput);
-    const conn = new Client();
+    const { default: ssh2 } = await import('ssh2');
+    const conn = new ssh2.Client();
     let seen: string | undefined;
     let rejectedKey = false;
     const cfg: ConnectConfig = {

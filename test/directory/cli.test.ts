@@ -32,14 +32,14 @@ it('census, dry run, rekey, second rekey, restore — exit codes and no secrets 
   expect(dry.stdout).toMatch(/would change\s+\d+/);
 
   const backup = join(lab.dir, 'cli-backup.jsonl');
-  const run = await runCli(['directory', 'rekey', ...conn, ...keys, '--backup', backup, '--json'], { env: env() });
+  const run = await runCli(['directory', 'rekey', ...conn, ...keys, '--backup', backup, '--yes', '--json'], { env: env() });
   expect(run.code, run.stderr).toBe(0);
   const s = JSON.parse(run.stdout) as { changed: number; failed: unknown[] };
   expect(s.changed).toBeGreaterThan(0);
-  const again = JSON.parse((await runCli(['directory', 'rekey', ...conn, ...keys, '--backup', `${backup}.2`, '--json'], { env: env() })).stdout) as { changed: number; unchanged: number };
+  const again = JSON.parse((await runCli(['directory', 'rekey', ...conn, ...keys, '--backup', `${backup}.2`, '--yes', '--json'], { env: env() })).stdout) as { changed: number; unchanged: number };
   expect(again).toMatchObject({ changed: 0, unchanged: s.changed });
 
-  const restore = await runCli(['directory', 'restore', backup, ...conn, '--cert', lab.oldKey.certFile, '--key', lab.oldKey.keyFile], { env: env() });
+  const restore = await runCli(['directory', 'restore', backup, ...conn, '--cert', lab.oldKey.certFile, '--key', lab.oldKey.keyFile, '--yes'], { env: env() });
   expect(restore.code, restore.stderr).toBe(0);
   expect(restore.stdout).toMatch(new RegExp(`changed\\s+${s.changed}`));
 
@@ -51,7 +51,7 @@ it('census, dry run, rekey, second rekey, restore — exit codes and no secrets 
 it('decrypt refuses without --yes when nobody can confirm; bad input is exit 2', async () => {
   const r = await runCli(['directory', 'decrypt', ...conn, '--cert', lab.oldKey.certFile, '--key', lab.oldKey.keyFile], { env: env() });
   expect(r.code).toBe(2);
-  expect(r.stderr).toMatch(/refusing without --yes/);
+  expect(r.stderr).toMatch(/directory decrypt writes and there is no terminal to ask on: add --yes/);
   const noPw = await runCli(['directory', 'census', ...conn], { env: {} });
   expect(noPw.code).toBe(2);
   expect(noPw.stderr).toMatch(/SVC_PW/);

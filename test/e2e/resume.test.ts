@@ -62,7 +62,7 @@ describe('crash, resume, rollback', () => {
     const shown = await lab.cli(['show', runId]);
     expect(shown.stdout).toMatch(/running|interrupted/);
 
-    const resumed = await lab.cli(['resume', runId, '--json'], { timeoutMs: 120_000 });
+    const resumed = await lab.cli(['resume', runId, '--yes', '--json'], { timeoutMs: 120_000 });
     expect(resumed.code, resumed.stderr).toBe(0);
     const after = await lab.snapshot();
     for (const u of lab.users().filter((x) => x.kind === 'single' || x.kind === 'multi')) {

@@ -91,21 +91,24 @@ describe('adc-cutover lab (built CLI)', () => {
   });
 
   it('reports exactly the documented status fields', () => {
-    expect(Object.keys(status).sort()).toEqual(['appliances', 'canary', 'certs', 'directory', 'inventory']);
+    expect(Object.keys(status).sort()).toEqual(['appliances', 'canaries', 'canary', 'certs', 'directory', 'inventory']);
     expect(Object.keys(status.directory).sort()).toEqual(['attribute', 'baseDN', 'bindDN', 'caFile', 'ldapsUrl', 'passwordFile', 'url']);
     expect(status.appliances.map((a) => [a.name, a.haPeer, a.firmware])).toEqual([['adc1', 'adc2', 'single'], ['adc2', 'adc1', 'single'], ['adc3', null, 'single']]);
     for (const a of status.appliances) expect(Object.keys(a).sort()).toEqual(['firmware', 'gatewayUrl', 'haPeer', 'name', 'nitroUrl', 'passwordFile', 'username']);
     expect(status.certs.old.certkey).toBe('otp-old');
     expect(Object.keys(status.canary).sort()).toEqual(['dn', 'passwordFile', 'sAMAccountName', 'totpSecretFile']);
+    // A pool of three by default, the first being `canary`.
+    expect(status.canaries.map((c) => c.sAMAccountName)).toEqual(['canary', 'canary2', 'canary3']);
+    expect(status.canaries[0]).toEqual(status.canary);
     expect(status.inventory).toBe(join(labDir, 'inventory.yaml'));
   });
 
   it('keeps secrets in 0600 files and out of the status and the inventory', () => {
-    const files = [status.directory.passwordFile, status.canary.passwordFile, status.canary.totpSecretFile, status.certs.old.key, status.certs.new.key,
+    const files = [status.directory.passwordFile, ...status.canaries.flatMap((c) => [c.passwordFile, c.totpSecretFile]), status.certs.old.key, status.certs.new.key,
       ...status.appliances.map((a) => a.passwordFile)];
     for (const f of files) expect(statSync(f).mode & 0o777, f).toBe(0o600);
     const printed = JSON.stringify(status) + readFileSync(status.inventory, 'utf8') + readFileSync(join(labDir, 'lab.json'), 'utf8');
-    for (const f of [status.directory.passwordFile, status.canary.passwordFile, status.canary.totpSecretFile, status.appliances[0]!.passwordFile]) {
+    for (const f of [status.directory.passwordFile, ...status.canaries.flatMap((c) => [c.passwordFile, c.totpSecretFile]), status.appliances[0]!.passwordFile]) {
       expect(printed).not.toContain(readFileSync(f, 'utf8').trim());
     }
   });
@@ -117,7 +120,8 @@ describe('adc-cutover lab (built CLI)', () => {
     expect(inv.appliances[1]).toMatchObject({ name: 'adc3', nitro: status.appliances[2]!.nitroUrl, username: 'nsroot', password: '${file:secrets/adc3.password}', tls: { ca: 'pki/ca.pem' }, transport: 'nitro' });
     expect(inv.directory).toMatchObject({ url: status.directory.ldapsUrl, ca: 'pki/ca.pem', bindDN: status.directory.bindDN, password: '${file:secrets/directory.password}', base: 'ou=Users,dc=lab,dc=example', attribute: 'userParameters' });
     expect(inv.certificates).toEqual({ old: { cert: 'certs/otp-old.pem', key: 'certs/otp-old.key', certkey: 'otp-old' }, new: { cert: 'certs/otp-new.pem', key: 'certs/otp-new.key' } });
-    expect(inv.canary).toEqual({ user: 'canary', password: '${file:secrets/canary.password}', totpSecret: '${file:secrets/canary.totp}' });
+    expect(inv.canary).toBeUndefined();
+    expect(inv.canaries).toEqual(['canary', 'canary2', 'canary3'].map((u) => ({ user: u, password: `\${file:secrets/${u}.password}`, totpSecret: `\${file:secrets/${u}.totp}` })));
   });
 
   it('leaves a directory the service account can use over LDAPS, and the canary can bind', async () => {
@@ -125,8 +129,9 @@ describe('adc-cutover lab (built CLI)', () => {
     try {
       await client.bind(status.directory.bindDN, readFileSync(status.directory.passwordFile, 'utf8'));
       const { searchEntries } = await client.search('ou=Users,dc=lab,dc=example', { filter: '(objectClass=user)', attributes: ['cn'], paged: { pageSize: 100 } });
-      expect(searchEntries).toHaveLength(31);
-      await client.bind(status.canary.dn, readFileSync(status.canary.passwordFile, 'utf8'));
+      // The 30 seeded users and the three canaries; every canary can bind with its password.
+      expect(searchEntries).toHaveLength(33);
+      for (const c of status.canaries) await client.bind(c.dn, readFileSync(c.passwordFile, 'utf8'));
     } finally {
       await client.unbind();
     }

@@ -175,7 +175,11 @@ it('-target_attribute extensionAttribute1: the result lands there, the source is
   const dry = await runCli([...bare, '--dry-run', '--json'], { cwd, env: env() });
   expect(dry.code, dry.stderr + dry.stdout).toBe(0);
   expect((JSON.parse(dry.stdout) as { changed: number }).changed).toBe(movers.length);
-  const restored = await runCli(undo, { cwd, env: env() });
+  // As printed it asks at a terminal; here there is none, so it takes --yes like every writing command.
+  const refused = await runCli(undo, { cwd, env: env() });
+  expect(refused.code, refused.stderr).toBe(2);
+  expect(await values('extensionAttribute1')).toEqual(copies);
+  const restored = await runCli([...undo, '--yes'], { cwd, env: env() });
   outputs.push(restored.stdout, restored.stderr);
   expect(restored.code, restored.stderr + restored.stdout).toBe(0);
   expect(restored.stdout).toMatch(new RegExp(`^changed +${movers.length}$`, 'm'));

@@ -142,7 +142,10 @@ describe('LDAP filter injection through parameters', () => {
   // sAMAccountName: a pattern in the name must match itself only (escaped), never "canary".
   it.each(['canar*', '*)(sAMAccountName=canary', 'canary)(|(objectClass=*'])('canary user %j matches nothing', async (user) => {
     const inv = deriveInventory(lab, 'inventory-inject.yaml', (doc) => {
-      const c = doc['canary'] as Record<string, unknown>;
+      // The single `canary:` form, which inventories written before the pool still use.
+      const c = (doc['canaries'] as Record<string, unknown>[])[0]!;
+      delete doc['canaries'];
+      doc['canary'] = c;
       c['user'] = user;
       delete c['totpSecret'];
     });
@@ -294,6 +297,7 @@ describe('NITRO replies that are not JSON', () => {
 describe('refused before any change: step options, logon proof, certkey names, directory search, state home', () => {
   const noCanary = () => deriveInventory(lab, 'inventory-no-canary.yaml', (doc) => {
     delete doc['canary'];
+    delete doc['canaries'];
   });
   const writePlaybook = (name: string, text: string) => {
     const f = join(lab.root, name);
@@ -367,7 +371,7 @@ describe('refused before any change: step options, logon proof, certkey names, d
     expect(journal).toMatch(/"type":"run".*"noLogonCheck":true/);
     expect(journal).not.toContain('"type":"run-end"');
 
-    const resumed = await lab.cli(['resume', runId, '--json'], { timeoutMs: 60_000 });
+    const resumed = await lab.cli(['resume', runId, '--yes', '--json'], { timeoutMs: 60_000 });
     expect(resumed.code, resumed.stderr).toBe(0);
     const moved = await lab.snapshot();
     expect(Object.values(moved.appliances).map((a) => a.bindings)).toEqual([[expect.stringMatching(/^otp-enc-/)], [expect.stringMatching(/^otp-enc-/)]]);

@@ -2,10 +2,12 @@
 // its assertions have passed, adds a row (what was tried, the exit code, how many directory
 // values were compared and how many were lost or half-written). afterAll writes the suite's rows
 // to test/reliability/figures/<suite>.json and renders the whole page again from every suite's
-// file, so `npx tsc -p . && npx vitest run test/reliability` reproduces the page exactly.
+// file, so `npm run test:long` reproduces the page exactly. Only full-size runs write (see
+// size.ts): `npm test` runs the same tests smaller and leaves the page as it is.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FULL } from './size.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 export const FIGURES_DIR = join(HERE, 'figures');
@@ -54,7 +56,7 @@ export class FigureLog {
 
   /** Writes this suite's rows and renders the page again. Call from afterAll. */
   write(): void {
-    if (this.rows.length === 0) return;
+    if (this.rows.length === 0 || !FULL) return;
     mkdirSync(FIGURES_DIR, { recursive: true });
     const doc: SuiteFigures = {
       suite: this.suite, title: this.title, about: this.about, rows: this.rows,
@@ -99,11 +101,10 @@ export function renderReliabilityDoc(suites: SuiteFigures[]): string {
     'Regenerate it with:',
     '',
     '```sh',
-    'npx tsc -p .                       # the fault and secret tests run the built CLI (dist/)',
-    'npx vitest run test/reliability    # each suite writes test/reliability/figures/<suite>.json and re-renders this page',
+        'npm run test:long                  # builds, runs test/reliability at full size (RELIABILITY_FULL=1); each suite writes test/reliability/figures/<suite>.json and re-renders this page',
     '```',
     '',
-    'The load figures are from the test itself at 50,000 users (`test/reliability/load.ts`; `RELIABILITY_LOAD_USERS=N` for another size).',
+    'The load figures are from the test itself at 50,000 users (`test/reliability/load.ts`; `RELIABILITY_LOAD_USERS=N` for another size). `npm test` runs the same suites smaller (fewer seeds, kill points and users; see `test/reliability/size.ts`) and writes no figures.',
     '',
     '## Summary',
     '',

@@ -5,8 +5,8 @@
 // and the operator's next command (`rollback`, `resume`, or nothing). After every command, once
 // late writes have had time to land: every device in the directory is readable by a key bound on
 // every appliance (after every command that exited: a SIGKILL leaves what it left to the next
-// command, which is judged), and the exit code tells the truth — 1 (and a rollback's 0) only with every
-// appliance exactly as before. Seeds: RELIABILITY_SEEDS (default 5; the long run uses more),
+// command, which is judged), and the exit code tells the truth — 1 (and a rollback's 0) only with
+// every appliance exactly as before. Seeds: RELIABILITY_SEEDS (npm test 2, npm run test:long 40),
 // starting at RELIABILITY_SEED_BASE (default 1), so a failing seed can be run again alone.
 import { appendFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,8 +18,9 @@ import { lockedOut, type Breach } from '../helpers/invariant.js';
 import type { CliResult } from '../helpers/cli.js';
 import { cutoverWithoutLogonChecks, deriveInventory, jsonEvents, nitroAs } from './check.js';
 import { FigureLog } from './figures.js';
+import { sized } from './size.js';
 
-const SEEDS = Number(process.env['RELIABILITY_SEEDS'] ?? 5);
+const SEEDS = sized('RELIABILITY_SEEDS', 2, 40);
 const BASE = Number(process.env['RELIABILITY_SEED_BASE'] ?? 1);
 const TIMEOUT_MS = 1500;
 const SETTLE_MS = 1000;

@@ -1,4 +1,4 @@
-// Drives the Debian `chromium` binary headless, the way CI has it (.ci/run installs it): no
+// Drives the Debian `chromium` binary headless (npm test installs it: scripts/test-prereqs.mjs): no
 // puppeteer download, no network, a fresh profile per call, and every browser we start is
 // stopped — by its own exit after --dump-dom/--screenshot/--print-to-pdf, else by pid.
 import { spawn } from 'node:child_process';
@@ -11,7 +11,7 @@ export const CHROMIUM = '/usr/bin/chromium';
 
 export function requireChromium(): void {
   // A missing browser is a broken machine, not a reason to skip: say how to fix it.
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get update && apt-get install -y chromium (.ci/run does this)`);
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get update && apt-get install -y chromium (npm test does this as root)`);
 }
 
 const FLAGS = [
