@@ -125,7 +125,7 @@ describe('once a rollback has started, only rollback may continue the run', () =
     expect((await lab.cli(['show', runId])).stdout).toContain(`Finish the rollback: adc-cutover rollback ${runId}`);
 
     const mid = await lab.snapshot();
-    const resumed = await lab.cli(['resume', runId, '--json'], { timeoutMs: 60_000 });
+    const resumed = await lab.cli(['resume', runId, '--yes', '--json'], { timeoutMs: 60_000 });
     expect(resumed.code, resumed.stderr).toBe(2);
     expect(resumed.stderr).toMatch(/a rollback of it started .* did not finish/);
     expect(resumed.stderr).toContain(`'adc-cutover rollback ${runId}'`);
@@ -170,7 +170,7 @@ describe('resume and rollback check the files the run started with', () => {
     copyFileSync(lab.status.certs.old.key, copies.key);
     const mid = await lab.snapshot();
     const journalThen = readFileSync(journalFile, 'utf8');
-    const resumed = await lab.cli(['resume', runId, '--json'], { timeoutMs: 60_000 });
+    const resumed = await lab.cli(['resume', runId, '--yes', '--json'], { timeoutMs: 60_000 });
     expect(resumed.code, resumed.stderr).toBe(2);
     expect(resumed.stderr).toContain(`certificates.new.cert ${copies.cert} changed since run ${runId} started`);
     expect(resumed.stderr).toContain(`certificates.new.key ${copies.key} changed since run ${runId} started`);
@@ -194,7 +194,7 @@ describe('resume and rollback check the files the run started with', () => {
     copyFileSync(lab.status.certs.new.key, copies.key);
     const invText = readFileSync(inventory, 'utf8');
     writeFileSync(inventory, `${invText}# edited after the run started\n`);
-    const again = await lab.cli(['resume', runId, '--json'], { timeoutMs: 60_000 });
+    const again = await lab.cli(['resume', runId, '--yes', '--json'], { timeoutMs: 60_000 });
     expect(again.code, again.stderr).toBe(2);
     expect(again.stderr).toContain(`inventory ${inventory} changed since run ${runId} started`);
     expect(await lab.snapshot()).toEqual(mid);
@@ -298,7 +298,7 @@ describe('the lock is on the estate', () => {
     expect(jsonEvents(undone.stdout).filter((e) => e.type === 'note' && /took over this run's own lock/.test(String(e['message']))).map((e) => e['target'])).toEqual(['adc1']);
     await expectAsBefore(lab, before, keyring);
     // Rolled back: there is nothing to resume, and resume says so without touching anything.
-    const resumed = await lab.cli(['resume', brokeId, '--json'], { timeoutMs: 60_000 });
+    const resumed = await lab.cli(['resume', brokeId, '--yes', '--json'], { timeoutMs: 60_000 });
     expect(resumed.code, resumed.stderr).toBe(2);
     expect(resumed.stderr).toContain(`run ${brokeId}: it was rolled back`);
     expect(await lab.snapshot()).toEqual(before);
