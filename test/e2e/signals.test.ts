@@ -43,7 +43,8 @@ const HANG_MS = 4000;
 async function runAndSignal(send: (pid: number) => Promise<void>): Promise<{ code: number | null; stdout: string; stderr: string; runId: string; exitedAfterMs: number }> {
   const home = join(lab.root, 'home');
   const known = new Set(existsSync(join(home, 'runs')) ? readdirSync(join(home, 'runs')) : []);
-  await lab.fault('adc1', { on: 'POST systemfile', delayMs: HANG_MS });
+  // The first POST systemfile of a run is its lock on the appliance: hang the certificate upload after it.
+  await lab.fault('adc1', { on: 'POST systemfile', delayMs: HANG_MS, skip: 1 });
   // Its own process group, as under `timeout`: the group can be signalled as a whole.
   const child = spawn(process.execPath, [CLI, 'run', playbook, '-i', lab.inventory, '--yes', '--json'], {
     cwd: lab.root, env: { ...process.env, CI: 'true', ADC_CUTOVER_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
