@@ -17,7 +17,7 @@ export function registerLab(cli: Argv, _setCode: SetCode): void {
           .option('users', { type: 'number', default: 200, describe: 'users to seed (besides the canary)' })
           .option('appliances', { type: 'number', describe: 'simulated appliances (default 1, or 2 with --ha)' })
           .option('ha', { type: 'boolean', default: false, describe: 'make the first two appliances an HA pair' })
-          .option('firmware', { type: 'string', default: 'multi', describe: 'userDataEncryptionKey bindings allowed: several (multi) or one (single); per appliance as a list (multi,single,multi), or mixed (alternating by inventory target)' })
+          .option('firmware', { type: 'string', default: 'multi', describe: 'firmware profile (docs/fidelity.md): multi (several userDataEncryptionKeys), single (one at a time), rows-certkeyname, rows-no-echo; per appliance as a list (multi,single,multi), or mixed (multi/single alternating by inventory target)' })
           .option('json', { type: 'boolean', describe: 'print the status as JSON' }),
         async (argv) => {
           const status = await labUp({
@@ -80,7 +80,7 @@ function printStatus(s: LabStatus, json: boolean): void {
   const lines = [
     `directory   ${s.directory.url}  ${s.directory.ldapsUrl}  (CA ${s.directory.caFile})`,
     `            bind ${s.directory.bindDN}  password file ${s.directory.passwordFile}  attribute ${s.directory.attribute}`,
-    ...s.appliances.map((a) => `appliance   ${a.name}  NITRO ${a.nitroUrl}  gateway ${a.gatewayUrl}  ${a.firmware}${a.haPeer ? `  HA peer ${a.haPeer}` : ''}  (${a.username}, password file ${a.passwordFile})`),
+    ...s.appliances.map((a) => `appliance   ${a.name}  NITRO ${a.nitroUrl}  gateway ${a.gatewayUrl}  ${a.profile ?? a.firmware}${a.haPeer ? `  HA peer ${a.haPeer}` : ''}  (${a.username}, password file ${a.passwordFile})`),
     `old cert    ${s.certs.old.cert}  (certkey ${s.certs.old.certkey}, bound as userDataEncryptionKey)`,
     `new cert    ${s.certs.new.cert}  key ${s.certs.new.key}`,
     `canary      ${s.canary.sAMAccountName}  ${s.canary.dn}  (password ${s.canary.passwordFile}, TOTP secret ${s.canary.totpSecretFile})`,

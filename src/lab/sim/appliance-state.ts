@@ -7,6 +7,7 @@ import { FileStore } from './file-store.js';
 import { SessionStore } from './sessions.js';
 import { FaultTable } from './faults.js';
 import type { SimApplianceConfig } from './types.js';
+import { firmwareProfile, type FirmwareProfile } from './profiles.js';
 
 export interface CertKeyRecord {
   certkey: string;
@@ -18,6 +19,8 @@ export interface CertKeyRecord {
   x509: X509Certificate;
   expirymonitor: 'ENABLED' | 'DISABLED';
   notificationperiod?: number;
+  /** The CA certkey `link ssl certKey` named. */
+  linkcertkeyname?: string;
 }
 
 export type BindingKind = 'userdataencryptionkey' | 'certkeyname' | 'cacert';
@@ -66,7 +69,11 @@ export interface GatewayEvent {
 
 export class SimNode {
   readonly name: string;
+  /** userDataEncryptionKey bindings: several, or one at a time (from the profile). */
   readonly firmware: 'multi' | 'single';
+  readonly profile: FirmwareProfile;
+  /** `hanode` settings of this node (hastatus, hasync): what `set ha node` changes. */
+  haSettings: { hastatus: string; hasync: string } = { hastatus: 'ENABLED', hasync: 'ENABLED' };
   readonly username: string;
   readonly password: string;
   /** A made-up NSIP (TEST-NET-1): the node's own address as NITRO reports it. */
@@ -83,7 +90,8 @@ export class SimNode {
 
   constructor(cfg: SimApplianceConfig, index: number, sessionTimeoutSec: number) {
     this.name = cfg.name;
-    this.firmware = cfg.firmware;
+    this.profile = firmwareProfile(cfg.profile ?? cfg.firmware);
+    this.firmware = this.profile.userDataKeys;
     this.username = cfg.username;
     this.password = cfg.password;
     this.ip = `192.0.2.${10 + index}`;

@@ -4,6 +4,11 @@ export interface SimApplianceConfig {
   name: string;
   /** 'multi': several userDataEncryptionKey bindings allowed (current docs); 'single': one at a time (older builds). */
   firmware: 'multi' | 'single';
+  /**
+   * A firmware profile (profiles.ts) by name: binding behaviour, binding row shape, nsversion,
+   * the classic Origin rule, the secondary's write refusal. Default: the profile named by `firmware`.
+   */
+  profile?: string;
   ha?: { peer: string; role: 'primary' | 'secondary' };
   username: string;
   password: string;
