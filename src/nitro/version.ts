@@ -37,7 +37,8 @@ export async function readFirmwareVersion(client: NitroClient): Promise<Firmware
     if (err instanceof NitroError && err.httpStatus !== undefined) return { ok: false, why: `GET nsversion answered ${err.errorcode ?? `HTTP ${err.httpStatus}`}` };
     throw err;
   }
-  const text = rows?.[0]?.version;
-  if (typeof text !== 'string' || !text.trim()) return { ok: false, why: `GET nsversion carried ${describeShape(rows ?? [])}` };
+  if (rows === undefined) return { ok: false, why: 'GET nsversion answered 258 (no such resource)' };
+  const text = rows[0]?.version;
+  if (typeof text !== 'string' || !text.trim()) return { ok: false, why: `GET nsversion carried ${describeShape(rows)}` };
   return { ok: true, version: parseFirmwareVersion(text) };
 }
