@@ -16,8 +16,27 @@ const app = (name: string, profile: string, ha?: { peer: string; role: 'primary'
   name, firmware: 'multi' as const, profile, username: 'nsroot', password: 'nsroot-pass', ...(ha ? { ha } : {}),
 });
 
+// Every key is made before the simulator starts: key generation blocks the event loop the
+// simulator shares with the test, and a kept-alive socket idle through it may be reset.
+const bits = { keyBits: 1024 };
+let pki: Record<'a' | 'b' | 'c' | 'leaf' | 'mon' | 'flag' | 'spaced' | 'rows0' | 'rows1' | 'rows3', { certPem: string; keyPem: string }>;
+let linkCa: { certPem: string; keyPem: string };
+
 beforeAll(async () => {
   const tls = labTls();
+  linkCa = generateCa('link CA', bits);
+  pki = {
+    a: issueCert(generateCa('upd CA', bits), { cn: 'vpn.example.test', sans: ['vpn.example.test'], ...bits }),
+    b: issueCert(generateCa('upd CA 2', bits), { cn: 'vpn.example.test', sans: ['vpn.example.test'], ...bits }),
+    c: selfSignedCert({ cn: 'other.example.test', ...bits }),
+    leaf: issueCert(linkCa, { cn: 'leaf.example.test', sans: ['leaf.example.test'], ...bits }),
+    mon: selfSignedCert({ cn: 'mon', ...bits }),
+    flag: selfSignedCert({ cn: 'flag', ...bits }),
+    spaced: selfSignedCert({ cn: 'spaced', ...bits }),
+    rows0: selfSignedCert({ cn: 'rows 0', ...bits }),
+    rows1: selfSignedCert({ cn: 'rows 1', ...bits }),
+    rows3: selfSignedCert({ cn: 'rows 3', ...bits }),
+  };
   sim = await startSimulator({
     appliances: [
       app('adc1', 'multi'),
@@ -49,10 +68,8 @@ function rawGet(url: string, headers: Record<string, string>): Promise<{ status:
 
 describe('sslcertkey as renewal tools use it', () => {
   it('update replaces the files in place; another domain needs nodomaincheck; a missing file is 1647', async () => {
-    const a = issueCert(generateCa('upd CA'), { cn: 'vpn.example.test', sans: ['vpn.example.test'] });
-    const b = issueCert(generateCa('upd CA 2'), { cn: 'vpn.example.test', sans: ['vpn.example.test'] });
-    const c = selfSignedCert({ cn: 'other.example.test' });
-    for (const [n, p] of [['a', a], ['b', b], ['c', c]] as const) {
+    for (const n of ['a', 'b', 'c'] as const) {
+      const p = pki[n];
       await upload(base, token, `${n}.crt`, p.certPem);
       await upload(base, token, `${n}.key`, p.keyPem);
     }
@@ -68,9 +85,8 @@ describe('sslcertkey as renewal tools use it', () => {
   });
 
   it('link and unlink name the issuing CA certkey; a CA that did not issue it is refused; a linked CA cannot be deleted', async () => {
-    const ca = generateCa('link CA');
-    const leaf = issueCert(ca, { cn: 'leaf.example.test', sans: ['leaf.example.test'] });
-    await upload(base, token, 'link-ca.crt', ca.certPem);
+    const leaf = pki.leaf;
+    await upload(base, token, 'link-ca.crt', linkCa.certPem);
     await upload(base, token, 'leaf.crt', leaf.certPem);
     await upload(base, token, 'leaf.key', leaf.keyPem);
     expect((await addCertkey(base, token, { certkey: 'link-ca', cert: 'link-ca.crt' })).data.errorcode).toBe(0);
@@ -88,7 +104,7 @@ describe('sslcertkey as renewal tools use it', () => {
   });
 
   it('PUT sets notificationperiod (10–100) and expirymonitor', async () => {
-    const p = selfSignedCert({ cn: 'mon' });
+    const p = pki.mon;
     await upload(base, token, 'mon.crt', p.certPem);
     await upload(base, token, 'mon.key', p.keyPem);
     await addCertkey(base, token, { certkey: 'mon', cert: 'mon.crt', key: 'mon.key' });
@@ -102,7 +118,7 @@ describe('sslcertkey as renewal tools use it', () => {
   });
 
   it('password is a flag and passplain the passphrase: a passphrase in password is refused', async () => {
-    const p = selfSignedCert({ cn: 'flag' });
+    const p = pki.flag;
     await upload(base, token, 'flag.crt', p.certPem);
     await upload(base, token, 'flag.key', p.keyPem);
     expect((await addCertkey(base, token, { certkey: 'flag', cert: 'flag.crt', key: 'flag.key', password: 'secret-pw' })).data.errorcode).toBe(278);
@@ -119,7 +135,7 @@ describe('sessions and names as real clients send them', () => {
   });
 
   it('decodes a name twice: the Ansible form (%2520) and the Go SDK form (%2B for a space) both find "otp key 2026"', async () => {
-    const p = selfSignedCert({ cn: 'spaced' });
+    const p = pki.spaced;
     await upload(base, token, 'spaced.crt', p.certPem);
     await upload(base, token, 'spaced.key', p.keyPem);
     expect((await addCertkey(base, token, { certkey: 'otp key 2026', cert: 'spaced.crt', key: 'spaced.key' })).data.errorcode).toBe(0);
@@ -175,7 +191,7 @@ describe('binding rows per firmware profile', () => {
   async function rowsOf(index: number): Promise<unknown> {
     const url = sim.appliances[index]!.nitroUrl;
     const t = await login(url);
-    const p = selfSignedCert({ cn: `rows ${index}` });
+    const p = pki[`rows${index}` as 'rows0' | 'rows1' | 'rows3'];
     await upload(url, t, 'rows.crt', p.certPem);
     await upload(url, t, 'rows.key', p.keyPem);
     await addCertkey(url, t, { certkey: 'rows', cert: 'rows.crt', key: 'rows.key' });
