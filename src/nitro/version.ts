@@ -3,7 +3,7 @@
 // read leaves the version unknown and says so; it never stops a run.
 import type { NitroClient } from './client.js';
 import { NitroError } from './errors.js';
-import { describeShape } from './reply-shape.js';
+import { NitroReplyShapeError, describeShape } from './reply-shape.js';
 
 export interface FirmwareVersion {
   /** The appliance's own text, e.g. "NetScaler NS14.1: Build 25.56.nc, Date: …". */
@@ -34,6 +34,7 @@ export async function readFirmwareVersion(client: NitroClient): Promise<Firmware
   } catch (err) {
     // Credentials, TLS and reachability failures belong to the reads that decide; here they
     // would only repeat what those say.
+    if (err instanceof NitroReplyShapeError) return { ok: false, why: `GET nsversion: ${err.nitroMessage.split('. ')[0]}` };
     if (err instanceof NitroError && err.httpStatus !== undefined) return { ok: false, why: `GET nsversion answered ${err.errorcode ?? `HTTP ${err.httpStatus}`}` };
     throw err;
   }

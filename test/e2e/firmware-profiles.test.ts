@@ -59,3 +59,21 @@ describe('the cutover on every firmware profile', () => {
     }
   }, 180_000);
 });
+
+describe('a reply shape no source documents', () => {
+  it('a binding row with none of the known fields: plan and run refuse with exit 2, name the shape without its values, change nothing', async () => {
+    lab = await startE2eLab({ users: 4, appliances: 1 });
+    const playbook = cutoverWithoutLogonChecks(lab.root, [], true);
+    const before = await lab.snapshot();
+    const marker = 'zz-value-never-printed-zz';
+    await lab.fault('adc1', { on: 'GET vpnglobal_sslcertkey_binding', reply: { vpnglobal_sslcertkey_binding: [{ userdataencryptionkey: 'otp-old' }, { encryptionkeyname: marker, weight: 1 }] }, times: 20 });
+    const plan = await lab.cli(['plan', playbook, '-i', lab.inventory, '--set', 'mode=auto'], { timeoutMs: 60_000 });
+    expect(plan.code, plan.stdout).toBe(2);
+    expect(plan.stderr).toMatch(/adc1: GET vpnglobal_sslcertkey_binding failed: \(HTTP 200\): reply not understood: a row carries none of userdataencryptionkey, certkeyname, cacert; it carried .*encryptionkeyname: string, weight: number/);
+    const run = await lab.cli(['run', playbook, '-i', lab.inventory, '--yes', '--json', '--set', 'mode=auto'], { timeoutMs: 60_000 });
+    await lab.clearFaults();
+    expect(run.code, run.stdout).toBe(2);
+    for (const out of [plan.stdout, plan.stderr, run.stdout, run.stderr]) expect(out).not.toContain(marker);
+    expect(await lab.snapshot()).toEqual(before);
+  }, 120_000);
+});

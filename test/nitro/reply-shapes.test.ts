@@ -186,6 +186,8 @@ describe('the other reads decisions stand on', () => {
     expect(await readFirmwareVersion(client())).toMatchObject({ ok: true, version: { release: '14.1', build: '25.56' } });
     replies.set('nsversion', { nsversion: { text: 'x' } });
     expect(await readFirmwareVersion(client())).toMatchObject({ ok: false, why: expect.stringMatching(/text: string/) });
+    replies.set('nsversion', { nsversion: 'NS14.1' });
+    expect(await readFirmwareVersion(client())).toMatchObject({ ok: false, why: expect.stringMatching(/reply not understood: "nsversion" is not a list of objects/) });
     replies.delete('nsversion');
     expect(await readFirmwareVersion(client())).toMatchObject({ ok: false, why: expect.stringMatching(/258/) });
   });

@@ -163,6 +163,10 @@ export function createNitroHandler(node: SimNode, world: SimWorld) {
       const fault = node.faults.take(method, resource, name, q.action);
       if (fault?.delayMs) await sleep(fault.delayMs);
       if (fault?.errorcode !== undefined) throw new NitroFault(fault.errorcode, `injected fault: ${fault.on}`);
+      if (fault?.reply !== undefined) {
+        sendJson(res, 200, { errorcode: 0, message: 'Done', severity: 'NONE', ...fault.reply });
+        return;
+      }
       drop = fault?.drop === true;
       // A dropped read never ran; a dropped write ran and only its reply is lost ("outcome unknown").
       if (drop && !WRITE_METHODS.has(method)) {

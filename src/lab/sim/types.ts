@@ -71,6 +71,11 @@ export interface FaultSpec {
    * after the client gave up, at a moment the test chooses rather than after a fixed delay.
    */
   holdUntil?: string;
+  /**
+   * Answer a matching GET with errorcode 0 and these fields (e.g. a binding row of a shape no
+   * source documents), to rehearse what the client does with a reply it does not understand.
+   */
+  reply?: Record<string, unknown>;
   /** How many matching requests the fault affects; default 1. */
   times?: number;
 }
