@@ -18,7 +18,7 @@ export function registerLab(cli: Argv, _setCode: SetCode): void {
           .option('canaries', { type: 'number', default: 3, describe: 'canary users for the logon checks (canary, canary2, …); each is one more check per gateway in a TOTP step without waiting' })
           .option('appliances', { type: 'number', describe: 'simulated appliances (default 1, or 2 with --ha)' })
           .option('ha', { type: 'boolean', default: false, describe: 'make the first two appliances an HA pair' })
-          .option('firmware', { type: 'string', default: 'multi', describe: 'userDataEncryptionKey bindings allowed: several (multi) or one (single); per appliance as a list (multi,single,multi), or mixed (alternating by inventory target)' })
+          .option('firmware', { type: 'string', default: 'multi', describe: 'firmware profile (docs/fidelity.md): multi (several userDataEncryptionKeys), single (one at a time), rows-certkeyname, rows-no-echo; per appliance as a list (multi,single,multi), or mixed (multi/single alternating by inventory target)' })
           .option('json', { type: 'boolean', describe: 'print the status as JSON' })
           .example('$0 lab up --appliances 3 --ha', 'three simulated appliances, adc1+adc2 an HA pair; the inventory is .adc-cutover/lab/inventory.yaml')
           .example('$0 lab up --dir /tmp/lab --users 5000 --firmware single --json', 'a bigger directory, appliances that hold one key, the status as JSON'),
@@ -96,7 +96,7 @@ function printStatus(s: LabStatus, json: boolean): void {
   const lines = [
     `directory   ${s.directory.url}  ${s.directory.ldapsUrl}  (CA ${s.directory.caFile})`,
     `            bind ${s.directory.bindDN}  password file ${s.directory.passwordFile}  attribute ${s.directory.attribute}`,
-    ...s.appliances.map((a) => `appliance   ${a.name}  NITRO ${a.nitroUrl}  gateway ${a.gatewayUrl}  ${a.firmware}${a.haPeer ? `  HA peer ${a.haPeer}` : ''}  (${a.username}, password file ${a.passwordFile})`),
+    ...s.appliances.map((a) => `appliance   ${a.name}  NITRO ${a.nitroUrl}  gateway ${a.gatewayUrl}  ${a.profile ?? a.firmware}${a.haPeer ? `  HA peer ${a.haPeer}` : ''}  (${a.username}, password file ${a.passwordFile})`),
     `old cert    ${s.certs.old.cert}  (certkey ${s.certs.old.certkey}, bound as userDataEncryptionKey)`,
     `new cert    ${s.certs.new.cert}  key ${s.certs.new.key}`,
     ...(s.canaries ?? [s.canary]).map((c) => `canary      ${c.sAMAccountName}  ${c.dn}  (password ${c.passwordFile}, TOTP secret ${c.totpSecretFile})`),

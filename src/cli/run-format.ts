@@ -70,6 +70,11 @@ function currentKey(f: Record<string, unknown>): string {
 }
 
 function firmware(f: Record<string, unknown>, mode: string): string {
+  const version = typeof f['firmwareVersion'] === 'string' ? `${f['firmwareVersion']} (nsversion); ` : 'version not reported; ';
+  return version + keys(f, mode);
+}
+
+function keys(f: Record<string, unknown>, mode: string): string {
   switch (f['capability']) {
     case 'multi': return 'holds several userDataEncryptionKey bindings (two are bound now): overlap';
     case 'single': return 'holds one userDataEncryptionKey at a time: swap after the re-encryption';

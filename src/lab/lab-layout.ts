@@ -37,7 +37,7 @@ export type LabPaths = ReturnType<typeof labPaths>;
 /** `lab status --json`: exactly these fields (a contract for scripts and the tests). */
 export interface LabStatus {
   directory: { url: string; ldapsUrl: string; caFile: string; baseDN: string; bindDN: string; passwordFile: string; attribute: string };
-  appliances: { name: string; nitroUrl: string; username: string; passwordFile: string; gatewayUrl: string; haPeer: string | null; firmware: 'multi' | 'single' }[];
+  appliances: { name: string; nitroUrl: string; username: string; passwordFile: string; gatewayUrl: string; haPeer: string | null; firmware: 'multi' | 'single'; profile?: string }[];
   certs: { old: { cert: string; key: string; certkey: string }; new: { cert: string; key: string } };
   /** The first canary of the pool (`canary`). */
   canary: LabCanary;

@@ -14,6 +14,7 @@ import { seedUsers, type SeedResult, type SeededCanary } from './seed.js';
 import { injectFault } from './sim/control-client.js';
 import { startSimulatorProcess, type SimulatorProcess } from './sim-process.js';
 import type { FaultSpec, SimApplianceConfig, SimulatorConfig } from './sim/types.js';
+import { PROFILE_NAMES, firmwareProfile } from './sim/profiles.js';
 import { randomPassword, serverNames, startSlapd, type RunningSlapd } from './slapd.js';
 
 export { DEFAULT_LAB_DIR } from './lab-layout.js';
@@ -45,7 +46,8 @@ export interface LabUpOptions {
   log?: (line: string) => void;
 }
 
-export type Firmware = 'multi' | 'single';
+/** A firmware profile by name (src/lab/sim/profiles.ts): multi, single, rows-certkeyname, rows-no-echo. */
+export type Firmware = string;
 
 /**
  * One firmware per simulated node. The members of an HA pair may differ: a pair in the middle of
@@ -68,14 +70,14 @@ export function firmwarePerNode(n: number, ha: boolean, firmware: LabUpOptions['
   return Array.from({ length: n }, () => firmware);
 }
 
-/** `--firmware multi|single|mixed|multi,single,…` as the command line gives it. */
+/** `--firmware <profile>|mixed|<profile>,<profile>,…` as the command line gives it. */
 export function parseFirmwareOption(text: string): LabUpOptions['firmware'] {
   const parts = text.split(',').map((s) => s.trim().toLowerCase());
   if (parts.length === 1 && parts[0] === 'mixed') return 'mixed';
   for (const p of parts) {
-    if (p !== 'multi' && p !== 'single') throw new InputError(`--firmware: "${p}" is not multi or single (give multi, single, mixed, or a list such as multi,single,multi)`);
+    if (!PROFILE_NAMES.includes(p)) throw new InputError(`--firmware: "${p}" is not a firmware profile (give ${PROFILE_NAMES.join(', ')}, mixed, or a list such as multi,single,multi)`);
   }
-  return parts.length === 1 ? (parts[0] as Firmware) : (parts as Firmware[]);
+  return parts.length === 1 ? parts[0]! : parts;
 }
 
 interface PlannedAppliance {
@@ -93,7 +95,7 @@ function planAppliances(n: number, ha: boolean, firmware: Firmware[], paths: Lab
     const passwordFile = pairFirst ? pairFirst.passwordFile : paths.secret(`${name}.password`);
     if (!pairFirst) writeSecret(passwordFile, password);
     const cfg: SimApplianceConfig = {
-      name, firmware: firmware[i]!, username: 'nsroot', password,
+      name, firmware: firmwareProfile(firmware[i]!).userDataKeys, profile: firmware[i]!, username: 'nsroot', password,
       ...(ha && i < 2 ? { ha: { peer: i === 0 ? 'adc2' : 'adc1', role: i === 0 ? 'primary' : 'secondary' } } : {}),
     };
     out.push({ cfg, passwordFile });
@@ -219,7 +221,7 @@ function buildStatus(paths: LabPaths, slapd: RunningSlapd, sim: SimulatorProcess
       if (!running) throw new AdcError(`the ADC simulator did not report appliance ${p.cfg.name}`);
       return {
         name: p.cfg.name, nitroUrl: running.nitroHttpsUrl, username: p.cfg.username, passwordFile: p.passwordFile,
-        gatewayUrl: running.gatewayUrl, haPeer: p.cfg.ha?.peer ?? null, firmware: p.cfg.firmware,
+        gatewayUrl: running.gatewayUrl, haPeer: p.cfg.ha?.peer ?? null, firmware: p.cfg.firmware, profile: p.cfg.profile ?? p.cfg.firmware,
       };
     }),
     certs: {

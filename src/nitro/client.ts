@@ -20,6 +20,7 @@ import {
 } from './errors.js';
 import { buildHttpsAgent, type NitroTlsOptions } from './tls.js';
 import { resolveHaTarget, type HaTarget } from './ha.js';
+import { NitroReplyShapeError } from './reply-shape.js';
 import { EXIT } from '../errors.js';
 
 export interface NitroCredentials {
@@ -162,6 +163,15 @@ export function buildQuery(q: NitroQuery | undefined): string {
   return parts.length ? `?${parts.join('&')}` : '';
 }
 
+/**
+ * A resource name in the URL path, percent-encoded twice as the vendor's own clients do (the
+ * Ansible collection and the Go SDK): the appliance decodes the path twice, so "a b" must arrive
+ * as a%2520b and "50%" as 50%2525. Encoding once would turn a "%41" in a name into "A".
+ */
+export function encodeName(name: string): string {
+  return encodeURIComponent(encodeURIComponent(name));
+}
+
 function stripSlash(u: string): string {
   return u.replace(/\/+$/, '');
 }
@@ -298,7 +308,13 @@ export class NitroClient {
       const reply = await this.get(resource, name, query, opts);
       const v = reply.body[resource];
       if (v === undefined) return [];
-      return (Array.isArray(v) ? v : [v]) as T[];
+      // NITRO answers a list, or one object for a singleton; anything else is not a reply we
+      // can read rows from, and guessing would be deciding on nothing.
+      const rows: unknown[] = Array.isArray(v) ? v : [v];
+      if (rows.some((r) => r === null || typeof r !== 'object' || Array.isArray(r))) {
+        throw new NitroReplyShapeError(this.appliance, resource, `"${resource}" is not a list of objects`, reply.body);
+      }
+      return rows as T[];
     } catch (err) {
       if (err instanceof NitroError && err.hasCode(258, 1540, 1542)) return undefined;
       throw err;
@@ -337,7 +353,7 @@ export class NitroClient {
 
   private pathOf(req: NitroRequest): string {
     const base = `/nitro/v1/config/${req.resource}`;
-    return req.name !== undefined ? `${base}/${encodeURIComponent(req.name)}` : base;
+    return req.name !== undefined ? `${base}/${encodeName(req.name)}` : base;
   }
 
   private resourceLabel(req: NitroRequest): string {

@@ -4,13 +4,12 @@ import { AdcError } from '../errors.js';
 import type { NitroClient } from './client.js';
 import { NitroOutcomeUnknownError } from './errors.js';
 import { awaitChange } from './settle.js';
-import { toNsConfig, type NsConfigInfo } from './ha.js';
+import { nsConfigRecord, toNsConfig, type NsConfigInfo } from './ha.js';
 import { listSystemFiles, SSL_DIR } from './systemfile.js';
 
 export async function getNsConfig(client: NitroClient): Promise<NsConfigInfo> {
   const reply = await client.get('nsconfig');
-  const rec = reply.body.nsconfig;
-  return toNsConfig(((Array.isArray(rec) ? rec[0] : rec) ?? {}) as Record<string, unknown>);
+  return toNsConfig(nsConfigRecord(client.appliance, reply.body), client.appliance);
 }
 
 export interface SaveOptions {

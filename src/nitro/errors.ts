@@ -33,7 +33,9 @@ export const NITRO_CODE = {
   certBindingAbsent: 1542,
   certNotYetValid: 1588,
   certExpired: 1589,
+  wrongPassphrase: 1614,
   fileExists: 1642,
+  inputFileAbsent: 1647,
 } as const;
 
 /** Codes that mean "the session is gone": log in again once and repeat. */

@@ -2,6 +2,7 @@
 // happen mid-run, and a cluster node's NSIP must never be configured directly.
 import { AdcError, EXIT } from '../errors.js';
 import { NitroError } from './errors.js';
+import { NitroReplyShapeError, oneOf, optionalFlag, optionalNumber, optionalString } from './reply-shape.js';
 import type { NitroClient } from './client.js';
 
 export type SystemType = 'Stand-alone' | 'HA' | 'Cluster' | string;
@@ -50,29 +51,51 @@ export interface HaTarget {
   notes: string[];
 }
 
-function str(v: unknown): string | undefined {
-  return v === undefined || v === null ? undefined : String(v);
-}
+const SYSTEM_TYPES = ['Stand-alone', 'HA', 'Cluster'] as const;
 
-export function toNsConfig(rec: Record<string, unknown>): NsConfigInfo {
-  const cc = rec.configchanged;
+/**
+ * `nsconfig` as the decisions read it. systemtype decides which node takes the writes, so it must
+ * be one the reference names (Stand-alone, HA, Cluster); configchanged, where present, must read
+ * as true or false (absent: false — it only confirms a save after the fact).
+ */
+export function toNsConfig(rec: Record<string, unknown>, appliance = 'appliance'): NsConfigInfo {
+  const r = 'nsconfig';
+  const type = oneOf(appliance, r, rec, 'systemtype', SYSTEM_TYPES, true)!;
   return {
-    systemtype: str(rec.systemtype) ?? 'Stand-alone',
-    ipaddress: str(rec.ipaddress),
-    primaryip: str(rec.primaryip),
-    configchanged: cc === true || cc === 'true' || cc === 'YES' || cc === 1,
-    lastconfigsavetime: str(rec.lastconfigsavetime),
-    lastconfigchangedtime: str(rec.lastconfigchangedtime),
+    systemtype: SYSTEM_TYPES.find((t) => t.toLowerCase() === type.toLowerCase()) ?? type,
+    ipaddress: optionalString(appliance, r, rec, 'ipaddress'),
+    primaryip: optionalString(appliance, r, rec, 'primaryip'),
+    configchanged: optionalFlag(appliance, r, rec, 'configchanged') ?? false,
+    lastconfigsavetime: optionalString(appliance, r, rec, 'lastconfigsavetime'),
+    lastconfigchangedtime: optionalString(appliance, r, rec, 'lastconfigchangedtime'),
   };
 }
 
-function toHaNode(rec: Record<string, unknown>): HaNodeEntry {
+/** The one nsconfig object of a reply (NITRO sends an object, some builds a one-item list). */
+export function nsConfigRecord(appliance: string, body: Record<string, unknown>): Record<string, unknown> {
+  const v = body.nsconfig;
+  const rec = Array.isArray(v) && v.length === 1 ? v[0] : v;
+  if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
+    throw new NitroReplyShapeError(appliance, 'nsconfig', 'the reply holds no nsconfig object', body);
+  }
+  return rec as Record<string, unknown>;
+}
+
+/**
+ * One `hanode` row. id 0 is the node we are connected to (the reference); state is what the
+ * primary choice reads: Primary, Secondary or UNKNOWN are documented, and any other string is
+ * kept as it is — it is simply not "Primary", so that node never takes the writes.
+ */
+function toHaNode(appliance: string, rec: Record<string, unknown>): HaNodeEntry {
+  const r = 'hanode';
+  const id = optionalNumber(appliance, r, rec, 'id');
+  if (id === undefined || !Number.isInteger(id) || id < 0) throw new NitroReplyShapeError(appliance, r, 'a row has no whole-number id', rec);
   return {
-    id: Number(rec.id ?? 0),
-    ipaddress: str(rec.ipaddress),
-    state: str(rec.state),
-    hastatus: str(rec.hastatus),
-    hasync: str(rec.hasync),
+    id,
+    ipaddress: optionalString(appliance, r, rec, 'ipaddress'),
+    state: optionalString(appliance, r, rec, 'state'),
+    hastatus: optionalString(appliance, r, rec, 'hastatus'),
+    hasync: optionalString(appliance, r, rec, 'hasync'),
   };
 }
 
@@ -80,10 +103,9 @@ function toHaNode(rec: Record<string, unknown>): HaNodeEntry {
 export async function observeNode(client: NitroClient, url: string): Promise<HaNodeObservation> {
   try {
     const ns = await client.get('nsconfig', undefined, undefined, { node: url, noFailover: true, attempts: 2 });
-    const nsRec = ns.body.nsconfig;
-    const nsconfig = toNsConfig((Array.isArray(nsRec) ? nsRec[0] : nsRec) as Record<string, unknown> ?? {});
+    const nsconfig = toNsConfig(nsConfigRecord(client.appliance, ns.body), client.appliance);
     const ha = (await client.getList('hanode', undefined, undefined, { node: url, noFailover: true, attempts: 2 })) ?? [];
-    const entries = ha.map(toHaNode);
+    const entries = ha.map((rec) => toHaNode(client.appliance, rec));
     const self = entries.find((e) => e.id === 0);
     return { url, reachable: true, nsconfig, ...(self ? { self } : {}), peers: entries.filter((e) => e.id !== 0) };
   } catch (err) {

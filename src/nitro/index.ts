@@ -8,3 +8,5 @@ export * from './otp-binding.js';
 export * from './otp-parameters.js';
 export * from './config.js';
 export * from './settle.js';
+export * from './reply-shape.js';
+export * from './version.js';

@@ -7,6 +7,7 @@ import type { NitroClient } from './client.js';
 import {
   ABSENT_CODES, BUSY_CODES, CLUSTER_NSIP_CODES, HA_PROPAGATION_CODES, NITRO_CODE, NOT_PRIMARY_CODES, NitroError, NitroOutcomeUnknownError, SESSION_CODES,
 } from './errors.js';
+import { NitroReplyShapeError, optionalString } from './reply-shape.js';
 import { awaitChange } from './settle.js';
 
 const NOT_FIRMWARE_CODES = [...HA_PROPAGATION_CODES, ...BUSY_CODES, ...NOT_PRIMARY_CODES, ...CLUSTER_NSIP_CODES, ...SESSION_CODES, 354, 355];
@@ -24,12 +25,55 @@ export function isBindingRefusal(err: unknown): err is NitroError {
 }
 
 /** "No such certkey" and "bad certificate" answers are about the certkey, never the firmware. */
-const NOT_A_REFUSAL_CODES = [...ABSENT_CODES, 1536, 1537, 1538, 1588, 1589];
+const NOT_A_REFUSAL_CODES = [...ABSENT_CODES, 1536, 1537, 1538, 1588, 1589, 1614, 1647];
+
+/** Every binding vpn global lists, by kind, each in the order the appliance lists them. */
+export interface VpnGlobalBindings {
+  /** `userdataencryptionkey`: the certkeys Native OTP encrypts with. */
+  userDataKeys: string[];
+  /** `certkeyname`: server certificates (e.g. for signing tokens); never read as an OTP key. */
+  serverCerts: string[];
+  /** `cacert`: CA certificates. */
+  caCerts: string[];
+}
+
+/** The fields that say what a row binds; a row must carry at least one of them. */
+const ROW_KINDS = ['userdataencryptionkey', 'certkeyname', 'cacert'] as const;
+
+/**
+ * Classify the rows of a `vpnglobal_sslcertkey_binding` GET. Public sources disagree on what a
+ * row carries: NITRO-FACTS.md infers one of userdataencryptionkey / certkeyname / cacert per row,
+ * while the Terraform provider binds certkeyname and userdataencryptionkey in one request and
+ * finds its row by certkeyname. So:
+ * - a row with a userdataencryptionkey is that key's binding, whatever else it carries (a
+ *   certkeyname beside it is recorded as a server certificate too; crlcheck, ocspcheck and other
+ *   attributes are ignored);
+ * - a row with only certkeyname or cacert is a server or CA certificate, never an OTP key — even
+ *   when it names the old or new OTP certkey (a build that does not echo userdataencryptionkey
+ *   would look like this; preflight refuses that case rather than guess, see preflight.ts);
+ * - a row with none of the three, or one of them not a string, is a shape we do not know: refused.
+ */
+export function classifyBindingRows(appliance: string, rows: readonly Record<string, unknown>[]): VpnGlobalBindings {
+  const out: VpnGlobalBindings = { userDataKeys: [], serverCerts: [], caCerts: [] };
+  for (const row of rows) {
+    const [udek, cert, ca] = ROW_KINDS.map((k) => optionalString(appliance, RESOURCE, row, k));
+    if (udek === undefined && cert === undefined && ca === undefined) {
+      throw new NitroReplyShapeError(appliance, RESOURCE, `a row carries none of ${ROW_KINDS.join(', ')}`, rows);
+    }
+    if (udek !== undefined) out.userDataKeys.push(udek);
+    if (cert !== undefined) out.serverCerts.push(cert);
+    if (ca !== undefined) out.caCerts.push(ca);
+  }
+  return out;
+}
+
+export async function readVpnGlobalBindings(client: NitroClient): Promise<VpnGlobalBindings> {
+  return classifyBindingRows(client.appliance, (await client.getList<Record<string, unknown>>(RESOURCE)) ?? []);
+}
 
 /** The certkeys bound as userDataEncryptionKey on vpn global, in the order the appliance lists them. */
 export async function listUserDataEncryptionKeys(client: NitroClient): Promise<string[]> {
-  const list = (await client.getList<Record<string, unknown>>(RESOURCE)) ?? [];
-  return list.flatMap((e) => (typeof e.userdataencryptionkey === 'string' && e.userdataencryptionkey ? [e.userdataencryptionkey] : []));
+  return (await readVpnGlobalBindings(client)).userDataKeys;
 }
 
 export interface BindResult {

@@ -5,6 +5,7 @@ import { AdcError } from '../errors.js';
 import type { NitroClient } from './client.js';
 import { NitroOutcomeUnknownError } from './errors.js';
 import { listUserDataEncryptionKeys } from './otp-binding.js';
+import { NitroReplyShapeError, oneOf, optionalNumber } from './reply-shape.js';
 import { awaitChange } from './settle.js';
 
 export interface OtpParameters {
@@ -14,10 +15,14 @@ export interface OtpParameters {
 
 export async function getOtpParameters(client: NitroClient): Promise<OtpParameters> {
   const list = (await client.getList<Record<string, unknown>>('aaaotpparameter')) ?? [];
+  if (list.length > 1) throw new NitroReplyShapeError(client.appliance, 'aaaotpparameter', 'a singleton answered with several rows', list);
   const rec = list[0] ?? {};
+  // Absent fields are the documented defaults (OFF, 4); a value that is neither is refused, as
+  // "encryption" decides whether turning it ON is a change at all.
+  const enc = oneOf(client.appliance, 'aaaotpparameter', rec, 'encryption', ['ON', 'OFF'], false);
   return {
-    encryption: String(rec.encryption ?? 'OFF').toUpperCase() === 'ON' ? 'ON' : 'OFF',
-    maxotpdevices: rec.maxotpdevices === undefined ? 4 : Number(rec.maxotpdevices),
+    encryption: enc?.toUpperCase() === 'ON' ? 'ON' : 'OFF',
+    maxotpdevices: optionalNumber(client.appliance, 'aaaotpparameter', rec, 'maxotpdevices') ?? 4,
   };
 }
 

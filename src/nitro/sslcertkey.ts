@@ -5,6 +5,7 @@ import { X509Certificate, createHash } from 'node:crypto';
 import { AdcError, InputError } from '../errors.js';
 import type { NitroClient } from './client.js';
 import { NitroError, NitroOutcomeUnknownError } from './errors.js';
+import { NitroReplyShapeError, optionalNumber, optionalString } from './reply-shape.js';
 import { awaitChange } from './settle.js';
 import { listUserDataEncryptionKeys } from './otp-binding.js';
 
@@ -74,9 +75,22 @@ function num(v: unknown): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-export function toCertkeyInfo(rec: Record<string, unknown>): CertkeyInfo {
+/**
+ * A certkey row. Every certificate comparison reads it, so the name must be a string and the
+ * fields compared, where present, of the types the reference gives (strings; numbers or digit
+ * strings for sizes and days). Fields we do not compare are not looked at.
+ */
+export function toCertkeyInfo(rec: Record<string, unknown>, appliance = 'appliance'): CertkeyInfo {
+  const r = 'sslcertkey';
+  const name = optionalString(appliance, r, rec, 'certkey');
+  if (name === undefined) throw new NitroReplyShapeError(appliance, r, 'a row has no certkey name', rec);
+  for (const f of ['cert', 'key', 'inform', 'serial', 'subject', 'issuer', 'clientcertnotbefore', 'clientcertnotafter', 'status', 'certkeydigest']) {
+    optionalString(appliance, r, rec, f);
+  }
+  optionalNumber(appliance, r, rec, 'daystoexpiration');
+  optionalNumber(appliance, r, rec, 'publickeysize');
   return {
-    certkey: String(rec.certkey),
+    certkey: name,
     cert: str(rec.cert),
     key: str(rec.key),
     inform: str(rec.inform),
@@ -94,12 +108,16 @@ export function toCertkeyInfo(rec: Record<string, unknown>): CertkeyInfo {
 
 export async function getCertkey(client: NitroClient, name: string): Promise<CertkeyInfo | undefined> {
   const list = await client.getList<Record<string, unknown>>('sslcertkey', name);
-  const rec = list?.find((r) => r.certkey === name) ?? list?.[0];
-  return rec ? toCertkeyInfo(rec) : undefined;
+  if (!list?.length) return undefined;
+  const infos = list.map((r) => toCertkeyInfo(r, client.appliance));
+  // Asked by name, the reply is about that certkey: a row of another name is not a match.
+  const info = infos.find((i) => i.certkey === name);
+  if (!info) throw new NitroReplyShapeError(client.appliance, `sslcertkey/${name}`, 'the reply to a GET by name carries no row of that name', list);
+  return info;
 }
 
 export async function listCertkeys(client: NitroClient): Promise<CertkeyInfo[]> {
-  return ((await client.getList<Record<string, unknown>>('sslcertkey')) ?? []).map(toCertkeyInfo);
+  return ((await client.getList<Record<string, unknown>>('sslcertkey')) ?? []).map((r) => toCertkeyInfo(r, client.appliance));
 }
 
 function normSerial(s: string): string {

@@ -4,6 +4,7 @@
 import { InputError } from '../errors.js';
 import type { NitroCallOptions, NitroClient } from './client.js';
 import { NitroError, NitroOutcomeUnknownError } from './errors.js';
+import { NitroReplyShapeError, oneOf, optionalNumber, optionalString } from './reply-shape.js';
 import { awaitChange } from './settle.js';
 
 export const SSL_DIR = '/nsconfig/ssl';
@@ -60,23 +61,29 @@ export async function readSystemFile(
 ): Promise<Buffer | undefined> {
   validateFileName(name);
   const list = await client.getList<Record<string, unknown>>('systemfile', undefined, { args: { filelocation: dir(location), filename: name } }, opts);
-  const item = list?.find((f) => f.filename === name) ?? list?.[0];
-  if (!item) return undefined;
-  if (typeof item.filecontent !== 'string') {
-    throw new NitroError({ appliance: client.appliance, method: 'GET', resource: `systemfile/${name}`, httpStatus: 200, errorcode: 0, message: 'reply carried no filecontent' });
+  if (!list?.length) return undefined;
+  const item = list.find((f) => f.filename === name);
+  if (!item || typeof item.filecontent !== 'string') {
+    throw new NitroReplyShapeError(client.appliance, `systemfile/${name}`, item ? 'the row carries no filecontent string' : 'no row carries that file name', list);
   }
-  const enc = String(item.fileencoding ?? 'BASE64').toUpperCase();
+  const enc = (oneOf(client.appliance, 'systemfile', item, 'fileencoding', ['BASE64', 'UTF8', 'UTF-8'], false) ?? 'BASE64').toUpperCase();
   return enc === 'BASE64' ? Buffer.from(item.filecontent, 'base64') : Buffer.from(item.filecontent, 'utf8');
 }
 
 export async function listSystemFiles(client: NitroClient, location: string = SSL_DIR, opts?: NitroCallOptions): Promise<SystemFileEntry[]> {
   const list = (await client.getList<Record<string, unknown>>('systemfile', undefined, { args: { filelocation: dir(location) } }, opts)) ?? [];
-  return list.map((f) => ({
-    filename: String(f.filename),
-    filelocation: String(f.filelocation ?? dir(location)),
-    filesize: f.filesize === undefined ? undefined : Number(f.filesize),
-    filemodifiedtime: f.filemodifiedtime === undefined ? undefined : String(f.filemodifiedtime),
-  }));
+  // Whether a file is there decides which names are free and what a rollback deletes: a row
+  // without a file name is not a listing we can read.
+  return list.map((f) => {
+    const filename = optionalString(client.appliance, 'systemfile', f, 'filename');
+    if (filename === undefined) throw new NitroReplyShapeError(client.appliance, 'systemfile', 'a row has no filename', list);
+    return {
+      filename,
+      filelocation: optionalString(client.appliance, 'systemfile', f, 'filelocation') ?? dir(location),
+      filesize: optionalNumber(client.appliance, 'systemfile', f, 'filesize'),
+      filemodifiedtime: optionalString(client.appliance, 'systemfile', f, 'filemodifiedtime'),
+    };
+  });
 }
 
 export async function systemFileExists(client: NitroClient, name: string, location: string = SSL_DIR, opts?: NitroCallOptions): Promise<boolean> {

@@ -1,14 +1,18 @@
 // Parse and format the two attribute forms. Parsing is strict about structure and keeps
 // everything it does not understand (extra JSON fields, extra &key=value pairs) so that a
 // rewrite changes only the devices we touched.
-import { fromB64Url, isBase32Secret, toB64Url } from './encoding.js';
+import { fromB64Url, toB64Url } from './encoding.js';
 import { IV_BYTES, KID_BYTES } from './crypto.js';
 import { OtpFormatError } from './errors.js';
 
 const LEGACY_PREFIX = '#@';
-// Names seen in the wild are [A-Za-z0-9+._]; accept more on read so an odd name is kept rather
-// than the user skipped, but refuse what would break the legacy syntax or a log line.
-const DEVICE_NAME = /^[^=&,\x00-\x1f\x7f]{1,128}$/;
+// Names seen in the wild are [A-Za-z0-9+._]*, the empty name included (public tools allow it, so
+// a directory may hold one: it is a device like any other). Accept more on read so an odd name is
+// kept rather than the user skipped, but refuse what would break the legacy syntax or a log line.
+const DEVICE_NAME = /^[^=&,\x00-\x1f\x7f]{0,128}$/;
+// The ADC writes Base32, but public tools accept [-A-Za-z0-9]{20,} as a secret; a plaintext value
+// is never decrypted, so there is no wrong key to catch here — only the legacy syntax to keep.
+const LEGACY_SECRET = /^[-A-Za-z0-9]+=*$/;
 /** The ADC stores one short value per user; anything this large is hostile or corrupt. */
 export const MAX_VALUE_LENGTH = 64 * 1024;
 
@@ -58,11 +62,11 @@ function parseLegacy(value: string): LegacyAttribute {
   if (entries.length === 0) throw new OtpFormatError('legacy OTP value has no device');
   const devices = entries.map((entry, i): LegacyDevice => {
     const eq = entry.indexOf('=');
-    if (eq <= 0) throw new OtpFormatError(`legacy OTP device ${i + 1} has no "name=secret"`);
+    if (eq < 0) throw new OtpFormatError(`legacy OTP device ${i + 1} has no "name=secret"`);
     const name = entry.slice(0, eq);
     const [secret = '', ...extras] = entry.slice(eq + 1).split('&');
     checkDeviceName(name);
-    if (!isBase32Secret(secret)) throw new OtpFormatError(`legacy OTP device "${name}" has a secret that is not Base32`);
+    if (!LEGACY_SECRET.test(secret)) throw new OtpFormatError(`legacy OTP device "${name}" has a secret that is not Base32 (nor the letters, digits and '-' public tools accept)`);
     for (const extra of extras) {
       if (!extra.includes('=')) throw new OtpFormatError(`legacy OTP device "${name}" has a malformed field "${extra.slice(0, 20)}"`);
     }
@@ -177,7 +181,7 @@ function isPlainDoc(doc: Record<string, unknown>, otpdata: Record<string, unknow
 
 function checkDeviceName(name: string): void {
   if (!DEVICE_NAME.test(name)) {
-    throw new OtpFormatError(`OTP device name "${name.slice(0, 40)}" is empty, too long, or contains =, &, comma or a control character`);
+    throw new OtpFormatError(`OTP device name "${name.slice(0, 40)}" is too long, or contains =, &, comma or a control character`);
   }
 }
 

@@ -3,7 +3,7 @@
 // exact plaintext bytes are re-encrypted, so fields we do not know survive untouched.
 import { decryptBytes, decryptMany, encryptBytes } from './crypto.js';
 import { rememberKid, type EncryptedDevice, type LegacyDevice } from './codec.js';
-import { isBase32Secret, toB64Url } from './encoding.js';
+import { toB64Url } from './encoding.js';
 import { OtpDecryptError } from './errors.js';
 import type { OtpKeyMaterial } from './key-material.js';
 
@@ -96,7 +96,7 @@ function openDevice(dev: EncryptedDevice, km: OtpKeyMaterial, plaintext: Buffer)
   const parsed = parseDeviceJson(plaintext);
   if (!parsed) {
     throw new OtpDecryptError(
-      `device "${dev.name}": cannot decrypt with this certificate (KID ${kidText} matches but the plaintext is not device JSON with a Base32 secret: wrong key or corrupted value)`,
+      `device "${dev.name}": cannot decrypt with this certificate (KID ${kidText} matches but the plaintext is not device JSON with a string secret: wrong key or corrupted value)`,
       dev.name, kidText, km.kidText);
   }
   return { name: dev.name, ...parsed, plaintext, kidText };
@@ -155,7 +155,10 @@ export function parseDeviceJson(plaintext: Buffer): Omit<PlainDevice, 'name'> | 
   }
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return undefined;
   const rec = obj as Record<string, unknown>;
-  if (!isBase32Secret(rec['secret'])) return undefined;
+  // The decryption check: a JSON object with a string secret. Not the secret's alphabet or case:
+  // public tools write secrets the ADC would not ([-A-Za-z0-9]{20,}), and a device we cannot
+  // classify must still be re-encrypted byte for byte, not left behind under the old key.
+  if (typeof rec['secret'] !== 'string') return undefined;
   const out: Omit<PlainDevice, 'name'> = { secret: rec['secret'] };
   if (typeof rec['alg'] === 'string') out.alg = rec['alg'];
   if (typeof rec['tag'] === 'string') out.tag = rec['tag'];

@@ -16,6 +16,10 @@ export interface ApplianceFacts {
   systemType: string;
   haRole?: string;
   otpEncryption?: string;
+  /** Firmware as nsversion reports it ("14.1-25.56"); for the plan and report only. */
+  firmwareVersion?: string;
+  /** Why the version is not known (nsversion refused or unreadable). */
+  firmwareVersionUnknown?: string;
 }
 
 export interface RunFacts {

@@ -2,7 +2,7 @@
 // by default any failure fails the step (and the runner rolls back the fleet); with
 // maxFailedAppliances > 0, that many may fail and are left out of later steps.
 import { AdcError, errorMessage } from '../errors.js';
-import { NitroError } from '../nitro/index.js';
+import { NitroError, classifyBindingRows } from '../nitro/index.js';
 import type { StepContext, TargetResult } from '../runner/step.js';
 import type { ApplianceHandle } from './estate.js';
 import type { StepDeps } from './facts.js';
@@ -87,7 +87,7 @@ export async function checkSecondaryBindings(a: ApplianceHandle, expected: reado
   // Propagation is synchronous on the appliance; a short grace covers a busy secondary.
   for (let i = 0; i < 5; i++) {
     const list = (await a.client.getList<Record<string, unknown>>(BINDING, undefined, undefined, { node: t.secondaryUrl, noFailover: true })) ?? [];
-    seen = list.flatMap((e) => (typeof e['userdataencryptionkey'] === 'string' && e['userdataencryptionkey'] ? [e['userdataencryptionkey']] : [])).sort().join(', ');
+    seen = classifyBindingRows(a.name, list).userDataKeys.sort().join(', ');
     if (seen === want) return `; the HA secondary ${t.secondaryUrl} lists the same`;
     await new Promise((r) => setTimeout(r, 200));
   }

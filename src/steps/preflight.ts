@@ -3,8 +3,8 @@
 import { BadSearchBase, census, type CensusResult } from '../directory/index.js';
 import { InputError } from '../errors.js';
 import {
-  certFactsFromCert, compareCertkey, getCertkey, getOtpParameters, listCertkeys, listUserDataEncryptionKeys,
-  type CertkeyInfo, type LocalCertFacts,
+  NitroReplyShapeError, certFactsFromCert, compareCertkey, getCertkey, getOtpParameters, listCertkeys, readFirmwareVersion, readVpnGlobalBindings,
+  shortVersion, type CertkeyInfo, type LocalCertFacts,
 } from '../nitro/index.js';
 import { Keyring } from '../otp/index.js';
 import type { StepOptions } from '../playbook/playbook.js';
@@ -93,7 +93,9 @@ export class PreflightStep implements Step {
 
 async function inspectAppliance(a: ApplianceHandle, estate: Estate, oldFacts: LocalCertFacts, newFacts: LocalCertFacts): Promise<ApplianceFacts> {
   a.target = await a.client.resolveTarget();
-  const bound = await listUserDataEncryptionKeys(a.client);
+  const version = await readFirmwareVersion(a.client);
+  const bindings = await readVpnGlobalBindings(a.client);
+  const bound = bindings.userDataKeys;
   const named = estate.certs.old.spec.certkey;
   let certkeys: CertkeyInfo[] | undefined;
   const all = async () => (certkeys ??= await listCertkeys(a.client));
@@ -108,15 +110,36 @@ async function inspectAppliance(a: ApplianceHandle, estate: Estate, oldFacts: Lo
     oldCertkey = (await all()).find((c) => compareCertkey(c, oldFacts).length === 0)?.certkey;
   }
   const newCertkey = (await all()).find((c) => compareCertkey(c, newFacts).length === 0)?.certkey;
-  const otp = await getOtpParameters(a.client).catch(() => undefined);
+  refuseUnechoedKey(a.name, bindings.serverCerts, bound, [oldCertkey, newCertkey]);
+  // The OTP parameters only inform the plan; a failed read leaves them unknown. A reply we cannot
+  // read is different: it is refused like every other (reply-shape.ts).
+  const otp = await getOtpParameters(a.client).catch((err: unknown) => {
+    if (err instanceof NitroReplyShapeError) throw err;
+    return undefined;
+  });
   const self = a.target.nodes.find((n) => n.url === a.target?.primaryUrl);
   return {
+    ...(version.ok ? { firmwareVersion: shortVersion(version.version) } : { firmwareVersionUnknown: version.why }),
     oldCertkey, newCertkey, bound,
     capability: bound.length > 1 ? 'multi' : 'unknown',
     systemType: a.target.mode,
     haRole: self?.self?.state,
     otpEncryption: otp?.encryption,
   };
+}
+
+/**
+ * vpn global lists the old or new OTP certkey as a `certkeyname` (server certificate) row and no
+ * userDataEncryptionKey row for it. The Terraform provider notes that some builds' GET does not
+ * echo userdataencryptionkey, and binds certkeyname beside it: such a row may well be the OTP key.
+ * Which key encrypts the secrets is the one fact the cutover cannot guess, so stop here.
+ */
+function refuseUnechoedKey(appliance: string, serverCerts: readonly string[], bound: readonly string[], otpCertkeys: (string | undefined)[]): void {
+  const suspect = otpCertkeys.filter((k): k is string => k !== undefined && serverCerts.includes(k) && !bound.includes(k));
+  if (!suspect.length) return;
+  throw new InputError(`${appliance}: vpn global lists ${suspect.join(', ')} as certkeyname (a server certificate), not as userDataEncryptionKey${bound.length ? ` (bound as userDataEncryptionKey: ${bound.join(', ')})` : ' (no userDataEncryptionKey listed at all)'}. `
+    + 'Some builds do not echo userdataencryptionkey in that GET, so the OTP key binding cannot be read here; nothing was changed. '
+    + `Check with "show vpn global" on the appliance, and unbind that certkeyname if it is not meant to be there`);
 }
 
 /**
@@ -143,7 +166,8 @@ async function checkNewCertkeyName(a: ApplianceHandle, deps: StepDeps, newFacts:
 
 function describeAppliance(a: ApplianceHandle, f: ApplianceFacts): string {
   const ha = a.target?.mode === 'ha' ? `HA pair, primary ${a.target.primaryUrl}${a.target.peerSync ? `, sync ${a.target.peerSync}` : ''}` : a.target?.mode ?? 'standalone';
-  return `${ha}; bound userDataEncryptionKey: ${f.bound.join(', ') || 'none'}; old certkey ${f.oldCertkey ?? '—'}; new certificate ${f.newCertkey ? `already loaded as ${f.newCertkey}` : 'not loaded yet'}; OTP encryption ${f.otpEncryption ?? 'unknown'}`;
+  const fw = f.firmwareVersion ? `firmware ${f.firmwareVersion}` : `firmware version unknown (${f.firmwareVersionUnknown ?? 'not read'})`;
+  return `${ha}; ${fw}; bound userDataEncryptionKey: ${f.bound.join(', ') || 'none'}; old certkey ${f.oldCertkey ?? '—'}; new certificate ${f.newCertkey ? `already loaded as ${f.newCertkey}` : 'not loaded yet'}; OTP encryption ${f.otpEncryption ?? 'unknown'}`;
 }
 
 export function applianceFactsJson(a: ApplianceHandle, f: ApplianceFacts): JsonObject {
@@ -155,6 +179,8 @@ export function applianceFactsJson(a: ApplianceHandle, f: ApplianceFacts): JsonO
     secondary: a.target?.secondaryUrl ?? null, peerState: a.target?.peerState ?? null,
     // 'unknown' until the overlap bind probes it (a read cannot tell), unless two are bound already.
     capability: f.capability,
+    // From nsversion: shown, never decided on (the bind itself tells how many keys it holds).
+    firmwareVersion: f.firmwareVersion ?? null,
   };
 }
 

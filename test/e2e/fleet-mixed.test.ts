@@ -21,7 +21,7 @@ describe('lab firmware per appliance', () => {
     expect(firmwarePerNode(3, true, parseFirmwareOption('multi,single,multi'))).toEqual(['multi', 'single', 'multi']);
     expect(firmwarePerNode(2, false, parseFirmwareOption('single'))).toEqual(['single', 'single']);
     expect(() => firmwarePerNode(3, true, parseFirmwareOption('multi,single'))).toThrow(/2 entr\(ies\) for 3 appliance/);
-    expect(() => parseFirmwareOption('multi,double')).toThrow(/"double" is not multi or single/);
+    expect(() => parseFirmwareOption('multi,double')).toThrow(/"double" is not a firmware profile/);
   });
 });
 

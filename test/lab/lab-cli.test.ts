@@ -93,8 +93,8 @@ describe('adc-cutover lab (built CLI)', () => {
   it('reports exactly the documented status fields', () => {
     expect(Object.keys(status).sort()).toEqual(['appliances', 'canaries', 'canary', 'certs', 'directory', 'inventory']);
     expect(Object.keys(status.directory).sort()).toEqual(['attribute', 'baseDN', 'bindDN', 'caFile', 'ldapsUrl', 'passwordFile', 'url']);
-    expect(status.appliances.map((a) => [a.name, a.haPeer, a.firmware])).toEqual([['adc1', 'adc2', 'single'], ['adc2', 'adc1', 'single'], ['adc3', null, 'single']]);
-    for (const a of status.appliances) expect(Object.keys(a).sort()).toEqual(['firmware', 'gatewayUrl', 'haPeer', 'name', 'nitroUrl', 'passwordFile', 'username']);
+    expect(status.appliances.map((a) => [a.name, a.haPeer, a.firmware, a.profile])).toEqual([['adc1', 'adc2', 'single', 'single'], ['adc2', 'adc1', 'single', 'single'], ['adc3', null, 'single', 'single']]);
+    for (const a of status.appliances) expect(Object.keys(a).sort()).toEqual(['firmware', 'gatewayUrl', 'haPeer', 'name', 'nitroUrl', 'passwordFile', 'profile', 'username']);
     expect(status.certs.old.certkey).toBe('otp-old');
     expect(Object.keys(status.canary).sort()).toEqual(['dn', 'passwordFile', 'sAMAccountName', 'totpSecretFile']);
     // A pool of three by default, the first being `canary`.

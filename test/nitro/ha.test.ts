@@ -133,3 +133,27 @@ describe('choosePrimary rules', () => {
     expect(() => choosePrimary('p', [{ url: 'x', reachable: false, error: 'ECONNREFUSED', peers: [] }])).toThrow(/no node answered/);
   });
 });
+
+describe('a pair whose secondary refuses writes with 368 (firmware profile rows-certkeyname)', () => {
+  it('a write pinned to the secondary gets 368; after a failover the client follows it the same way as 1028', async () => {
+    const pair = await startSim([
+      appliance('p-a', { profile: 'rows-certkeyname', ha: { peer: 'p-b', role: 'primary' } }),
+      appliance('p-b', { profile: 'rows-certkeyname', ha: { peer: 'p-a', role: 'secondary' } }),
+    ], { haFileSyncDelayMs: 3_600_000 });
+    try {
+      const [pa, pb] = [pair.appliances[0]!, pair.appliances[1]!];
+      const c = client([pa.nitroUrl, pb.nitroUrl]);
+      await c.resolveTarget();
+      const refused = await c
+        .request({ method: 'PUT', resource: 'aaaotpparameter', body: { aaaotpparameter: { maxotpdevices: 5 } } }, { node: pb.nitroUrl })
+        .catch((e: unknown) => e);
+      expect((refused as NitroError).errorcode).toBe(368);
+      await failover(pa.controlUrl!);
+      await c.request({ method: 'PUT', resource: 'aaaotpparameter', body: { aaaotpparameter: { maxotpdevices: 6 } } });
+      expect(c.currentNode).toBe(pb.nitroUrl);
+      expect((await getOtpParameters(c)).maxotpdevices).toBe(6);
+    } finally {
+      await pair.stop();
+    }
+  });
+});

@@ -141,14 +141,14 @@ describe('sslcertkey', () => {
     expect(await labState(ctl)).toEqual(before);
   });
 
-  it('adds from a PFX with a passphrase; a wrong passphrase is 1537', async () => {
+  it('adds from a PFX with a passphrase; a wrong passphrase is 1614', async () => {
     const pair = otpCert('otp-pfx');
     const p12 = forge.pkcs12.toPkcs12Asn1(forge.pki.privateKeyFromPem(pair.keyPem), [forge.pki.certificateFromPem(pair.certPem)], 'pfx-pass', { algorithm: '3des' });
     const der = Buffer.from(forge.asn1.toDer(p12).getBytes(), 'binary');
     const name = (await uploadUnique(new NitroFileTransport(c), { prefix: 'otp-pfx', ext: 'pfx', bytes: der, when })).name;
     const local = certFactsFromCert(pair.certPem);
     const bad = await ensureCertkey(c, { certkey: 'otp-pfx', cert: name, inform: 'PFX', passphrase: 'wrong', local }).catch((e: unknown) => e);
-    expect((bad as NitroError).errorcode).toBe(1537);
+    expect((bad as NitroError).errorcode).toBe(1614);
     expect((bad as Error).message).not.toContain('wrong');
     const res = await ensureCertkey(c, { certkey: 'otp-pfx', cert: name, inform: 'PFX', passphrase: 'pfx-pass', local });
     expect(res).toMatchObject({ created: true, certkey: 'otp-pfx' });

@@ -31,7 +31,7 @@ function step(id: string, kind: string, title: string, status: StepReport['statu
 
 const preflight = (): StepReport => step('preflight', 'preflight', 'Preflight: reach every appliance and the directory, check certificates, take a census', 'ok', 0.5, 14, {
   targets: [
-    { target: 'adc1', status: 'ok', message: `standalone; bound userDataEncryptionKey: ${OLD}`, changed: { mode: 'standalone', primary: 'https://192.0.2.11', bound: [OLD], oldCertkey: OLD, newCertkey: null, otpEncryption: 'ON', haSync: null } },
+    { target: 'adc1', status: 'ok', message: `standalone; bound userDataEncryptionKey: ${OLD}`, changed: { mode: 'standalone', primary: 'https://192.0.2.11', bound: [OLD], oldCertkey: OLD, newCertkey: null, otpEncryption: 'ON', haSync: null, firmwareVersion: '14.1-25.56' } },
     { target: 'adc2', status: 'ok', message: `HA pair; bound userDataEncryptionKey: ${OLD}`, changed: { mode: 'ha', primary: 'https://192.0.2.21', bound: [OLD], oldCertkey: OLD, newCertkey: null, otpEncryption: 'ON', haSync: 'ENABLED' } },
     // A field no renderer should ever dump, standing for anything a future step might add.
     { target: 'directory', status: 'ok', message: '41 entries, 33 with a value: 36 device(s) under the old certificate', changed: { ...census(36, 0), debugPassphrase: PLANTED[0]! } },

@@ -58,6 +58,9 @@ describe('renderHtmlReport: a finished cutover', () => {
       ['adc1', 'standalone', ['otp-old:true/true:true/false', 'otp-enc-20261123-c967b5:false/true:false/true']],
       ['adc2', 'ha', ['otp-old:true/true:true/false', 'otp-enc-20261123-c967b5:false/true:false/true']],
     ]);
+    // The firmware nsversion reported at preflight; an appliance whose version was not read says so.
+    expect(m.appliances.map((a) => a.firmwareVersion)).toEqual(['14.1-25.56', 'not reported']);
+    expect(html).toContain('<dt>Firmware</dt><dd>14.1-25.56</dd>');
   });
 
   it('shows each logon check with its gateway and outcome', () => {

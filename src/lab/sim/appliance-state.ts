@@ -8,6 +8,7 @@ import { SessionStore } from './sessions.js';
 import { FaultTable } from './faults.js';
 import type { SimApplianceConfig, SimGatewayOptions } from './types.js';
 import { gatewayOptions } from './gateway/options.js';
+import { firmwareProfile, type FirmwareProfile } from './profiles.js';
 
 export interface CertKeyRecord {
   certkey: string;
@@ -19,6 +20,8 @@ export interface CertKeyRecord {
   x509: X509Certificate;
   expirymonitor: 'ENABLED' | 'DISABLED';
   notificationperiod?: number;
+  /** The CA certkey `link ssl certKey` named. */
+  linkcertkeyname?: string;
 }
 
 export type BindingKind = 'userdataencryptionkey' | 'certkeyname' | 'cacert';
@@ -67,7 +70,11 @@ export interface GatewayEvent {
 
 export class SimNode {
   readonly name: string;
+  /** userDataEncryptionKey bindings: several, or one at a time (from the profile). */
   readonly firmware: 'multi' | 'single';
+  readonly profile: FirmwareProfile;
+  /** `hanode` settings of this node (hastatus, hasync): what `set ha node` changes. */
+  haSettings: { hastatus: string; hasync: string } = { hastatus: 'ENABLED', hasync: 'ENABLED' };
   readonly username: string;
   readonly password: string;
   /** A made-up NSIP (TEST-NET-1): the node's own address as NITRO reports it. */
@@ -93,7 +100,8 @@ export class SimNode {
       throw new Error(`appliance ${cfg.name}: ${err instanceof Error ? err.message : String(err)}`);
     }
     this.name = cfg.name;
-    this.firmware = cfg.firmware;
+    this.profile = firmwareProfile(cfg.profile ?? cfg.firmware);
+    this.firmware = this.profile.userDataKeys;
     this.username = cfg.username;
     this.password = cfg.password;
     this.ip = `192.0.2.${10 + index}`;

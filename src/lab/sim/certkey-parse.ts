@@ -53,10 +53,19 @@ function parseKey(inform: Inform, file: { name: string; content: Buffer }, passp
     }
     const block = file.content.toString('utf8').match(KEY_BLOCK);
     if (!block) throw new Error('no PEM key');
-    const encrypted = /ENCRYPTED/.test(block[0]);
+    const encrypted = /ENCRYPTED/.test(block[0]) || /Proc-Type:\s*4,ENCRYPTED/.test(block[0]);
     if (encrypted && passphrase === undefined) throw new Error('passphrase needed');
-    return createPrivateKey(encrypted ? { key: block[0], passphrase } : { key: block[0] });
-  } catch {
+    if (encrypted) {
+      try {
+        return createPrivateKey({ key: block[0], passphrase });
+      } catch {
+        // The reference's table has its own code for a passphrase that does not open the key.
+        throw new NitroFault(1614, file.name);
+      }
+    }
+    return createPrivateKey({ key: block[0] });
+  } catch (err) {
+    if (err instanceof NitroFault) throw err;
     throw new NitroFault(1537, file.name);
   }
 }
@@ -69,7 +78,8 @@ function parsePfx(file: { name: string; content: Buffer }, passphrase: string | 
   } catch (err) {
     // A MAC or decryption failure means the password is wrong; anything else is not a PFX.
     const msg = err instanceof Error ? err.message : String(err);
-    throw new NitroFault(/mac|password|decrypt|invalid/i.test(msg) && file.content[0] === 0x30 ? 1537 : 1536, file.name);
+    const badPassword = /mac|password|decrypt|invalid/i.test(msg) && file.content[0] === 0x30;
+    throw new NitroFault(badPassword ? (passphrase === undefined ? 1537 : 1614) : 1536, file.name);
   }
   const keyBags = [
     ...(p12.getBags({ bagType: forge.pki.oids.pkcs8ShroudedKeyBag! })[forge.pki.oids.pkcs8ShroudedKeyBag!] ?? []),

@@ -15,6 +15,7 @@ export interface NodeStateDump {
   name: string;
   role: string;
   firmware: string;
+  profile: string;
   files: Record<string, string[]>;
   certkeys: { certkey: string; cert: string; key?: string; sha1: string }[];
   bindings: { kind: string; certkey: string }[];
@@ -33,6 +34,7 @@ export function dumpState(node: SimNode): NodeStateDump {
     name: node.name,
     role: node.role,
     firmware: node.firmware,
+    profile: node.profile.name,
     files: { '/nsconfig/ssl': node.files.list('/nsconfig/ssl').map(([n]) => n) },
     certkeys: [...cfg.certkeys.values()].map((c) => ({
       certkey: c.certkey, cert: c.cert, ...(c.key ? { key: c.key } : {}), sha1: c.x509.fingerprint.replace(/:/g, '').toLowerCase(),

@@ -13,6 +13,8 @@ export interface ActiveFault extends Rule {
   /** Hold the write until a request matching this rule has been served. */
   holdUntil?: Rule;
   errorcode?: number;
+  /** Answer a GET with errorcode 0 and these fields instead of the real ones. */
+  reply?: Record<string, unknown>;
   drop: boolean;
   delayMs: number;
   remaining: number;
@@ -44,8 +46,12 @@ function matches(f: Rule, method: string, resource: string, name: string | undef
 
 export function parseFaultSpec(spec: FaultSpec): ActiveFault {
   const rule = parseRule(spec.on, 'on');
-  const hasEffect = spec.errorcode !== undefined || spec.drop === true || (spec.delayMs ?? 0) > 0 || spec.holdUntil !== undefined;
-  if (!hasEffect) throw new Error('a fault needs errorcode, drop, delayMs or holdUntil');
+  const hasEffect = spec.errorcode !== undefined || spec.drop === true || (spec.delayMs ?? 0) > 0 || spec.holdUntil !== undefined || spec.reply !== undefined;
+  if (!hasEffect) throw new Error('a fault needs errorcode, drop, delayMs, holdUntil or reply');
+  if (spec.reply !== undefined) {
+    if (rule.method !== 'GET') throw new Error('reply replaces what a GET answers; give a GET rule');
+    if (spec.reply === null || typeof spec.reply !== 'object' || Array.isArray(spec.reply)) throw new Error('reply must be a JSON object (the fields beside errorcode)');
+  }
   if (spec.holdUntil !== undefined && rule.method === 'GET') throw new Error('holdUntil holds a write; a GET has nothing to apply late');
   const times = spec.times ?? 1;
   if (!Number.isInteger(times) || times < 1) throw new Error('times must be a positive integer');
@@ -55,6 +61,7 @@ export function parseFaultSpec(spec: FaultSpec): ActiveFault {
     ...rule,
     ...(spec.holdUntil !== undefined ? { holdUntil: parseRule(spec.holdUntil, 'holdUntil') } : {}),
     ...(spec.errorcode !== undefined ? { errorcode: spec.errorcode } : {}),
+    ...(spec.reply !== undefined ? { reply: spec.reply } : {}),
     drop: spec.drop === true,
     delayMs: spec.delayMs ?? 0,
     remaining: times,

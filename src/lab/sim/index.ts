@@ -5,3 +5,5 @@ export type {
 } from './types.js';
 export { injectFault, clearFaults, failover, labState, setOtpFactor, setGatewayOptions } from './control-client.js';
 export type { NodeStateDump } from './control.js';
+export { FIRMWARE_PROFILES, PROFILE_NAMES, firmwareProfile } from './profiles.js';
+export type { FirmwareProfile } from './profiles.js';

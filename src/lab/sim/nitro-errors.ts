@@ -29,7 +29,9 @@ export const NITRO_CODES: Readonly<Record<number, CodeInfo>> = {
   1542: { http: 599, message: 'Certificate binding does not exist' },
   1588: { http: 599, message: 'Certificate is not yet valid' },
   1589: { http: 599, message: 'Certificate has expired' },
+  1614: { http: 599, message: 'Invalid password for the private key' },
   1642: { http: 409, message: 'File already exists' },
+  1647: { http: 599, message: 'Input file(s) not present' },
 };
 
 export class NitroFault extends Error {

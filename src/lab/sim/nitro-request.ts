@@ -10,6 +10,8 @@ export interface NitroRequest {
   query: NitroQuery;
   body?: Record<string, unknown>;
   node: SimNode;
+  /** Under /nitro/v1/stat/ rather than /nitro/v1/config/. */
+  stat?: boolean;
 }
 
 /** The resource object of a write body (`{"<resource>": {...}}`); 278 when it is missing. */

@@ -8,11 +8,12 @@ import { NitroFault, done, faultReply, type NitroReply } from './nitro-errors.js
 import type { NitroRequest } from './nitro-request.js';
 import { parseQuery } from './query.js';
 import { handleSslcertkey } from './res-sslcertkey.js';
-import { handleAaaotpparameter, handleHafiles, handleHanode, handleNsconfig, handleNsrunningconfig } from './res-system.js';
+import { handleAaaotpparameter, handleClusterfiles, handleHafiles, handleHanode, handleNsconfig, handleNsrunningconfig, handleNsversion, handleStat } from './res-system.js';
 import { handleSystemfile } from './res-systemfile.js';
 import { handleVpnglobalBinding } from './res-vpnglobal-binding.js';
 
 const PREFIX = '/nitro/v1/config/';
+const STAT_PREFIX = '/nitro/v1/stat/';
 // 2 MB of file content is about 2.7 MB of base64; leave room for the JSON around it.
 const BODY_LIMIT = 4 * 1024 * 1024;
 
@@ -26,6 +27,8 @@ const HANDLERS: Record<string, Handler> = {
   nsconfig: handleNsconfig,
   hanode: handleHanode,
   hafiles: handleHafiles,
+  clusterfiles: handleClusterfiles,
+  nsversion: handleNsversion,
   nsrunningconfig: handleNsrunningconfig,
 };
 
@@ -55,9 +58,40 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/**
+ * The session token: in a Cookie header as the reference shows, or in a request header named
+ * Set-Cookie, which is how the vendor's Go SDK sends it (and real appliances accept it).
+ */
+function sessionToken(req: IncomingMessage): string | undefined {
+  const fromCookie = cookies(req).get('NITRO_AUTH_TOKEN');
+  if (fromCookie) return fromCookie;
+  const raw = req.headers['set-cookie'];
+  for (const line of Array.isArray(raw) ? raw : raw ? [raw] : []) {
+    const m = /(?:^|;\s*)NITRO_AUTH_TOKEN=([^;]+)/.exec(line);
+    if (m?.[1]) return m[1].trim();
+  }
+  return undefined;
+}
+
+/**
+ * A resource name from the URL path, decoded as the appliance does: twice, because the vendor's
+ * clients encode it twice (the Ansible collection with quote(), the Go SDK with QueryEscape, whose
+ * "+" for a space the second, query-style decode turns back into a space). A name sent encoded
+ * only once still decodes to itself unless it holds "%" or "+" (lab guess: a second decode that
+ * fails keeps the once-decoded text).
+ */
+export function decodeResourceName(raw: string): string {
+  const once = decodeURIComponent(raw);
+  try {
+    return decodeURIComponent(once.replace(/\+/g, ' '));
+  } catch {
+    return once;
+  }
+}
+
 /** Who is calling: a live session cookie or the per-request headers, never both. */
 function authenticate(node: SimNode, req: IncomingMessage): { token?: string } {
-  const token = cookies(req).get('NITRO_AUTH_TOKEN');
+  const token = sessionToken(req);
   const user = header(req, 'x-nitro-user');
   const pass = header(req, 'x-nitro-pass');
   if (token && (user !== undefined || pass !== undefined)) {
@@ -94,14 +128,22 @@ export function createNitroHandler(node: SimNode, world: SimWorld) {
       await handleControl(node, world, req, res, path);
       return;
     }
-    if (!path.startsWith(PREFIX)) {
+    const stat = path.startsWith(STAT_PREFIX);
+    if (!path.startsWith(PREFIX) && !stat) {
       sendText(res, 404, 'Not Found\n', 'text/plain');
       return;
     }
     const method = (req.method ?? 'GET').toUpperCase();
-    const [resourceRaw, ...nameParts] = path.slice(PREFIX.length).split('/');
-    const resource = decodeURIComponent(resourceRaw ?? '').toLowerCase();
-    const name = nameParts.length > 0 && nameParts.join('/') !== '' ? decodeURIComponent(nameParts.join('/')) : undefined;
+    const [resourceRaw, ...nameParts] = path.slice(stat ? STAT_PREFIX.length : PREFIX.length).split('/');
+    let resource: string;
+    let name: string | undefined;
+    try {
+      resource = decodeURIComponent(resourceRaw ?? '').toLowerCase();
+      name = nameParts.length > 0 && nameParts.join('/') !== '' ? decodeResourceName(nameParts.join('/')) : undefined;
+    } catch {
+      sendJson(res, 400, faultReply(new NitroFault(278, 'malformed percent-encoding in the URL')).body ?? {});
+      return;
+    }
     const q = parseQuery(query);
 
     let reply: NitroReply;
@@ -121,13 +163,17 @@ export function createNitroHandler(node: SimNode, world: SimWorld) {
       const fault = node.faults.take(method, resource, name, q.action);
       if (fault?.delayMs) await sleep(fault.delayMs);
       if (fault?.errorcode !== undefined) throw new NitroFault(fault.errorcode, `injected fault: ${fault.on}`);
+      if (fault?.reply !== undefined) {
+        sendJson(res, 200, { errorcode: 0, message: 'Done', severity: 'NONE', ...fault.reply });
+        return;
+      }
       drop = fault?.drop === true;
       // A dropped read never ran; a dropped write ran and only its reply is lost ("outcome unknown").
       if (drop && !WRITE_METHODS.has(method)) {
         res.socket?.destroy();
         return;
       }
-      const request: NitroRequest = { method, resource, ...(name !== undefined ? { name } : {}), query: q, ...(body ? { body } : {}), node };
+      const request: NitroRequest = { method, resource, ...(name !== undefined ? { name } : {}), query: q, ...(body ? { body } : {}), node, ...(stat ? { stat } : {}) };
       if (fault?.holdUntil && WRITE_METHODS.has(method)) {
         // No reply ever: the client gives up. The write lands after the trigger request.
         node.faults.hold(fault.holdUntil, () => { try { dispatch(node, request, session); } catch { /* as a late write that failed */ } });
@@ -159,8 +205,10 @@ function dispatch(node: SimNode, req: NitroRequest, session: { token?: string })
     if (session.token) node.sessions.close(session.token);
     return { ...done(201), headers: { 'Set-Cookie': 'NITRO_AUTH_TOKEN=; path=/nitro/v1; Max-Age=0' } };
   }
+  if (req.stat) return handleStat(req);
   const handler = HANDLERS[req.resource];
   if (!handler) throw new NitroFault(258, `resource type, ${req.resource}`);
-  if (WRITE_METHODS.has(req.method) && node.role === 'secondary') throw new NitroFault(1028);
+  // `set ha node` is per node (hasync must be set on the secondary itself): not refused there.
+  if (WRITE_METHODS.has(req.method) && node.role === 'secondary' && req.resource !== 'hanode') throw new NitroFault(node.profile.secondaryWriteCode);
   return handler(req);
 }

@@ -5,7 +5,7 @@
 // second, different userDataEncryptionKey fails with 278 "Invalid argument value" naming the key
 // already bound, the generic argument error an older build gives for a single-valued option
 // (inferred; no source states the exact code). Binding the same key twice is 273 on any firmware.
-import type { BindingKind, SimNode } from './appliance-state.js';
+import type { BindingKind, BindingRecord, SimNode } from './appliance-state.js';
 import { NitroFault, done, type NitroReply } from './nitro-errors.js';
 import { payload, str, type NitroRequest } from './nitro-request.js';
 import { shapeList } from './query.js';
@@ -44,6 +44,16 @@ function bind(node: SimNode, kind: BindingKind, certkey: string): void {
   cfg.touch();
 }
 
+/** A binding as the GET shows it, in the row shape of the node's firmware profile. */
+function row(node: SimNode, b: BindingRecord): Record<string, unknown> {
+  if (b.kind !== 'userdataencryptionkey') return { [b.kind]: b.certkey };
+  switch (node.profile.bindingRows) {
+    case 'with-certkeyname': return { certkeyname: b.certkey, userdataencryptionkey: b.certkey };
+    case 'no-echo': return { certkeyname: b.certkey };
+    default: return { userdataencryptionkey: b.certkey };
+  }
+}
+
 export function handleVpnglobalBinding(req: NitroRequest): NitroReply {
   const cfg = req.node.config;
   switch (req.method) {
@@ -54,7 +64,7 @@ export function handleVpnglobalBinding(req: NitroRequest): NitroReply {
       return done(req.method === 'POST' ? 201 : 200);
     }
     case 'GET': {
-      const items = shapeList(cfg.bindings.map((b) => ({ [b.kind]: b.certkey })), req.query);
+      const items = shapeList(cfg.bindings.map((b) => row(req.node, b)), req.query);
       // An empty binding has no resource key at all, as on the appliance.
       return done(200, items.length > 0 ? { vpnglobal_sslcertkey_binding: items } : {});
     }

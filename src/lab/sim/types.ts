@@ -4,6 +4,11 @@ export interface SimApplianceConfig {
   name: string;
   /** 'multi': several userDataEncryptionKey bindings allowed (current docs); 'single': one at a time (older builds). */
   firmware: 'multi' | 'single';
+  /**
+   * A firmware profile (profiles.ts) by name: binding behaviour, binding row shape, nsversion,
+   * the classic Origin rule, the secondary's write refusal. Default: the profile named by `firmware`.
+   */
+  profile?: string;
   ha?: { peer: string; role: 'primary' | 'secondary' };
   username: string;
   password: string;
@@ -100,6 +105,11 @@ export interface FaultSpec {
    * after the client gave up, at a moment the test chooses rather than after a fixed delay.
    */
   holdUntil?: string;
+  /**
+   * Answer a matching GET with errorcode 0 and these fields (e.g. a binding row of a shape no
+   * source documents), to rehearse what the client does with a reply it does not understand.
+   */
+  reply?: Record<string, unknown>;
   /** How many matching requests the fault affects; default 1. */
   times?: number;
   /**

@@ -26,6 +26,8 @@ const NITRO: Record<number, string> = {
   1461: 'too many configuration saves at once',
   1536: 'the certificate is not valid',
   1537: 'the key is invalid or needs a passphrase',
+  1614: 'the passphrase does not open the key',
+  1647: 'a certificate or key file named is not on the appliance',
   1538: 'the certificate and the key do not match',
   1540: 'the certificate does not exist on the appliance',
   1541: 'the certificate is still bound somewhere and cannot be changed or removed',

@@ -39,6 +39,8 @@ export interface ApplianceView {
   mode: string;
   primary: string;
   otpEncryption: string;
+  /** As nsversion reported it at preflight ("14.1-25.56"), or "not reported". */
+  firmwareVersion: string;
   boundBefore: string[] | null;
   boundAfter: string[] | null;
   /** Where `boundAfter` comes from, said in words on the page (it is evidence, not a guess). */
@@ -158,6 +160,7 @@ export function buildModel(r: RunReport): ReportModel {
     }
     return {
       name, mode: str(pre?.['mode']) || 'unknown', primary: str(pre?.['primary']), otpEncryption: str(pre?.['otpEncryption']) || 'unknown',
+      firmwareVersion: str(pre?.['firmwareVersion']) || 'not reported',
       boundBefore, boundAfter, afterSource, certkeys,
     };
   });

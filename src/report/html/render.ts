@@ -230,6 +230,7 @@ function applianceCard(a: ApplianceView): string {
       <dt>Mode</dt><dd>${esc(a.mode)}</dd>
       ${a.primary ? `<dt>Primary</dt><dd><code>${esc(a.primary)}</code></dd>` : ''}
       <dt>OTP encryption</dt><dd>${esc(a.otpEncryption)}</dd>
+      <dt>Firmware</dt><dd>${esc(a.firmwareVersion)}</dd>
       <dt>userDataEncryptionKey before</dt><dd data-testid="bindings-before-${id}">${list(a.boundBefore)}</dd>
       <dt>userDataEncryptionKey after</dt><dd data-testid="bindings-after-${id}">${list(a.boundAfter)}</dd>
     </dl>

@@ -62,13 +62,13 @@ describe('sslcertkey', () => {
     expect(r.data.message).toContain('"otp"');
   });
 
-  it('1536 for a file that is not a certificate or is missing', async () => {
+  it('1536 for a file that is not a certificate, 1647 for one that is missing', async () => {
     await upload(base, token, 'junk.crt', 'not a certificate');
     expect((await addCertkey(base, token, { certkey: 'junk', cert: 'junk.crt', key: 'otp.key' })).data.errorcode).toBe(1536);
-    expect((await addCertkey(base, token, { certkey: 'nofile', cert: 'absent.crt', key: 'otp.key' })).data.errorcode).toBe(1536);
+    expect((await addCertkey(base, token, { certkey: 'nofile', cert: 'absent.crt', key: 'otp.key' })).data.errorcode).toBe(1647);
   });
 
-  it('1537 for a bad key, and for an encrypted key without its passphrase; the passphrase works', async () => {
+  it('1537 for a bad key, and for an encrypted key without its passphrase; 1614 for a wrong one; the passphrase works', async () => {
     await upload(base, token, 'junk.key', 'not a key');
     expect((await addCertkey(base, token, { certkey: 'badkey', cert: 'other.crt', key: 'junk.key' })).data.errorcode).toBe(1537);
     const enc = selfSignedCert({ cn: 'encrypted' });
@@ -78,7 +78,7 @@ describe('sslcertkey', () => {
     const noPass = await addCertkey(base, token, { certkey: 'enc', cert: 'enc.crt', key: 'enc.key' });
     expect(noPass.data.errorcode).toBe(1537);
     expect(noPass.status).toBe(599);
-    expect((await addCertkey(base, token, { certkey: 'enc', cert: 'enc.crt', key: 'enc.key', passplain: 'wrong' })).data.errorcode).toBe(1537);
+    expect((await addCertkey(base, token, { certkey: 'enc', cert: 'enc.crt', key: 'enc.key', passplain: 'wrong' })).data.errorcode).toBe(1614);
     expect((await addCertkey(base, token, { certkey: 'enc', cert: 'enc.crt', key: 'enc.key', passplain: 'pw-123' })).data.errorcode).toBe(0);
     const got = await nitro(base, 'GET', 'sslcertkey/enc', undefined, { token });
     expect(JSON.stringify(got.data)).not.toContain('pw-123');
@@ -108,7 +108,7 @@ describe('sslcertkey', () => {
     const pfxPair = selfSignedCert({ cn: 'pfx' });
     const p12 = forge.pkcs12.toPkcs12Asn1(forge.pki.privateKeyFromPem(pfxPair.keyPem), [forge.pki.certificateFromPem(pfxPair.certPem)], 'pfx-pw', { algorithm: '3des' });
     await upload(base, token, 'both.pfx', Buffer.from(forge.asn1.toDer(p12).getBytes(), 'binary'));
-    expect((await addCertkey(base, token, { certkey: 'pfx', cert: 'both.pfx', key: 'both.pfx', inform: 'PFX', passplain: 'bad' })).data.errorcode).toBe(1537);
+    expect((await addCertkey(base, token, { certkey: 'pfx', cert: 'both.pfx', key: 'both.pfx', inform: 'PFX', passplain: 'bad' })).data.errorcode).toBe(1614);
     expect((await addCertkey(base, token, { certkey: 'pfx', cert: 'both.pfx', key: 'both.pfx', inform: 'PFX', passplain: 'pfx-pw' })).data.errorcode).toBe(0);
     const got = await nitro(base, 'GET', 'sslcertkey/pfx', undefined, { token });
     expect(String((got.data.sslcertkey as Record<string, unknown>[])[0]!.subject)).toContain('CN=pfx');
