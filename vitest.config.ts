@@ -12,6 +12,7 @@ const ALONE = [
   'test/reliability/faults-kill.test.ts',
   'test/reliability/load.test.ts',
   'test/reliability/random.test.ts',
+  'test/e2e/lockout.test.ts',
 ];
 
 const common = {

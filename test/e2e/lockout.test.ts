@@ -23,7 +23,7 @@ beforeAll(async () => {
   // Short NITRO timeouts so a late write costs seconds, not the default 30.
   inventory = deriveInventory(lab, 'inventory-lockout.yaml', (doc) => {
     for (const a of doc['appliances'] as Record<string, unknown>[]) {
-      a['timeoutMs'] = 3000;
+      a['timeoutMs'] = 5000;
       a['settleMs'] = 1000;
     }
   });
@@ -104,8 +104,8 @@ describe('rollback after enrolments under the new key', () => {
 describe('a late unbind of the old key', () => {
   it('answered after the timeout and the settle window, applied then: the rollback keeps the new key and the directory under it (exit 3); a later rollback finishes', async () => {
     const before = await lab.snapshot();
-    // 3 s timeout, 1 s settle, the undo's extra 1 s: the unbind lands at 7 s, after all of them.
-    await lab.fault('adc2', { on: 'DELETE vpnglobal_sslcertkey_binding', delayMs: 7000 });
+    // 5 s timeout, 1 s settle, the undo's extra 1 s: the unbind lands at 9 s, after all of them.
+    await lab.fault('adc2', { on: 'DELETE vpnglobal_sslcertkey_binding', delayMs: 9000 });
     const r = await lab.cli(['run', playbook, '-i', inventory, '--yes', '--json'], { timeoutMs: 120_000 });
     await lab.clearFaults();
     const events = jsonEvents(r.stdout);
@@ -113,7 +113,7 @@ describe('a late unbind of the old key', () => {
     expect(events.at(-1)).toMatchObject({ type: 'run-end', status: 'rollback-incomplete' });
     expect(String(events.find((e) => e.type === 'undo' && e['step'] === 'unbind-old-key' && e['target'] === 'adc2')?.['message'])).toMatch(/may still be applied.*run 'adc-cutover rollback/);
     // Wait for the late write, then: nobody locked out, the old key gone from adc2 as it landed.
-    expect(await lockedOutAfter(lab, 8000)).toEqual([]);
+    expect(await lockedOutAfter(lab, 10_000)).toEqual([]);
     const mid = await lab.snapshot();
     expect(mid.appliances['adc2']!.bindings).not.toContain(before.appliances['adc2']!.bindings[0]);
 
@@ -137,16 +137,16 @@ describe('a late unbind of the old key on an HA pair', () => {
     const pb = cutoverWithoutLogonChecks(ha.root);
     const inv = deriveInventory(ha, 'inventory-lockout-ha.yaml', (doc) => {
       for (const a of doc['appliances'] as Record<string, unknown>[]) {
-        a['timeoutMs'] = 3000;
+        a['timeoutMs'] = 5000;
         a['settleMs'] = 1000;
       }
     });
     const before = await ha.snapshot();
-    await ha.fault('adc1', { on: 'DELETE vpnglobal_sslcertkey_binding', delayMs: 7000 });
+    await ha.fault('adc1', { on: 'DELETE vpnglobal_sslcertkey_binding', delayMs: 9000 });
     const r = await ha.cli(['run', pb, '-i', inv, '--yes', '--json'], { timeoutMs: 120_000 });
     await ha.clearFaults();
     expect(r.code, r.stderr + r.stdout.slice(-2000)).toBe(3);
-    expect(await lockedOutAfter(ha, 8000)).toEqual([]);
+    expect(await lockedOutAfter(ha, 10_000)).toEqual([]);
     // Both nodes of the pair: the late unbind landed on the primary and propagated; the new key stayed.
     const mid = await ha.snapshot();
     expect(mid.appliances['adc1']!.bindings).toEqual(mid.appliances['adc2']!.bindings);
