@@ -94,13 +94,14 @@ export class SimNode {
   readonly gatewayPosts: { path: string; fields: string[] }[] = [];
 
   constructor(cfg: SimApplianceConfig, index: number, sessionTimeoutSec: number) {
+    this.profile = firmwareProfile(cfg.profile ?? cfg.firmware);
     try {
-      this.gateway = gatewayOptions({ ...(cfg.gateway ?? {}) });
+      // The firmware profile sets the classic Origin rule; the appliance's own gateway options win.
+      this.gateway = gatewayOptions({ classicRequiresOrigin: this.profile.classicRequiresOrigin, ...(cfg.gateway ?? {}) });
     } catch (err) {
       throw new Error(`appliance ${cfg.name}: ${err instanceof Error ? err.message : String(err)}`);
     }
     this.name = cfg.name;
-    this.profile = firmwareProfile(cfg.profile ?? cfg.firmware);
     this.firmware = this.profile.userDataKeys;
     this.username = cfg.username;
     this.password = cfg.password;
