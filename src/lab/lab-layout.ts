@@ -41,6 +41,8 @@ export interface LabStatus {
   certs: { old: { cert: string; key: string; certkey: string }; new: { cert: string; key: string } };
   canary: { dn: string; sAMAccountName: string; passwordFile: string; totpSecretFile: string };
   inventory: string;
+  /** With replicas: every directory server (dc1 takes the writes), and its slapd pid. */
+  servers?: { name: string; url: string; ldapsUrl: string; pid: number }[];
 }
 
 /** What `lab down` needs: the processes by pid and every address they listened on. */
@@ -51,6 +53,8 @@ export interface LabState {
   startedAt: string;
   slapd: { pid: number; pidFile: string; url: string; ldapsUrl: string; rootDN: string; rootPasswordFile: string };
   simulator: { pid: number; appliances: RunningAppliance[] } | null;
+  /** Replica slapd processes (dc2…), stopped by pid with the rest. */
+  replicas?: { name: string; pid: number; pidFile: string; url: string; ldapsUrl: string }[];
   /** Every user's password and devices (mode 0600): for tests that log on as someone else. */
   seedFile: string;
   /** Null until the lab is up. */

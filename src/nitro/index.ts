@@ -8,3 +8,4 @@ export * from './otp-binding.js';
 export * from './otp-parameters.js';
 export * from './config.js';
 export * from './settle.js';
+export * from './ldap-action.js';

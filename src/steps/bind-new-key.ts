@@ -14,6 +14,7 @@ import { checkBindingsAfterRollback, restoreKeys } from './binding-check.js';
 import { journaledWrite } from './late-writes.js';
 import { undoEach } from './undo.js';
 import { boundKeys, directoryDevices, unbindBreach } from './invariant.js';
+import { awaitReplication } from './replication.js';
 import { moveDevices, runBackups } from './sweep.js';
 import { ApplianceStep } from './appliance-step.js';
 import type { StepOptions } from '../playbook/playbook.js';
@@ -146,7 +147,9 @@ export class BindNewKeyStep extends ApplianceStep implements Step {
   private async unbindSafely(ctx: StepContext, a: ApplianceHandle, r: ChangeRecord, first: string, deferred?: Map<number, string>): Promise<Omit<RollbackResult, 'target' | 'id'>> {
     const { estate } = this.deps;
     const key = String(r.data['certkey']);
-    let breach = await unbindBreach(estate, a, key, await directoryDevices(estate));
+    // Replicas may still hold values under the new certificate that the rollback has already put
+    // back on the server it writes to: wait for them before judging (src/steps/replication.ts).
+    let breach = await unbindBreach(estate, a, key, await awaitReplication(this.deps, ctx, 'new', { strict: false, purpose: `unbinding ${key} on ${a.name}` }));
     let moved = '';
     if (breach) {
       const bound = await Promise.all(estate.appliances.map((x) => boundKeys(estate, x)));
