@@ -13,6 +13,7 @@ import type { Step, StepContext, StepPlan, TargetResult } from '../runner/step.j
 import type { ApplianceHandle, Estate } from './estate.js';
 import { newCertkeyName, type ApplianceFacts, type StepDeps } from './facts.js';
 import { forEachAppliance } from './fleet.js';
+import { ACTIONS_TARGET, checkLdapActions } from './ldap-actions.js';
 
 export class PreflightStep implements Step {
   readonly kind = 'preflight';
@@ -21,7 +22,7 @@ export class PreflightStep implements Step {
   constructor(readonly id: string, private readonly deps: StepDeps<StepOptions<'preflight'>>) {}
 
   targets(): string[] {
-    return [...this.deps.estate.appliances.map((a) => a.name), 'directory'];
+    return [...this.deps.estate.appliances.map((a) => a.name), 'directory', ACTIONS_TARGET];
   }
 
   async plan(ctx: StepContext): Promise<StepPlan> {
@@ -51,6 +52,7 @@ export class PreflightStep implements Step {
       return { target: a.name, status: 'ok', message: describeAppliance(a, f), changed: applianceFactsJson(a, f) };
     });
     results.push(await this.directoryCensus(ctx));
+    results.push(await checkLdapActions(estate, ctx));
     return results;
   }
 
