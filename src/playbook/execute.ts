@@ -192,7 +192,7 @@ async function computePlan(l: Loaded, dryRun: boolean, noLogonCheck = false): Pr
     fleet: fleetWords(String(l.params['mode'] ?? 'auto'), Number(l.params['parallel'] ?? 4), l.steps),
     warnings: [...new Set([logonProofWarning(l.steps, l.estate, noLogonCheck) ?? [], ...appliances.flatMap((a) => a.warnings), ...steps.flatMap((s) => s.warnings)].flat())],
     hash,
-    directory: await directoryPlan(l.estate, l.params as { replicationTimeout?: number | string; allowUnreachable?: string }),
+    directory: await directoryPlan(l.estate, l.params as { replicationTimeout?: number | string; allowUnreachable?: string }, l.facts.census),
   };
 }
 

@@ -11,7 +11,7 @@
 // DN sets compared. Only users the action finds that hold a value in the OTP attribute refuse
 // the run — they are the ones whose secrets would be left behind; users it finds with no value
 // yet are named as a warning (they could enrol during the run, under the new key).
-import { dnKey, scan } from '../directory/index.js';
+import { dnKey, scan, type CensusResult } from '../directory/index.js';
 import { errorMessage } from '../errors.js';
 import { actionUserFilter, type LdapAction } from '../nitro/index.js';
 import type { DirectorySpec } from '../playbook/inventory.js';
@@ -19,7 +19,7 @@ import type { JsonObject } from '../runner/json.js';
 import type { StepContext, TargetResult } from '../runner/step.js';
 import { otpActions, serverOfAction, unlistedServers, type ApplianceActions } from './directory-from-actions.js';
 import type { Estate } from './estate.js';
-import { allowedUnreachable, censusEveryServer, devicesUnder, timeoutMs } from './replication.js';
+import { allowedUnreachable, censusEveryServer, devicesUnder, timeoutMs, type ServerCensus } from './replication.js';
 
 export const ACTIONS_TARGET = 'ldap-actions';
 
@@ -118,11 +118,14 @@ export interface DirectoryPlan {
   guard: string;
 }
 
-export async function directoryPlan(estate: Estate, params: { replicationTimeout?: number | string | undefined; allowUnreachable?: string | undefined }): Promise<DirectoryPlan> {
+export async function directoryPlan(estate: Estate, params: { replicationTimeout?: number | string | undefined; allowUnreachable?: string | undefined }, preflightCensus?: CensusResult): Promise<DirectoryPlan> {
   const dir = estate.inventory.directory;
   const all = await estate.ldapActions();
   const servers = await estate.guardServers();
-  const counts = await censusEveryServer(estate, allowedUnreachable(params));
+  // One server: preflight's census is that server's; several: each is read (the plan's table).
+  const counts: ServerCensus[] = servers.length === 1 && preflightCensus
+    ? [{ server: servers[0]!.name, census: preflightCensus }]
+    : await censusEveryServer(estate, allowedUnreachable(params));
   const writeName = dir.writeTo ?? dir.servers[0]?.name;
   const actions = otpActions(all).map(({ appliance, action }) => ({
     appliance, action: action.name, server: serverOfAction(dir, action), otpSecret: action.otpSecret ?? '', base: action.base, filter: actionUserFilter(action),

@@ -118,7 +118,11 @@ export async function awaitReplication(deps: StepDeps, ctx: StepContext, which: 
     const floor = devicesUnder(writer?.census, kid);
     const behind = list.filter((s) => s.census && devicesUnder(s.census, kid) > floor);
     for (const s of list.filter((x) => x.census && !behind.includes(x) && !caughtUp.has(x.server))) caughtUp.set(s.server, Date.now() - started);
-    if (behind.length === 0 || Date.now() - started >= limit || ctx.signal.aborted) {
+    const timedOut = behind.length > 0 && Date.now() - started >= limit;
+    if (timedOut && opts.strict) {
+      throw new AdcError(`${behind.map((s) => `${s.server} still shows ${s.census?.byKid.find((k) => k.kid === kid)?.entries ?? 0} entries under the ${which} certificate`).join('; ')} after replicationTimeout (${Math.round(limit / 1000)} s): replication has not carried the re-encryption there, so ${opts.purpose} would lock those users out (find out why the server does not replicate, or raise --set replicationTimeout=…)`);
+    }
+    if (behind.length === 0 || timedOut || ctx.signal.aborted) {
       const waited = list.filter((s) => s.census).map((s) => `${s.server} ${caughtUp.has(s.server) ? `after ${(caughtUp.get(s.server)! / 1000).toFixed(1)}s` : 'not caught up'}`).join(', ');
       if (list.length > 1) {
         ctx.note('directory', `census per server before ${opts.purpose}: ${list.map((s) => s.census ? `${s.server}: ${devicesUnder(s.census, estate.certs.old.km.kidText)} old / ${devicesUnder(s.census, estate.certs.new.km.kidText)} new` : `${s.server}: unreachable${s.allowed ? ' (allowed)' : ''}`).join('; ')} (replication: ${waited})`);

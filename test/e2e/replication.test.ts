@@ -43,6 +43,19 @@ describe('replication guard: every directory server before the old key goes', ()
     await lab?.stop();
   });
 
+  it('fails and rolls back when the replica has not caught up within replicationTimeout', async () => {
+    const before = await lab.snapshot();
+    const r = await lab.cli(['run', CUTOVER, '-i', lab.inventory, '--yes', '--json', ...SERIAL, '--set', 'replicationTimeout=1'], { timeoutMs: 180_000 });
+    expect(r.code, r.stderr).toBe(1);
+    const events = runEvents(r.stdout);
+    const failed = events.find((e) => e.type === 'step-end' && e['step'] === 'unbind-old-key');
+    expect(String(failed?.['error'])).toMatch(/dc2 still shows \d+ entries under the old certificate after replicationTimeout \(1 s\)/);
+    expect(events.filter((e) => e.type === 'intent' && e['action'] === 'unbind')).toEqual([]);
+    // The rollback puts dc1 back, and waits for dc2 before it unbinds the new key.
+    expect(notes(events).some((n) => /census per server before unbinding otp-enc/.test(n.message))).toBe(true);
+    expect(await lab.snapshot()).toEqual(before);
+  }, 240_000);
+
   it('waits for the replica before unbinding, while logons through the appliance reading it keep working', async () => {
     const servers = lab.status.servers!;
     expect(servers.map((s) => s.name)).toEqual(['dc1', 'dc2']);
