@@ -19,8 +19,8 @@ export function registerLab(cli: Argv, _setCode: SetCode): void {
           .option('appliances', { type: 'number', describe: 'simulated appliances (default 1, or 2 with --ha)' })
           .option('ha', { type: 'boolean', default: false, describe: 'make the first two appliances an HA pair' })
           .option('firmware', { type: 'string', default: 'multi', describe: 'userDataEncryptionKey bindings allowed: several (multi) or one (single); per appliance as a list (multi,single,multi), or mixed (alternating by inventory target)' })
-          .option('replicas', { type: 'number', default: 1, describe: 'directory servers: dc1 takes the writes, dc2… replicate from it (syncrepl); appliance N reads server N mod replicas' })
-          .option('replication-delay', { type: 'string', default: '10s', describe: 'how late a change reaches a replica at most (e.g. 10s, 2m)' })
+          .option('replicas', { type: 'number', default: 1, describe: 'directory servers: dc1 takes the writes, dc2… replicate from it (syncrepl, through a delaying relay); appliance N reads server N mod replicas' })
+          .option('replication-delay', { type: 'string', default: '10s', describe: 'how late every change reaches a replica (e.g. 10s, 500ms, 2m)' })
           .option('otp-attribute', { type: 'string', describe: 'the OTP attribute the appliances\' LDAP actions name (default userParameters, the one seeded); per appliance as a list' })
           .option('json', { type: 'boolean', describe: 'print the status as JSON' }),
         async (argv) => {

@@ -1,18 +1,23 @@
 // The lab's directory servers beyond the first, and the LDAP action each simulated appliance
-// gets: replicas (slapd syncrepl, refreshOnly with an interval, so a change reaches them
-// `replicationDelaySec` late at most), appliance i reading server i mod n, and the OTP attribute
-// per appliance (to set up an appliance that disagrees with the inventory).
+// gets: replicas (slapd syncrepl refreshAndPersist through a relay in the simulator process that
+// delays what dc1 sends, so a change reaches them `replicationDelaySec` late), appliance i reading
+// server i mod n, and the OTP attribute per appliance (to set up an appliance that disagrees with
+// the inventory).
 import { join } from 'node:path';
-import { InputError } from '../errors.js';
+import { Client } from 'ldapts';
+import { AdcError, InputError } from '../errors.js';
 import type { SimLdapAction } from './sim/types.js';
 import { OTP_ATTRIBUTES } from './slapd-config.js';
 import type { PemPair } from './pki.js';
+import { freePort } from './processes.js';
 import { startSlapd, type RunningSlapd } from './slapd.js';
 
 export interface LabServer {
   /** dc1 is the one the lab seeds and the inventory writes to; dc2… are replicas. */
   name: string;
   slapd: RunningSlapd;
+  /** A replica's relay (served by the simulator): where it reads dc1 through, and how late. */
+  relay?: { port: number; targetPort: number; delayMs: number };
 }
 
 /** `--replication-delay 10s|500ms|2m|10` (seconds when no unit). */
@@ -21,7 +26,7 @@ export function parseDelay(text: string): number {
   if (!m) throw new InputError(`--replication-delay "${text}" is not a duration (e.g. 10s, 500ms, 2m)`);
   const n = Number(m[1]);
   const sec = m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : n;
-  if (sec < 1 || sec > 3600) throw new InputError(`--replication-delay must be between 1s and 1h (slapd replicates at most once a second; got ${text})`);
+  if (sec < 0.1 || sec > 3600) throw new InputError(`--replication-delay must be between 100ms and 1h (got ${text})`);
   return sec;
 }
 
@@ -41,12 +46,15 @@ export async function startReplicas(first: RunningSlapd, count: number, delaySec
   try {
     for (let i = 2; i <= count; i++) {
       const name = `dc${i}`;
+      // The replica keeps retrying (every second) until the simulator serves its relay.
+      const relay = { port: await freePort(), targetPort: Number(new URL(first.url).port), delayMs: Math.round(delaySec * 1000) };
       const slapd = await startSlapd({
         dir: dirOf(name), ca,
         rootPassword: first.rootPassword, servicePassword: first.servicePassword,
-        replicaOf: { url: first.url, rootDN: first.rootDN, rootPassword: first.rootPassword, intervalSec: delaySec },
+        // Every answer from dc1 comes through the relay delaySec late: slapd's own timeouts must be longer.
+        replicaOf: { url: `ldap://127.0.0.1:${relay.port}`, rootDN: first.rootDN, rootPassword: first.rootPassword, timeoutSec: Math.ceil(delaySec) + 30 },
       });
-      out.push({ name, slapd });
+      out.push({ name, slapd, relay });
     }
   } catch (err) {
     for (const s of out) await s.slapd.stop();
@@ -68,4 +76,31 @@ export function labLdapAction(servers: LabServer[], index: number, otpAttribute:
     ldapbase: s.usersDN, ldapbinddn: s.serviceDN, bindPassword: s.servicePassword,
     ldaploginname: 'sAMAccountName', otpsecret: otpAttribute,
   };
+}
+
+/** Wait until every replica holds as many entries as dc1 (the seed has reached it through its relay). */
+export async function awaitReplicas(first: RunningSlapd, replicas: LabServer[], delaySec: number): Promise<void> {
+  if (replicas.length === 0) return;
+  const count = async (s: RunningSlapd): Promise<number> => {
+    const c = new Client({ url: s.url, timeout: 5000, connectTimeout: 2000 });
+    try {
+      await c.bind(first.rootDN, first.rootPassword);
+      const { searchEntries } = await c.search(first.baseDN, { scope: 'sub', filter: '(objectClass=*)', attributes: ['1.1'], paged: { pageSize: 500 } });
+      return searchEntries.length;
+    } catch {
+      return -1;
+    } finally {
+      await c.unbind().catch(() => undefined);
+    }
+  };
+  const want = await count(first);
+  const deadline = Date.now() + delaySec * 1000 + 60_000;
+  for (const r of replicas) {
+    let have = await count(r.slapd);
+    while (have < want) {
+      if (Date.now() > deadline) throw new AdcError(`replica ${r.name} (${r.slapd.url}) holds ${have < 0 ? 'nothing readable' : `${have} entries`} of dc1's ${want} after ${Math.round(delaySec + 60)} s: replication does not work (log: ${r.slapd.files.logFile})`);
+      await new Promise((res) => setTimeout(res, 250));
+      have = await count(r.slapd);
+    }
+  }
 }

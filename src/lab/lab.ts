@@ -15,7 +15,7 @@ import { injectFault } from './sim/control-client.js';
 import { startSimulatorProcess, type SimulatorProcess } from './sim-process.js';
 import type { FaultSpec, SimApplianceConfig, SimulatorConfig } from './sim/types.js';
 import { randomPassword, serverNames, startSlapd, type RunningSlapd } from './slapd.js';
-import { labLdapAction, otpAttributePerAppliance, replicaDir, startReplicas, type LabServer } from './lab-directory.js';
+import { awaitReplicas, labLdapAction, otpAttributePerAppliance, replicaDir, startReplicas, type LabServer } from './lab-directory.js';
 
 export { DEFAULT_LAB_DIR } from './lab-layout.js';
 export type { LabStatus, LabState } from './lab-layout.js';
@@ -160,7 +160,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
     writeSecret(paths.secret('canary.totp'), seed.canary.totpSecret);
     writeSecret(seedFile, JSON.stringify(seed));
     if (replicas > 1) {
-      log(`starting ${replicas - 1} replica(s), replicating every ${opts.replicationDelaySec ?? 10}s`);
+      log(`starting ${replicas - 1} replica(s), each seeing a change ${opts.replicationDelaySec ?? 10}s after dc1`);
       extra = await startReplicas(slapd, replicas, opts.replicationDelaySec ?? 10, (name) => replicaDir(paths.slapd, name), ca);
       writeLabState(dir, { ...starting, replicas: extra.map(replicaState) });
     }
@@ -185,10 +185,15 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
       control: true,
       ...(opts.simulator?.sessionTimeoutSec !== undefined ? { sessionTimeoutSec: opts.simulator.sessionTimeoutSec } : {}),
       ...(opts.simulator?.haFileSyncDelayMs !== undefined ? { haFileSyncDelayMs: opts.simulator.haFileSyncDelayMs } : {}),
+      ...(extra.length ? { relays: extra.map((r) => r.relay!) } : {}),
     };
     sim = await startSimulatorProcess({ config, ...(opts.simulatorMain ? { main: opts.simulatorMain } : {}), configFile: paths.simConfig, stateFile: paths.simState, logFile: paths.simLog });
     writeLabState(dir, { ...starting, replicas: extra.map(replicaState), simulator: { pid: sim.pid, appliances: sim.appliances } });
     await waitForAppliances(sim, planned);
+    if (extra.length) {
+      log('waiting for the replicas to take the seed');
+      await awaitReplicas(slapd, extra, opts.replicationDelaySec ?? 10);
+    }
 
     const status = { ...buildStatus(paths, slapd, sim, planned, seed.canary.dn), ...(extra.length ? { servers: servers.map(serverStatus) } : {}) };
     writeFileSync(paths.inventory, inventoryYaml({

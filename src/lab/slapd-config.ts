@@ -83,18 +83,12 @@ export interface SlapdConfOptions {
   /** This server keeps a replication log (syncprov) that replicas read from. */
   provider?: boolean;
   /**
-   * This server is a read-only replica of another: it pulls every change with syncrepl in
-   * refreshOnly mode, once per `intervalSec`, so a change reaches it up to that late (as an AD
-   * domain controller in another site sees a change only at the next replication).
+   * This server is a read-only replica of another: it pulls every change with syncrepl
+   * (refreshAndPersist). The lab points it at a relay that delays what the provider sends, so a
+   * change reaches it late, as an AD domain controller in another site sees it only after
+   * replication (src/lab/sim/relay.ts).
    */
-  replicaOf?: { url: string; bindDN: string; password: string; intervalSec: number };
-}
-
-/** syncrepl's interval is dd:hh:mm:ss. */
-export function syncreplInterval(sec: number): string {
-  const s = Math.max(1, Math.round(sec));
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${p(Math.floor(s / 86400))}:${p(Math.floor(s / 3600) % 24)}:${p(Math.floor(s / 60) % 60)}:${p(s % 60)}`;
+  replicaOf?: { url: string; bindDN: string; password: string; timeoutSec: number };
 }
 
 function replicationConf(o: SlapdConfOptions): string {
@@ -103,10 +97,10 @@ function replicationConf(o: SlapdConfOptions): string {
     // retry: a replica started before its provider answers keeps trying every second.
     return `
 index entryCSN,entryUUID eq
-syncrepl rid=001 provider=${r.url} type=refreshOnly interval=${syncreplInterval(r.intervalSec)}
+syncrepl rid=001 provider=${r.url} type=refreshAndPersist
   searchbase="${o.suffix}" scope=sub schemachecking=off
   bindmethod=simple binddn="${r.bindDN}" credentials="${r.password}"
-  retry="1 +" timeout=5
+  retry="1 +" timeout=${r.timeoutSec} network-timeout=${r.timeoutSec}
 # Clients that try to write here are sent to the provider, as a read-only domain controller does.
 updateref ${r.url}
 `;

@@ -33,10 +33,10 @@ export interface StartSlapdOptions {
   /** Keep a replication log for replicas (syncprov). */
   provider?: boolean;
   /**
-   * Start as a read-only replica of this provider (same suffix and root account): the base
-   * entries and users arrive by replication, `intervalSec` after each change at the latest.
+   * Start as a read-only replica of the provider at `url` (same suffix and root account): the
+   * base entries and users arrive by replication.
    */
-  replicaOf?: { url: string; rootDN: string; rootPassword: string; intervalSec: number };
+  replicaOf?: { url: string; rootDN: string; rootPassword: string; timeoutSec?: number };
 }
 
 export interface SlapdFiles {
@@ -146,7 +146,7 @@ export async function startSlapd(opts: StartSlapdOptions): Promise<RunningSlapd>
     usersDN,
     tls: { certFile: join(tlsDir, 'server.pem'), keyFile: join(tlsDir, 'server.key'), caFile: files.caFile },
     ...(opts.provider ? { provider: true } : {}),
-    ...(opts.replicaOf ? { replicaOf: { url: opts.replicaOf.url, bindDN: opts.replicaOf.rootDN, password: opts.replicaOf.rootPassword, intervalSec: opts.replicaOf.intervalSec } } : {}),
+    ...(opts.replicaOf ? { replicaOf: { url: opts.replicaOf.url, bindDN: opts.replicaOf.rootDN, password: opts.replicaOf.rootPassword, timeoutSec: opts.replicaOf.timeoutSec ?? 30 } } : {}),
   }), { mode: 0o600 });
 
   // Ports come from the kernel but another test may grab one before slapd binds: retry.

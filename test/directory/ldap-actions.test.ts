@@ -5,7 +5,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CensusResult } from '../../src/directory/index.js';
 import { parseDelay, otpAttributePerAppliance } from '../../src/lab/lab-directory.js';
-import { syncreplInterval } from '../../src/lab/slapd-config.js';
 import { actionUrl, actionUserFilter, parseLdapAction } from '../../src/nitro/index.js';
 import { completeFromDraft, type DirectoryDraft, type Inventory } from '../../src/playbook/inventory.js';
 import { completeDirectory, unlistedServers } from '../../src/steps/directory-from-actions.js';
@@ -89,12 +88,13 @@ describe('the census over several servers', () => {
 });
 
 describe('lab replication settings', () => {
-  it('turns a delay into syncrepl\'s interval and refuses what slapd cannot do', () => {
-    expect(syncreplInterval(10)).toBe('00:00:00:10');
-    expect(syncreplInterval(3725)).toBe('00:01:02:05');
+  it('reads a replication delay and refuses one out of range', () => {
     expect(parseDelay('10s')).toBe(10);
     expect(parseDelay('2m')).toBe(120);
-    expect(() => parseDelay('500ms')).toThrow(/between 1s and 1h/);
+    expect(parseDelay('500ms')).toBe(0.5);
+    expect(parseDelay('7')).toBe(7);
+    expect(() => parseDelay('50ms')).toThrow(/between 100ms and 1h/);
+    expect(() => parseDelay('61m')).toThrow(/between 100ms and 1h/);
     expect(() => parseDelay('soon')).toThrow(/"soon" is not a duration/);
   });
 

@@ -3,12 +3,13 @@
 // node keeps its own files, copied primary → secondary by the (forced or periodic) HA file sync.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { SimNode } from './appliance-state.js';
 import type { SimWorld } from './control.js';
 import { SSL_DIR } from './file-store.js';
 import { createGatewayHandler } from './gateway/gateway-server.js';
 import { gatewayDirectory, ldapActionsOf } from './ldap-actions.js';
+import { startRelay } from './relay.js';
 import { NitroFault } from './nitro-errors.js';
 import { createNitroHandler } from './nitro-server.js';
 import { addCertKey } from './res-sslcertkey.js';
@@ -136,5 +137,18 @@ export async function startSimulator(cfg: SimulatorConfig): Promise<RunningSimul
     t.unref();
     timers.push(t);
   }
-  return { appliances, stop };
+  const relays: NetServer[] = [];
+  try {
+    for (const r of cfg.relays ?? []) relays.push(await startRelay(r));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    appliances,
+    stop: async () => {
+      await Promise.all(relays.splice(0).map((r) => new Promise<void>((res) => r.close(() => res()))));
+      await stop();
+    },
+  };
 }

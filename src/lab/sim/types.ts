@@ -94,6 +94,8 @@ export interface SimulatorConfig {
   sessionTimeoutSec?: number;
   /** Automatic /nsconfig/ssl copy to the HA secondary, default 60000 ms. */
   haFileSyncDelayMs?: number;
+  /** Delaying TCP relays between a replica slapd and its provider (src/lab/sim/relay.ts). */
+  relays?: { port: number; targetPort: number; delayMs: number }[];
 }
 
 export interface RunningAppliance {
