@@ -75,7 +75,7 @@ describe('replication guard: every directory server before the old key goes', ()
     const waited = Number(/dc2 after ([\d.]+)s/.exec(perServer.message)?.[1]);
     expect(waited).toBeGreaterThan(0);
     expect(waited).toBeLessThan(DELAY_SEC * 4);
-    console.log(`replication guard: dc2 caught up after ${waited}s (replication interval ${DELAY_SEC}s); dc1 at once`);
+    console.log(`replication guard: dc2 caught up after ${waited}s (replication delay ${DELAY_SEC}s); dc1 at once`);
 
     expect(polls.length).toBeGreaterThan(5);
     expect(polls.filter((p) => p.outcome !== 'ok').map((p) => p.message)).toEqual([]);
@@ -138,8 +138,8 @@ describe('replication guard: a replica that is behind, then one that cannot be r
   it('fails the guard and rolls back everything; allowUnreachable names it as an accepted exception', async () => {
     const dc2 = lab.status.servers!.find((s) => s.name === 'dc2')!;
     const before = await lab.snapshot();
-    // A DC that is down: the lab's own stop (SIGTERM, then SIGKILL if it lingers).
-    await stopPid(dc2.pid);
+    // A DC that is down (the lab's own stop: SIGTERM, then SIGKILL after a second).
+    await stopPid(dc2.pid, { timeoutMs: 1000 });
     const r = await lab.cli(['run', CUTOVER, '-i', lab.inventory, '--yes', '--json'], { timeoutMs: 180_000 });
     expect(r.code, r.stderr).toBe(1);
     const events = runEvents(r.stdout);

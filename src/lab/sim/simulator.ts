@@ -141,6 +141,7 @@ export async function startSimulator(cfg: SimulatorConfig): Promise<RunningSimul
   try {
     for (const r of cfg.relays ?? []) relays.push(await startRelay(r));
   } catch (err) {
+    await Promise.all(relays.map((r) => new Promise<void>((res) => r.close(() => res()))));
     await stop();
     throw err;
   }
