@@ -85,6 +85,12 @@ export function devicesUnder(c: CensusResult | undefined, kid: string): number {
   return c?.byKid.find((k) => k.kid === kid)?.devices ?? 0;
 }
 
+function describeBehind(s: ServerCensus, kid: string, which: 'old' | 'new', entriesThere: number): string {
+  const under = s.census?.byKid.find((k) => k.kid === kid)?.entries ?? 0;
+  const missing = (s.census?.entries ?? 0) < entriesThere ? `, and ${s.census?.entries ?? 0} of the ${entriesThere} entries the server written to has` : '';
+  return `${s.server}: ${under.toLocaleString('en-US')} entries still under the ${which} certificate${missing}`;
+}
+
 /** Unreachable servers that are not allowed: the guard fails on them. */
 export function unreachableRefusal(list: ServerCensus[]): string | undefined {
   const bad = list.filter((s) => s.error && !s.allowed);
@@ -116,11 +122,14 @@ export async function awaitReplication(deps: StepDeps, ctx: StepContext, which: 
     const writeName = dir.writeTo ?? dir.servers[0]?.name;
     const writer = list.find((s) => s.census && s.server === writeName) ?? list.find((s) => s.census);
     const floor = devicesUnder(writer?.census, kid);
-    const behind = list.filter((s) => s.census && devicesUnder(s.census, kid) > floor);
+    // Behind: more devices under the certificate than the server written to, or fewer entries
+    // (a replica that has not got every user yet — an empty one would otherwise pass as "none").
+    const entriesThere = writer?.census?.entries ?? 0;
+    const behind = list.filter((s) => s.census && (devicesUnder(s.census, kid) > floor || s.census.entries < entriesThere));
     for (const s of list.filter((x) => x.census && !behind.includes(x) && !caughtUp.has(x.server))) caughtUp.set(s.server, Date.now() - started);
     const timedOut = behind.length > 0 && Date.now() - started >= limit;
     if (timedOut && opts.strict) {
-      throw new AdcError(`${behind.map((s) => `${s.server} still shows ${s.census?.byKid.find((k) => k.kid === kid)?.entries ?? 0} entries under the ${which} certificate`).join('; ')} after replicationTimeout (${Math.round(limit / 1000)} s): replication has not carried the re-encryption there, so ${opts.purpose} would lock those users out (find out why the server does not replicate, or raise --set replicationTimeout=…)`);
+      throw new AdcError(`${behind.map((s) => describeBehind(s, kid, which, entriesThere)).join('; ')} after replicationTimeout (${Math.round(limit / 1000)} s): replication has not carried the re-encryption there, so ${opts.purpose} would lock those users out (find out why the server does not replicate, or raise --set replicationTimeout=…)`);
     }
     if (behind.length === 0 || timedOut || ctx.signal.aborted) {
       const waited = list.filter((s) => s.census).map((s) => `${s.server} ${caughtUp.has(s.server) ? `after ${(caughtUp.get(s.server)! / 1000).toFixed(1)}s` : 'not caught up'}`).join(', ');
@@ -130,8 +139,7 @@ export async function awaitReplication(deps: StepDeps, ctx: StepContext, which: 
       return mergeCensus(list);
     }
     for (const s of behind) {
-      const entries = s.census?.byKid.find((k) => k.kid === kid)?.entries ?? 0;
-      ctx.note('directory', `${s.server}: ${entries.toLocaleString('en-US')} entries still under the ${which} certificate (waiting for replication, ${Math.round((Date.now() - started) / 1000)}s of ${Math.round(limit / 1000)}s)`);
+      ctx.note('directory', `${describeBehind(s, kid, which, entriesThere)} (waiting for replication, ${Math.round((Date.now() - started) / 1000)}s of ${Math.round(limit / 1000)}s)`);
     }
     ctx.progress('directory', { done: list.length - behind.length, total: list.length, detail: `waiting for ${behind.map((s) => s.server).join(', ')} to replicate` });
     await new Promise((r) => setTimeout(r, Math.min(2000, Math.max(250, limit / 20))));
