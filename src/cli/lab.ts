@@ -2,6 +2,7 @@
 import type { Argv } from 'yargs';
 import { InputError } from '../errors.js';
 import { DEFAULT_LAB_DIR, labDown, labFault, labProcesses, labStatus, labUp, parseFirmwareOption, type LabStatus } from '../lab/lab.js';
+import { parseDelay } from '../lab/lab-directory.js';
 
 type SetCode = (code: number) => void;
 
@@ -19,12 +20,18 @@ export function registerLab(cli: Argv, _setCode: SetCode): void {
           .option('appliances', { type: 'number', describe: 'simulated appliances (default 1, or 2 with --ha)' })
           .option('ha', { type: 'boolean', default: false, describe: 'make the first two appliances an HA pair' })
           .option('firmware', { type: 'string', default: 'multi', describe: 'firmware profile (docs/fidelity.md): multi (several userDataEncryptionKeys), single (one at a time), rows-certkeyname, rows-no-echo; per appliance as a list (multi,single,multi), or mixed (multi/single alternating by inventory target)' })
+          .option('replicas', { type: 'number', default: 1, describe: 'directory servers: dc1 takes the writes, dc2… replicate from it (syncrepl, through a delaying relay); appliance N reads server N mod replicas' })
+          .option('replication-delay', { type: 'string', default: '10s', describe: 'how late every change reaches a replica (e.g. 10s, 500ms, 2m)' })
+          .option('otp-attribute', { type: 'string', describe: 'the OTP attribute the appliances\' LDAP actions name (default userParameters, the one seeded); per appliance as a list' })
           .option('json', { type: 'boolean', describe: 'print the status as JSON' })
           .example('$0 lab up --appliances 3 --ha', 'three simulated appliances, adc1+adc2 an HA pair; the inventory is .adc-cutover/lab/inventory.yaml')
           .example('$0 lab up --dir /tmp/lab --users 5000 --firmware single --json', 'a bigger directory, appliances that hold one key, the status as JSON'),
         async (argv) => {
+          const otpAttribute = argv['otp-attribute'] as string | undefined;
           const status = await labUp({
             dir: argv.dir, users: argv.users, canaries: argv.canaries, ha: argv.ha, firmware: parseFirmwareOption(argv.firmware),
+            replicas: argv.replicas, replicationDelaySec: parseDelay(argv['replication-delay'] as string),
+            ...(otpAttribute !== undefined ? { otpAttribute } : {}),
             ...(argv.appliances !== undefined ? { appliances: argv.appliances } : {}),
             log: (line) => process.stderr.write(`lab: ${line}\n`),
           });
@@ -96,6 +103,7 @@ function printStatus(s: LabStatus, json: boolean): void {
   const lines = [
     `directory   ${s.directory.url}  ${s.directory.ldapsUrl}  (CA ${s.directory.caFile})`,
     `            bind ${s.directory.bindDN}  password file ${s.directory.passwordFile}  attribute ${s.directory.attribute}`,
+    ...(s.servers ?? []).map((d) => `server      ${d.name}  ${d.url}  ${d.ldapsUrl}${d.name === 'dc1' ? '  (takes the writes)' : '  (replica)'}  pid ${d.pid}`),
     ...s.appliances.map((a) => `appliance   ${a.name}  NITRO ${a.nitroUrl}  gateway ${a.gatewayUrl}  ${a.profile ?? a.firmware}${a.haPeer ? `  HA peer ${a.haPeer}` : ''}  (${a.username}, password file ${a.passwordFile})`),
     `old cert    ${s.certs.old.cert}  (certkey ${s.certs.old.certkey}, bound as userDataEncryptionKey)`,
     `new cert    ${s.certs.new.cert}  key ${s.certs.new.key}`,

@@ -20,6 +20,7 @@ export function formatPlan(p: PlanDoc): string {
     if (p.canaries) lines.push(`    - ${p.canaries}`);
     lines.push('');
   }
+  lines.push(...formatDirectory(p));
   p.steps.forEach((s, i) => {
     lines.push(`  ${i + 1}. ${s.title}`);
     for (const c of s.changes) lines.push(`       ${c.target}: ${c.description}`);
@@ -29,6 +30,20 @@ export function formatPlan(p: PlanDoc): string {
     for (const w of p.warnings) lines.push(`   ⚠ ${w}`);
   }
   return lines.join('\n') + '\n\n';
+}
+
+function formatDirectory(p: PlanDoc): string[] {
+  const d = p.directory;
+  if (!d) return [];
+  const lines = ['  Directory:'];
+  for (const s of d.servers) {
+    const census = s.census ? `${s.census.old} device(s) under the old certificate, ${s.census.new} under the new` : `not readable: ${s.error ?? 'unknown'}`;
+    lines.push(`    - ${s.name} ${s.url}${s.writes ? ' (writes go here)' : ''}${s.source === 'action' ? ' (named by an LDAP action only, not in the inventory)' : ''}; read by ${s.readBy.join(', ') || 'no appliance'}; ${census}`);
+  }
+  for (const a of d.actions) lines.push(`    - ${a.appliance}: LDAP action ${a.action} reads ${a.server}, OTP attribute ${a.otpSecret}, base ${a.base}, filter ${a.filter}`);
+  for (const f of d.fromActions) lines.push(`    - from the appliances: ${f}`);
+  lines.push(`    - guard: ${d.guard}`, '');
+  return lines;
 }
 
 export function formatReport(r: RunReport): string {

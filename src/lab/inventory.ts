@@ -16,7 +16,7 @@ export interface InventoryAppliance {
 export interface InventoryInput {
   paths: LabPaths;
   appliances: InventoryAppliance[];
-  directory: { url: string; bindDN: string; passwordFile: string; base: string; attribute: string };
+  directory: { url: string; bindDN: string; passwordFile: string; base: string; attribute: string; servers?: { name: string; url: string }[] };
   /** One canary is written as `canary:`, several as the pool `canaries:`. */
   canaries: { user: string; passwordFile: string; totpSecretFile: string }[];
   oldCertkey: string;
@@ -40,7 +40,7 @@ export function inventoryYaml(inv: InventoryInput): string {
       settleMs: 1000,
     })),
     directory: {
-      url: inv.directory.url,
+      ...(inv.directory.servers ? { servers: inv.directory.servers, writeTo: inv.directory.servers[0]!.name } : { url: inv.directory.url }),
       ca: rel(inv.paths.caFile),
       bindDN: inv.directory.bindDN,
       password: ref(inv.directory.passwordFile),

@@ -44,6 +44,8 @@ export interface LabStatus {
   /** Every canary: `canary`, `canary2`, … (lab up --canaries, default 3). */
   canaries: LabCanary[];
   inventory: string;
+  /** With replicas: every directory server (dc1 takes the writes), and its slapd pid. */
+  servers?: { name: string; url: string; ldapsUrl: string; pid: number }[];
 }
 
 export interface LabCanary {
@@ -61,6 +63,8 @@ export interface LabState {
   startedAt: string;
   slapd: { pid: number; pidFile: string; url: string; ldapsUrl: string; rootDN: string; rootPasswordFile: string };
   simulator: { pid: number; appliances: RunningAppliance[] } | null;
+  /** Replica slapd processes (dc2…), stopped by pid with the rest. */
+  replicas?: { name: string; pid: number; pidFile: string; url: string; ldapsUrl: string }[];
   /** Every user's password and devices (mode 0600): for tests that log on as someone else. */
   seedFile: string;
   /** Null until the lab is up. */

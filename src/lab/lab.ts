@@ -16,6 +16,7 @@ import { startSimulatorProcess, type SimulatorProcess } from './sim-process.js';
 import type { FaultSpec, SimApplianceConfig, SimulatorConfig } from './sim/types.js';
 import { PROFILE_NAMES, firmwareProfile } from './sim/profiles.js';
 import { randomPassword, serverNames, startSlapd, type RunningSlapd } from './slapd.js';
+import { awaitReplicas, labLdapAction, otpAttributePerAppliance, replicaDir, startReplicas, type LabServer } from './lab-directory.js';
 
 export { DEFAULT_LAB_DIR } from './lab-layout.js';
 export type { LabStatus, LabState } from './lab-layout.js';
@@ -44,6 +45,12 @@ export interface LabUpOptions {
   simulatorMain?: string;
   /** Progress lines for a terminal; never secrets. */
   log?: (line: string) => void;
+  /** Directory servers (default 1): dc1 plus read-only replicas dc2… (syncrepl). */
+  replicas?: number;
+  /** How late a change reaches a replica at most, in seconds (default 10). */
+  replicationDelaySec?: number;
+  /** The OTP attribute the appliances' LDAP actions name: one, or one per appliance (default the seeded one). */
+  otpAttribute?: string | string[];
 }
 
 /** A firmware profile by name (src/lab/sim/profiles.ts): multi, single, rows-certkeyname, rows-no-echo. */
@@ -115,6 +122,9 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
   if (!Number.isInteger(count) || count < 1 || count > 16) throw new InputError(`--appliances must be between 1 and 16 (got ${count})`);
   if (opts.ha && count < 2) throw new InputError('--ha needs at least 2 appliances (the first two form the pair)');
   const firmware = firmwarePerNode(count, opts.ha === true, opts.firmware);
+  const replicas = opts.replicas ?? 1;
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new InputError(`--replicas must be between 1 and 5 (got ${replicas})`);
+  const otpAttributes = otpAttributePerAppliance(count, opts.otpAttribute, 'userParameters');
   refuseIfRunning(dir);
 
   for (const d of [paths.root, paths.pki, paths.certs, paths.secrets, paths.sim]) mkdirSync(d, { recursive: true, mode: 0o700 });
@@ -137,9 +147,10 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
 
   let slapd: RunningSlapd | undefined;
   let sim: SimulatorProcess | undefined;
+  let extra: LabServer[] = [];
   try {
     log('starting slapd');
-    slapd = await startSlapd({ dir: paths.slapd, ca });
+    slapd = await startSlapd({ dir: paths.slapd, ca, ...(replicas > 1 ? { provider: true } : {}) });
     const seedFile = paths.secret('users.json');
     const starting: LabState = {
       version: 1, state: 'starting', startedAt: new Date().toISOString(),
@@ -156,6 +167,12 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
       writeSecret(paths.secret(`${c.sAMAccountName}.totp`), c.totpSecret);
     }
     writeSecret(seedFile, JSON.stringify(seed));
+    if (replicas > 1) {
+      log(`starting ${replicas - 1} replica(s), each seeing a change ${opts.replicationDelaySec ?? 10}s after dc1`);
+      extra = await startReplicas(slapd, replicas, opts.replicationDelaySec ?? 10, (name) => replicaDir(paths.slapd, name), ca);
+      writeLabState(dir, { ...starting, replicas: extra.map(replicaState) });
+    }
+    const servers: LabServer[] = [{ name: 'dc1', slapd }, ...extra];
 
     log(`starting ${count} simulated appliance(s)`);
     const planned = planAppliances(count, opts.ha === true, firmware, paths);
@@ -166,7 +183,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
       otpEncryption: 'ON',
     };
     const config: SimulatorConfig = {
-      appliances: planned.map((p) => ({ ...p.cfg, preload })),
+      appliances: planned.map((p, i) => ({ ...p.cfg, preload, ldapActions: [labLdapAction(servers, p.cfg.ha?.role === 'secondary' ? i - 1 : i, otpAttributes[i]!)] })),
       tls: server,
       directory: {
         url: slapd.ldapsUrl, caPem: ca.certPem, baseDN: slapd.baseDN,
@@ -176,25 +193,34 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
       control: true,
       ...(opts.simulator?.sessionTimeoutSec !== undefined ? { sessionTimeoutSec: opts.simulator.sessionTimeoutSec } : {}),
       ...(opts.simulator?.haFileSyncDelayMs !== undefined ? { haFileSyncDelayMs: opts.simulator.haFileSyncDelayMs } : {}),
+      ...(extra.length ? { relays: extra.map((r) => r.relay!) } : {}),
     };
     sim = await startSimulatorProcess({ config, ...(opts.simulatorMain ? { main: opts.simulatorMain } : {}), configFile: paths.simConfig, stateFile: paths.simState, logFile: paths.simLog });
-    writeLabState(dir, { ...starting, simulator: { pid: sim.pid, appliances: sim.appliances } });
+    writeLabState(dir, { ...starting, replicas: extra.map(replicaState), simulator: { pid: sim.pid, appliances: sim.appliances } });
     await waitForAppliances(sim, planned);
+    if (extra.length) {
+      log('waiting for the replicas to take the seed');
+      await awaitReplicas(slapd, extra, opts.replicationDelaySec ?? 10);
+    }
 
-    const status = buildStatus(paths, slapd, sim, planned, seed.canaries);
+    const status = { ...buildStatus(paths, slapd, sim, planned, seed.canaries), ...(extra.length ? { servers: servers.map(serverStatus) } : {}) };
     writeFileSync(paths.inventory, inventoryYaml({
       paths,
       appliances: inventoryAppliances(sim, planned),
-      directory: { url: slapd.ldapsUrl, bindDN: slapd.serviceDN, passwordFile: status.directory.passwordFile, base: slapd.usersDN, attribute: slapd.attribute },
+      directory: {
+        url: slapd.ldapsUrl, bindDN: slapd.serviceDN, passwordFile: status.directory.passwordFile, base: slapd.usersDN, attribute: slapd.attribute,
+        ...(extra.length ? { servers: servers.map((s) => ({ name: s.name, url: s.slapd.ldapsUrl })) } : {}),
+      },
       canaries: status.canaries.map((c) => ({ user: c.sAMAccountName, passwordFile: c.passwordFile, totpSecretFile: c.totpSecretFile })),
       oldCertkey: OLD_CERTKEY,
     }));
-    writeLabState(dir, { ...starting, state: 'up', simulator: { pid: sim.pid, appliances: sim.appliances }, status });
+    writeLabState(dir, { ...starting, state: 'up', replicas: extra.map(replicaState), simulator: { pid: sim.pid, appliances: sim.appliances }, status });
     log(`lab up in ${paths.root}`);
     return status;
   } catch (err) {
     // Leave nothing running behind a failed start; the files stay for a post-mortem.
     if (sim) await stopPid(sim.pid);
+    for (const r of extra) await r.slapd.stop();
     if (slapd) {
       await slapd.stop();
       try {
@@ -205,6 +231,14 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
     }
     throw err;
   }
+}
+
+function replicaState(s: LabServer): NonNullable<LabState['replicas']>[number] {
+  return { name: s.name, pid: s.slapd.pid, pidFile: s.slapd.files.pidFile, url: s.slapd.url, ldapsUrl: s.slapd.ldapsUrl };
+}
+
+function serverStatus(s: LabServer): NonNullable<LabStatus['servers']>[number] {
+  return { name: s.name, url: s.slapd.url, ldapsUrl: s.slapd.ldapsUrl, pid: s.slapd.pid };
 }
 
 function buildStatus(paths: LabPaths, slapd: RunningSlapd, sim: SimulatorProcess, planned: PlannedAppliance[], seeded: SeededCanary[]): LabStatus {
@@ -308,13 +342,14 @@ export interface LabProcessInfo {
 export function labProcesses(dir: string = DEFAULT_LAB_DIR): LabProcessInfo[] {
   const state = readLabState(dir);
   const out: LabProcessInfo[] = [{ name: 'slapd', pid: state.slapd.pid, running: isRunning(state.slapd.pid) }];
+  for (const r of state.replicas ?? []) out.push({ name: 'slapd', pid: r.pid, running: isRunning(r.pid) });
   if (state.simulator) out.push({ name: 'simulator', pid: state.simulator.pid, running: isRunning(state.simulator.pid) });
   return out;
 }
 
 /** Every 127.0.0.1 port the lab listened on. */
 export function labPorts(state: LabState): number[] {
-  const urls = [state.slapd.url, state.slapd.ldapsUrl, ...(state.simulator?.appliances ?? []).flatMap((a) => [a.nitroUrl, a.nitroHttpsUrl, a.gatewayUrl, a.gatewayHttpUrl])];
+  const urls = [state.slapd.url, state.slapd.ldapsUrl, ...(state.replicas ?? []).flatMap((r) => [r.url, r.ldapsUrl]), ...(state.simulator?.appliances ?? []).flatMap((a) => [a.nitroUrl, a.nitroHttpsUrl, a.gatewayUrl, a.gatewayHttpUrl])];
   return [...new Set(urls.map((u) => Number(new URL(u).port)).filter((p) => p > 0))];
 }
 
@@ -326,6 +361,7 @@ export async function labDown(dir: string = DEFAULT_LAB_DIR): Promise<LabDownRes
   const state = readLabState(dir);
   const stopped: LabDownResult['stopped'] = [];
   if (state.simulator) stopped.push({ name: 'simulator', pid: state.simulator.pid, outcome: await stopPid(state.simulator.pid) });
+  for (const r of state.replicas ?? []) stopped.push({ name: `slapd ${r.name}`, pid: r.pid, outcome: await stopPid(r.pid, { pidFile: r.pidFile }) });
   stopped.push({ name: 'slapd', pid: state.slapd.pid, outcome: await stopPid(state.slapd.pid, { pidFile: state.slapd.pidFile }) });
   const listening = await stillListening(labPorts(state));
   writeLabState(dir, { ...state, state: 'down' });

@@ -80,6 +80,39 @@ export interface SlapdConfOptions {
   serviceDN: string;
   usersDN: string;
   tls: { certFile: string; keyFile: string; caFile: string };
+  /** This server keeps a replication log (syncprov) that replicas read from. */
+  provider?: boolean;
+  /**
+   * This server is a read-only replica of another: it pulls every change with syncrepl
+   * (refreshAndPersist). The lab points it at a relay that delays what the provider sends, so a
+   * change reaches it late, as an AD domain controller in another site sees it only after
+   * replication (src/lab/sim/relay.ts).
+   */
+  replicaOf?: { url: string; bindDN: string; password: string; timeoutSec: number };
+}
+
+function replicationConf(o: SlapdConfOptions): string {
+  if (o.replicaOf) {
+    const r = o.replicaOf;
+    // retry: a replica started before its provider answers keeps trying every second.
+    return `
+index entryCSN,entryUUID eq
+syncrepl rid=001 provider=${r.url} type=refreshAndPersist
+  searchbase="${o.suffix}" scope=sub schemachecking=off
+  bindmethod=simple binddn="${r.bindDN}" credentials="${r.password}"
+  retry="1 +" timeout=${r.timeoutSec} network-timeout=${r.timeoutSec}
+# Clients that try to write here are sent to the provider, as a read-only domain controller does.
+updateref ${r.url}
+`;
+  }
+  if (o.provider) {
+    return `
+index entryCSN,entryUUID eq
+overlay syncprov
+syncprov-checkpoint 100 1
+`;
+  }
+  return '';
 }
 
 export function slapdConf(o: SlapdConfOptions): string {
@@ -93,7 +126,7 @@ include ${o.adSchemaFile}
 modulepath ${o.modulePath}
 moduleload back_mdb
 moduleload memberof
-
+${o.provider ? 'moduleload syncprov\n' : ''}
 pidfile ${o.pidFile}
 argsfile ${o.argsFile}
 
@@ -116,17 +149,18 @@ maxsize 4294967296
 index objectClass eq
 index cn,sAMAccountName,userPrincipalName eq,sub
 index member eq
-
+${replicationConf(o)}
 # The default limit (500) also caps the total of a paged search for every non-root bind, which
 # would hide users from the re-encryption scan: page size stays capped, the total does not.
 sizelimit size.soft=1000 size.hard=unlimited size.prtotal=unlimited
 
-overlay memberof
+${o.replicaOf ? `# A replica takes memberOf as replicated (the module stays loaded: it defines the attribute).
+` : `overlay memberof
 memberof-group-oc group
 memberof-member-ad member
 memberof-memberof-ad memberOf
 memberof-refint TRUE
-
+`}
 # The service account may change the OTP attributes under the users OU and nothing else; users
 # (and everyone else) may not even read them, as an ADC keeps them away from end users.
 access to dn.subtree="${o.usersDN}" attrs=${otpAttrs}

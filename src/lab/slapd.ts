@@ -30,6 +30,13 @@ export interface StartSlapdOptions {
   /** Install slapd with apt-get when missing and running as root (default true). */
   install?: boolean;
   startTimeoutMs?: number;
+  /** Keep a replication log for replicas (syncprov). */
+  provider?: boolean;
+  /**
+   * Start as a read-only replica of the provider at `url` (same suffix and root account): the
+   * base entries and users arrive by replication.
+   */
+  replicaOf?: { url: string; rootDN: string; rootPassword: string; timeoutSec?: number };
 }
 
 export interface SlapdFiles {
@@ -138,6 +145,8 @@ export async function startSlapd(opts: StartSlapdOptions): Promise<RunningSlapd>
     serviceDN,
     usersDN,
     tls: { certFile: join(tlsDir, 'server.pem'), keyFile: join(tlsDir, 'server.key'), caFile: files.caFile },
+    ...(opts.provider ? { provider: true } : {}),
+    ...(opts.replicaOf ? { replicaOf: { url: opts.replicaOf.url, bindDN: opts.replicaOf.rootDN, password: opts.replicaOf.rootPassword, timeoutSec: opts.replicaOf.timeoutSec ?? 30 } } : {}),
   }), { mode: 0o600 });
 
   // Ports come from the kernel but another test may grab one before slapd binds: retry.
@@ -158,7 +167,7 @@ export async function startSlapd(opts: StartSlapdOptions): Promise<RunningSlapd>
         },
       };
       try {
-        await createBaseEntries(running);
+        if (!opts.replicaOf) await createBaseEntries(running);
       } catch (err) {
         await running.stop();
         throw new AdcError(`slapd at ${url}: creating the base entries failed: ${errorMessage(err)}`);

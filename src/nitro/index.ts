@@ -10,3 +10,4 @@ export * from './config.js';
 export * from './settle.js';
 export * from './reply-shape.js';
 export * from './version.js';
+export * from './ldap-action.js';

@@ -14,6 +14,7 @@ import { Runner, type RunOutcome } from '../runner/runner.js';
 import type { SafetyCheck, Step, StepContext, StepPlan } from '../runner/step.js';
 import { safetyCheck } from '../steps/safety-check.js';
 import { openEstate, type Estate } from '../steps/estate.js';
+import { directoryPlan, type DirectoryPlan } from '../steps/ldap-actions.js';
 import { newFacts, type RunFacts } from '../steps/facts.js';
 import { applianceFactsJson } from '../steps/preflight.js';
 import { buildSteps } from '../steps/registry.js';
@@ -40,6 +41,8 @@ export interface PlanDoc {
   canaries?: string;
   warnings: string[];
   hash: string;
+  /** Directory servers, the appliances' LDAP actions and the replication guard (docs/directory.md). */
+  directory?: DirectoryPlan;
 }
 
 export interface ExecuteOptions {
@@ -192,6 +195,7 @@ async function computePlan(l: Loaded, dryRun: boolean, noLogonCheck = false): Pr
     ...(canaryPoolWords(l.steps, l.estate) ? { canaries: canaryPoolWords(l.steps, l.estate) } : {}),
     warnings: [...new Set([logonProofWarning(l.steps, l.estate, noLogonCheck) ?? [], ...appliances.flatMap((a) => a.warnings), ...steps.flatMap((s) => s.warnings)].flat())],
     hash,
+    directory: await directoryPlan(l.estate, l.params as { replicationTimeout?: number | string; allowUnreachable?: string }, l.facts.census),
   };
 }
 

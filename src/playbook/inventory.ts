@@ -51,6 +51,21 @@ const applianceSchema = z.strictObject({
 }).refine((a) => Boolean(a.nitro) !== Boolean(a.nodes), { message: 'give either nitro: URL (one appliance) or nodes: [URL, URL] (an HA pair)' })
   .refine((a) => a.transport !== 'sftp' || a.sftp, { message: 'transport: sftp needs an sftp: section' });
 
+const serverSchema = z.union([
+  url(['ldap:', 'ldaps:']),
+  z.strictObject({ name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only'), url: url(['ldap:', 'ldaps:']), startTls: z.boolean().optional() }),
+]);
+
+/** Where the directory bind password comes from when the inventory gives no directory section. */
+export const DEFAULT_DIRECTORY_PASSWORD: SecretRef = { kind: 'env', name: 'ADC_DIRECTORY_PASSWORD', text: '${env:ADC_DIRECTORY_PASSWORD}' };
+
+/** A server's name: given, or host:port of its URL. */
+export function serverName(s: string | { name: string }): string {
+  if (typeof s !== 'string') return s.name;
+  const u = new URL(s);
+  return `${u.hostname}:${u.port || (u.protocol === 'ldaps:' ? '636' : '389')}`;
+}
+
 const certSchema = z.strictObject({
   cert: z.string(),
   key: z.string().optional(),
@@ -68,22 +83,30 @@ const canarySchema = z.strictObject({
 
 export const inventorySchema = z.strictObject({
   appliances: z.array(applianceSchema).min(1, 'list at least one appliance'),
+  // Every field may be left out (the whole section too): what is missing is read from the
+  // appliances' LDAP actions when the estate is opened (src/steps/directory-from-actions.ts).
   directory: z.strictObject({
-    url: url(['ldap:', 'ldaps:']),
+    url: url(['ldap:', 'ldaps:']).optional(),
+    /** Several directory servers (domain controllers): writes go to one, the unbind guard reads every one. */
+    servers: z.array(serverSchema).min(1).optional(),
+    /** The server writes go to (a name from servers); default: the first that answers. */
+    writeTo: z.string().optional(),
     ca: z.string().optional(),
     startTls: z.boolean().default(false),
-    bindDN: z.string().min(1),
-    password: secretRefSchema,
-    base: z.string().min(1),
-    filter: z.string().default('(objectClass=user)').superRefine((f, ctx) => {
+    bindDN: z.string().min(1).optional(),
+    password: secretRefSchema.default(DEFAULT_DIRECTORY_PASSWORD),
+    base: z.string().min(1).optional(),
+    filter: z.string().superRefine((f, ctx) => {
       const problem = filterProblem(f);
       if (problem) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(f)} is ${problem}` });
-    }),
-    attribute: z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/, 'an LDAP attribute name'),
+    }).optional(),
+    attribute: z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/, 'an LDAP attribute name').optional(),
     extraAttributes: z.array(z.string()).default([]),
     pageSize: z.number().int().min(1).max(5000).default(500),
     concurrency: z.number().int().min(1).max(64).default(8),
-  }),
+  }).refine((d) => !(d.url && d.servers), { message: 'give url (one server) or servers (several), not both' })
+    .refine((d) => !d.writeTo || (d.servers ?? []).some((x) => serverName(x) === d.writeTo), { message: 'writeTo must name one of servers' })
+    .default({ startTls: false, password: DEFAULT_DIRECTORY_PASSWORD, extraAttributes: [], pageSize: 500, concurrency: 8 }),
   certificates: z.strictObject({ old: certSchema, new: certSchema }),
   /** One canary user; or, below, a pool of them. */
   canary: canarySchema.optional(),
@@ -97,11 +120,35 @@ export const inventorySchema = z.strictObject({
 type Raw = z.infer<typeof inventorySchema>;
 export type ApplianceSpec = Raw['appliances'][number];
 export type CertSpec = Raw['certificates']['old'];
-export type DirectorySpec = Raw['directory'];
+/** The directory section as written: any field may be missing until completed from the actions. */
+export type DirectoryDraft = Raw['directory'];
+
+export interface DirectoryServer {
+  name: string;
+  url: string;
+  startTls: boolean;
+  /** Listed in the inventory, or found only in an appliance's LDAP action. */
+  source: 'inventory' | 'action';
+}
+
+/** The directory as the run uses it: complete, every server named. `url` is the server writes go to first. */
+export interface DirectorySpec extends Omit<DirectoryDraft, 'url' | 'servers' | 'bindDN' | 'base' | 'filter' | 'attribute'> {
+  url: string;
+  servers: DirectoryServer[];
+  bindDN: string;
+  base: string;
+  filter: string;
+  attribute: string;
+  /** Fields filled from the appliances' LDAP actions (for the plan). */
+  fromActions: string[];
+}
 export type CanarySpec = z.infer<typeof canarySchema>;
 export type TlsSpec = z.infer<typeof tlsSchema>;
 
-export interface Inventory extends Raw {
+export interface Inventory extends Omit<Raw, 'directory'> {
+  /** Complete; reading it before the estate completed a partial section throws (naming what is missing). */
+  directory: DirectorySpec;
+  directoryDraft: DirectoryDraft;
   file: string;
   baseDir: string;
   /** Bad input in a field found only later (by the directory, an appliance): names file, line and field. */
@@ -132,7 +179,45 @@ export async function loadInventory(file: string): Promise<Inventory> {
     c.cert = abs(c.cert)!;
     c.key = abs(c.key);
   }
-  return { ...raw, file: resolve(file), baseDir, fieldError: (path, detail) => new ConfigError(file, lineOf(src, path), fieldName(path), detail) };
+  const inv = { ...raw, directoryDraft: raw.directory, file: resolve(file), baseDir, fieldError: (path: (string | number)[], detail: string) => new ConfigError(file, lineOf(src, path), fieldName(path), detail) } as unknown as Inventory;
+  const complete = completeFromDraft(raw.directory, []);
+  if (complete) inv.directory = complete;
+  else {
+    // Filled in by the estate from the appliances' LDAP actions; until then, say what is missing.
+    Object.defineProperty(inv, 'directory', {
+      configurable: true, enumerable: true,
+      get: () => {
+        throw new InputError(`${file}: the directory section is incomplete (${missingFields(raw.directory).join(', ')}); it is completed from the appliances' LDAP actions when a run opens the estate`);
+      },
+    });
+  }
+  return inv;
+}
+
+export function missingFields(d: DirectoryDraft): string[] {
+  const out: string[] = [];
+  if (!d.url && !d.servers) out.push('url or servers');
+  if (!d.bindDN) out.push('bindDN');
+  if (!d.base) out.push('base');
+  if (!d.attribute) out.push('attribute');
+  return out;
+}
+
+/** The complete directory from a draft and the fields found elsewhere, or undefined while something is missing. */
+export function completeFromDraft(d: DirectoryDraft, fromActions: string[]): DirectorySpec | undefined {
+  if (missingFields(d).length) return undefined;
+  const servers: DirectoryServer[] = d.servers
+    ? d.servers.map((x) => ({ name: serverName(x), url: typeof x === 'string' ? x : x.url, startTls: typeof x === 'string' ? d.startTls : x.startTls ?? d.startTls, source: 'inventory' }))
+    : [{ name: serverName(d.url!), url: d.url!, startTls: d.startTls, source: 'inventory' }];
+  const first = servers.find((x) => x.name === d.writeTo) ?? servers[0]!;
+  return {
+    ...d, url: first.url, servers, bindDN: d.bindDN!, base: d.base!, filter: d.filter ?? '(objectClass=user)', attribute: d.attribute!, fromActions,
+  };
+}
+
+/** Put the completed directory in place (the estate does this once it has read the actions). */
+export function setDirectory(inv: Inventory, spec: DirectorySpec): void {
+  Object.defineProperty(inv, 'directory', { configurable: true, enumerable: true, writable: true, value: spec });
 }
 
 /** The canary pool, whichever form the inventory used; empty when it names none. */

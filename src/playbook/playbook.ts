@@ -17,6 +17,13 @@ export const paramsSchema = z.strictObject({
   /** Fleet failure budget: appliances that may fail before the run stops and rolls back. */
   maxFailedAppliances: z.number().int().min(0).default(0),
   parallel: z.number().int().min(1).max(32).default(4),
+  /**
+   * How long the unbind waits for every directory server to show no device under the old
+   * certificate (replication): seconds, or 90s / 15m / 1h. Default 15 minutes.
+   */
+  replicationTimeout: z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?(s|m|h)$/, 'a duration such as 90s, 15m or 1h')]).default(900),
+  /** Directory servers the unbind guard may find unreachable, by name (comma-separated); the report names them. */
+  allowUnreachable: z.string().optional(),
 });
 export type PlaybookParams = z.infer<typeof paramsSchema>;
 

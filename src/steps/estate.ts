@@ -7,7 +7,8 @@ import { InputError } from '../errors.js';
 import type { GatewayTlsOptions } from '../gateway/index.js';
 import { NitroClient, type HaTarget, type NitroTlsOptions } from '../nitro/index.js';
 import { loadKeyMaterial, type OtpKeyMaterial } from '../otp/index.js';
-import { canariesOf, gatewaysOf, nodesOf, type ApplianceSpec, type CertSpec, type Inventory, type TlsSpec } from '../playbook/inventory.js';
+import { canariesOf, gatewaysOf, missingFields, nodesOf, setDirectory, type ApplianceSpec, type CertSpec, type DirectoryServer, type Inventory, type TlsSpec } from '../playbook/inventory.js';
+import { completeDirectory, readAllActions, unlistedServers, type ApplianceActions } from './directory-from-actions.js';
 import { resolveSecret, type SecretRef } from '../playbook/secret-ref.js';
 import { registerSecret } from '../runner/redact.js';
 import { NitroFileTransport, SftpTransport, type FileTransport } from '../transfer/index.js';
@@ -38,7 +39,14 @@ export interface Estate {
   dryRun: boolean;
   appliances: ApplianceHandle[];
   certs: { old: CertHandle; new: CertHandle };
+  /** A connection to the server writes go to: writeTo, or the first listed that answers. */
   directory: () => Promise<DirectoryClient>;
+  /** A connection to one server (the unbind guard reads every one). */
+  connectServer: (server: DirectoryServer) => Promise<DirectoryClient>;
+  /** The appliances' LDAP actions, read once (src/steps/directory-from-actions.ts). */
+  ldapActions: () => Promise<ApplianceActions[]>;
+  /** Every server the appliances use: the inventory's, and any their actions name besides. */
+  guardServers: () => Promise<DirectoryServer[]>;
   directoryPassword: string;
   directoryCaPem?: string;
   /** The first of the pool (undefined when the inventory names no canary). */
@@ -96,6 +104,10 @@ export async function openEstate(inv: Inventory, opts: { dryRun: boolean }): Pro
       warnings: spec.tls.insecure ? [`${spec.name}: TLS verification is OFF (insecure: true in the inventory)`] : [],
     });
   }
+  let actions: Promise<ApplianceActions[]> | undefined;
+  const ldapActions = () => (actions ??= readAllActions(appliances));
+  // A directory section that leaves fields out is completed from the appliances' LDAP actions.
+  if (missingFields(inv.directoryDraft).length) setDirectory(inv, completeDirectory(inv, await ldapActions()));
   const dir = inv.directory;
   const directoryPassword = (await secret(dir.password))!;
   const directoryCaPem = dir.ca ? await readText(dir.ca, 'directory.ca') : undefined;
@@ -104,6 +116,12 @@ export async function openEstate(inv: Inventory, opts: { dryRun: boolean }): Pro
     canaries.push({ user: c.user, password: (await secret(c.password))!, totpSecret: await secret(c.totpSecret), flow: c.flow });
   }
   const open: DirectoryClient[] = [];
+  const connectServer = async (server: DirectoryServer) => {
+    const c = await connect({ url: server.url, bindDN: dir.bindDN, password: directoryPassword, caPem: directoryCaPem, startTls: server.startTls, dryRun: opts.dryRun });
+    open.push(c);
+    return c;
+  };
+  const writeOrder = dir.writeTo ? dir.servers.filter((x) => x.name === dir.writeTo) : dir.servers;
   return {
     inventory: inv,
     dryRun: opts.dryRun,
@@ -114,10 +132,19 @@ export async function openEstate(inv: Inventory, opts: { dryRun: boolean }): Pro
     canary: canaries[0],
     canaries,
     directory: async () => {
-      const c = await connect({ url: dir.url, bindDN: dir.bindDN, password: directoryPassword, caPem: directoryCaPem, startTls: dir.startTls, dryRun: opts.dryRun });
-      open.push(c);
-      return c;
+      let last: unknown;
+      for (const server of writeOrder) {
+        try {
+          return await connectServer(server);
+        } catch (err) {
+          last = err;
+        }
+      }
+      throw last;
     },
+    connectServer,
+    ldapActions,
+    guardServers: async () => [...dir.servers, ...unlistedServers(dir, await ldapActions()).map((u) => u.server)],
     close: async () => {
       for (const a of appliances) {
         await a.client.logout().catch(() => undefined);

@@ -15,6 +15,7 @@ import { certFactsFromCert, compareCertkey, getCertkey, listUserDataEncryptionKe
 import { Keyring } from '../otp/index.js';
 import type { ApplianceHandle, Estate } from './estate.js';
 import type { StepDeps } from './facts.js';
+import { censusEveryServer, mergeCensus } from './replication.js';
 
 export type Which = 'old' | 'new';
 
@@ -54,8 +55,15 @@ export interface InvariantVerdict {
 
 const EXAMPLES = 10;
 
-/** Devices per certificate across the whole directory, with a few DNs each. */
+/**
+ * Devices per certificate across the whole directory, with a few DNs each. With several
+ * directory servers, every one the appliances use is read and, per certificate, the server
+ * holding the most devices counts (src/steps/replication.ts); a server that cannot be read is
+ * left out here — the forward unbind refuses it through awaitReplication instead.
+ */
 export async function directoryDevices(estate: Estate): Promise<CensusResult> {
+  const servers = await estate.guardServers();
+  if (servers.length > 1) return mergeCensus(await censusEveryServer(estate, []));
   const dir = estate.inventory.directory;
   const client = await estate.directory();
   try {

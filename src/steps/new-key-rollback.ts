@@ -16,6 +16,7 @@ import type { ApplianceHandle } from './estate.js';
 import type { StepDeps } from './facts.js';
 import { describeError } from './fleet.js';
 import { boundKeys, directoryDevices, kidOf } from './invariant.js';
+import { awaitReplication } from './replication.js';
 import { moveDevices, runBackups } from './sweep.js';
 import { undoEach } from './undo.js';
 
@@ -108,7 +109,10 @@ async function unbindEverywhere(deps: StepDeps, ctx: StepContext, pending: ToUnb
   let moved = 0;
   let backups = runBackups(ctx.runDir);
   for (let round = 0; ; round++) {
-    const under = (await directoryDevices(estate)).byKid.find((k) => k.kid === kidOf(estate, 'new'));
+    // First, replicas may still hold values under the new certificate that the rollback already
+    // put back on the server it writes to: wait for them before judging (replication.ts).
+    const census = round === 0 ? await awaitReplication(deps, ctx, 'new', { strict: false, purpose: 'unbinding the new key' }) : await directoryDevices(estate);
+    const under = census.byKid.find((k) => k.kid === kidOf(estate, 'new'));
     if (!under || under.devices === 0) break;
     const bound = await Promise.all(estate.appliances.map((x) => boundKeys(estate, x)));
     const lacking = bound.filter((b) => !b.holds.has('old')).map((b) => b.appliance);

@@ -13,6 +13,8 @@ import type { Step, StepContext, StepPlan, TargetResult } from '../runner/step.j
 import type { ApplianceHandle, Estate } from './estate.js';
 import { newCertkeyName, type ApplianceFacts, type StepDeps } from './facts.js';
 import { forEachAppliance } from './fleet.js';
+import { ACTIONS_TARGET, checkLdapActions } from './ldap-actions.js';
+import { allowedUnreachable, censusEveryServer, devicesUnder } from './replication.js';
 
 export class PreflightStep implements Step {
   readonly kind = 'preflight';
@@ -21,7 +23,7 @@ export class PreflightStep implements Step {
   constructor(readonly id: string, private readonly deps: StepDeps<StepOptions<'preflight'>>) {}
 
   targets(): string[] {
-    return [...this.deps.estate.appliances.map((a) => a.name), 'directory'];
+    return [...this.deps.estate.appliances.map((a) => a.name), 'directory', ACTIONS_TARGET];
   }
 
   async plan(ctx: StepContext): Promise<StepPlan> {
@@ -51,6 +53,7 @@ export class PreflightStep implements Step {
       return { target: a.name, status: 'ok', message: describeAppliance(a, f), changed: applianceFactsJson(a, f) };
     });
     results.push(await this.directoryCensus(ctx));
+    results.push(await checkLdapActions(estate, ctx));
     return results;
   }
 
@@ -70,7 +73,8 @@ export class PreflightStep implements Step {
       }
       if (c.multiValued.entries) ctx.note('directory', `${c.multiValued.entries} entr(ies) hold several values in ${dir.attribute}; they are refused and reported, never written`, 'warn');
       if (c.unreadable.entries) ctx.note('directory', `${c.unreadable.entries} entr(ies) hold values that cannot be read; they are left as they are`, 'warn');
-      return { target: 'directory', status: 'ok', message: describeCensus(c, estate), changed: censusJson(c) };
+      const perServer = await censusPerServerText(estate, this.deps.params);
+      return { target: 'directory', status: 'ok', message: `${describeCensus(c, estate)}${perServer.text}`, changed: { ...censusJson(c), ...(perServer.json ? { perServer: perServer.json } : {}) } };
     } catch (err) {
       // The server, not the inventory's schema, knows whether the base exists: point at the field.
       if (err instanceof BadSearchBase) throw estate.inventory.fieldError(['directory', 'base'], err.message);
@@ -182,6 +186,16 @@ export function applianceFactsJson(a: ApplianceHandle, f: ApplianceFacts): JsonO
     // From nsversion: shown, never decided on (the bind itself tells how many keys it holds).
     firmwareVersion: f.firmwareVersion ?? null,
   };
+}
+
+/** With several directory servers: devices per server and certificate, for the report's table. */
+async function censusPerServerText(estate: Estate, params: { allowUnreachable?: string | undefined }): Promise<{ text: string; json?: JsonObject[] }> {
+  if ((await estate.guardServers()).length < 2) return { text: '' };
+  const list = await censusEveryServer(estate, allowedUnreachable(params));
+  const oldKid = estate.certs.old.km.kidText;
+  const newKid = estate.certs.new.km.kidText;
+  const json = list.map((s) => ({ server: s.server, old: s.census ? devicesUnder(s.census, oldKid) : null, new: s.census ? devicesUnder(s.census, newKid) : null, error: s.error ?? null }));
+  return { text: `; per server (old / new): ${json.map((j) => (j.error ? `${j.server} unreachable` : `${j.server} ${j.old} / ${j.new}`)).join(', ')}`, json };
 }
 
 function describeCensus(c: CensusResult, estate: Estate): string {

@@ -6,7 +6,8 @@ import type { ChangeRecord, RollbackResult, Step, StepContext, StepPlan, TargetR
 import { checkSecondaryBindings, ensurePrimary, forEachAppliance } from './fleet.js';
 import { checkBindingsAfterRollback } from './binding-check.js';
 import { journaledWrite, mayStillLand } from './late-writes.js';
-import { directoryDevices, unbindBreach } from './invariant.js';
+import { unbindBreach } from './invariant.js';
+import { awaitReplication } from './replication.js';
 import { undoEach } from './undo.js';
 import { ApplianceStep } from './appliance-step.js';
 
@@ -33,10 +34,12 @@ export class UnbindOldKeyStep extends ApplianceStep implements Step {
     const { estate } = this.deps;
     // The guard that makes unbinding safe, from a census of the whole directory taken now: no
     // device may be under the certificate the key holds (entries the run never wrote included).
-    const devices = estate.dryRun ? undefined : await directoryDevices(estate);
+    // With several directory servers, every one the appliances use must show it, so this waits
+    // for replication (src/steps/replication.ts) and fails on a server it cannot read.
+    const devices = estate.dryRun ? undefined : await awaitReplication(this.deps, ctx, 'old', { strict: true, purpose: 'unbinding the old key' });
     if (devices) {
       const left = devices.byKid.find((k) => k.kid === estate.certs.old.km.kidText)?.devices ?? 0;
-      ctx.note('directory', `census before unbinding: ${left ? `${left} device(s)` : 'no device'} under the old certificate (${devices.withValue} values checked)`);
+      ctx.note('directory', `census before unbinding: ${left ? `${left} device(s)` : 'no device'} under the old certificate (${devices.withValue} values checked${devices.servers.length > 1 ? `, on every one of ${devices.servers.map((s) => s.server).join(', ')}` : ''})`);
     }
     return forEachAppliance(this.deps, ctx, async (a) => {
       const f = this.deps.facts.appliances.get(a.name);

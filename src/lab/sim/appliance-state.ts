@@ -6,7 +6,7 @@ import type { Inform } from './certkey-parse.js';
 import { FileStore } from './file-store.js';
 import { SessionStore } from './sessions.js';
 import { FaultTable } from './faults.js';
-import type { SimApplianceConfig, SimGatewayOptions } from './types.js';
+import type { SimApplianceConfig, SimGatewayOptions, SimLdapAction } from './types.js';
 import { gatewayOptions } from './gateway/options.js';
 import { firmwareProfile, type FirmwareProfile } from './profiles.js';
 
@@ -36,6 +36,8 @@ export class SharedConfig {
   /** In bind order: the last userdataencryptionkey is the one registrations use. */
   bindings: BindingRecord[] = [];
   otp = { encryption: 'OFF' as 'ON' | 'OFF', maxotpdevices: 4 };
+  /** `authenticationldapaction`, set at start (the lab does not change them over NITRO). */
+  ldapActions: SimLdapAction[] = [];
   configChanged = false;
   lastChange = new Date();
   lastSave = new Date();

@@ -7,6 +7,7 @@ import { BodyTooLarge, cookies, readBody, sendJson, sendText, sleep, splitUrl } 
 import { NitroFault, done, faultReply, type NitroReply } from './nitro-errors.js';
 import type { NitroRequest } from './nitro-request.js';
 import { parseQuery } from './query.js';
+import { handleAuthenticationldapaction } from './res-authenticationldapaction.js';
 import { handleSslcertkey } from './res-sslcertkey.js';
 import { handleAaaotpparameter, handleClusterfiles, handleHafiles, handleHanode, handleNsconfig, handleNsrunningconfig, handleNsversion, handleStat } from './res-system.js';
 import { handleSystemfile } from './res-systemfile.js';
@@ -30,6 +31,7 @@ const HANDLERS: Record<string, Handler> = {
   clusterfiles: handleClusterfiles,
   nsversion: handleNsversion,
   nsrunningconfig: handleNsrunningconfig,
+  authenticationldapaction: handleAuthenticationldapaction,
 };
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'DELETE']);

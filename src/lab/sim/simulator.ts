@@ -3,11 +3,13 @@
 // node keeps its own files, copied primary → secondary by the (forced or periodic) HA file sync.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { SimNode } from './appliance-state.js';
 import type { SimWorld } from './control.js';
 import { SSL_DIR } from './file-store.js';
 import { createGatewayHandler } from './gateway/gateway-server.js';
+import { gatewayDirectory, ldapActionsOf } from './ldap-actions.js';
+import { startRelay } from './relay.js';
 import { NitroFault } from './nitro-errors.js';
 import { createNitroHandler } from './nitro-server.js';
 import { addCertKey } from './res-sslcertkey.js';
@@ -91,6 +93,10 @@ export async function startSimulator(cfg: SimulatorConfig): Promise<RunningSimul
   const nodes = cfg.appliances.map((a, i) => new SimNode(a, i, cfg.sessionTimeoutSec ?? 1800));
   linkPairs(cfg.appliances, nodes);
   preload(cfg.appliances, nodes);
+  for (const [i, a] of cfg.appliances.entries()) {
+    // An HA pair shares one configuration: the primary's actions are the pair's.
+    if (a.ha?.role !== 'secondary' || nodes[i]!.config.ldapActions.length === 0) nodes[i]!.config.ldapActions = ldapActionsOf(a.ldapActions, cfg.directory);
+  }
   const world: SimWorld = { control: cfg.control === true, nodes };
 
   const servers: Server[] = [];
@@ -104,7 +110,7 @@ export async function startSimulator(cfg: SimulatorConfig): Promise<RunningSimul
   try {
     for (const node of nodes) {
       const nitro = guard(createNitroHandler(node, world));
-      const gateway = guard(createGatewayHandler(node, cfg.directory));
+      const gateway = guard(createGatewayHandler(node, gatewayDirectory(node.config.ldapActions, cfg.directory)));
       const made = [createHttpServer(nitro), createHttpsServer(tls, nitro), createHttpsServer(tls, gateway), createHttpServer(gateway)];
       servers.push(...made);
       const [nitroPort, nitroTlsPort, gwTlsPort, gwPort] = await Promise.all(made.map(listen));
@@ -131,5 +137,19 @@ export async function startSimulator(cfg: SimulatorConfig): Promise<RunningSimul
     t.unref();
     timers.push(t);
   }
-  return { appliances, stop };
+  const relays: NetServer[] = [];
+  try {
+    for (const r of cfg.relays ?? []) relays.push(await startRelay(r));
+  } catch (err) {
+    await Promise.all(relays.map((r) => new Promise<void>((res) => r.close(() => res()))));
+    await stop();
+    throw err;
+  }
+  return {
+    appliances,
+    stop: async () => {
+      await Promise.all(relays.splice(0).map((r) => new Promise<void>((res) => r.close(() => res()))));
+      await stop();
+    },
+  };
 }

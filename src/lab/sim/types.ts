@@ -20,6 +20,29 @@ export interface SimApplianceConfig {
   };
   /** How this appliance's gateway virtual server behaves; the defaults are the lab's usual gateway. */
   gateway?: SimGatewayOptions;
+  /**
+   * `add authentication ldapAction …` on this appliance (NITRO authenticationldapaction). The
+   * gateway logs users on and reads their OTP secret through the first action that names an
+   * OTP attribute. Absent: one action made from the simulator's `directory`.
+   */
+  ldapActions?: SimLdapAction[];
+}
+
+/** One LDAP action as configured; `bindPassword` is write-only on an appliance (never in a GET). */
+export interface SimLdapAction {
+  name: string;
+  /** serverip (an address) or servername (an FQDN): one of the two, as on the appliance. */
+  serverip?: string;
+  servername?: string;
+  serverport: number;
+  sectype: 'PLAINTEXT' | 'TLS' | 'SSL';
+  ldapbase: string;
+  ldapbinddn: string;
+  bindPassword: string;
+  ldaploginname: string;
+  searchfilter?: string;
+  /** The attribute OTP secrets are kept in (`-OTPSecret`); absent on an action used for passwords only. */
+  otpsecret?: string;
 }
 
 /**
@@ -62,6 +85,8 @@ export interface SimDirectoryConfig {
   bindPassword: string;
   attribute: string;
   userNameAttribute: string;
+  /** The action's search filter, combined with the login-name match as the appliance does. */
+  searchFilter?: string;
 }
 
 export interface SimulatorConfig {
@@ -74,6 +99,8 @@ export interface SimulatorConfig {
   sessionTimeoutSec?: number;
   /** Automatic /nsconfig/ssl copy to the HA secondary, default 60000 ms. */
   haFileSyncDelayMs?: number;
+  /** Delaying TCP relays between a replica slapd and its provider (src/lab/sim/relay.ts). */
+  relays?: { port: number; targetPort: number; delayMs: number }[];
 }
 
 export interface RunningAppliance {

@@ -45,11 +45,19 @@ function valuesOf(v: unknown): string[] {
   return list.map((x) => (Buffer.isBuffer(x) ? x.toString('utf8') : String(x)));
 }
 
+/** The action's search filter ANDed with the login-name match, as the appliance combines them. */
+function userFilter(dir: SimDirectoryConfig, login: string): string {
+  const match = new EqualityFilter({ attribute: dir.userNameAttribute, value: accountName(login) }).toString();
+  const extra = dir.searchFilter?.trim();
+  if (!extra) return match;
+  return `(&${extra.startsWith('(') ? extra : `(${extra})`}${match})`;
+}
+
 export async function readUser(dir: SimDirectoryConfig, login: string): Promise<DirectoryUser | undefined> {
   return asService(dir, async (c) => {
     const { searchEntries } = await c.search(dir.baseDN, {
       scope: 'sub',
-      filter: new EqualityFilter({ attribute: dir.userNameAttribute, value: accountName(login) }),
+      filter: userFilter(dir, login),
       attributes: [dir.attribute],
       sizeLimit: 2,
     });

@@ -1,0 +1,177 @@
+// The directory as the appliances see it, on the real lab: two slapd (dc2 a syncrepl replica of
+// dc1 that sees every change a few seconds late), each appliance's LDAP action naming one, and the
+// run writing to dc1. The unbind must wait until dc2 shows no device under the old certificate
+// (the journal proves the order) while users keep logging on through the appliance reading dc2;
+// a stopped replica fails the guard and the run rolls back; an appliance whose action names
+// another OTP attribute stops preflight; an inventory without a directory section is completed
+// from the actions.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { logonCheck } from '../../src/gateway/index.js';
+import { stopPid } from '../../src/lab/processes.js';
+import { runCli } from '../helpers/cli.js';
+import { CUTOVER, runEvents, startE2eLab, type E2eLab, type RunEvent } from '../helpers/e2e.js';
+
+const DELAY_SEC = 4;
+
+function notes(events: RunEvent[]): { seq: number; message: string }[] {
+  return events.filter((e) => e.type === 'note').map((e) => ({ seq: e.seq, message: String(e['message']) }));
+}
+
+describe('replication guard: every directory server before the old key goes', () => {
+  let lab: E2eLab;
+  beforeAll(async () => {
+    lab = await startE2eLab({ users: 30, appliances: 2, replicas: 2, replicationDelaySec: DELAY_SEC });
+  }, 120_000);
+  afterAll(async () => {
+    await lab?.stop();
+  });
+
+  it('waits for the replica before unbinding, while logons through the appliance reading it keep working', async () => {
+    const servers = lab.status.servers!;
+    expect(servers.map((s) => s.name)).toEqual(['dc1', 'dc2']);
+    const reader = lab.status.appliances.find((a) => a.name === 'adc2')!;
+    const ca = readFileSync(lab.status.directory.caFile, 'utf8');
+    const users = lab.users().filter((u) => (u.kind === 'single' || u.kind === 'multi') && u.devices.length > 0);
+    expect(users.length).toBeGreaterThan(10);
+
+    // Poll logons through adc2 (which reads dc2) for the whole run, a different user each time
+    // (a code is accepted once per step and user).
+    let running = true;
+    const polls: { at: number; outcome: string; message: string }[] = [];
+    const poller = (async () => {
+      let i = 0;
+      while (running) {
+        const u = users[i++ % users.length]!;
+        const r = await logonCheck({
+          gatewayUrl: reader.gatewayUrl, user: u.sAMAccountName, password: (u as unknown as { password: string }).password,
+          passcode: { kind: 'secret', secret: u.devices[0]!.secret }, tls: { caPem: ca }, minSecondsLeft: 0,
+        });
+        polls.push({ at: Date.now(), outcome: r.outcome, message: r.message });
+        await new Promise((res) => setTimeout(res, 400));
+      }
+    })();
+    // A bounded wait: should the lab's replica not converge, the run fails and says why.
+    const r = await lab.cli(['run', CUTOVER, '-i', lab.inventory, '--yes', '--json', '--set', 'replicationTimeout=60'], { timeoutMs: 180_000 });
+    running = false;
+    await poller;
+    expect(r.code, `${r.stderr}\n${r.stdout.split('\n').filter((l) => !l.includes('"progress"')).slice(-15).join('\n')}`).toBe(0);
+
+    const events = runEvents(r.stdout);
+    const ns = notes(events);
+    const waiting = ns.filter((n) => /^dc2: [\d,]+ entries still under the old certificate \(waiting for replication/.test(n.message));
+    expect(waiting.length).toBeGreaterThan(0);
+    const perServer = ns.find((n) => n.message.startsWith('census per server before unbinding the old key'))!;
+    expect(perServer.message).toMatch(/dc1: 0 old \/ \d+ new; dc2: 0 old \/ \d+ new/);
+    const unbinds = events.filter((e) => e.type === 'intent' && e['action'] === 'unbind');
+    expect(unbinds).toHaveLength(2);
+    // The order the journal proves: waiting on dc2, dc2 caught up, and only then the unbinds.
+    for (const u of unbinds) {
+      expect(u.seq).toBeGreaterThan(perServer.seq);
+      for (const w of waiting) expect(u.seq).toBeGreaterThan(w.seq);
+    }
+    const waited = Number(/dc2 after ([\d.]+)s/.exec(perServer.message)?.[1]);
+    expect(waited).toBeGreaterThan(0);
+    expect(waited).toBeLessThan(DELAY_SEC * 4);
+    console.log(`replication guard: dc2 caught up after ${waited}s (replication delay ${DELAY_SEC}s); dc1 at once`);
+
+    expect(polls.length).toBeGreaterThan(5);
+    expect(polls.filter((p) => p.outcome !== 'ok').map((p) => p.message)).toEqual([]);
+  }, 240_000);
+
+  it('completes an inventory without a directory section from the appliances\' LDAP actions', async () => {
+    const inv = parse(readFileSync(lab.inventory, 'utf8')) as Record<string, unknown>;
+    delete inv['directory'];
+    const file = join(lab.labDir, 'inventory-no-directory.yaml');
+    writeFileSync(file, stringify(inv));
+    const env = {
+      ADC_CUTOVER_HOME: join(lab.root, 'home'),
+      ADC_DIRECTORY_PASSWORD: readFileSync(lab.status.directory.passwordFile, 'utf8').trim(),
+      // The lab CA, trusted as an operator trusts an internal CA (no directory.ca to name it).
+      NODE_EXTRA_CA_CERTS: lab.status.directory.caFile,
+    };
+    const r = await runCli(['plan', CUTOVER, '-i', file, '--json'], { env, cwd: lab.root });
+    expect(r.code, r.stderr).toBe(0);
+    const plan = JSON.parse(r.stdout) as { directory: { fromActions: string[]; servers: { name: string; readBy: string[] }[] } };
+    const ports = lab.status.servers!.map((s) => new URL(s.ldapsUrl).port);
+    expect(plan.directory.servers.map((s) => s.name)).toEqual(ports.map((p) => `127.0.0.1:${p}`));
+    expect(plan.directory.servers.map((s) => s.readBy)).toEqual([['adc1'], ['adc2']]);
+    expect(plan.directory.fromActions.join('\n')).toMatch(/attribute userParameters \(from adc1's LDAP action ldap-otp\)/);
+    expect(plan.directory.fromActions.join('\n')).toMatch(/base ou=Users,dc=lab,dc=example/);
+    const text = await runCli(['plan', CUTOVER, '-i', file], { env, cwd: lab.root });
+    expect(text.stdout).toMatch(/from the appliances: bindDN cn=svc-otp,ou=Service,dc=lab,dc=example/);
+    // Without the password reference the run says which one it needs.
+    const noPass = await runCli(['plan', CUTOVER, '-i', file], { env: { ...env, ADC_DIRECTORY_PASSWORD: '' }, cwd: lab.root });
+    expect(noPass.code).toBe(2);
+    expect(noPass.stderr).toMatch(/ADC_DIRECTORY_PASSWORD/);
+  }, 60_000);
+});
+
+describe('replication guard: a replica that is behind, then one that cannot be read', () => {
+  let lab: E2eLab;
+  beforeAll(async () => {
+    // One appliance, reading dc1: the logon checks pass with dc2 down, so the run reaches the
+    // unbind, whose guard must read dc2 as well (the inventory lists it).
+    lab = await startE2eLab({ users: 20, appliances: 1, replicas: 2, replicationDelaySec: 8 });
+  }, 120_000);
+  afterAll(async () => {
+    await lab?.stop();
+  });
+
+  it('fails and rolls back when the replica has not caught up within replicationTimeout', async () => {
+    // From the re-encryption to the rollback takes a few seconds, less than dc2's 8: it is behind
+    // when the guard looks, and never sees the re-encryption the rollback undoes.
+    const before = await lab.snapshot();
+    const r = await lab.cli(['run', CUTOVER, '-i', lab.inventory, '--yes', '--json', '--set', 'replicationTimeout=2'], { timeoutMs: 180_000 });
+    expect(r.code, r.stderr).toBe(1);
+    const events = runEvents(r.stdout);
+    const failed = events.find((e) => e.type === 'step-end' && e['step'] === 'unbind-old-key');
+    expect(String(failed?.['error'])).toMatch(/dc2: \d+ entries still under the old certificate after replicationTimeout \(2 s\)/);
+    expect(events.filter((e) => e.type === 'intent' && e['action'] === 'unbind')).toEqual([]);
+    // The rollback puts dc1 back and reads every server before it unbinds the new key.
+    expect(notes(events).some((n) => /census per server before unbinding otp-enc.*dc2: \d+ old \/ 0 new/.test(n.message))).toBe(true);
+    expect(await lab.snapshot()).toEqual(before);
+  }, 240_000);
+
+  it('fails the guard and rolls back everything; allowUnreachable names it as an accepted exception', async () => {
+    const dc2 = lab.status.servers!.find((s) => s.name === 'dc2')!;
+    const before = await lab.snapshot();
+    // A DC that is down (the lab's own stop: SIGTERM, then SIGKILL after a second).
+    await stopPid(dc2.pid, { timeoutMs: 1000 });
+    const r = await lab.cli(['run', CUTOVER, '-i', lab.inventory, '--yes', '--json'], { timeoutMs: 180_000 });
+    expect(r.code, r.stderr).toBe(1);
+    const events = runEvents(r.stdout);
+    const failed = events.find((e) => e.type === 'step-end' && e['step'] === 'unbind-old-key');
+    expect(String(failed?.['error'])).toMatch(/directory server\(s\) dc2 \(.*\) could not be read/);
+    expect(String(failed?.['error'])).toMatch(/allowUnreachable/);
+    expect(events.filter((e) => e.type === 'intent' && e['action'] === 'unbind')).toEqual([]);
+    expect(await lab.snapshot()).toEqual(before);
+
+    const allowed = await lab.cli(['run', CUTOVER, '-i', lab.inventory, '--yes', '--json', '--set', 'allowUnreachable=dc2'], { timeoutMs: 180_000 });
+    expect(allowed.code, allowed.stderr).toBe(0);
+    const said = notes(runEvents(allowed.stdout)).map((n) => n.message).join('\n');
+    expect(said).toMatch(/dc2: unreachable \(.*\) — accepted by allowUnreachable/);
+    expect(said).toMatch(/dc2: unreachable \(allowed\)/);
+  }, 300_000);
+});
+
+describe('an appliance whose LDAP action names another OTP attribute', () => {
+  let lab: E2eLab;
+  beforeAll(async () => {
+    lab = await startE2eLab({ users: 10, appliances: 2, otpAttribute: ['userParameters', 'extensionAttribute15'] });
+  }, 120_000);
+  afterAll(async () => {
+    await lab?.stop();
+  });
+
+  it('stops preflight with exit 2, naming both sides, and changes nothing', async () => {
+    const before = await lab.snapshot();
+    const r = await lab.cli(['run', CUTOVER, '-i', lab.inventory, '--yes']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/adc2's LDAP action ldap-otp keeps OTP secrets in extensionAttribute15, the inventory's directory.attribute is userParameters/);
+    expect(r.stderr).not.toMatch(/adc1's LDAP action/);
+    expect(await lab.snapshot()).toEqual(before);
+  }, 60_000);
+});
