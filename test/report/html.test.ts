@@ -172,3 +172,20 @@ describe('renderHtmlReport: one safe file', () => {
     expect(cell(html, 'run-ended')).toBe('not ended');
   });
 });
+
+describe('renderHtmlReport: several directory servers', () => {
+  it('shows a census per server and certificate, as preflight read it; a single server shows no such table', () => {
+    const r = succeededReport();
+    const pre = r.steps.find((s) => s.kind === 'preflight')!;
+    const dir = pre.targets.find((t) => t.target === 'directory')!;
+    dir.changed = { ...dir.changed, perServer: [{ server: 'dc1', old: 36, new: 0, error: null }, { server: 'dc2', old: 35, new: 1, error: null }, { server: 'dc3', old: null, new: null, error: 'connection refused' }] };
+    expect(buildModel(r).serverCensus).toEqual([
+      { server: 'dc1', old: 36, new: 0, error: null }, { server: 'dc2', old: 35, new: 1, error: null }, { server: 'dc3', old: null, new: null, error: 'connection refused' },
+    ]);
+    const html = renderHtmlReport(r);
+    const table = html.slice(html.indexOf('data-testid="census-servers"'), html.indexOf('</table>', html.indexOf('data-testid="census-servers"')));
+    expect(table).toContain('<tr><td>dc2</td><td class="num">35</td><td class="num">1</td></tr>');
+    expect(table).toContain('unreachable: connection refused');
+    expect(renderHtmlReport(succeededReport())).not.toContain('census-servers');
+  });
+});

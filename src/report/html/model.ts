@@ -61,8 +61,18 @@ export interface ErrorView {
   message: string;
 }
 
+/** Devices per directory server and certificate, before the run (only with several servers). */
+export interface ServerCensusView {
+  server: string;
+  old: number | null;
+  new: number | null;
+  error: string | null;
+}
+
 export interface ReportModel {
   censusBefore: CensusView | null;
+  /** Several directory servers: each one's count per certificate, as preflight read it. */
+  serverCensus: ServerCensusView[];
   censusAfter: CensusView | null;
   /** True when the directory re-encryption was undone: "after" is then no longer the live state. */
   directoryRestored: boolean;
@@ -111,6 +121,11 @@ export function buildModel(r: RunReport): ReportModel {
   const dirAfter = rekey?.targets.find((t) => t.target === 'directory');
   const censusBefore = censusOf(dirBefore?.changed);
   const censusAfter = censusOf(dirAfter?.changed?.['censusAfter']);
+  const perServer = dirBefore?.changed?.['perServer'];
+  const num = (v: JsonValue | undefined): number | null => (typeof v === 'number' ? v : null);
+  const serverCensus: ServerCensusView[] = Array.isArray(perServer)
+    ? perServer.filter(isObj).map((x) => ({ server: String(x['server'] ?? '?'), old: num(x['old']), new: num(x['new']), error: typeof x['error'] === 'string' ? x['error'] : null }))
+    : [];
   const directoryRestored = !!rekey?.rollback.some((u) => u.target === 'directory' && u.status === 'undone');
 
   const planApps = isObj(r.plan) && Array.isArray(r.plan['appliances']) ? r.plan['appliances'].filter(isObj) : [];
@@ -183,5 +198,5 @@ export function buildModel(r: RunReport): ReportModel {
   for (const s of r.steps) for (const t of [...s.targets.map((x) => x.target), ...s.rollback.map((x) => x.target)]) {
     if (!seen.has(t)) { seen.add(t); lanes.push(t); }
   }
-  return { censusBefore, censusAfter, directoryRestored, appliances, logons, errors, warnings, lanes };
+  return { censusBefore, serverCensus, censusAfter, directoryRestored, appliances, logons, errors, warnings, lanes };
 }

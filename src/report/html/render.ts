@@ -218,7 +218,19 @@ function censusSection(m: ReportModel, r: RunReport): string {
   ${rows.map((row) => `<tr><td>${esc(row.label)}${row.hint ? ` <span class="muted mono">${esc(row.hint)}</span>` : ''}</td>${cell('before', row.key, row.before)}${cell('after', row.key, row.after)}</tr>`).join('')}
   ${totals.map(([key, label, f]) => `<tr><td>${esc(label)}</td>${cell('before', key, m.censusBefore ? f(m.censusBefore) : null)}${cell('after', key, m.censusAfter ? f(m.censusAfter) : null)}</tr>`).join('')}
   </tbody></table>
+  ${serverTable(m)}
 </section>`;
+}
+
+/** Several directory servers: devices per server and certificate, as preflight read them. */
+function serverTable(m: ReportModel): string {
+  if (m.serverCensus.length === 0) return '';
+  const n = (v: number | null) => `<td class="num">${v === null ? '—' : esc(v)}</td>`;
+  return `<h3>Per directory server, before the run</h3>
+  <p class="muted">The old key is unbound only once every server the appliances read shows no device under the old certificate (docs/directory.md).</p>
+  <table data-testid="census-servers"><thead><tr><th>Server</th><th class="num">Old certificate</th><th class="num">New certificate</th></tr></thead><tbody>
+  ${m.serverCensus.map((s) => (s.error ? `<tr><td>${esc(s.server)}</td><td colspan="2">unreachable: ${esc(s.error)}</td></tr>` : `<tr><td>${esc(s.server)}</td>${n(s.old)}${n(s.new)}</tr>`)).join('')}
+  </tbody></table>`;
 }
 
 function applianceCard(a: ApplianceView): string {
