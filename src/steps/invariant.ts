@@ -9,7 +9,8 @@
 // users enrol while it runs. Legacy plaintext is readable by every appliance. Devices under a
 // certificate we were not given were there before the run and are named by preflight; they are
 // outside what the run can change, so they are reported, not judged.
-import { census, type CensusResult } from '../directory/index.js';
+import type { CensusResult } from '../directory/index.js';
+import { censusThrough } from './kid-census.js';
 import { errorMessage } from '../errors.js';
 import { certFactsFromCert, compareCertkey, getCertkey, listUserDataEncryptionKeys, type LocalCertFacts } from '../nitro/index.js';
 import { Keyring } from '../otp/index.js';
@@ -64,16 +65,7 @@ const EXAMPLES = 10;
 export async function directoryDevices(estate: Estate): Promise<CensusResult> {
   const servers = await estate.guardServers();
   if (servers.length > 1) return mergeCensus(await censusEveryServer(estate, []));
-  const dir = estate.inventory.directory;
-  const client = await estate.directory();
-  try {
-    return await census(client, {
-      base: dir.base, filter: dir.filter, attribute: dir.attribute, pageSize: dir.pageSize,
-      keyring: new Keyring([estate.certs.old.km, estate.certs.new.km]), kidExamples: EXAMPLES,
-    });
-  } finally {
-    await client.close();
-  }
+  return censusThrough(estate, await estate.directory());
 }
 
 /**

@@ -7,13 +7,13 @@
 // A server that cannot be reached fails the guard unless `allowUnreachable` names it; rollbacks
 // (putting the estate back as it was) note an unreachable server and go on, because it replicates
 // from the server the rollback wrote to once it is back (docs/directory.md).
-import { census, type CensusResult, type KidCount } from '../directory/index.js';
+import type { CensusResult, KidCount } from '../directory/index.js';
 import { AdcError, errorMessage } from '../errors.js';
-import { Keyring } from '../otp/index.js';
 import type { DirectoryServer } from '../playbook/inventory.js';
 import type { StepContext } from '../runner/step.js';
 import type { Estate } from './estate.js';
 import type { StepDeps } from './facts.js';
+import { censusThrough } from './kid-census.js';
 
 export interface ServerCensus {
   server: string;
@@ -28,7 +28,6 @@ export interface MergedCensus extends CensusResult {
   servers: ServerCensus[];
 }
 
-const EXAMPLES = 10;
 
 export function allowedUnreachable(params: { allowUnreachable?: string | undefined }): string[] {
   return (params.allowUnreachable ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -43,16 +42,7 @@ export function timeoutMs(params: { replicationTimeout?: number | string | undef
 }
 
 async function censusOn(estate: Estate, server: DirectoryServer): Promise<CensusResult> {
-  const dir = estate.inventory.directory;
-  const client = await estate.connectServer(server);
-  try {
-    return await census(client, {
-      base: dir.base, filter: dir.filter, attribute: dir.attribute, pageSize: dir.pageSize,
-      keyring: new Keyring([estate.certs.old.km, estate.certs.new.km]), kidExamples: EXAMPLES,
-    });
-  } finally {
-    await client.close();
-  }
+  return censusThrough(estate, await estate.connectServer(server));
 }
 
 export async function censusEveryServer(estate: Estate, allowed: string[]): Promise<ServerCensus[]> {
