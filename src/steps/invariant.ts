@@ -13,7 +13,6 @@ import type { CensusResult } from '../directory/index.js';
 import { censusThrough } from './kid-census.js';
 import { errorMessage } from '../errors.js';
 import { certFactsFromCert, compareCertkey, getCertkey, listUserDataEncryptionKeys, type LocalCertFacts } from '../nitro/index.js';
-import { Keyring } from '../otp/index.js';
 import type { ApplianceHandle, Estate } from './estate.js';
 import type { StepDeps } from './facts.js';
 import { censusEveryServer, mergeCensus } from './replication.js';
@@ -54,7 +53,6 @@ export interface InvariantVerdict {
   message: string;
 }
 
-const EXAMPLES = 10;
 
 /**
  * Devices per certificate across the whole directory, with a few DNs each. With several
