@@ -111,7 +111,7 @@ async function unbindEverywhere(deps: StepDeps, ctx: StepContext, pending: ToUnb
   for (let round = 0; ; round++) {
     // First, replicas may still hold values under the new certificate that the rollback already
     // put back on the server it writes to: wait for them before judging (replication.ts).
-    const census = round === 0 ? await awaitReplication(deps, ctx, 'new', { strict: false, purpose: 'unbinding the new key' }) : await directoryDevices(estate);
+    const census = round === 0 ? await awaitReplication(deps, ctx, 'new', { strict: false, purpose: `unbinding ${[...new Set(pending.map((p) => p.key))].join(', ')}` }) : await directoryDevices(estate);
     const under = census.byKid.find((k) => k.kid === kidOf(estate, 'new'));
     if (!under || under.devices === 0) break;
     const bound = await Promise.all(estate.appliances.map((x) => boundKeys(estate, x)));
