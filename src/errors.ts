@@ -1,5 +1,5 @@
 // The one leaf module every layer may import: typed errors that carry the exit code
-// DESIGN.md promises and the thing at fault, so the CLI never has to parse messages.
+// docs/cli.md lists and the thing at fault, so the CLI never has to parse messages.
 
 export const EXIT = {
   ok: 0,

@@ -2,7 +2,7 @@
 // message text, and every error names the appliance and the call so an operator can act.
 import { AdcError, EXIT } from '../errors.js';
 
-/** Error codes from NITRO-FACTS.md that the client or the operations act on. */
+/** Error codes the client or the operations act on (docs/fidelity.md, "Error codes"). */
 export const NITRO_CODE = {
   noSuchResource: 258,
   alreadyExists: 273,

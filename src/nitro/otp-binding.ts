@@ -42,7 +42,7 @@ const ROW_KINDS = ['userdataencryptionkey', 'certkeyname', 'cacert'] as const;
 
 /**
  * Classify the rows of a `vpnglobal_sslcertkey_binding` GET. Public sources disagree on what a
- * row carries: NITRO-FACTS.md infers one of userdataencryptionkey / certkeyname / cacert per row,
+ * row carries: the NITRO reference suggests one of userdataencryptionkey / certkeyname / cacert per row,
  * while the Terraform provider binds certkeyname and userdataencryptionkey in one request and
  * finds its row by certkeyname. So:
  * - a row with a userdataencryptionkey is that key's binding, whatever else it carries (a
@@ -150,8 +150,8 @@ export interface DetectOptions {
  * undefined when the refusal is anything else.
  *
  * This rests on an inference, not on a published fact: no public source (the NITRO reference,
- * the vendor's Go SDK, Terraform provider or Ansible collection, the tools checked for
- * NITRO-FACTS.md) states what a build that holds one key answers to a second bind. 278 is the
+ * the vendor's Go SDK, Terraform provider or Ansible collection, the other public clients listed
+ * in docs/fidelity.md) states what a build that holds one key answers to a second bind. 278 is the
  * generic "invalid argument" such a build would give for a single-valued option, and a message
  * that names the key already bound is what ties the refusal to that key rather than to the
  * request. Everything else (an unknown code, 278 about the candidate, a 278 naming nothing

@@ -1,4 +1,4 @@
-// The vendor's crypto, byte for byte (OTP-FORMAT.md): KID = SHA-1(cert DER);
+// The vendor's crypto, byte for byte (docs/otp-format.md): KID = SHA-1(cert DER);
 // K = HKDF-SHA256(IKM = base64(PKCS#1 key DER), salt = base64(cert DER)) — the names look
 // swapped and that is what the vendor tool does; AES-256-GCM with the tag dropped, read back
 // as AES-256-CTR from IV||00000002 (GCM's first keystream block for a 96-bit IV).

@@ -4,7 +4,7 @@
 // The appliance lock is a file, /nsconfig/ssl/adc-cutover.lock, uploaded on the HA primary with
 // NITRO `systemfile`. An upload never overwrites (1642 "file already exists"), so the upload is
 // an atomic create-if-absent: whoever's upload is accepted holds the estate. /nsconfig/ssl is the
-// one location NITRO-FACTS.md documents for systemfile and the one every firmware accepts; the
+// one location the NITRO reference documents for systemfile (docs/fidelity.md) and the one every firmware accepts; the
 // HA file sync copies it to the secondary, so after a failover the new primary still shows the
 // lock. Releasing deletes it on the primary and, on an HA pair, syncs the files again so that
 // the secondary's copy goes too. The content names run, host, pid, user and time (no secret).

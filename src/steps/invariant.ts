@@ -1,6 +1,6 @@
 // The product's core promise, in one place: on every appliance, every device in the directory is
 // readable by a certificate bound there as userDataEncryptionKey. A device under a KID that no
-// bound key holds cannot be read by the gateway, and that user cannot log on (OTP-FORMAT.md: no
+// bound key holds cannot be read by the gateway, and that user cannot log on (docs/otp-format.md: no
 // fallback). Checked before any unbind (forward or in a rollback), before saving, and at the end
 // of every run, rollback and resume (docs/reliability.md, "The invariant").
 //

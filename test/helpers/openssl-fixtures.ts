@@ -52,7 +52,7 @@ export function makeOpensslFixtures(): OpensslFixtures {
 
 const SCRIPT = new URL('./otp-openssl.sh', import.meta.url).pathname;
 
-/** The independent openssl implementation of OTP-FORMAT.md (test/helpers/otp-openssl.sh). */
+/** The independent openssl implementation of docs/otp-format.md (test/helpers/otp-openssl.sh). */
 export function opensslOtp(args: string[]): string {
   return execFileSync(SCRIPT, args, { encoding: 'utf8' });
 }

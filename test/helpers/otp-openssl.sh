@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# An independent implementation of OTP-FORMAT.md with the openssl command line only, used by the
+# An independent implementation of docs/otp-format.md with the openssl command line only, used by the
 # tests to check the TypeScript codec against something that shares none of its code.
 #   otp-openssl.sh kid     CERT.pem                       -> KID, URL-safe base64, padded
 #   otp-openssl.sh key     CERT.pem KEY.pem               -> the derived AES key, hex

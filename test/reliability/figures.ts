@@ -111,7 +111,7 @@ export function renderReliabilityDoc(suites: SuiteFigures[]): string {
     '| figure | value |',
     '|---|---|',
     `| faults injected | ${faultRows.length} |`,
-    `| survived (exit code as DESIGN.md says, everything as before or as the report says) | ${faultRows.length - notSurvived} |`,
+    `| survived (exit code as docs/cli.md says, everything as before or as the report says) | ${faultRows.length - notSurvived} |`,
     `| not survived: open bugs, pinned | ${notSurvived} |`,
     `| bad inputs tried (each refused clearly, nothing changed) | ${bad} |`,
     `| directory values compared with the snapshot before | ${sum((r) => r.entriesChecked)} |`,

@@ -1,4 +1,4 @@
-// NITRO error replies as NITRO-FACTS.md lists them: the errorcode, its usual message, and the
+// NITRO error replies as docs/fidelity.md lists them: the errorcode, its usual message, and the
 // HTTP status (4xx for general errors, 599 for appliance-specific ones).
 
 interface CodeInfo {

@@ -157,7 +157,7 @@ export function handleHafiles(req: NitroRequest): NitroReply {
 /**
  * `sync cluster files`: on a cluster, pushes /nsconfig/ssl from the configuration coordinator
  * to the other nodes. The lab has no cluster, so it accepts the documented body and has nothing
- * to copy (inferred shape {"clusterfiles":{"mode":["ssl"]}}; see NITRO-FACTS.md).
+ * to copy (inferred shape {"clusterfiles":{"mode":["ssl"]}}; see docs/fidelity.md).
  */
 export function handleClusterfiles(req: NitroRequest): NitroReply {
   if (req.method !== 'POST') throw new NitroFault(278, `${req.method} is not supported on clusterfiles`);

@@ -1,6 +1,6 @@
 // Plain words for the codes an operator meets in a failed run's messages. The messages already
 // carry the NITRO errorcode or the LDAP result; a change board reading the record should not have
-// to look them up. Wording follows NITRO-FACTS.md and RFC 4511; unknown codes get no gloss.
+// to look them up. Wording follows the error-code table of docs/fidelity.md and RFC 4511; unknown codes get no gloss.
 
 const NITRO: Record<number, string> = {
   258: 'the resource does not exist on the appliance',
