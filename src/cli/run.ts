@@ -29,6 +29,14 @@ const BREAK_LOCK = {
   describe: 'remove another run\'s lock on the appliances (/nsconfig/ssl/adc-cutover.lock): only when you know that run is no longer working on the estate',
 } as const;
 
+/** What `resume` and `rollback` take: a run from the journal, and how to go on with it. */
+function journalOptions(y: Argv) {
+  return y.positional('run-id', { type: 'string', describe: 'the run, as adc-cutover runs lists it' })
+    .option('yes', { type: 'boolean', default: false, describe: 'do not ask for confirmation (needed without a terminal)' })
+    .option('json', { type: 'boolean', describe: 'JSON lines of events on stdout' }).option('junit', { type: 'string', describe: 'write a JUnit report' })
+    .option('break-lock', BREAK_LOCK);
+}
+
 export function registerRun(cli: Argv, setCode: SetCode): void {
   cli
     .command('run <playbook>', 'run a playbook (e.g. playbooks/otp-cert-cutover.yaml) against an inventory', (y) =>
@@ -64,10 +72,7 @@ export function registerRun(cli: Argv, setCode: SetCode): void {
       const plan = await planPlaybook(argv.playbook as string, argv.inventory, argv.set as string[], true, argv['logon-check'] === false);
       process.stdout.write(argv.json ? `${JSON.stringify(plan)}\n` : formatPlan(plan));
     })
-    .command('resume <run-id>', 'continue an interrupted run from its journal', (y) => y.positional('run-id', { type: 'string', describe: 'the run, as adc-cutover runs lists it' })
-      .option('yes', { type: 'boolean', default: false, describe: 'do not ask for confirmation (needed without a terminal)' })
-      .option('json', { type: 'boolean', describe: 'JSON lines of events on stdout' }).option('junit', { type: 'string', describe: 'write a JUnit report' })
-      .option('break-lock', BREAK_LOCK)
+    .command('resume <run-id>', 'continue an interrupted run from its journal', (y) => journalOptions(y)
       .example('$0 resume 20261201T220000Z-a1b2c3', 'continue where the run stopped, asking first')
       .example('$0 resume 20261201T220000Z-a1b2c3 --yes --json', 'from a script'),
     async (argv) => {
@@ -79,10 +84,7 @@ export function registerRun(cli: Argv, setCode: SetCode): void {
         await done();
       }
     })
-    .command('rollback <run-id>', 'undo a failed, interrupted or finished run', (y) => y.positional('run-id', { type: 'string', describe: 'the run, as adc-cutover runs lists it' })
-      .option('yes', { type: 'boolean', default: false, describe: 'do not ask for confirmation (needed without a terminal)' })
-      .option('json', { type: 'boolean', describe: 'JSON lines of events on stdout' }).option('junit', { type: 'string', describe: 'write a JUnit report' })
-      .option('break-lock', BREAK_LOCK)
+    .command('rollback <run-id>', 'undo a failed, interrupted or finished run', (y) => journalOptions(y)
       .example('$0 rollback 20261201T220000Z-a1b2c3', 'undo every change of that run, asking first')
       .example('$0 rollback 20261201T220000Z-a1b2c3 --yes --json', 'from a script'),
     async (argv) => {
