@@ -11,7 +11,7 @@ import { labState, setGatewayOptions, setOtpFactor, startSimulator, type Running
 import { newTotpSecret, type SeededUser } from '../../src/lab/seed.js';
 import { selfSignedCert } from '../../src/lab/pki.js';
 import { totpCode } from '../../src/otp/index.js';
-import { startTestDirectory, type TestDirectory } from '../helpers/directory.js';
+import { startTestDirectory, type TestDirectory, preloadOldKey } from '../helpers/directory.js';
 import { fakeClock } from './clock.js';
 
 let dir: TestDirectory;
@@ -27,12 +27,7 @@ beforeAll(async () => {
   sim = await startSimulator({
     appliances: [{
       name: 'adc1', firmware: 'multi', username: 'nsroot', password: 'nsroot-pass',
-      preload: {
-        files: [{ name: 'otp-old.pem', content: oldKey.pem.certPem }, { name: 'otp-old.key', content: oldKey.pem.keyPem }],
-        certkeys: [{ certkey: 'otp-old', cert: 'otp-old.pem', key: 'otp-old.key' }],
-        userDataEncryptionKeys: ['otp-old'],
-        otpEncryption: 'ON',
-      },
+      preload: preloadOldKey(oldKey),
     }],
     tls: selfSignedCert({ cn: '127.0.0.1' }),
     directory: {

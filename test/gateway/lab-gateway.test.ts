@@ -11,7 +11,7 @@ import { encryptValue, Keyring } from '../../src/otp/index.js';
 import { generateCa, issueCert, type PemPair } from '../../src/lab/pki.js';
 import { startSimulator, type RunningSimulator } from '../../src/lab/sim/index.js';
 import { newTotpSecret, type SeededUser } from '../../src/lab/seed.js';
-import { startTestDirectory, type TestDirectory } from '../helpers/directory.js';
+import { startTestDirectory, type TestDirectory, preloadOldKey } from '../helpers/directory.js';
 import { fakeClock } from './clock.js';
 
 let dir: TestDirectory;
@@ -31,12 +31,7 @@ beforeAll(async () => {
   sim = await startSimulator({
     appliances: [{
       name: 'adc1', firmware: 'multi', username: 'nsroot', password: 'nsroot-pass',
-      preload: {
-        files: [{ name: 'otp-old.pem', content: oldKey.pem.certPem }, { name: 'otp-old.key', content: oldKey.pem.keyPem }],
-        certkeys: [{ certkey: 'otp-old', cert: 'otp-old.pem', key: 'otp-old.key' }],
-        userDataEncryptionKeys: ['otp-old'],
-        otpEncryption: 'ON',
-      },
+      preload: preloadOldKey(oldKey),
     }],
     tls: server,
     directory: {

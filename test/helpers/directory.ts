@@ -75,3 +75,13 @@ export async function waitForBind(url: string, dn: string, password: string): Pr
   }
   throw new Error(`slapd at ${url} did not come back`);
 }
+
+/** A simulated appliance's preload: the old key loaded as otp-old and bound, OTP encryption ON. */
+export function preloadOldKey(oldKey: TestKey) {
+  return {
+    files: [{ name: 'otp-old.pem', content: oldKey.pem.certPem }, { name: 'otp-old.key', content: oldKey.pem.keyPem }],
+    certkeys: [{ certkey: 'otp-old', cert: 'otp-old.pem', key: 'otp-old.key' }],
+    userDataEncryptionKeys: ['otp-old'],
+    otpEncryption: 'ON' as const,
+  };
+}
