@@ -159,20 +159,12 @@ export async function unbindBreach(estate: Estate, a: ApplianceHandle, certkey: 
   return `${d.devices} device(s) of ${d.entries} user(s) are under the ${which} certificate that ${certkey} holds (KID ${kidOf(estate, which)}), e.g. ${d.examples.slice(0, 3).join('; ')}: unbinding it would lock them out on ${a.name}`;
 }
 
-/** The certificate, of ours, that every appliance in `names` holds; the one that goes last wins ties. */
-export function keptEverywhere(bound: BoundKeys[], names: readonly string[]): Which | undefined {
-  const on = bound.filter((b) => names.includes(b.appliance));
-  if (on.length !== names.length) return undefined;
-  for (const which of ['old', 'new'] as const) if (on.every((b) => b.holds.has(which))) return which;
-  return undefined;
-}
-
 function holdsMessage(bound: BoundKeys[], devices: Record<Which, number>): string {
   const keys = bound.map((b) => `${b.appliance}: ${b.certkeys.join(', ') || 'none'}`).join('; ');
   return `every device is readable by a key bound on every appliance (${devices.old} under the old certificate, ${devices.new} under the new; bound — ${keys})`;
 }
 
-export function describeBreach(estate: Estate, lockedOut: LockedOut[], unread: InvariantVerdict['unread']): string {
+function describeBreach(estate: Estate, lockedOut: LockedOut[], unread: InvariantVerdict['unread']): string {
   const parts = lockedOut.map((l) => {
     const subject = estate.certs[l.certificate].km.subject;
     return `${l.appliance}${l.leftOut ? ' (left out within the failure budget)' : ''}: ${l.devices} device(s) of ${l.entries} user(s) are under the ${l.certificate} certificate (${subject}, KID ${l.kid}), which no key bound there holds — they cannot log on through it (e.g. ${l.examples.slice(0, 5).join('; ')}${l.entries > 5 ? '; …' : ''})`;
