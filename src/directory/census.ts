@@ -4,6 +4,7 @@
 import { decryptDevice, parseAttribute, toB64Url, type Keyring } from '../otp/index.js';
 import { errorMessage } from '../errors.js';
 import type { DirectoryClient } from './connect.js';
+import { CHANGE_STAMP_ATTRIBUTE, foldStamp, type StampVector } from './change-stamps.js';
 import { scanFilter, scanPages } from './scan.js';
 
 export interface CensusOptions {
@@ -21,6 +22,8 @@ export interface CensusOptions {
   examples?: number;
   /** Keep up to this many DNs per KID (default 0): who a missing key would lock out. */
   kidExamples?: number;
+  /** Also fold each entry's change stamp (change-stamps.ts) into `stamps`: the replication guard. */
+  changeStamps?: boolean;
 }
 
 export interface KidCount {
@@ -61,6 +64,8 @@ export interface CensusResult {
   /** Values that do not parse, or devices under a held certificate that do not decrypt. */
   unreadable: ProblemCount & { devices: number };
   extraAttributes: ExtraAttributeCount[];
+  /** Newest change stamp per origin over the entries read (only with changeStamps). */
+  stamps?: StampVector;
   durationMs: number;
 }
 
@@ -82,6 +87,7 @@ export async function census(client: DirectoryClient, opts: CensusOptions): Prom
       attribute, entries: 0,
       note: `values in ${attribute} are encrypted with the certificate of their day and are not re-encrypted by this tool: they stay under the old key`,
     })),
+    ...(opts.changeStamps ? { stamps: {} } : {}),
     durationMs: 0,
   };
   const kids = new Map<string, KidCount>();
@@ -90,9 +96,11 @@ export async function census(client: DirectoryClient, opts: CensusOptions): Prom
     if (p.examples.length < maxExamples) p.examples.push({ dn, reason });
   };
 
-  for await (const page of scanPages(client, { ...opts, onlyWithAttribute: false, extraAttributes: extra })) {
+  const read = opts.changeStamps ? [...extra, CHANGE_STAMP_ATTRIBUTE] : extra;
+  for await (const page of scanPages(client, { ...opts, onlyWithAttribute: false, extraAttributes: read })) {
     for (const e of page) {
       res.entries++;
+      if (res.stamps) foldStamp(res.stamps, e.extra[CHANGE_STAMP_ATTRIBUTE]?.[0]);
       extra.forEach((a, i) => {
         if ((e.extra[a] ?? []).some((v) => v.length > 0)) res.extraAttributes[i]!.entries++;
       });

@@ -8,5 +8,6 @@ export { scan, scanPages, scanFilter, countEntries, readValue, readValues, value
 export type { ScannedEntry, ScanOptions } from './scan.js';
 export { casReplace, casDelete } from './cas.js';
 export { census } from './census.js';
+export { behindOn, type StampVector } from './change-stamps.js';
 export type { CensusOptions, CensusResult, KidCount, ProblemCount, ExtraAttributeCount } from './census.js';
 export { DirectoryError, CasConflict, InsufficientAccess, DirectoryUnavailable, DryRunRefusal, NoSuchEntry, BadSearchBase, toDirectoryError, resultName } from './errors.js';

@@ -8,12 +8,13 @@ import type { Estate } from './estate.js';
 const EXAMPLES = 10;
 
 /** The census the invariant reads, through `client` (closed after): devices per KID, a few DNs each. */
-export async function censusThrough(estate: Estate, client: DirectoryClient): Promise<CensusResult> {
+export async function censusThrough(estate: Estate, client: DirectoryClient, opts: { changeStamps?: boolean } = {}): Promise<CensusResult> {
   const dir = estate.inventory.directory;
   try {
     return await census(client, {
       base: dir.base, filter: dir.filter, attribute: dir.attribute, pageSize: dir.pageSize,
       keyring: new Keyring([estate.certs.old.km, estate.certs.new.km]), kidExamples: EXAMPLES,
+      ...(opts.changeStamps ? { changeStamps: true } : {}),
     });
   } finally {
     await client.close();

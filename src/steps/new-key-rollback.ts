@@ -9,6 +9,7 @@
 // back. If enrolments keep winning, or the old key is not back on every appliance, the new key
 // stays bound on every appliance that has it (exit 3) and a later rollback tries again; the
 // check at the end (safety-check.ts) moves any device that raced the last unbind.
+import type { CensusResult } from '../directory/index.js';
 import { bindUserDataEncryptionKey, getCertkey, isBindingRefusal, listUserDataEncryptionKeys, unbindUserDataEncryptionKey } from '../nitro/index.js';
 import type { ChangeRecord, RollbackResult, StepContext } from '../runner/step.js';
 import { restoreKeys } from './binding-check.js';
@@ -103,6 +104,9 @@ async function unbindEverywhere(deps: StepDeps, ctx: StepContext, pending: ToUnb
   const { estate } = deps;
   const out = new Map<number, Outcome>();
   const keepAll = (why: string) => {
+    // A hold, like the one the unbind's undo sets: the binding check after the rollback must
+    // not take the key still bound for a late write and unbind it after all.
+    for (const p of pending) deps.facts.keepNewKey.push({ appliance: p.a.name, why });
     for (const p of pending) out.set(p.r.id, { status: 'failed', message: `${p.before}${p.key} kept bound (on every appliance that has it): ${why}; run 'adc-cutover rollback ${ctx.runId}' again` });
     return out;
   };
@@ -111,7 +115,10 @@ async function unbindEverywhere(deps: StepDeps, ctx: StepContext, pending: ToUnb
   for (let round = 0; ; round++) {
     // First, replicas may still hold values under the new certificate that the rollback already
     // put back on the server it writes to: wait for them before judging (replication.ts).
-    const census = round === 0 ? await awaitReplication(deps, ctx, 'new', { strict: false, purpose: `unbinding ${[...new Set(pending.map((p) => p.key))].join(', ')}` }) : await directoryDevices(estate);
+    const census: CensusResult & { behind?: string[] } = round === 0 ? await awaitReplication(deps, ctx, 'new', { strict: false, purpose: `unbinding ${[...new Set(pending.map((p) => p.key))].join(', ')}` }) : await directoryDevices(estate);
+    // A replica that has not caught up may still receive the re-encryption before the restore
+    // that undoes it: until it has both, users reading it need the new key.
+    if (census.behind?.length) return keepAll(`directory server(s) ${census.behind.join(', ')} had not caught up with the restore after replicationTimeout, and may still receive values under the new certificate`);
     const under = census.byKid.find((k) => k.kid === kidOf(estate, 'new'));
     if (!under || under.devices === 0) break;
     const bound = await Promise.all(estate.appliances.map((x) => boundKeys(estate, x)));

@@ -7,7 +7,7 @@
 // A server that cannot be reached fails the guard unless `allowUnreachable` names it; rollbacks
 // (putting the estate back as it was) note an unreachable server and go on, because it replicates
 // from the server the rollback wrote to once it is back (docs/directory.md).
-import type { CensusResult, KidCount } from '../directory/index.js';
+import { behindOn, type CensusResult, type KidCount, type StampVector } from '../directory/index.js';
 import { AdcError, errorMessage } from '../errors.js';
 import type { DirectoryServer } from '../playbook/inventory.js';
 import type { StepContext } from '../runner/step.js';
@@ -26,6 +26,8 @@ export interface ServerCensus {
 /** A census over several servers: per KID, the server with the most devices (examples name it). */
 export interface MergedCensus extends CensusResult {
   servers: ServerCensus[];
+  /** awaitReplication only: servers still behind when it gave up (not strict). */
+  behind?: string[];
 }
 
 
@@ -41,15 +43,15 @@ export function timeoutMs(params: { replicationTimeout?: number | string | undef
   return Number(m[1]) * (m[2] === 'h' ? 3_600_000 : m[2] === 'm' ? 60_000 : 1000);
 }
 
-async function censusOn(estate: Estate, server: DirectoryServer): Promise<CensusResult> {
-  return censusThrough(estate, await estate.connectServer(server));
+async function censusOn(estate: Estate, server: DirectoryServer, changeStamps: boolean): Promise<CensusResult> {
+  return censusThrough(estate, await estate.connectServer(server), { changeStamps });
 }
 
-export async function censusEveryServer(estate: Estate, allowed: string[]): Promise<ServerCensus[]> {
+export async function censusEveryServer(estate: Estate, allowed: string[], opts: { changeStamps?: boolean } = {}): Promise<ServerCensus[]> {
   const servers = await estate.guardServers();
   return Promise.all(servers.map(async (s): Promise<ServerCensus> => {
     try {
-      return { server: s.name, census: await censusOn(estate, s) };
+      return { server: s.name, census: await censusOn(estate, s, opts.changeStamps ?? false) };
     } catch (err) {
       return { server: s.name, error: errorMessage(err), ...(allowed.includes(s.name) ? { allowed: true } : {}) };
     }
@@ -75,10 +77,11 @@ export function devicesUnder(c: CensusResult | undefined, kid: string): number {
   return c?.byKid.find((k) => k.kid === kid)?.devices ?? 0;
 }
 
-function describeBehind(s: ServerCensus, kid: string, which: 'old' | 'new', entriesThere: number): string {
+function describeBehind(s: ServerCensus, kid: string, which: 'old' | 'new', entriesThere: number, target: StampVector | undefined): string {
   const under = s.census?.byKid.find((k) => k.kid === kid)?.entries ?? 0;
   const missing = (s.census?.entries ?? 0) < entriesThere ? `, and ${s.census?.entries ?? 0} of the ${entriesThere} entries the server written to has` : '';
-  return `${s.server}: ${under.toLocaleString('en-US')} entries still under the ${which} certificate${missing}`;
+  const late = behindOn(s.census?.stamps, target).length ? ', and it has not yet received every change the server written to had when the wait began' : '';
+  return `${s.server}: ${under.toLocaleString('en-US')} entries still under the ${which} certificate${missing}${late}`;
 }
 
 /** Unreachable servers that are not allowed: the guard fails on them. */
@@ -101,8 +104,11 @@ export async function awaitReplication(deps: StepDeps, ctx: StepContext, which: 
   const limit = timeoutMs(params);
   const started = Date.now();
   const caughtUp = new Map<string, number>();
+  // What the server written to had when the wait began (our writes included): a replica has
+  // caught up once it has all of it. Later changes (users enrolling) do not move the target.
+  let target: StampVector | undefined;
   for (let round = 0; ; round++) {
-    const list = await censusEveryServer(estate, allowed);
+    const list = await censusEveryServer(estate, allowed, { changeStamps: true });
     const refusal = unreachableRefusal(list);
     if (refusal && opts.strict) throw new AdcError(refusal);
     for (const s of list.filter((x) => x.error)) {
@@ -115,21 +121,22 @@ export async function awaitReplication(deps: StepDeps, ctx: StepContext, which: 
     // Behind: more devices under the certificate than the server written to, or fewer entries
     // (a replica that has not got every user yet — an empty one would otherwise pass as "none").
     const entriesThere = writer?.census?.entries ?? 0;
-    const behind = list.filter((s) => s.census && (devicesUnder(s.census, kid) > floor || s.census.entries < entriesThere));
+    if (round === 0) target = writer?.census?.stamps;
+    const behind = list.filter((s) => s.census && (devicesUnder(s.census, kid) > floor || s.census.entries < entriesThere || behindOn(s.census.stamps, target).length > 0));
     for (const s of list.filter((x) => x.census && !behind.includes(x) && !caughtUp.has(x.server))) caughtUp.set(s.server, Date.now() - started);
     const timedOut = behind.length > 0 && Date.now() - started >= limit;
     if (timedOut && opts.strict) {
-      throw new AdcError(`${behind.map((s) => describeBehind(s, kid, which, entriesThere)).join('; ')} after replicationTimeout (${Math.round(limit / 1000)} s): replication has not carried the re-encryption there, so ${opts.purpose} would lock those users out (find out why the server does not replicate, or raise --set replicationTimeout=…)`);
+      throw new AdcError(`${behind.map((s) => describeBehind(s, kid, which, entriesThere, target)).join('; ')} after replicationTimeout (${Math.round(limit / 1000)} s): replication has not carried the re-encryption there, so ${opts.purpose} would lock those users out (find out why the server does not replicate, or raise --set replicationTimeout=…)`);
     }
     if (behind.length === 0 || timedOut || ctx.signal.aborted) {
       const waited = list.filter((s) => s.census).map((s) => `${s.server} ${caughtUp.has(s.server) ? `after ${(caughtUp.get(s.server)! / 1000).toFixed(1)}s` : 'not caught up'}`).join(', ');
       if (list.length > 1) {
         ctx.note('directory', `census per server before ${opts.purpose}: ${list.map((s) => s.census ? `${s.server}: ${devicesUnder(s.census, estate.certs.old.km.kidText)} old / ${devicesUnder(s.census, estate.certs.new.km.kidText)} new` : `${s.server}: unreachable${s.allowed ? ' (allowed)' : ''}`).join('; ')} (replication: ${waited})`);
       }
-      return mergeCensus(list);
+      return { ...mergeCensus(list), ...(behind.length ? { behind: behind.map((s) => s.server) } : {}) };
     }
     for (const s of behind) {
-      ctx.note('directory', `${describeBehind(s, kid, which, entriesThere)} (waiting for replication, ${Math.round((Date.now() - started) / 1000)}s of ${Math.round(limit / 1000)}s)`);
+      ctx.note('directory', `${describeBehind(s, kid, which, entriesThere, target)} (waiting for replication, ${Math.round((Date.now() - started) / 1000)}s of ${Math.round(limit / 1000)}s)`);
     }
     ctx.progress('directory', { done: list.length - behind.length, total: list.length, detail: `waiting for ${behind.map((s) => s.server).join(', ')} to replicate` });
     await new Promise((r) => setTimeout(r, Math.min(2000, Math.max(250, limit / 20))));

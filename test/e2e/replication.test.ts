@@ -15,6 +15,8 @@ import { runCli } from '../helpers/cli.js';
 import { CUTOVER, runEvents, startE2eLab, type E2eLab, type RunEvent } from '../helpers/e2e.js';
 
 const DELAY_SEC = 4;
+/** The lagging replica of the second group: longer than a run takes to reach its rollback. */
+const REPLICA_LAG_SEC = 10;
 
 function notes(events: RunEvent[]): { seq: number; message: string }[] {
   return events.filter((e) => e.type === 'note').map((e) => ({ seq: e.seq, message: String(e['message']) }));
@@ -61,7 +63,7 @@ describe('replication guard: every directory server before the old key goes', ()
 
     const events = runEvents(r.stdout);
     const ns = notes(events);
-    const waiting = ns.filter((n) => /^dc2: [\d,]+ entries still under the old certificate \(waiting for replication/.test(n.message));
+    const waiting = ns.filter((n) => /^dc2: [\d,]+ entries still under the old certificate.* \(waiting for replication/.test(n.message));
     expect(waiting.length).toBeGreaterThan(0);
     const perServer = ns.find((n) => n.message.startsWith('census per server before unbinding the old key'))!;
     expect(perServer.message).toMatch(/dc1: 0 old \/ \d+ new; dc2: 0 old \/ \d+ new/);
@@ -114,26 +116,41 @@ describe('replication guard: a replica that is behind, then one that cannot be r
   beforeAll(async () => {
     // One appliance, reading dc1: the logon checks pass with dc2 down, so the run reaches the
     // unbind, whose guard must read dc2 as well (the inventory lists it).
-    lab = await startE2eLab({ users: 20, appliances: 1, replicas: 2, replicationDelaySec: 8 });
+    lab = await startE2eLab({ users: 20, appliances: 1, replicas: 2, replicationDelaySec: REPLICA_LAG_SEC });
   }, 120_000);
   afterAll(async () => {
     await lab?.stop();
   });
 
-  it('fails and rolls back when the replica has not caught up within replicationTimeout', async () => {
-    // From the re-encryption to the rollback takes a few seconds, less than dc2's 8: it is behind
-    // when the guard looks, and never sees the re-encryption the rollback undoes.
+  it('fails when the replica has not caught up within replicationTimeout; the rollback keeps the new key until the replica has the restore too', async () => {
+    // From the re-encryption to the rollback takes a few seconds, less than dc2's delay: dc2 is
+    // behind when the guard looks. Its values are then the original ones, as the restore leaves
+    // dc1's — yet the re-encryption, then the restore, are still on their way to it. Only the
+    // change stamps tell: the rollback keeps the new key bound until dc2 has both.
     const before = await lab.snapshot();
     const r = await lab.cli(['run', CUTOVER, '-i', lab.inventory, '--yes', '--json', '--set', 'replicationTimeout=2'], { timeoutMs: 180_000 });
-    expect(r.code, r.stderr).toBe(1);
+    expect(r.code, r.stderr).toBe(3);
     const events = runEvents(r.stdout);
+    const runId = String(events.find((e) => e.type === 'run')?.['runId']);
     const failed = events.find((e) => e.type === 'step-end' && e['step'] === 'unbind-old-key');
-    expect(String(failed?.['error'])).toMatch(/dc2: \d+ entries still under the old certificate after replicationTimeout \(2 s\)/);
+    expect(String(failed?.['error'])).toMatch(/dc2: \d+ entries still under the old certificate.* after replicationTimeout \(2 s\)/);
     expect(events.filter((e) => e.type === 'intent' && e['action'] === 'unbind')).toEqual([]);
-    // The rollback puts dc1 back and reads every server before it unbinds the new key.
-    expect(notes(events).some((n) => /census per server before unbinding otp-enc.*dc2: \d+ old \/ 0 new/.test(n.message))).toBe(true);
+    expect(JSON.stringify(events)).toMatch(/otp-enc[-0-9a-f]* kept bound.*dc2 had not caught up with the restore/);
+    // Both keys bound: nobody is locked out whatever dc2 shows meanwhile.
+    const held = await lab.snapshot();
+    expect(Object.values(held.appliances).map((a) => [a.bindings.includes('otp-old'), a.bindings.some((b) => b.startsWith('otp-enc'))])).toEqual([[true, true]]);
+
+    // Once dc2 has the restore, the rollback finishes; until then it keeps the key again.
+    const deadline = Date.now() + (REPLICA_LAG_SEC + 30) * 1000;
+    let undo = await lab.cli(['rollback', runId, '--yes', '--json'], { timeoutMs: 120_000 });
+    while (undo.code === 3 && Date.now() < deadline) {
+      expect(undo.stdout).toMatch(/dc2 had not caught up with the restore/);
+      await new Promise((res) => setTimeout(res, 2000));
+      undo = await lab.cli(['rollback', runId, '--yes', '--json'], { timeoutMs: 120_000 });
+    }
+    expect(undo.code, undo.stderr).toBe(0);
     expect(await lab.snapshot()).toEqual(before);
-  }, 240_000);
+  }, 300_000);
 
   it('fails the guard and rolls back everything; allowUnreachable names it as an accepted exception', async () => {
     const dc2 = lab.status.servers!.find((s) => s.name === 'dc2')!;
