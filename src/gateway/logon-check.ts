@@ -26,10 +26,12 @@ export async function logonCheck(opts: LogonCheckOptions): Promise<LogonResult> 
   const started = clock.now();
   const requested: FlowChoice = opts.flow ?? 'auto';
   const secrets: string[] = [opts.password];
-  const finish = (r: Omit<LogonResult, 'gatewayUrl' | 'durationMs' | 'message' | 'warnings'> & { message: string }, warnings: string[] = []): LogonResult => ({
+  let totpWaitMs = 0;
+  const finish = (r: Omit<LogonResult, 'gatewayUrl' | 'durationMs' | 'totpWaitMs' | 'message' | 'warnings'> & { message: string }, warnings: string[] = []): LogonResult => ({
     ...r,
     gatewayUrl,
     durationMs: clock.now() - started,
+    totpWaitMs,
     message: `${gatewayUrl}: ${redact(r.message, secrets)}`,
     warnings: warnings.map((w) => redact(w, secrets)),
   });
@@ -54,6 +56,7 @@ export async function logonCheck(opts: LogonCheckOptions): Promise<LogonResult> 
       const fresh = await freshCode(device, clock, accepted, stepKey, opts.minSecondsLeft ?? 5, (n) => opts.onNote?.(n));
       secrets.push(fresh.code);
       sentStep = fresh.step;
+      totpWaitMs += fresh.waitedMs;
       return fresh.code;
     },
   };

@@ -74,6 +74,8 @@ export interface LogonResult {
   /** The flow that was used; the requested choice when the gateway was never reached. */
   flow: FlowChoice;
   durationMs: number;
+  /** Of durationMs, the time spent waiting for a TOTP step whose code the gateway has not accepted yet. */
+  totpWaitMs: number;
   /** One plain sentence for the operator; never holds the password, the passcode or the secret. */
   message: string;
   /** KID of the device whose code was sent, when it came from an encrypted directory value. */

@@ -19,6 +19,12 @@ export interface StepReport {
   startedAt?: string;
   endedAt?: string;
   durationMs?: number;
+  /**
+   * Of durationMs, the longest wait of any target for a fresh TOTP step (logon checks: targets
+   * run side by side, so the longest is what the step waited), and what is left: the tool's own time.
+   */
+  totpWaitMs?: number;
+  ownMs?: number;
   error?: string;
   targets: TargetReport[];
   /** `outcomeUnknown`: the write got no reply and had not shown when the step gave up on it. */
@@ -93,6 +99,12 @@ export function buildReport(records: Stamped[], stepOrder: { id: string; kind: s
       case 'note': (r.step ? stepOf(r.step).notes : runNotes).push({ target: r.target, level: r.level, message: r.message }); break;
       default: break;
     }
+  }
+  for (const s of steps.values()) {
+    const waits = s.targets.map((t) => t.changed?.['totpWaitMs']).filter((w): w is number => typeof w === 'number');
+    if (waits.length === 0 || s.durationMs === undefined) continue;
+    s.totpWaitMs = Math.max(...waits);
+    s.ownMs = Math.max(0, s.durationMs - s.totpWaitMs);
   }
   const actionsRequired = [...steps.values()].flatMap((s) =>
     s.rollback.filter((u) => u.status === 'failed').map((u) => `${s.title} on ${u.target}: undo by hand — ${u.message}`));
