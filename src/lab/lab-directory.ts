@@ -67,6 +67,8 @@ export function replicaDir(slapdDir: string, name: string): string {
   return join(slapdDir, '..', `slapd-${name}`);
 }
 
+export const LAB_AUTH_TIMEOUT_SEC = 2;
+
 /** The action appliance `index` gets: LDAPS to server index mod n, the users OU, the given OTP attribute. */
 export function labLdapAction(servers: LabServer[], index: number, otpAttribute: string): SimLdapAction {
   const s = servers[index % servers.length]!.slapd;
@@ -75,6 +77,9 @@ export function labLdapAction(servers: LabServer[], index: number, otpAttribute:
     name: 'ldap-otp', serverip: u.hostname, serverport: Number(u.port), sectype: 'SSL',
     ldapbase: s.usersDN, ldapbinddn: s.serviceDN, bindPassword: s.servicePassword,
     ldaploginname: 'sAMAccountName', otpsecret: otpAttribute,
+    // Below the appliance's default of 3 s: the lab's directory answers in milliseconds, and the
+    // run's end-of-run check waits this long after an unbind for registrations under way.
+    authtimeout: LAB_AUTH_TIMEOUT_SEC,
   };
 }
 

@@ -16,7 +16,12 @@ export interface LdapAction {
   searchFilter: string;
   /** The OTP secret attribute; undefined on an action used for passwords or groups only. */
   otpSecret?: string;
+  /** `authtimeout`: how long the appliance waits for the LDAP server's answer (seconds; default 3, at least 1). */
+  authTimeoutSec: number;
 }
+
+/** The appliance's default authtimeout (NITRO reference: default 3, minimum 1). */
+export const DEFAULT_AUTH_TIMEOUT_SEC = 3;
 
 function text(v: unknown): string {
   return v === undefined || v === null ? '' : String(v).trim();
@@ -26,6 +31,7 @@ export function parseLdapAction(rec: Record<string, unknown>): LdapAction {
   const sec = text(rec.sectype).toUpperCase();
   const secType = sec === 'SSL' || sec === 'TLS' ? sec : 'PLAINTEXT';
   const port = Number(rec.serverport);
+  const timeout = Number(rec.authtimeout);
   return {
     name: text(rec.name),
     server: text(rec.serverip) || text(rec.servername),
@@ -37,6 +43,7 @@ export function parseLdapAction(rec: Record<string, unknown>): LdapAction {
     loginName: text(rec.ldaploginname) || 'sAMAccountName',
     searchFilter: text(rec.searchfilter),
     ...(text(rec.otpsecret) ? { otpSecret: text(rec.otpsecret) } : {}),
+    authTimeoutSec: Number.isFinite(timeout) && timeout >= 1 ? timeout : DEFAULT_AUTH_TIMEOUT_SEC,
   };
 }
 

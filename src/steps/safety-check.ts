@@ -4,6 +4,7 @@
 // appliance still in the run holds that one — enrolments racing a rollback's last unbind end
 // up there — and the invariant is judged again. What cannot be put right is reported: who, and
 // which key (exit 3).
+import { DEFAULT_AUTH_TIMEOUT_SEC } from '../nitro/index.js';
 import type { SafetyVerdict, StepContext } from '../runner/step.js';
 import type { StepDeps } from './facts.js';
 import { boundKeys, checkInvariant, type InvariantVerdict, type Which } from './invariant.js';
@@ -11,14 +12,26 @@ import { moveDevices } from './sweep.js';
 
 /**
  * How long a registration the gateway had begun before a key was unbound may still write under
- * that key. A registration is one request: the gateway picks the newest bound key, encrypts and
- * writes the directory; in the lab it takes well under a second (inference for real gateways:
- * the same work, one LDAP modify).
+ * that key. A registration is one request: the gateway picks the newest bound key, encrypts, and
+ * writes the directory through its LDAP action, waiting at most the action's `authtimeout` for
+ * the server's answer. So the wait is the longest authtimeout among the actions that keep OTP
+ * secrets (an inference from what the field means: no public source describes the registration
+ * path), and the appliance's default, 3 s, when the actions cannot be read.
  */
-export const REGISTRATION_DRAIN_MS = 3000;
+export async function registrationDrainMs(deps: StepDeps): Promise<number> {
+  try {
+    const all = await deps.estate.ldapActions();
+    const read = all.filter((a) => !a.error);
+    const otp = read.flatMap((a) => a.actions).filter((x) => x.otpSecret);
+    if (read.length < all.length || otp.length === 0) return DEFAULT_AUTH_TIMEOUT_SEC * 1000;
+    return Math.max(...otp.map((x) => x.authTimeoutSec)) * 1000;
+  } catch {
+    return DEFAULT_AUTH_TIMEOUT_SEC * 1000;
+  }
+}
 
 export async function safetyCheck(deps: StepDeps, ctx: StepContext): Promise<SafetyVerdict> {
-  const drain = (deps.facts.keyUnboundAt ?? 0) + REGISTRATION_DRAIN_MS - Date.now();
+  const drain = deps.facts.keyUnboundAt === undefined ? 0 : deps.facts.keyUnboundAt + (await registrationDrainMs(deps)) - Date.now();
   if (drain > 0) await new Promise((r) => setTimeout(r, drain));
   let v = await checkInvariant(deps);
   const from = repairable(v);

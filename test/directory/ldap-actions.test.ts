@@ -26,6 +26,14 @@ describe('LDAP actions as NITRO returns them', () => {
     expect(actionUserFilter({ ...b, searchFilter: '(&(a=1)(b=2))' })).toBe('(&(&(a=1)(b=2))(sAMAccountName=*))');
   });
 
+  it('authtimeout: as given (a number, or a numeric string), else the appliance default of 3 s', () => {
+    expect(parseLdapAction({ name: 'a', authtimeout: 2 }).authTimeoutSec).toBe(2);
+    expect(parseLdapAction({ name: 'a', authtimeout: '7.5' }).authTimeoutSec).toBe(7.5);
+    expect(parseLdapAction({ name: 'a' }).authTimeoutSec).toBe(3);
+    expect(parseLdapAction({ name: 'a', authtimeout: 0 }).authTimeoutSec).toBe(3);
+    expect(parseLdapAction({ name: 'a', authtimeout: 'soon' }).authTimeoutSec).toBe(3);
+  });
+
   it('a base contains the inventory base only at an RDN boundary, compared as servers compare DNs', () => {
     expect(baseContains('DC=corp,DC=example', 'OU=Users, DC=Corp,DC=example')).toBe(true);
     expect(baseContains('ou=Users,dc=corp,dc=example', 'ou=Users,dc=corp,dc=example')).toBe(true);

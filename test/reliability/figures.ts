@@ -147,7 +147,7 @@ const FINDINGS = [
   '- devices enrolled under the new key during the run or after it (users with no device before, legacy users whose whole value the gateway re-encrypted, entries that changed between the bind and their re-encryption, restores that lost a compare-and-swap) are found by the census, not the backup: before the new key is unbound, this run\'s backups are put back and every device still under the new certificate is re-encrypted under the old one (backup first, compare-and-swap, read back) — only when the old key is bound on every appliance, otherwise the new key is kept and the rollback says so (exit 3);',
   '- an unbind of the old key that got no reply and never showed may still land: the rollback then keeps the new key bound everywhere and the directory under it, the one state safe whichever way the write goes, and says what to check and that a later `rollback` finishes (exit 3);',
   '- any other undo that finds nothing to undo for a write that got no reply does not claim "as before" (exit 3 with what to look at); a rollback never unbinds the last key bound on an appliance that had one before the run;',
-  '- at the end, devices some appliance cannot read are moved to the certificate every appliance in the run holds, when there is one (enrolments racing the last unbind), and the invariant is judged again.',
+  '- at the end (after an unbind, once registrations begun under the unbound key have had the appliances' longest LDAP `authtimeout` to write), devices some appliance cannot read are moved to the certificate every appliance in the run holds, when there is one (enrolments racing the last unbind), and the invariant is judged again.',
   '',
   '## What these suites found',
   '',

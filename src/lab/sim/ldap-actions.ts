@@ -42,5 +42,6 @@ export function gatewayDirectory(actions: SimLdapAction[], dir: SimDirectoryConf
     attribute: a.otpsecret!,
     userNameAttribute: a.ldaploginname,
     ...(a.searchfilter ? { searchFilter: a.searchfilter } : {}),
+    timeoutMs: (a.authtimeout ?? 3) * 1000,
   };
 }

@@ -13,6 +13,7 @@ function shown(a: SimLdapAction): Record<string, unknown> {
     ...(a.serverip !== undefined ? { serverip: a.serverip } : {}),
     ...(a.servername !== undefined ? { servername: a.servername } : {}),
     serverport: a.serverport,
+    authtimeout: a.authtimeout ?? 3,
     sectype: a.sectype,
     svrtype: 'AD',
     ldapbase: a.ldapbase,

@@ -43,6 +43,8 @@ export interface SimLdapAction {
   searchfilter?: string;
   /** The attribute OTP secrets are kept in (`-OTPSecret`); absent on an action used for passwords only. */
   otpsecret?: string;
+  /** Seconds the gateway waits for the LDAP server (`-authTimeout`); the appliance's default is 3. */
+  authtimeout?: number;
 }
 
 /**
@@ -87,6 +89,8 @@ export interface SimDirectoryConfig {
   userNameAttribute: string;
   /** The action's search filter, combined with the login-name match as the appliance does. */
   searchFilter?: string;
+  /** How long the gateway waits for each LDAP answer (the action's authtimeout). */
+  timeoutMs?: number;
 }
 
 export interface SimulatorConfig {

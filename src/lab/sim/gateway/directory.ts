@@ -17,7 +17,8 @@ export interface DirectoryUser {
 function client(dir: SimDirectoryConfig): Client {
   return new Client({
     url: dir.url,
-    timeout: 10_000,
+    // As the appliance: no longer than the action's authtimeout for any answer.
+    timeout: dir.timeoutMs ?? 10_000,
     connectTimeout: 5_000,
     ...(dir.caPem ? { tlsOptions: { ca: [dir.caPem] } } : {}),
   });
