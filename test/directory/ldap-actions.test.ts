@@ -44,7 +44,7 @@ describe('LDAP actions as NITRO returns them', () => {
 
 describe('the directory section completed from the actions', () => {
   const inv = (d: DirectoryDraft) => ({ file: '/x/inventory.yaml', directoryDraft: d }) as unknown as Inventory;
-  const action = { name: 'ldap-otp', server: '127.0.0.1', port: 1636, secType: 'SSL' as const, base: 'ou=Users,dc=lab', bindDN: 'cn=svc,dc=lab', loginName: 'sAMAccountName', searchFilter: '', otpSecret: 'extensionAttribute3' };
+  const action = { name: 'ldap-otp', server: '127.0.0.1', port: 1636, secType: 'SSL' as const, base: 'ou=Users,dc=lab', bindDN: 'cn=svc,dc=lab', loginName: 'sAMAccountName', searchFilter: '', otpSecret: 'extensionAttribute3', authTimeoutSec: 3 };
 
   it('fills what is missing from the first OTP action and says so; keeps what the inventory gives', () => {
     const spec = completeDirectory(inv(draft({ base: 'ou=Staff,ou=Users,dc=lab' })), [

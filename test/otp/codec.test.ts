@@ -37,7 +37,7 @@ describe('encrypted form', () => {
   it('parses KID.IV.CT devices and keeps unknown fields on a rewrite', () => {
     const value = `{"otpdata":{"devices":{"phone":"${DEV}"},"other":1},"v":2}`;
     const attr = parseAttribute(value);
-    expect(attr.format).toBe('encrypted');
+    if (attr.format !== 'encrypted') throw new Error('expected the encrypted form');
     expect(attr.devices[0]!.kid.length).toBe(20);
     expect(attr.devices[0]!.iv.length).toBe(12);
     expect(formatAttribute(attr)).toBe(value);
