@@ -120,7 +120,7 @@ export function incompleteReport(): RunReport {
     message: `Re-encrypt the directory under the new certificate: modify ${HOSTILE_DN}: LDAP 50 insufficientAccessRights (no write access) — the rollback did not finish: a person must act`,
     steps: [
       pre!,
-      { ...imp!, rollback: [{ target: 'adc1', status: 'undone', message: `certkey ${NEW} deleted` }, { target: 'adc2', status: 'undone', message: `certkey ${NEW} deleted` }] },
+      { ...imp!, rollback: [{ target: 'adc1', status: 'undone', message: `certkey ${NEW} deleted`, at: t(43, 1.9) }, { target: 'adc2', status: 'undone', message: `certkey ${NEW} deleted`, at: t(43, 1.9) }] },
       {
         ...bind!,
         targets: [
@@ -128,14 +128,14 @@ export function incompleteReport(): RunReport {
           { target: 'adc2', status: 'ok', message: `${NEW} bound next to ${OLD}; new registrations use it`, changed: { bound: [OLD, NEW] } },
         ],
         rollback: [
-          { target: 'adc1', status: 'undone', message: `${NEW} unbound (bound now: ${OLD})` },
-          { target: 'adc2', status: 'failed', message: 'adc2: DELETE vpnglobal_sslcertkey_binding failed: errorcode 349 (HTTP 599): HA propagation failed' },
+          { target: 'adc1', status: 'undone', message: `${NEW} unbound (bound now: ${OLD})`, at: t(43, 1.5) },
+          { target: 'adc2', status: 'failed', message: 'adc2: DELETE vpnglobal_sslcertkey_binding failed: errorcode 349 (HTTP 599): HA propagation failed', at: t(43, 1.5) },
         ],
       },
       step('rekey-directory', 'rekey-directory', 'Re-encrypt the directory under the new certificate', 'failed', 0.58, 48, {
         error: `modify ${HOSTILE_DN}: LDAP 50 insufficientAccessRights (no write access)`,
         targets: [{ target: 'directory', status: 'failed', message: `modify ${HOSTILE_DN}: LDAP 50 insufficientAccessRights (no write access)` }],
-        rollback: [{ target: 'directory', status: 'undone', message: '12 original value(s) put back from the backup' }],
+        rollback: [{ target: 'directory', status: 'undone', message: '12 original value(s) put back from the backup', at: t(43, 1.2) }],
       }),
       step('logon-check', 'logon-check', 'OTP logon check through every gateway (after-rekey)', 'not-run', 0, 0),
       step('save-config', 'save-config', 'Save the configuration', 'not-run', 0, 0),
