@@ -262,7 +262,7 @@ export async function resumeRun(runId: string, opts: JournalOptions): Promise<Ex
     requireLogonProof(l.steps, l.estate, first.params[NO_LOGON_CHECK_PARAM] === true);
     // A run decision, not a live fact: appliances the failure budget left out stay left out.
     for (const r of readJournal(journalPath(runDir))) {
-      if (r.type === 'target' && r.status === 'skipped' && r.message.startsWith('FAILED, left out')) l.facts.excluded.add(r.target);
+      if (r.type === 'target' && r.leftOut) l.facts.excluded.add(r.target);
     }
     const runner = new Runner({ ...metaOf(first, runDir), inputs: inputs as unknown as JsonObject, notes }, l.steps, opts.reporter, opts.signal, l.safety);
     return runner.run();

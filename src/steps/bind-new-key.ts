@@ -69,7 +69,7 @@ export class BindNewKeyStep extends ApplianceStep implements Step {
    * the re-encryption, and those users are exactly as placed as the ones moved a moment later.
    */
   private explainMixedFleet(ctx: StepContext, results: TargetResult[]): void {
-    const single = results.filter((r) => r.changed?.['capability'] === 'single').map((r) => r.target);
+    const single = results.filter((r) => r.capability === 'single').map((r) => r.target);
     const overlap = results.filter((r) => r.status === 'ok').map((r) => r.target);
     if (single.length === 0 || overlap.length === 0) return;
     ctx.note('fleet', `mixed firmware: both keys bound now on ${overlap.join(', ')} (overlap: no outage there); one key at a time on ${single.join(', ')}, swapped right after the re-encryption (users moved cannot log on through it from the re-encryption until that swap). Keeping the new key off ${overlap.join(', ')} as well would not shorten that window and would add an outage there.`, 'warn');
@@ -97,17 +97,20 @@ export class BindNewKeyStep extends ApplianceStep implements Step {
           throw new AdcError(`${a.name}: the firmware holds one userDataEncryptionKey at a time (${probe.evidence}); run with mode swap`);
         }
         ctx.note(a.name, `firmware holds one userDataEncryptionKey at a time (${probe.evidence}): this appliance is swapped after re-encryption`, 'warn');
-        return { target: a.name, status: 'skipped', message: `one binding at a time: ${key} is bound after re-encryption (swap)`, changed: { capability: 'single' } };
+        return { target: a.name, status: 'skipped', message: `one binding at a time: ${key} is bound after re-encryption (swap)`, changed: { capability: 'single' }, capability: 'single' };
       }
       if (f) f.bound = probe.bound;
       const ha = await checkSecondaryBindings(a, probe.bound);
-      return { target: a.name, status: 'ok', message: `${key} bound next to ${before.join(', ')}; new registrations use it${ha}`, changed: { bound: probe.bound, capability: probe.capability } };
+      return {
+        target: a.name, status: 'ok', message: `${key} bound next to ${before.join(', ')}; new registrations use it${ha}`,
+        changed: { bound: probe.bound, capability: probe.capability }, bound: probe.bound, capability: probe.capability,
+      };
     }
     const r = await journaledWrite(ctx, id, a, () => bindUserDataEncryptionKey(a.client, key));
     await ctx.journal.done(id, { applied: true });
     if (f) f.bound = r.bound;
     const ha = await checkSecondaryBindings(a, r.bound);
-    return { target: a.name, status: 'ok', message: `${key} bound as userDataEncryptionKey (bound now: ${r.bound.join(', ')})${ha}`, changed: { bound: r.bound } };
+    return { target: a.name, status: 'ok', message: `${key} bound as userDataEncryptionKey (bound now: ${r.bound.join(', ')})${ha}`, changed: { bound: r.bound }, bound: r.bound };
   }
 
   /** Fleet-wide: the new key goes from every appliance at once, once no device needs it (new-key-rollback.ts). */

@@ -65,7 +65,7 @@ async function checkOne(deps: StepDeps, a: ApplianceHandle, ctx: StepContext, re
     try {
       if (want) {
         const now = await bindUserDataEncryptionKey(a.client, key);
-        out.push({ id: r.id, target: a.name, status: 'undone', message: `${late}; bound once more (bound now: ${now.bound.join(', ')})` });
+        out.push({ id: r.id, target: a.name, status: 'undone', message: `${late}; bound once more (bound now: ${now.bound.join(', ')})`, bound: now.bound });
         continue;
       }
       // Unbinding it must not leave vpn global empty: the keys bound before the run go back first.
@@ -78,7 +78,7 @@ async function checkOne(deps: StepDeps, a: ApplianceHandle, ctx: StepContext, re
       }
       const now = await unbindUserDataEncryptionKey(a.client, key);
       deps.facts.keyUnboundAt = Date.now();
-      out.push({ id: r.id, target: a.name, status: 'undone', message: `${late}; ${missing.length ? `${missing.join(', ')} bound again, then ` : ''}unbound once more (bound now: ${now.bound.join(', ') || 'none'})` });
+      out.push({ id: r.id, target: a.name, status: 'undone', message: `${late}; ${missing.length ? `${missing.join(', ')} bound again, then ` : ''}unbound once more (bound now: ${now.bound.join(', ') || 'none'})`, bound: now.bound });
     } catch (err) {
       out.push({ id: r.id, target: a.name, status: 'failed', message: `${late}; putting it right failed (${describeError(err)}): '${want ? 'bind' : 'unbind'} vpn global -userDataEncryptionKey ${key}' by hand, once the keys bound before the run are bound` });
     }

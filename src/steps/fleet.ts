@@ -38,6 +38,7 @@ export async function forEachAppliance(
       deps.facts.excluded.add(f.target);
       ctx.note(f.target, `failed and left out of the rest of the run (failure budget ${deps.params.maxFailedAppliances}, ${leftOut} used): ${f.message}`, 'warn');
       f.status = 'skipped';
+      f.leftOut = true;
       f.message = `FAILED, left out within the failure budget: ${f.message}`;
     }
   }

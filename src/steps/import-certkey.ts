@@ -117,7 +117,8 @@ export class ImportCertkeyStep extends ApplianceStep implements Step {
         await waitOutLateWrite(a, r, ctx);
         const res = unlessStillPending(a, r, await this.undo(a, r), ctx.runId);
         if (r.action === 'upload-file' && res.removed?.length) removedOn.set(a, [...(removedOn.get(a) ?? []), ...res.removed]);
-        out.push({ id: r.id, target: r.target, status: res.status, message: res.message, ms: Date.now() - t0 });
+        const { removed: _files, ...result } = res;
+        out.push({ id: r.id, target: r.target, ...result, ms: Date.now() - t0 });
       } catch (err) {
         if (r.action === 'add-certkey') keptCertkey.set(r.target, String(r.done?.['certkey'] ?? r.data['certkey']));
         out.push({ id: r.id, target: r.target, status: 'failed', message: describeError(err), ms: Date.now() - t0 });
@@ -163,7 +164,7 @@ export class ImportCertkeyStep extends ApplianceStep implements Step {
       }
       if (!created) return { status: 'not-needed', message: `certkey ${name} existed before this run: kept` };
       const removed = await deleteCertkey(a.client, name, { createdByThisRun: true });
-      return { status: removed ? 'undone' : 'not-needed', message: removed ? `certkey ${name} deleted` : `certkey ${name} was already gone` };
+      return removed ? { status: 'undone', message: `certkey ${name} deleted`, certkeyDeleted: name } : { status: 'not-needed', message: `certkey ${name} was already gone` };
     }
     if (r.action === 'upload-file') {
       const names = r.done?.['name'] ? [String(r.done['name'])]

@@ -93,7 +93,7 @@ async function swapBack(deps: StepDeps, a: ApplianceHandle, key: string, missing
     try {
       let now: string[] = [];
       for (const k of missing) now = (await bindUserDataEncryptionKey(a.client, k)).bound;
-      return { status: 'undone', message: `one binding at a time: ${key} unbound, then ${missing.join(', ')} bound again (bound now: ${now.join(', ')})` };
+      return { status: 'undone', message: `one binding at a time: ${key} unbound, then ${missing.join(', ')} bound again (bound now: ${now.join(', ')})`, bound: now };
     } catch (err2) {
       return { status: 'failed', message: `${key} unbound to swap back, but binding ${missing.join(', ')} failed (${describeError(err2)}): vpn global has NO userDataEncryptionKey — 'bind vpn global -userDataEncryptionKey ${missing[0]}' now` };
     }
@@ -142,7 +142,7 @@ async function unbindEverywhere(deps: StepDeps, ctx: StepContext, pending: ToUnb
       }
       const u = await unbindUserDataEncryptionKey(p.a.client, p.key);
       deps.facts.keyUnboundAt = Date.now();
-      out.set(p.r.id, { status: 'undone', message: `${p.before}${movedWords}${p.key} unbound (bound now: ${u.bound.join(', ') || 'none'})` });
+      out.set(p.r.id, { status: 'undone', message: `${p.before}${movedWords}${p.key} unbound (bound now: ${u.bound.join(', ') || 'none'})`, bound: u.bound });
     } catch (err) {
       out.set(p.r.id, { status: 'failed', message: `${p.before}unbinding ${p.key} failed: ${describeError(err)}` });
     }

@@ -55,7 +55,7 @@ export class UnbindOldKeyStep extends ApplianceStep implements Step {
       if (f) f.bound = r.bound;
       if (f && r.changed) f.unboundByRun = [...(f.unboundByRun ?? []), old];
       const ha = await checkSecondaryBindings(a, r.bound);
-      return { target: a.name, status: 'ok', message: `${old} unbound (bound now: ${r.bound.join(', ') || 'none'})${ha}`, changed: { bound: r.bound } };
+      return { target: a.name, status: 'ok', message: `${old} unbound (bound now: ${r.bound.join(', ') || 'none'})${ha}`, changed: { bound: r.bound }, bound: r.bound };
     });
   }
 
@@ -78,7 +78,7 @@ export class UnbindOldKeyStep extends ApplianceStep implements Step {
         };
       }
       const b = await bindUserDataEncryptionKey(a.client, key);
-      return b.changed ? { status: 'undone', message: `${key} bound again (bound now: ${b.bound.join(', ')})` } : { status: 'not-needed', message: `${key} is bound` };
+      return b.changed ? { status: 'undone', message: `${key} bound again (bound now: ${b.bound.join(', ')})`, bound: b.bound } : { status: 'not-needed', message: `${key} is bound` };
     });
   }
 
