@@ -13,6 +13,7 @@ import { checkSecondaryBindings, ensurePrimary, forEachAppliance } from './fleet
 import { checkBindingsAfterRollback } from './binding-check.js';
 import { journaledWrite } from './late-writes.js';
 import { rollbackNewKeyBinds } from './new-key-rollback.js';
+import { intend } from './records.js';
 import { ApplianceStep } from './appliance-step.js';
 import type { StepOptions } from '../playbook/playbook.js';
 
@@ -87,10 +88,10 @@ export class BindNewKeyStep extends ApplianceStep implements Step {
     // In the swap phase the old key was unbound a step earlier by this run: its undo must not
     // take the new key away before the old one is back (see rollback).
     const restoreWith = this.phase === 'swap' && f?.oldCertkey && f.unboundByRun?.includes(f.oldCertkey) && !before.includes(f.oldCertkey) ? f.oldCertkey : null;
-    const id = await ctx.journal.intent(a.name, 'bind', { certkey: key, boundBefore: before, restoreWith });
+    const change = await intend(ctx, a.name, 'bind', { certkey: key, boundBefore: before, restoreWith });
     if (this.phase === 'overlap' && before.length > 0) {
-      const probe = await journaledWrite(ctx, id, a, () => detectMultiBinding(a.client, key, { keepIfAccepted: true }));
-      await ctx.journal.done(id, { applied: probe.candidateLeftBound, capability: probe.capability, evidence: probe.evidence });
+      const probe = await journaledWrite(ctx, change.id, a, () => detectMultiBinding(a.client, key, { keepIfAccepted: true }));
+      await change.done({ applied: probe.candidateLeftBound, capability: probe.capability, evidence: probe.evidence });
       if (f) f.capability = probe.capability;
       if (!probe.candidateLeftBound) {
         if (this.deps.params.mode === 'overlap') {
@@ -106,8 +107,8 @@ export class BindNewKeyStep extends ApplianceStep implements Step {
         changed: { bound: probe.bound, capability: probe.capability }, bound: probe.bound, capability: probe.capability,
       };
     }
-    const r = await journaledWrite(ctx, id, a, () => bindUserDataEncryptionKey(a.client, key));
-    await ctx.journal.done(id, { applied: true });
+    const r = await journaledWrite(ctx, change.id, a, () => bindUserDataEncryptionKey(a.client, key));
+    await change.done({ applied: true });
     if (f) f.bound = r.bound;
     const ha = await checkSecondaryBindings(a, r.bound);
     return { target: a.name, status: 'ok', message: `${key} bound as userDataEncryptionKey (bound now: ${r.bound.join(', ')})${ha}`, changed: { bound: r.bound }, bound: r.bound };
