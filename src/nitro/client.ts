@@ -5,9 +5,12 @@ import http from 'node:http';
 import type https from 'node:https';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import {
+  ABSENT_CODES,
+  BAD_LOGIN_CODES,
   BUSY_CODES,
   CLUSTER_NSIP_CODES,
   HA_PROPAGATION_CODES,
+  NITRO_CODE,
   NOT_PRIMARY_CODES,
   NitroDryRunError,
   NitroError,
@@ -316,7 +319,7 @@ export class NitroClient {
       }
       return rows as T[];
     } catch (err) {
-      if (err instanceof NitroError && err.hasCode(258, 1540, 1542)) return undefined;
+      if (err instanceof NitroError && err.hasCode(...ABSENT_CODES)) return undefined;
       throw err;
     }
   }
@@ -454,7 +457,7 @@ export class NitroClient {
       let text = message;
       if (errorcode !== undefined && CLUSTER_NSIP_CODES.has(errorcode)) {
         text = `${message} — ${node} is a cluster node NSIP (or a read-only session): use the cluster IP (CLIP) for configuration`;
-      } else if (errorcode === 1244) {
+      } else if (errorcode === NITRO_CODE.basicAuthDisabled) {
         text = `${message} — per-request header credentials are disabled on ${node}: use session auth`;
       } else if (errorcode !== undefined && HA_PROPAGATION_CODES.has(errorcode)) {
         text = `${message} — HA propagation to the secondary failed: the primary may hold the change and the secondary not; fail this step and roll back`;
@@ -530,7 +533,7 @@ export class NitroClient {
     const errorcode = typeof body.errorcode === 'number' ? body.errorcode : undefined;
     this.emit({ node, method: 'POST', resource: 'login', httpStatus: res.status, attempt: 1, ms: Date.now() - started, outcome: res.status < 300 ? 'ok' : 'error', ...(errorcode !== undefined ? { errorcode } : {}) });
     if (res.status >= 300 || (errorcode !== undefined && errorcode !== 0)) {
-      const bad = errorcode === 354 || errorcode === 355;
+      const bad = errorcode !== undefined && BAD_LOGIN_CODES.has(errorcode);
       throw new NitroError(
         {
           appliance: this.appliance, method: 'POST', resource: 'login', httpStatus: res.status, errorcode,
