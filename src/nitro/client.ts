@@ -21,7 +21,7 @@ import {
   redactBody,
   type HttpMethod,
 } from './errors.js';
-import { buildHttpsAgent, type NitroTlsOptions } from './tls.js';
+import { buildHttpsAgent, isTlsVerificationError, type NitroTlsOptions } from './tls.js';
 import { resolveHaTarget, type HaTarget } from './ha.js';
 import { NitroReplyShapeError } from './reply-shape.js';
 import { EXIT } from '../errors.js';
@@ -130,19 +130,6 @@ export interface NitroReply {
 }
 
 const NETWORK_NOTHING_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-const TLS_ERROR_CODES = new Set([
-  'ERR_ADC_FINGERPRINT_MISMATCH',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'CERT_SIGNATURE_FAILURE',
-  'CERT_UNTRUSTED',
-]);
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -400,7 +387,7 @@ export class NitroClient {
         const code = (err as { code?: string; cause?: { code?: string } }).code ?? '';
         const causeCode = (err as { cause?: { code?: string } }).cause?.code ?? '';
         const detail = `${(err as Error).message}`;
-        if (TLS_ERROR_CODES.has(code) || TLS_ERROR_CODES.has(causeCode) || /certificate|fingerprint/i.test(detail)) {
+        if (isTlsVerificationError(err)) {
           throw new NitroTlsError(
             { appliance: this.appliance, method: req.method, resource: label, httpStatus: undefined, errorcode: undefined, message: `TLS verification of ${node} failed: ${detail}` },
             { cause: err, exitCode: EXIT.invalidInput },
@@ -512,7 +499,7 @@ export class NitroClient {
       } catch (err) {
         const code = (err as { code?: string }).code ?? '';
         const detail = (err as Error).message;
-        if (TLS_ERROR_CODES.has(code) || /certificate|fingerprint/i.test(detail)) {
+        if (isTlsVerificationError(err)) {
           throw new NitroTlsError(
             { appliance: this.appliance, method: 'POST', resource: 'login', httpStatus: undefined, errorcode: undefined, message: `TLS verification of ${node} failed: ${detail}` },
             { cause: err, exitCode: EXIT.invalidInput },
