@@ -9,6 +9,10 @@ export interface PlannedChange {
   description: string;
   /** Facts the plan hash covers (current state the change depends on). */
   facts?: JsonObject;
+  /** The change in a few words, for the plan's list per appliance (absent: the description). */
+  summary?: string;
+  /** Nothing changes here (already done, or done by another step): left out of the list per appliance. */
+  noChange?: boolean;
 }
 
 export interface StepPlan {

@@ -3,7 +3,7 @@
 // bound right after unbind-old-key.ts took the old one away — the plan states the outage this
 // leaves for users not yet moved.
 import {
-  bindUserDataEncryptionKey, detectMultiBinding, listUserDataEncryptionKeys,
+  bindUserDataEncryptionKey, detectMultiBinding, listUserDataEncryptionKeys, NITRO_CODE,
 } from '../nitro/index.js';
 import { AdcError } from '../errors.js';
 import type { ChangeRecord, RollbackResult, Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
@@ -36,17 +36,21 @@ export class BindNewKeyStep extends ApplianceStep implements Step {
       changes: this.deps.estate.appliances.map((a) => {
         const f = this.deps.facts.appliances.get(a.name);
         const key = f?.newCertkey ?? name;
-        if (f?.bound.includes(key)) return { target: a.name, description: `${key} is already bound: nothing to do` };
+        if (f?.bound.includes(key)) return { target: a.name, description: `${key} is already bound: nothing to do`, noChange: true };
         if (this.phase === 'overlap') {
+          if (mode === 'swap') return { target: a.name, description: 'swap mode: the new key is bound after re-encryption', noChange: true };
+          const next = f?.bound[0] ?? 'nothing';
           return {
             target: a.name,
-            description: mode === 'swap' ? 'swap mode: the new key is bound after re-encryption'
-              : `bind ${key} next to ${f?.bound.join(', ') || 'nothing'}${mode === 'auto' ? ' (swapped after re-encryption instead only if the firmware shows it holds one key: errorcode 278 naming the key bound now, or the bind replacing it; any other refusal stops the run)' : ''}`,
+            summary: `bind ${key} next to ${next}`,
+            description: `bind ${key} next to ${f?.bound.join(', ') || 'nothing'}${mode === 'auto' ? ` (swapped after re-encryption instead only if the firmware shows it holds one key: errorcode ${NITRO_CODE.invalidArgument} naming the key bound now, or the bind replacing it; any other refusal stops the run)` : ''}`,
           };
         }
-        if (mode === 'swap' || f?.capability === 'single') return { target: a.name, description: `bind ${key} right after the old key is unbound (swap: the firmware holds one binding)` };
-        if (f?.capability === 'multi') return { target: a.name, description: `nothing to do: ${key} is bound in the overlap step (the firmware holds several)` };
-        return { target: a.name, description: `bind ${key} only if this appliance refused the overlap bind (swap, right after the old key is unbound)` };
+        if (mode === 'swap' || f?.capability === 'single') {
+          return { target: a.name, summary: `bind ${key} right after the old key is unbound`, description: `bind ${key} right after the old key is unbound (swap: the firmware holds one binding)` };
+        }
+        if (f?.capability === 'multi') return { target: a.name, description: `nothing to do: ${key} is bound in the overlap step (the firmware holds several)`, noChange: true };
+        return { target: a.name, summary: `bind ${key} only if this appliance refused the overlap bind`, description: `bind ${key} only if this appliance refused the overlap bind (swap, right after the old key is unbound)` };
       }),
       warnings: mode !== 'overlap' && this.phase === 'swap'
         ? ['swap: between the re-encryption and this binding, users whose secrets were moved cannot log on through appliances that still hold only the old key; the run keeps this window as short as it can']

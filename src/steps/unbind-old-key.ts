@@ -24,8 +24,8 @@ export class UnbindOldKeyStep extends ApplianceStep implements Step {
         // The facts stand for the change in the plan hash: the device count in the description
         // moves with every enrolment and must not make a reviewed plan "drift".
         return f?.oldCertkey && f.bound.includes(f.oldCertkey)
-          ? { target: a.name, description: `unbind ${f.oldCertkey}, after a census shows no device under the old certificate (${stillOld} today, re-encrypted before this step)`, facts: { unbind: f.oldCertkey } }
-          : { target: a.name, description: 'the old key is not bound: nothing to do', facts: { unbind: null } };
+          ? { target: a.name, summary: `unbind ${f.oldCertkey}`, description: `unbind ${f.oldCertkey}, after a census shows no device under the old certificate (${stillOld} today, re-encrypted before this step)`, facts: { unbind: f.oldCertkey } }
+          : { target: a.name, description: 'the old key is not bound: nothing to do', facts: { unbind: null }, noChange: true };
       }),
       warnings: [],
     };
