@@ -23,19 +23,22 @@ export class ImportCertkeyStep extends ApplianceStep implements Step {
   readonly title = 'Import the new certificate and key';
   async plan(): Promise<StepPlan> {
     const name = newCertkeyName(this.deps);
-    const c = this.deps.estate.certs.new;
     return {
       changes: this.deps.estate.appliances.map((a): PlannedChange => {
         const existing = this.deps.facts.appliances.get(a.name)?.newCertkey;
         return existing
           ? { target: a.name, description: `new certificate already loaded as certkey ${existing}: adopt it, upload nothing`, facts: { adopt: existing }, noChange: true }
-          : (() => {
-            const summary = `upload ${c.inform === 'PFX' ? 'the PFX' : 'certificate and key'} to /nsconfig/ssl via ${a.transport.description.split(' ')[0]} and add certkey ${name}`;
-            return { target: a.name, summary, description: `${summary} (${c.km.subject}, serial ${c.km.serial}, valid until ${c.km.notAfter.toISOString().slice(0, 10)})${a.target?.mode === 'ha' ? '; sync the files to the HA secondary' : ''}`, facts: { certkey: name } };
-          })();
+          : this.uploadPlan(a, name);
       }),
       warnings: [],
     };
+  }
+
+  private uploadPlan(a: ApplianceHandle, name: string): PlannedChange {
+    const c = this.deps.estate.certs.new;
+    const summary = `upload ${c.inform === 'PFX' ? 'the PFX' : 'certificate and key'} to /nsconfig/ssl via ${a.transport.description.split(' ')[0]} and add certkey ${name}`;
+    const ha = a.target?.mode === 'ha' ? '; sync the files to the HA secondary' : '';
+    return { target: a.name, summary, description: `${summary} (${c.km.subject}, serial ${c.km.serial}, valid until ${c.km.notAfter.toISOString().slice(0, 10)})${ha}`, facts: { certkey: name } };
   }
 
   async apply(ctx: StepContext): Promise<TargetResult[]> {
