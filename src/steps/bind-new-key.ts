@@ -39,11 +39,11 @@ export class BindNewKeyStep extends ApplianceStep implements Step {
         if (f?.bound.includes(key)) return { target: a.name, description: `${key} is already bound: nothing to do`, noChange: true };
         if (this.phase === 'overlap') {
           if (mode === 'swap') return { target: a.name, description: 'swap mode: the new key is bound after re-encryption', noChange: true };
-          const next = f?.bound[0] ?? 'nothing';
+          const next = f?.bound.join(', ') || 'nothing';
           return {
             target: a.name,
             summary: `bind ${key} next to ${next}`,
-            description: `bind ${key} next to ${f?.bound.join(', ') || 'nothing'}${mode === 'auto' ? ` (swapped after re-encryption instead only if the firmware shows it holds one key: errorcode ${NITRO_CODE.invalidArgument} naming the key bound now, or the bind replacing it; any other refusal stops the run)` : ''}`,
+            description: `bind ${key} next to ${next}${mode === 'auto' ? ` (swapped after re-encryption instead only if the firmware shows it holds one key: errorcode ${NITRO_CODE.invalidArgument} naming the key bound now, or the bind replacing it; any other refusal stops the run)` : ''}`,
           };
         }
         if (mode === 'swap' || f?.capability === 'single') {
