@@ -47,7 +47,7 @@ export class Journal {
     const text = readFileSync(path);
     if (text.length > 0 && text[text.length - 1] !== 0x0a) ftruncateSync(this.fd, text.lastIndexOf(0x0a) + 1);
     this.seq = existing.length;
-    this.nextId = 1 + Math.max(0, ...existing.filter((r) => r.type === 'intent').map((r) => (r as { id: number }).id));
+    this.nextId = 1 + Math.max(0, ...existing.flatMap((r) => (r.type === 'intent' ? [r.id] : [])));
   }
 
   static open(path: string): Journal {

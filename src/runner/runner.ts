@@ -56,7 +56,7 @@ export class Runner {
     this.record({ type: 'run', format: JOURNAL_FORMAT, ...this.metaRecord(), attempt });
     if (this.meta.plan) this.record({ type: 'plan', planHash: this.meta.planHash, plan: this.meta.plan });
     this.recordNotes();
-    const finished = new Set(this.prior.filter((r) => r.type === 'step-end' && r.status !== 'failed').map((r) => (r as { step: string }).step));
+    const finished = new Set(this.prior.flatMap((r) => (r.type === 'step-end' && r.status !== 'failed' ? [r.step] : [])));
     const started: Step[] = this.steps.filter((s) => this.prior.some((r) => r.type === 'step-start' && r.step === s.id));
     for (const step of this.steps) {
       if (finished.has(step.id) && !step.rerunOnResume) continue;
@@ -91,7 +91,7 @@ export class Runner {
 
   /** Undoes a failed, interrupted or finished run from its journal. */
   async rollbackAll(reason: string): Promise<RunOutcome> {
-    const startedIds = new Set(this.prior.filter((r) => r.type === 'step-start').map((r) => (r as { step: string }).step));
+    const startedIds = new Set(this.prior.flatMap((r) => (r.type === 'step-start' ? [r.step] : [])));
     this.recordNotes();
     const complete = await this.rollbackSteps(this.steps.filter((s) => startedIds.has(s.id)), reason);
     return complete
