@@ -243,7 +243,7 @@ export async function detectMultiBinding(client: NitroClient, candidate: string,
 /** The probe proved nothing about the firmware: fail the step, and say how to go on. */
 function notEvidence(appliance: string, candidate: string, others: string[], refusal: NitroError | undefined): AdcError {
   const what = refusal
-    ? `the bind of ${candidate} next to ${others.join(', ')} was refused (${refusal.message}), and that is not the refusal read as "one key at a time" (errorcode 278 naming the key bound now)`
+    ? `the bind of ${candidate} next to ${others.join(', ')} was refused (${refusal.message}), and that is not the refusal read as "one key at a time" (errorcode ${NITRO_CODE.invalidArgument} naming the key bound now)`
     : `the bind of ${candidate} next to ${others.join(', ')} was accepted, yet vpn global lists only ${others.join(', ')}`;
   return new AdcError(`${appliance}: ${what}; the bindings are unchanged. If this firmware holds one key at a time, run with mode: swap (outage: from the re-encryption until ${candidate} is bound in its place, users already moved cannot log on through ${appliance})`, undefined, refusal ? { cause: refusal } : undefined);
 }

@@ -260,7 +260,7 @@ export async function ensureCertkey(
       const adopted = await findSameCertificate(client, err.nitroMessage, input.local);
       if (adopted) return { certkey: adopted.certkey, created: false, adopted: true, info: adopted };
       throw new AdcError(
-        `${client.appliance}: add certkey ${input.certkey} refused (273: ${err.nitroMessage}) and no existing certkey holds the same certificate`,
+        `${client.appliance}: add certkey ${input.certkey} refused (${NITRO_CODE.alreadyExists}: ${err.nitroMessage}) and no existing certkey holds the same certificate`,
         undefined,
         { cause: err },
       );
@@ -313,7 +313,7 @@ export async function deleteCertkey(client: NitroClient, name: string, opts: Del
       return true;
     }
     if (err instanceof NitroError && err.hasCode(NITRO_CODE.certificateReferenced)) {
-      throw new AdcError(`${client.appliance}: certkey ${name} is referenced by another binding (1541); kept`, undefined, { cause: err });
+      throw new AdcError(`${client.appliance}: certkey ${name} is referenced by another binding (${NITRO_CODE.certificateReferenced}); kept`, undefined, { cause: err });
     }
     throw err;
   }
