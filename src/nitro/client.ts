@@ -5,9 +5,12 @@ import http from 'node:http';
 import type https from 'node:https';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import {
+  ABSENT_CODES,
+  BAD_LOGIN_CODES,
   BUSY_CODES,
   CLUSTER_NSIP_CODES,
   HA_PROPAGATION_CODES,
+  NITRO_CODE,
   NOT_PRIMARY_CODES,
   NitroDryRunError,
   NitroError,
@@ -18,7 +21,7 @@ import {
   redactBody,
   type HttpMethod,
 } from './errors.js';
-import { buildHttpsAgent, type NitroTlsOptions } from './tls.js';
+import { buildHttpsAgent, isTlsVerificationError, type NitroTlsOptions } from './tls.js';
 import { resolveHaTarget, type HaTarget } from './ha.js';
 import { NitroReplyShapeError } from './reply-shape.js';
 import { EXIT } from '../errors.js';
@@ -127,19 +130,6 @@ export interface NitroReply {
 }
 
 const NETWORK_NOTHING_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-const TLS_ERROR_CODES = new Set([
-  'ERR_ADC_FINGERPRINT_MISMATCH',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'CERT_SIGNATURE_FAILURE',
-  'CERT_UNTRUSTED',
-]);
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -316,7 +306,7 @@ export class NitroClient {
       }
       return rows as T[];
     } catch (err) {
-      if (err instanceof NitroError && err.hasCode(258, 1540, 1542)) return undefined;
+      if (err instanceof NitroError && err.hasCode(...ABSENT_CODES)) return undefined;
       throw err;
     }
   }
@@ -397,7 +387,7 @@ export class NitroClient {
         const code = (err as { code?: string; cause?: { code?: string } }).code ?? '';
         const causeCode = (err as { cause?: { code?: string } }).cause?.code ?? '';
         const detail = `${(err as Error).message}`;
-        if (TLS_ERROR_CODES.has(code) || TLS_ERROR_CODES.has(causeCode) || /certificate|fingerprint/i.test(detail)) {
+        if (isTlsVerificationError(err)) {
           throw new NitroTlsError(
             { appliance: this.appliance, method: req.method, resource: label, httpStatus: undefined, errorcode: undefined, message: `TLS verification of ${node} failed: ${detail}` },
             { cause: err, exitCode: EXIT.invalidInput },
@@ -454,7 +444,7 @@ export class NitroClient {
       let text = message;
       if (errorcode !== undefined && CLUSTER_NSIP_CODES.has(errorcode)) {
         text = `${message} — ${node} is a cluster node NSIP (or a read-only session): use the cluster IP (CLIP) for configuration`;
-      } else if (errorcode === 1244) {
+      } else if (errorcode === NITRO_CODE.basicAuthDisabled) {
         text = `${message} — per-request header credentials are disabled on ${node}: use session auth`;
       } else if (errorcode !== undefined && HA_PROPAGATION_CODES.has(errorcode)) {
         text = `${message} — HA propagation to the secondary failed: the primary may hold the change and the secondary not; fail this step and roll back`;
@@ -509,7 +499,7 @@ export class NitroClient {
       } catch (err) {
         const code = (err as { code?: string }).code ?? '';
         const detail = (err as Error).message;
-        if (TLS_ERROR_CODES.has(code) || /certificate|fingerprint/i.test(detail)) {
+        if (isTlsVerificationError(err)) {
           throw new NitroTlsError(
             { appliance: this.appliance, method: 'POST', resource: 'login', httpStatus: undefined, errorcode: undefined, message: `TLS verification of ${node} failed: ${detail}` },
             { cause: err, exitCode: EXIT.invalidInput },
@@ -530,7 +520,7 @@ export class NitroClient {
     const errorcode = typeof body.errorcode === 'number' ? body.errorcode : undefined;
     this.emit({ node, method: 'POST', resource: 'login', httpStatus: res.status, attempt: 1, ms: Date.now() - started, outcome: res.status < 300 ? 'ok' : 'error', ...(errorcode !== undefined ? { errorcode } : {}) });
     if (res.status >= 300 || (errorcode !== undefined && errorcode !== 0)) {
-      const bad = errorcode === 354 || errorcode === 355;
+      const bad = errorcode !== undefined && BAD_LOGIN_CODES.has(errorcode);
       throw new NitroError(
         {
           appliance: this.appliance, method: 'POST', resource: 'login', httpStatus: res.status, errorcode,

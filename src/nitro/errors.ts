@@ -2,54 +2,10 @@
 // message text, and every error names the appliance and the call so an operator can act.
 import { AdcError, EXIT } from '../errors.js';
 
-/** Error codes the client or the operations act on (docs/fidelity.md, "Error codes"). */
-export const NITRO_CODE = {
-  noSuchResource: 258,
-  alreadyExists: 273,
-  invalidArgument: 278,
-  operationInProgress: 293,
-  haPropagationFailed: 349,
-  haPropagationTimedOut: 347,
-  haPropagation457: 457,
-  haPropagation458: 458,
-  loginRequired: 352,
-  invalidUser: 354,
-  invalidCredentials: 355,
-  notPrimary: 368,
-  haSyncInProgress: 412,
-  sessionExpired: 444,
-  sessionExpired1027: 1027,
-  connectedToSecondary: 1028,
-  clusterNodeNsip: 1044,
-  readOnlySession: 1203,
-  basicAuthDisabled: 1244,
-  bulkPartialFailure: 1243,
-  tooManySaves: 1461,
-  invalidCertificate: 1536,
-  invalidKeyOrPassphrase: 1537,
-  certKeyMismatch: 1538,
-  certificateAbsent: 1540,
-  certificateReferenced: 1541,
-  certBindingAbsent: 1542,
-  certNotYetValid: 1588,
-  certExpired: 1589,
-  wrongPassphrase: 1614,
-  fileExists: 1642,
-  inputFileAbsent: 1647,
-} as const;
-
-/** Codes that mean "the session is gone": log in again once and repeat. */
-export const SESSION_CODES: ReadonlySet<number> = new Set([352, 444, 1027]);
-/** Codes that mean "busy": wait and retry, even for a write (nothing happened). */
-export const BUSY_CODES: ReadonlySet<number> = new Set([293, 412, 1461]);
-/** Codes that mean "you are talking to the secondary". */
-export const NOT_PRIMARY_CODES: ReadonlySet<number> = new Set([368, 1028]);
-/** Codes that mean "this is a cluster node's NSIP, not the cluster IP". */
-export const CLUSTER_NSIP_CODES: ReadonlySet<number> = new Set([1044, 1203]);
-/** HA propagation failures: the primary changed, the secondary may not have. */
-export const HA_PROPAGATION_CODES: ReadonlySet<number> = new Set([347, 349, 457, 458]);
-/** Codes that mean "absent" on a read or on a delete of something already gone. */
-export const ABSENT_CODES: ReadonlySet<number> = new Set([258, 1540, 1542]);
+export {
+  ABSENT_CODES, BAD_LOGIN_CODES, BUSY_CODES, CERTIFICATE_CODES, CLUSTER_NSIP_CODES, HA_PROPAGATION_CODES, NITRO_CODE, NOT_PRIMARY_CODES, SESSION_CODES,
+  nitroCodeWords, type NitroCode,
+} from './codes.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -112,10 +68,6 @@ export class NitroDryRunError extends NitroError {}
 
 /** TLS verification of the appliance failed (wrong CA, fingerprint mismatch). */
 export class NitroTlsError extends NitroError {}
-
-export function isNitroCode(err: unknown, ...codes: number[]): err is NitroError {
-  return err instanceof NitroError && err.hasCode(...codes);
-}
 
 const SECRET_FIELDS = new Set(['password', 'passplain', 'filecontent', 'passphrase', 'privatekey', 'newpassword']);
 

@@ -1,7 +1,7 @@
 // Which node of an appliance to talk to. Writes must go to the HA primary, a failover can
 // happen mid-run, and a cluster node's NSIP must never be configured directly.
 import { AdcError, EXIT } from '../errors.js';
-import { NitroError } from './errors.js';
+import { NitroError, NOT_PRIMARY_CODES } from './errors.js';
 import { NitroReplyShapeError, oneOf, optionalFlag, optionalNumber, optionalString } from './reply-shape.js';
 import type { NitroClient } from './client.js';
 
@@ -111,7 +111,7 @@ export async function observeNode(client: NitroClient, url: string): Promise<HaN
   } catch (err) {
     // Wrong credentials or a failed TLS pin are not "node down": stop at once.
     if (err instanceof NitroError && err.exitCode === EXIT.invalidInput) throw err;
-    if (err instanceof NitroError && err.httpStatus !== undefined && !err.hasCode(368, 1028)) throw err;
+    if (err instanceof NitroError && err.httpStatus !== undefined && !err.hasCode(...NOT_PRIMARY_CODES)) throw err;
     return { url, reachable: false, error: err instanceof Error ? err.message : String(err), peers: [] };
   }
 }

@@ -5,12 +5,12 @@
 import { AdcError } from '../errors.js';
 import type { NitroClient } from './client.js';
 import {
-  ABSENT_CODES, BUSY_CODES, CLUSTER_NSIP_CODES, HA_PROPAGATION_CODES, NITRO_CODE, NOT_PRIMARY_CODES, NitroError, NitroOutcomeUnknownError, SESSION_CODES,
+  ABSENT_CODES, BAD_LOGIN_CODES, BUSY_CODES, CERTIFICATE_CODES, CLUSTER_NSIP_CODES, HA_PROPAGATION_CODES, NITRO_CODE, NOT_PRIMARY_CODES, NitroError, NitroOutcomeUnknownError, SESSION_CODES,
 } from './errors.js';
 import { NitroReplyShapeError, optionalString } from './reply-shape.js';
 import { awaitChange } from './settle.js';
 
-const NOT_FIRMWARE_CODES = [...HA_PROPAGATION_CODES, ...BUSY_CODES, ...NOT_PRIMARY_CODES, ...CLUSTER_NSIP_CODES, ...SESSION_CODES, 354, 355];
+const NOT_FIRMWARE_CODES = [...HA_PROPAGATION_CODES, ...BUSY_CODES, ...NOT_PRIMARY_CODES, ...CLUSTER_NSIP_CODES, ...SESSION_CODES, ...BAD_LOGIN_CODES];
 
 const RESOURCE = 'vpnglobal_sslcertkey_binding';
 
@@ -25,7 +25,7 @@ export function isBindingRefusal(err: unknown): err is NitroError {
 }
 
 /** "No such certkey" and "bad certificate" answers are about the certkey, never the firmware. */
-const NOT_A_REFUSAL_CODES = [...ABSENT_CODES, 1536, 1537, 1538, 1588, 1589, 1614, 1647];
+const NOT_A_REFUSAL_CODES = [...ABSENT_CODES, ...CERTIFICATE_CODES];
 
 /** Every binding vpn global lists, by kind, each in the order the appliance lists them. */
 export interface VpnGlobalBindings {
@@ -89,7 +89,7 @@ export async function bindUserDataEncryptionKey(client: NitroClient, certkey: st
     await client.request({ method: 'PUT', resource: RESOURCE, body: { [RESOURCE]: { userdataencryptionkey: certkey } } });
   } catch (err) {
     // "Already exists" from a concurrent writer: the list is the truth.
-    if (err instanceof NitroError && err.hasCode(273)) {
+    if (err instanceof NitroError && err.hasCode(NITRO_CODE.alreadyExists)) {
       const now = await listUserDataEncryptionKeys(client);
       if (!now.includes(certkey)) throw err;
       return { changed: true, bound: now };
@@ -243,7 +243,7 @@ export async function detectMultiBinding(client: NitroClient, candidate: string,
 /** The probe proved nothing about the firmware: fail the step, and say how to go on. */
 function notEvidence(appliance: string, candidate: string, others: string[], refusal: NitroError | undefined): AdcError {
   const what = refusal
-    ? `the bind of ${candidate} next to ${others.join(', ')} was refused (${refusal.message}), and that is not the refusal read as "one key at a time" (errorcode 278 naming the key bound now)`
+    ? `the bind of ${candidate} next to ${others.join(', ')} was refused (${refusal.message}), and that is not the refusal read as "one key at a time" (errorcode ${NITRO_CODE.invalidArgument} naming the key bound now)`
     : `the bind of ${candidate} next to ${others.join(', ')} was accepted, yet vpn global lists only ${others.join(', ')}`;
   return new AdcError(`${appliance}: ${what}; the bindings are unchanged. If this firmware holds one key at a time, run with mode: swap (outage: from the re-encryption until ${candidate} is bound in its place, users already moved cannot log on through ${appliance})`, undefined, refusal ? { cause: refusal } : undefined);
 }

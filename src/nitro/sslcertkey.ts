@@ -4,7 +4,7 @@
 import { X509Certificate, createHash } from 'node:crypto';
 import { AdcError, InputError } from '../errors.js';
 import type { NitroClient } from './client.js';
-import { NitroError, NitroOutcomeUnknownError } from './errors.js';
+import { NITRO_CODE, NitroError, NitroOutcomeUnknownError } from './errors.js';
 import { NitroReplyShapeError, optionalNumber, optionalString } from './reply-shape.js';
 import { awaitChange } from './settle.js';
 import { listUserDataEncryptionKeys } from './otp-binding.js';
@@ -256,11 +256,11 @@ export async function ensureCertkey(
       const now = await awaitChange(err, `certkey ${input.certkey}`, () => getCertkey(client, input.certkey), (c): c is CertkeyInfo => c !== undefined);
       return verifyCreated(client, input.certkey, now, input.local);
     }
-    if (err instanceof NitroError && err.hasCode(273)) {
+    if (err instanceof NitroError && err.hasCode(NITRO_CODE.alreadyExists)) {
       const adopted = await findSameCertificate(client, err.nitroMessage, input.local);
       if (adopted) return { certkey: adopted.certkey, created: false, adopted: true, info: adopted };
       throw new AdcError(
-        `${client.appliance}: add certkey ${input.certkey} refused (273: ${err.nitroMessage}) and no existing certkey holds the same certificate`,
+        `${client.appliance}: add certkey ${input.certkey} refused (${NITRO_CODE.alreadyExists}: ${err.nitroMessage}) and no existing certkey holds the same certificate`,
         undefined,
         { cause: err },
       );
@@ -307,13 +307,13 @@ export async function deleteCertkey(client: NitroClient, name: string, opts: Del
     await client.request({ method: 'DELETE', resource: 'sslcertkey', name });
     return true;
   } catch (err) {
-    if (err instanceof NitroError && err.hasCode(258, 1540)) return false;
+    if (err instanceof NitroError && err.hasCode(NITRO_CODE.noSuchResource, NITRO_CODE.certificateAbsent)) return false;
     if (err instanceof NitroOutcomeUnknownError) {
       await awaitChange(err, `the removal of certkey ${name}`, () => getCertkey(client, name), (now) => now === undefined);
       return true;
     }
-    if (err instanceof NitroError && err.hasCode(1541)) {
-      throw new AdcError(`${client.appliance}: certkey ${name} is referenced by another binding (1541); kept`, undefined, { cause: err });
+    if (err instanceof NitroError && err.hasCode(NITRO_CODE.certificateReferenced)) {
+      throw new AdcError(`${client.appliance}: certkey ${name} is referenced by another binding (${NITRO_CODE.certificateReferenced}); kept`, undefined, { cause: err });
     }
     throw err;
   }

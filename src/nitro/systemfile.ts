@@ -3,7 +3,7 @@
 // the run that created it — the caller passes the names it created.
 import { InputError } from '../errors.js';
 import type { NitroCallOptions, NitroClient } from './client.js';
-import { NitroError, NitroOutcomeUnknownError } from './errors.js';
+import { NITRO_CODE, NitroError, NitroOutcomeUnknownError } from './errors.js';
 import { NitroReplyShapeError, oneOf, optionalNumber, optionalString } from './reply-shape.js';
 import { awaitChange } from './settle.js';
 
@@ -98,7 +98,7 @@ export async function deleteSystemFile(client: NitroClient, name: string, locati
     await client.request({ method: 'DELETE', resource: 'systemfile', name, query: { args: { filelocation: dir(location) } } });
     return true;
   } catch (err) {
-    if (err instanceof NitroError && err.hasCode(258)) return false;
+    if (err instanceof NitroError && err.hasCode(NITRO_CODE.noSuchResource)) return false;
     if (err instanceof NitroOutcomeUnknownError) {
       await awaitChange(err, `the removal of ${name}`, () => systemFileExists(client, name, location), (there) => !there);
       return true;

@@ -25,6 +25,32 @@ export class TlsPinError extends Error {
 }
 
 /**
+ * Codes Node gives a connection the appliance's certificate failed on: OpenSSL's verification
+ * results (a chain that does not verify, dates, a wrong name) and the alerts a TLS peer sends
+ * about a certificate. Errors are told by code, which Node keeps stable, never by their words.
+ */
+const TLS_VERIFY_CODES: ReadonlySet<string> = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE', 'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY', 'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID', 'CERT_HAS_EXPIRED', 'ERROR_IN_CERT_NOT_BEFORE_FIELD', 'ERROR_IN_CERT_NOT_AFTER_FIELD',
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_CHAIN_TOO_LONG', 'CERT_REVOKED', 'INVALID_CA',
+  'PATH_LENGTH_EXCEEDED', 'INVALID_PURPOSE', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_ADC_FINGERPRINT_MISMATCH',
+  'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN', 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED',
+  'ERR_SSL_SSLV3_ALERT_CERTIFICATE_REVOKED', 'ERR_SSL_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE', 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
+]);
+
+/** A connection refused because the appliance's certificate failed verification or the pin (anywhere in the cause chain). */
+export function isTlsVerificationError(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof TlsPinError) return true;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && TLS_VERIFY_CODES.has(code)) return true;
+  }
+  return false;
+}
+
+/**
  * An https.Agent that checks the pinned fingerprint after the handshake and before the socket
  * is handed to the HTTP layer, so not one request byte (credentials!) reaches an impostor.
  * Node only runs `checkServerIdentity` when the chain already verified, which a self-signed

@@ -2,7 +2,7 @@
 // (the binding behaviour is found out by the bind itself, see otp-binding.ts), so a reply we cannot
 // read leaves the version unknown and says so; it never stops a run.
 import type { NitroClient } from './client.js';
-import { NitroError } from './errors.js';
+import { NITRO_CODE, NitroError } from './errors.js';
 import { NitroReplyShapeError, describeShape } from './reply-shape.js';
 
 export interface FirmwareVersion {
@@ -38,7 +38,7 @@ export async function readFirmwareVersion(client: NitroClient): Promise<Firmware
     if (err instanceof NitroError && err.httpStatus !== undefined) return { ok: false, why: `GET nsversion answered ${err.errorcode ?? `HTTP ${err.httpStatus}`}` };
     throw err;
   }
-  if (rows === undefined) return { ok: false, why: 'GET nsversion answered 258 (no such resource)' };
+  if (rows === undefined) return { ok: false, why: `GET nsversion answered ${NITRO_CODE.noSuchResource} (no such resource)` };
   const text = rows[0]?.version;
   if (typeof text !== 'string' || !text.trim()) return { ok: false, why: `GET nsversion carried ${describeShape(rows)}` };
   return { ok: true, version: parseFirmwareVersion(text) };

@@ -1,5 +1,8 @@
 import { InputError } from '../errors.js';
 
+/** A private key or PKCS#12 file that needs a passphrase: none was given, or the one given does not open it. */
+export class KeyPassphraseError extends InputError {}
+
 /** A value that is not a well-formed legacy or encrypted OTP attribute. */
 export class OtpFormatError extends InputError {}
 

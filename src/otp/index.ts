@@ -3,7 +3,7 @@ export { parseAttribute, formatAttribute, parseDeviceValue, formatDeviceValue, M
 export type { OtpAttribute, LegacyAttribute, EncryptedAttribute, LegacyDevice, EncryptedDevice } from './codec.js';
 export { kidOf, deriveKey, encryptBytes, decryptBytes, decryptMany } from './crypto.js';
 export { toB64Url, fromB64Url, isBase32Secret } from './encoding.js';
-export { OtpFormatError, OtpDecryptError } from './errors.js';
+export { KeyPassphraseError, OtpFormatError, OtpDecryptError } from './errors.js';
 export { Keyring, decryptDevice, decryptDevices, decryptWithKeyring, encryptPlaintext } from './devices.js';
 export type { PlainDevice, DecryptedDevice } from './devices.js';
 export { loadKeyMaterial, keyMaterialFromPem, certificateInfo } from './key-material.js';

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import forge from 'node-forge';
 import { InputError, errorMessage } from '../errors.js';
 import { deriveKey, kidOf } from './crypto.js';
+import { KeyPassphraseError } from './errors.js';
 import { toB64Url } from './encoding.js';
 
 export interface OtpCertificateInfo {
@@ -142,12 +143,12 @@ function firstPrivateKeyBlock(text: string): string | undefined {
 function parsePrivateKey(pem: string, label: string, passphrase: string | undefined): KeyObject {
   const encrypted = /ENCRYPTED/.test(pem);
   if (encrypted && passphrase === undefined) {
-    throw new InputError(`${label}: the private key is encrypted; give its passphrase with --passphrase-env VAR (or at the prompt)`);
+    throw new KeyPassphraseError(`${label}: the private key is encrypted; give its passphrase with --passphrase-env VAR (or at the prompt)`);
   }
   try {
     return createPrivateKey(encrypted ? { key: pem, passphrase } : { key: pem });
   } catch (err) {
-    if (encrypted) throw new InputError(`${label}: cannot decrypt the private key: wrong passphrase?`);
+    if (encrypted) throw new KeyPassphraseError(`${label}: cannot decrypt the private key: wrong passphrase?`);
     throw new InputError(`${label}: not a usable private key (${errorMessage(err)})`);
   }
 }
@@ -159,8 +160,10 @@ function fromPkcs12(path: string, bytes: Buffer, passphrase: string | undefined)
     p12 = forge.pkcs12.pkcs12FromAsn1(asn1, false, passphrase ?? '');
   } catch (err) {
     const msg = errorMessage(err);
+    // node-forge says a PKCS#12 MAC or decryption failed only in its words (its errors have no
+    // code or class of their own): the one third-party message read here.
     if (/mac|password|decrypt/i.test(msg)) {
-      throw new InputError(`${path}: cannot open the PKCS#12 file: wrong passphrase?${passphrase === undefined ? ' (none given: use --passphrase-env VAR)' : ''}`);
+      throw new KeyPassphraseError(`${path}: cannot open the PKCS#12 file: wrong passphrase?${passphrase === undefined ? ' (none given: use --passphrase-env VAR)' : ''}`);
     }
     throw new InputError(`${path}: not a readable PKCS#12 file (${msg})`);
   }

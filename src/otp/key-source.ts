@@ -3,6 +3,7 @@
 // each front end (the long-option CLI, the vendor-style otptool) uses its own and no terminal or
 // process state is read down here.
 import { InputError } from '../errors.js';
+import { KeyPassphraseError } from './errors.js';
 import { loadKeyMaterial, type OtpKeyMaterial } from './key-material.js';
 
 export interface KeyArgs {
@@ -27,7 +28,7 @@ export async function loadKeyFrom(args: KeyArgs, label: string, io: KeySourceIo)
     return await loadKeyMaterial({ cert: args.cert, key: args.key, passphrase, allowExpired: args.allowExpired });
   } catch (err) {
     // An encrypted key or PFX without a passphrase: ask, when someone is there to answer.
-    if (passphrase === undefined && io.promptSecret && err instanceof InputError && /passphrase/.test(err.message)) {
+    if (passphrase === undefined && io.promptSecret && err instanceof KeyPassphraseError) {
       const asked = await io.promptSecret(`passphrase for ${args.cert}`);
       return loadKeyMaterial({ cert: args.cert, key: args.key, passphrase: asked, allowExpired: args.allowExpired });
     }

@@ -10,7 +10,7 @@
 // the secondary's copy goes too. The content names run, host, pid, user and time (no secret).
 import { createHash } from 'node:crypto';
 import { AdcError, EXIT, errorMessage, InputError } from '../errors.js';
-import { awaitChange, deleteSystemFile, NitroError, NitroOutcomeUnknownError, NitroUnreachableError, readSystemFile, SSL_DIR, syncSslFiles, uploadSystemFile } from '../nitro/index.js';
+import { awaitChange, deleteSystemFile, NITRO_CODE, NitroError, NitroOutcomeUnknownError, NitroUnreachableError, readSystemFile, SSL_DIR, syncSslFiles, uploadSystemFile } from '../nitro/index.js';
 import type { EstateId, LockHolder } from '../runner/lock.js';
 import type { ApplianceHandle } from '../steps/estate.js';
 import { nodesOf, type Inventory } from './inventory.js';
@@ -153,7 +153,7 @@ async function takeOne(a: ApplianceHandle, bytes: Buffer, content: LockContent, 
         });
         return notes;
       }
-      if (!(err instanceof NitroError && err.hasCode(1642))) {
+      if (!(err instanceof NitroError && err.hasCode(NITRO_CODE.fileExists))) {
         throw new AdcError(`${a.name}: cannot take the run lock ${LOCK_PATH}: ${errorMessage(err)}. Nothing was changed`, EXIT.invalidInput, { cause: err });
       }
     }

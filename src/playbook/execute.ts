@@ -133,9 +133,6 @@ export async function planPlaybook(playbook: string, inventory: string, sets: st
   }
 }
 
-/** A planned change that changes nothing is left out of the per-appliance summary. */
-const NO_CHANGE = /nothing to do|already (bound|loaded)|swap mode: the new key is bound after/;
-
 export function budgetWords(budget: number, appliances: number): string {
   if (budget === 0) {
     return 'failure budget 0 (the default): if any appliance fails at any step, the run stops and rolls back every appliance and the directory to where they are now';
@@ -170,9 +167,11 @@ function fleetWords(mode: string, parallel: number, steps: Step[]): string[] {
 async function computePlan(l: Loaded, dryRun: boolean, noLogonCheck = false): Promise<PlanDoc> {
   const ctx = readOnlyContext();
   const steps: PlanDoc['steps'] = [];
+  const plans: StepPlan[] = [];
   const hashed: unknown[] = [];
   for (const s of l.steps) {
     const p: StepPlan = await s.plan(ctx);
+    plans.push(p);
     steps.push({ id: s.id, title: s.title, changes: p.changes.map((c) => ({ target: c.target, description: c.description })), warnings: p.warnings });
     // Where a step gives facts, they stand for the change: its description is prose for the
     // operator and may carry counts that move on their own (the directory step's device counts
@@ -184,7 +183,7 @@ async function computePlan(l: Loaded, dryRun: boolean, noLogonCheck = false): Pr
   const facts = l.facts;
   const appliances = l.estate.appliances.map((a) => ({
     name: a.name, facts: facts.appliances.get(a.name) ? applianceFactsJson(a, facts.appliances.get(a.name)!) : {}, warnings: a.warnings,
-    changes: steps.flatMap((s, i) => s.changes.filter((c) => c.target === a.name && !NO_CHANGE.test(c.description)).map((c) => `${i + 1}. ${c.description.split(/ \(|, |; /)[0]}`)),
+    changes: plans.flatMap((p, i) => p.changes.filter((c) => c.target === a.name && !c.noChange).map((c) => `${i + 1}. ${c.summary ?? c.description}`)),
   }));
   hashed.push(appliances.map((a) => ({ name: a.name, bound: a.facts['bound'] ?? null, oldCertkey: a.facts['oldCertkey'] ?? null, newCertkey: a.facts['newCertkey'] ?? null, primary: a.facts['primary'] ?? null })));
   const hash = createHash('sha256').update(JSON.stringify(hashed)).digest('hex').slice(0, 16);
@@ -262,7 +261,7 @@ export async function resumeRun(runId: string, opts: JournalOptions): Promise<Ex
     requireLogonProof(l.steps, l.estate, first.params[NO_LOGON_CHECK_PARAM] === true);
     // A run decision, not a live fact: appliances the failure budget left out stay left out.
     for (const r of readJournal(journalPath(runDir))) {
-      if (r.type === 'target' && r.status === 'skipped' && r.message.startsWith('FAILED, left out')) l.facts.excluded.add(r.target);
+      if (r.type === 'target' && r.leftOut) l.facts.excluded.add(r.target);
     }
     const runner = new Runner({ ...metaOf(first, runDir), inputs: inputs as unknown as JsonObject, notes }, l.steps, opts.reporter, opts.signal, l.safety);
     return runner.run();

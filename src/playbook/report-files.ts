@@ -5,6 +5,7 @@
 // one warning says which file is missing and why; the journal holds everything the reports
 // would have said (`adc-cutover show <run-id>` rebuilds the report from it).
 import { rmSync } from 'node:fs';
+import { getSystemErrorMap } from 'node:util';
 import { errorMessage } from '../errors.js';
 import { writeReport, type RunReport } from '../runner/report.js';
 import { writeJUnit } from '../runner/reporters/junit.js';
@@ -23,9 +24,10 @@ export function writeReportFiles(files: ReportFiles, report: RunReport, journal:
     try {
       write();
     } catch (err) {
-      // Node says "ENOSPC: no space left on device, open '<path>'": keep the errno and its words.
-      const code = (err as NodeJS.ErrnoException).code;
-      const words = /^[A-Z]+: ([^,]+)/.exec(errorMessage(err))?.[1] ?? errorMessage(err);
+      // The errno and the system's words for it ("ENOSPC: no space left on device"), from the
+      // error's own fields rather than its message.
+      const { code, errno } = err as NodeJS.ErrnoException;
+      const words = (errno !== undefined ? getSystemErrorMap().get(errno)?.[1] : undefined) ?? errorMessage(err);
       failed.push(`${path} (${code ? `${code}: ` : ''}${words})`);
       // A short write leaves a torn file that `show` would trust over the journal.
       try {

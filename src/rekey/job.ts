@@ -1,9 +1,8 @@
 // What one entry needs, decided from its stored values alone (pure: no I/O). The per-device
 // decisions are the codec's (rekeyValue / decryptValue); this only turns them into "write this",
 // "leave it, because…" or "refuse it, because…".
-import { errorMessage } from '../errors.js';
 import {
-  Keyring, decryptValue, rekeyValues, verifySecrets, verifyValues, type DeviceOutcome, type OtpKeyMaterial, type Settled, type TransformResult,
+  Keyring, OtpDecryptError, decryptValue, rekeyValues, verifySecrets, verifyValues, type DeviceOutcome, type OtpKeyMaterial, type Settled, type TransformResult,
 } from '../otp/index.js';
 
 export type RekeyJob =
@@ -75,7 +74,7 @@ export function prepareJob(job: RekeyJob): PreparedJob {
     const oldValue = present[0]!;
     if (!r || !r.ok) {
       // A value we cannot parse, or (decrypt) a device we cannot read: left as it is, reported.
-      return { kind: 'skip', reason: job.kind === 'decrypt' && r && /decrypt/.test(errorMessage(r.error)) ? 'cannot decrypt' : 'unreadable value', devices: [] };
+      return { kind: 'skip', reason: job.kind === 'decrypt' && r?.error instanceof OtpDecryptError ? 'cannot decrypt' : 'unreadable value', devices: [] };
     }
     const { result } = r;
     if (result.value !== undefined && result.value !== oldValue) {

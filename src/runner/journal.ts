@@ -3,23 +3,25 @@
 // process went on. A crash can only lose the last, partly written line, which reading ignores.
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { AdcError, EXIT } from '../errors.js';
+import { upgradeJournal } from './journal-format.js';
 import type { JsonObject } from './json.js';
 import { redactValue } from './redact.js';
-import type { ChangeRecord } from './step.js';
+import type { BindingCapability, ChangeRecord } from './step.js';
 
 export type JournalRecord =
-  | { type: 'run'; runId: string; playbook: string; inventory: string; params: JsonObject; planHash: string; dryRun: boolean; user: string; host: string; attempt: number; inputs?: JsonObject }
+  // `format`: the journal format this session writes (journal-format.ts); absent in format 1.
+  | { type: 'run'; format?: number; runId: string; playbook: string; inventory: string; params: JsonObject; planHash: string; dryRun: boolean; user: string; host: string; attempt: number; inputs?: JsonObject }
   | { type: 'plan'; planHash: string; plan: JsonObject }
   | { type: 'step-start'; step: string; kind: string; title: string }
   | { type: 'intent'; id: number; step: string; target: string; action: string; data: JsonObject }
   | { type: 'done'; id: number; data: JsonObject }
   | { type: 'outcome-unknown'; id: number; message: string }
   | { type: 'write-sent'; id: number }
-  | { type: 'target'; step: string; target: string; status: string; message: string; changed?: JsonObject }
+  | { type: 'target'; step: string; target: string; status: string; message: string; changed?: JsonObject; leftOut?: boolean; bound?: string[]; capability?: BindingCapability }
   | { type: 'note'; step?: string; target: string; level: 'info' | 'warn'; message: string }
   | { type: 'step-end'; step: string; status: 'ok' | 'failed' | 'skipped'; error?: string; durationMs: number }
-  | { type: 'rollback-start'; reason: string }
-  | { type: 'undo'; id: number; step: string; target: string; status: 'undone' | 'not-needed' | 'failed'; message: string; ms?: number }
+  | { type: 'rollback-start'; format?: number; reason: string }
+  | { type: 'undo'; id: number; step: string; target: string; status: 'undone' | 'not-needed' | 'failed'; message: string; ms?: number; bound?: string[]; certkeyDeleted?: string }
   | { type: 'rollback-end'; status: 'complete' | 'incomplete' }
   | { type: 'invariant'; phase: 'run' | 'rollback'; holds: boolean; leftOutOnly: boolean; message: string }
   | { type: 'run-end'; status: RunStatus; exitCode: number; message?: string };
@@ -45,7 +47,7 @@ export class Journal {
     const text = readFileSync(path);
     if (text.length > 0 && text[text.length - 1] !== 0x0a) ftruncateSync(this.fd, text.lastIndexOf(0x0a) + 1);
     this.seq = existing.length;
-    this.nextId = 1 + Math.max(0, ...existing.filter((r) => r.type === 'intent').map((r) => (r as { id: number }).id));
+    this.nextId = 1 + Math.max(0, ...existing.flatMap((r) => (r.type === 'intent' ? [r.id] : [])));
   }
 
   static open(path: string): Journal {
@@ -80,6 +82,7 @@ export class Journal {
   }
 }
 
+/** The journal's records, in the present format whatever format wrote them (journal-format.ts). */
 export function readJournal(path: string, opts: { missingOk?: boolean } = {}): Stamped[] {
   let text: string;
   try {
@@ -99,7 +102,7 @@ export function readJournal(path: string, opts: { missingOk?: boolean } = {}): S
       if (i < lines.length - 2) throw new AdcError(`${path}:${i + 1}: the run journal is corrupt`, EXIT.invalidInput);
     }
   });
-  return out;
+  return upgradeJournal(out, path);
 }
 
 /** The change records of each step, with done/undone folded in, in journal order. */

@@ -3,12 +3,28 @@
 import { writeFileSync } from 'node:fs';
 import type { JsonObject } from './json.js';
 import type { RunStatus, Stamped } from './journal.js';
+import type { BindingCapability } from './step.js';
 
+/** One target's outcome; the fields after `changed` are TargetResult's (src/runner/step.ts). */
 export interface TargetReport {
   target: string;
   status: string;
   message: string;
   changed?: JsonObject;
+  leftOut?: boolean;
+  bound?: string[];
+  capability?: BindingCapability;
+}
+
+/** One undo. `ms`: what it took, when its step measured it; `bound`, `certkeyDeleted`: RollbackResult's. */
+export interface UndoReport {
+  target: string;
+  status: string;
+  message: string;
+  at: string;
+  ms?: number;
+  bound?: string[];
+  certkeyDeleted?: string;
 }
 
 export interface StepReport {
@@ -29,8 +45,7 @@ export interface StepReport {
   targets: TargetReport[];
   /** `outcomeUnknown`: the write got no reply and had not shown when the step gave up on it. */
   changes: { id: number; target: string; action: string; data: JsonObject; done: boolean; outcomeUnknown?: boolean }[];
-  /** `ms`: what the undo took, when its step measured it. */
-  rollback: { target: string; status: string; message: string; at: string; ms?: number }[];
+  rollback: UndoReport[];
   notes: { target: string; level: string; message: string }[];
 }
 
@@ -91,11 +106,19 @@ export function buildReport(records: Stamped[], stepOrder: { id: string; kind: s
         break;
       }
       case 'step-end': Object.assign(stepOf(r.step), { status: r.status, endedAt: r.t, durationMs: r.durationMs, ...(r.error ? { error: r.error } : {}) }); break;
-      case 'target': stepOf(r.step).targets.push({ target: r.target, status: r.status, message: r.message, ...(r.changed ? { changed: r.changed } : {}) }); break;
+      case 'target': {
+        const { type: _t, step, t: _at, seq: _seq, ...result } = r;
+        stepOf(step).targets.push(result);
+        break;
+      }
       case 'intent': { const c = { id: r.id, target: r.target, action: r.action, data: r.data, done: false }; intents.set(r.id, c); stepOf(r.step).changes.push(c); break; }
       case 'done': { const c = intents.get(r.id); if (c) { c.done = true; c.data = { ...c.data, ...r.data }; } break; }
       case 'outcome-unknown': { const c = intents.get(r.id); if (c) c.outcomeUnknown = true; break; }
-      case 'undo': stepOf(r.step).rollback.push({ target: r.target, status: r.status, message: r.message, at: r.t, ...(r.ms !== undefined ? { ms: r.ms } : {}) }); break;
+      case 'undo': {
+        const { type: _t, id: _id, step, t, seq: _seq, ...undo } = r;
+        stepOf(step).rollback.push({ ...undo, at: t });
+        break;
+      }
       case 'note': (r.step ? stepOf(r.step).notes : runNotes).push({ target: r.target, level: r.level, message: r.message }); break;
       default: break;
     }

@@ -4,6 +4,7 @@ import { hostname, userInfo } from 'node:os';
 import { AdcError, EXIT, errorMessage, type ExitCode } from '../errors.js';
 import type { Reporter, RunEvent } from './events.js';
 import { changeRecords, Journal, readJournal, type JournalRecord, type RunStatus, type Stamped } from './journal.js';
+import { JOURNAL_FORMAT } from './journal-format.js';
 import type { JsonObject } from './json.js';
 import { redact } from './redact.js';
 import type { ChangeRecord, RollbackResult, SafetyCheck, SafetyVerdict, Step, StepContext, StepJournal, TargetResult } from './step.js';
@@ -52,10 +53,10 @@ export class Runner {
   /** Runs (or, when the journal has records, resumes) the steps. */
   async run(): Promise<RunOutcome> {
     const attempt = 1 + this.prior.filter((r) => r.type === 'run').length;
-    this.record({ type: 'run', ...this.metaRecord(), attempt });
+    this.record({ type: 'run', format: JOURNAL_FORMAT, ...this.metaRecord(), attempt });
     if (this.meta.plan) this.record({ type: 'plan', planHash: this.meta.planHash, plan: this.meta.plan });
     this.recordNotes();
-    const finished = new Set(this.prior.filter((r) => r.type === 'step-end' && r.status !== 'failed').map((r) => (r as { step: string }).step));
+    const finished = new Set(this.prior.flatMap((r) => (r.type === 'step-end' && r.status !== 'failed' ? [r.step] : [])));
     const started: Step[] = this.steps.filter((s) => this.prior.some((r) => r.type === 'step-start' && r.step === s.id));
     for (const step of this.steps) {
       if (finished.has(step.id) && !step.rerunOnResume) continue;
@@ -90,7 +91,7 @@ export class Runner {
 
   /** Undoes a failed, interrupted or finished run from its journal. */
   async rollbackAll(reason: string): Promise<RunOutcome> {
-    const startedIds = new Set(this.prior.filter((r) => r.type === 'step-start').map((r) => (r as { step: string }).step));
+    const startedIds = new Set(this.prior.flatMap((r) => (r.type === 'step-start' ? [r.step] : [])));
     this.recordNotes();
     const complete = await this.rollbackSteps(this.steps.filter((s) => startedIds.has(s.id)), reason);
     return complete
@@ -125,7 +126,7 @@ export class Runner {
   }
 
   private async rollbackSteps(started: Step[], reason: string): Promise<boolean> {
-    this.record({ type: 'rollback-start', reason });
+    this.record({ type: 'rollback-start', format: JOURNAL_FORMAT, reason });
     const all = changeRecords([...this.prior, ...this.journalSoFar]);
     let complete = true;
     // Reverse order of start: a later step's change may depend on an earlier one's.
@@ -140,7 +141,7 @@ export class Runner {
       }
       for (const r of results) {
         const rec = records.find((c) => c.id === r.id) ?? records.find((c) => c.target === r.target);
-        this.record({ type: 'undo', id: rec?.id ?? 0, step: step.id, target: r.target, status: r.status, message: r.message, ...(r.ms !== undefined ? { ms: r.ms } : {}) });
+        this.record(undoRecord(rec?.id ?? 0, step, r));
         if (r.status === 'failed') complete = false;
       }
     }
@@ -154,7 +155,7 @@ export class Runner {
       const results: RollbackResult[] = await step.afterRollback(this.context(step, true), records).catch((err: unknown) =>
         [{ target: step.id, status: 'failed' as const, message: errorMessage(err) }]);
       for (const r of results) {
-        this.record({ type: 'undo', id: r.id ?? 0, step: step.id, target: r.target, status: r.status, message: r.message, ...(r.ms !== undefined ? { ms: r.ms } : {}) });
+        this.record(undoRecord(r.id ?? 0, step, r));
         if (r.status === 'failed') complete = false;
       }
     }
@@ -265,8 +266,25 @@ async function dryRunOf(step: Step, ctx: StepContext): Promise<TargetResult[]> {
   return plan.changes.map((c) => ({ target: c.target, status: 'skipped', message: `dry run, would: ${c.description}` }));
 }
 
+/** The journal's record of one undo: the words, and the facts a reader acts on in their own fields. */
+function undoRecord(id: number, step: Step, r: RollbackResult): JournalRecord {
+  return {
+    type: 'undo', id, step: step.id, target: r.target, status: r.status, message: r.message,
+    ...(r.ms !== undefined ? { ms: r.ms } : {}),
+    ...(r.bound ? { bound: r.bound } : {}),
+    ...(r.certkeyDeleted ? { certkeyDeleted: r.certkeyDeleted } : {}),
+  };
+}
+
+/**
+ * An operation stopped because its signal fired: Node's AbortError (its name, or code
+ * ABORT_ERR), or an HTTP request axios cancelled (ERR_CANCELED). Told by name and code.
+ */
+const ABORT_CODES: ReadonlySet<string> = new Set(['ABORT_ERR', 'ERR_CANCELED']);
 function isAbort(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'AbortError' || /abort/i.test(err.message));
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  return err.name === 'AbortError' || (typeof code === 'string' && ABORT_CODES.has(code));
 }
 
 function interruptedMessage(runId: string): string {

@@ -9,6 +9,10 @@ export interface PlannedChange {
   description: string;
   /** Facts the plan hash covers (current state the change depends on). */
   facts?: JsonObject;
+  /** The change in a few words, for the plan's list per appliance (absent: the description). */
+  summary?: string;
+  /** Nothing changes here (already done, or done by another step): left out of the list per appliance. */
+  noChange?: boolean;
 }
 
 export interface StepPlan {
@@ -18,15 +22,15 @@ export interface StepPlan {
   skipReason?: string;
 }
 
-/** One write-ahead record, as the journal hands it back to a rollback. */
-export interface ChangeRecord {
+/**
+ * What the runner knows of any change, whatever its step: where it is in the journal and how
+ * far it got. The change's own data is the step's vocabulary (src/steps/records.ts types it).
+ */
+export interface ChangeState {
   id: number;
   step: string;
   target: string;
   action: string;
-  data: JsonObject;
-  /** Set once the change is known to have completed; absent when the process died in between. */
-  done?: JsonObject;
   /** When the step gave up on a write that got no reply and had not shown: it may still land. */
   outcomeUnknownAt?: string;
   /** When its last write request was sent (absent: none was, as far as the journal knows). */
@@ -38,6 +42,13 @@ export interface ChangeRecord {
   undone?: boolean;
   /** An earlier undo found the change made and took it back: the write has landed, it cannot land again. */
   reverted?: boolean;
+}
+
+/** One write-ahead record, as the journal hands it back to a rollback. */
+export interface ChangeRecord extends ChangeState {
+  data: JsonObject;
+  /** Set once the change is known to have completed; absent when the process died in between. */
+  done?: JsonObject;
 }
 
 export interface StepJournal {
@@ -66,11 +77,25 @@ export interface StepContext {
   note(target: string, message: string, level?: 'info' | 'warn'): void;
 }
 
+/** What a bind learnt of the firmware: several userDataEncryptionKey bindings, one, or not known. */
+export type BindingCapability = 'multi' | 'single' | 'unknown';
+
+/**
+ * The outcome on one target. `message` is for people; every fact a later reader acts on (resume,
+ * the report, another step) has its own field, so no reader has to find it in the words.
+ */
 export interface TargetResult {
   target: string;
   status: 'ok' | 'skipped' | 'failed';
   message: string;
+  /** Facts for the record (names, counts, census), shown in report.json as the step gave them. */
   changed?: JsonObject;
+  /** It failed and the failure budget left it out of the rest of the run (status is then 'skipped'). */
+  leftOut?: boolean;
+  /** The userDataEncryptionKey bindings the appliance listed once the step was done with it. */
+  bound?: string[];
+  /** What the bind probe learnt of the appliance's firmware. */
+  capability?: BindingCapability;
 }
 
 export interface RollbackResult {
@@ -83,6 +108,10 @@ export interface RollbackResult {
   ms?: number;
   /** The change cannot be made any more (what it needed is gone): a write of it still in flight would be refused. */
   settled?: boolean;
+  /** The userDataEncryptionKey bindings the appliance listed after this undo (read back, not assumed). */
+  bound?: string[];
+  /** The certkey this undo deleted from the appliance. */
+  certkeyDeleted?: string;
 }
 
 export interface Step {

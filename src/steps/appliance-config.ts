@@ -3,6 +3,7 @@ import { getOtpParameters, listUserDataEncryptionKeys, saveConfig, setOtpEncrypt
 import type { ChangeRecord, RollbackResult, Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
 import { describeError, ensurePrimary, forEachAppliance } from './fleet.js';
 import { journaledWrite } from './late-writes.js';
+import { intend } from './records.js';
 import { undoEach } from './undo.js';
 import { checkInvariant } from './invariant.js';
 import { AdcError } from '../errors.js';
@@ -24,9 +25,9 @@ export class SaveConfigStep extends ApplianceStep implements Step {
     }
     const results = await forEachAppliance(this.deps, ctx, async (a) => {
       await ensurePrimary(a, ctx);
-      const id = await ctx.journal.intent(a.name, 'save', {});
-      const after = await journaledWrite(ctx, id, a, () => saveConfig(a.client));
-      await ctx.journal.done(id, { lastconfigsavetime: after.lastconfigsavetime ?? null });
+      const change = await intend(ctx, a.name, 'save', {});
+      const after = await journaledWrite(ctx, change.id, a, () => saveConfig(a.client));
+      await change.done({ lastconfigsavetime: after.lastconfigsavetime ?? null });
       return { target: a.name, status: 'ok', message: `configuration saved${after.lastconfigsavetime ? ` at ${after.lastconfigsavetime}` : ''}` };
     });
     return this.deps.estate.dryRun ? results : this.withKeys(ctx, results);
@@ -74,7 +75,7 @@ export class SaveConfigStep extends ApplianceStep implements Step {
     // Saving bakes the state into the next reboot: never a state that locks users out.
     const v = await checkInvariant(this.deps);
     if (!v.holds) return records.map((r) => ({ id: r.id, target: r.target, status: 'failed', message: `not saved again: ${v.message}` }));
-    return undoEach(this.deps, ctx, records, async (a) => {
+    return undoEach(this.deps, ctx, records, 'save', async (a) => {
       await saveConfig(a.client);
       return { status: 'undone', message: 'configuration saved again with the rolled-back state' };
     });
@@ -88,7 +89,8 @@ export class OtpEncryptionOnStep extends ApplianceStep implements Step {
     return {
       changes: this.deps.estate.appliances.map((a) => {
         const on = this.deps.facts.appliances.get(a.name)?.otpEncryption === 'ON';
-        return { target: a.name, description: on ? 'OTP encryption is already ON' : 'set OTP encryption ON (new registrations are encrypted with the bound key)' };
+        return on ? { target: a.name, description: 'OTP encryption is already ON' }
+          : { target: a.name, summary: 'set OTP encryption ON', description: 'set OTP encryption ON (new registrations are encrypted with the bound key)' };
       }),
       warnings: [],
     };
@@ -99,16 +101,16 @@ export class OtpEncryptionOnStep extends ApplianceStep implements Step {
       await ensurePrimary(a, ctx);
       const before = await getOtpParameters(a.client);
       if (before.encryption === 'ON') return { target: a.name, status: 'skipped', message: 'OTP encryption is already ON' };
-      const id = await ctx.journal.intent(a.name, 'set-encryption', { before: before.encryption ?? 'OFF' });
-      const r = await journaledWrite(ctx, id, a, () => setOtpEncryption(a.client, 'ON'));
-      await ctx.journal.done(id, { applied: r.changed });
+      const change = await intend(ctx, a.name, 'set-encryption', { before: before.encryption ?? 'OFF' });
+      const r = await journaledWrite(ctx, change.id, a, () => setOtpEncryption(a.client, 'ON'));
+      await change.done({ applied: r.changed });
       return { target: a.name, status: 'ok', message: 'OTP encryption set ON' };
     });
   }
 
   async rollback(ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
-    return undoEach(this.deps, ctx, records, async (a, r) => {
-      if (r.done && r.done['applied'] === false) return { status: 'not-needed', message: 'encryption was not changed by this run' };
+    return undoEach(this.deps, ctx, records, 'set-encryption', async (a, c) => {
+      if (c.done?.applied === false) return { status: 'not-needed', message: 'encryption was not changed by this run' };
       const now = await getOtpParameters(a.client);
       if (now.encryption !== 'ON') return { status: 'not-needed', message: `OTP encryption is ${now.encryption ?? 'OFF'}` };
       await setOtpEncryption(a.client, 'OFF');

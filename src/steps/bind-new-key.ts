@@ -3,7 +3,7 @@
 // bound right after unbind-old-key.ts took the old one away — the plan states the outage this
 // leaves for users not yet moved.
 import {
-  bindUserDataEncryptionKey, detectMultiBinding, listUserDataEncryptionKeys,
+  bindUserDataEncryptionKey, detectMultiBinding, listUserDataEncryptionKeys, NITRO_CODE,
 } from '../nitro/index.js';
 import { AdcError } from '../errors.js';
 import type { ChangeRecord, RollbackResult, Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
@@ -13,6 +13,7 @@ import { checkSecondaryBindings, ensurePrimary, forEachAppliance } from './fleet
 import { checkBindingsAfterRollback } from './binding-check.js';
 import { journaledWrite } from './late-writes.js';
 import { rollbackNewKeyBinds } from './new-key-rollback.js';
+import { intend } from './records.js';
 import { ApplianceStep } from './appliance-step.js';
 import type { StepOptions } from '../playbook/playbook.js';
 
@@ -35,17 +36,21 @@ export class BindNewKeyStep extends ApplianceStep implements Step {
       changes: this.deps.estate.appliances.map((a) => {
         const f = this.deps.facts.appliances.get(a.name);
         const key = f?.newCertkey ?? name;
-        if (f?.bound.includes(key)) return { target: a.name, description: `${key} is already bound: nothing to do` };
+        if (f?.bound.includes(key)) return { target: a.name, description: `${key} is already bound: nothing to do`, noChange: true };
         if (this.phase === 'overlap') {
+          if (mode === 'swap') return { target: a.name, description: 'swap mode: the new key is bound after re-encryption', noChange: true };
+          const next = f?.bound.join(', ') || 'nothing';
           return {
             target: a.name,
-            description: mode === 'swap' ? 'swap mode: the new key is bound after re-encryption'
-              : `bind ${key} next to ${f?.bound.join(', ') || 'nothing'}${mode === 'auto' ? ' (swapped after re-encryption instead only if the firmware shows it holds one key: errorcode 278 naming the key bound now, or the bind replacing it; any other refusal stops the run)' : ''}`,
+            summary: `bind ${key} next to ${next}`,
+            description: `bind ${key} next to ${next}${mode === 'auto' ? ` (swapped after re-encryption instead only if the firmware shows it holds one key: errorcode ${NITRO_CODE.invalidArgument} naming the key bound now, or the bind replacing it; any other refusal stops the run)` : ''}`,
           };
         }
-        if (mode === 'swap' || f?.capability === 'single') return { target: a.name, description: `bind ${key} right after the old key is unbound (swap: the firmware holds one binding)` };
-        if (f?.capability === 'multi') return { target: a.name, description: `nothing to do: ${key} is bound in the overlap step (the firmware holds several)` };
-        return { target: a.name, description: `bind ${key} only if this appliance refused the overlap bind (swap, right after the old key is unbound)` };
+        if (mode === 'swap' || f?.capability === 'single') {
+          return { target: a.name, summary: `bind ${key} right after the old key is unbound`, description: `bind ${key} right after the old key is unbound (swap: the firmware holds one binding)` };
+        }
+        if (f?.capability === 'multi') return { target: a.name, description: `nothing to do: ${key} is bound in the overlap step (the firmware holds several)`, noChange: true };
+        return { target: a.name, summary: `bind ${key} only if this appliance refused the overlap bind`, description: `bind ${key} only if this appliance refused the overlap bind (swap, right after the old key is unbound)` };
       }),
       warnings: mode !== 'overlap' && this.phase === 'swap'
         ? ['swap: between the re-encryption and this binding, users whose secrets were moved cannot log on through appliances that still hold only the old key; the run keeps this window as short as it can']
@@ -69,7 +74,7 @@ export class BindNewKeyStep extends ApplianceStep implements Step {
    * the re-encryption, and those users are exactly as placed as the ones moved a moment later.
    */
   private explainMixedFleet(ctx: StepContext, results: TargetResult[]): void {
-    const single = results.filter((r) => r.changed?.['capability'] === 'single').map((r) => r.target);
+    const single = results.filter((r) => r.capability === 'single').map((r) => r.target);
     const overlap = results.filter((r) => r.status === 'ok').map((r) => r.target);
     if (single.length === 0 || overlap.length === 0) return;
     ctx.note('fleet', `mixed firmware: both keys bound now on ${overlap.join(', ')} (overlap: no outage there); one key at a time on ${single.join(', ')}, swapped right after the re-encryption (users moved cannot log on through it from the re-encryption until that swap). Keeping the new key off ${overlap.join(', ')} as well would not shorten that window and would add an outage there.`, 'warn');
@@ -87,27 +92,30 @@ export class BindNewKeyStep extends ApplianceStep implements Step {
     // In the swap phase the old key was unbound a step earlier by this run: its undo must not
     // take the new key away before the old one is back (see rollback).
     const restoreWith = this.phase === 'swap' && f?.oldCertkey && f.unboundByRun?.includes(f.oldCertkey) && !before.includes(f.oldCertkey) ? f.oldCertkey : null;
-    const id = await ctx.journal.intent(a.name, 'bind', { certkey: key, boundBefore: before, restoreWith });
+    const change = await intend(ctx, a.name, 'bind', { certkey: key, boundBefore: before, restoreWith });
     if (this.phase === 'overlap' && before.length > 0) {
-      const probe = await journaledWrite(ctx, id, a, () => detectMultiBinding(a.client, key, { keepIfAccepted: true }));
-      await ctx.journal.done(id, { applied: probe.candidateLeftBound, capability: probe.capability, evidence: probe.evidence });
+      const probe = await journaledWrite(ctx, change.id, a, () => detectMultiBinding(a.client, key, { keepIfAccepted: true }));
+      await change.done({ applied: probe.candidateLeftBound, capability: probe.capability, evidence: probe.evidence });
       if (f) f.capability = probe.capability;
       if (!probe.candidateLeftBound) {
         if (this.deps.params.mode === 'overlap') {
           throw new AdcError(`${a.name}: the firmware holds one userDataEncryptionKey at a time (${probe.evidence}); run with mode swap`);
         }
         ctx.note(a.name, `firmware holds one userDataEncryptionKey at a time (${probe.evidence}): this appliance is swapped after re-encryption`, 'warn');
-        return { target: a.name, status: 'skipped', message: `one binding at a time: ${key} is bound after re-encryption (swap)`, changed: { capability: 'single' } };
+        return { target: a.name, status: 'skipped', message: `one binding at a time: ${key} is bound after re-encryption (swap)`, changed: { capability: 'single' }, capability: 'single' };
       }
       if (f) f.bound = probe.bound;
       const ha = await checkSecondaryBindings(a, probe.bound);
-      return { target: a.name, status: 'ok', message: `${key} bound next to ${before.join(', ')}; new registrations use it${ha}`, changed: { bound: probe.bound, capability: probe.capability } };
+      return {
+        target: a.name, status: 'ok', message: `${key} bound next to ${before.join(', ')}; new registrations use it${ha}`,
+        changed: { bound: probe.bound, capability: probe.capability }, bound: probe.bound, capability: probe.capability,
+      };
     }
-    const r = await journaledWrite(ctx, id, a, () => bindUserDataEncryptionKey(a.client, key));
-    await ctx.journal.done(id, { applied: true });
+    const r = await journaledWrite(ctx, change.id, a, () => bindUserDataEncryptionKey(a.client, key));
+    await change.done({ applied: true });
     if (f) f.bound = r.bound;
     const ha = await checkSecondaryBindings(a, r.bound);
-    return { target: a.name, status: 'ok', message: `${key} bound as userDataEncryptionKey (bound now: ${r.bound.join(', ')})${ha}`, changed: { bound: r.bound } };
+    return { target: a.name, status: 'ok', message: `${key} bound as userDataEncryptionKey (bound now: ${r.bound.join(', ')})${ha}`, changed: { bound: r.bound }, bound: r.bound };
   }
 
   /** Fleet-wide: the new key goes from every appliance at once, once no device needs it (new-key-rollback.ts). */

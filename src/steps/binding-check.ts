@@ -10,36 +10,43 @@ import type { ApplianceHandle } from './estate.js';
 import type { StepDeps } from './facts.js';
 import { describeError } from './fleet.js';
 import { directoryDevices, unbindBreach } from './invariant.js';
+import { typedChange, type ChangeOf } from './records.js';
+
+/** A change of a userDataEncryptionKey binding: the new key bound, or the old one unbound. */
+export type BindingChange = ChangeOf<'bind'> | ChangeOf<'unbind'>;
 
 /**
- * The keys a bind record's appliance must hold again once its certkey goes: those bound before
- * the bind, and in the swap phase the old key this run unbound a step earlier.
+ * The keys a binding change's appliance must hold again once its certkey goes: those bound before
+ * it, and in the swap phase the old key this run unbound a step earlier.
  */
-export function restoreKeys(r: ChangeRecord): string[] {
-  const before = (r.data['boundBefore'] as string[] | undefined) ?? [];
-  const also = typeof r.data['restoreWith'] === 'string' ? [r.data['restoreWith']] : [];
-  return [...new Set([...before, ...also])];
+export function restoreKeys(c: BindingChange): string[] {
+  const also = c.action === 'bind' && c.data.restoreWith !== null ? [c.data.restoreWith] : [];
+  return [...new Set([...c.data.boundBefore, ...also])];
 }
 
-/** Whether the record's certkey must be bound once this run is rolled back; undefined: no claim. */
-export function boundAfterRollback(r: ChangeRecord): boolean | undefined {
-  const key = r.data['certkey'];
-  if (typeof key !== 'string') return undefined;
-  const before = (r.data['boundBefore'] as string[] | undefined) ?? [];
+/** Whether the change's certkey must be bound once this run is rolled back; undefined: no claim. */
+export function boundAfterRollback(c: BindingChange): boolean | undefined {
   // A change the run did not make (the key was already gone, the probe left nothing bound) is
   // not this run's to assert.
-  if (r.done?.['applied'] === false) return undefined;
-  if (r.action === 'bind') return before.includes(key);
-  if (r.action === 'unbind') return true;
-  return undefined;
+  if (c.done?.applied === false) return undefined;
+  return c.action === 'bind' ? c.data.boundBefore.includes(c.data.certkey) : true;
 }
 
 export async function checkBindingsAfterRollback(deps: StepDeps, ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
   const out: RollbackResult[] = [];
-  for (const target of new Set(records.map((r) => r.target))) {
+  const changes: BindingChange[] = [];
+  for (const r of records) {
+    try {
+      const c = typedChange(r);
+      if (c.action === 'bind' || c.action === 'unbind') changes.push(c);
+    } catch (err) {
+      out.push({ id: r.id, target: r.target, status: 'failed', message: `${describeError(err)}; check 'show vpn global' by hand` });
+    }
+  }
+  for (const target of new Set(changes.map((c) => c.target))) {
     const a = deps.estate.appliances.find((x) => x.name === target);
     if (!a) continue; // the undo itself already failed for it, naming why
-    const mine = records.filter((r) => r.target === target && boundAfterRollback(r) !== undefined);
+    const mine = changes.filter((c) => c.target === target && boundAfterRollback(c) !== undefined);
     try {
       await a.client.recheckPrimary().catch(() => undefined);
       out.push(...await checkOne(deps, a, ctx, mine));
@@ -50,10 +57,10 @@ export async function checkBindingsAfterRollback(deps: StepDeps, ctx: StepContex
   return out;
 }
 
-async function checkOne(deps: StepDeps, a: ApplianceHandle, ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
+async function checkOne(deps: StepDeps, a: ApplianceHandle, ctx: StepContext, changes: BindingChange[]): Promise<RollbackResult[]> {
   const out: RollbackResult[] = [];
-  for (const r of records) {
-    const key = String(r.data['certkey']);
+  for (const r of changes) {
+    const key = r.data.certkey;
     const want = boundAfterRollback(r)!;
     const bound = await listUserDataEncryptionKeys(a.client);
     if (bound.includes(key) === want) {
@@ -65,7 +72,7 @@ async function checkOne(deps: StepDeps, a: ApplianceHandle, ctx: StepContext, re
     try {
       if (want) {
         const now = await bindUserDataEncryptionKey(a.client, key);
-        out.push({ id: r.id, target: a.name, status: 'undone', message: `${late}; bound once more (bound now: ${now.bound.join(', ')})` });
+        out.push({ id: r.id, target: a.name, status: 'undone', message: `${late}; bound once more (bound now: ${now.bound.join(', ')})`, bound: now.bound });
         continue;
       }
       // Unbinding it must not leave vpn global empty: the keys bound before the run go back first.
@@ -78,7 +85,7 @@ async function checkOne(deps: StepDeps, a: ApplianceHandle, ctx: StepContext, re
       }
       const now = await unbindUserDataEncryptionKey(a.client, key);
       deps.facts.keyUnboundAt = Date.now();
-      out.push({ id: r.id, target: a.name, status: 'undone', message: `${late}; ${missing.length ? `${missing.join(', ')} bound again, then ` : ''}unbound once more (bound now: ${now.bound.join(', ') || 'none'})` });
+      out.push({ id: r.id, target: a.name, status: 'undone', message: `${late}; ${missing.length ? `${missing.join(', ')} bound again, then ` : ''}unbound once more (bound now: ${now.bound.join(', ') || 'none'})`, bound: now.bound });
     } catch (err) {
       out.push({ id: r.id, target: a.name, status: 'failed', message: `${late}; putting it right failed (${describeError(err)}): '${want ? 'bind' : 'unbind'} vpn global -userDataEncryptionKey ${key}' by hand, once the keys bound before the run are bound` });
     }

@@ -28,20 +28,29 @@ export async function forEachAppliance(
   });
   await Promise.all(workers);
   const failed = results.filter((r) => r.status === 'failed');
-  // The budget counts appliances over the whole run, not per step: one left out at the import
-  // and another at the binding are two. And it never leaves out every appliance: a run that goes
-  // on with none would re-encrypt the directory for nobody and lock every user out.
   const leftOut = deps.facts.excluded.size + failed.length;
-  if (failed.length > 0 && leftOut <= deps.params.maxFailedAppliances && leftOut < deps.estate.appliances.length) {
+  if (failed.length > 0 && withinBudget({ leftOutBefore: deps.facts.excluded.size, failedNow: failed.length, budget: deps.params.maxFailedAppliances, appliances: deps.estate.appliances.length })) {
     // Within budget: keep going without them, and say so loudly.
     for (const f of failed) {
       deps.facts.excluded.add(f.target);
       ctx.note(f.target, `failed and left out of the rest of the run (failure budget ${deps.params.maxFailedAppliances}, ${leftOut} used): ${f.message}`, 'warn');
       f.status = 'skipped';
+      f.leftOut = true;
       f.message = `FAILED, left out within the failure budget: ${f.message}`;
     }
   }
   return order(deps, results);
+}
+
+/**
+ * Whether the appliances that failed now may be left out and the run go on without them. The
+ * budget counts appliances over the whole run, not per step: one left out at the import and
+ * another at the binding are two. And it never leaves out every appliance: a run that goes on
+ * with none would re-encrypt the directory for nobody and lock every user out.
+ */
+export function withinBudget(n: { leftOutBefore: number; failedNow: number; budget: number; appliances: number }): boolean {
+  const leftOut = n.leftOutBefore + n.failedNow;
+  return leftOut <= n.budget && leftOut < n.appliances;
 }
 
 function order(deps: StepDeps, results: TargetResult[]): TargetResult[] {

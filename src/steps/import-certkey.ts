@@ -13,6 +13,8 @@ import { newCertkeyName } from './facts.js';
 import { describeError, ensurePrimary, forEachAppliance } from './fleet.js';
 import { journaledWrite, unlessStillPending, waitOutLateWrite } from './late-writes.js';
 import { ApplianceStep } from './appliance-step.js';
+import { intend, typedChange, type StepChange } from './records.js';
+import type { UndoOutcome } from './undo.js';
 
 const MAX_NAMES = 20;
 
@@ -21,16 +23,22 @@ export class ImportCertkeyStep extends ApplianceStep implements Step {
   readonly title = 'Import the new certificate and key';
   async plan(): Promise<StepPlan> {
     const name = newCertkeyName(this.deps);
-    const c = this.deps.estate.certs.new;
     return {
       changes: this.deps.estate.appliances.map((a): PlannedChange => {
         const existing = this.deps.facts.appliances.get(a.name)?.newCertkey;
         return existing
-          ? { target: a.name, description: `new certificate already loaded as certkey ${existing}: adopt it, upload nothing`, facts: { adopt: existing } }
-          : { target: a.name, description: `upload ${c.inform === 'PFX' ? 'the PFX' : 'certificate and key'} to /nsconfig/ssl via ${a.transport.description.split(' ')[0]} and add certkey ${name} (${c.km.subject}, serial ${c.km.serial}, valid until ${c.km.notAfter.toISOString().slice(0, 10)})${a.target?.mode === 'ha' ? '; sync the files to the HA secondary' : ''}`, facts: { certkey: name } };
+          ? { target: a.name, description: `new certificate already loaded as certkey ${existing}: adopt it, upload nothing`, facts: { adopt: existing }, noChange: true }
+          : this.uploadPlan(a, name);
       }),
       warnings: [],
     };
+  }
+
+  private uploadPlan(a: ApplianceHandle, name: string): PlannedChange {
+    const c = this.deps.estate.certs.new;
+    const summary = `upload ${c.inform === 'PFX' ? 'the PFX' : 'certificate and key'} to /nsconfig/ssl via ${a.transport.description.split(' ')[0]} and add certkey ${name}`;
+    const ha = a.target?.mode === 'ha' ? '; sync the files to the HA secondary' : '';
+    return { target: a.name, summary, description: `${summary} (${c.km.subject}, serial ${c.km.serial}, valid until ${c.km.notAfter.toISOString().slice(0, 10)})${ha}`, facts: { certkey: name } };
   }
 
   async apply(ctx: StepContext): Promise<TargetResult[]> {
@@ -49,21 +57,21 @@ export class ImportCertkeyStep extends ApplianceStep implements Step {
     const upload = async (ext: string, bytes: Buffer) => {
       // Write-ahead: the prefix and time pin down the only names this upload can take, so a
       // rollback after a crash finds the file even though the reply never came.
-      const id = await ctx.journal.intent(a.name, 'upload-file', { prefix: certkey, ext, when: when.toISOString(), sha256: sha256(bytes) });
-      const up = await journaledWrite(ctx, id, a, () => uploadUnique(a.transport, { prefix: certkey, ext, bytes, when, maxNames: MAX_NAMES }));
-      await ctx.journal.done(id, { name: up.name });
+      const change = await intend(ctx, a.name, 'upload-file', { prefix: certkey, ext, when: when.toISOString(), sha256: sha256(bytes) });
+      const up = await journaledWrite(ctx, change.id, a, () => uploadUnique(a.transport, { prefix: certkey, ext, bytes, when, maxNames: MAX_NAMES }));
+      await change.done({ name: up.name });
       files.push(up.name);
       return up.name;
     };
     const certFile = await upload(cert.inform === 'PFX' ? 'pfx' : 'pem', cert.certBytes);
     const keyFile = cert.inform === 'PFX' ? certFile : await upload('key', cert.keyBytes ?? cert.certBytes);
     const existedBefore = (await getCertkey(a.client, certkey)) !== undefined;
-    const id = await ctx.journal.intent(a.name, 'add-certkey', { certkey, existedBefore, cert: certFile, key: keyFile });
-    const res = await journaledWrite(ctx, id, a, () => ensureCertkey(a.client, {
+    const change = await intend(ctx, a.name, 'add-certkey', { certkey, existedBefore, cert: certFile, key: keyFile });
+    const res = await journaledWrite(ctx, change.id, a, () => ensureCertkey(a.client, {
       certkey, cert: certFile, key: keyFile, inform: cert.inform, passphrase: cert.passphrase,
       local: certFactsFromCert(cert.km.certPem),
     }));
-    await ctx.journal.done(id, { certkey: res.certkey, created: res.created, adopted: res.adopted });
+    await change.done({ certkey: res.certkey, created: res.created, adopted: res.adopted });
     if (facts) facts.newCertkey = res.certkey;
     let ha = '';
     if (a.target?.mode === 'ha' || a.target?.mode === 'cluster') {
@@ -101,6 +109,13 @@ export class ImportCertkeyStep extends ApplianceStep implements Step {
         continue;
       }
       const t0 = Date.now();
+      let c: StepChange;
+      try {
+        c = typedChange(r);
+      } catch (err) {
+        out.push({ id: r.id, target: r.target, status: 'failed', message: describeError(err) });
+        continue;
+      }
       const keep = this.deps.facts.keepNewKey;
       if (keep.length) {
         out.push({ id: r.id, target: r.target, status: 'failed', message: `kept (${r.action === 'add-certkey' ? 'the new certkey' : 'its file'}): the new key stays bound — ${keep.map((k) => k.why).join('; ')}` });
@@ -114,12 +129,13 @@ export class ImportCertkeyStep extends ApplianceStep implements Step {
       try {
         // A failover since the import: undo on whichever node is primary now.
         await a.client.recheckPrimary().catch(() => undefined);
-        await waitOutLateWrite(a, r, ctx);
-        const res = unlessStillPending(a, r, await this.undo(a, r), ctx.runId);
-        if (r.action === 'upload-file' && res.removed?.length) removedOn.set(a, [...(removedOn.get(a) ?? []), ...res.removed]);
-        out.push({ id: r.id, target: r.target, status: res.status, message: res.message, ms: Date.now() - t0 });
+        await waitOutLateWrite(a, c, ctx);
+        const res = unlessStillPending(a, c, await this.undo(a, c), ctx.runId);
+        if (res.removed?.length) removedOn.set(a, [...(removedOn.get(a) ?? []), ...res.removed]);
+        const { removed: _files, ...result } = res;
+        out.push({ id: r.id, target: r.target, ...result, ms: Date.now() - t0 });
       } catch (err) {
-        if (r.action === 'add-certkey') keptCertkey.set(r.target, String(r.done?.['certkey'] ?? r.data['certkey']));
+        if (c.action === 'add-certkey') keptCertkey.set(r.target, c.done?.certkey ?? c.data.certkey);
         out.push({ id: r.id, target: r.target, status: 'failed', message: describeError(err), ms: Date.now() - t0 });
       }
     }
@@ -150,29 +166,30 @@ export class ImportCertkeyStep extends ApplianceStep implements Step {
     }
   }
 
-  private async undo(a: ApplianceHandle, r: ChangeRecord): Promise<Omit<RollbackResult, 'target' | 'id'> & { removed?: string[] }> {
+  private async undo(a: ApplianceHandle, r: StepChange): Promise<UndoOutcome & { removed?: string[] }> {
     if (r.action === 'add-certkey') {
-      const name = String(r.done?.['certkey'] ?? r.data['certkey']);
+      const name = r.done?.certkey ?? r.data.certkey;
       const present = r.done ? true : (await getCertkey(a.client, name)) !== undefined;
-      const created = r.done ? r.done['created'] === true : r.data['existedBefore'] === false && present;
-      if (!created && r.data['existedBefore'] === false && !present) {
+      const created = r.done ? r.done.created : !r.data.existedBefore && present;
+      if (!created && !r.data.existedBefore && !present) {
         // An add still in flight needs its files: once they are gone, the appliance refuses it (1647).
-        const files = [r.data['cert'], r.data['key']].filter((f): f is string => typeof f === 'string');
+        const files = [r.data.cert, r.data.key];
         const gone = (await Promise.all(files.map((f) => a.transport.read(f)))).every((b) => b === undefined);
         return { status: 'not-needed', message: `certkey ${name} is not there${gone ? ' (and the files it would load are gone, so no add of it can land)' : ''}`, ...(gone ? { settled: true } : {}) };
       }
       if (!created) return { status: 'not-needed', message: `certkey ${name} existed before this run: kept` };
       const removed = await deleteCertkey(a.client, name, { createdByThisRun: true });
-      return { status: removed ? 'undone' : 'not-needed', message: removed ? `certkey ${name} deleted` : `certkey ${name} was already gone` };
+      return removed ? { status: 'undone', message: `certkey ${name} deleted`, certkeyDeleted: name } : { status: 'not-needed', message: `certkey ${name} was already gone` };
     }
     if (r.action === 'upload-file') {
-      const names = r.done?.['name'] ? [String(r.done['name'])]
-        : Array.from({ length: MAX_NAMES }, (_, i) => uniqueFileName(String(r.data['prefix']), String(r.data['ext']), new Date(String(r.data['when'])), i + 1));
+      const { prefix, ext, when } = r.data;
+      const names = r.done?.name ? [r.done.name]
+        : Array.from({ length: MAX_NAMES }, (_, i) => uniqueFileName(prefix, ext, new Date(when), i + 1));
       const removed: string[] = [];
       for (const name of names) {
         const bytes = await a.transport.read(name);
         // Only a file holding exactly what this run uploaded is ours to delete.
-        if (bytes && sha256(bytes) === r.data['sha256'] && (await a.transport.remove(name))) removed.push(name);
+        if (bytes && sha256(bytes) === r.data.sha256 && (await a.transport.remove(name))) removed.push(name);
       }
       return removed.length
         ? { status: 'undone', message: `removed ${removed.join(', ')} from /nsconfig/ssl`, removed }

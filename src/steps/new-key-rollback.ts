@@ -13,22 +13,21 @@ import type { CensusResult } from '../directory/index.js';
 import { bindUserDataEncryptionKey, getCertkey, isBindingRefusal, listUserDataEncryptionKeys, unbindUserDataEncryptionKey } from '../nitro/index.js';
 import type { ChangeRecord, RollbackResult, StepContext } from '../runner/step.js';
 import { restoreKeys } from './binding-check.js';
+import type { ChangeOf } from './records.js';
 import type { ApplianceHandle } from './estate.js';
 import type { StepDeps } from './facts.js';
 import { describeError } from './fleet.js';
 import { boundKeys, directoryDevices, kidOf } from './invariant.js';
 import { awaitReplication } from './replication.js';
 import { moveDevices, runBackups } from './sweep.js';
-import { undoEach } from './undo.js';
-
-type Outcome = Omit<RollbackResult, 'target' | 'id'>;
+import { undoEach, type UndoOutcome as Outcome } from './undo.js';
 
 /** Rounds of "move what is under the new certificate, count again" before giving up for now. */
 const MOVE_ROUNDS = 5;
 
 interface ToUnbind {
   a: ApplianceHandle;
-  r: ChangeRecord;
+  r: ChangeOf<'bind'>;
   key: string;
   /** What was done on this appliance before (the keys bound back first), for the message. */
   before: string;
@@ -36,10 +35,10 @@ interface ToUnbind {
 
 export async function rollbackNewKeyBinds(deps: StepDeps, ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
   const pending: ToUnbind[] = [];
-  const first = await undoEach(deps, ctx, records, async (a, r) => {
+  const first = await undoEach(deps, ctx, records, 'bind', async (a, r) => {
     const o = await prepare(deps, a, r);
     if ('unbind' in o) {
-      pending.push({ a, r, key: String(r.data['certkey']), before: o.unbind });
+      pending.push({ a, r, key: r.data.certkey, before: o.unbind });
       return { status: 'failed', message: 'waiting for the fleet-wide unbind' };
     }
     return o;
@@ -50,11 +49,10 @@ export async function rollbackNewKeyBinds(deps: StepDeps, ctx: StepContext, reco
 }
 
 /** What this appliance needs before the fleet-wide unbind, or its whole outcome when it needs none. */
-async function prepare(deps: StepDeps, a: ApplianceHandle, r: ChangeRecord): Promise<Outcome | { unbind: string }> {
-  const key = String(r.data['certkey']);
-  const boundBefore = (r.data['boundBefore'] as string[] | undefined) ?? [];
-  if (boundBefore.includes(key)) return { status: 'not-needed', message: `${key} was bound before this run: kept` };
-  if (r.done && r.done['applied'] === false) return { status: 'not-needed', message: `${key} was never bound by this run` };
+async function prepare(deps: StepDeps, a: ApplianceHandle, r: ChangeOf<'bind'>): Promise<Outcome | { unbind: string }> {
+  const key = r.data.certkey;
+  if (r.data.boundBefore.includes(key)) return { status: 'not-needed', message: `${key} was bound before this run: kept` };
+  if (r.done?.applied === false) return { status: 'not-needed', message: `${key} was never bound by this run` };
   const now = await listUserDataEncryptionKeys(a.client);
   if (!now.includes(key)) {
     // A bind still in flight needs the certkey: once it is gone, the appliance refuses the bind.
@@ -93,7 +91,7 @@ async function swapBack(deps: StepDeps, a: ApplianceHandle, key: string, missing
     try {
       let now: string[] = [];
       for (const k of missing) now = (await bindUserDataEncryptionKey(a.client, k)).bound;
-      return { status: 'undone', message: `one binding at a time: ${key} unbound, then ${missing.join(', ')} bound again (bound now: ${now.join(', ')})` };
+      return { status: 'undone', message: `one binding at a time: ${key} unbound, then ${missing.join(', ')} bound again (bound now: ${now.join(', ')})`, bound: now };
     } catch (err2) {
       return { status: 'failed', message: `${key} unbound to swap back, but binding ${missing.join(', ')} failed (${describeError(err2)}): vpn global has NO userDataEncryptionKey — 'bind vpn global -userDataEncryptionKey ${missing[0]}' now` };
     }
@@ -142,7 +140,7 @@ async function unbindEverywhere(deps: StepDeps, ctx: StepContext, pending: ToUnb
       }
       const u = await unbindUserDataEncryptionKey(p.a.client, p.key);
       deps.facts.keyUnboundAt = Date.now();
-      out.set(p.r.id, { status: 'undone', message: `${p.before}${movedWords}${p.key} unbound (bound now: ${u.bound.join(', ') || 'none'})` });
+      out.set(p.r.id, { status: 'undone', message: `${p.before}${movedWords}${p.key} unbound (bound now: ${u.bound.join(', ') || 'none'})`, bound: u.bound });
     } catch (err) {
       out.set(p.r.id, { status: 'failed', message: `${p.before}unbinding ${p.key} failed: ${describeError(err)}` });
     }

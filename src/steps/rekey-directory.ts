@@ -11,6 +11,7 @@ import { Keyring } from '../otp/index.js';
 import type { StepOptions } from '../playbook/playbook.js';
 import type { StepDeps } from './facts.js';
 import { censusJson } from './preflight.js';
+import { intend, typedChange } from './records.js';
 import { freshBackupPath } from './sweep.js';
 
 export class RekeyDirectoryStep implements Step {
@@ -47,7 +48,7 @@ export class RekeyDirectoryStep implements Step {
     const job: RekeyJob = this.job === 'encrypt'
       ? { kind: 'encrypt', to: estate.certs.new.km }
       : { kind: 'rekey', from: [estate.certs.old.km], to: estate.certs.new.km, includeLegacy: params.includeLegacy };
-    const id = estate.dryRun ? 0 : await ctx.journal.intent('directory', this.job, { backupFile: backupFile ?? null, base: dir.base, filter: dir.filter, attribute: dir.attribute });
+    const change = estate.dryRun ? undefined : await intend(ctx, 'directory', this.job, { backupFile: backupFile ?? null, base: dir.base, filter: dir.filter, attribute: dir.attribute });
     const summary = await runRekey({
       connect: estate.directory, base: dir.base, filter: dir.filter, attribute: dir.attribute, job, backupFile,
       concurrency: params.concurrency ?? dir.concurrency, pageSize: dir.pageSize, rate: params.rate, maxFailures: params.maxFailures,
@@ -55,7 +56,7 @@ export class RekeyDirectoryStep implements Step {
       onProgress: (p) => ctx.progress('directory', { done: p.done, total: p.total ?? p.done, rate: p.rate, etaSec: p.etaSec, detail: `${p.changed} changed, ${p.failed} failed` }),
       signal: ctx.signal,
     });
-    if (!estate.dryRun) await ctx.journal.done(id, summaryJson(summary));
+    await change?.done(summaryJson(summary));
     const message = describe(summary);
     if (summary.stopped && summary.stopped.reason !== 'aborted') throw new AdcError(`${summary.stopped.message}; ${message}`);
     if (summary.failed.length > params.maxFailures) {
@@ -88,7 +89,8 @@ export class RekeyDirectoryStep implements Step {
     const out: RollbackResult[] = [];
     const keep = this.deps.facts.keepNewKey;
     for (const r of records) {
-      const backupFile = r.data['backupFile'];
+      const c = typedChange(r);
+      const backupFile = c.action === 'rekey' || c.action === 'encrypt' ? c.data.backupFile : null;
       if (keep.length && typeof backupFile === 'string' && existsSync(backupFile)) {
         out.push({ id: r.id, target: 'directory', status: 'failed', message: `kept under the new certificate (the backup ${backupFile} was not put back): ${keep.map((k) => k.why).join('; ')}` });
         continue;

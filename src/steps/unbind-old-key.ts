@@ -8,6 +8,7 @@ import { checkBindingsAfterRollback } from './binding-check.js';
 import { journaledWrite, mayStillLand } from './late-writes.js';
 import { unbindBreach } from './invariant.js';
 import { awaitReplication } from './replication.js';
+import { intend } from './records.js';
 import { undoEach } from './undo.js';
 import { ApplianceStep } from './appliance-step.js';
 
@@ -23,8 +24,8 @@ export class UnbindOldKeyStep extends ApplianceStep implements Step {
         // The facts stand for the change in the plan hash: the device count in the description
         // moves with every enrolment and must not make a reviewed plan "drift".
         return f?.oldCertkey && f.bound.includes(f.oldCertkey)
-          ? { target: a.name, description: `unbind ${f.oldCertkey}, after a census shows no device under the old certificate (${stillOld} today, re-encrypted before this step)`, facts: { unbind: f.oldCertkey } }
-          : { target: a.name, description: 'the old key is not bound: nothing to do', facts: { unbind: null } };
+          ? { target: a.name, summary: `unbind ${f.oldCertkey}`, description: `unbind ${f.oldCertkey}, after a census shows no device under the old certificate (${stillOld} today, re-encrypted before this step)`, facts: { unbind: f.oldCertkey } }
+          : { target: a.name, description: 'the old key is not bound: nothing to do', facts: { unbind: null }, noChange: true };
       }),
       warnings: [],
     };
@@ -49,22 +50,22 @@ export class UnbindOldKeyStep extends ApplianceStep implements Step {
       if (!old || !before.includes(old)) return { target: a.name, status: 'skipped', message: 'the old key is not bound' };
       const breach = devices && await unbindBreach(estate, a, old, devices);
       if (breach) throw new AdcError(`${breach}: not unbinding it (re-run the directory step, or look at the report's failures)`);
-      const id = await ctx.journal.intent(a.name, 'unbind', { certkey: old, boundBefore: before });
-      const r = await journaledWrite(ctx, id, a, () => unbindUserDataEncryptionKey(a.client, old));
-      await ctx.journal.done(id, { applied: r.changed });
+      const change = await intend(ctx, a.name, 'unbind', { certkey: old, boundBefore: before });
+      const r = await journaledWrite(ctx, change.id, a, () => unbindUserDataEncryptionKey(a.client, old));
+      await change.done({ applied: r.changed });
       if (f) f.bound = r.bound;
       if (f && r.changed) f.unboundByRun = [...(f.unboundByRun ?? []), old];
       const ha = await checkSecondaryBindings(a, r.bound);
-      return { target: a.name, status: 'ok', message: `${old} unbound (bound now: ${r.bound.join(', ') || 'none'})${ha}`, changed: { bound: r.bound } };
+      return { target: a.name, status: 'ok', message: `${old} unbound (bound now: ${r.bound.join(', ') || 'none'})${ha}`, changed: { bound: r.bound }, bound: r.bound };
     });
   }
 
   async rollback(ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
-    return undoEach(this.deps, ctx, records, async (a, r) => {
-      const key = String(r.data['certkey']);
-      if (r.done && r.done['applied'] === false) return { status: 'not-needed', message: `${key} was not unbound by this run` };
+    return undoEach(this.deps, ctx, records, 'unbind', async (a, c) => {
+      const key = c.data.certkey;
+      if (c.done?.applied === false) return { status: 'not-needed', message: `${key} was not unbound by this run` };
       const now = await listUserDataEncryptionKeys(a.client);
-      if (now.includes(key) && mayStillLand(a, r)) {
+      if (now.includes(key) && mayStillLand(a.client, c)) {
         // The unbind never showed, yet the appliance may still apply it: binding the old key
         // "again" changes nothing, and once the rest of the rollback has taken the new key away
         // and put the directory back under the old one, a late unbind would leave users with no
@@ -78,7 +79,7 @@ export class UnbindOldKeyStep extends ApplianceStep implements Step {
         };
       }
       const b = await bindUserDataEncryptionKey(a.client, key);
-      return b.changed ? { status: 'undone', message: `${key} bound again (bound now: ${b.bound.join(', ')})` } : { status: 'not-needed', message: `${key} is bound` };
+      return b.changed ? { status: 'undone', message: `${key} bound again (bound now: ${b.bound.join(', ')})`, bound: b.bound } : { status: 'not-needed', message: `${key} is bound` };
     });
   }
 

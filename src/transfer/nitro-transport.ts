@@ -1,6 +1,6 @@
 // FileTransport over NITRO `systemfile` (base64 in JSON, ≤ 2 MB).
 import type { NitroClient } from '../nitro/client.js';
-import { NitroError } from '../nitro/errors.js';
+import { NITRO_CODE, NitroError } from '../nitro/errors.js';
 import { SSL_DIR, deleteSystemFile, readSystemFile, systemFileExists, uploadSystemFile } from '../nitro/systemfile.js';
 import { FileExistsError, type FileTransport } from './transport.js';
 
@@ -18,7 +18,7 @@ export class NitroFileTransport implements FileTransport {
     try {
       await uploadSystemFile(this.client, name, bytes, this.location);
     } catch (err) {
-      if (err instanceof NitroError && err.hasCode(1642)) throw new FileExistsError(this.description, name);
+      if (err instanceof NitroError && err.hasCode(NITRO_CODE.fileExists)) throw new FileExistsError(this.description, name);
       throw err;
     }
   }

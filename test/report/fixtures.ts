@@ -70,8 +70,8 @@ export function succeededReport(): RunReport {
       }),
       step('bind-new-key', 'bind-new-key', 'Bind the new key as userDataEncryptionKey (old one still bound)', 'ok', 0.56, 20, {
         targets: [
-          { target: 'adc1', status: 'ok', message: `${NEW} bound next to ${OLD}; new registrations use it`, changed: { bound: [OLD, NEW], capability: 'multi' } },
-          { target: 'adc2', status: 'skipped', message: `one binding at a time: ${NEW} is bound after re-encryption (swap)`, changed: { capability: 'single' } },
+          { target: 'adc1', status: 'ok', message: `${NEW} bound next to ${OLD}; new registrations use it`, changed: { bound: [OLD, NEW], capability: 'multi' }, bound: [OLD, NEW], capability: 'multi' },
+          { target: 'adc2', status: 'skipped', message: `one binding at a time: ${NEW} is bound after re-encryption (swap)`, changed: { capability: 'single' }, capability: 'single' },
         ],
       }),
       step('rekey-directory', 'rekey-directory', 'Re-encrypt the directory under the new certificate', 'ok', 0.58, 48, {
@@ -86,14 +86,14 @@ export function succeededReport(): RunReport {
       }),
       step('unbind-old-key', 'unbind-old-key', 'Unbind the old key (once no device needs it)', 'ok', 8.6, 27, {
         targets: [
-          { target: 'adc1', status: 'ok', message: `${OLD} unbound (bound now: ${NEW})`, changed: { bound: [NEW] } },
-          { target: 'adc2', status: 'ok', message: `${OLD} unbound (bound now: none)`, changed: { bound: [] } },
+          { target: 'adc1', status: 'ok', message: `${OLD} unbound (bound now: ${NEW})`, changed: { bound: [NEW] }, bound: [NEW] },
+          { target: 'adc2', status: 'ok', message: `${OLD} unbound (bound now: none)`, changed: { bound: [] }, bound: [] },
         ],
       }),
       step('bind-new-key#2', 'bind-new-key', 'Bind the new key where the firmware holds one binding (swap)', 'ok', 8.63, 9, {
         targets: [
           { target: 'adc1', status: 'skipped', message: `${NEW} is already bound` },
-          { target: 'adc2', status: 'ok', message: `${NEW} bound as userDataEncryptionKey (bound now: ${NEW})`, changed: { bound: [NEW] } },
+          { target: 'adc2', status: 'ok', message: `${NEW} bound as userDataEncryptionKey (bound now: ${NEW})`, changed: { bound: [NEW] }, bound: [NEW] },
         ],
       }),
       step('logon-check#2', 'logon-check', 'OTP logon check through every gateway (final)', 'ok', 8.64, 29_980, {
@@ -120,15 +120,15 @@ export function incompleteReport(): RunReport {
     message: `Re-encrypt the directory under the new certificate: modify ${HOSTILE_DN}: LDAP 50 insufficientAccessRights (no write access) — the rollback did not finish: a person must act`,
     steps: [
       pre!,
-      { ...imp!, rollback: [{ target: 'adc1', status: 'undone', message: `certkey ${NEW} deleted`, at: t(43, 1.9) }, { target: 'adc2', status: 'undone', message: `certkey ${NEW} deleted`, at: t(43, 1.9) }] },
+      { ...imp!, rollback: [{ target: 'adc1', status: 'undone', message: `certkey ${NEW} deleted`, certkeyDeleted: NEW, at: t(43, 1.9) }, { target: 'adc2', status: 'undone', message: `certkey ${NEW} deleted`, certkeyDeleted: NEW, at: t(43, 1.9) }] },
       {
         ...bind!,
         targets: [
-          { target: 'adc1', status: 'ok', message: `${NEW} bound next to ${OLD}; new registrations use it`, changed: { bound: [OLD, NEW] } },
-          { target: 'adc2', status: 'ok', message: `${NEW} bound next to ${OLD}; new registrations use it`, changed: { bound: [OLD, NEW] } },
+          { target: 'adc1', status: 'ok', message: `${NEW} bound next to ${OLD}; new registrations use it`, changed: { bound: [OLD, NEW] }, bound: [OLD, NEW] },
+          { target: 'adc2', status: 'ok', message: `${NEW} bound next to ${OLD}; new registrations use it`, changed: { bound: [OLD, NEW] }, bound: [OLD, NEW] },
         ],
         rollback: [
-          { target: 'adc1', status: 'undone', message: `${NEW} unbound (bound now: ${OLD})`, at: t(43, 1.5) },
+          { target: 'adc1', status: 'undone', message: `${NEW} unbound (bound now: ${OLD})`, bound: [OLD], at: t(43, 1.5) },
           { target: 'adc2', status: 'failed', message: 'adc2: DELETE vpnglobal_sslcertkey_binding failed: errorcode 349 (HTTP 599): HA propagation failed', at: t(43, 1.5) },
         ],
       },

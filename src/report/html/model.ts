@@ -1,6 +1,7 @@
-// The facts the change record shows, pulled out of a RunReport. The report's `changed` payloads
-// are free-form JSON written by each step, so every read here is defensive: a missing or
-// oddly-shaped field gives "unknown" on the page, never a crash that loses the whole record.
+// The facts the change record shows, pulled out of a RunReport. Bindings and deleted certkeys
+// come from the typed fields of targets and undos; the `changed` payloads (preflight's facts,
+// censuses) are free-form JSON written by each step, so every read of those is defensive: a
+// missing or oddly-shaped field gives "unknown" on the page, never a crash that loses the record.
 import type { JsonObject, JsonValue } from '../../runner/json.js';
 import type { RunReport, StepReport } from '../../runner/report.js';
 
@@ -106,14 +107,6 @@ export function censusOf(v: JsonValue | undefined): CensusView | null {
 
 const byKind = (r: RunReport, kind: string): StepReport[] => r.steps.filter((s) => s.kind === kind);
 
-/** "bound now: a, b" / "bound now: none" in a rollback message: what the appliance listed after the undo. */
-function boundNowIn(message: string): string[] | null {
-  const m = /bound now: ([^)]*)\)/.exec(message);
-  if (!m) return null;
-  const list = m[1]!.trim();
-  return list === 'none' || list === '' ? [] : list.split(/,\s*/);
-}
-
 export function buildModel(r: RunReport): ReportModel {
   const preflight = byKind(r, 'preflight')[0];
   const dirBefore = preflight?.targets.find((t) => t.target === 'directory');
@@ -146,8 +139,8 @@ export function buildModel(r: RunReport): ReportModel {
     let afterSource = 'no binding step changed this appliance';
     for (const s of r.steps) {
       if (s.kind !== 'bind-new-key' && s.kind !== 'unbind-old-key') continue;
-      const t = s.targets.find((x) => x.target === name && Array.isArray(x.changed?.['bound']));
-      if (t) { boundAfter = strList(t.changed!['bound']); afterSource = `listed by the appliance after “${s.title}”`; }
+      const t = s.targets.find((x) => x.target === name && x.bound !== undefined);
+      if (t?.bound) { boundAfter = t.bound; afterSource = `listed by the appliance after “${s.title}”`; }
     }
     if (boundAfter === null && boundBefore !== null) boundAfter = boundBefore;
     const undos = r.steps.filter((s) => s.rollback.some((u) => u.target === name));
@@ -156,7 +149,7 @@ export function buildModel(r: RunReport): ReportModel {
       // Within one step the later undo entry is the later change.
       let seen: string[] | null = null;
       for (const s of undos) {
-        for (const u of s.rollback.filter((x) => x.target === name)) seen = boundNowIn(u.message) ?? seen;
+        for (const u of s.rollback.filter((x) => x.target === name)) seen = u.bound ?? seen;
         if (seen) break;
       }
       if (seen) { boundAfter = seen; afterSource = 'listed by the appliance during the rollback'; }
@@ -164,7 +157,7 @@ export function buildModel(r: RunReport): ReportModel {
     }
     const imp = byKind(r, 'import-certkey').flatMap((s) => s.targets).find((t) => t.target === name);
     const newName = str(imp?.changed?.['certkey']) || newBefore || str(isObj(planFacts) ? planFacts['newCertkey'] : undefined);
-    const newUndone = byKind(r, 'import-certkey').some((s) => s.rollback.some((u) => u.target === name && u.status === 'undone' && /certkey .* deleted/.test(u.message)));
+    const newUndone = byKind(r, 'import-certkey').some((s) => s.rollback.some((u) => u.target === name && u.status === 'undone' && u.certkeyDeleted !== undefined));
     const certkeys: CertkeyRow[] = [];
     if (oldCertkey) {
       certkeys.push({ name: oldCertkey, role: 'old', before: true, after: true, boundBefore: boundBefore?.includes(oldCertkey) ?? null, boundAfter: boundAfter?.includes(oldCertkey) ?? null });
