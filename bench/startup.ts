@@ -6,9 +6,9 @@
 // The cases:
 //   node alone        `node -e ""`: the floor this machine gives any Node process right now
 //   --version, --help, plan --help: answered from the yargs definitions alone
-//   directory census  no flags: the handler loads the directory implementation and stops at its
-//                     first real work (working out where to connect) with exit 2, "--url … is
-//                     required"; so this is a command's start-up up to its handler's work
+//   directory census -i <missing>: the handler loads the directory implementation and the
+//                     inventory parser, and stops at its first real work, reading the inventory
+//                     (exit 2); so this is a command's start-up up to its handler's work
 //   plan <missing>    the heaviest command: its handler loads the whole playbook layer, then
 //                     fails to read the playbook file (exit 2)
 import { spawnSync } from 'node:child_process';
@@ -39,7 +39,7 @@ const cases: Case[] = [
   { name: '--version', args: [CLI, '--version'], exit: 0 },
   { name: '--help', args: [CLI, '--help'], exit: 0 },
   { name: 'plan --help', args: [CLI, 'plan', '--help'], exit: 0 },
-  { name: 'directory census (no flags)', args: [CLI, 'directory', 'census'], exit: 2 },
+  { name: 'directory census -i <missing>', args: [CLI, 'directory', 'census', '-i', 'missing-inventory.yaml'], exit: 2 },
   { name: 'plan <missing playbook>', args: [CLI, 'plan', 'missing-playbook.yaml', '-i', 'missing-inventory.yaml'], exit: 2 },
 ];
 

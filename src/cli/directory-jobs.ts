@@ -1,13 +1,14 @@
 // What each `adc-cutover directory …` command does, once directory.ts has parsed its flags: where
 // to connect (the flags, else the inventory), which certificates, then the engine and the summary.
-// Loaded only when one of them runs, for the LDAP client, the crypto and the inventory parser.
+// Loaded only when one of them runs, for the LDAP client and the crypto. The inventory parser (YAML
+// and its schema, as heavy again) is imported only when -i names an inventory.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { census as runCensus, connect, type CensusResult, type DirectoryClient } from '../directory/index.js';
 import { EXIT, InputError, errorMessage } from '../errors.js';
 import { Keyring, loadKeyMaterial, type OtpKeyMaterial } from '../otp/index.js';
-import { loadInventory, type Inventory } from '../playbook/inventory.js';
-import { resolveSecret } from '../playbook/secret-ref.js';
+import type { Inventory } from '../playbook/inventory.js';
+import type { SecretRef } from '../playbook/secret-ref.js';
 import { registerSecret } from '../runner/redact.js';
 import { runRekey, runRestore, type RekeyJob, type RunProgress, type RunSummary } from '../rekey/index.js';
 import { confirmWrite, secretFromEnv } from './input.js';
@@ -54,7 +55,7 @@ interface Conn {
 }
 
 async function resolveConn(a: ConnArgs): Promise<Conn> {
-  const inv = a.inventory ? await loadInventory(a.inventory) : undefined;
+  const inv = a.inventory ? await (await import('../playbook/inventory.js')).loadInventory(a.inventory) : undefined;
   const d = inv?.directory;
   const from = (flag: string) => `--${flag}${inv ? ` (or directory.${flag === 'bind-dn' ? 'bindDN' : flag} in ${inv.file})` : ' (or -i inventory)'}`;
   const url = a.url ?? d?.url;
@@ -63,7 +64,7 @@ async function resolveConn(a: ConnArgs): Promise<Conn> {
   if (!bindDN) throw new InputError(`${from('bind-dn')} is required`);
   let password: string | undefined;
   if (a['password-env'] !== undefined) password = secretFromEnv(a['password-env'], 'bind password');
-  else if (d && inv) password = await resolveSecret(d.password, inv.baseDir);
+  else if (d && inv) password = await inventorySecret(d.password, inv);
   if (!password) throw new InputError('--password-env (or -i inventory with directory.password) is required');
   registerSecret(password);
   const caFile = a.ca ?? d?.ca;
@@ -107,10 +108,16 @@ async function inventoryKey(c: Conn, which: 'old' | 'new', allowExpired: boolean
   const inv = c.inventory;
   if (!inv) return undefined;
   const spec = inv.certificates[which];
-  const passphrase = spec.passphrase ? await resolveSecret(spec.passphrase, inv.baseDir) : undefined;
+  const passphrase = spec.passphrase ? await inventorySecret(spec.passphrase, inv) : undefined;
   registerSecret(passphrase);
   return loadKeyMaterial({ cert: spec.cert, key: spec.key, passphrase, allowExpired })
     .catch((err: Error) => { throw new InputError(`${inv.file} certificates.${which}: ${err.message}`); });
+}
+
+/** A secret the inventory refers to (there is one only with -i, so its reader is loaded then). */
+async function inventorySecret(ref: SecretRef, inv: Inventory): Promise<string> {
+  const { resolveSecret } = await import('../playbook/secret-ref.js');
+  return resolveSecret(ref, inv.baseDir);
 }
 
 async function needKey(argv: Args, prefix: string, c: Conn, which: 'old' | 'new' | undefined, label: string, allowExpired: boolean): Promise<OtpKeyMaterial> {
