@@ -1,12 +1,11 @@
 // What `run`, `plan`, `resume` and `rollback` do once run.ts has parsed their flags: choose the
 // reporters, ask for confirmation, call the playbook layer, print, and give the exit code. Loaded
 // only when one of them runs: the playbook layer brings every step's clients (NITRO over HTTP,
-// SSH, LDAP), the crypto and the task list.
+// SSH, LDAP) and the crypto.
 import { EXIT } from '../errors.js';
 import { planPlaybook, resumeRun, rollbackRun, runPlaybook, type ExecuteResult } from '../playbook/execute.js';
 import { Reporters, type Reporter } from '../runner/events.js';
 import { JsonLinesReporter } from '../runner/reporters/json-lines.js';
-import { ListrReporter } from '../runner/reporters/listr.js';
 import { PlainReporter } from '../runner/reporters/plain.js';
 import { findRunDir } from '../runner/run-dir.js';
 import { confirm, confirmWrite, isInteractive, requireYesWithoutTerminal } from './input.js';
@@ -41,7 +40,7 @@ export interface JournalArgs {
 
 export async function run(argv: RunArgs): Promise<number> {
   if (!argv['dry-run']) requireYesWithoutTerminal(argv.yes, 'run');
-  const { reporter, signal, done } = session(argv.json === true);
+  const { reporter, signal, done } = await session(argv.json === true);
   try {
     const result = await runPlaybook({
       playbook: argv.playbook as string, inventory: argv.inventory, sets: argv.set as string[], dryRun: argv['dry-run'],
@@ -62,7 +61,7 @@ export async function plan(argv: PlaybookArgs): Promise<void> {
 
 export async function resume(argv: JournalArgs): Promise<number> {
   await confirmWrite(argv.yes, `Continue run ${argv['run-id'] as string} where it stopped?`, 'resume');
-  const { reporter, signal, done } = session(argv.json === true, argv['run-id'] as string);
+  const { reporter, signal, done } = await session(argv.json === true, argv['run-id'] as string);
   try {
     return finish(await resumeRun(argv['run-id'] as string, { reporter, signal, junit: argv.junit, breakLock: argv['break-lock'] }), argv.json === true);
   } finally {
@@ -74,7 +73,7 @@ export async function rollback(argv: JournalArgs): Promise<number> {
   const runId = argv['run-id'] as string;
   findRunDir(runId);
   await confirmWrite(argv.yes, `Undo every change of run ${runId}?`, 'rollback');
-  const { reporter, signal, done } = session(argv.json === true, runId);
+  const { reporter, signal, done } = await session(argv.json === true, runId);
   try {
     return finish(await rollbackRun(runId, { reporter, signal, junit: argv.junit, breakLock: argv['break-lock'] }), argv.json === true);
   } finally {
@@ -83,9 +82,9 @@ export async function rollback(argv: JournalArgs): Promise<number> {
 }
 
 /** Reporters for this terminal or pipe, and Ctrl-C handling: first stops safely, second forces. */
-function session(json: boolean, knownRunId?: string): { reporter: Reporter; signal: AbortSignal; done: () => Promise<void> } {
+async function session(json: boolean, knownRunId?: string): Promise<{ reporter: Reporter; signal: AbortSignal; done: () => Promise<void> }> {
   const ac = new AbortController();
-  const inner = new Reporters(json ? [new JsonLinesReporter()] : process.stderr.isTTY && process.env['CI'] !== 'true' ? [new ListrReporter()] : [new PlainReporter()]);
+  const inner = new Reporters([await reporterFor(json)]);
   // What a forced stop must say: which run, and whether a rollback of it was under way.
   let runId = knownRunId;
   let rollingBack = false;
@@ -120,6 +119,16 @@ function session(json: boolean, knownRunId?: string): { reporter: Reporter; sign
       await reporter.close();
     },
   };
+}
+
+/**
+ * JSON lines with --json, the live task list at a terminal, plain lines otherwise (a pipe, CI).
+ * The task list's library is imported only when it is the one chosen.
+ */
+async function reporterFor(json: boolean): Promise<Reporter> {
+  if (json) return new JsonLinesReporter();
+  if (process.stderr.isTTY && process.env['CI'] !== 'true') return new (await import('../runner/reporters/listr.js')).ListrReporter();
+  return new PlainReporter();
 }
 
 function forcedStopWords(runId: string | undefined, rollingBack: boolean): string {
