@@ -34,8 +34,8 @@ export function registerLogonCheck(cli: Argv, setCode: SetCode): void {
   async (argv) => {
     // keyOptions names its options by computed strings, which widens yargs' inferred type.
     const a = argv as unknown as ParsedArgv;
-    // Either way the work is loaded only now (the HTTP client, the crypto, the inventory parser),
-    // so that defining the command costs every other command nothing.
+    // Each kind of check is imported only now: they bring the HTTP client and the crypto (and with
+    // -i the inventory parser), which defining the command must not load for every other command.
     if (a.inventory !== undefined) {
       const { runInventoryLogonCheck } = await import('./logon-check-inventory.js');
       setCode(await runInventoryLogonCheck({ inventory: a.inventory, gateway: a.gateway, user: a.user, timeout: a.timeout, json: a.json }));
