@@ -37,7 +37,8 @@ export async function runCommand(slapd: RunningSlapd, o: {
   from: string; to: string; backup: string; concurrency: number; pageSize: number; cryptoWorkers: number; cpu: number | undefined;
 }): Promise<CommandRun> {
   const argv = pinned(o.cpu, [
-    process.execPath, CLI_MAIN, 'directory', 'rekey',
+    // BENCH_NODE_ARGS: flags for the command's Node only (--cpu-prof is refused in NODE_OPTIONS).
+    process.execPath, ...(process.env['BENCH_NODE_ARGS']?.split(' ').filter(Boolean) ?? []), CLI_MAIN, 'directory', 'rekey',
     '--url', slapd.url, '--bind-dn', slapd.serviceDN, '--password-env', PASSWORD_ENV,
     '--base', slapd.usersDN, '--attribute', ATTRIBUTE,
     '--from-cert', o.from, '--to-cert', o.to,

@@ -31,6 +31,13 @@ export interface RekeyRunOptions {
   pageSize?: number;
   /** Entries per backup fsync, per batch of modifies and per read-back search (default 50). */
   groupSize?: number;
+  /**
+   * Groups in flight on each writer connection (default 2): while one group's modifies and
+   * read-back are with the server, the next is re-encrypted, checked and backed up, so the
+   * connection does not wait for the backup's fsync. Each group still has its originals on disk
+   * before any of its modifies is sent.
+   */
+  groupsPerConnection?: number;
   /** Re-reads after a compare-and-swap conflict before reporting "kept changing" (default 3). */
   maxRetries?: number;
   /** Entries per second across all writers. */
@@ -137,7 +144,7 @@ class Run {
     private readonly started: number,
     private readonly maxRetries: number,
   ) {
-    this.channel = new Channel(Math.max(2, (opts.concurrency ?? 4) * 2));
+    this.channel = new Channel(Math.max(2, (opts.concurrency ?? 4) * Math.max(1, opts.groupsPerConnection ?? 2) * 2));
   }
 
   async execute(pages: AsyncGenerator<ScannedEntry[]>, firstPage: ScannedEntry[], conns: DirectoryClient[], groupSize: number): Promise<void> {
@@ -146,7 +153,8 @@ class Run {
     this.opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const producer = this.produce(pages, firstPage, groupSize);
-      await Promise.all([producer, ...conns.map((c) => this.work(c))]);
+      const depth = Math.max(1, this.opts.groupsPerConnection ?? 2);
+      await Promise.all([producer, ...conns.flatMap((c) => Array.from({ length: depth }, () => this.work(c)))]);
     } finally {
       this.opts.signal?.removeEventListener('abort', onAbort);
     }
@@ -265,7 +273,7 @@ class Run {
     const writes = this.checked(settled);
     if (writes.length === 0) return;
     if (!(await this.backUp(writes))) return;
-    const results = await Promise.allSettled(writes.map((w) => casReplace(conn, w.dn, this.opts.attribute, w.plan.oldValue, w.plan.newValue)));
+    const results = await conn.batched(() => Promise.allSettled(writes.map((w) => casReplace(conn, w.dn, this.opts.attribute, w.plan.oldValue, w.plan.newValue))));
     const accepted: Write[] = [];
     const conflicts: Write[] = [];
     results.forEach((r, i) => {
