@@ -15,8 +15,9 @@ export function passwordFile(dir: string, slapd: RunningSlapd): string {
   return f;
 }
 
-export async function ldapmodifyCeiling(slapd: RunningSlapd, files: string[], pwFile: string, cpu: number | undefined): Promise<number> {
+/** Wall seconds from the first start to the last exit, and the processes' CPU seconds together. */
+export async function ldapmodifyCeiling(slapd: RunningSlapd, files: string[], pwFile: string, cpu: number | undefined): Promise<{ secs: number; clientCpu: number }> {
   const t0 = process.hrtime.bigint();
-  await Promise.all(files.map((f) => runToEnd(pinned(cpu, [LDAPMODIFY, '-x', '-H', slapd.url, '-D', slapd.serviceDN, '-y', pwFile, '-f', f]))));
-  return Number(process.hrtime.bigint() - t0) / 1e9;
+  const runs = await Promise.all(files.map((f) => runToEnd(pinned(cpu, [LDAPMODIFY, '-x', '-H', slapd.url, '-D', slapd.serviceDN, '-y', pwFile, '-f', f]))));
+  return { secs: Number(process.hrtime.bigint() - t0) / 1e9, clientCpu: runs.reduce((a, r) => a + r.cpuSecs, 0) };
 }

@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 export interface Finished {
   secs: number;
   peakRssMb: number;
+  /** User + system CPU seconds, as last read while it ran (within 50 ms of its end). */
+  cpuSecs: number;
   stdout: string;
   stderr: string;
 }
@@ -16,6 +18,19 @@ function hwmKb(pid: number): number | undefined {
   try {
     const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const TICKS_PER_SEC = 100;
+
+/** User + system CPU seconds of a process so far (its threads included), from /proc/<pid>/stat. */
+export function cpuSecsOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / TICKS_PER_SEC;
   } catch {
     return undefined;
   }
@@ -35,8 +50,11 @@ export function runToEnd(argv: string[], opts: { env?: NodeJS.ProcessEnv; keepSt
     child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-8000)));
     let peak = 0;
+    let cpu = 0;
     const poll = setInterval(() => {
-      if (child.pid !== undefined) peak = Math.max(peak, hwmKb(child.pid) ?? 0);
+      if (child.pid === undefined) return;
+      peak = Math.max(peak, hwmKb(child.pid) ?? 0);
+      cpu = Math.max(cpu, cpuSecsOf(child.pid) ?? 0);
     }, 50);
     child.once('error', (err) => {
       clearInterval(poll);
@@ -48,7 +66,7 @@ export function runToEnd(argv: string[], opts: { env?: NodeJS.ProcessEnv; keepSt
       // stdio may still be draining after 'exit'; 'close' has all of it.
       child.once('close', () => {
         if (code !== 0) reject(new Error(`${argv.join(' ').slice(0, 200)}: exit ${code ?? signal}\n${stderr.trim()}`));
-        else resolve({ secs, peakRssMb: peak / 1024, stdout, stderr });
+        else resolve({ secs, peakRssMb: peak / 1024, cpuSecs: cpu, stdout, stderr });
       });
     });
   });

@@ -25,8 +25,8 @@ import { keyMaterialFromPem, type OtpKeyMaterial } from '../src/otp/index.js';
 import { runRekey, type EntryReport, type RunSummary } from '../src/rekey/index.js';
 import { ldaptsCeiling } from './ceiling-ldapts.js';
 import { ldapmodifyCeiling, passwordFile } from './ceiling-ldapmodify.js';
-import { runCommand, writeKeyFiles } from './command.js';
-import { fmtRate, load, median, timed, type Timed } from './figures.js';
+import { runCommand, startupSecs, writeKeyFiles } from './command.js';
+import { describe, inProcess, load, median, phase, type Phase } from './figures.js';
 import { writeCasLdif } from './ldif.js';
 import { parseOptions, type BenchOptions } from './options.js';
 import { pinPid } from './processes.js';
@@ -36,10 +36,11 @@ const SLAPD_CPU = 0;
 const CLIENT_CPU = 1;
 
 interface Round {
-  ldapmodify: Timed;
-  command: Timed & { peakRssMb: number };
-  ldapts?: Timed;
-  engine?: Timed;
+  ldapmodify: Phase;
+  command: Phase;
+  startup: number;
+  ldapts?: Phase;
+  engine?: Phase;
 }
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -51,7 +52,8 @@ function checkSummary(what: string, s: RunSummary, users: number): void {
 }
 
 async function main(o: BenchOptions): Promise<void> {
-  if (o.pin && availableParallelism() < 2) throw new Error('--pin needs two CPUs');
+  const cpus = availableParallelism();
+  if (o.pin && cpus < 2) throw new Error('--pin needs two CPUs');
   const cpu = o.pin ? CLIENT_CPU : undefined;
   const dir = mkdtempSync(join(tmpdir(), 'adc-bench-'));
   const pems = { old: selfSignedCert({ cn: 'bench old' }), new: selfSignedCert({ cn: 'bench new' }) };
@@ -64,7 +66,7 @@ async function main(o: BenchOptions): Promise<void> {
       await pinPid(slapd.pid, SLAPD_CPU);
       await pinPid(process.pid, CLIENT_CPU);
     }
-    say(`adc-cutover rekey benchmark: ${o.users} users, ${o.concurrency} writer connections, group ${o.groupSize}, page ${o.pageSize}, ${o.runs} run(s)${o.pin ? `, pinned: slapd on CPU ${SLAPD_CPU}, command/ldapmodify/bench on CPU ${CLIENT_CPU}` : ', not pinned'}; ${availableParallelism()} CPUs, load ${load()}`);
+    say(`adc-cutover rekey benchmark: ${o.users} users, ${o.concurrency} writer connections, group ${o.groupSize}, page ${o.pageSize}, ${o.runs} run(s)${o.cryptoWorkers ? `, ${o.cryptoWorkers} crypto worker(s)` : ''}${o.pin ? `, pinned: slapd on CPU ${SLAPD_CPU}, command/ldapmodify/bench on CPU ${CLIENT_CPU}` : ', not pinned'}; ${cpus} CPUs, load ${load()}`);
     let t = Date.now();
     await seedUsers(slapd, o.users, oldKey, (n) => process.stderr.write(`  seeded ${n}\n`));
     say(`seeded in ${((Date.now() - t) / 1000).toFixed(1)} s (slapd ${slapd.url}, back_mdb dbnosync)`);
@@ -85,67 +87,69 @@ async function main(o: BenchOptions): Promise<void> {
       }
     };
 
+    const u = o.users;
     const rounds: Round[] = [];
     for (let run = 1; run <= o.runs; run++) {
       t = Date.now();
       const files = await prepare();
-      const ldapmodify = await timed(async () => ({ secs: await ldapmodifyCeiling(slapd, files, pw, cpu) }));
+      const ldapmodify = await phase(slapd.pid, () => ldapmodifyCeiling(slapd, files, pw, cpu));
       // Everything is under the new key now: the command moves it back.
-      const command = await timed(() => runCommand(slapd, {
-        from: keyFiles.new, to: keyFiles.old, backup: join(dir, `backup-${run}.jsonl`),
-        concurrency: o.concurrency, pageSize: o.pageSize, cryptoWorkers: o.cryptoWorkers, cpu,
-      }));
-      checkSummary('command', command.summary, o.users);
-      const round: Round = { ldapmodify, command };
-      say(`run ${run}: ldapmodify ceiling ${fmtRate(o.users, ldapmodify.secs)} load ${ldapmodify.loadBefore} → ${ldapmodify.loadAfter}`);
-      say(`run ${run}: command            ${fmtRate(o.users, command.secs)} load ${command.loadBefore} → ${command.loadAfter}; ratio ${(ldapmodify.secs / command.secs).toFixed(2)}; peak RSS ${command.peakRssMb.toFixed(0)} MB`);
+      const command = await phase(slapd.pid, async () => {
+        const r = await runCommand(slapd, {
+          from: keyFiles.new, to: keyFiles.old, backup: join(dir, `backup-${run}.jsonl`),
+          concurrency: o.concurrency, pageSize: o.pageSize, cryptoWorkers: o.cryptoWorkers, cpu,
+        });
+        checkSummary('command', r.summary, u);
+        return r;
+      });
+      const startup = await startupSecs(cpu);
+      const round: Round = { ldapmodify, command, startup };
+      say(`run ${run}: ldapmodify ceiling ${describe(u, ldapmodify)}`);
+      say(`run ${run}: whole command      ${describe(u, command)}; ratio ${(ldapmodify.secs / command.secs).toFixed(2)}; peak RSS ${command.peakRssMb!.toFixed(0)} MB; start-up alone ${startup.toFixed(2)} s`);
 
       if (o.inProcess) {
         const files2 = await prepare();
         const conns: DirectoryClient[] = await Promise.all(Array.from({ length: o.concurrency }, svc));
-        let ldapts: Timed;
+        let ldapts: Phase;
         try {
-          ldapts = await timed(async () => {
+          ldapts = await phase(slapd.pid, () => inProcess(async () => {
             const r = await ldaptsCeiling(conns, files2, o.groupSize);
-            if (r.entries !== o.users) throw new Error(`ldapts ceiling wrote ${r.entries} of ${o.users}`);
-            return r;
-          });
+            if (r.entries !== u) throw new Error(`ldapts ceiling wrote ${r.entries} of ${u}`);
+          }));
         } finally {
           await Promise.all(conns.map((c) => c.close()));
         }
         let reported = 0;
-        const engine = await timed(async () => {
-          const t0 = process.hrtime.bigint();
+        const backupFile = join(dir, `engine-backup-${run}.jsonl`);
+        const engine = await phase(slapd.pid, () => inProcess(async () => {
           const s = await runRekey({
             connect: svc, base: slapd.usersDN, filter: '(objectClass=user)', attribute: ATTRIBUTE,
-            job: { kind: 'rekey', from: [newKey], to: oldKey }, backupFile: join(dir, `engine-backup-${run}.jsonl`),
+            job: { kind: 'rekey', from: [newKey], to: oldKey }, backupFile,
             concurrency: o.concurrency, groupSize: o.groupSize, pageSize: o.pageSize,
             ...(o.cryptoWorkers > 0 ? { cryptoWorkers: o.cryptoWorkers } : {}),
             ...(o.onEntry ? { onEntry: (r: EntryReport) => void (reported += r.devices.length > 0 ? 1 : 0) } : {}),
           });
-          const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-          checkSummary('engine', s, o.users);
-          return { secs };
-        });
-        rmSync(join(dir, `engine-backup-${run}.jsonl`), { force: true });
-        if (o.onEntry && reported !== o.users) throw new Error(`onEntry saw ${reported} of ${o.users} entries`);
+          checkSummary('engine', s, u);
+        }));
+        rmSync(backupFile, { force: true });
+        if (o.onEntry && reported !== u) throw new Error(`onEntry saw ${reported} of ${u} entries`);
         round.ldapts = ldapts;
         round.engine = engine;
-        say(`run ${run}: ldapts ceiling     ${fmtRate(o.users, ldapts.secs)} load ${ldapts.loadBefore} → ${ldapts.loadAfter}`);
-        say(`run ${run}: engine in-process  ${fmtRate(o.users, engine.secs)} load ${engine.loadBefore} → ${engine.loadAfter}; ratio ${(ldapts.secs / engine.secs).toFixed(2)}`);
+        say(`run ${run}: ldapts ceiling     ${describe(u, ldapts)}`);
+        say(`run ${run}: engine in-process  ${describe(u, engine)}; ratio ${(ldapts.secs / engine.secs).toFixed(2)}`);
       }
       rounds.push(round);
       process.stderr.write(`  round ${run} took ${((Date.now() - t) / 1000).toFixed(1)} s\n`);
     }
 
     const med = (f: (r: Round) => number | undefined) => median(rounds.map(f).filter((x): x is number => x !== undefined));
-    const u = o.users;
+    const rate = (f: (r: Round) => number | undefined) => `${(u / med(f)).toFixed(0)} users/s`;
     const lines = [
       `--- ${u} users, median of ${rounds.length} run(s)${o.pin ? ', pinned' : ''}${o.cryptoWorkers ? `, ${o.cryptoWorkers} crypto worker(s)` : ''}; load ${load()} now`,
-      `whole command      ${fmtRate(u, med((r) => r.command.secs))}  ldapmodify ceiling ${fmtRate(u, med((r) => r.ldapmodify.secs))}  ratio ${med((r) => r.ldapmodify.secs / r.command.secs).toFixed(2)}  command peak RSS ${med((r) => r.command.peakRssMb).toFixed(0)} MB (max ${Math.max(...rounds.map((r) => r.command.peakRssMb)).toFixed(0)})`,
+      `whole command      ${rate((r) => r.command.secs)} vs ldapmodify ceiling ${rate((r) => r.ldapmodify.secs)}: ratio ${med((r) => r.ldapmodify.secs / r.command.secs).toFixed(2)}; command peak RSS ${Math.max(...rounds.map((r) => r.command.peakRssMb!)).toFixed(0)} MB; start-up ${med((r) => r.startup).toFixed(2)} s of ${med((r) => r.command.secs).toFixed(2)} s`,
     ];
     if (o.inProcess) {
-      lines.push(`engine in-process  ${fmtRate(u, med((r) => r.engine?.secs))}  ldapts ceiling     ${fmtRate(u, med((r) => r.ldapts?.secs))}  ratio ${med((r) => (r.ldapts && r.engine ? r.ldapts.secs / r.engine.secs : undefined)).toFixed(2)}`);
+      lines.push(`engine in-process  ${rate((r) => r.engine?.secs)} vs ldapts ceiling ${rate((r) => r.ldapts?.secs)}: ratio ${med((r) => (r.ldapts && r.engine ? r.ldapts.secs / r.engine.secs : undefined)).toFixed(2)}`);
     }
     lines.push(`this process's peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB (seeding, LDIF, ceilings${o.inProcess ? ', the in-process engine' : ''})`);
     say(lines.join('\n'));
