@@ -53,6 +53,7 @@ function writeOptions<T>(y: Argv<T>) {
   return y
     .option('concurrency', { type: 'number', describe: 'writer connections [default: the inventory\'s, else 8]' })
     .option('rate', { type: 'number', describe: 'at most this many entries per second' })
+    .option('crypto-workers', { type: 'number', describe: 'worker threads for re-encryption and the check before each write; pays only with a core to spare beyond this process and a local directory (README: Performance) [default: 0, none]' })
     .option('max-failures', { type: 'number', describe: 'stop once more entries than this failed' })
     .option('max-failure-ratio', { type: 'number', describe: 'stop once more than this share (0-1) of entries failed' })
     .option('dry-run', { type: 'boolean', default: false, describe: 'read and decide, write nothing' })
@@ -258,6 +259,7 @@ async function write(argv: Args, c: Conn, job: RekeyJob): Promise<number> {
     connect: connector(c, dryRun), ...where, job, backupFile,
     concurrency: (argv['concurrency'] as number | undefined) ?? c.concurrency, rate: argv['rate'] as number | undefined,
     maxFailures: argv['max-failures'] as number | undefined, maxFailureRatio: argv['max-failure-ratio'] as number | undefined,
+    cryptoWorkers: argv['crypto-workers'] as number | undefined,
     signal: interrupt(), onProgress: progressPrinter(argv.json),
   });
   printSummary(s, argv.json);
