@@ -1,153 +1,172 @@
-// Benchmark (not a test): the engine's users/s against the ceiling on the same slapd with the
-// same connection count. The ceiling is what the LDAP server alone allows for this job: the
-// same compare-and-swap modifies (values precomputed, no crypto, no backup, no scan) in the same
-// groups, pipelined the same way, each group read back with the same one-search-per-group
-// read-back the engine verifies with. The engine run additionally scans, decides, re-encrypts,
-// checks every new value with the target key before the write (every device decrypted, secrets
-// equal to the originals), seals and fsyncs the backup, and requires each read-back to be
-// byte-identical to the checked value (one that differs is decrypted and checked in full).
-//   npm run bench:rekey -- --users 20000 [--concurrency 8] [--group 50] [--page-size 500] [--on-entry]
-// --on-entry: the engine run also hands every entry to an onEntry callback (as otptool's app.log does).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// Benchmark (not a test): the re-encryption against what the directory alone allows, on one lab
+// slapd, in one run. Two pairs of figures, each round timing all four on the same data:
+//
+//  1. the whole `adc-cutover directory rekey` command (spawned: start-up, key loading, scan,
+//     decide, re-encrypt, check before the write, sealed backup with fsync, compare-and-swap,
+//     grouped read-back, byte-identical) against the ldapmodify ceiling: the same
+//     compare-and-swap modifies as LDIF, applied by as many parallel `ldapmodify` processes as
+//     the command has writer connections (no scan, crypto, backup or read-back);
+//  2. the engine called in this process against the in-process ceiling: the same modifies with
+//     this project's LDAP client, pipelined in the same groups, with the same grouped read-back.
+//
+// The ceilings' modifies are computed before they are timed and written to LDIF files, so
+// nothing per user is held in memory, here or in the command. Each round moves every user from
+// the old certificate to the new one (a ceiling) and back (the engine), so every timed phase
+// does the same work and no reset is needed. --pin puts slapd on CPU 0 and everything else on
+// CPU 1, like a directory on its own machine.
+//   npm run bench:rekey -- [--users 10000] [--concurrency 4] [--runs 5] [--pin] [--no-in-process] [--crypto-workers N]
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'ldapts';
-import { casReplace, connect, readValues, scan, type DirectoryClient } from '../src/directory/index.js';
+import { connect, type DirectoryClient } from '../src/directory/index.js';
 import { selfSignedCert } from '../src/lab/pki.js';
-import { randomPassword, sshaHash, startSlapd, type RunningSlapd } from '../src/lab/slapd.js';
-import { newTotpSecret } from '../src/lab/seed.js';
-import { Keyring, encryptValue, keyMaterialFromPem, rekeyValue, type OtpKeyMaterial } from '../src/otp/index.js';
-import { runRekey, type EntryReport } from '../src/rekey/index.js';
+import { startSlapd, type RunningSlapd } from '../src/lab/slapd.js';
+import { keyMaterialFromPem, type OtpKeyMaterial } from '../src/otp/index.js';
+import { runRekey, type EntryReport, type RunSummary } from '../src/rekey/index.js';
+import { ldaptsCeiling } from './ceiling-ldapts.js';
+import { ldapmodifyCeiling, passwordFile } from './ceiling-ldapmodify.js';
+import { runCommand, startupSecs, writeKeyFiles } from './command.js';
+import { describe, inProcess, load, median, phase, type Phase } from './figures.js';
+import { writeCasLdif } from './ldif.js';
+import { parseOptions, type BenchOptions } from './options.js';
+import { pinPid } from './processes.js';
+import { ATTRIBUTE, seedUsers } from './seed.js';
 
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
-  return v;
+const SLAPD_CPU = 0;
+const CLIENT_CPU = 1;
+
+interface Round {
+  ldapmodify: Phase;
+  command: Phase;
+  startup: number;
+  ldapts?: Phase;
+  engine?: Phase;
 }
 
-const users = arg('users', 20000);
-const concurrency = arg('concurrency', 8);
-const groupSize = arg('group', 50);
-const pageSize = arg('page-size', 500);
-const attribute = 'userParameters';
-const withOnEntry = process.argv.includes('--on-entry');
+const say = (line: string) => process.stdout.write(`${line}\n`);
 
-/** Everyone enrolled under the old key, one device each, every tenth user a second one. */
-async function seed(slapd: RunningSlapd, oldKey: OtpKeyMaterial): Promise<void> {
-  const clients = await Promise.all(Array.from({ length: 4 }, async () => {
-    const c = new Client({ url: slapd.url, timeout: 60_000 });
-    await c.bind(slapd.rootDN, slapd.rootPassword);
-    return c;
-  }));
-  const hash = sshaHash(randomPassword());
-  let next = 0;
-  const worker = async (c: Client) => {
-    while (next < users) {
-      const i = next++;
-      const n = String(i + 1).padStart(6, '0');
-      const devices = [{ name: 'phone', secret: newTotpSecret() }, ...(i % 10 === 0 ? [{ name: 'tablet', secret: newTotpSecret() }] : [])];
-      await c.add(`cn=User ${n},${slapd.usersDN}`, {
-        objectClass: ['top', 'person', 'organizationalPerson', 'user'], cn: `User ${n}`, sn: n, sAMAccountName: `user${n}`,
-        userPassword: hash, [attribute]: encryptValue(devices, oldKey),
-      });
-    }
-  };
-  await Promise.all(clients.flatMap((c) => Array.from({ length: 16 }, () => worker(c))));
-  await Promise.all(clients.map((c) => c.unbind()));
+function checkSummary(what: string, s: RunSummary, users: number): void {
+  if (s.changed !== users || s.failed.length > 0 || s.stopped) {
+    throw new Error(`${what}: changed ${s.changed} of ${users}, ${s.failed.length} failed${s.stopped ? `, stopped: ${s.stopped.message}` : ''}`);
+  }
 }
 
-/** The ceiling's workload: CAS old → new, grouped and read back exactly as the engine does. */
-async function casAll(conns: DirectoryClient[], pairs: { dn: string; from: string; to: string }[]): Promise<number> {
-  const groups: (typeof pairs)[] = [];
-  for (let i = 0; i < pairs.length; i += groupSize) groups.push(pairs.slice(i, i + groupSize));
-  let next = 0;
-  let verified = 0;
-  const t0 = process.hrtime.bigint();
-  await Promise.all(conns.map(async (c) => {
-    while (next < groups.length) {
-      const g = groups[next++]!;
-      await Promise.all(g.map((p) => casReplace(c, p.dn, attribute, p.from, p.to)));
-      const back = await readValues(c, g.map((p) => p.dn), attribute);
-      verified += back.size;
-    }
-  }));
-  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (verified !== pairs.length) throw new Error(`ceiling read back ${verified} of ${pairs.length}`);
-  return secs;
-}
-
-function cpuSecs(since: NodeJS.CpuUsage): number {
-  const d = process.cpuUsage(since);
-  return (d.user + d.system) / 1e6;
-}
-
-async function main(): Promise<void> {
+async function main(o: BenchOptions): Promise<void> {
+  const cpus = availableParallelism();
+  if (o.pin && cpus < 2) throw new Error('--pin needs two CPUs');
+  const cpu = o.pin ? CLIENT_CPU : undefined;
   const dir = mkdtempSync(join(tmpdir(), 'adc-bench-'));
-  const mk = (cn: string) => {
-    const p = selfSignedCert({ cn });
-    return keyMaterialFromPem(p.certPem, p.keyPem);
-  };
-  const oldKey = mk('bench old');
-  const newKey = mk('bench new');
-  const slapd = await startSlapd({ dir: join(dir, 'slapd') });
+  const pems = { old: selfSignedCert({ cn: 'bench old' }), new: selfSignedCert({ cn: 'bench new' }) };
+  const oldKey: OtpKeyMaterial = keyMaterialFromPem(pems.old.certPem, pems.old.keyPem);
+  const newKey: OtpKeyMaterial = keyMaterialFromPem(pems.new.certPem, pems.new.keyPem);
+  const keyFiles = writeKeyFiles(dir, pems);
+  const slapd: RunningSlapd = await startSlapd({ dir: join(dir, 'slapd') });
   try {
-    let t = Date.now();
-    await seed(slapd, oldKey);
-    process.stdout.write(`seeded ${users} users in ${((Date.now() - t) / 1000).toFixed(1)} s (slapd ${slapd.url}, dbnosync)\n`);
-    const svc = () => connect({ url: slapd.url, bindDN: slapd.serviceDN, password: slapd.servicePassword, timeoutMs: 60_000 });
-
-    // Ceiling: precompute (untimed), then time only the LDAP work.
-    const scanner = await svc();
-    const pairs: { dn: string; from: string; to: string }[] = [];
-    const from = new Keyring([oldKey]);
-    for await (const e of scan(scanner, { base: slapd.usersDN, attribute, pageSize })) {
-      const r = rekeyValue(e.values[0]!, { from, to: newKey });
-      pairs.push({ dn: e.dn, from: e.values[0]!, to: r.value! });
+    if (o.pin) {
+      await pinPid(slapd.pid, SLAPD_CPU);
+      await pinPid(process.pid, CLIENT_CPU);
     }
-    await scanner.close();
-    const conns = await Promise.all(Array.from({ length: concurrency }, svc));
-    const cpu0 = process.cpuUsage();
-    const ceilingSecs = await casAll(conns, pairs);
-    const ceilingCpu = cpuSecs(cpu0);
-    // Reset to the seeded values (untimed) so the engine starts from the same state.
-    t = Date.now();
-    await casAll(conns, pairs.map((p) => ({ dn: p.dn, from: p.to, to: p.from })));
-    await Promise.all(conns.map((c) => c.close()));
-    process.stdout.write(`reset in ${((Date.now() - t) / 1000).toFixed(1)} s\n`);
+    say(`adc-cutover rekey benchmark: ${o.users} users, ${o.concurrency} writer connections, group ${o.groupSize}, page ${o.pageSize}, ${o.runs} run(s)${o.cryptoWorkers ? `, ${o.cryptoWorkers} crypto worker(s)` : ''}${o.pin ? `, pinned: slapd on CPU ${SLAPD_CPU}, command/ldapmodify/bench on CPU ${CLIENT_CPU}` : ', not pinned'}; ${cpus} CPUs, load ${load()}`);
+    let t = Date.now();
+    await seedUsers(slapd, o.users, oldKey, (n) => process.stderr.write(`  seeded ${n}\n`));
+    say(`seeded in ${((Date.now() - t) / 1000).toFixed(1)} s (slapd ${slapd.url}, back_mdb dbnosync)`);
 
-    let reported = 0;
-    const cpu1 = process.cpuUsage();
-    const t0 = process.hrtime.bigint();
-    const s = await runRekey({
-      connect: svc, base: slapd.usersDN, filter: '(objectClass=user)', attribute,
-      job: { kind: 'rekey', from: [oldKey], to: newKey }, backupFile: join(dir, 'backup.jsonl'),
-      concurrency, groupSize, pageSize,
-      ...(withOnEntry ? { onEntry: (r: EntryReport) => void (reported += r.devices.length > 0 ? 1 : 0) } : {}),
-    });
-    const engineSecs = Number(process.hrtime.bigint() - t0) / 1e9;
-    const engineCpu = cpuSecs(cpu1);
-    if (s.changed !== pairs.length || s.failed.length > 0) throw new Error(`engine changed ${s.changed} of ${pairs.length}, ${s.failed.length} failed`);
-    if (withOnEntry && reported !== pairs.length) throw new Error(`onEntry saw ${reported} of ${pairs.length} entries`);
+    const svc = () => connect({ url: slapd.url, bindDN: slapd.serviceDN, password: slapd.servicePassword, timeoutMs: 120_000 });
+    const pw = passwordFile(dir, slapd);
+    const ldifDir = join(dir, 'ldif');
+    mkdirSync(ldifDir, { mode: 0o700 });
+    /** The modifies old → new for the current values, on disk (untimed). */
+    const prepare = async () => {
+      const c = await svc();
+      try {
+        const l = await writeCasLdif(c, slapd.usersDN, oldKey, newKey, ldifDir, o.concurrency, o.groupSize, o.pageSize);
+        if (l.entries !== o.users) throw new Error(`scan found ${l.entries} of ${o.users} users`);
+        return l.files;
+      } finally {
+        await c.close();
+      }
+    };
 
-    const engineRate = pairs.length / engineSecs;
-    const ceilingRate = pairs.length / ceilingSecs;
-    const rssMb = process.resourceUsage().maxRSS / 1024;
-    process.stdout.write([
-      `users ${pairs.length}, connections ${concurrency}, group ${groupSize}, page ${pageSize}${withOnEntry ? ', onEntry callback' : ''}`,
-      `engine : ${engineSecs.toFixed(2)} s  ${engineRate.toFixed(0)} users/s  (scan + decide + re-encrypt + secret check before the write + sealed backup with fsync per group + CAS + grouped read-back, byte-identical)`,
-      `ceiling: ${ceilingSecs.toFixed(2)} s  ${ceilingRate.toFixed(0)} users/s  (same CAS modifies, precomputed, + the same grouped read-back; no scan, crypto or backup)`,
-      `ratio  : ${(engineRate / ceilingRate).toFixed(2)}`,
-      `CPU of this process: engine ${engineCpu.toFixed(2)} s, ceiling ${ceilingCpu.toFixed(2)} s (slapd runs in its own process)`,
-      `peak RSS: ${rssMb.toFixed(0)} MB (whole process, including the precomputed ceiling values)`,
-    ].join('\n') + '\n');
+    const u = o.users;
+    const rounds: Round[] = [];
+    for (let run = 1; run <= o.runs; run++) {
+      t = Date.now();
+      const files = await prepare();
+      const ldapmodify = await phase(slapd.pid, () => ldapmodifyCeiling(slapd, files, pw, cpu));
+      // Everything is under the new key now: the command moves it back.
+      const command = await phase(slapd.pid, async () => {
+        const r = await runCommand(slapd, {
+          from: keyFiles.new, to: keyFiles.old, backup: join(dir, `backup-${run}.jsonl`),
+          concurrency: o.concurrency, pageSize: o.pageSize, cryptoWorkers: o.cryptoWorkers, cpu,
+        });
+        checkSummary('command', r.summary, u);
+        return r;
+      });
+      const startup = await startupSecs(cpu);
+      const round: Round = { ldapmodify, command, startup };
+      say(`run ${run}: ldapmodify ceiling ${describe(u, ldapmodify)}`);
+      say(`run ${run}: whole command      ${describe(u, command)}; ratio ${(ldapmodify.secs / command.secs).toFixed(2)}; peak RSS ${command.peakRssMb!.toFixed(0)} MB; start-up alone ${startup.toFixed(2)} s`);
+
+      if (o.inProcess) {
+        const files2 = await prepare();
+        const conns: DirectoryClient[] = await Promise.all(Array.from({ length: o.concurrency }, svc));
+        let ldapts: Phase;
+        try {
+          ldapts = await phase(slapd.pid, () => inProcess(async () => {
+            const r = await ldaptsCeiling(conns, files2, o.groupSize);
+            if (r.entries !== u) throw new Error(`ldapts ceiling wrote ${r.entries} of ${u}`);
+          }));
+        } finally {
+          await Promise.all(conns.map((c) => c.close()));
+        }
+        let reported = 0;
+        const backupFile = join(dir, `engine-backup-${run}.jsonl`);
+        const engine = await phase(slapd.pid, () => inProcess(async () => {
+          const s = await runRekey({
+            connect: svc, base: slapd.usersDN, filter: '(objectClass=user)', attribute: ATTRIBUTE,
+            job: { kind: 'rekey', from: [newKey], to: oldKey }, backupFile,
+            concurrency: o.concurrency, groupSize: o.groupSize, pageSize: o.pageSize,
+            ...(o.cryptoWorkers > 0 ? { cryptoWorkers: o.cryptoWorkers } : {}),
+            ...(o.onEntry ? { onEntry: (r: EntryReport) => void (reported += r.devices.length > 0 ? 1 : 0) } : {}),
+          });
+          checkSummary('engine', s, u);
+        }));
+        rmSync(backupFile, { force: true });
+        if (o.onEntry && reported !== u) throw new Error(`onEntry saw ${reported} of ${u} entries`);
+        round.ldapts = ldapts;
+        round.engine = engine;
+        say(`run ${run}: ldapts ceiling     ${describe(u, ldapts)}`);
+        say(`run ${run}: engine in-process  ${describe(u, engine)}; ratio ${(ldapts.secs / engine.secs).toFixed(2)}`);
+      }
+      rounds.push(round);
+      process.stderr.write(`  round ${run} took ${((Date.now() - t) / 1000).toFixed(1)} s\n`);
+    }
+
+    const med = (f: (r: Round) => number | undefined) => median(rounds.map(f).filter((x): x is number => x !== undefined));
+    const rate = (f: (r: Round) => number | undefined) => `${(u / med(f)).toFixed(0)} users/s`;
+    const lines = [
+      `--- ${u} users, median of ${rounds.length} run(s)${o.pin ? ', pinned' : ''}${o.cryptoWorkers ? `, ${o.cryptoWorkers} crypto worker(s)` : ''}; load ${load()} now`,
+      `whole command      ${rate((r) => r.command.secs)} vs ldapmodify ceiling ${rate((r) => r.ldapmodify.secs)}: ratio ${med((r) => r.ldapmodify.secs / r.command.secs).toFixed(2)}; command peak RSS ${Math.max(...rounds.map((r) => r.command.peakRssMb!)).toFixed(0)} MB; start-up ${med((r) => r.startup).toFixed(2)} s of ${med((r) => r.command.secs).toFixed(2)} s`,
+    ];
+    if (o.inProcess) {
+      lines.push(`engine in-process  ${rate((r) => r.engine?.secs)} vs ldapts ceiling ${rate((r) => r.ldapts?.secs)}: ratio ${med((r) => (r.ldapts && r.engine ? r.ldapts.secs / r.engine.secs : undefined)).toFixed(2)}`);
+    }
+    lines.push(`this process's peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB (seeding, LDIF, ceilings${o.inProcess ? ', the in-process engine' : ''})`);
+    say(lines.join('\n'));
   } finally {
     await slapd.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main().catch((err: unknown) => {
+let opts: BenchOptions;
+try {
+  opts = parseOptions(process.argv.slice(2));
+} catch (err) {
+  process.stderr.write(`${(err as Error).message}\n`);
+  process.exit(2);
+}
+main(opts).catch((err: unknown) => {
   process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exitCode = 1;
 });

@@ -212,6 +212,7 @@ async function write(argv: Args, c: Conn, job: RekeyJob): Promise<number> {
     connect: connector(c, dryRun), ...where, job, backupFile,
     concurrency: (argv['concurrency'] as number | undefined) ?? c.concurrency, rate: argv['rate'] as number | undefined,
     maxFailures: argv['max-failures'] as number | undefined, maxFailureRatio: argv['max-failure-ratio'] as number | undefined,
+    cryptoWorkers: argv['crypto-workers'] as number | undefined,
     signal: interrupt(), onProgress: progressPrinter(argv.json),
   });
   printSummary(s, argv.json);

@@ -32,6 +32,7 @@ function writeOptions<T>(y: Argv<T>) {
   return y
     .option('concurrency', { type: 'number', describe: 'writer connections [default: the inventory\'s, else 8]' })
     .option('rate', { type: 'number', describe: 'at most this many entries per second' })
+    .option('crypto-workers', { type: 'number', describe: 'worker threads for re-encryption and the check before each write; pays only with a core to spare beyond this process and a local directory (README: Performance) [default: 0, none]' })
     .option('max-failures', { type: 'number', describe: 'stop once more entries than this failed' })
     .option('max-failure-ratio', { type: 'number', describe: 'stop once more than this share (0-1) of entries failed' })
     .option('dry-run', { type: 'boolean', default: false, describe: 'read and decide, write nothing' })

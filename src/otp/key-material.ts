@@ -3,7 +3,9 @@
 // pair matches and derives the AES key once, so the bulk work never touches the RSA key again.
 import { X509Certificate, createHash, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import forge from 'node-forge';
+// node-forge is loaded only for a PKCS#12 file: it is large, and PEM needs only node:crypto, so
+// every other command starts without it.
+import type forgeTypes from 'node-forge';
 import { InputError, errorMessage } from '../errors.js';
 import { deriveKey, kidOf } from './crypto.js';
 import { KeyPassphraseError } from './errors.js';
@@ -46,7 +48,7 @@ export async function loadKeyMaterial(opts: LoadOptions): Promise<OtpKeyMaterial
   const certBytes = await readInput(opts.cert, 'certificate');
   if (isPkcs12(opts.cert, certBytes)) {
     if (opts.key) throw new InputError(`${opts.cert}: a PKCS#12 file holds its own key; do not also give --key ${opts.key}`);
-    const { certPem, key } = fromPkcs12(opts.cert, certBytes, opts.passphrase);
+    const { certPem, key } = await fromPkcs12(opts.cert, certBytes, opts.passphrase);
     return build(certPem, key, opts.cert, opts);
   }
   const certText = certBytes.toString('utf8');
@@ -153,8 +155,9 @@ function parsePrivateKey(pem: string, label: string, passphrase: string | undefi
   }
 }
 
-function fromPkcs12(path: string, bytes: Buffer, passphrase: string | undefined): { certPem: string; key: KeyObject } {
-  let p12: forge.pkcs12.Pkcs12Pfx;
+async function fromPkcs12(path: string, bytes: Buffer, passphrase: string | undefined): Promise<{ certPem: string; key: KeyObject }> {
+  const forge = (await import('node-forge')).default;
+  let p12: forgeTypes.pkcs12.Pkcs12Pfx;
   try {
     const asn1 = forge.asn1.fromDer(forge.util.createBuffer(bytes.toString('binary')));
     p12 = forge.pkcs12.pkcs12FromAsn1(asn1, false, passphrase ?? '');
@@ -174,7 +177,7 @@ function fromPkcs12(path: string, bytes: Buffer, passphrase: string | undefined)
   ];
   const keyBag = keyBags.find((b) => b.key);
   if (!keyBag?.key) throw new InputError(`${path}: the PKCS#12 file holds no RSA private key (or one node-forge cannot read, e.g. EC)`);
-  const key = createPrivateKey(forge.pki.privateKeyToPem(keyBag.key as forge.pki.rsa.PrivateKey));
+  const key = createPrivateKey(forge.pki.privateKeyToPem(keyBag.key as forgeTypes.pki.rsa.PrivateKey));
   // Pick the certificate that belongs to the key, not a chain certificate that happens to come first.
   for (const bag of certBags) {
     if (!bag.cert) continue;

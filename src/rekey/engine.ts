@@ -5,7 +5,8 @@
 // originals to the backup (one fsync for the group), send the group's modifies together, and
 // read the group back with one search: a read-back byte-identical to the checked value is
 // proven; anything else is decrypted and checked in full. Stopping (Ctrl-C, error budget, a
-// lost server) lets in-flight groups finish and starts nothing new.
+// lost server) lets in-flight groups finish and starts nothing new. Two groups are in flight per
+// connection; the decide/re-encrypt/check of a group may run in a worker thread (cryptoWorkers).
 import {
   CasConflict, DirectoryUnavailable, DryRunRefusal, NoSuchEntry, casReplace, countEntries, dnKey, readValue, readValues,
   scanPages, type DirectoryClient, type ScannedEntry,
@@ -14,7 +15,9 @@ import { InputError, errorMessage } from '../errors.js';
 import { kidsOf, verifySecrets, type DeviceOutcome } from '../otp/index.js';
 import { BackupWriter, sha256Hex, type BackupRecord } from './backup.js';
 import { prepareJob, type EntryPlan, type PreparedJob, type RekeyJob } from './job.js';
+import { CryptoPool } from './crypto-pool.js';
 import { Channel, RateLimiter } from './limits.js';
+import { planAndCheck, type Planned } from './plan-check.js';
 import { emptySummary, skip, tallyDevices, type EntryOutcome, type EntryReport, type RunProgress, type RunSummary, type StopReason } from './summary.js';
 
 export interface RekeyRunOptions {
@@ -31,6 +34,19 @@ export interface RekeyRunOptions {
   pageSize?: number;
   /** Entries per backup fsync, per batch of modifies and per read-back search (default 50). */
   groupSize?: number;
+  /**
+   * Groups in flight on each writer connection (default 2): while one group's modifies and
+   * read-back are with the server, the next is re-encrypted, checked and backed up, so the
+   * connection does not wait for the backup's fsync. Each group still has its originals on disk
+   * before any of its modifies is sent.
+   */
+  groupsPerConnection?: number;
+  /**
+   * Worker threads for the decide + re-encrypt + pre-write check of each group (default 0: all
+   * in this thread). Pays only with a core to spare beyond this thread's (and a local
+   * directory's); the guarantees are the same either way.
+   */
+  cryptoWorkers?: number;
   /** Re-reads after a compare-and-swap conflict before reporting "kept changing" (default 3). */
   maxRetries?: number;
   /** Entries per second across all writers. */
@@ -75,6 +91,7 @@ export async function runRekey(opts: RekeyRunOptions): Promise<RunSummary> {
 
   const scanner = await opts.connect();
   const conns: DirectoryClient[] = [];
+  let pool: CryptoPool | undefined;
   let backup: BackupWriter | undefined;
   const summary = emptySummary(opts.job.kind, scanner.dryRun);
   try {
@@ -88,10 +105,12 @@ export async function runRekey(opts: RekeyRunOptions): Promise<RunSummary> {
       summary.backupFile = opts.backupFile;
     }
     for (let i = 0; i < concurrency; i++) conns.push(await opts.connect());
-    const run = new Run(opts, job, summary, backup, limiter, total, started, maxRetries);
+    if (opts.cryptoWorkers && opts.cryptoWorkers > 0) pool = new CryptoPool(opts.cryptoWorkers, opts.job, job);
+    const run = new Run(opts, job, summary, backup, limiter, total, started, maxRetries, pool);
     await run.execute(pages, first.done ? [] : first.value, conns, groupSize);
   } finally {
     await Promise.all([scanner, ...conns].map((c) => c.close()));
+    await pool?.close();
     await backup?.close();
   }
   summary.durationMs = Date.now() - started;
@@ -136,8 +155,9 @@ class Run {
     private readonly total: number | undefined,
     private readonly started: number,
     private readonly maxRetries: number,
+    private readonly pool: CryptoPool | undefined,
   ) {
-    this.channel = new Channel(Math.max(2, (opts.concurrency ?? 4) * 2));
+    this.channel = new Channel(Math.max(2, (opts.concurrency ?? 4) * Math.max(1, opts.groupsPerConnection ?? 2) * 2));
   }
 
   async execute(pages: AsyncGenerator<ScannedEntry[]>, firstPage: ScannedEntry[], conns: DirectoryClient[], groupSize: number): Promise<void> {
@@ -146,7 +166,8 @@ class Run {
     this.opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const producer = this.produce(pages, firstPage, groupSize);
-      await Promise.all([producer, ...conns.map((c) => this.work(c))]);
+      const depth = Math.max(1, this.opts.groupsPerConnection ?? 2);
+      await Promise.all([producer, ...conns.flatMap((c) => Array.from({ length: depth }, () => this.work(c)))]);
     } finally {
       this.opts.signal?.removeEventListener('abort', onAbort);
     }
@@ -255,17 +276,22 @@ class Run {
   }
 
   private async processGroup(conn: DirectoryClient, group: ScannedEntry[]): Promise<void> {
-    const plans = this.job.planMany(group.map((e) => e.values));
+    const values = group.map((e) => e.values);
+    const { plans, bad }: Planned = this.pool ? await this.pool.plan(values) : planAndCheck(this.job, values);
     const settled: Write[] = [];
+    const reasons: (string | undefined)[] = [];
     group.forEach((e, i) => {
       this.summary.fetched++;
       const w = this.settle(e.dn, plans[i]!);
-      if (w) settled.push(w);
+      if (w) {
+        settled.push(w);
+        reasons.push(bad[i]);
+      }
     });
-    const writes = this.checked(settled);
+    const writes = this.checked(settled, reasons);
     if (writes.length === 0) return;
     if (!(await this.backUp(writes))) return;
-    const results = await Promise.allSettled(writes.map((w) => casReplace(conn, w.dn, this.opts.attribute, w.plan.oldValue, w.plan.newValue)));
+    const results = await conn.batched(() => Promise.allSettled(writes.map((w) => casReplace(conn, w.dn, this.opts.attribute, w.plan.oldValue, w.plan.newValue))));
     const accepted: Write[] = [];
     const conflicts: Write[] = [];
     results.forEach((r, i) => {
@@ -282,11 +308,12 @@ class Run {
   /**
    * Verification before the write: each new value, exactly as it will be sent, read with the
    * target key (every device decrypted, the secrets equal to the originals, device for device).
-   * A value that fails is never written: reported, nothing to undo.
+   * A value that fails is never written: reported, nothing to undo. `verdicts`: that check
+   * already made with the plans (planAndCheck, here or in a pool thread), one per write.
    */
-  private checked(writes: Write[]): Write[] {
+  private checked(writes: Write[], verdicts?: (string | undefined)[]): Write[] {
     if (writes.length === 0) return writes;
-    const bad = this.job.checkWrites(writes.map((w) => w.plan));
+    const bad = verdicts ?? this.job.checkWrites(writes.map((w) => w.plan));
     const ok: Write[] = [];
     writes.forEach((w, i) => {
       const reason = bad[i];

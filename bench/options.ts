@@ -1,0 +1,46 @@
+// The benchmark's command line. Defaults match the command as an operator runs it: the CLI's
+// own default writer count (4) and page size (500), the engine's default group (50).
+export interface BenchOptions {
+  users: number;
+  /** Writer connections for the engine, and as many ldapmodify processes / ceiling connections. */
+  concurrency: number;
+  groupSize: number;
+  pageSize: number;
+  /** Timed rounds; each figure is the median of its runs. */
+  runs: number;
+  /** slapd on CPU 0, everything else (command, ldapmodify, this process) on CPU 1. */
+  pin: boolean;
+  /** Also time the engine inside this process against the ldapts ceiling (the older figure). */
+  inProcess: boolean;
+  /** Worker threads for the command's crypto (0 = none, the default). */
+  cryptoWorkers: number;
+  onEntry: boolean;
+}
+
+const USAGE = 'npm run bench:rekey -- [--users N] [--concurrency N] [--group N] [--page-size N] [--runs N] [--pin] [--no-in-process] [--crypto-workers N] [--on-entry]';
+
+function num(argv: string[], name: string, dflt: number, min = 1): number {
+  const i = argv.indexOf(`--${name}`);
+  if (i < 0) return dflt;
+  const v = Number(argv[i + 1]);
+  if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be an integer ≥ ${min}\n${USAGE}`);
+  return v;
+}
+
+export function parseOptions(argv: string[]): BenchOptions {
+  const known = new Set(['--users', '--concurrency', '--group', '--page-size', '--runs', '--pin', '--no-in-process', '--crypto-workers', '--on-entry']);
+  for (const a of argv) if (a.startsWith('--') && !known.has(a)) throw new Error(`unknown option ${a}\n${USAGE}`);
+  const users = num(argv, 'users', 10_000);
+  return {
+    users,
+    concurrency: num(argv, 'concurrency', 4),
+    groupSize: num(argv, 'group', 50),
+    pageSize: num(argv, 'page-size', 500),
+    // Medians are cheap at small sizes; a million users is one round unless asked.
+    runs: num(argv, 'runs', users <= 20_000 ? 5 : users <= 100_000 ? 3 : 1),
+    pin: argv.includes('--pin'),
+    inProcess: !argv.includes('--no-in-process'),
+    cryptoWorkers: num(argv, 'crypto-workers', 0, 0),
+    onEntry: argv.includes('--on-entry'),
+  };
+}
