@@ -3,6 +3,7 @@
 // `run` does), connect, call the engine, print. This module holds the flags; directory-jobs.ts the rest.
 import type { Argv } from 'yargs';
 import { keyOptions } from './key-options.js';
+import { DEFAULT_CONCURRENCY } from '../rekey/defaults.js';
 
 type SetCode = (code: number) => void;
 
@@ -30,7 +31,7 @@ function connOptions<T>(y: Argv<T>) {
 
 function writeOptions<T>(y: Argv<T>) {
   return y
-    .option('concurrency', { type: 'number', describe: 'writer connections [default: the inventory\'s, else 8]' })
+    .option('concurrency', { type: 'number', describe: `writer connections [default: the inventory's, else ${DEFAULT_CONCURRENCY}]` })
     .option('rate', { type: 'number', describe: 'at most this many entries per second' })
     .option('crypto-workers', { type: 'number', describe: 'worker threads for re-encryption and the check before each write; pays only with a core to spare beyond this process and a local directory (README: Performance) [default: 0, none]' })
     .option('max-failures', { type: 'number', describe: 'stop once more entries than this failed' })
@@ -64,7 +65,7 @@ export function registerDirectory(cli: Argv, setCode: SetCode): void {
       .command('restore <backup-file>', 'put back the originals from a backup where the value is still what the run wrote', (a) =>
         keyOptions(keyOptions(connOptions(a).positional('backup-file', { type: 'string', demandOption: true }), '', false), 'new', false)
           .option('reencrypt-changed', { type: 'boolean', default: false, describe: 'entries changed since the run: re-encrypt their devices under --cert (needs --new-cert)' })
-          .option('concurrency', { type: 'number', describe: 'writer connections [default: the inventory\'s, else 8]' })
+          .option('concurrency', { type: 'number', describe: `writer connections [default: the inventory's, else ${DEFAULT_CONCURRENCY}]` })
           .option('dry-run', { type: 'boolean', default: false, describe: 'read and decide, write nothing' })
           .option('yes', { type: 'boolean', default: false, describe: 'do not ask for confirmation (needed without a terminal)' })
           .example('$0 directory restore .adc-cutover/backups/rekey-2026-12-01T22-00-00-000Z.jsonl -i inventory.yaml --dry-run', 'what would be put back (certificates from the inventory)')

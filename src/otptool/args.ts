@@ -5,6 +5,7 @@
 // and runbooks spell the options in any case (`-search_base`, `-Search_Base`). A table of known
 // options, matched case-insensitively with one or two dashes, keeps the vendor spelling working.
 import { InputError } from '../errors.js';
+import { DEFAULT_CONCURRENCY } from '../rekey/defaults.js';
 
 export type Operation = 0 | 1 | 2;
 
@@ -53,7 +54,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'log', kind: 'value', origin: 'ours', help: `log file, appended to (default ${DEFAULT_LOG})` },
   { name: 'yes', kind: 'flag', origin: 'ours', help: 'do not ask before operation 1 (needed when nobody is at a terminal)' },
   { name: 'include_legacy', kind: 'flag', origin: 'ours', help: 'operation 2: also encrypt legacy plaintext values under the new certificate' },
-  { name: 'concurrency', kind: 'value', origin: 'ours', help: 'writer connections (default 4)' },
+  { name: 'concurrency', kind: 'value', origin: 'ours', help: `writer connections (default ${DEFAULT_CONCURRENCY})` },
   { name: 'help', kind: 'flag', origin: 'ours', help: 'this text' },
 ];
 

@@ -12,6 +12,7 @@ import { parseAttribute, readSecrets, verifySecrets } from '../otp/index.js';
 import { BackupWriter, NO_VALUE, prepareJob, sha256Hex, type PreparedJob, type RekeyJob, type RunSummary } from '../rekey/index.js';
 import type { EntryEvent } from './applog.js';
 import { planEvent, unchangedText } from './outcomes.js';
+import { DEFAULT_CONCURRENCY } from '../rekey/defaults.js';
 
 export interface CopyRunOptions {
   connect: () => Promise<DirectoryClient>;
@@ -44,7 +45,7 @@ export async function runCopy(opts: CopyRunOptions): Promise<RunSummary> {
       backup = await BackupWriter.create(opts.backupFile, { job: opts.job.kind, attribute: opts.target, base: opts.base, kids: job.kids, sealWith: job.sealWith });
       summary.backupFile = opts.backupFile;
     }
-    const n = Math.max(1, opts.concurrency ?? 4);
+    const n = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
     for (let i = 0; i < n; i++) conns.push(await opts.connect());
     const copier = new Copier(opts, job, summary, backup);
     for await (const page of scanPages(scanner, { base: opts.base, filter: opts.filter, attribute: opts.attribute, extraAttributes: [opts.target], pageSize: opts.pageSize })) {

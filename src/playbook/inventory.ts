@@ -6,6 +6,7 @@ import { InputError } from '../errors.js';
 import { secretRefSchema, type SecretRef } from './secret-ref.js';
 import { filterProblem } from '../directory/filter.js';
 import { ConfigError, fieldName, lineOf, readYaml, validate } from './yaml-source.js';
+import { DEFAULT_CONCURRENCY } from '../rekey/defaults.js';
 
 const url = (protocols: string[]) =>
   z.string().refine((s) => {
@@ -103,10 +104,10 @@ export const inventorySchema = z.strictObject({
     attribute: z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/, 'an LDAP attribute name').optional(),
     extraAttributes: z.array(z.string()).default([]),
     pageSize: z.number().int().min(1).max(5000).default(500),
-    concurrency: z.number().int().min(1).max(64).default(8),
+    concurrency: z.number().int().min(1).max(64).default(DEFAULT_CONCURRENCY),
   }).refine((d) => !(d.url && d.servers), { message: 'give url (one server) or servers (several), not both' })
     .refine((d) => !d.writeTo || (d.servers ?? []).some((x) => serverName(x) === d.writeTo), { message: 'writeTo must name one of servers' })
-    .default({ startTls: false, password: DEFAULT_DIRECTORY_PASSWORD, extraAttributes: [], pageSize: 500, concurrency: 8 }),
+    .default({ startTls: false, password: DEFAULT_DIRECTORY_PASSWORD, extraAttributes: [], pageSize: 500, concurrency: DEFAULT_CONCURRENCY }),
   certificates: z.strictObject({ old: certSchema, new: certSchema }),
   /** One canary user; or, below, a pool of them. */
   canary: canarySchema.optional(),

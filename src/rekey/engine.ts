@@ -19,6 +19,7 @@ import { CryptoPool } from './crypto-pool.js';
 import { Channel, RateLimiter } from './limits.js';
 import { planAndCheck, type Planned } from './plan-check.js';
 import { emptySummary, skip, tallyDevices, type EntryOutcome, type EntryReport, type RunProgress, type RunSummary, type StopReason } from './summary.js';
+import { DEFAULT_CONCURRENCY } from './defaults.js';
 
 export interface RekeyRunOptions {
   /** Opens one bound connection; called once for the scanner and once per writer. Dry run is the connection's. */
@@ -84,7 +85,7 @@ export async function runRekey(opts: RekeyRunOptions): Promise<RunSummary> {
   const started = Date.now();
   const job = prepareJob(opts.job);
   const groupSize = Math.max(1, opts.groupSize ?? 50);
-  const concurrency = Math.max(1, opts.concurrency ?? 4);
+  const concurrency = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
   const maxRetries = Math.max(0, opts.maxRetries ?? 3);
   const limiter = opts.rate && opts.rate > 0 ? new RateLimiter(opts.rate) : undefined;
   const scanOpts = { base: opts.base, filter: opts.filter, attribute: opts.attribute, pageSize: opts.pageSize };
@@ -157,7 +158,7 @@ class Run {
     private readonly maxRetries: number,
     private readonly pool: CryptoPool | undefined,
   ) {
-    this.channel = new Channel(Math.max(2, (opts.concurrency ?? 4) * Math.max(1, opts.groupsPerConnection ?? 2) * 2));
+    this.channel = new Channel(Math.max(2, (opts.concurrency ?? DEFAULT_CONCURRENCY) * Math.max(1, opts.groupsPerConnection ?? 2) * 2));
   }
 
   async execute(pages: AsyncGenerator<ScannedEntry[]>, firstPage: ScannedEntry[], conns: DirectoryClient[], groupSize: number): Promise<void> {

@@ -11,6 +11,7 @@ import { InputError, errorMessage } from '../errors.js';
 import { Keyring, rekeyValue, verifySecrets, type OtpKeyMaterial } from '../otp/index.js';
 import { NO_VALUE, readBackup, sha256Hex, type BackupEntry } from './backup.js';
 import { emptySummary, skip, tallyDevices, type RunProgress, type RunSummary } from './summary.js';
+import { DEFAULT_CONCURRENCY } from './defaults.js';
 
 export interface RestoreOptions {
   connect: () => Promise<DirectoryClient>;
@@ -46,7 +47,7 @@ export async function runRestore(opts: RestoreOptions): Promise<RestoreSummary> 
   const conns: DirectoryClient[] = [];
   const summary: RestoreSummary = { ...emptySummary('restore', false), changedSince: [] };
   try {
-    const n = Math.max(1, opts.concurrency ?? 4);
+    const n = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
     for (let i = 0; i < n; i++) conns.push(await opts.connect());
     summary.dryRun = conns[0]!.dryRun;
     const groupSize = Math.max(1, opts.groupSize ?? 50);
