@@ -1,5 +1,5 @@
 // Plans and reports in words an operator reads during a change window.
-import type { PlanDoc } from '../playbook/execute.js';
+import type { PlanDoc } from '../cutover/execute.js';
 import type { RunReport } from '../runner/report.js';
 
 export function formatPlan(p: PlanDoc): string {

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { EXIT } from '../errors.js';
-import { planPlaybook, resumeRun, rollbackRun, runPlaybook, type ExecuteResult, type PlanDoc } from '../playbook/execute.js';
+import { planPlaybook, resumeRun, rollbackRun, runPlaybook, type ExecuteResult, type PlanDoc } from '../cutover/execute.js';
 import { Reporters, type Reporter } from '../runner/events.js';
 import { readJournal } from '../runner/journal.js';
 import { buildReport, type RunReport } from '../runner/report.js';

@@ -62,7 +62,7 @@ afterAll(async () => {
 });
 
 // `skip`: the first POST systemfile of a run on an appliance is its lock file
-// (src/playbook/estate-lock.ts); the fault is meant for the certificate upload after it.
+// (src/cutover/estate-lock.ts); the fault is meant for the certificate upload after it.
 const WRITES: { step: string; on: string; skip?: number }[] = [
   { step: 'import-certkey', on: 'POST systemfile', skip: 1 },
   { step: 'import-certkey', on: 'POST sslcertkey' },

@@ -9,7 +9,7 @@ import { getSystemErrorMap } from 'node:util';
 import { errorMessage } from '../errors.js';
 import { writeReport, type RunReport } from '../runner/report.js';
 import { writeJUnit } from '../runner/reporters/junit.js';
-import { writeHtmlReport } from '../report/html/index.js';
+import { writeHtmlReport } from './html/index.js';
 
 export interface ReportFiles {
   json: string;

@@ -17,13 +17,13 @@ import { openEstate, type Estate } from '../steps/estate.js';
 import { directoryPlan, type DirectoryPlan } from '../steps/ldap-actions.js';
 import { newFacts, type RunFacts } from '../steps/facts.js';
 import { applianceFactsJson } from '../steps/preflight.js';
-import { buildSteps } from '../steps/registry.js';
+import { buildSteps } from './build-steps.js';
 import { estateId, lockAppliances, type ApplianceLocks } from './estate-lock.js';
 import { changedInputs, CERTIFICATE_INPUTS, hashInputs, recordedInputs, type InputHashes } from './input-hashes.js';
-import { loadInventory, type Inventory } from './inventory.js';
+import { loadInventory, type Inventory } from '../playbook/inventory.js';
 import { canaryPoolWords, logonProofWarning, NO_LOGON_CHECK_PARAM, requireLogonProof } from './logon-proof.js';
-import { loadPlaybook } from './playbook.js';
-import { writeReportFiles } from './report-files.js';
+import { loadPlaybook } from '../playbook/playbook.js';
+import { writeReportFiles } from '../report/files.js';
 
 export interface PlanDoc {
   playbook: string;
