@@ -6,7 +6,7 @@ import { EXIT } from '../errors.js';
 import { planPlaybook, resumeRun, rollbackRun, runPlaybook, type ExecuteResult, type PlanDoc } from '../cutover/execute.js';
 import { Reporters, type Reporter } from '../runner/events.js';
 import { readJournal } from '../runner/journal.js';
-import { buildReport, type RunReport } from '../runner/report.js';
+import { buildReport, type RunReport } from '../report/run-report.js';
 import { JsonLinesReporter } from '../runner/reporters/json-lines.js';
 import { ListrReporter } from '../runner/reporters/listr.js';
 import { PlainReporter } from '../runner/reporters/plain.js';

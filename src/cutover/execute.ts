@@ -8,7 +8,7 @@ import type { Reporter } from '../runner/events.js';
 import { readJournal, type Stamped } from '../runner/journal.js';
 import type { JsonObject } from '../runner/json.js';
 import { acquireLocalLock, holderOf, type RunLock } from '../runner/lock.js';
-import { buildReport, type RunReport } from '../runner/report.js';
+import { buildReport, type RunReport } from '../report/run-report.js';
 import { assertRunDirWritable, createRunDir, discardRunDir, findRunDir, journalPath, newRunId, reportPath } from '../runner/run-dir.js';
 import { Runner, type RunOutcome } from '../runner/runner.js';
 import type { SafetyCheck, Step, StepContext, StepPlan } from '../runner/step.js';

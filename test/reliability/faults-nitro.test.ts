@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FaultSpec } from '../../src/lab/sim/index.js';
-import type { RunReport } from '../../src/runner/report.js';
+import type { RunReport } from '../../src/report/run-report.js';
 import type { Keyring } from '../../src/otp/index.js';
 import { startE2eLab, type E2eLab, type Snapshot } from '../helpers/e2e.js';
 import { applianceCount, compareValues, cutoverWithoutLogonChecks, deriveInventory, jsonEvents, labKeyring, expectAsBefore, nitroAs } from './check.js';
