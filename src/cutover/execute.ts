@@ -16,7 +16,7 @@ import { safetyCheck } from '../steps/safety-check.js';
 import { openEstate, type Estate } from '../steps/estate.js';
 import { directoryPlan, type DirectoryPlan } from '../steps/ldap-actions.js';
 import { newFacts, type RunFacts } from '../steps/facts.js';
-import { applianceFactsJson } from '../steps/preflight.js';
+import { applianceFactsJson } from '../steps/facts-json.js';
 import { buildSteps } from './build-steps.js';
 import { estateId, lockAppliances, type ApplianceLocks } from './estate-lock.js';
 import { changedInputs, CERTIFICATE_INPUTS, hashInputs, recordedInputs, type InputHashes } from './input-hashes.js';
