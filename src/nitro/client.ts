@@ -21,7 +21,7 @@ import {
   redactBody,
   type HttpMethod,
 } from './errors.js';
-import { buildHttpsAgent, isTlsVerificationError, type NitroTlsOptions } from './tls.js';
+import { buildHttpsAgent, isTlsVerificationError, type TlsTrustOptions } from '../tls/https-agent.js';
 import { resolveHaTarget, type HaTarget } from './ha.js';
 import { NitroReplyShapeError } from './reply-shape.js';
 import { EXIT } from '../errors.js';
@@ -39,6 +39,9 @@ export interface NitroRetryOptions {
   /** Upper bound of one back-off delay. Default 10 s. */
   maxDelayMs?: number;
 }
+
+/** How the client trusts the NSIPs: shared with the gateway's logon check (src/tls/). */
+export type NitroTlsOptions = TlsTrustOptions;
 
 export interface NitroClientOptions {
   /** Inventory name of the appliance (or HA pair); used in every message. */
