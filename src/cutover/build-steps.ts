@@ -7,7 +7,7 @@ import { UnbindOldKeyStep } from '../steps/unbind-old-key.js';
 import type { Estate } from '../steps/estate.js';
 import { newFacts, type RunFacts, type StepDeps } from '../steps/facts.js';
 import { ImportCertkeyStep } from '../steps/import-certkey.js';
-import { LogonCheckStep } from '../steps/logon-check.js';
+import { LogonCheckStep } from '../steps/logon-check-step.js';
 import { PreflightStep } from '../steps/preflight.js';
 import { RekeyDirectoryStep } from '../steps/rekey-directory.js';
 
