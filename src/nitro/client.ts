@@ -604,7 +604,7 @@ interface ReadReply {
 function readReply(res: AxiosResponse<string>): ReadReply {
   const body = parseBody(res.data);
   const errorcode = typeof body.errorcode === 'number' ? body.errorcode : body.errorcode !== undefined ? Number(body.errorcode) : undefined;
-  const warning = res.headers['x-nitro-warning'];
+  const warning: unknown = res.headers['x-nitro-warning'];
   return {
     body,
     errorcode,
