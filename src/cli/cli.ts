@@ -1,5 +1,8 @@
 // The whole command line as one yargs definition: main.ts runs it, docs.ts renders docs/cli.md
 // from it, and `completion` completes from it, so the three cannot drift apart.
+// Every command runs this first, --version and --help too, so the modules registered here hold
+// only flags: each handler imports what its command does when it runs (test/cli/startup-imports
+// checks that none of the heavy packages loads before then; bench/startup.ts times start-up).
 import yargs, { type Argv } from 'yargs';
 import { registerOtp } from './otp.js';
 import { registerDirectory } from './directory.js';

@@ -1,8 +1,9 @@
 // The certificate options every command shares: --cert F [--key F] [--passphrase-env V], with a
 // prefix for commands that take two (--from-…, --to-…). The loading itself is otp's (loadKeyFrom,
 // shared with otptool); this adds the yargs options and this process's environment and terminal.
+// The command definitions import this module, so it loads otp's crypto only when a key is loaded.
 import type { Argv } from 'yargs';
-import { loadKeyFrom, type KeyArgs, type OtpKeyMaterial } from '../otp/index.js';
+import type { KeyArgs, OtpKeyMaterial } from '../otp/index.js';
 import { isInteractive, promptSecret } from './input.js';
 
 export type { KeyArgs };
@@ -17,7 +18,8 @@ export function keyOptions<T>(y: Argv<T>, prefix = '', required = true) {
 }
 
 /** Loads with this process's environment, and asks at the terminal when there is one. */
-export function loadKeyArgs(args: KeyArgs, label: string): Promise<OtpKeyMaterial> {
+export async function loadKeyArgs(args: KeyArgs, label: string): Promise<OtpKeyMaterial> {
+  const { loadKeyFrom } = await import('../otp/index.js');
   return loadKeyFrom(args, label, { env: process.env, ...(isInteractive() ? { promptSecret } : {}) });
 }
 

@@ -1,10 +1,13 @@
 // `adc-cutover lab up|status|down|fault`: the embedded lab (real slapd + ADC simulator).
 import type { Argv } from 'yargs';
 import { InputError } from '../errors.js';
-import { DEFAULT_LAB_DIR, labDown, labFault, labProcesses, labStatus, labUp, parseFirmwareOption, type LabStatus } from '../lab/lab.js';
-import { parseDelay } from '../lab/lab-directory.js';
+import { DEFAULT_LAB_DIR, type LabStatus } from '../lab/lab-layout.js';
 
 type SetCode = (code: number) => void;
+
+// Each handler imports the lab when it runs: src/lab/lab.ts brings slapd, the simulator, the PKI
+// and the inventory writer, which no other command (nor --help) needs at start-up.
+const lab = () => import('../lab/lab.js');
 
 function dirOption<T>(y: Argv<T>) {
   return y.option('dir', { type: 'string', default: DEFAULT_LAB_DIR, describe: 'lab directory' });
@@ -28,6 +31,7 @@ export function registerLab(cli: Argv, _setCode: SetCode): void {
           .example('$0 lab up --dir /tmp/lab --users 5000 --firmware single --json', 'a bigger directory, appliances that hold one key, the status as JSON'),
         async (argv) => {
           const otpAttribute = argv['otp-attribute'] as string | undefined;
+          const [{ labUp, parseFirmwareOption }, { parseDelay }] = await Promise.all([lab(), import('../lab/lab-directory.js')]);
           const status = await labUp({
             dir: argv.dir, users: argv.users, canaries: argv.canaries, ha: argv.ha, firmware: parseFirmwareOption(argv.firmware),
             replicas: argv.replicas, replicationDelaySec: parseDelay(argv['replication-delay'] as string),
@@ -40,7 +44,8 @@ export function registerLab(cli: Argv, _setCode: SetCode): void {
       .command('status', 'where everything is (secrets are files; none is printed)', (a) => dirOption(a).option('json', { type: 'boolean', describe: 'print the status as JSON' })
         .example('$0 lab status', 'URLs, files and processes of the lab in .adc-cutover/lab')
         .example('$0 lab status --dir /tmp/lab --json', 'the same as JSON, for scripts'),
-        (argv) => {
+        async (argv) => {
+          const { labStatus, labProcesses } = await lab();
           const status = labStatus(argv.dir);
           if (argv.json === true) {
             printStatus(status, true);
@@ -53,6 +58,7 @@ export function registerLab(cli: Argv, _setCode: SetCode): void {
         .example('$0 lab down', 'stop the lab in .adc-cutover/lab')
         .example('$0 lab down --dir /tmp/lab --json', 'stop another lab; what was stopped as JSON'),
         async (argv) => {
+          const { labDown } = await lab();
           const { stopped } = await labDown(argv.dir);
           if (argv.json === true) process.stdout.write(`${JSON.stringify({ stopped })}\n`);
           else for (const s of stopped) process.stdout.write(`${s.name}\tpid ${s.pid}\t${s.outcome}\n`);
@@ -79,6 +85,7 @@ export function registerLab(cli: Argv, _setCode: SetCode): void {
           if (holdUntil !== undefined && argv.on.startsWith('GET ')) throw new InputError('lab fault: --hold-until holds a write; a GET has nothing to apply late');
           if (!Number.isInteger(argv.times) || argv.times < 1) throw new InputError('lab fault: --times must be a whole number ≥ 1');
           if (!Number.isInteger(argv.skip) || argv.skip < 0) throw new InputError('lab fault: --skip must be a whole number ≥ 0');
+          const { labFault } = await lab();
           await labFault(argv.dir, argv.appliance, {
             on: argv.on, times: argv.times, ...(argv.skip > 0 ? { skip: argv.skip } : {}),
             ...(argv.errorcode !== undefined ? { errorcode: argv.errorcode } : {}),

@@ -2,7 +2,6 @@
 // yargs would read `-Host` as the short flags -H -o -s -t, so this command takes its arguments
 // raw and src/otptool reads them; main.ts's strict parsing does not apply here.
 import type { Argv } from 'yargs';
-import { runOtptool } from '../otptool/index.js';
 import { confirm, isInteractive, promptSecret } from './input.js';
 
 export function registerOtptool(cli: Argv, setCode: (code: number) => void): void {
@@ -16,6 +15,8 @@ export function registerOtptool(cli: Argv, setCode: (code: number) => void): voi
     async (argv) => {
       // Everything after the command name, exactly as typed (yargs keeps unknown options as positionals).
       const tokens = argv._.slice(1).map(String);
+      // Loaded now, not with the definition: the tool's LDAP client and crypto are for this command only.
+      const { runOtptool } = await import('../otptool/index.js');
       const ac = new AbortController();
       process.once('SIGINT', () => {
         process.stderr.write('\nstopping: finishing in-flight writes (Ctrl-C again to exit now)\n');
