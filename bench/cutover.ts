@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { labDown, labUp } from '../src/lab/lab.js';
-import type { RunReport } from '../src/runner/report.js';
+import type { RunReport } from '../src/report/run-report.js';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);

@@ -1,4 +1,4 @@
-// The one leaf module every layer may import: typed errors that carry the exit code
+// A leaf module every layer may import (state-home.ts is the other): typed errors that carry the exit code
 // docs/cli.md lists and the thing at fault, so the CLI never has to parse messages.
 
 export const EXIT = {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { labDown, labUp } from '../lab/lab.js';
-import { runPlaybook } from '../playbook/execute.js';
+import { runPlaybook } from '../cutover/execute.js';
 import { Reporters } from '../runner/events.js';
 import { ListrReporter } from '../runner/reporters/listr.js';
 import { PlainReporter } from '../runner/reporters/plain.js';

@@ -8,7 +8,7 @@ import { logonCheck, type FlowChoice, type LogonCheckOptions, type GatewayTlsOpt
 import { Keyring, isBase32Secret } from '../otp/index.js';
 import { isInteractive, promptSecret, secretFromEnv } from './input.js';
 import { loadKeyArgs } from './key-options.js';
-import { FileAcceptedSteps } from '../steps/accepted-steps.js';
+import { FileAcceptedSteps } from '../gateway/totp-replay-store.js';
 
 export interface LogonCheckArgs {
   gateway: string;

@@ -8,7 +8,7 @@ import { chooseCanary, logonCheck, systemClock, type GatewayTlsOptions, type Log
 import { canariesOf, gatewaysOf, loadInventory, type ApplianceSpec } from '../playbook/inventory.js';
 import { resolveSecret } from '../playbook/secret-ref.js';
 import { registerSecret } from '../runner/redact.js';
-import { FileAcceptedSteps } from '../steps/accepted-steps.js';
+import { FileAcceptedSteps } from '../gateway/totp-replay-store.js';
 
 export interface InventoryLogonCheckArgs {
   inventory: string;

@@ -1,6 +1,6 @@
 // Plans and reports in words an operator reads during a change window.
-import type { PlanDoc } from '../playbook/execute.js';
-import type { RunReport } from '../runner/report.js';
+import type { PlanDoc } from '../cutover/execute.js';
+import type { RunReport } from '../report/run-report.js';
 
 export function formatPlan(p: PlanDoc): string {
   const lines = [`Plan ${p.hash}${p.dryRun ? ' (dry run)' : ''} — ${p.playbook}`, `  inventory ${p.inventory}, mode ${p.mode}`, ''];

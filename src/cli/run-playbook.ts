@@ -3,7 +3,7 @@
 // only when one of them runs: the playbook layer brings every step's clients (NITRO over HTTP,
 // SSH, LDAP) and the crypto.
 import { EXIT } from '../errors.js';
-import { planPlaybook, resumeRun, rollbackRun, runPlaybook, type ExecuteResult } from '../playbook/execute.js';
+import { planPlaybook, resumeRun, rollbackRun, runPlaybook, type ExecuteResult } from '../cutover/execute.js';
 import { Reporters, type Reporter } from '../runner/events.js';
 import { JsonLinesReporter } from '../runner/reporters/json-lines.js';
 import { PlainReporter } from '../runner/reporters/plain.js';

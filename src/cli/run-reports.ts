@@ -2,7 +2,7 @@
 // of them runs (run.ts holds their flags); they read files and need none of the playbook layer.
 import { existsSync, readFileSync } from 'node:fs';
 import { readJournal } from '../runner/journal.js';
-import { buildReport, type RunReport } from '../runner/report.js';
+import { buildReport, type RunReport } from '../report/run-report.js';
 import { findRunDir, journalPath, listRunIds, reportPath } from '../runner/run-dir.js';
 import { formatReport } from './run-format.js';
 

@@ -3,7 +3,7 @@
 // run-playbook.ts (the playbook layer, with every client and the crypto) for run, plan, resume and
 // rollback; run-reports.ts (reads files only) for runs and show.
 import type { Argv } from 'yargs';
-import type { PlanDoc } from '../playbook/execute.js';
+import type { PlanDoc } from '../cutover/execute.js';
 
 type SetCode = (code: number) => void;
 

@@ -3,7 +3,7 @@
 // into the outcomes an operator can act on.
 import axios, { type AxiosInstance } from 'axios';
 import type https from 'node:https';
-import { buildHttpsAgent } from '../nitro/tls.js';
+import { buildHttpsAgent } from '../tls/https-agent.js';
 import { CookieJar } from './cookies.js';
 import type { GatewayTlsOptions, LogonOutcome } from './types.js';
 

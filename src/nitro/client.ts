@@ -21,7 +21,7 @@ import {
   redactBody,
   type HttpMethod,
 } from './errors.js';
-import { buildHttpsAgent, isTlsVerificationError, type NitroTlsOptions } from './tls.js';
+import { buildHttpsAgent, isTlsVerificationError, type TlsTrustOptions } from '../tls/https-agent.js';
 import { resolveHaTarget, type HaTarget } from './ha.js';
 import { NitroReplyShapeError } from './reply-shape.js';
 import { EXIT } from '../errors.js';
@@ -39,6 +39,9 @@ export interface NitroRetryOptions {
   /** Upper bound of one back-off delay. Default 10 s. */
   maxDelayMs?: number;
 }
+
+/** How the client trusts the NSIPs: shared with the gateway's logon check (src/tls/). */
+export type NitroTlsOptions = TlsTrustOptions;
 
 export interface NitroClientOptions {
   /** Inventory name of the appliance (or HA pair); used in every message. */
@@ -383,49 +386,30 @@ export class NitroClient {
       } catch (err) {
         // Login failures arrive here already typed; they are final.
         if (err instanceof NitroError) throw err;
-        const ms = Date.now() - started;
-        const code = (err as { code?: string; cause?: { code?: string } }).code ?? '';
-        const causeCode = (err as { cause?: { code?: string } }).cause?.code ?? '';
-        const detail = `${(err as Error).message}`;
-        if (isTlsVerificationError(err)) {
-          throw new NitroTlsError(
-            { appliance: this.appliance, method: req.method, resource: label, httpStatus: undefined, errorcode: undefined, message: `TLS verification of ${node} failed: ${detail}` },
-            { cause: err, exitCode: EXIT.invalidInput },
-          );
-        }
-        const nothingSent = NETWORK_NOTHING_SENT.has(code) || NETWORK_NOTHING_SENT.has(causeCode);
-        this.emit({ node, method: req.method, resource: label, attempt, ms, outcome: 'no-reply' });
-        if ((req.method === 'GET' || nothingSent) && attempt < maxAttempts) {
+        const failure = classifyTransportError(err);
+        if (failure.tls) throw this.tlsError(req.method, label, node, failure, err);
+        this.emit({ node, method: req.method, resource: label, attempt, ms: Date.now() - started, outcome: 'no-reply' });
+        // A read is always safe to repeat; a write only when the connection was never made.
+        if ((req.method === 'GET' || failure.nothingSent) && attempt < maxAttempts) {
           await sleep(this.backoff(attempt));
           continue;
         }
-        if (req.method !== 'GET' && !nothingSent) {
-          throw new NitroOutcomeUnknownError(
-            { appliance: this.appliance, method: req.method, resource: label, httpStatus: undefined, errorcode: undefined, message: `no reply from ${node} (${code || detail}): the change may or may not have been made; re-read the state before repeating it` },
-            { cause: err, settleMs: this.settleMs },
-          );
-        }
-        throw new NitroUnreachableError(
-          { appliance: this.appliance, method: req.method, resource: label, httpStatus: undefined, errorcode: undefined, message: `${node} unreachable after ${attempt} attempt(s): ${code || detail}` },
-          { cause: err },
-        );
+        throw this.noReplyError(req.method, label, node, attempt, failure, err);
       }
       const ms = Date.now() - started;
-      const body = parseBody(res.data);
       // A 2xx reply that is not a NITRO JSON object (a login page, a proxy's page, a cut-off
       // reply) must not read as "no such resource": say what came back.
       if (res.status < 300 && notNitroJson(res.data, req.method)) {
         this.emit({ node, method: req.method, resource: label, httpStatus: res.status, attempt, ms, outcome: 'error' });
-        throw new NitroError({ appliance: this.appliance, method: req.method, resource: label, httpStatus: res.status, errorcode: undefined, message: `${node} answered HTTP ${res.status} with something that is not NITRO JSON (${String(res.headers['content-type'] ?? 'no content-type')}: "${String(res.data).slice(0, 60).replace(/\s+/g, ' ')}"): is it an ADC, and the URL its NSIP/SNIP with /nitro/v1?` });
+        throw new NitroError({ appliance: this.appliance, method: req.method, resource: label, httpStatus: res.status, errorcode: undefined, message: notNitroJsonWords(node, res) });
       }
-      const errorcode = typeof body.errorcode === 'number' ? body.errorcode : body.errorcode !== undefined ? Number(body.errorcode) : undefined;
-      const ok = res.status < 300 && (errorcode === undefined || errorcode === 0);
-      if (ok) {
-        this.emit({ node, method: req.method, resource: label, httpStatus: res.status, attempt, ms, outcome: 'ok', ...(errorcode !== undefined ? { errorcode } : {}) });
-        const warning = res.headers['x-nitro-warning'];
-        return { httpStatus: res.status, body, ...(typeof warning === 'string' ? { warning } : {}) };
+      const reply = readReply(res);
+      const { errorcode } = reply;
+      const withCode = errorcode !== undefined ? { errorcode } : {};
+      if (reply.ok) {
+        this.emit({ node, method: req.method, resource: label, httpStatus: res.status, attempt, ms, outcome: 'ok', ...withCode });
+        return { httpStatus: res.status, body: reply.body, ...(reply.warning !== undefined ? { warning: reply.warning } : {}) };
       }
-      const message = typeof body.message === 'string' ? body.message : `HTTP ${res.status}`;
       if (errorcode !== undefined && SESSION_CODES.has(errorcode) && this.auth === 'session' && !reloggedIn) {
         reloggedIn = true;
         this.tokens.delete(node);
@@ -436,23 +420,39 @@ export class NitroClient {
       const busy = errorcode !== undefined && BUSY_CODES.has(errorcode);
       const readServerError = req.method === 'GET' && errorcode === undefined && res.status >= 500;
       if ((busy || readServerError) && attempt < maxAttempts) {
-        this.emit({ node, method: req.method, resource: label, httpStatus: res.status, attempt, ms, outcome: 'retry', ...(errorcode !== undefined ? { errorcode } : {}) });
+        this.emit({ node, method: req.method, resource: label, httpStatus: res.status, attempt, ms, outcome: 'retry', ...withCode });
         await sleep(this.backoff(attempt));
         continue;
       }
-      this.emit({ node, method: req.method, resource: label, httpStatus: res.status, attempt, ms, outcome: 'error', ...(errorcode !== undefined ? { errorcode } : {}) });
-      let text = message;
-      if (errorcode !== undefined && CLUSTER_NSIP_CODES.has(errorcode)) {
-        text = `${message} — ${node} is a cluster node NSIP (or a read-only session): use the cluster IP (CLIP) for configuration`;
-      } else if (errorcode === NITRO_CODE.basicAuthDisabled) {
-        text = `${message} — per-request header credentials are disabled on ${node}: use session auth`;
-      } else if (errorcode !== undefined && HA_PROPAGATION_CODES.has(errorcode)) {
-        text = `${message} — HA propagation to the secondary failed: the primary may hold the change and the secondary not; fail this step and roll back`;
-      } else if (errorcode !== undefined && NOT_PRIMARY_CODES.has(errorcode)) {
-        text = `${message} — ${node} is not the HA primary`;
-      }
-      throw new NitroError({ appliance: this.appliance, method: req.method, resource: label, httpStatus: res.status, errorcode, message: text });
+      this.emit({ node, method: req.method, resource: label, httpStatus: res.status, attempt, ms, outcome: 'error', ...withCode });
+      throw new NitroError({ appliance: this.appliance, method: req.method, resource: label, httpStatus: res.status, errorcode, message: explainRefusal(reply.message, errorcode, node) });
     }
+  }
+
+  /** The appliance's certificate failed verification or the pin: final, and the inventory's to fix. */
+  private tlsError(method: HttpMethod, resource: string, node: string, failure: TransportFailure, err: unknown): NitroTlsError {
+    return new NitroTlsError(
+      { appliance: this.appliance, method, resource, httpStatus: undefined, errorcode: undefined, message: `TLS verification of ${node} failed: ${failure.detail}` },
+      { cause: err, exitCode: EXIT.invalidInput },
+    );
+  }
+
+  /**
+   * No reply after the last attempt. A write that may have reached the appliance has an unknown
+   * outcome (the caller re-reads before repeating it); anything else simply did not get through.
+   */
+  private noReplyError(method: HttpMethod, resource: string, node: string, attempts: number, failure: TransportFailure, err: unknown): NitroError {
+    const why = failure.code || failure.detail;
+    if (method !== 'GET' && !failure.nothingSent) {
+      return new NitroOutcomeUnknownError(
+        { appliance: this.appliance, method, resource, httpStatus: undefined, errorcode: undefined, message: `no reply from ${node} (${why}): the change may or may not have been made; re-read the state before repeating it` },
+        { cause: err, settleMs: this.settleMs },
+      );
+    }
+    return new NitroUnreachableError(
+      { appliance: this.appliance, method, resource, httpStatus: undefined, errorcode: undefined, message: `${node} unreachable after ${attempts} attempt(s): ${why}` },
+      { cause: err },
+    );
   }
 
   private authHeaders(node: string, token: string | undefined): Record<string, string> {
@@ -497,21 +497,16 @@ export class NitroClient {
         });
         break;
       } catch (err) {
-        const code = (err as { code?: string }).code ?? '';
-        const detail = (err as Error).message;
-        if (isTlsVerificationError(err)) {
-          throw new NitroTlsError(
-            { appliance: this.appliance, method: 'POST', resource: 'login', httpStatus: undefined, errorcode: undefined, message: `TLS verification of ${node} failed: ${detail}` },
-            { cause: err, exitCode: EXIT.invalidInput },
-          );
-        }
-        // Login changes no configuration, so repeating it is always safe.
+        const failure = classifyTransportError(err);
+        if (failure.tls) throw this.tlsError('POST', 'login', node, failure, err);
+        // Login changes no configuration, so repeating it is always safe, whether or not the
+        // connection was made.
         if (attempt < this.attempts) {
           await sleep(this.backoff(attempt));
           continue;
         }
         throw new NitroUnreachableError(
-          { appliance: this.appliance, method: 'POST', resource: 'login', httpStatus: undefined, errorcode: undefined, message: `${node} unreachable: ${code || detail}` },
+          { appliance: this.appliance, method: 'POST', resource: 'login', httpStatus: undefined, errorcode: undefined, message: `${node} unreachable: ${failure.code || failure.detail}` },
           { cause: err },
         );
       }
@@ -566,6 +561,79 @@ export class NitroClient {
     this.httpsAgent.destroy();
     this.httpAgent.destroy();
   }
+}
+
+/** How a call that got no HTTP reply failed, told by the error's code, never by its words. */
+interface TransportFailure {
+  /** Node's code for the failure (ECONNRESET, ETIMEDOUT…), '' when it has none. */
+  code: string;
+  detail: string;
+  /** The appliance's certificate failed verification or the pin: no retry will change that. */
+  tls: boolean;
+  /** The connection was never made (refused, no such host, no route): nothing reached the appliance. */
+  nothingSent: boolean;
+}
+
+/** One reading of a transport failure for every call, logins included, so they cannot drift apart. */
+function classifyTransportError(err: unknown): TransportFailure {
+  const e = err as { code?: string; cause?: { code?: string } };
+  const code = e.code ?? '';
+  const causeCode = e.cause?.code ?? '';
+  return {
+    code,
+    detail: `${(err as Error).message}`,
+    tls: isTlsVerificationError(err),
+    // axios may wrap the socket's error: its code can sit on the cause.
+    nothingSent: NETWORK_NOTHING_SENT.has(code) || NETWORK_NOTHING_SENT.has(causeCode),
+  };
+}
+
+/** A reply that carries a NITRO JSON object, read: its errorcode, and whether it means success. */
+interface ReadReply {
+  body: Record<string, unknown>;
+  /** The appliance's errorcode; a numeric string counts as its number. */
+  errorcode: number | undefined;
+  /** 2xx with no errorcode or 0. */
+  ok: boolean;
+  /** The appliance's message, or the HTTP status when it gave none. */
+  message: string;
+  /** `X-NITRO-WARNING`, when the call asked for warnings and the appliance had one. */
+  warning?: string;
+}
+
+function readReply(res: AxiosResponse<string>): ReadReply {
+  const body = parseBody(res.data);
+  const errorcode = typeof body.errorcode === 'number' ? body.errorcode : body.errorcode !== undefined ? Number(body.errorcode) : undefined;
+  const warning: unknown = res.headers['x-nitro-warning'];
+  return {
+    body,
+    errorcode,
+    ok: res.status < 300 && (errorcode === undefined || errorcode === 0),
+    message: typeof body.message === 'string' ? body.message : `HTTP ${res.status}`,
+    ...(typeof warning === 'string' ? { warning } : {}),
+  };
+}
+
+/** What a 2xx reply that is not NITRO JSON held, in a few words, and what that suggests. */
+function notNitroJsonWords(node: string, res: AxiosResponse<string>): string {
+  return `${node} answered HTTP ${res.status} with something that is not NITRO JSON (${String(res.headers['content-type'] ?? 'no content-type')}: "${String(res.data).slice(0, 60).replace(/\s+/g, ' ')}"): is it an ADC, and the URL its NSIP/SNIP with /nitro/v1?`;
+}
+
+/**
+ * The appliance's message for a refusal, with what the operator needs to know for the codes
+ * whose words alone do not say what to do about them.
+ */
+function explainRefusal(message: string, errorcode: number | undefined, node: string): string {
+  if (errorcode === undefined) return message;
+  if (CLUSTER_NSIP_CODES.has(errorcode)) {
+    return `${message} — ${node} is a cluster node NSIP (or a read-only session): use the cluster IP (CLIP) for configuration`;
+  }
+  if (errorcode === NITRO_CODE.basicAuthDisabled) return `${message} — per-request header credentials are disabled on ${node}: use session auth`;
+  if (HA_PROPAGATION_CODES.has(errorcode)) {
+    return `${message} — HA propagation to the secondary failed: the primary may hold the change and the secondary not; fail this step and roll back`;
+  }
+  if (NOT_PRIMARY_CODES.has(errorcode)) return `${message} — ${node} is not the HA primary`;
+  return message;
 }
 
 /** True when a reply body is not a JSON object; an empty body passes for writes only. */

@@ -3,7 +3,23 @@
 import { AdcError, EXIT } from '../errors.js';
 import { NitroError, NOT_PRIMARY_CODES } from './errors.js';
 import { NitroReplyShapeError, oneOf, optionalFlag, optionalNumber, optionalString } from './reply-shape.js';
-import type { NitroClient } from './client.js';
+
+/**
+ * What reading a node's HA state asks of a client: reads pinned to one node that never follow a
+ * failover. Declared here instead of importing NitroClient: the client resolves its primary with
+ * this module, and the two files would otherwise import each other. NitroClient fits it as is.
+ */
+export interface PinnedNodeReader {
+  readonly appliance: string;
+  get(resource: string, name: undefined, query: undefined, opts: PinnedRead): Promise<{ body: Record<string, unknown> }>;
+  getList(resource: string, name: undefined, query: undefined, opts: PinnedRead): Promise<Record<string, unknown>[] | undefined>;
+}
+
+interface PinnedRead {
+  node: string;
+  noFailover: true;
+  attempts: number;
+}
 
 export type SystemType = 'Stand-alone' | 'HA' | 'Cluster' | string;
 
@@ -100,7 +116,7 @@ function toHaNode(appliance: string, rec: Record<string, unknown>): HaNodeEntry 
 }
 
 /** Read `nsconfig` and `hanode` of one node, pinned to that node (no failover logic). */
-export async function observeNode(client: NitroClient, url: string): Promise<HaNodeObservation> {
+export async function observeNode(client: PinnedNodeReader, url: string): Promise<HaNodeObservation> {
   try {
     const ns = await client.get('nsconfig', undefined, undefined, { node: url, noFailover: true, attempts: 2 });
     const nsconfig = toNsConfig(nsConfigRecord(client.appliance, ns.body), client.appliance);
@@ -173,7 +189,7 @@ export function choosePrimary(appliance: string, observations: HaNodeObservation
   };
 }
 
-export async function resolveHaTarget(client: NitroClient, nodes: string[]): Promise<HaTarget> {
+export async function resolveHaTarget(client: PinnedNodeReader, nodes: string[]): Promise<HaTarget> {
   const observations = await Promise.all(nodes.map((n) => observeNode(client, n)));
   return choosePrimary(client.appliance, observations);
 }

@@ -1,5 +1,4 @@
 export * from './errors.js';
-export * from './tls.js';
 export * from './client.js';
 export * from './ha.js';
 export * from './systemfile.js';

@@ -76,6 +76,17 @@ export async function listUserDataEncryptionKeys(client: NitroClient): Promise<s
   return (await readVpnGlobalBindings(client)).userDataKeys;
 }
 
+/**
+ * The same list as one given node of an HA pair holds it, asked of that node: the secondary is
+ * read back to prove that a change made on the primary propagated. The read must not follow a
+ * failover, or it would be answered by the primary and prove nothing; reading the secondary is
+ * allowed, only writing there is not.
+ */
+export async function listUserDataEncryptionKeysOn(client: NitroClient, node: string): Promise<string[]> {
+  const rows = (await client.getList<Record<string, unknown>>(RESOURCE, undefined, undefined, { node, noFailover: true })) ?? [];
+  return classifyBindingRows(client.appliance, rows).userDataKeys;
+}
+
 export interface BindResult {
   /** false when it was already bound (nothing sent). */
   changed: boolean;

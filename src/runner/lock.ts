@@ -1,6 +1,6 @@
 // The host's lock on an estate: one live run, resume or rollback per estate on this machine,
 // whatever directory it was started from. Keyed by what the estate is (its appliances and its
-// directory, see src/playbook/estate-lock.ts), not by a file name, and kept in one directory
+// directory, see src/cutover/estate-lock.ts), not by a file name, and kept in one directory
 // every runner on the host sees. The appliances carry a lock of their own for runners on other
 // hosts; this one also holds when an appliance cannot be reached.
 import { lstatSync, chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

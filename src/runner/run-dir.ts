@@ -1,12 +1,9 @@
 // Where runs live: .adc-cutover/runs/<run-id>/ under the working directory (or ADC_CUTOVER_HOME).
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { InputError } from '../errors.js';
-
-export function stateHome(): string {
-  return resolve(process.env['ADC_CUTOVER_HOME'] ?? '.adc-cutover');
-}
+import { stateHome } from '../state-home.js';
 
 export function runsRoot(): string {
   return join(stateHome(), 'runs');

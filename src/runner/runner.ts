@@ -19,7 +19,7 @@ export interface RunMeta {
   dryRun: boolean;
   /** The plan the operator approved, kept in the journal for the report. */
   plan?: JsonObject;
-  /** sha256 of the run's input files (src/playbook/input-hashes.ts), for resume to check. */
+  /** sha256 of the run's input files (src/cutover/input-hashes.ts), for resume to check. */
   inputs?: JsonObject;
   /** Said before the first step (locks taken over or broken, inputs not checked): journaled notes. */
   notes?: { target: string; message: string }[];

@@ -2,7 +2,7 @@
 // by default any failure fails the step (and the runner rolls back the fleet); with
 // maxFailedAppliances > 0, that many may fail and are left out of later steps.
 import { AdcError, errorMessage } from '../errors.js';
-import { NitroError, classifyBindingRows } from '../nitro/index.js';
+import { NitroError, listUserDataEncryptionKeysOn } from '../nitro/index.js';
 import type { StepContext, TargetResult } from '../runner/step.js';
 import type { ApplianceHandle } from './estate.js';
 import type { StepDeps } from './facts.js';
@@ -78,8 +78,6 @@ export async function ensurePrimary(a: ApplianceHandle, ctx: StepContext): Promi
   }
 }
 
-const BINDING = 'vpnglobal_sslcertkey_binding';
-
 /**
  * An HA pair is one target with two nodes: writes go to the primary, and the secondary is read
  * back to prove the change propagated (HA command propagation can fail without the primary's
@@ -95,8 +93,7 @@ export async function checkSecondaryBindings(a: ApplianceHandle, expected: reado
   let seen = '';
   // Propagation is synchronous on the appliance; a short grace covers a busy secondary.
   for (let i = 0; i < 5; i++) {
-    const list = (await a.client.getList<Record<string, unknown>>(BINDING, undefined, undefined, { node: t.secondaryUrl, noFailover: true })) ?? [];
-    seen = classifyBindingRows(a.name, list).userDataKeys.sort().join(', ');
+    seen = (await listUserDataEncryptionKeysOn(a.client, t.secondaryUrl)).sort().join(', ');
     if (seen === want) return `; the HA secondary ${t.secondaryUrl} lists the same`;
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -12,6 +12,7 @@ import type { JsonObject } from '../runner/json.js';
 import type { Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
 import type { ApplianceHandle, Estate } from './estate.js';
 import { newCertkeyName, type ApplianceFacts, type StepDeps } from './facts.js';
+import { applianceFactsJson, censusJson } from './facts-json.js';
 import { forEachAppliance } from './fleet.js';
 import { ACTIONS_TARGET, checkLdapActions } from './ldap-actions.js';
 import { allowedUnreachable, censusEveryServer, devicesUnder } from './replication.js';
@@ -174,20 +175,6 @@ function describeAppliance(a: ApplianceHandle, f: ApplianceFacts): string {
   return `${ha}; ${fw}; bound userDataEncryptionKey: ${f.bound.join(', ') || 'none'}; old certkey ${f.oldCertkey ?? '—'}; new certificate ${f.newCertkey ? `already loaded as ${f.newCertkey}` : 'not loaded yet'}; OTP encryption ${f.otpEncryption ?? 'unknown'}`;
 }
 
-export function applianceFactsJson(a: ApplianceHandle, f: ApplianceFacts): JsonObject {
-  return {
-    mode: a.target?.mode ?? 'standalone', primary: a.target?.primaryUrl ?? '', bound: f.bound,
-    oldCertkey: f.oldCertkey ?? null, newCertkey: f.newCertkey ?? null, otpEncryption: f.otpEncryption ?? null,
-    haSync: a.target?.peerSync ?? null,
-    // For the plan: an HA pair is one target; say which node takes the writes and which is read back.
-    secondary: a.target?.secondaryUrl ?? null, peerState: a.target?.peerState ?? null,
-    // 'unknown' until the overlap bind probes it (a read cannot tell), unless two are bound already.
-    capability: f.capability,
-    // From nsversion: shown, never decided on (the bind itself tells how many keys it holds).
-    firmwareVersion: f.firmwareVersion ?? null,
-  };
-}
-
 /** With several directory servers: devices per server and certificate, for the report's table. */
 async function censusPerServerText(estate: Estate, params: { allowUnreachable?: string | undefined }): Promise<{ text: string; json?: JsonObject[] }> {
   if ((await estate.guardServers()).length < 2) return { text: '' };
@@ -203,13 +190,4 @@ function describeCensus(c: CensusResult, estate: Estate): string {
   const o = kid(estate.certs.old.km.kidText);
   const n = kid(estate.certs.new.km.kidText);
   return `${c.entries} entries, ${c.withValue} with a value: ${o?.devices ?? 0} device(s) under the old certificate, ${n?.devices ?? 0} under the new, ${c.legacy.devices} legacy plaintext, ${c.unreadable.entries} unreadable, ${c.multiValued.entries} multi-valued`;
-}
-
-export function censusJson(c: CensusResult): JsonObject {
-  return {
-    entries: c.entries, withValue: c.withValue, empty: c.empty,
-    legacy: c.legacy, encrypted: c.encrypted, multiValued: c.multiValued.entries, unreadable: c.unreadable.entries,
-    byKid: c.byKid.map((k) => ({ kid: k.kid, label: k.label ?? null, held: k.held, devices: k.devices, entries: k.entries })),
-    extraAttributes: c.extraAttributes.map((e) => ({ attribute: e.attribute, entries: e.entries, note: e.note })),
-  } as JsonObject;
 }

@@ -10,7 +10,7 @@ import { census } from '../directory/index.js';
 import { Keyring } from '../otp/index.js';
 import type { StepOptions } from '../playbook/playbook.js';
 import type { StepDeps } from './facts.js';
-import { censusJson } from './preflight.js';
+import { censusJson } from './facts-json.js';
 import { intend, typedChange } from './records.js';
 import { freshBackupPath } from './sweep.js';
 

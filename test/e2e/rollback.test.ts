@@ -14,7 +14,7 @@ beforeAll(async () => {
 afterAll(async () => lab?.stop());
 
 // `skip: 1` lets the run's lock file through (the first POST systemfile on an appliance, see
-// src/playbook/estate-lock.ts): the fault is for the certificate upload after it.
+// src/cutover/estate-lock.ts): the fault is for the certificate upload after it.
 const cases: { step: string; on: string; errorcode: number; sets?: string[]; skip?: number }[] = [
   { step: 'import-certkey', on: 'POST systemfile', errorcode: 278, skip: 1 },
   { step: 'import-certkey', on: 'POST sslcertkey', errorcode: 1536 },

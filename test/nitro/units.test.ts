@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildQuery } from '../../src/nitro/client.js';
 import { redactBody } from '../../src/nitro/errors.js';
 import { certFactsFromCert, compareCertkey, normDn, toCertkeyInfo } from '../../src/nitro/sslcertkey.js';
-import { normalizeFingerprint } from '../../src/nitro/tls.js';
+import { normalizeFingerprint } from '../../src/tls/https-agent.js';
 import { uniqueFileName } from '../../src/transfer/naming.js';
 import { otpCert } from './helpers.js';
 

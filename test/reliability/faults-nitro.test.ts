@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FaultSpec } from '../../src/lab/sim/index.js';
-import type { RunReport } from '../../src/runner/report.js';
+import type { RunReport } from '../../src/report/run-report.js';
 import type { Keyring } from '../../src/otp/index.js';
 import { startE2eLab, type E2eLab, type Snapshot } from '../helpers/e2e.js';
 import { applianceCount, compareValues, cutoverWithoutLogonChecks, deriveInventory, jsonEvents, labKeyring, expectAsBefore, nitroAs } from './check.js';
@@ -62,7 +62,7 @@ afterAll(async () => {
 });
 
 // `skip`: the first POST systemfile of a run on an appliance is its lock file
-// (src/playbook/estate-lock.ts); the fault is meant for the certificate upload after it.
+// (src/cutover/estate-lock.ts); the fault is meant for the certificate upload after it.
 const WRITES: { step: string; on: string; skip?: number }[] = [
   { step: 'import-certkey', on: 'POST systemfile', skip: 1 },
   { step: 'import-certkey', on: 'POST sslcertkey' },

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunReport } from '../../src/runner/report.js';
+import type { RunReport } from '../../src/report/run-report.js';
 import { CUTOVER, startE2eLab, type E2eLab, type Snapshot } from '../helpers/e2e.js';
 import { codesIn, dumpDom, printToPdf, requireChromium, screenshot, stepsIn, textOf } from './chromium.js';
 

@@ -1,6 +1,6 @@
 // Hand-built RunReports shaped like the lab's: a finished cutover on two appliances (one swapped),
 // and a run whose rollback could not finish — with an attacker-chosen DN in an LDAP message.
-import type { RunReport, StepReport } from '../../src/runner/report.js';
+import type { RunReport, StepReport } from '../../src/report/run-report.js';
 
 const OLD = 'otp-old';
 const NEW = 'otp-enc-20261123-c967b5';

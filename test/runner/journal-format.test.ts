@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readJournal, type Stamped } from '../../src/runner/journal.js';
 import { JOURNAL_FORMAT } from '../../src/runner/journal-format.js';
-import { buildReport } from '../../src/runner/report.js';
+import { buildReport } from '../../src/report/run-report.js';
 import { journalFile, runRecord } from './journal-lines.js';
 
 const cleanup: (() => void)[] = [];

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Reporter } from '../../src/runner/events.js';
 import { readJournal } from '../../src/runner/journal.js';
-import { buildReport } from '../../src/runner/report.js';
+import { buildReport } from '../../src/report/run-report.js';
 import { Runner } from '../../src/runner/runner.js';
 import type { ChangeRecord, RollbackResult, Step, StepContext, TargetResult } from '../../src/runner/step.js';
 import { intend, typedChange } from '../../src/steps/records.js';

@@ -3,7 +3,7 @@
 // censuses) are free-form JSON written by each step, so every read of those is defensive: a
 // missing or oddly-shaped field gives "unknown" on the page, never a crash that loses the record.
 import type { JsonObject, JsonValue } from '../../runner/json.js';
-import type { RunReport, StepReport } from '../../runner/report.js';
+import type { RunReport, StepReport } from '../run-report.js';
 
 export interface KidCount {
   kid: string;

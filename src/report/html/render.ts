@@ -5,7 +5,7 @@
 // escaped, because DNs and appliance messages come from outside and may hold markup.
 import { writeFileSync } from 'node:fs';
 import type { JsonObject, JsonValue } from '../../runner/json.js';
-import type { RunReport, StepReport } from '../../runner/report.js';
+import type { RunReport, StepReport } from '../run-report.js';
 import { esc, slug } from './escape.js';
 import { explain } from './explain.js';
 import { buildModel, type ApplianceView, type ReportModel } from './model.js';

@@ -1,7 +1,7 @@
 // The two charts of the change record, drawn as inline SVG by our own code: the page must be one
 // file that opens offline, prints, and loads nothing — no chart library, no script, no font.
 // Every label goes through esc(): target and certificate names come from the estate.
-import type { RunReport, StepReport } from '../../runner/report.js';
+import type { RunReport, StepReport } from '../run-report.js';
 import { esc } from './escape.js';
 import type { CensusView } from './model.js';
 

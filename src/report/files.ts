@@ -7,9 +7,9 @@
 import { rmSync } from 'node:fs';
 import { getSystemErrorMap } from 'node:util';
 import { errorMessage } from '../errors.js';
-import { writeReport, type RunReport } from '../runner/report.js';
-import { writeJUnit } from '../runner/reporters/junit.js';
-import { writeHtmlReport } from '../report/html/index.js';
+import { writeReport, type RunReport } from './run-report.js';
+import { writeJUnit } from './junit.js';
+import { writeHtmlReport } from './html/index.js';
 
 export interface ReportFiles {
   json: string;

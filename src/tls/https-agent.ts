@@ -1,11 +1,13 @@
-// How the client trusts an appliance. Appliances usually carry a self-signed or private-CA
-// certificate, so we support a CA bundle, a pinned SHA-256 fingerprint, or both; turning
-// verification off must be explicit and leaves a warning behind for the plan and the report.
+// How a client trusts an appliance's HTTPS endpoint: the NITRO client on the NSIP and the logon
+// check on a gateway both use this, so a pin or a CA is checked the same way on either. Appliances
+// usually carry a self-signed or private-CA certificate, so we support a CA bundle, a pinned
+// SHA-256 fingerprint, or both; turning verification off must be explicit and leaves a warning
+// behind for the plan and the report.
 import https from 'node:https';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 
-export interface NitroTlsOptions {
+export interface TlsTrustOptions {
   /** PEM bundle of the CA(s) that issued the appliance certificate. */
   caPem?: string;
   /** SHA-256 of the appliance's leaf certificate (hex, colons and case ignored). */
@@ -96,7 +98,11 @@ export interface AgentAndWarnings {
   warnings: string[];
 }
 
-export function buildHttpsAgent(applianceName: string, opts: NitroTlsOptions): AgentAndWarnings {
+/**
+ * The agent, and the warnings the NITRO client passes on (their words are about NITRO
+ * credentials; the logon check says its own about the canary's).
+ */
+export function buildHttpsAgent(applianceName: string, opts: TlsTrustOptions): AgentAndWarnings {
   const warnings: string[] = [];
   const pin = opts.fingerprintSha256 ? normalizeFingerprint(opts.fingerprintSha256) : undefined;
   if (pin !== undefined && !/^[0-9a-f]{64}$/.test(pin)) {

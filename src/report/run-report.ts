@@ -1,9 +1,9 @@
 // report.json: the journal folded into what an operator, a change board or a CI job wants to
 // know — per step and per target: status, timings, what changed, what was rolled back.
 import { writeFileSync } from 'node:fs';
-import type { JsonObject } from './json.js';
-import type { RunStatus, Stamped } from './journal.js';
-import type { BindingCapability } from './step.js';
+import type { JsonObject } from '../runner/json.js';
+import type { RunStatus, Stamped } from '../runner/journal.js';
+import type { BindingCapability } from '../runner/step.js';
 
 /** One target's outcome; the fields after `changed` are TargetResult's (src/runner/step.ts). */
 export interface TargetReport {

@@ -1,7 +1,7 @@
 // --junit FILE: one test case per step × target, so CI shows which appliance failed which step.
 import { writeFileSync } from 'node:fs';
-import { redact } from '../redact.js';
-import type { RunReport } from '../report.js';
+import { redact } from '../runner/redact.js';
+import type { RunReport } from './run-report.js';
 
 const esc = (s: string) => redact(s).replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' }[c]!));
 

@@ -1,10 +1,10 @@
-// The accepted-step memory every command on this machine shares (src/steps/accepted-steps.ts).
+// The accepted-step memory every command on this machine shares (src/gateway/totp-replay-store.ts).
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { STEP_SECONDS } from '../../src/gateway/index.js';
-import { FileAcceptedSteps, machineStepsDir } from '../../src/steps/accepted-steps.js';
+import { FileAcceptedSteps, machineStepsDir } from '../../src/gateway/totp-replay-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'adc-steps-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -6,13 +6,13 @@
 import { andFilter, equalityFilter, orFilter, valuesOf } from '../directory/index.js';
 import { AdcError, InputError } from '../errors.js';
 import { chooseCanary, logonCheck, systemClock, type PasscodeSource } from '../gateway/index.js';
+import { FileAcceptedSteps } from '../gateway/totp-replay-store.js';
 import { listUserDataEncryptionKeys } from '../nitro/index.js';
 import { Keyring } from '../otp/index.js';
 import type { RollbackResult, Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
 import type { ApplianceHandle, Canary } from './estate.js';
 import type { StepOptions } from '../playbook/playbook.js';
 import type { StepDeps } from './facts.js';
-import { FileAcceptedSteps } from './accepted-steps.js';
 import { forEachAppliance } from './fleet.js';
 import { ApplianceStep } from './appliance-step.js';
 

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import type { JsonObject } from '../runner/json.js';
-import type { Inventory } from './inventory.js';
+import type { Inventory } from '../playbook/inventory.js';
 
 export interface InputHash {
   path: string;

@@ -1,7 +1,7 @@
 // What makes two inventories the same estate for the lock: the appliances' nodes and the
 // directory, however they are written — not the file, the names or the order.
 import { describe, expect, it } from 'vitest';
-import { estateId } from '../../src/playbook/estate-lock.js';
+import { estateId } from '../../src/cutover/estate-lock.js';
 import type { Inventory } from '../../src/playbook/inventory.js';
 
 function inventory(appliances: { name: string; nitro?: string; nodes?: string[] }[], url = 'ldaps://dc1.example:636', base = 'ou=Users,dc=example'): Inventory {

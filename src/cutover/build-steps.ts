@@ -1,15 +1,15 @@
 // Playbook step names → step objects. The only place that knows every step.
 import type { PlaybookParams, PlaybookStep } from '../playbook/playbook.js';
 import type { Step } from '../runner/step.js';
-import { OtpEncryptionOnStep, SaveConfigStep } from './appliance-config.js';
-import { BindNewKeyStep } from './bind-new-key.js';
-import { UnbindOldKeyStep } from './unbind-old-key.js';
-import type { Estate } from './estate.js';
-import { newFacts, type RunFacts, type StepDeps } from './facts.js';
-import { ImportCertkeyStep } from './import-certkey.js';
-import { LogonCheckStep } from './logon-check.js';
-import { PreflightStep } from './preflight.js';
-import { RekeyDirectoryStep } from './rekey-directory.js';
+import { OtpEncryptionOnStep, SaveConfigStep } from '../steps/appliance-config.js';
+import { BindNewKeyStep } from '../steps/bind-new-key.js';
+import { UnbindOldKeyStep } from '../steps/unbind-old-key.js';
+import type { Estate } from '../steps/estate.js';
+import { newFacts, type RunFacts, type StepDeps } from '../steps/facts.js';
+import { ImportCertkeyStep } from '../steps/import-certkey.js';
+import { LogonCheckStep } from '../steps/logon-check-step.js';
+import { PreflightStep } from '../steps/preflight.js';
+import { RekeyDirectoryStep } from '../steps/rekey-directory.js';
 
 export function buildSteps(steps: PlaybookStep[], estate: Estate, params: PlaybookParams, facts: RunFacts = newFacts()): Step[] {
   return steps.map((s) => {

@@ -1,5 +1,5 @@
-// The TOTP steps gateways have accepted for a canary, kept on disk for every command on this
-// machine. A gateway refuses a code it has already accepted, whoever sent it: a `logon-check` by
+// The machine-wide TOTP replay store: the TOTP steps gateways have accepted for a canary, kept
+// on disk for every command on this machine. A gateway refuses a code it has already accepted, whoever sent it: a `logon-check` by
 // hand, a run, its resume, a second run from another directory. When one of them sent this
 // step's code, the next must wait for a fresh step, not fail the check ("code already used").
 // Holds step numbers only, never a code.
@@ -15,8 +15,9 @@
 import { lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { STEP_SECONDS, type AcceptedSteps } from '../gateway/index.js';
-import { stateHome } from '../runner/run-dir.js';
+import { stateHome } from '../state-home.js';
+import { STEP_SECONDS } from './passcode.js';
+import type { AcceptedSteps } from './types.js';
 
 const FILE = 'gateway-accepted-steps.json';
 /** A write lost to another process's write at the same moment is detected and repeated. */

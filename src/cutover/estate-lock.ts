@@ -13,7 +13,7 @@ import { AdcError, EXIT, errorMessage, InputError } from '../errors.js';
 import { awaitChange, deleteSystemFile, NITRO_CODE, NitroError, NitroOutcomeUnknownError, NitroUnreachableError, readSystemFile, SSL_DIR, syncSslFiles, uploadSystemFile } from '../nitro/index.js';
 import type { EstateId, LockHolder } from '../runner/lock.js';
 import type { ApplianceHandle } from '../steps/estate.js';
-import { nodesOf, type Inventory } from './inventory.js';
+import { nodesOf, type Inventory } from '../playbook/inventory.js';
 
 export const LOCK_FILE = 'adc-cutover.lock';
 const LOCK_PATH = `${SSL_DIR}/${LOCK_FILE}`;

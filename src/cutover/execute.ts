@@ -8,7 +8,7 @@ import type { Reporter } from '../runner/events.js';
 import { readJournal, type Stamped } from '../runner/journal.js';
 import type { JsonObject } from '../runner/json.js';
 import { acquireLocalLock, holderOf, type RunLock } from '../runner/lock.js';
-import { buildReport, type RunReport } from '../runner/report.js';
+import { buildReport, type RunReport } from '../report/run-report.js';
 import { assertRunDirWritable, createRunDir, discardRunDir, findRunDir, journalPath, newRunId, reportPath } from '../runner/run-dir.js';
 import { Runner, type RunOutcome } from '../runner/runner.js';
 import type { SafetyCheck, Step, StepContext, StepPlan } from '../runner/step.js';
@@ -16,14 +16,14 @@ import { safetyCheck } from '../steps/safety-check.js';
 import { openEstate, type Estate } from '../steps/estate.js';
 import { directoryPlan, type DirectoryPlan } from '../steps/ldap-actions.js';
 import { newFacts, type RunFacts } from '../steps/facts.js';
-import { applianceFactsJson } from '../steps/preflight.js';
-import { buildSteps } from '../steps/registry.js';
+import { applianceFactsJson } from '../steps/facts-json.js';
+import { buildSteps } from './build-steps.js';
 import { estateId, lockAppliances, type ApplianceLocks } from './estate-lock.js';
 import { changedInputs, CERTIFICATE_INPUTS, hashInputs, recordedInputs, type InputHashes } from './input-hashes.js';
-import { loadInventory, type Inventory } from './inventory.js';
+import { loadInventory, type Inventory } from '../playbook/inventory.js';
 import { canaryPoolWords, logonProofWarning, NO_LOGON_CHECK_PARAM, requireLogonProof } from './logon-proof.js';
-import { loadPlaybook } from './playbook.js';
-import { writeReportFiles } from './report-files.js';
+import { loadPlaybook } from '../playbook/playbook.js';
+import { writeReportFiles } from '../report/files.js';
 
 export interface PlanDoc {
   playbook: string;
