@@ -9,7 +9,7 @@ export async function ldaptsCeiling(conns: DirectoryClient[], files: string[], g
   let entries = 0;
   const t0 = process.hrtime.bigint();
   await Promise.all(conns.map(async (c, i) => {
-    for await (const g of readCasLdif(files[i]!, groupSize)) {
+    for await (const g of readCasLdif(files[i], groupSize)) {
       await Promise.all(g.map((p) => casReplace(c, p.dn, ATTRIBUTE, p.from, p.to)));
       const back = await readValues(c, g.map((p) => p.dn), ATTRIBUTE);
       if (back.size !== g.length) throw new Error(`ceiling read back ${back.size} of ${g.length}`);

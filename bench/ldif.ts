@@ -39,10 +39,10 @@ export async function writeCasLdif(conn: DirectoryClient, base: string, from: Ot
       const values = page.map((e) => e.values[0] ?? '');
       const rekeyed = rekeyValues(values, { from: keyring, to });
       for (let i = 0; i < page.length; i++) {
-        const r = rekeyed[i]!;
-        if (!r.ok || r.result.value === undefined) throw new Error(`${page[i]!.dn}: the seeded value does not re-key`);
-        if (!SAFE.test(values[i]!) || !SAFE.test(r.result.value)) throw new Error(`${page[i]!.dn}: a value LDIF would need in base64`);
-        await write(outs[group % parts]!, changeRecord(page[i]!.dn, values[i]!, r.result.value));
+        const r = rekeyed[i];
+        if (!r.ok || r.result.value === undefined) throw new Error(`${page[i].dn}: the seeded value does not re-key`);
+        if (!SAFE.test(values[i]) || !SAFE.test(r.result.value)) throw new Error(`${page[i].dn}: a value LDIF would need in base64`);
+        await write(outs[group % parts], changeRecord(page[i].dn, values[i], r.result.value));
         entries++;
         if (++inGroup === groupSize) {
           inGroup = 0;
@@ -76,7 +76,7 @@ export async function* readCasLdif(file: string, groupSize: number): AsyncGenera
     } else if (line.startsWith(prefix)) {
       values.push(line.slice(prefix.length));
       if (values.length === 2) {
-        group.push({ dn, from: values[0]!, to: values[1]! });
+        group.push({ dn, from: values[0], to: values[1] });
         if (group.length === groupSize) {
           yield group;
           group = [];

@@ -45,7 +45,7 @@ const cases: Case[] = [
 
 function percentile(sorted: number[], p: number): number {
   // Nearest rank: the smallest value with at least p of the samples at or below it.
-  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
+  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)];
 }
 
 function main(): void {

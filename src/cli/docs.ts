@@ -28,7 +28,7 @@ function subcommands(help: string, path: string[]): string[] {
   const names: string[] = [];
   for (const line of section.split('\n').slice(1)) {
     const m = new RegExp(`^  ${prefix} ([a-z][\\w-]*)`).exec(line);
-    if (m && !names.includes(m[1]!)) names.push(m[1]!);
+    if (m && !names.includes(m[1])) names.push(m[1]);
   }
   return names;
 }
@@ -57,7 +57,7 @@ const OWN_HELP: Record<string, () => string> = {
 export async function renderCliDoc(): Promise<string> {
   const sections: { path: string[]; text: string }[] = [];
   const visit = async (path: string[]): Promise<void> => {
-    const own = path.length === 1 ? OWN_HELP[path[0]!] : undefined;
+    const own = path.length === 1 ? OWN_HELP[path[0]] : undefined;
     const text = own ? own() : await helpOf(path);
     sections.push({ path, text });
     if (own) return;

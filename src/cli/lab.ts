@@ -30,11 +30,11 @@ export function registerLab(cli: Argv, _setCode: SetCode): void {
           .example('$0 lab up --appliances 3 --ha', 'three simulated appliances, adc1+adc2 an HA pair; the inventory is .adc-cutover/lab/inventory.yaml')
           .example('$0 lab up --dir /tmp/lab --users 5000 --firmware single --json', 'a bigger directory, appliances that hold one key, the status as JSON'),
         async (argv) => {
-          const otpAttribute = argv['otp-attribute'] as string | undefined;
+          const otpAttribute = argv['otp-attribute'];
           const [{ labUp, parseFirmwareOption }, { parseDelay }] = await Promise.all([lab(), import('../lab/lab-directory.js')]);
           const status = await labUp({
             dir: argv.dir, users: argv.users, canaries: argv.canaries, ha: argv.ha, firmware: parseFirmwareOption(argv.firmware),
-            replicas: argv.replicas, replicationDelaySec: parseDelay(argv['replication-delay'] as string),
+            replicas: argv.replicas, replicationDelaySec: parseDelay(argv['replication-delay']),
             ...(otpAttribute !== undefined ? { otpAttribute } : {}),
             ...(argv.appliances !== undefined ? { appliances: argv.appliances } : {}),
             log: (line) => process.stderr.write(`lab: ${line}\n`),
@@ -77,7 +77,7 @@ export function registerLab(cli: Argv, _setCode: SetCode): void {
           .example('$0 lab fault --appliance adc2 --on "POST sslcertkey" --errorcode 1536', 'the next certkey add on adc2 fails with NITRO errorcode 1536')
           .example('$0 lab fault --appliance adc1 --on "DELETE vpnglobal_sslcertkey_binding" --hold-until "POST nsconfig?action=save"', 'an unbind that gets no reply and lands only after a later save'),
         async (argv) => {
-          const holdUntil = argv['hold-until'] as string | undefined;
+          const holdUntil = argv['hold-until'];
           const chosen = [argv.errorcode !== undefined, argv.drop === true, argv.delay !== undefined, holdUntil !== undefined].filter(Boolean).length;
           if (chosen !== 1) throw new InputError('lab fault: give exactly one of --errorcode N, --drop, --delay MS or --hold-until "METHOD resource"');
           if (!/^(GET|POST|PUT|DELETE) \S+$/.test(argv.on)) throw new InputError(`lab fault: --on "${argv.on}" is not "METHOD resource[?action]"`);

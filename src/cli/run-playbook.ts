@@ -61,7 +61,7 @@ export async function plan(argv: PlaybookArgs): Promise<void> {
 
 export async function resume(argv: JournalArgs): Promise<number> {
   await confirmWrite(argv.yes, `Continue run ${argv['run-id'] as string} where it stopped?`, 'resume');
-  const { reporter, signal, done } = await session(argv.json === true, argv['run-id'] as string);
+  const { reporter, signal, done } = await session(argv.json === true, argv['run-id']);
   try {
     return finish(await resumeRun(argv['run-id'] as string, { reporter, signal, junit: argv.junit, breakLock: argv['break-lock'] }), argv.json === true);
   } finally {

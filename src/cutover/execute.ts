@@ -194,7 +194,7 @@ async function computePlan(l: Loaded, dryRun: boolean, noLogonCheck = false): Pr
     ...(canaryPoolWords(l.steps, l.estate) ? { canaries: canaryPoolWords(l.steps, l.estate) } : {}),
     warnings: [...new Set([logonProofWarning(l.steps, l.estate, noLogonCheck) ?? [], ...appliances.flatMap((a) => a.warnings), ...steps.flatMap((s) => s.warnings)].flat())],
     hash,
-    directory: await directoryPlan(l.estate, l.params as { replicationTimeout?: number | string; allowUnreachable?: string }, l.facts.census),
+    directory: await directoryPlan(l.estate, l.params, l.facts.census),
   };
 }
 

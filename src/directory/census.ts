@@ -102,7 +102,7 @@ export async function census(client: DirectoryClient, opts: CensusOptions): Prom
       res.entries++;
       if (res.stamps) foldStamp(res.stamps, e.extra[CHANGE_STAMP_ATTRIBUTE]?.[0]);
       extra.forEach((a, i) => {
-        if ((e.extra[a] ?? []).some((v) => v.length > 0)) res.extraAttributes[i]!.entries++;
+        if ((e.extra[a] ?? []).some((v) => v.length > 0)) res.extraAttributes[i].entries++;
       });
       const values = e.values.filter((v) => v.length > 0);
       if (values.length === 0) {
@@ -116,7 +116,7 @@ export async function census(client: DirectoryClient, opts: CensusOptions): Prom
       }
       let attr;
       try {
-        attr = parseAttribute(values[0]!);
+        attr = parseAttribute(values[0]);
       } catch (err) {
         example(res.unreadable, e.dn, errorMessage(err));
         continue;

@@ -20,7 +20,7 @@ const CSN = /^(\d{14}(?:\.\d+)?Z)#([0-9a-f]+)#([0-9a-f]+)#([0-9a-f]+)$/i;
 export function foldStamp(vector: StampVector, value: string | undefined): void {
   const m = value ? CSN.exec(value.trim()) : null;
   if (!m) return;
-  const origin = m[3]!;
+  const origin = m[3];
   const cur = vector[origin];
   if (cur === undefined || compareStamps(value!.trim(), cur) > 0) vector[origin] = value!.trim();
 }
@@ -34,5 +34,5 @@ function compareStamps(a: string, b: string): number {
 export function behindOn(have: StampVector | undefined, target: StampVector | undefined): string[] {
   if (!target || !have) return [];
   if (Object.keys(have).length === 0) return [];
-  return Object.entries(target).filter(([origin, t]) => have[origin] === undefined || compareStamps(have[origin]!, t) < 0).map(([origin]) => origin);
+  return Object.entries(target).filter(([origin, t]) => have[origin] === undefined || compareStamps(have[origin], t) < 0).map(([origin]) => origin);
 }

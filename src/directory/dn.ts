@@ -39,7 +39,7 @@ function unescapeDnValue(raw: string): string | undefined {
   if (!raw.includes('\\')) return raw;
   const bytes: number[] = [];
   for (let i = 0; i < raw.length; i++) {
-    const c = raw[i]!;
+    const c = raw[i];
     if (c !== '\\') {
       bytes.push(...Buffer.from(c, 'utf8'));
       continue;
@@ -49,7 +49,7 @@ function unescapeDnValue(raw: string): string | undefined {
       bytes.push(Number.parseInt(hex, 16));
       i += 2;
     } else if (i + 1 < raw.length) {
-      bytes.push(...Buffer.from(raw[i + 1]!, 'utf8'));
+      bytes.push(...Buffer.from(raw[i + 1], 'utf8'));
       i += 1;
     } else {
       return undefined;

@@ -22,12 +22,12 @@ export function presentFilter(attribute: string): string {
 
 export function andFilter(...parts: string[]): string {
   const kept = parts.filter((p) => p.length > 0).map(parenthesize);
-  return kept.length === 1 ? kept[0]! : `(&${kept.join('')})`;
+  return kept.length === 1 ? kept[0] : `(&${kept.join('')})`;
 }
 
 export function orFilter(parts: string[]): string {
   const kept = parts.map(parenthesize);
-  return kept.length === 1 ? kept[0]! : `(|${kept.join('')})`;
+  return kept.length === 1 ? kept[0] : `(|${kept.join('')})`;
 }
 
 /** Operators write `objectClass=user` as often as `(objectClass=user)`; accept both. */

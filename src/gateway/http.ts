@@ -85,7 +85,7 @@ export class GatewaySession {
       const setCookie: unknown = res.headers['set-cookie'];
       const list = Array.isArray(setCookie) ? setCookie.map(String) : typeof setCookie === 'string' ? [setCookie] : [];
       this.jar.store(list);
-      const location = res.headers['location'];
+      const location: unknown = res.headers['location'];
       return {
         status: res.status,
         contentType: String(res.headers['content-type'] ?? ''),

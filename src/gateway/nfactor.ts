@@ -31,7 +31,7 @@ interface Posted {
 
 export async function nfactorLogon(session: GatewaySession, inputs: LogonInputs): Promise<FlowVerdict> {
   const headers = nfactorHeaders(session.https);
-  let path = REQUIREMENTS_PATHS[0]!;
+  let path = REQUIREMENTS_PATHS[0];
   let res: GatewayResponse | undefined;
   for (const candidate of REQUIREMENTS_PATHS) {
     path = candidate;

@@ -40,7 +40,7 @@ export function inventoryYaml(inv: InventoryInput): string {
       settleMs: 1000,
     })),
     directory: {
-      ...(inv.directory.servers ? { servers: inv.directory.servers, writeTo: inv.directory.servers[0]!.name } : { url: inv.directory.url }),
+      ...(inv.directory.servers ? { servers: inv.directory.servers, writeTo: inv.directory.servers[0].name } : { url: inv.directory.url }),
       ca: rel(inv.paths.caFile),
       bindDN: inv.directory.bindDN,
       password: ref(inv.directory.passwordFile),

@@ -36,7 +36,7 @@ export function otpAttributePerAppliance(n: number, given: string | string[] | u
   for (const a of list) {
     if (!(OTP_ATTRIBUTES as readonly string[]).includes(a)) throw new InputError(`--otp-attribute: "${a}" is not one of the lab schema's OTP attributes (${OTP_ATTRIBUTES.join(', ')})`);
   }
-  if (list.length === 1) return Array.from({ length: n }, () => list[0]!);
+  if (list.length === 1) return Array.from({ length: n }, () => list[0]);
   if (list.length !== n) throw new InputError(`--otp-attribute lists ${list.length} attribute(s) for ${n} appliance(s): give one, or one per appliance`);
   return list;
 }
@@ -71,7 +71,7 @@ export const LAB_AUTH_TIMEOUT_SEC = 2;
 
 /** The action appliance `index` gets: LDAPS to server index mod n, the users OU, the given OTP attribute. */
 export function labLdapAction(servers: LabServer[], index: number, otpAttribute: string): SimLdapAction {
-  const s = servers[index % servers.length]!.slapd;
+  const s = servers[index % servers.length].slapd;
   const u = new URL(s.ldapsUrl);
   return {
     name: 'ldap-otp', serverip: u.hostname, serverport: Number(u.port), sectype: 'SSL',

@@ -63,7 +63,7 @@ export type Firmware = string;
  */
 export function firmwarePerNode(n: number, ha: boolean, firmware: LabUpOptions['firmware'] = 'multi'): Firmware[] {
   if (Array.isArray(firmware)) {
-    if (firmware.length === 1) return Array.from({ length: n }, () => firmware[0]!);
+    if (firmware.length === 1) return Array.from({ length: n }, () => firmware[0]);
     if (firmware.length !== n) throw new InputError(`--firmware lists ${firmware.length} entr(ies) for ${n} appliance(s): give one, or one per appliance (adc1, adc2, …)`);
     return [...firmware];
   }
@@ -84,7 +84,7 @@ export function parseFirmwareOption(text: string): LabUpOptions['firmware'] {
   for (const p of parts) {
     if (!PROFILE_NAMES.includes(p)) throw new InputError(`--firmware: "${p}" is not a firmware profile (give ${PROFILE_NAMES.join(', ')}, mixed, or a list such as multi,single,multi)`);
   }
-  return parts.length === 1 ? parts[0]! : parts;
+  return parts.length === 1 ? parts[0] : parts;
 }
 
 interface PlannedAppliance {
@@ -97,12 +97,12 @@ function planAppliances(n: number, ha: boolean, firmware: Firmware[], paths: Lab
   for (let i = 0; i < n; i++) {
     const name = `adc${i + 1}`;
     // The members of an HA pair share one configuration, nsroot password included.
-    const pairFirst = ha && i === 1 ? out[0]! : undefined;
+    const pairFirst = ha && i === 1 ? out[0] : undefined;
     const password = pairFirst ? pairFirst.cfg.password : randomPassword();
     const passwordFile = pairFirst ? pairFirst.passwordFile : paths.secret(`${name}.password`);
     if (!pairFirst) writeSecret(passwordFile, password);
     const cfg: SimApplianceConfig = {
-      name, firmware: firmwareProfile(firmware[i]!).userDataKeys, profile: firmware[i]!, username: 'nsroot', password,
+      name, firmware: firmwareProfile(firmware[i]).userDataKeys, profile: firmware[i], username: 'nsroot', password,
       ...(ha && i < 2 ? { ha: { peer: i === 0 ? 'adc2' : 'adc1', role: i === 0 ? 'primary' : 'secondary' } } : {}),
     };
     out.push({ cfg, passwordFile });
@@ -183,7 +183,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
       otpEncryption: 'ON',
     };
     const config: SimulatorConfig = {
-      appliances: planned.map((p, i) => ({ ...p.cfg, preload, ldapActions: [labLdapAction(servers, p.cfg.ha?.role === 'secondary' ? i - 1 : i, otpAttributes[i]!)] })),
+      appliances: planned.map((p, i) => ({ ...p.cfg, preload, ldapActions: [labLdapAction(servers, p.cfg.ha?.role === 'secondary' ? i - 1 : i, otpAttributes[i])] })),
       tls: server,
       directory: {
         url: slapd.ldapsUrl, caPem: ca.certPem, baseDN: slapd.baseDN,
@@ -262,7 +262,7 @@ function buildStatus(paths: LabPaths, slapd: RunningSlapd, sim: SimulatorProcess
       old: { cert: paths.oldCert, key: paths.oldKey, certkey: OLD_CERTKEY },
       new: { cert: paths.newCert, key: paths.newKey },
     },
-    canary: canaries[0]!,
+    canary: canaries[0],
     canaries,
     inventory: paths.inventory,
   };

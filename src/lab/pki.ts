@@ -37,7 +37,7 @@ function validity(opts: CertOptions): { notBefore: Date; notAfter: Date } {
 function serialHex(): string {
   // Positive, non-zero 16-byte serial (top bit cleared so DER keeps it positive).
   const b = randomBytes(16);
-  b[0] = (b[0]! & 0x7f) | 0x01;
+  b[0] = (b[0] & 0x7f) | 0x01;
   return b.toString('hex');
 }
 

@@ -79,7 +79,7 @@ export function seedKindOf(index: number): SeedKind {
   // One in four of the remaining slots holds a broken value, cycling through the broken kinds;
   // 200 users give one of each.
   const block = Math.floor(index / 20);
-  if (block % 4 === 0) return BROKEN_KINDS[Math.floor(block / 4) % BROKEN_KINDS.length]!;
+  if (block % 4 === 0) return BROKEN_KINDS[Math.floor(block / 4) % BROKEN_KINDS.length];
   return 'single';
 }
 
@@ -99,7 +99,7 @@ function planUser(index: number, slapd: RunningSlapd, attribute: string, oldKey:
   const dn = `cn=${cn},${slapd.usersDN}`;
   const password = randomPassword(12);
   const kind = seedKindOf(index);
-  const device = (k: number): PlainDevice => ({ name: DEVICE_NAMES[(index + k) % DEVICE_NAMES.length]!, secret: newTotpSecret() });
+  const device = (k: number): PlainDevice => ({ name: DEVICE_NAMES[(index + k) % DEVICE_NAMES.length], secret: newTotpSecret() });
   let devices: PlainDevice[] = [];
   let value: string | undefined;
   switch (kind) {
@@ -125,7 +125,7 @@ function planUser(index: number, slapd: RunningSlapd, attribute: string, oldKey:
       value = encryptValue([device(0)], strangerKey());
       break;
     case 'bad-base64': {
-      const [kid] = Object.values((JSON.parse(encryptValue([device(0)], oldKey)) as { otpdata: { devices: Record<string, string> } }).otpdata.devices)[0]!.split('.');
+      const [kid] = Object.values((JSON.parse(encryptValue([device(0)], oldKey)) as { otpdata: { devices: Record<string, string> } }).otpdata.devices)[0].split('.');
       value = JSON.stringify({ otpdata: { devices: { [device(0).name]: `${kid}.!!not*base64!!.%%%%` } } });
       break;
     }
@@ -174,15 +174,15 @@ export async function seedUsers(slapd: RunningSlapd, opts: SeedOptions): Promise
       totpSecret, deviceName: 'canary_phone', value: encryptValue([{ name: 'canary_phone', secret: totpSecret }], opts.oldKey),
     };
   });
-  const canary = canaries[0]!;
+  const canary = canaries[0];
 
-  const users: SeededUser[] = new Array(opts.count);
+  const users = new Array<SeededUser>(opts.count);
   const connections = Math.max(1, opts.connections ?? 4);
   const inFlight = Math.max(1, opts.inFlight ?? 16);
   const clients = await Promise.all(Array.from({ length: connections }, () => connect(slapd)));
   try {
     for (const c of canaries) {
-      await clients[0]!.add(c.dn, {
+      await clients[0].add(c.dn, {
         objectClass: ['top', 'person', 'organizationalPerson', 'user'],
         cn: c.dn.slice(3, c.dn.indexOf(',')), sn: 'Canary', sAMAccountName: c.sAMAccountName, userPrincipalName: `${c.sAMAccountName}@lab.example`,
         userAccountControl: '512', userPassword: sshaHash(c.password), [attribute]: c.value,
@@ -206,7 +206,7 @@ export async function seedUsers(slapd: RunningSlapd, opts: SeedOptions): Promise
     // memberof updates each member entry too, so add members in slices, not one huge modify.
     const members = [...canaries.map((c) => c.dn), ...users.filter((u) => u.inOtpGroup).map((u) => u.dn)];
     for (let i = 0; i < members.length; i += 500) {
-      await clients[0]!.modify(slapd.otpGroupDN, new Change({
+      await clients[0].modify(slapd.otpGroupDN, new Change({
         operation: 'add',
         modification: new Attribute({ type: 'member', values: members.slice(i, i + 500) }),
       }));

@@ -239,7 +239,7 @@ async function createBaseEntries(s: RunningSlapd): Promise<void> {
   const client = new Client({ url: s.url, timeout: 10_000 });
   try {
     await client.bind(s.rootDN, s.rootPassword);
-    const dc = s.baseDN.split(',')[0]!.split('=')[1]!;
+    const dc = s.baseDN.split(',')[0].split('=')[1];
     await client.add(s.baseDN, { objectClass: ['top', 'dcObject', 'organization'], dc, o: 'adc-cutover lab' });
     for (const ou of ['Users', 'Groups', 'Service']) {
       await client.add(`ou=${ou},${s.baseDN}`, { objectClass: ['top', 'organizationalUnit'], ou });

@@ -90,7 +90,7 @@ export function toNsConfig(rec: Record<string, unknown>, appliance = 'appliance'
 /** The one nsconfig object of a reply (NITRO sends an object, some builds a one-item list). */
 export function nsConfigRecord(appliance: string, body: Record<string, unknown>): Record<string, unknown> {
   const v = body.nsconfig;
-  const rec = Array.isArray(v) && v.length === 1 ? v[0] : v;
+  const rec: unknown = Array.isArray(v) && v.length === 1 ? v[0] : v;
   if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
     throw new NitroReplyShapeError(appliance, 'nsconfig', 'the reply holds no nsconfig object', body);
   }
@@ -162,7 +162,7 @@ export function choosePrimary(appliance: string, observations: HaNodeObservation
       EXIT.invalidInput,
     );
   }
-  const primary = primaries[0]!;
+  const primary = primaries[0];
   const st = primary.nsconfig?.systemtype;
   const mode: HaTarget['mode'] = st === 'Cluster' ? 'cluster' : st === 'HA' || primary.peers.length ? 'ha' : 'standalone';
   const secondary = reachable.find((o) => o !== primary);

@@ -225,9 +225,9 @@ export interface EnsureCertkeyResult {
  */
 export function namesInMessage(message: string): string[] {
   const out: string[] = [];
-  for (const m of message.matchAll(/"([^"]+)"|'([^']+)'/g)) out.push((m[1] ?? m[2])!);
+  for (const m of message.matchAll(/"([^"]+)"|'([^']+)'/g)) out.push((m[1] ?? m[2]));
   for (const m of message.matchAll(/\[([^\]\s"']+)\]|certkey(?: name)?[:,]?\s+([A-Za-z0-9_][A-Za-z0-9_#.:@=-]*)/gi)) {
-    out.push((m[1] ?? m[2])!);
+    out.push((m[1] ?? m[2]));
   }
   return [...new Set(out.map((n) => n.trim()).filter(Boolean))];
 }

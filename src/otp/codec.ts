@@ -9,6 +9,7 @@ const LEGACY_PREFIX = '#@';
 // Names seen in the wild are [A-Za-z0-9+._]*, the empty name included (public tools allow it, so
 // a directory may hold one: it is a device like any other). Accept more on read so an odd name is
 // kept rather than the user skipped, but refuse what would break the legacy syntax or a log line.
+// eslint-disable-next-line no-control-regex -- control characters are exactly what a device name must not hold
 const DEVICE_NAME = /^[^=&,\x00-\x1f\x7f]{0,128}$/;
 // The ADC writes Base32, but public tools accept [-A-Za-z0-9]{20,} as a secret; a plaintext value
 // is never decrypted, so there is no wrong key to catch here — only the legacy syntax to keep.
@@ -130,9 +131,9 @@ export function rememberKid(kid: Buffer, text: string): void {
 export function parseDeviceValue(name: string, v: string): EncryptedDevice {
   const parts = v.split('.');
   if (parts.length !== 3) throw new OtpFormatError(`encrypted OTP device "${name}" is not three dot-separated parts (KID.IV.CT)`);
-  const kid = decodeKid(parts[0]!);
-  const iv = fromB64Url(parts[1]!);
-  const ct = fromB64Url(parts[2]!);
+  const kid = decodeKid(parts[0]);
+  const iv = fromB64Url(parts[1]);
+  const ct = fromB64Url(parts[2]);
   if (!kid || kid.length !== KID_BYTES) throw new OtpFormatError(`encrypted OTP device "${name}" has a KID that is not 20 bytes of base64`);
   if (!iv || iv.length !== IV_BYTES) throw new OtpFormatError(`encrypted OTP device "${name}" has an IV that is not 12 bytes of base64`);
   if (!ct || ct.length === 0) throw new OtpFormatError(`encrypted OTP device "${name}" has no ciphertext`);

@@ -97,7 +97,7 @@ export function decryptMany(aesKey: Buffer, items: readonly { iv: Buffer; ct: Bu
   for (const it of items) {
     const ct = it.ct;
     const pt = Buffer.allocUnsafe(ct.length);
-    for (let i = 0; i < ct.length; i++) pt[i] = ct[i]! ^ stream[off + i]!;
+    for (let i = 0; i < ct.length; i++) pt[i] = ct[i] ^ stream[off + i];
     out.push(pt);
     off += Math.ceil(ct.length / BLOCK) * BLOCK;
   }

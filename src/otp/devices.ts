@@ -64,7 +64,7 @@ function checkKid(dev: EncryptedDevice, km: OtpKeyMaterial): void {
  * same results and the same errors, in order; an error is returned in place, not thrown.
  */
 export function decryptDevices(list: readonly { dev: EncryptedDevice; km: OtpKeyMaterial }[]): (DecryptedDevice | OtpDecryptError)[] {
-  const out: (DecryptedDevice | OtpDecryptError)[] = new Array(list.length);
+  const out = new Array<DecryptedDevice | OtpDecryptError>(list.length);
   const byKey = new Map<OtpKeyMaterial, number[]>();
   list.forEach(({ dev, km }, i) => {
     try {
@@ -78,10 +78,10 @@ export function decryptDevices(list: readonly { dev: EncryptedDevice; km: OtpKey
     else byKey.set(km, [i]);
   });
   for (const [km, slots] of byKey) {
-    const plain = decryptMany(km.aesKey, slots.map((i) => list[i]!.dev));
+    const plain = decryptMany(km.aesKey, slots.map((i) => list[i].dev));
     slots.forEach((i, k) => {
       try {
-        out[i] = openDevice(list[i]!.dev, km, plain[k]!);
+        out[i] = openDevice(list[i].dev, km, plain[k]);
       } catch (err) {
         out[i] = err as OtpDecryptError;
       }

@@ -170,14 +170,14 @@ async function fromPkcs12(path: string, bytes: Buffer, passphrase: string | unde
     }
     throw new InputError(`${path}: not a readable PKCS#12 file (${msg})`);
   }
-  const certBags = p12.getBags({ bagType: forge.pki.oids.certBag! })[forge.pki.oids.certBag!] ?? [];
+  const certBags = p12.getBags({ bagType: forge.pki.oids.certBag })[forge.pki.oids.certBag] ?? [];
   const keyBags = [
-    ...(p12.getBags({ bagType: forge.pki.oids.pkcs8ShroudedKeyBag! })[forge.pki.oids.pkcs8ShroudedKeyBag!] ?? []),
-    ...(p12.getBags({ bagType: forge.pki.oids.keyBag! })[forge.pki.oids.keyBag!] ?? []),
+    ...(p12.getBags({ bagType: forge.pki.oids.pkcs8ShroudedKeyBag })[forge.pki.oids.pkcs8ShroudedKeyBag] ?? []),
+    ...(p12.getBags({ bagType: forge.pki.oids.keyBag })[forge.pki.oids.keyBag] ?? []),
   ];
   const keyBag = keyBags.find((b) => b.key);
   if (!keyBag?.key) throw new InputError(`${path}: the PKCS#12 file holds no RSA private key (or one node-forge cannot read, e.g. EC)`);
-  const key = createPrivateKey(forge.pki.privateKeyToPem(keyBag.key as forgeTypes.pki.rsa.PrivateKey));
+  const key = createPrivateKey(forge.pki.privateKeyToPem(keyBag.key));
   // Pick the certificate that belongs to the key, not a chain certificate that happens to come first.
   for (const bag of certBags) {
     if (!bag.cert) continue;

@@ -115,8 +115,8 @@ export interface RekeyOptions {
  */
 export function rekeyValue(value: string, opts: RekeyOptions): TransformResult {
   const [r] = rekeyValues([value], opts);
-  if (!r!.ok) throw r!.error;
-  return r!.result;
+  if (!r.ok) throw r.error;
+  return r.result;
 }
 
 /** One outcome of a batch: the result, or what rekeyValue would have thrown. */
@@ -160,7 +160,7 @@ export function rekeyValues(values: readonly string[], opts: RekeyOptions): Sett
         outcomes.push({ name: d.name, action: 'unknown-kid', kid });
         return d;
       }
-      const plain: DecryptedDevice | OtpDecryptError = opened[next++]!;
+      const plain: DecryptedDevice | OtpDecryptError = opened[next++];
       if (!('plaintext' in plain)) {
         outcomes.push({ name: d.name, action: 'unreadable', kid, detail: plain instanceof OtpDecryptError ? plain.message : String(plain) });
         return d;
@@ -270,9 +270,9 @@ export function verifyValues(items: readonly { value: string; expected: Pick<Tra
     list.forEach(({ dev, item }, k) => {
       const got = read[item];
       if (!got) return;
-      const { secrets, plaintexts } = items[item]!.expected;
+      const { secrets, plaintexts } = items[item].expected;
       const known = plaintexts?.get(dev.name);
-      const secret = known !== undefined && secrets.has(dev.name) && known.equals(plain[k]!) ? secrets.get(dev.name) : parseDeviceJson(plain[k]!)?.secret;
+      const secret = known !== undefined && secrets.has(dev.name) && known.equals(plain[k]) ? secrets.get(dev.name) : parseDeviceJson(plain[k])?.secret;
       if (secret === undefined) read[item] = undefined;
       else got.set(dev.name, secret);
     });

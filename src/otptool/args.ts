@@ -86,13 +86,13 @@ function suggestion(name: string): string {
 export function readOptions(tokens: readonly string[]): RawOptions {
   const out: RawOptions = {};
   for (let i = 0; i < tokens.length; i++) {
-    const token = tokens[i]!;
+    const token = tokens[i];
     const m = /^--?([A-Za-z][A-Za-z0-9_-]*)(?:=([\s\S]*))?$/.exec(token);
     if (!m) {
       // A value with no option before it. Say where, not what: it could be a password.
       throw new InputError(`argument ${i + 1} is a value with no option before it (options start with -, e.g. -Host dc1)`);
     }
-    const name = m[1]!;
+    const name = m[1];
     const inline = m[2];
     if (PASSWORD_OPTIONS.has(name.toLowerCase().replace(/-/g, '_'))) {
       throw new InputError(`-${name}: refused: a password is never taken on the command line (it would stay in the shell history and the process list). `
@@ -110,7 +110,7 @@ export function readOptions(tokens: readonly string[]): RawOptions {
     if (value === undefined) {
       const next = tokens[i + 1];
       // "-Host -Port 636": the next token is an option, not this one's value.
-      if (next === undefined || (/^--?[A-Za-z]/.test(next) && canonical(next.replace(/^--?/, '').split('=')[0]!))) {
+      if (next === undefined || (/^--?[A-Za-z]/.test(next) && canonical(next.replace(/^--?/, '').split('=')[0]))) {
         throw new InputError(`-${spec.name} needs a value`);
       }
       value = next;

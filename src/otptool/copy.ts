@@ -51,7 +51,7 @@ export async function runCopy(opts: CopyRunOptions): Promise<RunSummary> {
     for await (const page of scanPages(scanner, { base: opts.base, filter: opts.filter, attribute: opts.attribute, extraAttributes: [opts.target], pageSize: opts.pageSize })) {
       let next = 0;
       await Promise.all(conns.map(async (c) => {
-        while (next < page.length && !copier.stopping()) await copier.entry(c, page[next++]!);
+        while (next < page.length && !copier.stopping()) await copier.entry(c, page[next++]);
       }));
       if (copier.stopping()) break;
     }

@@ -163,7 +163,7 @@ function backupPath(s: OtptoolSettings): string {
   }
   // The directory is made only once every input has been checked (see runOtptool).
   const dir = join('.adc-cutover', 'otptool');
-  const job = ['encrypt', 'decrypt', 'update-certificate'][s.operation]!;
+  const job = ['encrypt', 'decrypt', 'update-certificate'][s.operation];
   return join(dir, `${job}-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`);
 }
 

@@ -210,7 +210,7 @@ export function completeFromDraft(d: DirectoryDraft, fromActions: string[]): Dir
   const servers: DirectoryServer[] = d.servers
     ? d.servers.map((x) => ({ name: serverName(x), url: typeof x === 'string' ? x : x.url, startTls: typeof x === 'string' ? d.startTls : x.startTls ?? d.startTls, source: 'inventory' }))
     : [{ name: serverName(d.url!), url: d.url!, startTls: d.startTls, source: 'inventory' }];
-  const first = servers.find((x) => x.name === d.writeTo) ?? servers[0]!;
+  const first = servers.find((x) => x.name === d.writeTo) ?? servers[0];
   return {
     ...d, url: first.url, servers, bindDN: d.bindDN!, base: d.base!, filter: d.filter ?? '(objectClass=user)', attribute: d.attribute!, fromActions,
   };

@@ -22,7 +22,7 @@ export const secretRefSchema = z.string().transform((s, ctx): SecretRef => {
     ctx.addIssue({ code: 'custom', message: 'a literal secret is not allowed here: write ${env:NAME} or ${file:path}' });
     return z.NEVER;
   }
-  return { kind: m[1] as 'env' | 'file', name: m[2]!, text: s };
+  return { kind: m[1] as 'env' | 'file', name: m[2], text: s };
 });
 
 export async function resolveSecret(ref: SecretRef, baseDir: string): Promise<string> {

@@ -53,11 +53,11 @@ export function fieldName(path: readonly PropertyKey[]): string {
 export function validate<T extends z.ZodType>(src: YamlSource & { data: unknown }, schema: T): z.infer<T> {
   const r = schema.safeParse(src.data);
   if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
+  const issue = r.error.issues[0];
   const path = issue.path.filter((k): k is string | number => typeof k !== 'symbol');
   const keys = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys : [];
   const extra = keys.length && !keys.every((k) => issue.message.includes(k)) ? ` (${keys.join(', ')})` : '';
   // An unknown key is reported at its own line, not at the start of the object holding it.
-  const at = issue.code === 'unrecognized_keys' ? [...path, (issue as { keys: string[] }).keys[0]!] : path;
+  const at = issue.code === 'unrecognized_keys' ? [...path, (issue as { keys: string[] }).keys[0]] : path;
   throw new ConfigError(src.file, lineOf(src, at), fieldName(path), issue.message + extra);
 }

@@ -74,7 +74,7 @@ export class BackupWriter {
   private pending: { line: string; done: () => void; fail: (e: unknown) => void }[] = [];
   private flushing: Promise<void> | undefined;
   private closed = false;
-  private failure: unknown;
+  private failure: Error | undefined;
 
   private constructor(
     private readonly fh: FileHandle,
@@ -233,7 +233,7 @@ export async function readBackup(path: string, keys: OtpKeyMaterial[]): Promise<
     return e;
   };
   for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
+    const line = lines[i];
     if (!line.trim()) continue;
     let rec: Record<string, unknown>;
     try {
@@ -255,7 +255,7 @@ export async function readBackup(path: string, keys: OtpKeyMaterial[]): Promise<
       } catch {
         throw new InputError(`backup file ${path}: line ${i + 1} (${r.entries?.[0]?.dn ?? 'no DN'}${(r.entries?.length ?? 0) > 1 ? ` and ${r.entries.length - 1} more` : ''}) does not open with the certificate of KID ${km.kidText}: the file was altered or is damaged`);
       }
-      r.entries.forEach((e, k) => entryOf(e.dn).originals.push({ value: values[k]!.value, intended: e.intended }));
+      r.entries.forEach((e, k) => entryOf(e.dn).originals.push({ value: values[k].value, intended: e.intended }));
     } else if (rec['type'] === 'written') {
       for (const w of (rec as unknown as WrittenRecord).entries ?? []) entryOf(w.dn).written.push(w.sha256);
     } else if (rec['type'] === 'restored') {

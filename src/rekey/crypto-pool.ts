@@ -59,7 +59,7 @@ export class CryptoPool {
     const p = this.waiting.get(r.id);
     if (!p) return;
     this.waiting.delete(r.id);
-    if (this.workers[worker]!.busy > 0) this.workers[worker]!.busy--;
+    if (this.workers[worker].busy > 0) this.workers[worker].busy--;
     if ('error' in r) {
       p.resolve(planAndCheck(this.local, p.values));
       return;
@@ -70,7 +70,7 @@ export class CryptoPool {
 
   /** A thread that died: its groups are computed here instead, and it gets no more. */
   private failWorker(worker: number): void {
-    this.workers[worker]!.busy = -1;
+    this.workers[worker].busy = -1;
     for (const [id, p] of this.waiting) {
       if (p.worker !== worker) continue;
       this.waiting.delete(id);

@@ -130,7 +130,7 @@ function checkKeysFit(job: PreparedJob, page: ScannedEntry[]): void {
     if (e.values.length !== 1) continue;
     let kids: string[];
     try {
-      kids = kidsOf(e.values[0]!);
+      kids = kidsOf(e.values[0]);
     } catch {
       continue;
     }
@@ -283,7 +283,7 @@ class Run {
     const reasons: (string | undefined)[] = [];
     group.forEach((e, i) => {
       this.summary.fetched++;
-      const w = this.settle(e.dn, plans[i]!);
+      const w = this.settle(e.dn, plans[i]);
       if (w) {
         settled.push(w);
         reasons.push(bad[i]);
@@ -296,7 +296,7 @@ class Run {
     const accepted: Write[] = [];
     const conflicts: Write[] = [];
     results.forEach((r, i) => {
-      const w = writes[i]!;
+      const w = writes[i];
       if (r.status === 'fulfilled') accepted.push(w);
       else if (r.reason instanceof CasConflict) conflicts.push(w);
       else if (r.reason instanceof DryRunRefusal) this.finish(w.plan, CHANGED, w.dn);
@@ -393,7 +393,7 @@ class Run {
       return;
     }
     // Someone wrote after us (a registration): what we moved must still be there and readable.
-    const bad = got.length === 1 ? verifySecrets(got[0]!, this.job.anyKeyring, w.plan.secrets) : `the attribute now holds ${got.length} values`;
+    const bad = got.length === 1 ? verifySecrets(got[0], this.job.anyKeyring, w.plan.secrets) : `the attribute now holds ${got.length} values`;
     if (!bad) this.finish(w.plan, CHANGED, w.dn);
     else this.finishFailed(w.plan, `changed by another writer right after our write, and ${bad}; not undone (the value is no longer ours)`, w.dn);
   }

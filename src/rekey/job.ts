@@ -71,7 +71,7 @@ export function prepareJob(job: RekeyJob): PreparedJob {
     if (present.length > 1) {
       return { kind: 'refuse', reason: `the attribute holds ${present.length} values; the ADC reads one value per user: refused, not written (fix the entry by hand)` };
     }
-    const oldValue = present[0]!;
+    const oldValue = present[0];
     if (!r || !r.ok) {
       // A value we cannot parse, or (decrypt) a device we cannot read: left as it is, reported.
       return { kind: 'skip', reason: job.kind === 'decrypt' && r?.error instanceof OtpDecryptError ? 'cannot decrypt' : 'unreadable value', devices: [] };
@@ -99,7 +99,7 @@ export function prepareJob(job: RekeyJob): PreparedJob {
       // Something in the batch threw outside a value's own parse: settle each value on its own.
       done = todo.map((v): Settled<TransformResult> => {
         try {
-          return transformMany([v])[0]!;
+          return transformMany([v])[0];
         } catch (error) {
           return { ok: false, error };
         }
@@ -112,9 +112,9 @@ export function prepareJob(job: RekeyJob): PreparedJob {
     job,
     verifyKeyring,
     anyKeyring: new Keyring(all),
-    sealWith: job.kind === 'encrypt' ? job.to : job.from[0]!,
+    sealWith: job.kind === 'encrypt' ? job.to : job.from[0],
     kids: [...new Set(all.map((k) => k.kidText))],
-    plan: (values: string[]): EntryPlan => planMany([values])[0]!,
+    plan: (values: string[]): EntryPlan => planMany([values])[0],
     planMany,
     checkWrites(plans) {
       if (job.kind === 'decrypt') return plans.map((p) => verifySecrets(p.newValue, verifyKeyring, p.secrets));

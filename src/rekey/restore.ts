@@ -49,7 +49,7 @@ export async function runRestore(opts: RestoreOptions): Promise<RestoreSummary> 
   try {
     const n = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
     for (let i = 0; i < n; i++) conns.push(await opts.connect());
-    summary.dryRun = conns[0]!.dryRun;
+    summary.dryRun = conns[0].dryRun;
     const groupSize = Math.max(1, opts.groupSize ?? 50);
     const groups: BackupEntry[][] = [];
     for (let i = 0; i < backup.entries.length; i += groupSize) groups.push(backup.entries.slice(i, i + groupSize));
@@ -61,7 +61,7 @@ export async function runRestore(opts: RestoreOptions): Promise<RestoreSummary> 
           summary.stopped ??= { reason: 'aborted', message: 'stopped on request: in-flight writes finished' };
           return;
         }
-        const group = groups[next++]!;
+        const group = groups[next++];
         try {
           await restoreGroup(conn, group, attribute, opts, summary);
         } catch (err) {
@@ -100,7 +100,7 @@ async function restoreGroup(conn: DirectoryClient, group: BackupEntry[], attribu
       summary.unchanged++;
       return;
     }
-    const value = now.length === 1 ? now[0]! : undefined;
+    const value = now.length === 1 ? now[0] : undefined;
     const sha = value === undefined ? undefined : sha256Hex(value);
     // The newest original whose intended write is what the entry holds now: that write is ours.
     const ours = [...e.originals].reverse().find((o) => o.intended === sha);

@@ -55,7 +55,7 @@ export class Journal {
   }
 
   append(rec: JournalRecord): Stamped {
-    const stamped = { t: new Date().toISOString(), seq: this.seq + 1, ...redactValue(rec) } as Stamped;
+    const stamped = { t: new Date().toISOString(), seq: this.seq + 1, ...redactValue(rec) };
     const line = Buffer.from(JSON.stringify(stamped) + '\n', 'utf8');
     const size = fstatSync(this.fd).size;
     // A full disk may take part of a line: take it back, so the journal ends on a whole record.

@@ -2,7 +2,7 @@
 // reverse order of start; on interruption stops after the current write and keeps the journal.
 import { hostname, userInfo } from 'node:os';
 import { AdcError, EXIT, errorMessage, type ExitCode } from '../errors.js';
-import type { Reporter, RunEvent } from './events.js';
+import type { Reporter } from './events.js';
 import { changeRecords, Journal, readJournal, type JournalRecord, type RunStatus, type Stamped } from './journal.js';
 import { JOURNAL_FORMAT } from './journal-format.js';
 import type { JsonObject } from './json.js';
@@ -173,7 +173,7 @@ export class Runner {
       throw this.journalFailure(err, rec);
     }
     this.journalSoFar.push(stamped);
-    this.reporter.event(stamped as RunEvent);
+    this.reporter.event(stamped);
   }
 
   /**

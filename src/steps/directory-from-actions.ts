@@ -71,7 +71,7 @@ export function completeDirectory(inv: Inventory, all: ApplianceActions[]): Dire
     const why = unread.length ? `; reading them failed on ${unread.map((u) => `${u.appliance} (${u.error})`).join(', ')}` : '';
     throw new InputError(`${inv.file}: the directory section lacks ${missing.join(', ')}, and no appliance has an LDAP action naming an OTP secret attribute to take it from${why}`);
   }
-  const { appliance, action } = otp[0]!;
+  const { appliance, action } = otp[0];
   const filled: string[] = [];
   const servers = [...new Map(otp.map((o) => actionServer(o.action)).map((s) => [s.name, s])).values()];
   const draft = {

@@ -26,5 +26,5 @@ export function censusJson(c: CensusResult): JsonObject {
     legacy: c.legacy, encrypted: c.encrypted, multiValued: c.multiValued.entries, unreadable: c.unreadable.entries,
     byKid: c.byKid.map((k) => ({ kid: k.kid, label: k.label ?? null, held: k.held, devices: k.devices, entries: k.entries })),
     extraAttributes: c.extraAttributes.map((e) => ({ attribute: e.attribute, entries: e.entries, note: e.note })),
-  } as JsonObject;
+  };
 }

@@ -107,7 +107,7 @@ export function actionsSummary(dir: DirectorySpec, all: ApplianceActions[]): Jso
       appliance: a.appliance, error: a.error ?? null,
       actions: a.actions.map((x) => ({ name: x.name, server: serverOfAction(dir, x), secType: x.secType, base: x.base, bindDN: x.bindDN, loginName: x.loginName, filter: actionUserFilter(x), otpSecret: x.otpSecret ?? null })),
     })),
-  } as JsonObject;
+  };
 }
 
 /** What the plan shows about the directory: servers, where each appliance reads, the guard, a census per server. */
@@ -124,7 +124,7 @@ export async function directoryPlan(estate: Estate, params: { replicationTimeout
   const servers = await estate.guardServers();
   // One server: preflight's census is that server's; several: each is read (the plan's table).
   const counts: ServerCensus[] = servers.length === 1 && preflightCensus
-    ? [{ server: servers[0]!.name, census: preflightCensus }]
+    ? [{ server: servers[0].name, census: preflightCensus }]
     : await censusEveryServer(estate, allowedUnreachable(params));
   const writeName = dir.writeTo ?? dir.servers[0]?.name;
   const actions = otpActions(all).map(({ appliance, action }) => ({

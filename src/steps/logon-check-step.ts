@@ -87,7 +87,7 @@ export class LogonCheckStep extends ApplianceStep implements Step {
         attributes: [dir.attribute],
       });
       if (entries.length !== 1) throw new InputError(`canary user "${canary.user}": ${entries.length} entries match under ${dir.base}`);
-      const [value] = valuesOf(entries[0]!, dir.attribute);
+      const [value] = valuesOf(entries[0], dir.attribute);
       if (!value) throw new InputError(`canary user "${canary.user}" has no OTP device in ${dir.attribute}`);
       // The key that should be in force after this phase; the old one too while both are bound.
       const keys = this.phase === 'before' ? [estate.certs.old.km] : [estate.certs.new.km];

@@ -123,7 +123,7 @@ function describe(s: RunSummary): string {
 export function summaryJson(s: RunSummary): JsonObject {
   return {
     fetched: s.fetched, changed: s.changed, unchanged: s.unchanged, skipped: s.skipped, failed: s.failed.length,
-    failedEntries: s.failed.slice(0, 50).map((f) => ({ dn: f.dn, reason: f.reason })), devices: s.devices as JsonObject,
+    failedEntries: s.failed.slice(0, 50).map((f) => ({ dn: f.dn, reason: f.reason })), devices: s.devices,
     retried: s.retried, durationMs: s.durationMs, dryRun: s.dryRun, ...(s.stopped ? { stopped: s.stopped.reason } : {}),
   };
 }

@@ -61,7 +61,7 @@ export async function censusEveryServer(estate: Estate, allowed: string[], opts:
 export function mergeCensus(list: ServerCensus[]): MergedCensus {
   const read = list.filter((s) => s.census);
   if (read.length === 0) throw new AdcError(`no directory server could be read: ${list.map((s) => `${s.server}: ${s.error}`).join('; ')}`);
-  const base = read[0]!.census!;
+  const base = read[0].census!;
   const byKid = new Map<string, KidCount>();
   for (const s of read) {
     for (const k of s.census!.byKid) {

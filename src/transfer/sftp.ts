@@ -187,7 +187,7 @@ export class SftpTransport implements FileTransport {
     if (failed !== undefined) {
       // The exclusive open proves the partial file is ours: take it away again when we still can.
       if (!this.closed) await this.remove(name).catch(() => undefined);
-      throw failed;
+      throw failed instanceof Error ? failed : new Error(String(failed));
     }
   }
 

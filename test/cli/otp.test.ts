@@ -35,7 +35,7 @@ describe('adc-cutover otp', () => {
     expect(JSON.parse(ins.stdout)).toMatchObject({ format: 'encrypted', kids: [opensslOtp(['kid', fx.otherCert])] });
     expect(ins.stdout).not.toContain(S1);
     const code = await runCli(['otp', 'code', re.stdout.trim(), '--cert', fx.otherCert, '--key', fx.otherKey, '--json']);
-    expect((JSON.parse(code.stdout) as { code: string }[])[0]!.code).toMatch(/^\d{6}$/);
+    expect((JSON.parse(code.stdout) as { code: string }[])[0].code).toMatch(/^\d{6}$/);
   });
 
   it.each([

@@ -160,7 +160,7 @@ describe('census', () => {
     expect(c.byKid.filter((k) => !k.held).reduce((n, k) => n + k.devices, 0)).toBe(lab.seed.counts['unknown-kid']);
     expect(c.multiValued.entries).toBe(0);
     expect(c.extraAttributes[0]).toMatchObject({ attribute: 'extensionAttribute2', entries: 0 });
-    expect(c.extraAttributes[0]!.note).toMatch(/old key/);
-    expect(JSON.stringify(c)).not.toContain(enrolledEncrypted[0]!.devices[0]!.secret);
+    expect(c.extraAttributes[0].note).toMatch(/old key/);
+    expect(JSON.stringify(c)).not.toContain(enrolledEncrypted[0].devices[0].secret);
   });
 });

@@ -34,11 +34,11 @@ it('four checks in one TOTP step: canary, canary2, canary3 at once, the fourth w
   // Only the fourth waited, and it said why (the pool's note, then the passcode's own).
   const waits = ev.filter((e) => e.type === 'note' && /waiting \d+ s for the next/.test(String(e['message'])));
   expect([...new Set(waits.map((e) => e['step']))]).toEqual(['logon-check#4']);
-  expect(String(waits[0]!['message'])).toMatch(/every canary \(3\) has logged on through https:\/\/127\.0\.0\.1:\d+ in this TOTP step: waiting \d+ s/);
+  expect(String(waits[0]['message'])).toMatch(/every canary \(3\) has logged on through https:\/\/127\.0\.0\.1:\d+ in this TOTP step: waiting \d+ s/);
   // The first three ended in the step the run started in; the fourth in a later one.
   const ends = steps.map((s) => Date.parse(String(ev.find((e) => e.type === 'step-end' && e['step'] === s)!['t'])));
   expect(ends.slice(0, 3).map((t) => Math.floor(t / 30_000))).toEqual([startedStep, startedStep, startedStep]);
-  expect(Math.floor(ends[3]! / 30_000)).toBeGreaterThan(startedStep);
+  expect(Math.floor(ends[3] / 30_000)).toBeGreaterThan(startedStep);
 }, 90_000);
 
 it('logon-check -i: every gateway of the inventory with a canary of the pool; it knows what the run used in this step', async () => {
@@ -51,7 +51,7 @@ it('logon-check -i: every gateway of the inventory with a canary of the pool; it
     expect(r.code, r.stderr).toBe(0);
     const results = JSON.parse(r.stdout) as { appliance: string; user: string; outcome: string; message: string }[];
     expect(results.map((x) => [x.appliance, x.outcome])).toEqual([['adc1', 'ok']]);
-    users.push(results[0]!.user);
+    users.push(results[0].user);
   }
   expect(Math.floor(Date.now() / 30_000), 'the commands took longer than the rest of the step').toBe(step);
   expect(users).toEqual(['canary2', 'canary3']);

@@ -46,8 +46,8 @@ describe('otp-cert-cutover on the lab', () => {
     const kr = new Keyring([newKey]);
     let checked = 0;
     for (const u of lab.users().filter((x) => x.kind === 'single' || x.kind === 'multi')) {
-      const [value] = after.directory[u.dn.toLowerCase()]!;
-      const read = readSecrets(value!, kr);
+      const [value] = after.directory[u.dn.toLowerCase()];
+      const read = readSecrets(value, kr);
       expect(read.devices.map((d) => [d.name, d.secret, d.kid])).toEqual(u.devices.map((d) => [d.name, d.secret, newKey.kidText]));
       checked++;
     }
@@ -72,7 +72,7 @@ describe('otp-cert-cutover on the lab', () => {
     expect(plan.code, plan.stderr).toBe(0);
     const steps = (JSON.parse(plan.stdout) as { steps: { id: string; changes: { description: string }[] }[] }).steps;
     expect(steps.find((s) => s.id === 'import-certkey')!.changes.every((c) => /already loaded/.test(c.description))).toBe(true);
-    expect(steps.find((s) => s.id === 'rekey-directory')!.changes[0]!.description).toMatch(/^re-encrypt 0 device/);
+    expect(steps.find((s) => s.id === 'rekey-directory')!.changes[0].description).toMatch(/^re-encrypt 0 device/);
 
     const show = await lab.cli(['show', runId]);
     expect(show.stdout).toMatch(/succeeded \(exit 0\)/);

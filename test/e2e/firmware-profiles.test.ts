@@ -25,7 +25,7 @@ describe('the cutover on every firmware profile', () => {
     const ha = profile === 'rows-certkeyname';
     lab = await startE2eLab({ users: 6, appliances: ha ? 2 : 1, ha, firmware: profile });
     const playbook = cutoverWithoutLogonChecks(lab.root, [], true);
-    const version = shortVersion(parseFirmwareVersion(FIRMWARE_PROFILES[profile]!.version));
+    const version = shortVersion(parseFirmwareVersion(FIRMWARE_PROFILES[profile].version));
     const before = await lab.snapshot();
 
     const plan = await lab.cli(['plan', playbook, '-i', lab.inventory, '--set', 'mode=auto'], { timeoutMs: 60_000 });

@@ -39,9 +39,9 @@ describe('fleet failure budget', () => {
     expect(String(fleet['message'])).toMatch(/not on the new key alone: adc3: otp-old .*On the new key: adc1-adc2/);
 
     const after = await lab.snapshot();
-    expect(after.appliances['adc1']!.bindings).toEqual([expect.stringMatching(/^otp-enc-/)]);
-    expect(after.appliances['adc2']!.bindings).toEqual(after.appliances['adc1']!.bindings);
-    expect(after.appliances['adc3']!.bindings).toEqual(['otp-old']);
+    expect(after.appliances['adc1'].bindings).toEqual([expect.stringMatching(/^otp-enc-/)]);
+    expect(after.appliances['adc2'].bindings).toEqual(after.appliances['adc1'].bindings);
+    expect(after.appliances['adc3'].bindings).toEqual(['otp-old']);
 
     // `show` carries the same words for the change record.
     const runId = String(ev.find((e) => e.type === 'run')!['runId']);

@@ -34,7 +34,7 @@ describe('fleet run across an HA failover', () => {
     const ev = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Ev).filter((e) => e.type !== 'progress');
     expect(ev.at(-1)).toMatchObject({ type: 'run-end', status: 'succeeded' });
 
-    const [adc1Url, adc2Url] = [lab.state.simulator!.appliances[0]!.nitroHttpsUrl, lab.state.simulator!.appliances[1]!.nitroHttpsUrl];
+    const [adc1Url, adc2Url] = [lab.state.simulator!.appliances[0].nitroHttpsUrl, lab.state.simulator!.appliances[1].nitroHttpsUrl];
     const unbind = ev.find((e) => e.type === 'target' && e['step'] === 'unbind-old-key' && e['target'] === 'adc1-adc2')!;
     expect(unbind['status']).toBe('ok');
     // Read back on the node that is secondary now: adc1.
@@ -49,7 +49,7 @@ describe('fleet run across an HA failover', () => {
     expect([s1.role, s2.role]).toEqual(['secondary', 'primary']);
     expect(s2.configChanged).toBe(false); // saved on the new primary
     const after = await lab.snapshot();
-    for (const n of ['adc1', 'adc2', 'adc3']) expect(after.appliances[n]!.bindings, n).toEqual([expect.stringMatching(/^otp-enc-/)]);
+    for (const n of ['adc1', 'adc2', 'adc3']) expect(after.appliances[n].bindings, n).toEqual([expect.stringMatching(/^otp-enc-/)]);
     expect(after.appliances['adc1']).toEqual(after.appliances['adc2']);
     expect(after.directory).not.toEqual(before.directory);
   }, 60_000);

@@ -72,8 +72,8 @@ describe('fleet cutover: an HA pair and a stand-alone appliance', () => {
     expect(ev.some((e) => e.type === 'note' && e['target'] === 'fleet' && /every appliance is on the new key alone: adc1-adc2, adc3/.test(String(e['message'])))).toBe(true);
 
     const after = await lab.snapshot();
-    const [adc1, adc2, adc3] = [after.appliances['adc1']!, after.appliances['adc2']!, after.appliances['adc3']!];
-    const newCertkey = adc1.bindings[0]!;
+    const [adc1, adc2, adc3] = [after.appliances['adc1'], after.appliances['adc2'], after.appliances['adc3']];
+    const newCertkey = adc1.bindings[0];
     expect(newCertkey).toMatch(/^otp-enc-/);
     for (const a of [adc1, adc2, adc3]) {
       expect(a.bindings).toEqual([newCertkey]);
@@ -89,7 +89,7 @@ describe('fleet cutover: an HA pair and a stand-alone appliance', () => {
     const kr = new Keyring([await loadKeyMaterial({ cert: lab.status.certs.new.cert, key: lab.status.certs.new.key })]);
     const enrolled = lab.users().filter((u) => u.kind === 'single' || u.kind === 'multi');
     for (const u of enrolled) {
-      expect(readSecrets(after.directory[u.dn.toLowerCase()]![0]!, kr).devices.map((d) => d.secret)).toEqual(u.devices.map((d) => d.secret));
+      expect(readSecrets(after.directory[u.dn.toLowerCase()][0], kr).devices.map((d) => d.secret)).toEqual(u.devices.map((d) => d.secret));
     }
 
     // The final logon proof went through both gateways.

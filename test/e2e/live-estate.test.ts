@@ -23,7 +23,7 @@ describe('logon-check by hand, then run', () => {
     // The run's check must fall in the step the standalone check used: start with room left in it.
     if (STEP_MS - (Date.now() % STEP_MS) < 20_000) await new Promise((r) => setTimeout(r, STEP_MS - (Date.now() % STEP_MS) + 100));
     const check = await runCli([
-      'logon-check', '--gateway', lab.status.appliances[0]!.gatewayUrl, '--user', canary.sAMAccountName,
+      'logon-check', '--gateway', lab.status.appliances[0].gatewayUrl, '--user', canary.sAMAccountName,
       '--password-env', 'CANARY_PASSWORD', '--totp-secret-env', 'CANARY_TOTP', '--ca', lab.status.directory.caFile, '--json',
     ], {
       // Another state directory and working directory than the run's: the memory is the machine's.
@@ -62,7 +62,7 @@ describe('plan, enrolment, run --expect-plan', () => {
       const p = await lab.cli(['plan', playbook, '-i', lab.inventory, '--json']);
       expect(p.code, p.stderr).toBe(0);
       const doc = JSON.parse(p.stdout) as Plan;
-      return { hash: doc.hash, unbind: doc.steps.find((s) => s.id === 'unbind-old-key')!.changes[0]!.description };
+      return { hash: doc.hash, unbind: doc.steps.find((s) => s.id === 'unbind-old-key')!.changes[0].description };
     };
     const reviewed = await planOf();
     const today = Number(/\((\d+) today/.exec(reviewed.unbind)?.[1]);

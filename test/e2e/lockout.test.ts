@@ -36,7 +36,7 @@ async function expectEnrolmentsReadUnderOld(after: Snapshot, enrolled: Enrolled[
   for (const e of enrolled) {
     const value = after.directory[e.dn.toLowerCase()]?.[0];
     expect(value, `${e.dn} has a value`).toBeDefined();
-    const devices = readSecrets(value!, new Keyring([old])).devices.map((d) => d.name);
+    const devices = readSecrets(value, new Keyring([old])).devices.map((d) => d.name);
     expect(devices, `${e.dn} keeps ${e.device}`).toContain(e.device);
   }
 }
@@ -84,7 +84,7 @@ describe('rollback after enrolments under the new key', () => {
     for (;;) {
       const s = await labState(adc1);
       const keys = s.bindings.filter((b) => b.kind === 'userdataencryptionkey').map((b) => b.certkey);
-      if (keys.length === 1 && keys[0] !== before.appliances['adc1']!.bindings[0]) break;
+      if (keys.length === 1 && keys[0] !== before.appliances['adc1'].bindings[0]) break;
       if (Date.now() > deadline) throw new Error('adc1 never reached the new key alone');
       await new Promise((res) => setTimeout(res, 50));
     }
@@ -115,7 +115,7 @@ describe('a late unbind of the old key', () => {
     // Wait for the late write, then: nobody locked out, the old key gone from adc2 as it landed.
     expect(await lockedOutAfter(lab, 10_000)).toEqual([]);
     const mid = await lab.snapshot();
-    expect(mid.appliances['adc2']!.bindings).not.toContain(before.appliances['adc2']!.bindings[0]);
+    expect(mid.appliances['adc2'].bindings).not.toContain(before.appliances['adc2'].bindings[0]);
 
     // With the write landed, a rollback has nothing pending: it finishes, exactly as before.
     const runId = String(events.find((e) => e.type === 'run')?.['runId']);
@@ -149,8 +149,8 @@ describe('a late unbind of the old key on an HA pair', () => {
     expect(await lockedOutAfter(ha, 10_000)).toEqual([]);
     // Both nodes of the pair: the late unbind landed on the primary and propagated; the new key stayed.
     const mid = await ha.snapshot();
-    expect(mid.appliances['adc1']!.bindings).toEqual(mid.appliances['adc2']!.bindings);
-    expect(mid.appliances['adc1']!.bindings).not.toContain(before.appliances['adc1']!.bindings[0]);
+    expect(mid.appliances['adc1'].bindings).toEqual(mid.appliances['adc2'].bindings);
+    expect(mid.appliances['adc1'].bindings).not.toContain(before.appliances['adc1'].bindings[0]);
     const runId = String(jsonEvents(r.stdout).find((e) => e.type === 'run')?.['runId']);
     const undo = await ha.cli(['rollback', runId, '--yes', '--json'], { timeoutMs: 120_000 });
     expect(undo.code, undo.stderr + undo.stdout.slice(-2000)).toBe(0);

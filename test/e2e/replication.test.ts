@@ -46,10 +46,10 @@ describe('replication guard: every directory server before the old key goes', ()
     const poller = (async () => {
       let i = 0;
       while (running) {
-        const u = users[i++ % users.length]!;
+        const u = users[i++ % users.length];
         const r = await logonCheck({
           gatewayUrl: reader.gatewayUrl, user: u.sAMAccountName, password: (u as unknown as { password: string }).password,
-          passcode: { kind: 'secret', secret: u.devices[0]!.secret }, tls: { caPem: ca }, minSecondsLeft: 0,
+          passcode: { kind: 'secret', secret: u.devices[0].secret }, tls: { caPem: ca }, minSecondsLeft: 0,
         });
         polls.push({ at: Date.now(), outcome: r.outcome, message: r.message });
         await new Promise((res) => setTimeout(res, 400));

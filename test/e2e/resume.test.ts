@@ -53,8 +53,8 @@ describe('crash, resume, rollback', () => {
     let moved = 0;
     for (const u of lab.users().filter((x) => x.kind === 'single' || x.kind === 'multi')) {
       const dn = u.dn.toLowerCase();
-      if (mid.directory[dn]![0] === before.directory[dn]![0]) continue;
-      expect(readSecrets(mid.directory[dn]![0]!, new Keyring([newKey])).devices.map((d) => d.secret)).toEqual(u.devices.map((d) => d.secret));
+      if (mid.directory[dn][0] === before.directory[dn][0]) continue;
+      expect(readSecrets(mid.directory[dn][0], new Keyring([newKey])).devices.map((d) => d.secret)).toEqual(u.devices.map((d) => d.secret));
       moved++;
     }
     expect(moved).toBeGreaterThan(0);
@@ -66,7 +66,7 @@ describe('crash, resume, rollback', () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     const after = await lab.snapshot();
     for (const u of lab.users().filter((x) => x.kind === 'single' || x.kind === 'multi')) {
-      const read = readSecrets(after.directory[u.dn.toLowerCase()]![0]!, new Keyring([newKey]));
+      const read = readSecrets(after.directory[u.dn.toLowerCase()][0], new Keyring([newKey]));
       expect(read.devices.map((d) => d.secret)).toEqual(u.devices.map((d) => d.secret));
     }
     expect(Object.values(after.appliances).map((a) => a.bindings)).toEqual([[expect.stringMatching(/^otp-enc-/)]]);
@@ -76,7 +76,7 @@ describe('crash, resume, rollback', () => {
     const restored = await lab.snapshot();
     expect(restored).toEqual(before);
     // The old key reads every original again.
-    const canary = restored.directory[Object.keys(restored.directory).find((dn) => dn.startsWith('cn=canary'))!]![0]!;
+    const canary = restored.directory[Object.keys(restored.directory).find((dn) => dn.startsWith('cn=canary'))!][0];
     expect(readSecrets(canary, new Keyring([oldKey])).devices).toHaveLength(1);
   }, 180_000);
 

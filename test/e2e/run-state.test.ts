@@ -45,14 +45,14 @@ function start(args: string[], cwd: string, env: Record<string, string> = {}): S
   let out = '';
   let err = '';
   const waiting: { re: RegExp; resolve: (l: string) => void }[] = [];
-  child.stdout!.on('data', (d: Buffer) => {
+  child.stdout.on('data', (d: Buffer) => {
     out += d.toString();
     for (const w of [...waiting]) {
       const line = out.split('\n').find((l) => w.re.test(l));
       if (line) { waiting.splice(waiting.indexOf(w), 1); w.resolve(line); }
     }
   });
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<CliResult>((resolve) => child.on('close', (code) => resolve({ code, stdout: out, stderr: err })));
   return {
     child, stdout: () => out, exited,
@@ -78,7 +78,7 @@ function absolutePaths(node: unknown, dir: string, key = ''): unknown {
   }
   if (typeof node !== 'string') return node;
   const secret = /^\$\{file:(.+)\}$/.exec(node);
-  if (secret && !isAbsolute(secret[1]!)) return `\${file:${join(dir, secret[1]!)}}`;
+  if (secret && !isAbsolute(secret[1])) return `\${file:${join(dir, secret[1])}}`;
   return ['ca', 'cert', 'key'].includes(key) && !isAbsolute(node) ? join(dir, node) : node;
 }
 
@@ -160,10 +160,10 @@ describe('resume and rollback check the files the run started with', () => {
     expect(r.code).toBeNull();
     const runId = runIdOf(r.stdout);
     const journalFile = join(home(), 'runs', runId, 'events.jsonl');
-    const first = JSON.parse(readFileSync(journalFile, 'utf8').split('\n')[0]!) as { type: string; inputs: Record<string, { path: string; sha256: string }> };
+    const first = JSON.parse(readFileSync(journalFile, 'utf8').split('\n')[0]) as { type: string; inputs: Record<string, { path: string; sha256: string }> };
     expect(first.type).toBe('run');
     expect(Object.keys(first.inputs).sort()).toEqual(['certificates.new.cert', 'certificates.new.key', 'certificates.old.cert', 'certificates.old.key', 'inventory', 'playbook']);
-    expect(first.inputs['certificates.new.cert']!.path).toBe(copies.cert);
+    expect(first.inputs['certificates.new.cert'].path).toBe(copies.cert);
 
     // "certificates.new pointed elsewhere": another certificate under the same file names.
     copyFileSync(lab.status.certs.old.cert, copies.cert);
@@ -256,7 +256,7 @@ describe('the lock is on the estate', () => {
     // could not check the files.
     const journalFile = join(dirA, '.adc-cutover', 'runs', runId, 'events.jsonl');
     const lines = readFileSync(journalFile, 'utf8').split('\n');
-    const rec = JSON.parse(lines[0]!) as Record<string, unknown>;
+    const rec = JSON.parse(lines[0]) as Record<string, unknown>;
     delete rec['inputs'];
     lines[0] = JSON.stringify(rec);
     writeFileSync(journalFile, lines.join('\n'));
@@ -270,7 +270,7 @@ describe('the lock is on the estate', () => {
     const stale = { tool: 'adc-cutover', runId: '20260101T000000Z-0a0b0c', host: 'ci-runner-7', pid: 4242, user: 'ci', time: '2026-01-01T00:00:00.000Z', estate: 'the estate' };
     await plantLock('adc2', stale);
     const locked = await lab.snapshot();
-    expect(locked.appliances['adc2']!.files).toContain(LOCK_FILE);
+    expect(locked.appliances['adc2'].files).toContain(LOCK_FILE);
 
     const refused = await lab.cli(['run', playbook, '-i', lab.inventory, '--yes', '--json'], { timeoutMs: 60_000 });
     expect(refused.code, refused.stderr).toBe(2);
@@ -285,11 +285,11 @@ describe('the lock is on the estate', () => {
     expect(broke.code, broke.stderr).toBe(0);
     const notes = jsonEvents(broke.stdout).filter((e) => e.type === 'note' && /--break-lock: removed the lock/.test(String(e['message'])));
     expect(notes.map((e) => e['target'])).toEqual(['adc2']);
-    expect(String(notes[0]!['message'])).toContain('run 20260101T000000Z-0a0b0c (host ci-runner-7, pid 4242');
+    expect(String(notes[0]['message'])).toContain('run 20260101T000000Z-0a0b0c (host ci-runner-7, pid 4242');
     expect(broke.stderr).toMatch(/warning: adc1: the run lock \/nsconfig\/ssl\/adc-cutover.lock could not be removed .*errorcode 278.*--break-lock/);
     const left = await lab.snapshot();
-    expect(left.appliances['adc1']!.files).toContain(LOCK_FILE);
-    expect(left.appliances['adc2']!.files).not.toContain(LOCK_FILE);
+    expect(left.appliances['adc1'].files).toContain(LOCK_FILE);
+    expect(left.appliances['adc2'].files).not.toContain(LOCK_FILE);
 
     const brokeId = runIdOf(broke.stdout);
     // The same run's rollback takes its own lock over on adc1, and removes it at the end.

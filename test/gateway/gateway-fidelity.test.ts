@@ -37,8 +37,8 @@ beforeAll(async () => {
     control: true,
   });
   // Plain HTTP keeps the focus on the exchange; TLS is covered by lab-gateway.test.ts.
-  gatewayUrl = sim.appliances[0]!.gatewayHttpUrl;
-  controlUrl = sim.appliances[0]!.controlUrl!;
+  gatewayUrl = sim.appliances[0].gatewayHttpUrl;
+  controlUrl = sim.appliances[0].controlUrl!;
   fresh = dir.seed.users.filter((u) => u.kind === 'single' && u.devices.length === 1);
 });
 
@@ -75,7 +75,7 @@ function nextUser(): SeededUser {
 
 function check(user: SeededUser, extra: Partial<LogonCheckOptions> = {}): Promise<LogonResult> {
   return logonCheck({
-    gatewayUrl, user: user.sAMAccountName, password: user.password, passcode: { kind: 'secret', secret: user.devices[0]!.secret },
+    gatewayUrl, user: user.sAMAccountName, password: user.password, passcode: { kind: 'secret', secret: user.devices[0].secret },
     clock: fakeClock(), minSecondsLeft: 0, acceptedSteps: newAcceptedSteps(), ...extra,
   });
 }
@@ -194,7 +194,7 @@ describe('classic logon on builds that require Origin (13.1-63+)', () => {
     const u = nextUser();
     const c = axios.create({ baseURL: gatewayUrl, maxRedirects: 0, validateStatus: () => true });
     const page = await c.get('/vpn/index.html');
-    const cookie = ((page.headers['set-cookie'] as string[] | undefined) ?? []).map((s) => s.split(';')[0]).join('; ');
+    const cookie = ((page.headers['set-cookie']) ?? []).map((s) => s.split(';')[0]).join('; ');
     const res = await c.post('/cgi/login', new URLSearchParams({ login: u.sAMAccountName, passwd: u.password, passwd1: '000000' }).toString(), {
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: cookie },
     });
@@ -225,12 +225,12 @@ describe('classic logon on builds that require Origin (13.1-63+)', () => {
     const c = axios.create({ baseURL: gatewayUrl, maxRedirects: 0, validateStatus: () => true });
     const u = nextUser();
     const page = await c.get('/vpn/index.html');
-    const jar = ((page.headers['set-cookie'] as string[] | undefined) ?? []).map((s) => s.split(';')[0]);
-    const code = totpCode(u.devices[0]!.secret);
+    const jar = ((page.headers['set-cookie']) ?? []).map((s) => s.split(';')[0]);
+    const code = totpCode(u.devices[0].secret);
     const login = await c.post('/cgi/login', new URLSearchParams({ login: u.sAMAccountName, passwd: u.password, passwd1: code }).toString(), {
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: jar.join('; ') },
     });
-    const session = ((login.headers['set-cookie'] as string[] | undefined) ?? []).find((s) => s.startsWith('NSC_AAAC='))!.split(';')[0]!;
+    const session = ((login.headers['set-cookie']) ?? []).find((s) => s.startsWith('NSC_AAAC='))!.split(';')[0];
     const byPost = await c.post('/cgi/setclient?wica', '', { headers: { Cookie: session } });
     const byGet = await c.get('/cgi/setclient?wica', { headers: { Cookie: session } });
     expect([byPost.status, byGet.status]).toEqual([200, 200]);

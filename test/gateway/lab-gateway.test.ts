@@ -39,10 +39,10 @@ beforeAll(async () => {
       attribute: slapd.attribute, userNameAttribute: 'sAMAccountName',
     },
   });
-  gatewayUrl = sim.appliances[0]!.gatewayUrl;
-  gatewayHttpUrl = sim.appliances[0]!.gatewayHttpUrl;
+  gatewayUrl = sim.appliances[0].gatewayUrl;
+  gatewayHttpUrl = sim.appliances[0].gatewayHttpUrl;
 
-  const user = dir.seed.users[1]!;
+  const user = dir.seed.users[1];
   const secret = newTotpSecret();
   const value = encryptValue([{ name: 'phone', secret }], dir.newKey);
   const ldap = new Client({ url: slapd.url });
@@ -126,8 +126,8 @@ describe('logon check against the lab gateway', () => {
   });
 
   it('never sends a code the gateway already accepted: it waits for the next step instead', async () => {
-    const user = dir.seed.users[0]!;
-    const secret = user.devices[0]!.secret;
+    const user = dir.seed.users[0];
+    const secret = user.devices[0].secret;
     const accepted: AcceptedSteps = newAcceptedSteps();
     const clock = fakeClock();
     const notes: string[] = [];

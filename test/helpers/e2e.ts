@@ -81,7 +81,7 @@ export async function startE2eLab(opts: Omit<LabUpOptions, 'dir'> = {}): Promise
     users: () => (JSON.parse(read(join(labDir, 'secrets', 'users.json'))) as { users: SeededUserRecord[] }).users,
     secrets: () => {
       const users = JSON.parse(read(join(labDir, 'secrets', 'users.json'))) as { users: { password: string; devices: { secret: string }[] }[]; canary?: { password: string; totpSecret: string } };
-      const keyBodies = [status.certs.old.key, status.certs.new.key].map((k) => read(k).split('\n').filter((l) => l && !l.startsWith('-----'))[1]!);
+      const keyBodies = [status.certs.old.key, status.certs.new.key].map((k) => read(k).split('\n').filter((l) => l && !l.startsWith('-----'))[1]);
       return [
         read(status.directory.passwordFile), ...status.canaries.flatMap((c) => [read(c.passwordFile), read(c.totpSecretFile)]),
         ...status.appliances.map((a) => read(a.passwordFile)),

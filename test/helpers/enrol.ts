@@ -52,7 +52,7 @@ export function postRegister(gateway: string, ca: string, form: Record<string, s
 
 /** Enrol `deviceName` with a chosen secret for `user` through the gateway of the appliance at `applianceIndex`. */
 export function enrolDevice(lab: E2eLab, user: SeededUserRecord, deviceName: string, secret: string, applianceIndex = 0): Promise<Enrolment> {
-  const gateway = lab.status.appliances[applianceIndex]!.gatewayUrl;
+  const gateway = lab.status.appliances[applianceIndex].gatewayUrl;
   return register(lab, gateway, { user: user.sAMAccountName, password: seededPassword(lab, user), deviceName, secret });
 }
 

@@ -37,7 +37,7 @@ describe('startTestDirectory', () => {
         if (u.devices.length > 0) expect(readSecrets(u.value, keyring).devices.map((d) => d.secret)).toEqual(u.devices.map((d) => d.secret));
       }
       const canary = byDn.get(lab.seed.canary.dn.toLowerCase());
-      expect(readSecrets(canary!.userParameters as string, keyring).devices[0]!.secret).toBe(lab.seed.canary.totpSecret);
+      expect(readSecrets(canary!.userParameters as string, keyring).devices[0].secret).toBe(lab.seed.canary.totpSecret);
     } finally {
       await client.unbind();
     }

@@ -108,7 +108,7 @@ describe('adc-cutover lab (built CLI)', () => {
       ...status.appliances.map((a) => a.passwordFile)];
     for (const f of files) expect(statSync(f).mode & 0o777, f).toBe(0o600);
     const printed = JSON.stringify(status) + readFileSync(status.inventory, 'utf8') + readFileSync(join(labDir, 'lab.json'), 'utf8');
-    for (const f of [status.directory.passwordFile, ...status.canaries.flatMap((c) => [c.passwordFile, c.totpSecretFile]), status.appliances[0]!.passwordFile]) {
+    for (const f of [status.directory.passwordFile, ...status.canaries.flatMap((c) => [c.passwordFile, c.totpSecretFile]), status.appliances[0].passwordFile]) {
       expect(printed).not.toContain(readFileSync(f, 'utf8').trim());
     }
   });
@@ -116,8 +116,8 @@ describe('adc-cutover lab (built CLI)', () => {
   it('writes the inventory of contract 3, an HA pair as one entry with two nodes', () => {
     const inv = parse(readFileSync(status.inventory, 'utf8')) as Record<string, unknown> & { appliances: Record<string, unknown>[]; directory: Record<string, unknown> };
     expect(inv.appliances).toHaveLength(2);
-    expect(inv.appliances[0]!.nodes).toEqual([status.appliances[0]!.nitroUrl, status.appliances[1]!.nitroUrl]);
-    expect(inv.appliances[1]).toMatchObject({ name: 'adc3', nitro: status.appliances[2]!.nitroUrl, username: 'nsroot', password: '${file:secrets/adc3.password}', tls: { ca: 'pki/ca.pem' }, transport: 'nitro' });
+    expect(inv.appliances[0].nodes).toEqual([status.appliances[0].nitroUrl, status.appliances[1].nitroUrl]);
+    expect(inv.appliances[1]).toMatchObject({ name: 'adc3', nitro: status.appliances[2].nitroUrl, username: 'nsroot', password: '${file:secrets/adc3.password}', tls: { ca: 'pki/ca.pem' }, transport: 'nitro' });
     expect(inv.directory).toMatchObject({ url: status.directory.ldapsUrl, ca: 'pki/ca.pem', bindDN: status.directory.bindDN, password: '${file:secrets/directory.password}', base: 'ou=Users,dc=lab,dc=example', attribute: 'userParameters' });
     expect(inv.certificates).toEqual({ old: { cert: 'certs/otp-old.pem', key: 'certs/otp-old.key', certkey: 'otp-old' }, new: { cert: 'certs/otp-new.pem', key: 'certs/otp-new.key' } });
     expect(inv.canary).toBeUndefined();
@@ -140,7 +140,7 @@ describe('adc-cutover lab (built CLI)', () => {
   it('leaves appliances that answer NITRO with the old certkey bound', async () => {
     const a = state.simulator!.appliances.find((x) => x.name === 'adc3')!;
     const res = await fetch(`${a.nitroUrl}/nitro/v1/config/vpnglobal_sslcertkey_binding`, {
-      headers: { 'X-NITRO-USER': 'nsroot', 'X-NITRO-PASS': readFileSync(status.appliances[2]!.passwordFile, 'utf8') },
+      headers: { 'X-NITRO-USER': 'nsroot', 'X-NITRO-PASS': readFileSync(status.appliances[2].passwordFile, 'utf8') },
     });
     expect(res.status).toBe(200);
     expect(JSON.stringify(await res.json())).toContain('otp-old');
@@ -157,12 +157,12 @@ describe('adc-cutover lab (built CLI)', () => {
     const now = Date.now();
     const code = (offsetSteps: number) => totpCode(secret, { time: now + offsetSteps * 30_000 });
     const [adc1, adc2, adc3] = status.appliances;
-    expect(await nfactorLogon(adc1!.gatewayUrl, ca, { login: 'canary', passwd: password, passwd1: code(base) })).toBe('success');
-    expect(await nfactorLogon(adc2!.gatewayUrl, ca, { login: 'canary', passwd: password, passwd1: code(base + 1) })).toBe('success');
-    expect(await nfactorLogon(adc3!.gatewayUrl, ca, { login: 'canary', passwd: password, passwd1: code(0) })).toBe('success');
-    expect(await nfactorLogon(adc3!.gatewayUrl, ca, { login: 'canary', passwd: `${password}x`, passwd1: code(1) })).toBe('more-info');
+    expect(await nfactorLogon(adc1.gatewayUrl, ca, { login: 'canary', passwd: password, passwd1: code(base) })).toBe('success');
+    expect(await nfactorLogon(adc2.gatewayUrl, ca, { login: 'canary', passwd: password, passwd1: code(base + 1) })).toBe('success');
+    expect(await nfactorLogon(adc3.gatewayUrl, ca, { login: 'canary', passwd: password, passwd1: code(0) })).toBe('success');
+    expect(await nfactorLogon(adc3.gatewayUrl, ca, { login: 'canary', passwd: `${password}x`, passwd1: code(1) })).toBe('more-info');
     const wrong = String((Number(code(1)) + 500_000) % 1_000_000).padStart(6, '0');
-    expect(await nfactorLogon(adc3!.gatewayUrl, ca, { login: 'canary', passwd: password, passwd1: wrong })).toBe('more-info');
+    expect(await nfactorLogon(adc3.gatewayUrl, ca, { login: 'canary', passwd: password, passwd1: wrong })).toBe('more-info');
   });
 
   it('injects a fault through lab fault, and refuses an ambiguous one', async () => {
@@ -173,7 +173,7 @@ describe('adc-cutover lab (built CLI)', () => {
     const ok = await cli(['lab', 'fault', '--appliance', 'adc3', '--on', 'GET nsconfig', '--errorcode', '278'], work);
     expect(ok.code, ok.stderr).toBe(0);
     const a = state.simulator!.appliances.find((x) => x.name === 'adc3')!;
-    const headers = { 'X-NITRO-USER': 'nsroot', 'X-NITRO-PASS': readFileSync(status.appliances[2]!.passwordFile, 'utf8') };
+    const headers = { 'X-NITRO-USER': 'nsroot', 'X-NITRO-PASS': readFileSync(status.appliances[2].passwordFile, 'utf8') };
     const failed = await fetch(`${a.nitroUrl}/nitro/v1/config/nsconfig`, { headers });
     expect(((await failed.json()) as { errorcode: number }).errorcode).toBe(278);
     const next = await fetch(`${a.nitroUrl}/nitro/v1/config/nsconfig`, { headers });

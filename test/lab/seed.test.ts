@@ -79,8 +79,8 @@ describe('seedUsers', () => {
       await client.unbind();
     }
     const [device] = readSecrets(seed.canary.value, new Keyring([lab.oldKey])).devices;
-    expect(device!.secret).toBe(seed.canary.totpSecret);
-    expect(totpVerify(device!.secret, totpCode(seed.canary.totpSecret))).toBe(true);
+    expect(device.secret).toBe(seed.canary.totpSecret);
+    expect(totpVerify(device.secret, totpCode(seed.canary.totpSecret))).toBe(true);
   });
 
   it('gives users passwords that bind (a sample across the mix)', async () => {

@@ -57,8 +57,8 @@ describe('lab slapd', () => {
     const u = lab.seed.users.find((x) => x.kind === 'single')!;
     const c = await as(u.dn, u.password);
     const { searchEntries } = await c.search(u.dn, { scope: 'base', attributes: ['userParameters', 'extensionAttribute1', 'sAMAccountName'] });
-    expect(searchEntries[0]!.sAMAccountName).toBe(u.sAMAccountName);
-    expect(searchEntries[0]!.userParameters).toEqual([]);
+    expect(searchEntries[0].sAMAccountName).toBe(u.sAMAccountName);
+    expect(searchEntries[0].userParameters).toEqual([]);
     await expect(c.modify(u.dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'userParameters', values: ['x'] }) })))
       .rejects.toBeInstanceOf(InsufficientAccessError);
     await expect(as(u.dn, 'wrong-password')).rejects.toBeInstanceOf(InvalidCredentialsError);
@@ -81,7 +81,7 @@ describe('lab slapd', () => {
     // A stale expected value fails with 16 and changes nothing.
     await expect(cas(u.value!.replace('"', "'"), next)).rejects.toBeInstanceOf(NoSuchAttributeError);
     await expect(cas(u.value!.toUpperCase(), next)).rejects.toBeInstanceOf(NoSuchAttributeError);
-    const read = async () => (await svc.search(u.dn, { scope: 'base', attributes: ['userParameters'] })).searchEntries[0]!.userParameters;
+    const read = async () => (await svc.search(u.dn, { scope: 'base', attributes: ['userParameters'] })).searchEntries[0].userParameters;
     expect(await read()).toBe(u.value);
     await cas(u.value!, next);
     expect(await read()).toBe(next);
@@ -97,7 +97,7 @@ describe('lab slapd', () => {
   });
 
   it('exactly one of ten racing compare-and-swap writers wins', async () => {
-    const u = lab.seed.users.filter((x) => x.kind === 'multi')[3]!;
+    const u = lab.seed.users.filter((x) => x.kind === 'multi')[3];
     const writers = await Promise.all(Array.from({ length: 10 }, () => as(lab.slapd.serviceDN, lab.slapd.servicePassword)));
     const results = await Promise.allSettled(writers.map((c, i) => c.modify(u.dn, [
       new Change({ operation: 'delete', modification: new Attribute({ type: 'userParameters', values: [u.value!] }) }),
@@ -122,7 +122,7 @@ describe('lab slapd', () => {
   it('serves LDAPS with a certificate the lab CA vouches for, and not to a client without the CA', async () => {
     const c = await as(lab.slapd.serviceDN, lab.slapd.servicePassword, lab.slapd.ldapsUrl);
     const { searchEntries } = await c.search(lab.seed.canary.dn, { scope: 'base', attributes: ['sAMAccountName'] });
-    expect(searchEntries[0]!.sAMAccountName).toBe('canary');
+    expect(searchEntries[0].sAMAccountName).toBe('canary');
     const untrusting = new Client({ url: lab.slapd.ldapsUrl, timeout: 5000 });
     await expect(untrusting.bind(lab.slapd.serviceDN, lab.slapd.servicePassword)).rejects.toThrow(/self[- ]signed|certificate/i);
     await untrusting.unbind().catch(() => undefined);

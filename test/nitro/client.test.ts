@@ -20,8 +20,8 @@ function client(extra: Parameters<typeof httpClient>[1] = {}): NitroClient {
 
 beforeAll(async () => {
   sim = await startSim([appliance('adc1')]);
-  control = sim.appliances[0]!.controlUrl!;
-  proxy = await startCountingProxy(sim.appliances[0]!.nitroUrl);
+  control = sim.appliances[0].controlUrl!;
+  proxy = await startCountingProxy(sim.appliances[0].nitroUrl);
 });
 
 afterAll(async () => {
@@ -246,8 +246,8 @@ describe('dry run', () => {
 
 describe('configuration checks', () => {
   it('refuses plain HTTP unless insecure is set, and warns when it is', () => {
-    expect(() => new NitroClient({ appliance: 'adc1', nodes: [sim.appliances[0]!.nitroUrl], credentials: { username: USER, password: PASS } })).toThrow(/plain HTTP/);
-    const c = httpClient([sim.appliances[0]!.nitroUrl]);
+    expect(() => new NitroClient({ appliance: 'adc1', nodes: [sim.appliances[0].nitroUrl], credentials: { username: USER, password: PASS } })).toThrow(/plain HTTP/);
+    const c = httpClient([sim.appliances[0].nitroUrl]);
     clients.push(c);
     expect(c.warnings.join('\n')).toMatch(/plain HTTP/);
     expect(c.warnings.join('\n')).toMatch(/verification is OFF/);

@@ -27,8 +27,8 @@ beforeAll(async () => {
     ],
     { haFileSyncDelayMs: 3_600_000 },
   );
-  a = { url: sim.appliances[0]!.nitroUrl, control: sim.appliances[0]!.controlUrl! };
-  b = { url: sim.appliances[1]!.nitroUrl, control: sim.appliances[1]!.controlUrl! };
+  a = { url: sim.appliances[0].nitroUrl, control: sim.appliances[0].controlUrl! };
+  b = { url: sim.appliances[1].nitroUrl, control: sim.appliances[1].controlUrl! };
 });
 
 afterAll(async () => {
@@ -141,7 +141,7 @@ describe('a pair whose secondary refuses writes with 368 (firmware profile rows-
       appliance('p-b', { profile: 'rows-certkeyname', ha: { peer: 'p-a', role: 'secondary' } }),
     ], { haFileSyncDelayMs: 3_600_000 });
     try {
-      const [pa, pb] = [pair.appliances[0]!, pair.appliances[1]!];
+      const [pa, pb] = [pair.appliances[0], pair.appliances[1]];
       const c = client([pa.nitroUrl, pb.nitroUrl]);
       await c.resolveTarget();
       const refused = await c

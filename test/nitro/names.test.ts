@@ -25,7 +25,7 @@ beforeAll(async () => {
       },
     }),
   ]);
-  proxy = await startCountingProxy(sim.appliances[0]!.nitroUrl);
+  proxy = await startCountingProxy(sim.appliances[0].nitroUrl);
   c = httpClient([proxy.url]);
 });
 

@@ -42,8 +42,8 @@ beforeAll(async () => {
       },
     }),
   ]);
-  c = httpClient([sim.appliances[0]!.nitroUrl]);
-  ctl = sim.appliances[0]!.controlUrl!;
+  c = httpClient([sim.appliances[0].nitroUrl]);
+  ctl = sim.appliances[0].controlUrl!;
 });
 
 afterAll(async () => {
@@ -222,13 +222,13 @@ describe('userDataEncryptionKey binding (multi firmware)', () => {
   });
 
   it('detectMultiBinding on single-binding firmware: refused, nothing changed', async () => {
-    const single = httpClient([sim.appliances[1]!.nitroUrl], { appliance: 'adc-single' });
+    const single = httpClient([sim.appliances[1].nitroUrl], { appliance: 'adc-single' });
     try {
-      const before = await labState(sim.appliances[1]!.controlUrl!);
+      const before = await labState(sim.appliances[1].controlUrl!);
       const probe = await detectMultiBinding(single, 'otp-new');
       expect(probe).toMatchObject({ capability: 'single', candidateLeftBound: false, bound: ['otp-old'] });
       expect(probe.evidence).toMatch(/errorcode 278/);
-      const after = await labState(sim.appliances[1]!.controlUrl!);
+      const after = await labState(sim.appliances[1].controlUrl!);
       expect(after.bindings).toEqual(before.bindings);
     } finally {
       await single.logout();

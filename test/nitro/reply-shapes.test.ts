@@ -34,7 +34,7 @@ beforeAll(async () => {
     req.resume();
     req.on('end', () => {
       seen.push({ method: req.method ?? 'GET', url: req.url ?? '' });
-      const path = (req.url ?? '').split('?')[0]!.replace('/nitro/v1/config/', '');
+      const path = (req.url ?? '').split('?')[0].replace('/nitro/v1/config/', '');
       const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
         res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
         res.end(JSON.stringify(body));

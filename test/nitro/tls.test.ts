@@ -28,7 +28,7 @@ let trapBytes = 0;
 
 beforeAll(async () => {
   sim = await startSim([appliance('adc1')]);
-  httpsUrl = sim.appliances[0]!.nitroHttpsUrl;
+  httpsUrl = sim.appliances[0].nitroHttpsUrl;
   trap = tls.createServer({ cert: labPki().server.certPem, key: labPki().server.keyPem }, (s) => {
     s.on('data', (d: Buffer) => (trapBytes += d.length));
     s.on('error', () => undefined);

@@ -22,12 +22,11 @@ beforeAll(() => {
 });
 
 type Doc = { otpdata: { devices: Record<string, string> } };
-const devicesOf = (v: string) => (JSON.parse(v) as Doc).otpdata.devices;
 /** Flip one base64 character of a device's ciphertext. */
 function tamper(value: string, device: string): string {
   const doc = JSON.parse(value) as Doc;
-  const [kid, iv, ct] = doc.otpdata.devices[device]!.split('.');
-  doc.otpdata.devices[device] = `${kid}.${iv}.${ct![0] === 'A' ? 'B' : 'A'}${ct!.slice(1)}`;
+  const [kid, iv, ct] = doc.otpdata.devices[device].split('.');
+  doc.otpdata.devices[device] = `${kid}.${iv}.${ct[0] === 'A' ? 'B' : 'A'}${ct.slice(1)}`;
   return JSON.stringify(doc);
 }
 
@@ -36,7 +35,7 @@ describe('decryptMany', () => {
     const key = randomBytes(32);
     const items = Array.from({ length: 80 }, (_, i) => ({ iv: randomBytes(12), ct: randomBytes(i) }));
     const got = decryptMany(key, items);
-    items.forEach((it, i) => expect(got[i]!.equals(decryptBytes(key, it.iv, it.ct))).toBe(true));
+    items.forEach((it, i) => expect(got[i].equals(decryptBytes(key, it.iv, it.ct))).toBe(true));
     expect(decryptMany(key, [])).toEqual([]);
   });
 
@@ -45,7 +44,7 @@ describe('decryptMany', () => {
     for (let round = 0; round < 3; round++) {
       const pts = Array.from({ length: 10 }, (_, i) => randomBytes(1 + i * 7));
       const enc = pts.map((p) => encryptBytes(key, p));
-      decryptMany(key, enc).forEach((p, i) => expect(p.equals(pts[i]!)).toBe(true));
+      decryptMany(key, enc).forEach((p, i) => expect(p.equals(pts[i])).toBe(true));
     }
   });
 
@@ -81,7 +80,7 @@ describe('rekeyValues', () => {
     const batch = rekeyValues(values, { from, to: newKey });
     expect(batch).toHaveLength(values.length);
     values.forEach((v, i) => {
-      const b = batch[i]!;
+      const b = batch[i];
       let one: TransformResult | undefined;
       let err: unknown;
       try {
@@ -99,13 +98,13 @@ describe('rekeyValues', () => {
       expect(b.result.value === undefined).toBe(one!.value === undefined);
       if (b.result.value) expect(verifySecrets(b.result.value, new Keyring([newKey, strayKey]), b.result.secrets)).toBeUndefined();
     });
-    expect(batch[1]!.ok).toBe(false);
-    expect(batch[4]!.ok && batch[4]!.result.devices[0]!.action).toBe('unreadable');
+    expect(batch[1].ok).toBe(false);
+    expect(batch[4].ok && batch[4].result.devices[0].action).toBe('unreadable');
   });
 
   it('keeps, for each decrypted device, the exact plaintext its secret came from', () => {
     const [r] = rekeyValues([encryptValue([{ name: 'phone', secret: S1, tag: 'x' }], oldKey)], { from: new Keyring([oldKey]), to: newKey });
-    expect(r!.ok && r!.result.plaintexts?.get('phone')?.toString()).toBe(`{"secret":"${S1}","tag":"x"}`);
+    expect(r.ok && r.result.plaintexts?.get('phone')?.toString()).toBe(`{"secret":"${S1}","tag":"x"}`);
   });
 });
 
@@ -125,7 +124,7 @@ describe('verifyValues', () => {
       // a device missing
       { value: encryptValue([{ name: 'phone', secret: S1 }], newKey), expected: good },
       // a device under a key the check does not hold
-      { value: addDevice(good.value!, { name: 'stray', secret: S2 }, strayKey), expected: good },
+      { value: addDevice(good.value, { name: 'stray', secret: S2 }, strayKey), expected: good },
       // still under the old key
       { value: encryptValue([{ name: 'phone', secret: S1 }, { name: 'tablet', secret: S2 }], oldKey), expected: good },
       { value: 'not otp', expected: good },

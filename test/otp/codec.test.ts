@@ -38,8 +38,8 @@ describe('encrypted form', () => {
     const value = `{"otpdata":{"devices":{"phone":"${DEV}"},"other":1},"v":2}`;
     const attr = parseAttribute(value);
     if (attr.format !== 'encrypted') throw new Error('expected the encrypted form');
-    expect(attr.devices[0]!.kid.length).toBe(20);
-    expect(attr.devices[0]!.iv.length).toBe(12);
+    expect(attr.devices[0].kid.length).toBe(20);
+    expect(attr.devices[0].iv.length).toBe(12);
     expect(formatAttribute(attr)).toBe(value);
   });
 

@@ -39,7 +39,7 @@ describe('known answers from the openssl command line', () => {
   it('the batched decryption (one AES-ECB call for many devices) reads what openssl encrypted, as the reader does', () => {
     const jsons = [`{"secret":"${SECRET}"}`, `{"secret":"${SECRET}","tag":"${'t'.repeat(64)}","alg":"sha256"}`, `{"secret":"GEZDGNBVGY3TQOJQ"}`];
     const ivs = ['00112233445566778899aabb', 'ffffffffffffffffffffffff', '000000000000000000000001'];
-    const devs = jsons.map((j, i) => parseDeviceValue(`d${i}`, opensslOtp(['encrypt', fx.cert, fx.key, ivs[i]!, j])));
+    const devs = jsons.map((j, i) => parseDeviceValue(`d${i}`, opensslOtp(['encrypt', fx.cert, fx.key, ivs[i], j])));
     expect(decryptMany(km.aesKey, devs).map((b) => b.toString())).toEqual(jsons);
     expect(decryptDevices(devs.map((dev) => ({ dev, km }))).map((d) => ('plaintext' in d ? d.plaintext.toString() : d))).toEqual(jsons);
   });
@@ -47,8 +47,8 @@ describe('known answers from the openssl command line', () => {
   it('what we encrypt (AES-GCM without the tag) openssl decrypts', () => {
     const value = encryptValue([{ name: 'phone', secret: SECRET }, { name: 'tablet', secret: 'GEZDGNBVGY3TQOJQGEZDGNBVGY' }], km);
     const devices = (JSON.parse(value) as { otpdata: { devices: Record<string, string> } }).otpdata.devices;
-    expect(JSON.parse(opensslOtp(['decrypt', fx.cert, fx.key, devices['phone']!]))).toEqual({ secret: SECRET });
-    expect(JSON.parse(opensslOtp(['decrypt', fx.cert, fx.key, devices['tablet']!]))).toEqual({ secret: 'GEZDGNBVGY3TQOJQGEZDGNBVGY' });
+    expect(JSON.parse(opensslOtp(['decrypt', fx.cert, fx.key, devices['phone']]))).toEqual({ secret: SECRET });
+    expect(JSON.parse(opensslOtp(['decrypt', fx.cert, fx.key, devices['tablet']]))).toEqual({ secret: 'GEZDGNBVGY3TQOJQGEZDGNBVGY' });
   });
 });
 
@@ -63,7 +63,7 @@ describe('device values', () => {
   it('reads unpadded base64 and writes it padded', () => {
     const padded = encryptValue([{ name: 'p', secret: SECRET }], km);
     const unpadded = padded.replace(/=/g, '');
-    expect(readSecrets(unpadded, new Keyring([km])).devices[0]!.secret).toBe(SECRET);
+    expect(readSecrets(unpadded, new Keyring([km])).devices[0].secret).toBe(SECRET);
     const dev = parseDeviceValue('p', (JSON.parse(unpadded) as { otpdata: { devices: { p: string } } }).otpdata.devices.p);
     expect(formatDeviceValue(dev)).toBe((JSON.parse(padded) as { otpdata: { devices: { p: string } } }).otpdata.devices.p);
     expect(kidsOf(unpadded)).toEqual([km.kidText]);

@@ -55,14 +55,14 @@ describe('secrets of any alphabet or case', () => {
     const forged: EncryptedDevice = { ...right, kid: oldKey.kid };
     const value = formatAttribute({ format: 'encrypted', doc: { otpdata: { devices: {} } }, devices: [forged] });
     const r = rekeyValue(value, { from: new Keyring([oldKey]), to: newKey });
-    expect(r.devices[0]!.action).toBe('unreadable');
+    expect(r.devices[0].action).toBe('unreadable');
     expect(r.value).toBeUndefined();
   });
 
   it('refuses a plaintext that is JSON but whose secret is not a string', () => {
     for (const plaintext of ['{"secret":123}', '["secret"]', '{"tag":"x"}', '"secret"']) {
       const r = rekeyValue(valueOf([{ name: 'phone', plaintext }], oldKey), { from: new Keyring([oldKey]), to: newKey });
-      expect(r.devices[0]!.action, plaintext).toBe('unreadable');
+      expect(r.devices[0].action, plaintext).toBe('unreadable');
     }
   });
 });
@@ -83,12 +83,12 @@ describe('an empty device name is a device', () => {
     const r = rekeyValue(valueOf(devices, oldKey), { from: new Keyring([oldKey]), to: newKey });
     expect(r.devices.map((d) => d.action)).toEqual(['rekeyed', 'rekeyed']);
     const after = plaintexts(r.value!, newKey);
-    expect(after.get('')).toBe(devices[0]!.plaintext);
-    expect(after.get('phone')).toBe(devices[1]!.plaintext);
+    expect(after.get('')).toBe(devices[0].plaintext);
+    expect(after.get('phone')).toBe(devices[1].plaintext);
   });
 
   it('a legacy secret in the public tools\' alphabet is accepted; one that breaks the syntax is not', () => {
-    expect(parseAttribute('#@phone=ab-CD-12-ef-GH-34-ij-KL&,').devices[0]!.name).toBe('phone');
+    expect(parseAttribute('#@phone=ab-CD-12-ef-GH-34-ij-KL&,').devices[0].name).toBe('phone');
     expect(() => parseAttribute('#@phone=not base32!&,')).toThrow(/not Base32/);
   });
 });

@@ -32,7 +32,7 @@ describe('rekeyValue', () => {
     const v = encryptValue([{ name: 'phone', secret: S1 }], newKey);
     const r = rekeyValue(v, { from: new Keyring([oldKey]), to: newKey });
     expect(r.value).toBeUndefined();
-    expect(r.devices[0]!.action).toBe('already-target');
+    expect(r.devices[0].action).toBe('already-target');
   });
 
   it('leaves a device under an unknown KID as it is, byte for byte, while moving the others', () => {
@@ -54,7 +54,7 @@ describe('rekeyValue', () => {
     const v = encryptValue([{ name: 'phone', secret: S1 }], oldKey);
     const corrupt = v.replace(/\.([A-Za-z0-9_-])([A-Za-z0-9_-]*)"/, (_m, a: string, rest: string) => `.${a === 'A' ? 'B' : 'A'}${rest}"`);
     const r = rekeyValue(corrupt, { from: new Keyring([oldKey]), to: newKey });
-    expect(r.devices[0]!.action).toBe('unreadable');
+    expect(r.devices[0].action).toBe('unreadable');
     expect(r.value).toBeUndefined();
   });
 });
@@ -79,7 +79,7 @@ describe('addDevice (registration)', () => {
     const added = addDevice(v, { name: 'tablet', secret: S2 }, newKey);
     const read = readSecrets(added, new Keyring([oldKey, newKey]));
     expect(read.devices.map((d) => [d.name, d.kid])).toEqual([['phone', oldKey.kidText], ['tablet', newKey.kidText]]);
-    expect(readSecrets(addDevice(undefined, { name: 'a', secret: S1 }, newKey), new Keyring([newKey])).devices[0]!.secret).toBe(S1);
+    expect(readSecrets(addDevice(undefined, { name: 'a', secret: S1 }, newKey), new Keyring([newKey])).devices[0].secret).toBe(S1);
   });
 });
 

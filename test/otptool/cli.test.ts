@@ -67,7 +67,7 @@ function holdsLegacy(value: string | undefined, devices: { name: string; secret:
 function restoreCommand(stdout: string): string[] {
   const m = /undo with: adc-cutover (.*)\)$/m.exec(stdout);
   if (!m) throw new Error(`no undo command in:\n${stdout}`);
-  return [...m[1]!.matchAll(/"((?:\\.|[^"\\])*)"|(\S+)/g)].map((t) => (t[1] !== undefined ? t[1].replace(/\\(.)/g, '$1') : t[2]!));
+  return [...m[1].matchAll(/"((?:\\.|[^"\\])*)"|(\S+)/g)].map((t) => (t[1] !== undefined ? t[1].replace(/\\(.)/g, '$1') : t[2]));
 }
 
 function count(log: string, outcome: RegExp): number {
@@ -246,7 +246,7 @@ it('no secret in app.log, the other logs, stdout or stderr', () => {
   // Private key bodies: every base64 line of both PEM keys (and of the encrypted one).
   const keyLines = (pem: string) => pem.split('\n').filter((l) => l.length >= 40 && !l.startsWith('-----'));
   for (const k of [lab.oldKey, lab.newKey] as (OtpKeyMaterial & { keyPem: string })[]) secrets.push(...keyLines(k.keyPem));
-  secrets.push(...keyLines(readFileSync(newMergedEncrypted, 'utf8').split('-----END CERTIFICATE-----')[1]!));
+  secrets.push(...keyLines(readFileSync(newMergedEncrypted, 'utf8').split('-----END CERTIFICATE-----')[1]));
   expect(secrets.length).toBeGreaterThan(60);
   for (const s of secrets) expect(everything.includes(s), 'a secret reached the output').toBe(false);
 });

@@ -34,7 +34,7 @@ it('two worker threads give the outcome of none; every secret survives; the back
   expect(pooled.changed).toBeGreaterThan(30);
   const want = [...lab.seed.users.filter((u) => u.kind === 'single' || u.kind === 'multi'), { dn: lab.seed.canary.dn, devices: [{ name: lab.seed.canary.deviceName, secret: lab.seed.canary.totpSecret }] }];
   const after = await snapshot(lab);
-  for (const u of want) expect(holdsUnder(after.get(u.dn.toLowerCase())![0]!, u.devices, lab.newKey), u.dn).toBe(true);
+  for (const u of want) expect(holdsUnder(after.get(u.dn.toLowerCase())![0], u.devices, lab.newKey), u.dn).toBe(true);
 
   const restored = await runRestore({ connect: serviceConnect(lab), backupFile: join(lab.dir, 'pool.jsonl'), keys: [lab.oldKey] });
   expect(restored.failed).toEqual([]);

@@ -104,10 +104,10 @@ it('an entry that changed under the run is reported once, with the outcome and d
     expect(s.retried).toBeGreaterThanOrEqual(1);
     const mine = reports.filter((r) => r.dn.toLowerCase() === user.dn.toLowerCase());
     expect(mine).toHaveLength(1);
-    expect(mine[0]!.outcome).toEqual({ kind: 'changed' });
-    expect(mine[0]!.devices.map((d) => d.name).sort()).toEqual([...user.devices.map((d) => d.name), added.name].sort());
+    expect(mine[0].outcome).toEqual({ kind: 'changed' });
+    expect(mine[0].devices.map((d) => d.name).sort()).toEqual([...user.devices.map((d) => d.name), added.name].sort());
     expect(tally(reports).devices).toEqual(s.devices);
-    expect(holdsUnder((await snapshot(lab)).get(user.dn.toLowerCase())![0]!, [...user.devices, added], lab.newKey)).toBe(true);
+    expect(holdsUnder((await snapshot(lab)).get(user.dn.toLowerCase())![0], [...user.devices, added], lab.newKey)).toBe(true);
   } finally {
     await restore(file);
     await root.modify(user.dn, new Change({ operation: 'replace', modification: new Attribute({ type: attribute, values: [user.value!] }) }));
@@ -125,7 +125,7 @@ it('a callback that throws stops the run (report-failed, naming the DN); what wa
     },
   });
   expect(s.stopped?.reason).toBe('report-failed');
-  expect(s.stopped?.message).toContain(reports[2]!.dn);
+  expect(s.stopped?.message).toContain(reports[2].dn);
   expect(s.stopped?.message).toContain('log disk full');
   const withValue = lab.seed.users.filter((u) => u.value !== undefined).length + 1;
   expect(s.fetched).toBeLessThan(withValue);

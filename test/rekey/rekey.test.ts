@@ -83,7 +83,7 @@ describe('rekey, again, restore', () => {
     expect(s.fetched).toBe(lab.seed.users.filter((u) => u.value !== undefined).length + 1);
     expect(s.devices.rekeyed).toBe(want.reduce((n, u) => n + u.devices.length, 0));
     const snap = await snapshot(lab);
-    for (const u of want) expect(holdsUnder(snap.get(u.dn.toLowerCase())![0]!, u.devices, lab.newKey), u.dn).toBe(true);
+    for (const u of want) expect(holdsUnder(snap.get(u.dn.toLowerCase())![0], u.devices, lab.newKey), u.dn).toBe(true);
     for (const u of lab.seed.users.filter((x) => x.kind === 'legacy' || x.kind === 'broken-json')) expect(snap.get(u.dn.toLowerCase())).toEqual([u.value]);
     expect(events.at(-1)).toMatchObject({ done: s.fetched, total: s.fetched, changed: s.changed, failed: 0 });
     expect(JSON.stringify(s)).not.toMatch(new RegExp(allSecrets().join('|')));
@@ -145,7 +145,7 @@ describe('dry run and stopping', () => {
     const snap = await snapshot(lab);
     let moved = 0;
     for (const u of encrypted()) {
-      const v = snap.get(u.dn.toLowerCase())![0]!;
+      const v = snap.get(u.dn.toLowerCase())![0];
       const orig = 'value' in u ? u.value : undefined;
       if (v !== orig) {
         expect(holdsUnder(v, u.devices, lab.newKey)).toBe(true);
@@ -170,7 +170,7 @@ describe('a registration racing the run', () => {
       c.modify = async (dn, changes, codes) => {
         if (dn === user.dn && registered++ === 0) {
           // The user registers through the gateway after the engine read the old value.
-          const res = await fetch(`${sim.appliances[0]!.gatewayHttpUrl}/manageotp/register`, {
+          const res = await fetch(`${sim.appliances[0].gatewayHttpUrl}/manageotp/register`, {
             method: 'POST', headers: { 'content-type': 'application/json' },
             body: JSON.stringify({ user: user.sAMAccountName, password: user.password, deviceName: enrolled.name, secret: enrolled.secret }),
           });
@@ -187,10 +187,10 @@ describe('a registration racing the run', () => {
     expect(s.failed).toEqual([]);
     expect(s.changed).toBe(encrypted().length);
     const snap = await snapshot(lab);
-    expect(holdsUnder(snap.get(user.dn.toLowerCase())![0]!, [...user.devices, enrolled], lab.newKey)).toBe(true);
+    expect(holdsUnder(snap.get(user.dn.toLowerCase())![0], [...user.devices, enrolled], lab.newKey)).toBe(true);
     // Undo for the tests below; the racing user's original (with the new device) comes back too.
     await runRestore({ connect: serviceConnect(lab), backupFile: file, keys: [lab.oldKey] });
-    const after = (await snapshot(lab)).get(user.dn.toLowerCase())![0]!;
+    const after = (await snapshot(lab)).get(user.dn.toLowerCase())![0];
     expect(after).toContain(lab.newKey.kidText);
     await root.modify(user.dn, new Change({ operation: 'replace', modification: new Attribute({ type: attribute, values: [user.value!] }) }));
     await expectOriginal();
@@ -222,7 +222,7 @@ describe('refusals', () => {
     expect(s.changed).toBe(0);
     expect(s.failed).toEqual([{ dn: u.dn, reason: expect.stringMatching(/holds 2 values.*refused, not written/) }]);
     const { searchEntries } = await root.search(u.dn, { scope: 'base', attributes: ['description'] });
-    expect([...(searchEntries[0]!['description'] as string[])].sort()).toEqual([...values].sort());
+    expect([...(searchEntries[0]['description'] as string[])].sort()).toEqual([...values].sort());
   });
 
   it('an entry the service account cannot write fails with the DN and result 50; the error budget stops the run', async () => {
@@ -235,7 +235,7 @@ describe('refusals', () => {
       expect(f?.reason).toContain(lab.slapd.serviceDN);
       expect(s.stopped?.reason).toBe('error-budget');
       const { searchEntries } = await root.search(lab.slapd.serviceDN, { scope: 'base', attributes: [attribute] });
-      expect(searchEntries[0]![attribute]).toBe(value);
+      expect(searchEntries[0][attribute]).toBe(value);
     } finally {
       await root.modify(lab.slapd.serviceDN, new Change({ operation: 'delete', modification: new Attribute({ type: attribute, values: [] }) }));
     }

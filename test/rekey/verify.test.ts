@@ -51,9 +51,9 @@ function lyingConnect(lie: (dn: string, value: string) => string | undefined): (
 /** One base64 character of the first device's ciphertext changed. */
 function corrupt(value: string): string {
   const doc = JSON.parse(value) as { otpdata: { devices: Record<string, string> } };
-  const [name, dev] = Object.entries(doc.otpdata.devices)[0]!;
+  const [name, dev] = Object.entries(doc.otpdata.devices)[0];
   const [kid, iv, ct] = dev.split('.');
-  doc.otpdata.devices[name] = `${kid}.${iv}.${ct![0] === 'A' ? 'B' : 'A'}${ct!.slice(1)}`;
+  doc.otpdata.devices[name] = `${kid}.${iv}.${ct[0] === 'A' ? 'B' : 'A'}${ct.slice(1)}`;
   return JSON.stringify(doc);
 }
 
@@ -65,7 +65,7 @@ describe('the read-back', () => {
     const lies = new Map<string, (v: string) => string>([
       [corrupted.dn.toLowerCase(), corrupt],
       // A value that reads perfectly with the new key, but holds other secrets.
-      [swapped.dn.toLowerCase(), () => encryptValue(swapped.devices.map((d, i) => ({ ...d, secret: swapped.devices[(i + 1) % swapped.devices.length]!.secret.split('').reverse().join('') })), lab.newKey)],
+      [swapped.dn.toLowerCase(), () => encryptValue(swapped.devices.map((d, i) => ({ ...d, secret: swapped.devices[(i + 1) % swapped.devices.length].secret.split('').reverse().join('') })), lab.newKey)],
     ]);
     const s = await runRekey({
       base: lab.slapd.usersDN, filter: '(objectClass=user)', attribute, connect: lyingConnect((dn, v) => lies.get(dn.toLowerCase())?.(v)),
@@ -78,7 +78,7 @@ describe('the read-back', () => {
     expect(s.changed).toBe(users.length + 1 - 2); // + the canary
     // The directory itself holds the right values: only the read-back lied.
     const snap = await snapshot(lab);
-    for (const u of users) expect(holdsUnder(snap.get(u.dn.toLowerCase())![0]!, u.devices, lab.newKey)).toBe(true);
+    for (const u of users) expect(holdsUnder(snap.get(u.dn.toLowerCase())![0], u.devices, lab.newKey)).toBe(true);
   });
 });
 

@@ -143,7 +143,7 @@ describe('LDAP filter injection through parameters', () => {
   it.each(['canar*', '*)(sAMAccountName=canary', 'canary)(|(objectClass=*'])('canary user %j matches nothing', async (user) => {
     const inv = deriveInventory(lab, 'inventory-inject.yaml', (doc) => {
       // The single `canary:` form, which inventories written before the pool still use.
-      const c = (doc['canaries'] as Record<string, unknown>[])[0]!;
+      const c = (doc['canaries'] as Record<string, unknown>[])[0];
       delete doc['canaries'];
       doc['canary'] = c;
       c['user'] = user;
@@ -185,18 +185,18 @@ describe('hostile attribute values', () => {
     const none = lab.users().filter((u) => u.kind === 'none').slice(0, 4);
     expect(none.length).toBe(4);
     const single = lab.users().find((u) => u.kind === 'single')!;
-    const good = before.directory[single.dn.toLowerCase()]![0]!;
+    const good = before.directory[single.dn.toLowerCase()][0];
     const hostile: { what: string; value: string }[] = [
       { what: 'huge (256 KiB)', value: `{"otpdata":{"devices":{"x":"${'A'.repeat(256 * 1024)}"}}}` },
       { what: 'JSON nested 50,000 deep', value: `${'['.repeat(50_000)}${']'.repeat(50_000)}` },
       { what: 'wrong base64 in a real device value', value: good.replace(/("[^"]+":")([^".]+)\.([^".]+)\./, '$1$2.***not+base64***.') },
       { what: 'NUL and control characters', value: '{"otpdata":{"devices":{"a\u0000b":"\u0001\u0002"}}}' },
     ];
-    expect(hostile[2]!.value).not.toBe(good);
+    expect(hostile[2].value).not.toBe(good);
     const client = await rootClient();
     try {
       for (const [i, h] of hostile.entries()) {
-        await client.modify(none[i]!.dn, new Change({ operation: 'replace', modification: new Attribute({ type: lab.status.directory.attribute, values: [h.value] }) }));
+        await client.modify(none[i].dn, new Change({ operation: 'replace', modification: new Attribute({ type: lab.status.directory.attribute, values: [h.value] }) }));
       }
       const seeded = await lab.snapshot();
       const unreadableBefore = (JSON.parse((await lab.cli(['plan', playbook, '-i', lab.inventory, '--json'])).stdout) as { warnings: string[] }).warnings.join('\n');
@@ -209,7 +209,7 @@ describe('hostile attribute values', () => {
       expect(r.code, r.stderr).toBe(0);
       const after = await lab.snapshot();
       for (const u of none) expect(after.directory[u.dn.toLowerCase()]).toEqual(seeded.directory[u.dn.toLowerCase()]);
-      expect(after.directory[single.dn.toLowerCase()]![0]).not.toBe(good);
+      expect(after.directory[single.dn.toLowerCase()][0]).not.toBe(good);
       const runId = String(jsonEvents(r.stdout).find((e) => e.type === 'run')?.['runId']);
       const undone = await lab.cli(['rollback', runId, '--yes'], { timeoutMs: 60_000 });
       expect(undone.code, undone.stderr).toBe(0);
@@ -278,12 +278,12 @@ describe('NITRO replies that are not JSON', () => {
     { what: 'JSON that is not an object, HTTP 200', send: (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('[1,2,3]') },
     { what: 'an empty body, HTTP 200', send: (res) => res.writeHead(200).end() },
   ];
-  it.each([...replies.map((r) => ({ ...r, login: false })), { ...replies[0]!, what: `${replies[0]!.what}, to the logon too`, login: true }])('$what: a clear error naming the appliance, nothing changed', async ({ what, send, login }) => {
+  it.each([...replies.map((r) => ({ ...r, login: false })), { ...replies[0], what: `${replies[0].what}, to the logon too`, login: true }])('$what: a clear error naming the appliance, nothing changed', async ({ what, send, login }) => {
     reply = send;
     breakLogin = login;
     const port = (server.address() as AddressInfo).port;
     const inv = deriveInventory(lab, 'inventory-not-json.yaml', (doc) => {
-      const a = (doc['appliances'] as Record<string, unknown>[])[0]!;
+      const a = (doc['appliances'] as Record<string, unknown>[])[0];
       a['nitro'] = `http://127.0.0.1:${port}`;
       a['tls'] = { insecure: true };
       a['timeoutMs'] = 3000;
@@ -390,7 +390,7 @@ describe('refused before any change: step options, logon proof, certkey names, d
     const first = await lab.cli(['run', importOnly(), '-i', lab.inventory, '--yes', '--json', '--set', 'newCertkey=otp-2027'], { timeoutMs: 60_000 });
     expect(first.code, first.stderr).toBe(0);
     const loaded = await lab.snapshot();
-    expect(loaded.appliances['adc1']!.certkeys.some((c) => c.startsWith('otp-2027:'))).toBe(true);
+    expect(loaded.appliances['adc1'].certkeys.some((c) => c.startsWith('otp-2027:'))).toBe(true);
     const again = await lab.cli(['run', importOnly(), '-i', lab.inventory, '--yes', '--json', '--set', 'newCertkey=otp-2027'], { timeoutMs: 60_000 });
     expect(again.code, again.stderr).toBe(0);
     expect(jsonEvents(again.stdout).filter((e) => e.type === 'target' && e['step'] === 'import-certkey').map((e) => e['message'])).toEqual([

@@ -73,8 +73,8 @@ export function compareValues(before: Snapshot['directory'], after: Snapshot['di
     for (let i = 0; i < was.length; i++) {
       if (now[i] === was[i]) continue;
       try {
-        const a = secretsOf(was[i]!, keyring);
-        const b = secretsOf(now[i]!, keyring);
+        const a = secretsOf(was[i], keyring);
+        const b = secretsOf(now[i], keyring);
         const grown = opts.mayGrow?.has(dn) && a.split(',').every((d) => b.split(',').includes(d));
         if (a !== b && !grown) {
           ok = false;

@@ -59,7 +59,7 @@ async function runUntil(killAt: number | undefined): Promise<{ runId: string; co
     const all = out.split('\n').filter((l) => l.startsWith('{'));
     lines = all.length;
     if (killAt !== undefined && lines >= killAt && child.exitCode === null && !child.killed) {
-      const e = JSON.parse(all[killAt - 1]!) as Record<string, unknown>;
+      const e = JSON.parse(all[killAt - 1]) as Record<string, unknown>;
       lastEvent = `${String(e['type'])}${e['step'] ? ` ${String(e['step'])}` : ''}`;
       child.kill('SIGKILL');
     }

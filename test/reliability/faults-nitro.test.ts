@@ -113,7 +113,7 @@ async function faultCase(w: World, { step, on, kind, spec, says }: Case, known?:
   if (r.code === 0 && kind !== '5xx') {
     check(end?.['status'] === 'succeeded', `exit 0 but ${String(end?.['status'])}`);
     const done = await lab.snapshot();
-    const newCertkey = done.appliances['adc1']!.bindings[0]!;
+    const newCertkey = done.appliances['adc1'].bindings[0];
     for (const [name, a] of Object.entries(done.appliances)) {
       check(JSON.stringify(a.bindings) === JSON.stringify([newCertkey]), `${name} reported cut over but bound: ${a.bindings.join(', ')}`);
       check(a.certkeys.filter((c) => c.startsWith(`${newCertkey}:`)).length === 1, `${name} certkeys: ${a.certkeys.join(', ')}`);
@@ -156,7 +156,7 @@ async function faultCase(w: World, { step, on, kind, spec, says }: Case, known?:
 function applianceDiff(a: Snapshot, b: Snapshot): string {
   const out: string[] = [];
   for (const [name, was] of Object.entries(a.appliances)) {
-    const now = b.appliances[name]!;
+    const now = b.appliances[name];
     for (const k of ['bindings', 'certkeys', 'files'] as const) {
       const gone = was[k].filter((x) => !now[k].includes(x));
       const added = now[k].filter((x) => !was[k].includes(x));
@@ -277,7 +277,7 @@ describe(`a write that lands after the step gave up on it (settle window ${SHORT
     await nitroAs(lab, 'adc2', 'DELETE', '/nitro/v1/config/vpnglobal_sslcertkey_binding?args=userdataencryptionkey:no-such-key');
     await lab.clearFaults();
     const landed = await lab.snapshot();
-    expect(landed.appliances['adc2']!.bindings).not.toContain('otp-old');
+    expect(landed.appliances['adc2'].bindings).not.toContain('otp-old');
     expect(lockedOut(landed)).toEqual([]);
     // Nothing is pending any more: a rollback finishes, everything as before.
     const runId = String(events.find((e) => e.type === 'run')?.['runId']);

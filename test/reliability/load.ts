@@ -52,7 +52,7 @@ export async function runLoad(opts: { users: number; registrars?: number; log?: 
     log(`lab up with ${opts.users} users in ${seedSeconds.toFixed(1)} s`);
     const before = await lab.snapshot();
     const ca = readFileSync(join(lab.labDir, 'pki', 'ca.pem'), 'utf8');
-    const gateway = lab.status.appliances[0]!.gatewayUrl;
+    const gateway = lab.status.appliances[0].gatewayUrl;
     const users = lab.users();
     const old = await loadKeyMaterial({ cert: lab.status.certs.old.cert, key: lab.status.certs.old.key });
     const neu = await loadKeyMaterial({ cert: lab.status.certs.new.cert, key: lab.status.certs.new.key });
@@ -74,7 +74,7 @@ export async function runLoad(opts: { users: number; registrars?: number; log?: 
     let next = 0;
     const registrar = async () => {
       while (running && next < candidates.length) {
-        const u = candidates[next++]!;
+        const u = candidates[next++];
         const device = `load.${next}`;
         const secret = base32Secret();
         const r = await postRegister(gateway, ca, { user: u.sAMAccountName, password: passwords.get(u.dn)!, deviceName: device, secret }, agentFor(ca));
@@ -95,7 +95,7 @@ export async function runLoad(opts: { users: number; registrars?: number; log?: 
       while (running && logonPool.length) {
         const u = logonPool.pop()!;
         const r = await logonCheck({
-          gatewayUrl: gateway, user: u.sAMAccountName, password: passwords.get(u.dn)!, passcode: { kind: 'secret', secret: u.devices[0]!.secret },
+          gatewayUrl: gateway, user: u.sAMAccountName, password: passwords.get(u.dn)!, passcode: { kind: 'secret', secret: u.devices[0].secret },
           tls: { caPem: ca }, minSecondsLeft: 0,
         });
         loggedOnAt.push(Date.now());

@@ -73,7 +73,7 @@ async function enrolling(rand: () => number, stop: Promise<unknown>): Promise<nu
   const users = lab.users().filter((u) => ['none', 'single', 'legacy', 'multi'].includes(u.kind));
   let ok = 0;
   while (!done) {
-    const u = users[Math.floor(rand() * users.length)]!;
+    const u = users[Math.floor(rand() * users.length)];
     const r = await enrol(lab, rand() < 0.5 ? 'adc1' : 'adc2', u.dn).catch(() => undefined);
     if (r?.status === 200) ok++;
     await new Promise((res) => setTimeout(res, 100 + rand() * 300));
@@ -89,7 +89,7 @@ function runDirs(): string[] {
 describe(`the invariant after every command, ${SEEDS} random seeds`, () => {
   it.each(Array.from({ length: SEEDS }, (_, i) => BASE + i))('seed %i', async (seed) => {
     const rand = prng(seed);
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
     const fault = pick(FAULTS);
     const on = pick(WRITES);
     const killRun = rand() < 0.35 ? 500 + Math.floor(rand() * 8000) : undefined;

@@ -71,8 +71,8 @@ describe('report.html of lab runs, in headless Chromium', () => {
     expect(dom).toContain('data-testid="rollback-span"');
     // Both appliances are left with exactly the binding they had.
     for (const a of ['adc1', 'adc2']) {
-      expect(codesIn(dom, `bindings-before-${a}`), a).toEqual(before.appliances[a]!.bindings);
-      expect(codesIn(dom, `bindings-after-${a}`), a).toEqual(before.appliances[a]!.bindings);
+      expect(codesIn(dom, `bindings-before-${a}`), a).toEqual(before.appliances[a].bindings);
+      expect(codesIn(dom, `bindings-after-${a}`), a).toEqual(before.appliances[a].bindings);
     }
     expect(dom).not.toContain('data-testid="actions-required"');
   }, 240_000);
@@ -124,7 +124,7 @@ describe('report.html of lab runs, in headless Chromium', () => {
       const final = codesIn(dom, `bindings-after-${a}`);
       expect(final, a).toHaveLength(1);
       expect(final[0], a).toMatch(/^otp-enc-/);
-      expect(final, a).toEqual(after.appliances[a]!.bindings);
+      expect(final, a).toEqual(after.appliances[a].bindings);
     }
     // The logon checks, each with its outcome.
     const logons = [...dom.matchAll(/data-testid="logon" data-step="([^"]+)" data-target="([^"]+)" data-status="([^"]+)"/g)].map((m) => `${m[1]} ${m[2]} ${m[3]}`);

@@ -67,7 +67,7 @@ const decode = (s: string) => s.replace(/<[^>]*>/g, '').replace(/&lt;/g, '<').re
 function innerOf(dom: string, id: string): string | undefined {
   const open = new RegExp(`<([a-z0-9]+)[^>]*\\sdata-testid="${id}"[^>]*>`).exec(dom);
   if (!open) return undefined;
-  const tag = open[1]!;
+  const tag = open[1];
   const re = new RegExp(`<(/?)${tag}\\b[^>]*>`, 'g');
   re.lastIndex = open.index + open[0].length;
   let depth = 1;
@@ -87,11 +87,11 @@ export function textOf(dom: string, id: string): string | undefined {
 /** The `<code>` items inside the element with data-testid="id". */
 export function codesIn(dom: string, id: string): string[] {
   const inner = innerOf(dom, id);
-  return inner === undefined ? [] : [...inner.matchAll(/<code[^>]*>([\s\S]*?)<\/code>/g)].map((x) => decode(x[1]!));
+  return inner === undefined ? [] : [...inner.matchAll(/<code[^>]*>([\s\S]*?)<\/code>/g)].map((x) => decode(x[1]));
 }
 
 /** Every step item: id, status and title, in page order. */
 export function stepsIn(dom: string): { id: string; status: string; title: string }[] {
   return [...dom.matchAll(/<li data-testid="step" data-step-id="([^"]*)" data-status="([^"]*)"[\s\S]*?data-testid="step-title">([\s\S]*?)<\/span>/g)]
-    .map((m) => ({ id: decode(m[1]!), status: m[2]!, title: decode(m[3]!) }));
+    .map((m) => ({ id: decode(m[1]), status: m[2], title: decode(m[3]) }));
 }

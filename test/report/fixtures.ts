@@ -34,7 +34,7 @@ const preflight = (): StepReport => step('preflight', 'preflight', 'Preflight: r
     { target: 'adc1', status: 'ok', message: `standalone; bound userDataEncryptionKey: ${OLD}`, changed: { mode: 'standalone', primary: 'https://192.0.2.11', bound: [OLD], oldCertkey: OLD, newCertkey: null, otpEncryption: 'ON', haSync: null, firmwareVersion: '14.1-25.56' } },
     { target: 'adc2', status: 'ok', message: `HA pair; bound userDataEncryptionKey: ${OLD}`, changed: { mode: 'ha', primary: 'https://192.0.2.21', bound: [OLD], oldCertkey: OLD, newCertkey: null, otpEncryption: 'ON', haSync: 'ENABLED' } },
     // A field no renderer should ever dump, standing for anything a future step might add.
-    { target: 'directory', status: 'ok', message: '41 entries, 33 with a value: 36 device(s) under the old certificate', changed: { ...census(36, 0), debugPassphrase: PLANTED[0]! } },
+    { target: 'directory', status: 'ok', message: '41 entries, 33 with a value: 36 device(s) under the old certificate', changed: { ...census(36, 0), debugPassphrase: PLANTED[0] } },
   ],
   notes: [{ target: 'directory', level: 'warn', message: '1 entr(ies) hold values that cannot be read; they are left as they are' }],
 });
@@ -76,7 +76,7 @@ export function succeededReport(): RunReport {
       }),
       step('rekey-directory', 'rekey-directory', 'Re-encrypt the directory under the new certificate', 'ok', 0.58, 48, {
         targets: [{ target: 'directory', status: 'ok', message: '33 fetched, 28 changed, 0 unchanged, 0 failed', changed: { fetched: 33, changed: 28, failed: 0, censusAfter: census(0, 36) } }],
-        changes: [{ id: 2, target: 'directory', action: 'rekey', data: { totpSecretSample: PLANTED[1]! }, done: true }],
+        changes: [{ id: 2, target: 'directory', action: 'rekey', data: { totpSecretSample: PLANTED[1] }, done: true }],
       }),
       step('logon-check', 'logon-check', 'OTP logon check through every gateway (after-rekey)', 'ok', 0.63, 7900, {
         targets: [
@@ -119,10 +119,10 @@ export function incompleteReport(): RunReport {
     ...base(), status: 'rollback-incomplete', exitCode: 3, endedAt: t(43, 2.1),
     message: `Re-encrypt the directory under the new certificate: modify ${HOSTILE_DN}: LDAP 50 insufficientAccessRights (no write access) — the rollback did not finish: a person must act`,
     steps: [
-      pre!,
-      { ...imp!, rollback: [{ target: 'adc1', status: 'undone', message: `certkey ${NEW} deleted`, certkeyDeleted: NEW, at: t(43, 1.9) }, { target: 'adc2', status: 'undone', message: `certkey ${NEW} deleted`, certkeyDeleted: NEW, at: t(43, 1.9) }] },
+      pre,
+      { ...imp, rollback: [{ target: 'adc1', status: 'undone', message: `certkey ${NEW} deleted`, certkeyDeleted: NEW, at: t(43, 1.9) }, { target: 'adc2', status: 'undone', message: `certkey ${NEW} deleted`, certkeyDeleted: NEW, at: t(43, 1.9) }] },
       {
-        ...bind!,
+        ...bind,
         targets: [
           { target: 'adc1', status: 'ok', message: `${NEW} bound next to ${OLD}; new registrations use it`, changed: { bound: [OLD, NEW] }, bound: [OLD, NEW] },
           { target: 'adc2', status: 'ok', message: `${NEW} bound next to ${OLD}; new registrations use it`, changed: { bound: [OLD, NEW] }, bound: [OLD, NEW] },

@@ -11,7 +11,7 @@ import { HOSTILE_DN, incompleteReport, PLANTED, succeededReport } from './fixtur
 const cell = (html: string, id: string) => new RegExp(`data-testid="${id}"[^>]*>([^<]*)<`).exec(html)?.[1];
 const codes = (html: string, id: string) => {
   const m = new RegExp(`data-testid="${id}"[^>]*>([\\s\\S]*?)</dd>`).exec(html);
-  return m ? [...m[1]!.matchAll(/<code>([^<]*)<\/code>/g)].map((x) => x[1]) : undefined;
+  return m ? [...m[1].matchAll(/<code>([^<]*)<\/code>/g)].map((x) => x[1]) : undefined;
 };
 
 describe('renderHtmlReport: a finished cutover', () => {
@@ -86,8 +86,8 @@ describe('renderHtmlReport: a failed run whose rollback did not finish', () => {
 
   it('escapes outside text inside attributes too', () => {
     const r = incompleteReport();
-    r.steps[0]!.targets[0]!.target = 'adc1" onmouseover="alert(1)';
-    r.steps[0]!.targets[0]!.message = '<img src=x onerror=alert(1)>';
+    r.steps[0].targets[0].target = 'adc1" onmouseover="alert(1)';
+    r.steps[0].targets[0].message = '<img src=x onerror=alert(1)>';
     const h = renderHtmlReport(r);
     expect(h).not.toMatch(/<img/i);
     expect(h).not.toMatch(/\son\w+="/i); // no live event-handler attribute, only its escaped text
@@ -97,7 +97,7 @@ describe('renderHtmlReport: a failed run whose rollback did not finish', () => {
   it('says in plain words what failed, with the LDAP result and NITRO errorcode explained', () => {
     expect(cell(html, 'run-status')).toBe('rollback-incomplete');
     expect(cell(html, 'exit-code')).toBe('3');
-    const errors = /data-testid="errors">([\s\S]*?)<\/section>/.exec(html)![1]!;
+    const errors = /data-testid="errors">([\s\S]*?)<\/section>/.exec(html)![1];
     expect(errors).toContain('LDAP 50 insufficientAccessRights');
     expect(errors).toContain('the bind account may not read or write this attribute');
     expect(errors).toContain('errorcode 349');

@@ -82,13 +82,13 @@ function parsePfx(file: { name: string; content: Buffer }, passphrase: string | 
     throw new NitroFault(badPassword ? (passphrase === undefined ? 1537 : 1614) : 1536, file.name);
   }
   const keyBags = [
-    ...(p12.getBags({ bagType: forge.pki.oids.pkcs8ShroudedKeyBag! })[forge.pki.oids.pkcs8ShroudedKeyBag!] ?? []),
-    ...(p12.getBags({ bagType: forge.pki.oids.keyBag! })[forge.pki.oids.keyBag!] ?? []),
+    ...(p12.getBags({ bagType: forge.pki.oids.pkcs8ShroudedKeyBag })[forge.pki.oids.pkcs8ShroudedKeyBag] ?? []),
+    ...(p12.getBags({ bagType: forge.pki.oids.keyBag })[forge.pki.oids.keyBag] ?? []),
   ];
   const forgeKey = keyBags.find((b) => b.key)?.key;
   if (!forgeKey) throw new NitroFault(1537, file.name);
-  const key = createPrivateKey(forge.pki.privateKeyToPem(forgeKey as forge.pki.rsa.PrivateKey));
-  const certBags = p12.getBags({ bagType: forge.pki.oids.certBag! })[forge.pki.oids.certBag!] ?? [];
+  const key = createPrivateKey(forge.pki.privateKeyToPem(forgeKey));
+  const certBags = p12.getBags({ bagType: forge.pki.oids.certBag })[forge.pki.oids.certBag] ?? [];
   const certs = certBags.flatMap((b) => (b.cert ? [new X509Certificate(forge.pki.certificateToPem(b.cert))] : []));
   if (certs.length === 0) throw new NitroFault(1536, file.name);
   const own = certs.find((c) => c.checkPrivateKey(key));

@@ -27,11 +27,11 @@ function parseRule(text: string, field: string): Rule {
   const m = text.trim().match(/^([A-Za-z*]+)\s+([^?\s]+)(?:\?(.*))?$/);
   if (!m) throw new Error(`fault "${field}" must look like "POST sslcertkey" or "POST nsconfig?action=save", got "${text}"`);
   const [, method, path, actionPart] = m;
-  const [resource, ...rest] = path!.split('/');
+  const [resource, ...rest] = path.split('/');
   const action = actionPart ? actionPart.replace(/^action=/i, '') : undefined;
   return {
-    method: method!.toUpperCase(),
-    resource: resource!.toLowerCase(),
+    method: method.toUpperCase(),
+    resource: resource.toLowerCase(),
     ...(rest.length > 0 ? { name: rest.join('/') } : {}),
     ...(action ? { action: action.toLowerCase() } : {}),
   };
@@ -108,7 +108,7 @@ export class FaultTable {
    */
   take(method: string, resource: string, name: string | undefined, action: string | undefined): ActiveFault | undefined {
     for (let i = 0; i < this.faults.length; i++) {
-      const f = this.faults[i]!;
+      const f = this.faults[i];
       if (!matches(f, method, resource, name, action)) continue;
       if (f.skip > 0) {
         f.skip -= 1;

@@ -89,7 +89,7 @@ export function addCertKey(node: SimNode, input: CertKeyAddInput): string | unde
   if (cfg.certkeys.has(input.certkey)) throw new NitroFault(273, `certkey, ${input.certkey}`);
   const keyPath = inform === 'PFX' ? (input.key ?? input.cert) : input.key;
   const parsed = parseCertKeyFiles(
-    inform as Inform,
+    inform,
     readFile(node, input.cert),
     keyPath ? readFile(node, keyPath) : undefined,
     input.passphrase,
@@ -103,7 +103,7 @@ export function addCertKey(node: SimNode, input: CertKeyAddInput): string | unde
     certkey: input.certkey,
     cert: input.cert,
     ...(keyPath ? { key: keyPath } : {}),
-    inform: inform as Inform,
+    inform: inform,
     ...(input.passphrase !== undefined ? { passphrase: input.passphrase } : {}),
     x509: parsed.x509,
     expirymonitor: input.expirymonitor?.toUpperCase() === 'ENABLED' ? 'ENABLED' : 'DISABLED',

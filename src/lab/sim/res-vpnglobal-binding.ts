@@ -7,7 +7,7 @@
 // (inferred; no source states the exact code). Binding the same key twice is 273 on any firmware.
 import type { BindingKind, BindingRecord, SimNode } from './appliance-state.js';
 import { NitroFault, done, type NitroReply } from './nitro-errors.js';
-import { payload, str, type NitroRequest } from './nitro-request.js';
+import { payload, type NitroRequest } from './nitro-request.js';
 import { shapeList } from './query.js';
 
 const KINDS: BindingKind[] = ['userdataencryptionkey', 'certkeyname', 'cacert'];
@@ -16,7 +16,7 @@ function kindOf(obj: Record<string, unknown> | Map<string, string>): { kind: Bin
   const get = (k: string): unknown => (obj instanceof Map ? obj.get(k) : obj[k]);
   const present = KINDS.filter((k) => get(k) !== undefined && get(k) !== '');
   if (present.length !== 1) throw new NitroFault(278, `give exactly one of ${KINDS.join(', ')}`);
-  const kind = present[0]!;
+  const kind = present[0];
   const v = get(kind);
   if (typeof v !== 'string') throw new NitroFault(278, `${kind} must be a string`);
   return { kind, certkey: v };

@@ -51,7 +51,7 @@ function linkPairs(cfgs: SimApplianceConfig[], nodes: SimNode[]): void {
   if (byName.size !== nodes.length) throw new Error('appliance names must be unique');
   for (const [i, cfg] of cfgs.entries()) {
     if (!cfg.ha) continue;
-    const node = nodes[i]!;
+    const node = nodes[i];
     const peer = byName.get(cfg.ha.peer);
     const peerCfg = cfgs.find((c) => c.name === cfg.ha!.peer);
     if (!peer || !peerCfg?.ha || peerCfg.ha.peer !== cfg.name) throw new Error(`${cfg.name}: HA peer ${cfg.ha.peer} must name it back`);
@@ -63,13 +63,13 @@ function linkPairs(cfgs: SimApplianceConfig[], nodes: SimNode[]): void {
 
 function preload(cfgs: SimApplianceConfig[], nodes: SimNode[]): void {
   for (const [i, cfg] of cfgs.entries()) {
-    for (const f of cfg.preload?.files ?? []) nodes[i]!.files.add(SSL_DIR, f.name, Buffer.from(f.content));
+    for (const f of cfg.preload?.files ?? []) nodes[i].files.add(SSL_DIR, f.name, Buffer.from(f.content));
   }
   // Primaries first: a secondary's preload only fills in what its pair does not have yet.
-  const order = [...cfgs.keys()].sort((a, b) => Number(cfgs[a]!.ha?.role === 'secondary') - Number(cfgs[b]!.ha?.role === 'secondary'));
+  const order = [...cfgs.keys()].sort((a, b) => Number(cfgs[a].ha?.role === 'secondary') - Number(cfgs[b].ha?.role === 'secondary'));
   for (const i of order) {
-    const cfg = cfgs[i]!;
-    const node = nodes[i]!;
+    const cfg = cfgs[i];
+    const node = nodes[i];
     const p = cfg.preload;
     if (!p) continue;
     try {
@@ -95,7 +95,7 @@ export async function startSimulator(cfg: SimulatorConfig): Promise<RunningSimul
   preload(cfg.appliances, nodes);
   for (const [i, a] of cfg.appliances.entries()) {
     // An HA pair shares one configuration: the primary's actions are the pair's.
-    if (a.ha?.role !== 'secondary' || nodes[i]!.config.ldapActions.length === 0) nodes[i]!.config.ldapActions = ldapActionsOf(a.ldapActions, cfg.directory);
+    if (a.ha?.role !== 'secondary' || nodes[i].config.ldapActions.length === 0) nodes[i].config.ldapActions = ldapActionsOf(a.ldapActions, cfg.directory);
   }
   const world: SimWorld = { control: cfg.control === true, nodes };
 

@@ -4,7 +4,7 @@
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 export function esc(value: unknown): string {
-  return String(value ?? '').replace(/[&<>"']/g, (c) => ENTITIES[c]!);
+  return String(value ?? '').replace(/[&<>"']/g, (c) => ENTITIES[c]);
 }
 
 /** A value safe inside an `id` or `data-*` name fragment: letters, digits, dash, underscore only. */

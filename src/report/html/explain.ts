@@ -28,7 +28,7 @@ export function explain(message: string): string[] {
     if (text) out.push(`NITRO errorcode ${code}: ${text}.`);
   }
   for (const m of message.matchAll(/LDAP (\d+) ([A-Za-z]+)/g)) {
-    const text = LDAP[m[2]!];
+    const text = LDAP[m[2]];
     if (text) out.push(`LDAP result ${m[1]} (${m[2]}): ${text}.`);
   }
   if (/directory unavailable/.test(message)) out.push('The directory could not be reached: the connection failed or was lost.');

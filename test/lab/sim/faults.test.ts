@@ -15,8 +15,8 @@ beforeAll(async () => {
     tls: { certPem: tls.server.certPem, keyPem: tls.server.keyPem },
     control: true,
   });
-  base = sim.appliances[0]!.nitroUrl;
-  control = sim.appliances[0]!.controlUrl!;
+  base = sim.appliances[0].nitroUrl;
+  control = sim.appliances[0].controlUrl!;
   token = await login(base);
 });
 afterAll(async () => {

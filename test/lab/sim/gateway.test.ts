@@ -107,7 +107,7 @@ describe('gateway nFactor logon', () => {
   });
 
   it('fails a user whose value is under a KID no bound certificate has', async () => {
-    const u = dir.seed.users.filter((x) => x.kind === 'single')[2]!;
+    const u = dir.seed.users.filter((x) => x.kind === 'single')[2];
     const stray = selfSignedCert({ cn: 'never bound' });
     const secret = 'KRSXG5CTMVRXEZLUKN2XAZLSKNSW';
     await setValue(u.dn, encryptValue([{ name: 'phone', secret }], keyMaterialFromPem(stray.certPem, stray.keyPem)));
@@ -118,7 +118,7 @@ describe('gateway nFactor logon', () => {
 
   it('reads legacy plaintext values', async () => {
     const u = dir.seed.users.find((x) => x.kind === 'legacy' && x.devices.length > 0)!;
-    const r = await nfLogon(gw('adc-old').gatewayUrl, u.sAMAccountName, u.password, totpCode(u.devices[0]!.secret));
+    const r = await nfLogon(gw('adc-old').gatewayUrl, u.sAMAccountName, u.password, totpCode(u.devices[0].secret));
     expect(r.result).toBe('success');
   });
 });
@@ -130,7 +130,7 @@ describe('gateway classic logon', () => {
     expect(bad.status).toBe(302);
     expect(bad.location).toBe('/vpn/index.html');
     expect(bad.cookies.join(';')).toContain('NSC_VPNERR=4001');
-    const good = await classicLogon(gw('adc-old').gatewayHttpUrl, u.sAMAccountName, u.password, totpCode(u.devices[0]!.secret));
+    const good = await classicLogon(gw('adc-old').gatewayHttpUrl, u.sAMAccountName, u.password, totpCode(u.devices[0].secret));
     expect(good.status).toBe(302);
     expect(good.location).toMatch(/^\/cgi\/setclient\?/);
     expect(good.cookies.join(';')).toMatch(/NSC_AAAC=[0-9a-f]+/);
@@ -139,7 +139,7 @@ describe('gateway classic logon', () => {
 
 describe('registration (/manageotp)', () => {
   it('adds a device under the newest bound key with CAS, readable where that key is bound and not elsewhere', async () => {
-    const u = dir.seed.users.filter((x) => x.kind === 'single')[1]!;
+    const u = dir.seed.users.filter((x) => x.kind === 'single')[1];
     const secret = 'JBSWY3DPEHPK3PXPJBSWY3DPEH';
     const r = await register(gw('adc-both').gatewayUrl, { user: u.sAMAccountName, password: u.password, deviceName: 'new_phone', secret });
     expect(r.status).toBe(200);
@@ -150,7 +150,7 @@ describe('registration (/manageotp)', () => {
     expect(value).not.toContain(secret);
     const onBoth = await nfLogon(gw('adc-both').gatewayUrl, u.sAMAccountName, u.password, totpCode(secret));
     expect(onBoth.result).toBe('success');
-    const onOld = await nfLogon(gw('adc-old').gatewayUrl, u.sAMAccountName, u.password, totpCode(u.devices[0]!.secret));
+    const onOld = await nfLogon(gw('adc-old').gatewayUrl, u.sAMAccountName, u.password, totpCode(u.devices[0].secret));
     expect(onOld.error).toBe('Incorrect passcode.');
   });
 
@@ -163,7 +163,7 @@ describe('registration (/manageotp)', () => {
     const value = (await storedValue(u.dn))!;
     expect(kidsOf(value)).toHaveLength(3);
     for (const n of names) expect(value).toContain(`"${n}"`);
-    const secretA = String(results[0]!.data.secret);
+    const secretA = String(results[0].data.secret);
     expect((await nfLogon(gw('adc-both').gatewayUrl, u.sAMAccountName, u.password, totpCode(secretA))).result).toBe('success');
   });
 
@@ -197,14 +197,14 @@ describe('gateway of an HA pair', () => {
       // Users no other test in this file touches (singles 0-2 are taken above).
       const users = [...dir.seed.users.filter((x) => x.kind === 'single').slice(3), ...dir.seed.users.filter((x) => x.kind === 'multi')].slice(0, 3);
       expect(users).toHaveLength(3);
-      const logon = (gwUrl: string, u: (typeof users)[number]) => nfLogon(gwUrl, u.sAMAccountName, u.password, totpCode(u.devices[0]!.secret));
-      expect((await logon(b!.gatewayUrl, users[0]!)).result).toBe('success');
-      await failover(a!.controlUrl!);
-      const after = await logon(a!.gatewayUrl, users[1]!);
+      const logon = (gwUrl: string, u: (typeof users)[number]) => nfLogon(gwUrl, u.sAMAccountName, u.password, totpCode(u.devices[0].secret));
+      expect((await logon(b.gatewayUrl, users[0])).result).toBe('success');
+      await failover(a.controlUrl!);
+      const after = await logon(a.gatewayUrl, users[1]);
       expect(after.error).toBe('Incorrect passcode.');
-      expect((await labState(a!.controlUrl!)).gatewayLog.at(-1)?.reason).toMatch(/unusable keys: otp-old/);
-      await failover(a!.controlUrl!);
-      expect((await logon(a!.gatewayUrl, users[2]!)).result).toBe('success');
+      expect((await labState(a.controlUrl!)).gatewayLog.at(-1)?.reason).toMatch(/unusable keys: otp-old/);
+      await failover(a.controlUrl!);
+      expect((await logon(a.gatewayUrl, users[2])).result).toBe('success');
     } finally {
       await pair.stop();
     }

@@ -54,8 +54,8 @@ describe('simulator main process', () => {
       ? JSON.parse(readFileSync(stateFile, 'utf8')) as { pid: number; appliances: { name: string; nitroUrl: string; controlUrl?: string }[] }
       : undefined), 10_000);
     expect(state.pid).toBe(child.pid);
-    expect(state.appliances[0]).toMatchObject({ name: 'adc1', controlUrl: `${state.appliances[0]!.nitroUrl}/__lab` });
-    const base = state.appliances[0]!.nitroUrl;
+    expect(state.appliances[0]).toMatchObject({ name: 'adc1', controlUrl: `${state.appliances[0].nitroUrl}/__lab` });
+    const base = state.appliances[0].nitroUrl;
     const token = await login(base, 'nsroot', 'very-secret-pass');
     expect((await nitro(base, 'GET', 'nsconfig', undefined, { token })).status).toBe(200);
 

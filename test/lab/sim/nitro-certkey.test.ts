@@ -21,7 +21,7 @@ beforeAll(async () => {
     appliances: [{ name: 'adc1', firmware: 'multi', username: 'nsroot', password: 'nsroot-pass' }],
     tls: { certPem: tls.server.certPem, keyPem: tls.server.keyPem },
   });
-  base = sim.appliances[0]!.nitroUrl;
+  base = sim.appliances[0].nitroUrl;
   token = await login(base);
   await upload(base, token, 'otp.crt', otp.certPem);
   await upload(base, token, 'otp.key', otp.keyPem);
@@ -37,7 +37,7 @@ describe('sslcertkey', () => {
     const r = await addCertkey(base, token, { certkey: 'otp', cert: 'otp.crt', key: 'otp.key', inform: 'PEM' });
     expect(r.status).toBe(201);
     const got = await nitro(base, 'GET', 'sslcertkey/otp', undefined, { token });
-    const ck = (got.data.sslcertkey as Record<string, unknown>[])[0]!;
+    const ck = (got.data.sslcertkey as Record<string, unknown>[])[0];
     const x = new X509Certificate(otp.certPem);
     expect(ck).toMatchObject({
       certkey: 'otp', cert: 'otp.crt', key: 'otp.key', inform: 'PEM', status: 'Valid', publickeysize: 2048,
@@ -111,7 +111,7 @@ describe('sslcertkey', () => {
     expect((await addCertkey(base, token, { certkey: 'pfx', cert: 'both.pfx', key: 'both.pfx', inform: 'PFX', passplain: 'bad' })).data.errorcode).toBe(1614);
     expect((await addCertkey(base, token, { certkey: 'pfx', cert: 'both.pfx', key: 'both.pfx', inform: 'PFX', passplain: 'pfx-pw' })).data.errorcode).toBe(0);
     const got = await nitro(base, 'GET', 'sslcertkey/pfx', undefined, { token });
-    expect(String((got.data.sslcertkey as Record<string, unknown>[])[0]!.subject)).toContain('CN=pfx');
+    expect(String((got.data.sslcertkey as Record<string, unknown>[])[0].subject)).toContain('CN=pfx');
   });
 
   it('answers GET of a missing certkey with 258 (HTTP 404) and lists all without a name', async () => {
@@ -121,7 +121,7 @@ describe('sslcertkey', () => {
     const all = await nitro(base, 'GET', 'sslcertkey?attrs=certkey,status', undefined, { token });
     const names = (all.data.sslcertkey as { certkey: string }[]).map((c) => c.certkey);
     expect(names).toEqual(expect.arrayContaining(['otp', 'exp', 'der', 'pfx']));
-    expect(Object.keys((all.data.sslcertkey as object[])[0]!).sort()).toEqual(['certkey', 'status']);
+    expect(Object.keys((all.data.sslcertkey as object[])[0]).sort()).toEqual(['certkey', 'status']);
   });
 
   it('deletes: 1541 while bound as userDataEncryptionKey, 1540 when absent, done after unbind', async () => {

@@ -46,7 +46,7 @@ beforeAll(async () => {
     ],
     tls: { certPem: tls.server.certPem, keyPem: tls.server.keyPem },
   });
-  base = sim.appliances[0]!.nitroUrl;
+  base = sim.appliances[0].nitroUrl;
   token = await login(base);
 });
 afterAll(async () => {
@@ -96,7 +96,7 @@ describe('sslcertkey as renewal tools use it', () => {
     expect((await link('leaf', 'absent')).data.errorcode).toBe(1540);
     expect((await link('leaf', 'link-ca')).data.errorcode).toBe(0);
     const got = await nitro(base, 'GET', 'sslcertkey/leaf', undefined, { token });
-    expect((got.data.sslcertkey as Record<string, unknown>[])[0]!.linkcertkeyname).toBe('link-ca');
+    expect((got.data.sslcertkey as Record<string, unknown>[])[0].linkcertkeyname).toBe('link-ca');
     expect((await nitro(base, 'DELETE', 'sslcertkey/link-ca', undefined, { token })).data.errorcode).toBe(1541);
     expect((await nitro(base, 'POST', 'sslcertkey?action=unlink', { sslcertkey: { certkey: 'leaf' } }, { token })).data.errorcode).toBe(0);
     expect((await nitro(base, 'POST', 'sslcertkey?action=unlink', { sslcertkey: { certkey: 'leaf' } }, { token })).data.errorcode).toBe(278);
@@ -142,7 +142,7 @@ describe('sessions and names as real clients send them', () => {
     for (const encoded of ['otp%2520key%25202026', 'otp%2Bkey%2B2026']) {
       const r = await rawGet(`${base}/nitro/v1/config/sslcertkey/${encoded}`, { Cookie: `NITRO_AUTH_TOKEN=${token}` });
       expect(r.body.errorcode, encoded).toBe(0);
-      expect((r.body.sslcertkey as Record<string, unknown>[])[0]!.certkey).toBe('otp key 2026');
+      expect((r.body.sslcertkey as Record<string, unknown>[])[0].certkey).toBe('otp key 2026');
     }
     // "%41" encoded twice stays "%41", not "A".
     const pct = await rawGet(`${base}/nitro/v1/config/sslcertkey/a%252541`, { Cookie: `NITRO_AUTH_TOKEN=${token}` });
@@ -153,7 +153,7 @@ describe('sessions and names as real clients send them', () => {
 
 describe('HA, cluster, version and statistics', () => {
   it('hanode: hastatus and hasync are settings, set per node (also on the secondary)', async () => {
-    const [p1, p2] = [sim.appliances[1]!.nitroUrl, sim.appliances[2]!.nitroUrl];
+    const [p1, p2] = [sim.appliances[1].nitroUrl, sim.appliances[2].nitroUrl];
     const [t1, t2] = [await login(p1), await login(p2)];
     const rows = (await nitro(p1, 'GET', 'hanode', undefined, { token: t1 })).data.hanode as Record<string, unknown>[];
     expect(rows.map((r) => [r.id, r.state, r.hastatus, r.hasync])).toEqual([[0, 'Primary', 'ENABLED', 'ENABLED'], [1, 'Secondary', 'ENABLED', 'ENABLED']]);
@@ -162,7 +162,7 @@ describe('HA, cluster, version and statistics', () => {
     const after = (await nitro(p1, 'GET', 'hanode', undefined, { token: t1 })).data.hanode as Record<string, unknown>[];
     expect(after[1]).toMatchObject({ hastatus: 'STAYSECONDARY', hasync: 'DISABLED', state: 'Secondary' });
     // This profile's secondary refuses a configuration write with 368 (the multi profile: 1028).
-    expect(FIRMWARE_PROFILES['rows-certkeyname']!.secondaryWriteCode).toBe(368);
+    expect(FIRMWARE_PROFILES['rows-certkeyname'].secondaryWriteCode).toBe(368);
     expect((await nitro(p2, 'POST', 'nsconfig?action=save', { nsconfig: {} }, { token: t2 })).data.errorcode).toBe(368);
     expect((await nitro(p2, 'PUT', 'hanode', { hanode: { id: 0, hastatus: 'ENABLED', hasync: 'ENABLED' } }, { token: t2 })).data.errorcode).toBe(0);
   });
@@ -175,7 +175,7 @@ describe('HA, cluster, version and statistics', () => {
 
   it('nsversion reports the profile\'s firmware; /stat answers NITRO JSON for ns and hanode, and JSON 258 otherwise', async () => {
     const v = await nitro(base, 'GET', 'nsversion', undefined, { token });
-    expect((v.data.nsversion as Record<string, unknown>).version).toBe(FIRMWARE_PROFILES.multi!.version);
+    expect((v.data.nsversion as Record<string, unknown>).version).toBe(FIRMWARE_PROFILES.multi.version);
     const stat = (type: string) => rawGet(`${base}/nitro/v1/stat/${type}`, { Cookie: `NITRO_AUTH_TOKEN=${token}` });
     const ns = await stat('ns');
     expect(ns.body.errorcode).toBe(0);
@@ -189,7 +189,7 @@ describe('HA, cluster, version and statistics', () => {
 
 describe('binding rows per firmware profile', () => {
   async function rowsOf(index: number): Promise<unknown> {
-    const url = sim.appliances[index]!.nitroUrl;
+    const url = sim.appliances[index].nitroUrl;
     const t = await login(url);
     const p = pki[`rows${index}` as 'rows0' | 'rows1' | 'rows3'];
     await upload(url, t, 'rows.crt', p.certPem);

@@ -12,7 +12,7 @@ beforeAll(async () => {
     appliances: [{ name: 'adc1', firmware: 'multi', username: 'nsroot', password: 'nsroot-pass' }],
     tls: { certPem: tls.server.certPem, keyPem: tls.server.keyPem },
   });
-  base = sim.appliances[0]!.nitroUrl;
+  base = sim.appliances[0].nitroUrl;
   token = await login(base);
 });
 afterAll(async () => {
@@ -28,7 +28,7 @@ describe('systemfile', () => {
     expect(list.data.systemfile).toEqual([expect.objectContaining({ filename: 'hello.pem', filelocation: '/nsconfig/ssl', filesize: 13 })]);
     expect(JSON.stringify(list.data)).not.toContain('filecontent');
     const one = await nitro(base, 'GET', `systemfile?${SSL_ARGS},filename:hello.pem`, undefined, { token });
-    const entry = (one.data.systemfile as { filecontent: string }[])[0]!;
+    const entry = (one.data.systemfile as { filecontent: string }[])[0];
     expect(Buffer.from(entry.filecontent, 'base64').toString()).toBe('hello, world\n');
   });
 
@@ -38,7 +38,7 @@ describe('systemfile', () => {
     expect(again.status).toBe(409);
     expect(again.data.errorcode).toBe(1642);
     const one = await nitro(base, 'GET', `systemfile?${SSL_ARGS},filename:once.pem`, undefined, { token });
-    expect(Buffer.from((one.data.systemfile as { filecontent: string }[])[0]!.filecontent, 'base64').toString()).toBe('first');
+    expect(Buffer.from((one.data.systemfile as { filecontent: string }[])[0].filecontent, 'base64').toString()).toBe('first');
   });
 
   it('refuses a name over 63 characters, a name with a path, and a file over 2 MB (278)', async () => {
@@ -71,6 +71,6 @@ describe('systemfile', () => {
     const one = await nitro(base, 'GET', `systemfile?${SSL_ARGS},filename:a%20b.pem`, undefined, { token });
     expect(one.data.errorcode).toBe(0);
     const count = await nitro(base, 'GET', `systemfile?${SSL_ARGS}&count=yes`, undefined, { token });
-    expect((count.data.systemfile as { __count: number }[])[0]!.__count).toBeGreaterThan(2);
+    expect((count.data.systemfile as { __count: number }[])[0].__count).toBeGreaterThan(2);
   });
 });

@@ -34,20 +34,20 @@ const fileNames = async (base: string, token: string): Promise<string[]> =>
 describe('HA pair', () => {
   it('reports each node (id 0) and its peer (id 1), with its own NSIP', async () => {
     const [a, b] = sim.appliances;
-    const ta = await login(a!.nitroUrl);
-    const tb = await login(b!.nitroUrl);
-    const ha = (await nitro(a!.nitroUrl, 'GET', 'hanode', undefined, { token: ta })).data.hanode as Record<string, unknown>[];
-    const hb = (await nitro(b!.nitroUrl, 'GET', 'hanode', undefined, { token: tb })).data.hanode as Record<string, unknown>[];
+    const ta = await login(a.nitroUrl);
+    const tb = await login(b.nitroUrl);
+    const ha = (await nitro(a.nitroUrl, 'GET', 'hanode', undefined, { token: ta })).data.hanode as Record<string, unknown>[];
+    const hb = (await nitro(b.nitroUrl, 'GET', 'hanode', undefined, { token: tb })).data.hanode as Record<string, unknown>[];
     expect(ha.map((n) => [n.id, n.state])).toEqual([[0, 'Primary'], [1, 'Secondary']]);
     expect(hb.map((n) => [n.id, n.state])).toEqual([[0, 'Secondary'], [1, 'Primary']]);
-    expect(ha[0]!.ipaddress).toBe(hb[1]!.ipaddress);
-    const nsb = (await nitro(b!.nitroUrl, 'GET', 'nsconfig', undefined, { token: tb })).data.nsconfig as Record<string, unknown>;
-    expect(nsb).toMatchObject({ systemtype: 'HA', primaryip: ha[0]!.ipaddress, ipaddress: hb[0]!.ipaddress });
-    expect((await nitro(a!.nitroUrl, 'GET', 'hanode/1', undefined, { token: ta })).data.hanode).toEqual([expect.objectContaining({ id: 1 })]);
+    expect(ha[0].ipaddress).toBe(hb[1].ipaddress);
+    const nsb = (await nitro(b.nitroUrl, 'GET', 'nsconfig', undefined, { token: tb })).data.nsconfig as Record<string, unknown>;
+    expect(nsb).toMatchObject({ systemtype: 'HA', primaryip: ha[0].ipaddress, ipaddress: hb[0].ipaddress });
+    expect((await nitro(a.nitroUrl, 'GET', 'hanode/1', undefined, { token: ta })).data.hanode).toEqual([expect.objectContaining({ id: 1 })]);
   });
 
   it('the secondary refuses writes with 1028 but answers reads', async () => {
-    const b = sim.appliances[1]!;
+    const b = sim.appliances[1];
     const tb = await login(b.nitroUrl);
     const w = await nitro(b.nitroUrl, 'PUT', 'aaaotpparameter', { aaaotpparameter: { encryption: 'ON' } }, { token: tb });
     expect(w.data.errorcode).toBe(1028);
@@ -59,40 +59,40 @@ describe('HA pair', () => {
 
   it('propagates configuration at once, but /nsconfig/ssl files only after hafiles sync', async () => {
     const [a, b] = sim.appliances;
-    const ta = await login(a!.nitroUrl);
-    const tb = await login(b!.nitroUrl);
+    const ta = await login(a.nitroUrl);
+    const tb = await login(b.nitroUrl);
     const pair = selfSignedCert({ cn: 'ha-cert' });
-    await upload(a!.nitroUrl, ta, 'ha.crt', pair.certPem);
-    await upload(a!.nitroUrl, ta, 'ha.key', pair.keyPem);
-    expect((await addCertkey(a!.nitroUrl, ta, { certkey: 'ha', cert: 'ha.crt', key: 'ha.key' })).data.errorcode).toBe(0);
-    expect((await nitro(b!.nitroUrl, 'GET', 'sslcertkey/ha', undefined, { token: tb })).data.errorcode).toBe(0);
-    expect(await fileNames(b!.nitroUrl, tb)).not.toContain('ha.crt');
-    const sync = await nitro(a!.nitroUrl, 'POST', 'hafiles?action=sync', { hafiles: { mode: ['ssl'] } }, { token: ta });
+    await upload(a.nitroUrl, ta, 'ha.crt', pair.certPem);
+    await upload(a.nitroUrl, ta, 'ha.key', pair.keyPem);
+    expect((await addCertkey(a.nitroUrl, ta, { certkey: 'ha', cert: 'ha.crt', key: 'ha.key' })).data.errorcode).toBe(0);
+    expect((await nitro(b.nitroUrl, 'GET', 'sslcertkey/ha', undefined, { token: tb })).data.errorcode).toBe(0);
+    expect(await fileNames(b.nitroUrl, tb)).not.toContain('ha.crt');
+    const sync = await nitro(a.nitroUrl, 'POST', 'hafiles?action=sync', { hafiles: { mode: ['ssl'] } }, { token: ta });
     expect(sync.data.errorcode).toBe(0);
-    expect(await fileNames(b!.nitroUrl, tb)).toEqual(expect.arrayContaining(['ha.crt', 'ha.key']));
+    expect(await fileNames(b.nitroUrl, tb)).toEqual(expect.arrayContaining(['ha.crt', 'ha.key']));
   });
 
   it('copies files to the secondary by itself after haFileSyncDelayMs', async () => {
     const [a, b] = autoSim.appliances;
-    const ta = await login(a!.nitroUrl);
-    const tb = await login(b!.nitroUrl);
-    await upload(a!.nitroUrl, ta, 'later.pem', 'x');
-    expect(await fileNames(b!.nitroUrl, tb)).not.toContain('later.pem');
+    const ta = await login(a.nitroUrl);
+    const tb = await login(b.nitroUrl);
+    await upload(a.nitroUrl, ta, 'later.pem', 'x');
+    expect(await fileNames(b.nitroUrl, tb)).not.toContain('later.pem');
     await new Promise((r) => setTimeout(r, 700));
-    expect(await fileNames(b!.nitroUrl, tb)).toContain('later.pem');
+    expect(await fileNames(b.nitroUrl, tb)).toContain('later.pem');
   });
 
   it('fails over through the control endpoint: roles swap and writes follow the primary', async () => {
     const [a, b] = sim.appliances;
-    expect(await failover(b!.controlUrl!)).toBe('adc-b');
-    const ta = await login(a!.nitroUrl);
-    const tb = await login(b!.nitroUrl);
-    expect(((await nitro(a!.nitroUrl, 'GET', 'hanode', undefined, { token: ta })).data.hanode as { state: string }[])[0]!.state).toBe('Secondary');
-    expect((await nitro(a!.nitroUrl, 'PUT', 'aaaotpparameter', { aaaotpparameter: { encryption: 'ON' } }, { token: ta })).data.errorcode).toBe(1028);
-    expect((await nitro(b!.nitroUrl, 'PUT', 'aaaotpparameter', { aaaotpparameter: { encryption: 'ON' } }, { token: tb })).data.errorcode).toBe(0);
-    expect((await labState(a!.controlUrl!)).otp.encryption).toBe('ON');
-    expect(await failover(a!.controlUrl!)).toBe('adc-a');
-    expect((await labState(a!.controlUrl!)).role).toBe('primary');
+    expect(await failover(b.controlUrl!)).toBe('adc-b');
+    const ta = await login(a.nitroUrl);
+    const tb = await login(b.nitroUrl);
+    expect(((await nitro(a.nitroUrl, 'GET', 'hanode', undefined, { token: ta })).data.hanode as { state: string }[])[0].state).toBe('Secondary');
+    expect((await nitro(a.nitroUrl, 'PUT', 'aaaotpparameter', { aaaotpparameter: { encryption: 'ON' } }, { token: ta })).data.errorcode).toBe(1028);
+    expect((await nitro(b.nitroUrl, 'PUT', 'aaaotpparameter', { aaaotpparameter: { encryption: 'ON' } }, { token: tb })).data.errorcode).toBe(0);
+    expect((await labState(a.controlUrl!)).otp.encryption).toBe('ON');
+    expect(await failover(a.controlUrl!)).toBe('adc-a');
+    expect((await labState(a.controlUrl!)).role).toBe('primary');
   });
 
   it('refuses failover of a stand-alone appliance', async () => {
@@ -103,7 +103,7 @@ describe('HA pair', () => {
       control: true,
     });
     try {
-      await expect(failover(solo.appliances[0]!.controlUrl!)).rejects.toThrow(/409/);
+      await expect(failover(solo.appliances[0].controlUrl!)).rejects.toThrow(/409/);
     } finally {
       await solo.stop();
     }

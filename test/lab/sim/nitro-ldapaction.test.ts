@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 async function get(appliance: number, path: string) {
-  const base = sim.appliances[appliance]!.nitroUrl;
+  const base = sim.appliances[appliance].nitroUrl;
   const token = await login(base, 'nsroot', 'nsroot-pass');
   return nitro(base, 'GET', path, undefined, { token });
 }
@@ -48,7 +48,7 @@ describe('NITRO authenticationldapaction', () => {
     expect(list[1]).toMatchObject({ servername: 'dc2.corp.example', serverport: 389, sectype: 'TLS', ldapbase: 'ou=Users,dc=corp', ldaploginname: 'userPrincipalName', searchfilter: 'memberOf=cn=OTP,dc=corp', otpsecret: 'extensionAttribute15' });
     expect(list[0]).not.toHaveProperty('otpsecret');
     expect(JSON.stringify(r.data)).not.toContain(BIND_PASSWORD);
-    expect(Object.keys(list[0]!).some((k) => k.includes('password'))).toBe(false);
+    expect(Object.keys(list[0]).some((k) => k.includes('password'))).toBe(false);
   });
 
   it('reads one by name, and answers 258 for a name it does not have', async () => {
@@ -87,6 +87,6 @@ describe('the replication relay', () => {
     while (got.map((g) => g.text).join('') !== 'one,two,three' && Date.now() - sent < 3000) await new Promise((r) => setTimeout(r, 20));
     c.destroy();
     expect(got.map((g) => g.text).join('')).toBe('one,two,three');
-    expect(got[0]!.at - sent).toBeGreaterThanOrEqual(290);
+    expect(got[0].at - sent).toBeGreaterThanOrEqual(290);
   });
 });

@@ -12,7 +12,7 @@ beforeAll(async () => {
     tls: { certPem: tls.server.certPem, keyPem: tls.server.keyPem },
     sessionTimeoutSec: 1,
   });
-  base = sim.appliances[0]!.nitroUrl;
+  base = sim.appliances[0].nitroUrl;
 });
 afterAll(async () => {
   await sim.stop();
@@ -101,7 +101,7 @@ describe('NITRO sessions', () => {
   });
 
   it('serves the same NITRO over HTTPS', async () => {
-    const https = sim.appliances[0]!.nitroHttpsUrl;
+    const https = sim.appliances[0].nitroHttpsUrl;
     expect(https).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const token = await login(https);
     const r = await nitro(https, 'GET', 'hanode', undefined, { token });
@@ -111,6 +111,6 @@ describe('NITRO sessions', () => {
   it('keeps the control endpoint off unless asked (404)', async () => {
     const r = await fetch(`${base}/__lab/state`);
     expect(r.status).toBe(404);
-    expect(sim.appliances[0]!.controlUrl).toBeUndefined();
+    expect(sim.appliances[0].controlUrl).toBeUndefined();
   });
 });

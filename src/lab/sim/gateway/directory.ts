@@ -63,7 +63,7 @@ export async function readUser(dir: SimDirectoryConfig, login: string): Promise<
       sizeLimit: 2,
     });
     if (searchEntries.length !== 1) return undefined;
-    const e = searchEntries[0]!;
+    const e = searchEntries[0];
     const key = Object.keys(e).find((k) => k.toLowerCase() === dir.attribute.toLowerCase());
     return { dn: e.dn, values: valuesOf(key ? e[key] : undefined) };
   });

@@ -238,7 +238,7 @@ export function createGatewayHandler(node: SimNode, dir: SimDirectoryConfig | un
           sendText(res, 200, loginRequirements(newContext(state, pending?.prefix ?? NF_PREFIX), failure('expired'), firstFields()), AUTH_RESPONSE_TYPE);
           return;
         }
-        state.contexts.delete(form.StateContext!);
+        state.contexts.delete(form.StateContext);
         sendText(res, 200, successResponse(), AUTH_RESPONSE_TYPE);
         return;
       }

@@ -56,7 +56,7 @@ export function checkPasscode(node: SimNode, user: { dn: string; values: string[
   const keys = gatewayKeys(node);
   let devices: PlainDevice[];
   try {
-    devices = readSecrets(user.values[0]!, new Keyring(keys.usable.map((k) => k.km))).devices;
+    devices = readSecrets(user.values[0], new Keyring(keys.usable.map((k) => k.km))).devices;
   } catch (err) {
     const unusable = keys.unusable.map((k) => `${k.certkey}: ${k.reason}`).join('; ');
     return { ok: false, kind: 'passcode', reason: `cannot read the OTP value: ${err instanceof Error ? err.message : String(err)}${unusable ? ` (unusable keys: ${unusable})` : ''}` };

@@ -29,5 +29,5 @@ export function gatewayOptions(raw: Record<string, unknown>): SimGatewayOptions 
     }
     out[key] = value;
   }
-  return out as SimGatewayOptions;
+  return out;
 }
