@@ -8,13 +8,7 @@ import { defineConfig } from 'vitest/config';
 // moments) run afterwards, two at a time: their time is mostly waiting (timeouts, settle windows,
 // late writes), so two share 2 cores without slowing an honest request anywhere near a timeout. `npm test` runs the reliability
 // suites small; `npm run test:long` at full size (test/reliability/size.ts).
-const ALONE = [
-  'test/reliability/faults-nitro.test.ts',
-  'test/reliability/faults-kill.test.ts',
-  'test/reliability/load.test.ts',
-  'test/reliability/random.test.ts',
-  'test/e2e/lockout.test.ts',
-];
+const ALONE = ['test/reliability/faults-nitro.test.ts', 'test/reliability/faults-kill.test.ts', 'test/reliability/load.test.ts', 'test/reliability/random.test.ts', 'test/e2e/lockout.test.ts'];
 
 const common = {
   testTimeout: 60_000,

@@ -39,18 +39,48 @@ export async function startupSecs(cpu: number | undefined): Promise<number> {
   return (await runToEnd(pinned(cpu, [process.execPath, CLI_MAIN, 'directory', 'rekey', '--help']))).secs;
 }
 
-export async function runCommand(slapd: RunningSlapd, o: {
-  from: string; to: string; backup: string; concurrency: number; pageSize: number; cryptoWorkers: number; cpu: number | undefined;
-}): Promise<CommandRun> {
+export async function runCommand(
+  slapd: RunningSlapd,
+  o: {
+    from: string;
+    to: string;
+    backup: string;
+    concurrency: number;
+    pageSize: number;
+    cryptoWorkers: number;
+    cpu: number | undefined;
+  },
+): Promise<CommandRun> {
   const argv = pinned(o.cpu, [
     // BENCH_NODE_ARGS: flags for the command's Node only (--cpu-prof is refused in NODE_OPTIONS).
-    process.execPath, ...(process.env['BENCH_NODE_ARGS']?.split(' ').filter(Boolean) ?? []), CLI_MAIN, 'directory', 'rekey',
-    '--url', slapd.url, '--bind-dn', slapd.serviceDN, '--password-env', PASSWORD_ENV,
-    '--base', slapd.usersDN, '--attribute', ATTRIBUTE,
-    '--from-cert', o.from, '--to-cert', o.to,
-    '--concurrency', String(o.concurrency), '--page-size', String(o.pageSize),
+    process.execPath,
+    ...(process.env['BENCH_NODE_ARGS']?.split(' ').filter(Boolean) ?? []),
+    CLI_MAIN,
+    'directory',
+    'rekey',
+    '--url',
+    slapd.url,
+    '--bind-dn',
+    slapd.serviceDN,
+    '--password-env',
+    PASSWORD_ENV,
+    '--base',
+    slapd.usersDN,
+    '--attribute',
+    ATTRIBUTE,
+    '--from-cert',
+    o.from,
+    '--to-cert',
+    o.to,
+    '--concurrency',
+    String(o.concurrency),
+    '--page-size',
+    String(o.pageSize),
     ...(o.cryptoWorkers > 0 ? ['--crypto-workers', String(o.cryptoWorkers)] : []),
-    '--backup', o.backup, '--yes', '--json',
+    '--backup',
+    o.backup,
+    '--yes',
+    '--json',
   ]);
   try {
     const r = await runToEnd(argv, { env: { ...process.env, [PASSWORD_ENV]: slapd.servicePassword }, keepStdout: true });

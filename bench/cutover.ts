@@ -38,7 +38,10 @@ function adc(args: string[], home: string, cwd: string): { code: number | null; 
 
 /** The stretches of a run outside its steps, from the journal's timestamps (ms). */
 function outsideSteps(stdout: string, wholeStart: number, wholeMs: number): Record<string, number> {
-  const events = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; t: string });
+  const events = stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { type: string; t: string });
   const at = (type: string, last = false) => {
     const list = events.filter((e) => e.type === type);
     const e = last ? list[list.length - 1] : list[0];
@@ -100,7 +103,9 @@ try {
   for (const [k, v] of outside) console.log(`    ${k}: ${seconds(median(v))}`);
   console.log('    (the end-of-run check, after an unbind, first lets registrations the gateways began under the unbound key finish: 3 s)');
   const own = median(totals.map((t) => t.own));
-  console.log(`\nwhole cutover (command start to exit, start-up and end-of-run checks included), median of ${runs}: ${seconds(median(totals.map((t) => t.whole)))}; own time ${seconds(own)} (goal: under 10 s) ${own < 10_000 ? 'MET' : 'NOT MET'}`);
+  console.log(
+    `\nwhole cutover (command start to exit, start-up and end-of-run checks included), median of ${runs}: ${seconds(median(totals.map((t) => t.whole)))}; own time ${seconds(own)} (goal: under 10 s) ${own < 10_000 ? 'MET' : 'NOT MET'}`,
+  );
   await labDown(labDir);
 } finally {
   rmSync(root, { recursive: true, force: true });

@@ -11,7 +11,9 @@ export function median(xs: number[]): number {
 }
 
 export function load(): string {
-  return loadavg().map((l) => l.toFixed(2)).join(' ');
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 }
 
 export interface Phase {

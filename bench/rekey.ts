@@ -66,7 +66,9 @@ async function main(o: BenchOptions): Promise<void> {
       await pinPid(slapd.pid, SLAPD_CPU);
       await pinPid(process.pid, CLIENT_CPU);
     }
-    say(`adc-cutover rekey benchmark: ${o.users} users, ${o.concurrency} writer connections, group ${o.groupSize}, page ${o.pageSize}, ${o.runs} run(s)${o.cryptoWorkers ? `, ${o.cryptoWorkers} crypto worker(s)` : ''}${o.pin ? `, pinned: slapd on CPU ${SLAPD_CPU}, command/ldapmodify/bench on CPU ${CLIENT_CPU}` : ', not pinned'}; ${cpus} CPUs, load ${load()}`);
+    say(
+      `adc-cutover rekey benchmark: ${o.users} users, ${o.concurrency} writer connections, group ${o.groupSize}, page ${o.pageSize}, ${o.runs} run(s)${o.cryptoWorkers ? `, ${o.cryptoWorkers} crypto worker(s)` : ''}${o.pin ? `, pinned: slapd on CPU ${SLAPD_CPU}, command/ldapmodify/bench on CPU ${CLIENT_CPU}` : ', not pinned'}; ${cpus} CPUs, load ${load()}`,
+    );
     let t = Date.now();
     await seedUsers(slapd, o.users, oldKey, (n) => process.stderr.write(`  seeded ${n}\n`));
     say(`seeded in ${((Date.now() - t) / 1000).toFixed(1)} s (slapd ${slapd.url}, back_mdb dbnosync)`);
@@ -96,8 +98,13 @@ async function main(o: BenchOptions): Promise<void> {
       // Everything is under the new key now: the command moves it back.
       const command = await phase(slapd.pid, async () => {
         const r = await runCommand(slapd, {
-          from: keyFiles.new, to: keyFiles.old, backup: join(dir, `backup-${run}.jsonl`),
-          concurrency: o.concurrency, pageSize: o.pageSize, cryptoWorkers: o.cryptoWorkers, cpu,
+          from: keyFiles.new,
+          to: keyFiles.old,
+          backup: join(dir, `backup-${run}.jsonl`),
+          concurrency: o.concurrency,
+          pageSize: o.pageSize,
+          cryptoWorkers: o.cryptoWorkers,
+          cpu,
         });
         checkSummary('command', r.summary, u);
         return r;
@@ -105,32 +112,44 @@ async function main(o: BenchOptions): Promise<void> {
       const startup = await startupSecs(cpu);
       const round: Round = { ldapmodify, command, startup };
       say(`run ${run}: ldapmodify ceiling ${describe(u, ldapmodify)}`);
-      say(`run ${run}: whole command      ${describe(u, command)}; ratio ${(ldapmodify.secs / command.secs).toFixed(2)}; peak RSS ${command.peakRssMb!.toFixed(0)} MB; start-up alone ${startup.toFixed(2)} s`);
+      say(
+        `run ${run}: whole command      ${describe(u, command)}; ratio ${(ldapmodify.secs / command.secs).toFixed(2)}; peak RSS ${command.peakRssMb!.toFixed(0)} MB; start-up alone ${startup.toFixed(2)} s`,
+      );
 
       if (o.inProcess) {
         const files2 = await prepare();
         const conns: DirectoryClient[] = await Promise.all(Array.from({ length: o.concurrency }, svc));
         let ldapts: Phase;
         try {
-          ldapts = await phase(slapd.pid, () => inProcess(async () => {
-            const r = await ldaptsCeiling(conns, files2, o.groupSize);
-            if (r.entries !== u) throw new Error(`ldapts ceiling wrote ${r.entries} of ${u}`);
-          }));
+          ldapts = await phase(slapd.pid, () =>
+            inProcess(async () => {
+              const r = await ldaptsCeiling(conns, files2, o.groupSize);
+              if (r.entries !== u) throw new Error(`ldapts ceiling wrote ${r.entries} of ${u}`);
+            }),
+          );
         } finally {
           await Promise.all(conns.map((c) => c.close()));
         }
         let reported = 0;
         const backupFile = join(dir, `engine-backup-${run}.jsonl`);
-        const engine = await phase(slapd.pid, () => inProcess(async () => {
-          const s = await runRekey({
-            connect: svc, base: slapd.usersDN, filter: '(objectClass=user)', attribute: ATTRIBUTE,
-            job: { kind: 'rekey', from: [newKey], to: oldKey }, backupFile,
-            concurrency: o.concurrency, groupSize: o.groupSize, pageSize: o.pageSize,
-            ...(o.cryptoWorkers > 0 ? { cryptoWorkers: o.cryptoWorkers } : {}),
-            ...(o.onEntry ? { onEntry: (r: EntryReport) => void (reported += r.devices.length > 0 ? 1 : 0) } : {}),
-          });
-          checkSummary('engine', s, u);
-        }));
+        const engine = await phase(slapd.pid, () =>
+          inProcess(async () => {
+            const s = await runRekey({
+              connect: svc,
+              base: slapd.usersDN,
+              filter: '(objectClass=user)',
+              attribute: ATTRIBUTE,
+              job: { kind: 'rekey', from: [newKey], to: oldKey },
+              backupFile,
+              concurrency: o.concurrency,
+              groupSize: o.groupSize,
+              pageSize: o.pageSize,
+              ...(o.cryptoWorkers > 0 ? { cryptoWorkers: o.cryptoWorkers } : {}),
+              ...(o.onEntry ? { onEntry: (r: EntryReport) => void (reported += r.devices.length > 0 ? 1 : 0) } : {}),
+            });
+            checkSummary('engine', s, u);
+          }),
+        );
         rmSync(backupFile, { force: true });
         if (o.onEntry && reported !== u) throw new Error(`onEntry saw ${reported} of ${u} entries`);
         round.ldapts = ldapts;
@@ -149,7 +168,9 @@ async function main(o: BenchOptions): Promise<void> {
       `whole command      ${rate((r) => r.command.secs)} vs ldapmodify ceiling ${rate((r) => r.ldapmodify.secs)}: ratio ${med((r) => r.ldapmodify.secs / r.command.secs).toFixed(2)}; command peak RSS ${Math.max(...rounds.map((r) => r.command.peakRssMb!)).toFixed(0)} MB; start-up ${med((r) => r.startup).toFixed(2)} s of ${med((r) => r.command.secs).toFixed(2)} s`,
     ];
     if (o.inProcess) {
-      lines.push(`engine in-process  ${rate((r) => r.engine?.secs)} vs ldapts ceiling ${rate((r) => r.ldapts?.secs)}: ratio ${med((r) => (r.ldapts && r.engine ? r.ldapts.secs / r.engine.secs : undefined)).toFixed(2)}`);
+      lines.push(
+        `engine in-process  ${rate((r) => r.engine?.secs)} vs ldapts ceiling ${rate((r) => r.ldapts?.secs)}: ratio ${med((r) => (r.ldapts && r.engine ? r.ldapts.secs / r.engine.secs : undefined)).toFixed(2)}`,
+      );
     }
     lines.push(`this process's peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB (seeding, LDIF, ceilings${o.inProcess ? ', the in-process engine' : ''})`);
     say(lines.join('\n'));

@@ -7,14 +7,15 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 
-const onPath = (cmd) => (process.env.PATH ?? '').split(':').some((dir) => {
-  try {
-    accessSync(`${dir}/${cmd}`, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-});
+const onPath = (cmd) =>
+  (process.env.PATH ?? '').split(':').some((dir) => {
+    try {
+      accessSync(`${dir}/${cmd}`, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 const executable = (file) => {
   try {
     accessSync(file, constants.X_OK);
@@ -49,8 +50,8 @@ const command = `apt-get update && DEBIAN_FRONTEND=noninteractive apt-get instal
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 if (!isRoot || !onPath('apt-get')) {
   process.stderr.write(
-    `npm test: the suite needs ${wanted.join(', ')}, which ${wanted.length === 1 ? 'is' : 'are'} not installed.\n`
-    + `Install ${wanted.length === 1 ? 'it' : 'them'} as root, then run npm test again:\n  ${isRoot ? '' : 'sudo '}${command}\n`,
+    `npm test: the suite needs ${wanted.join(', ')}, which ${wanted.length === 1 ? 'is' : 'are'} not installed.\n` +
+      `Install ${wanted.length === 1 ? 'it' : 'them'} as root, then run npm test again:\n  ${isRoot ? '' : 'sudo '}${command}\n`,
   );
   process.exit(2);
 }

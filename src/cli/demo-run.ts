@@ -32,8 +32,11 @@ export async function runDemo(argv: DemoArgs): Promise<number> {
     say('');
     const tty = process.stderr.isTTY && process.env['CI'] !== 'true';
     const result = await runPlaybook({
-      playbook: PLAYBOOK, inventory: status.inventory, reporter: new Reporters([tty ? new ListrReporter() : new PlainReporter()]),
-      signal: new AbortController().signal, onPlan: (plan) => say(formatPlan(plan)),
+      playbook: PLAYBOOK,
+      inventory: status.inventory,
+      reporter: new Reporters([tty ? new ListrReporter() : new PlainReporter()]),
+      signal: new AbortController().signal,
+      onPlan: (plan) => say(formatPlan(plan)),
     });
     say('');
     say(formatReport(result.report));

@@ -77,10 +77,18 @@ async function resolveConn(a: ConnArgs): Promise<Conn> {
     }
   }
   return {
-    url, bindDN, password, caPem, startTls: a['start-tls'] ?? d?.startTls ?? false,
+    url,
+    bindDN,
+    password,
+    caPem,
+    startTls: a['start-tls'] ?? d?.startTls ?? false,
     timeoutMs: Math.max(1, a.timeout ?? 30) * 1000,
-    base: a.base ?? d?.base, filter: a.filter ?? d?.filter ?? '(objectClass=user)', attribute: a.attribute ?? d?.attribute,
-    pageSize: a['page-size'] ?? d?.pageSize ?? 500, concurrency: d?.concurrency, extraAttributes: d?.extraAttributes,
+    base: a.base ?? d?.base,
+    filter: a.filter ?? d?.filter ?? '(objectClass=user)',
+    attribute: a.attribute ?? d?.attribute,
+    pageSize: a['page-size'] ?? d?.pageSize ?? 500,
+    concurrency: d?.concurrency,
+    extraAttributes: d?.extraAttributes,
     ...(inv ? { inventory: inv } : {}),
   };
 }
@@ -110,8 +118,9 @@ async function inventoryKey(c: Conn, which: 'old' | 'new', allowExpired: boolean
   const spec = inv.certificates[which];
   const passphrase = spec.passphrase ? await inventorySecret(spec.passphrase, inv) : undefined;
   registerSecret(passphrase);
-  return loadKeyMaterial({ cert: spec.cert, key: spec.key, passphrase, allowExpired })
-    .catch((err: Error) => { throw new InputError(`${inv.file} certificates.${which}: ${err.message}`); });
+  return loadKeyMaterial({ cert: spec.cert, key: spec.key, passphrase, allowExpired }).catch((err: Error) => {
+    throw new InputError(`${inv.file} certificates.${which}: ${err.message}`);
+  });
 }
 
 /** A secret the inventory refers to (there is one only with -i, so its reader is loaded then). */
@@ -138,7 +147,8 @@ export async function census(parsed: unknown): Promise<number> {
   const client = await connector(c)();
   try {
     const r = await runCensus(client, {
-      ...scope(c), extraAttributes: (argv['extra-attribute'] as string[] | undefined) ?? c.extraAttributes,
+      ...scope(c),
+      extraAttributes: (argv['extra-attribute'] as string[] | undefined) ?? c.extraAttributes,
       ...(keys.length ? { keyring: new Keyring(keys), kidLabels: Object.fromEntries(keys.map((k) => [k.kidText, k.subject])) } : {}),
     });
     printCensus(r, argv.json);
@@ -188,13 +198,23 @@ export async function restore(parsed: unknown): Promise<number> {
   if (argv['reencrypt-changed'] && keys.length < 2) throw new InputError('--reencrypt-changed needs --new-cert (or -i inventory: certificates.new) to read the devices registered since the run');
   await confirmUnlessDry(argv, `Put the values of ${argv['backup-file'] as string} back in ${c.url}?`, 'directory restore');
   const s = await runRestore({
-    connect: connector(c, argv['dry-run'] === true), backupFile: argv['backup-file'] as string, keys,
+    connect: connector(c, argv['dry-run'] === true),
+    backupFile: argv['backup-file'] as string,
+    keys,
     concurrency: (argv['concurrency'] as number | undefined) ?? c.concurrency,
     // The backup names its attribute; only a flag overrides it, never the inventory's.
-    attribute: argv.attribute, ...(argv['reencrypt-changed'] ? { reencryptChangedUnder: old } : {}),
-    signal: interrupt(), onProgress: progressPrinter(argv.json),
+    attribute: argv.attribute,
+    ...(argv['reencrypt-changed'] ? { reencryptChangedUnder: old } : {}),
+    signal: interrupt(),
+    onProgress: progressPrinter(argv.json),
   });
-  printSummary(s, argv.json, s.changedSince.length ? `changed since the run (not put back${argv['reencrypt-changed'] ? '; devices re-encrypted under the old certificate' : ''}):\n${s.changedSince.map((d) => `  ${d}`).join('\n')}` : undefined);
+  printSummary(
+    s,
+    argv.json,
+    s.changedSince.length
+      ? `changed since the run (not put back${argv['reencrypt-changed'] ? '; devices re-encrypted under the old certificate' : ''}):\n${s.changedSince.map((d) => `  ${d}`).join('\n')}`
+      : undefined,
+  );
   return exitOf(s);
 }
 
@@ -207,13 +227,19 @@ async function confirmUnlessDry(argv: Args, question: string, command: string): 
 async function write(argv: Args, c: Conn, job: RekeyJob): Promise<number> {
   const dryRun = argv['dry-run'] === true;
   const where = scope(c);
-  const backupFile = dryRun ? undefined : (argv['backup'] as string | undefined) ?? defaultBackup(job.kind);
+  const backupFile = dryRun ? undefined : ((argv['backup'] as string | undefined) ?? defaultBackup(job.kind));
   const s = await runRekey({
-    connect: connector(c, dryRun), ...where, job, backupFile,
-    concurrency: (argv['concurrency'] as number | undefined) ?? c.concurrency, rate: argv['rate'] as number | undefined,
-    maxFailures: argv['max-failures'] as number | undefined, maxFailureRatio: argv['max-failure-ratio'] as number | undefined,
+    connect: connector(c, dryRun),
+    ...where,
+    job,
+    backupFile,
+    concurrency: (argv['concurrency'] as number | undefined) ?? c.concurrency,
+    rate: argv['rate'] as number | undefined,
+    maxFailures: argv['max-failures'] as number | undefined,
+    maxFailureRatio: argv['max-failure-ratio'] as number | undefined,
     cryptoWorkers: argv['crypto-workers'] as number | undefined,
-    signal: interrupt(), onProgress: progressPrinter(argv.json),
+    signal: interrupt(),
+    onProgress: progressPrinter(argv.json),
   });
   printSummary(s, argv.json);
   return exitOf(s);

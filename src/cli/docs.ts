@@ -13,7 +13,8 @@ const NAME = 'adc-cutover';
 async function helpOf(path: string[]): Promise<string> {
   const args = [...path, '--help'];
   let out = '';
-  await buildCli(args, () => undefined, { wrap: WIDTH }).exitProcess(false)
+  await buildCli(args, () => undefined, { wrap: WIDTH })
+    .exitProcess(false)
     .parseAsync(args, {}, (_err, _argv, output) => {
       out = output;
     });
@@ -35,23 +36,25 @@ function subcommands(help: string, path: string[]): string[] {
 
 /** Commands whose --help is not yargs': their text comes from where they define it. */
 const OWN_HELP: Record<string, () => string> = {
-  completion: () => [
-    `${NAME} completion`,
-    '',
-    'Prints the shell completion script (bash; zsh with bashcompinit). Install it with:',
-    '',
-    `  ${NAME} completion >> ~/.bashrc`,
-    '',
-    'It completes commands and options from the same definition as --help and this page.',
-  ].join('\n'),
-  otptool: () => [
-    `${NAME} otptool -Host … -operation 0|1|2 …`,
-    '',
-    "The vendor OTP encryption tool's command line, taken as operators type it (not yargs' syntax),",
-    `done safely. \`${NAME} otptool -help\` prints:`,
-    '',
-    otptoolUsage().trimEnd(),
-  ].join('\n'),
+  completion: () =>
+    [
+      `${NAME} completion`,
+      '',
+      'Prints the shell completion script (bash; zsh with bashcompinit). Install it with:',
+      '',
+      `  ${NAME} completion >> ~/.bashrc`,
+      '',
+      'It completes commands and options from the same definition as --help and this page.',
+    ].join('\n'),
+  otptool: () =>
+    [
+      `${NAME} otptool -Host … -operation 0|1|2 …`,
+      '',
+      "The vendor OTP encryption tool's command line, taken as operators type it (not yargs' syntax),",
+      `done safely. \`${NAME} otptool -help\` prints:`,
+      '',
+      otptoolUsage().trimEnd(),
+    ].join('\n'),
 };
 
 export async function renderCliDoc(): Promise<string> {
@@ -86,8 +89,11 @@ export async function renderCliDoc(): Promise<string> {
 
 const invoked = process.argv[1] ? realpathSync(process.argv[1]) : '';
 if (invoked === fileURLToPath(import.meta.url)) {
-  renderCliDoc().then((doc) => process.stdout.write(doc), (err: Error) => {
-    process.stderr.write(`docs: ${err.stack ?? err.message}\n`);
-    process.exitCode = 1;
-  });
+  renderCliDoc().then(
+    (doc) => process.stdout.write(doc),
+    (err: Error) => {
+      process.stderr.write(`docs: ${err.stack ?? err.message}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

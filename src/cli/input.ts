@@ -9,7 +9,9 @@ export async function readValueArg(value: string | undefined, what = 'value'): P
   if (value !== '-' && value !== '') return value;
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  const text = Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
   if (!text) throw new InputError(`no ${what} on stdin`);
   return text;
 }
@@ -48,10 +50,12 @@ export async function promptSecret(question: string): Promise<string> {
 export async function confirm(question: string): Promise<boolean> {
   if (!isInteractive()) return false;
   const rl = createInterface({ input: process.stdin, output: process.stderr });
-  return new Promise((resolve) => rl.question(`${question} [y/N] `, (a) => {
-    rl.close();
-    resolve(/^y(es)?$/i.test(a.trim()));
-  }));
+  return new Promise((resolve) =>
+    rl.question(`${question} [y/N] `, (a) => {
+      rl.close();
+      resolve(/^y(es)?$/i.test(a.trim()));
+    }),
+  );
 }
 
 /**

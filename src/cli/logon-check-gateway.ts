@@ -41,12 +41,9 @@ const stdio: Output = {
 };
 
 /** The command without yargs: exit code 0 on a good logon, 1 on a failed one; InputError on bad input. */
-export async function runLogonCheck(
-  args: LogonCheckArgs, io: Output = stdio, timing: Pick<LogonCheckOptions, 'clock' | 'acceptedSteps'> = {},
-): Promise<number> {
+export async function runLogonCheck(args: LogonCheckArgs, io: Output = stdio, timing: Pick<LogonCheckOptions, 'clock' | 'acceptedSteps'> = {}): Promise<number> {
   const passcode = await passcodeSource(args);
-  const password = secretFromEnv(args.passwordEnv, 'password')
-    ?? (isInteractive() ? await promptSecret(`password of ${args.user}`) : undefined);
+  const password = secretFromEnv(args.passwordEnv, 'password') ?? (isInteractive() ? await promptSecret(`password of ${args.user}`) : undefined);
   if (!password) throw new InputError('no password: name the environment variable holding it with --password-env');
   if (args.timeout !== undefined && !(args.timeout > 0)) throw new InputError('--timeout must be a positive number of seconds');
   const result = await logonCheck({
@@ -57,7 +54,9 @@ export async function runLogonCheck(
     flow: args.flow ?? 'auto',
     tls: tlsOptions(args),
     ...(args.timeout !== undefined ? { timeoutMs: args.timeout * 1000 } : {}),
-    onNote: (note) => { if (!args.json) io.err(`${note}\n`); },
+    onNote: (note) => {
+      if (!args.json) io.err(`${note}\n`);
+    },
     // The memory runs use too: a run right after this check waits for a fresh step instead of
     // sending the code this check just used (see src/steps/accepted-steps.ts).
     acceptedSteps: timing.acceptedSteps ?? new FileAcceptedSteps(),

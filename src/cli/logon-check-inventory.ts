@@ -32,7 +32,12 @@ export async function runInventoryLogonCheck(args: InventoryLogonCheckArgs): Pro
   if (pool.length === 0) throw new InputError(`${inv.file}: no canary: or canaries: to log on with`);
   if (args.user !== undefined) {
     pool = pool.filter((c) => c.user.toLowerCase() === args.user!.toLowerCase());
-    if (pool.length === 0) throw new InputError(`--user ${args.user}: not a canary of ${inv.file} (it has: ${canariesOf(inv).map((c) => c.user).join(', ')})`);
+    if (pool.length === 0)
+      throw new InputError(
+        `--user ${args.user}: not a canary of ${inv.file} (it has: ${canariesOf(inv)
+          .map((c) => c.user)
+          .join(', ')})`,
+      );
   }
   const missingSecret = pool.find((c) => !c.totpSecret);
   if (missingSecret) throw new InputError(`${inv.file}: canary ${missingSecret.user} has no totpSecret; logon-check -i needs one (a run reads the device from the directory instead)`);
@@ -50,13 +55,15 @@ export async function runInventoryLogonCheck(args: InventoryLogonCheckArgs): Pro
   }
   if (targets.length === 0) throw new InputError(`${inv.file}: no appliance lists a gateway: URL to log on through`);
 
-  const canaries = await Promise.all(pool.map(async (c) => {
-    const password = await resolveSecret(c.password, inv.baseDir);
-    const totpSecret = await resolveSecret(c.totpSecret!, inv.baseDir);
-    registerSecret(password);
-    registerSecret(totpSecret);
-    return { user: c.user, password, totpSecret: totpSecret.replace(/\s+/g, '').toUpperCase().replace(/=+$/, ''), flow: c.flow };
-  }));
+  const canaries = await Promise.all(
+    pool.map(async (c) => {
+      const password = await resolveSecret(c.password, inv.baseDir);
+      const totpSecret = await resolveSecret(c.totpSecret!, inv.baseDir);
+      registerSecret(password);
+      registerSecret(totpSecret);
+      return { user: c.user, password, totpSecret: totpSecret.replace(/\s+/g, '').toUpperCase().replace(/=+$/, ''), flow: c.flow };
+    }),
+  );
 
   const accepted = new FileAcceptedSteps();
   const results: (LogonResult & { appliance: string; user: string })[] = [];
@@ -67,9 +74,17 @@ export async function runInventoryLogonCheck(args: InventoryLogonCheckArgs): Pro
       process.stderr.write(`${t.gateway}: every canary (${canaries.length}) has logged on here in this TOTP step; waiting ${Math.ceil(choice.waitMs / 1000)} s for the next one\n`);
     }
     const r = await logonCheck({
-      gatewayUrl: t.gateway, user: c.user, password: c.password, passcode: { kind: 'secret', secret: c.totpSecret }, flow: c.flow, tls: t.tls,
-      acceptedSteps: choice.acceptedSteps, ...(args.timeout !== undefined ? { timeoutMs: args.timeout * 1000 } : {}),
-      onNote: (n) => { if (!args.json) process.stderr.write(`${t.gateway}: ${n}\n`); },
+      gatewayUrl: t.gateway,
+      user: c.user,
+      password: c.password,
+      passcode: { kind: 'secret', secret: c.totpSecret },
+      flow: c.flow,
+      tls: t.tls,
+      acceptedSteps: choice.acceptedSteps,
+      ...(args.timeout !== undefined ? { timeoutMs: args.timeout * 1000 } : {}),
+      onNote: (n) => {
+        if (!args.json) process.stderr.write(`${t.gateway}: ${n}\n`);
+      },
     });
     for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
     results.push({ ...r, appliance: t.appliance, user: c.user });

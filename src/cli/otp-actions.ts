@@ -1,10 +1,7 @@
 // What each `adc-cutover otp …` command does, once otp.ts has parsed its flags. Loaded only when
 // one of them runs: the crypto here (node-forge) is most of what `otp` costs to start.
 import { EXIT, InputError } from '../errors.js';
-import {
-  Keyring, kidsOf, parseAttribute, readSecrets, rekeyValue, secondsLeftInStep, toB64Url, totpCode,
-  type OtpKeyMaterial,
-} from '../otp/index.js';
+import { Keyring, kidsOf, parseAttribute, readSecrets, rekeyValue, secondsLeftInStep, toB64Url, totpCode, type OtpKeyMaterial } from '../otp/index.js';
 import { readValueArg, secretFromEnv } from './input.js';
 import { keyArgsOf, loadKeyArgs } from './key-options.js';
 
@@ -43,9 +40,7 @@ export async function rekey(argv: OtpArgs): Promise<number> {
 
 export async function code(argv: OtpArgs): Promise<number> {
   const secret = secretFromEnv(argv['secret-env'] as string | undefined, 'TOTP secret');
-  const devices = secret
-    ? [{ name: 'secret', secret }]
-    : readSecrets(await readValueArg(argv.value), new Keyring([await loadKeyArgs(keyArgsOf(argv), 'certificate')])).devices;
+  const devices = secret ? [{ name: 'secret', secret }] : readSecrets(await readValueArg(argv.value), new Keyring([await loadKeyArgs(keyArgsOf(argv), 'certificate')])).devices;
   const codes = devices.map((d) => ({ name: d.name, code: totpCode(d.secret, { alg: d.alg }), secondsLeft: secondsLeftInStep() }));
   print(argv.json === true, codes, codes.map((c) => `${c.name}\t${c.code}\t(${c.secondsLeft}s left)`).join('\n'));
   return EXIT.ok;
@@ -57,9 +52,15 @@ function transform(value: string, from: Keyring, to: OtpKeyMaterial, includeLega
   if (stuck.length > 0) {
     // A value with a device we cannot move stays as it is: writing half of it would lose nothing
     // today but leave a device the new certificate cannot read.
-    throw new InputError(stuck.map((d) => d.action === 'unknown-kid'
-      ? `device "${d.name}": cannot decrypt with this certificate: its KID ${d.kid} is not the source certificate's (${from.kidTexts().join(', ')})`
-      : d.detail ?? `device "${d.name}" is unreadable`).join('\n'));
+    throw new InputError(
+      stuck
+        .map((d) =>
+          d.action === 'unknown-kid'
+            ? `device "${d.name}": cannot decrypt with this certificate: its KID ${d.kid} is not the source certificate's (${from.kidTexts().join(', ')})`
+            : (d.detail ?? `device "${d.name}" is unreadable`),
+        )
+        .join('\n'),
+    );
   }
   if (json) process.stdout.write(`${JSON.stringify({ value: r.value ?? value, changed: r.value !== undefined })}\n`);
   else process.stdout.write(`${r.value ?? value}\n`);

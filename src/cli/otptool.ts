@@ -7,11 +7,8 @@ import { confirm, isInteractive, promptSecret } from './input.js';
 export function registerOtptool(cli: Argv, setCode: (code: number) => void): void {
   cli.command(
     'otptool',
-    'the vendor OTP encryption tool\'s command line (-Host -Port -username -search_base -operation 0|1|2 …); otptool -help',
-    (y) => y
-      .strict(false)
-      .help(false)
-      .parserConfiguration({ 'unknown-options-as-args': true, 'parse-positional-numbers': false, 'short-option-groups': false }),
+    "the vendor OTP encryption tool's command line (-Host -Port -username -search_base -operation 0|1|2 …); otptool -help",
+    (y) => y.strict(false).help(false).parserConfiguration({ 'unknown-options-as-args': true, 'parse-positional-numbers': false, 'short-option-groups': false }),
     async (argv) => {
       // Everything after the command name, exactly as typed (yargs keeps unknown options as positionals).
       const tokens = argv._.slice(1).map(String);
@@ -22,15 +19,17 @@ export function registerOtptool(cli: Argv, setCode: (code: number) => void): voi
         process.stderr.write('\nstopping: finishing in-flight writes (Ctrl-C again to exit now)\n');
         ac.abort();
       });
-      setCode(await runOtptool(tokens, {
-        stdout: (t) => process.stdout.write(t),
-        stderr: (t) => process.stderr.write(t),
-        env: process.env,
-        interactive: isInteractive(),
-        promptSecret,
-        confirm,
-        signal: ac.signal,
-      }));
+      setCode(
+        await runOtptool(tokens, {
+          stdout: (t) => process.stdout.write(t),
+          stderr: (t) => process.stderr.write(t),
+          env: process.env,
+          interactive: isInteractive(),
+          promptSecret,
+          confirm,
+          signal: ac.signal,
+        }),
+      );
     },
   );
 }

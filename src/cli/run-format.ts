@@ -38,7 +38,9 @@ function formatDirectory(p: PlanDoc): string[] {
   const lines = ['  Directory:'];
   for (const s of d.servers) {
     const census = s.census ? `${s.census.old} device(s) under the old certificate, ${s.census.new} under the new` : `not readable: ${s.error ?? 'unknown'}`;
-    lines.push(`    - ${s.name} ${s.url}${s.writes ? ' (writes go here)' : ''}${s.source === 'action' ? ' (named by an LDAP action only, not in the inventory)' : ''}; read by ${s.readBy.join(', ') || 'no appliance'}; ${census}`);
+    lines.push(
+      `    - ${s.name} ${s.url}${s.writes ? ' (writes go here)' : ''}${s.source === 'action' ? ' (named by an LDAP action only, not in the inventory)' : ''}; read by ${s.readBy.join(', ') || 'no appliance'}; ${census}`,
+    );
   }
   for (const a of d.actions) lines.push(`    - ${a.appliance}: LDAP action ${a.action} reads ${a.server}, OTP attribute ${a.otpSecret}, base ${a.base}, filter ${a.filter}`);
   for (const f of d.fromActions) lines.push(`    - from the appliances: ${f}`);
@@ -71,7 +73,9 @@ function role(f: Record<string, unknown>): string {
   const mode = String(f['mode'] ?? '?');
   if (mode === 'ha') {
     const sync = f['haSync'] ? `, HA sync ${String(f['haSync'])}` : '';
-    const secondary = f['secondary'] ? `secondary ${String(f['secondary'])} (${String(f['peerState'] ?? 'state unknown')}; read back, never written)` : 'secondary not reachable or not given: file sync and bindings cannot be checked there';
+    const secondary = f['secondary']
+      ? `secondary ${String(f['secondary'])} (${String(f['peerState'] ?? 'state unknown')}; read back, never written)`
+      : 'secondary not reachable or not given: file sync and bindings cannot be checked there';
     return `HA pair, one target: primary ${String(f['primary'])} takes the writes; ${secondary}${sync}`;
   }
   if (mode === 'cluster') return `cluster, configured through ${String(f['primary'])}`;
@@ -91,10 +95,11 @@ function firmware(f: Record<string, unknown>, mode: string): string {
 
 function keys(f: Record<string, unknown>, mode: string): string {
   switch (f['capability']) {
-    case 'multi': return 'holds several userDataEncryptionKey bindings (two are bound now): overlap';
-    case 'single': return 'holds one userDataEncryptionKey at a time: swap after the re-encryption';
-    default: return mode === 'auto'
-      ? 'not known yet (no read tells): the overlap bind finds out; overlap if it is accepted, swap after the re-encryption if not'
-      : `not known yet; mode ${mode}`;
+    case 'multi':
+      return 'holds several userDataEncryptionKey bindings (two are bound now): overlap';
+    case 'single':
+      return 'holds one userDataEncryptionKey at a time: swap after the re-encryption';
+    default:
+      return mode === 'auto' ? 'not known yet (no read tells): the overlap bind finds out; overlap if it is accepted, swap after the re-encryption if not' : `not known yet; mode ${mode}`;
   }
 }

@@ -43,9 +43,19 @@ export async function run(argv: RunArgs): Promise<number> {
   const { reporter, signal, done } = await session(argv.json === true);
   try {
     const result = await runPlaybook({
-      playbook: argv.playbook as string, inventory: argv.inventory, sets: argv.set as string[], dryRun: argv['dry-run'],
-      reporter, signal, junit: argv.junit, expectPlan: argv['expect-plan'], noLogonCheck: argv['logon-check'] === false, breakLock: argv['break-lock'],
-      onPlan: (plan) => { if (!argv.json) process.stderr.write(formatPlan(plan)); },
+      playbook: argv.playbook as string,
+      inventory: argv.inventory,
+      sets: argv.set as string[],
+      dryRun: argv['dry-run'],
+      reporter,
+      signal,
+      junit: argv.junit,
+      expectPlan: argv['expect-plan'],
+      noLogonCheck: argv['logon-check'] === false,
+      breakLock: argv['break-lock'],
+      onPlan: (plan) => {
+        if (!argv.json) process.stderr.write(formatPlan(plan));
+      },
       confirm: argv.yes || !isInteractive() ? undefined : (plan) => confirm(`Apply this plan (${plan.hash}) to ${plan.appliances.length} appliance(s) and the directory?`),
     });
     return finish(result, argv.json === true);
@@ -133,7 +143,8 @@ async function reporterFor(json: boolean): Promise<Reporter> {
 
 function forcedStopWords(runId: string | undefined, rollingBack: boolean): string {
   if (!runId) return 'adc-cutover: stopped at once, before the run started: no change was made (a lock it may have taken on an appliance is named by the next run: --break-lock removes it)';
-  if (rollingBack) return `adc-cutover: stopped at once in the middle of the rollback of run ${runId}: only 'adc-cutover rollback ${runId}' may finish it (resume is refused once a rollback has started)`;
+  if (rollingBack)
+    return `adc-cutover: stopped at once in the middle of the rollback of run ${runId}: only 'adc-cutover rollback ${runId}' may finish it (resume is refused once a rollback has started)`;
   return `adc-cutover: stopped at once; the journal of run ${runId} is kept: 'adc-cutover resume ${runId}' goes on, 'adc-cutover rollback ${runId}' undoes it`;
 }
 

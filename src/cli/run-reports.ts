@@ -8,7 +8,10 @@ import { formatReport } from './run-format.js';
 
 export function runs(argv: { json?: boolean }): void {
   const rows = listRunIds().map((id) => reportOf(id));
-  if (argv.json) process.stdout.write(`${JSON.stringify(rows.map((r) => ({ runId: r.runId, status: r.status, exitCode: r.exitCode ?? null, startedAt: r.startedAt, playbook: r.playbook, inventory: r.inventory, dryRun: r.dryRun })))}\n`);
+  if (argv.json)
+    process.stdout.write(
+      `${JSON.stringify(rows.map((r) => ({ runId: r.runId, status: r.status, exitCode: r.exitCode ?? null, startedAt: r.startedAt, playbook: r.playbook, inventory: r.inventory, dryRun: r.dryRun })))}\n`,
+    );
   else process.stdout.write(rows.length ? rows.map((r) => `${r.runId}  ${r.status.padEnd(19)} ${r.dryRun ? '(dry run) ' : ''}${r.playbook}`).join('\n') + '\n' : 'no runs yet\n');
 }
 

@@ -16,14 +16,22 @@ export function buildSteps(steps: PlaybookStep[], estate: Estate, params: Playbo
     const deps: StepDeps = { estate, params, facts, with: s.with };
     // Narrowed by kind, so each step gets its own typed options.
     switch (s.uses) {
-      case 'preflight': return new PreflightStep(s.id, { ...deps, with: s.with });
-      case 'import-certkey': return new ImportCertkeyStep(s.id, deps);
-      case 'bind-new-key': return new BindNewKeyStep(s.id, { ...deps, with: s.with });
-      case 'rekey-directory': return new RekeyDirectoryStep(s.id, { ...deps, with: s.with });
-      case 'logon-check': return new LogonCheckStep(s.id, { ...deps, with: s.with });
-      case 'unbind-old-key': return new UnbindOldKeyStep(s.id, deps);
-      case 'save-config': return new SaveConfigStep(s.id, deps);
-      case 'otp-encryption-on': return new OtpEncryptionOnStep(s.id, deps);
+      case 'preflight':
+        return new PreflightStep(s.id, { ...deps, with: s.with });
+      case 'import-certkey':
+        return new ImportCertkeyStep(s.id, deps);
+      case 'bind-new-key':
+        return new BindNewKeyStep(s.id, { ...deps, with: s.with });
+      case 'rekey-directory':
+        return new RekeyDirectoryStep(s.id, { ...deps, with: s.with });
+      case 'logon-check':
+        return new LogonCheckStep(s.id, { ...deps, with: s.with });
+      case 'unbind-old-key':
+        return new UnbindOldKeyStep(s.id, deps);
+      case 'save-config':
+        return new SaveConfigStep(s.id, deps);
+      case 'otp-encryption-on':
+        return new OtpEncryptionOnStep(s.id, deps);
     }
   });
 }

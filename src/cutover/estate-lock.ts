@@ -33,7 +33,16 @@ function nodeOf(url: string): string {
 }
 
 function normalDn(dn: string): string {
-  return dn.split(',').map((rdn) => rdn.split('=').map((p) => p.trim()).join('=')).join(',').toLowerCase();
+  return dn
+    .split(',')
+    .map((rdn) =>
+      rdn
+        .split('=')
+        .map((p) => p.trim())
+        .join('='),
+    )
+    .join(',')
+    .toLowerCase();
 }
 
 /**
@@ -66,9 +75,7 @@ function parseLock(bytes: Buffer): LockContent | { unreadable: string } {
 }
 
 function describe(h: LockContent | { unreadable: string }): string {
-  return 'unreadable' in h
-    ? `a file that is not an adc-cutover lock ("${h.unreadable}")`
-    : `run ${h.runId} (host ${h.host}, pid ${h.pid}, user ${h.user}, since ${h.time})`;
+  return 'unreadable' in h ? `a file that is not an adc-cutover lock ("${h.unreadable}")` : `run ${h.runId} (host ${h.host}, pid ${h.pid}, user ${h.user}, since ${h.time})`;
 }
 
 export interface ApplianceLocks {
@@ -131,8 +138,10 @@ export async function lockAppliances(appliances: readonly ApplianceHandle[], hol
   return { notes, release };
 }
 
-const ours = (content: LockContent) => (h: LockContent | { unreadable: string } | undefined): boolean =>
-  h !== undefined && !('unreadable' in h) && h.runId === content.runId && h.pid === content.pid && h.host === content.host;
+const ours =
+  (content: LockContent) =>
+  (h: LockContent | { unreadable: string } | undefined): boolean =>
+    h !== undefined && !('unreadable' in h) && h.runId === content.runId && h.pid === content.pid && h.host === content.host;
 
 async function readLock(a: ApplianceHandle): Promise<LockContent | { unreadable: string } | undefined> {
   const bytes = await readSystemFile(a.client, LOCK_FILE);
@@ -149,7 +158,11 @@ async function takeOne(a: ApplianceHandle, bytes: Buffer, content: LockContent, 
       if (err instanceof NitroOutcomeUnknownError) {
         // No reply: the upload may have landed (or may still). Ours there means held.
         await awaitChange(err, `the lock ${LOCK_PATH} on ${a.name}`, () => readLock(a), ours(content)).catch((e: unknown) => {
-          throw new AdcError(`${a.name}: cannot take the run lock ${LOCK_PATH}: ${errorMessage(e)}. Nothing was changed; if the lock shows up later, it names this run (${content.runId}): repeat with --break-lock`, EXIT.invalidInput, { cause: e });
+          throw new AdcError(
+            `${a.name}: cannot take the run lock ${LOCK_PATH}: ${errorMessage(e)}. Nothing was changed; if the lock shows up later, it names this run (${content.runId}): repeat with --break-lock`,
+            EXIT.invalidInput,
+            { cause: e },
+          );
         });
         return notes;
       }
@@ -164,17 +177,17 @@ async function takeOne(a: ApplianceHandle, bytes: Buffer, content: LockContent, 
     const sameRun = !('unreadable' in held) && held.runId === opts.runId;
     if (!sameRun && !opts.breakLock) {
       const id = 'unreadable' in held ? '<run-id>' : held.runId;
-      throw new InputError(`${a.name}: the estate is locked by ${describe(held)} (${LOCK_PATH} on the appliance). `
-        + 'If that run is still working, wait for it. If it was killed, go on with it from its working directory: '
-        + `'adc-cutover resume ${id}' or 'adc-cutover rollback ${id}' take its lock over. `
-        + 'If you know no run is working on this estate, repeat with --break-lock. Nothing was changed');
+      throw new InputError(
+        `${a.name}: the estate is locked by ${describe(held)} (${LOCK_PATH} on the appliance). ` +
+          'If that run is still working, wait for it. If it was killed, go on with it from its working directory: ' +
+          `'adc-cutover resume ${id}' or 'adc-cutover rollback ${id}' take its lock over. ` +
+          'If you know no run is working on this estate, repeat with --break-lock. Nothing was changed',
+      );
     }
     await deleteSystemFile(a.client, LOCK_FILE).catch((err: unknown) => {
       throw new AdcError(`${a.name}: cannot remove the lock of ${describe(held)}: ${errorMessage(err)}. Nothing was changed`, EXIT.invalidInput, { cause: err });
     });
-    notes.push(sameRun
-      ? `took over this run's own lock ${LOCK_PATH}, left by ${describe(held)}`
-      : `--break-lock: removed the lock ${LOCK_PATH} of ${describe(held)}`);
+    notes.push(sameRun ? `took over this run's own lock ${LOCK_PATH}, left by ${describe(held)}` : `--break-lock: removed the lock ${LOCK_PATH} of ${describe(held)}`);
   }
   throw new InputError(`${a.name}: could not take the run lock ${LOCK_PATH}: another run keeps taking it. Nothing was changed`);
 }

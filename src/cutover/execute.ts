@@ -138,9 +138,11 @@ export function budgetWords(budget: number, appliances: number): string {
     return 'failure budget 0 (the default): if any appliance fails at any step, the run stops and rolls back every appliance and the directory to where they are now';
   }
   const most = Math.min(budget, appliances - 1);
-  return `failure budget ${budget} (maxFailedAppliances): up to ${most} appliance(s) may fail; each is left out of the rest of the run and stays where it failed. `
-    + 'One that fails before the re-encryption stays on the old key only: users moved to the new certificate cannot log on through it until it is fixed and the cutover run again. '
-    + 'The others go on; the last step lists which appliance is on which key. One failure more, a directory failure, or a failure of every appliance rolls back everything';
+  return (
+    `failure budget ${budget} (maxFailedAppliances): up to ${most} appliance(s) may fail; each is left out of the rest of the run and stays where it failed. ` +
+    'One that fails before the re-encryption stays on the old key only: users moved to the new certificate cannot log on through it until it is fixed and the cutover run again. ' +
+    'The others go on; the last step lists which appliance is on which key. One failure more, a directory failure, or a failure of every appliance rolls back everything'
+  );
 }
 
 function fleetWords(mode: string, parallel: number, steps: Step[]): string[] {
@@ -151,10 +153,12 @@ function fleetWords(mode: string, parallel: number, steps: Step[]): string[] {
   ];
   if (kinds.includes('bind-new-key')) {
     if (mode === 'auto') {
-      lines.push('mode auto: the overlap bind is also the firmware probe on each appliance; where a second binding is accepted the new key is bound next to the old one (no outage there), where the firmware shows it holds one key that appliance is swapped right after the re-encryption. '
-        + 'It shows it only by refusing with errorcode 278 naming the key bound now (an inference: no public source states the code), or by replacing that key with the new one (put back at once); '
-        + 'any other refusal fails the step and the run rolls back (if that firmware does hold one key, run with mode: swap). '
-        + 'A mixed fleet keeps overlap where it can: keeping the new key off those appliances too would not shorten the swap window of the others (it starts when the re-encryption starts) and would add the same outage where none is needed');
+      lines.push(
+        'mode auto: the overlap bind is also the firmware probe on each appliance; where a second binding is accepted the new key is bound next to the old one (no outage there), where the firmware shows it holds one key that appliance is swapped right after the re-encryption. ' +
+          'It shows it only by refusing with errorcode 278 naming the key bound now (an inference: no public source states the code), or by replacing that key with the new one (put back at once); ' +
+          'any other refusal fails the step and the run rolls back (if that firmware does hold one key, run with mode: swap). ' +
+          'A mixed fleet keeps overlap where it can: keeping the new key off those appliances too would not shorten the swap window of the others (it starts when the re-encryption starts) and would add the same outage where none is needed',
+      );
     } else if (mode === 'overlap') {
       lines.push('mode overlap: every appliance must hold both keys; one whose firmware refuses a second binding stops the run, and everything is rolled back');
     } else {
@@ -182,13 +186,28 @@ async function computePlan(l: Loaded, dryRun: boolean, noLogonCheck = false): Pr
   // counts move as users enrol, so the hash covers which KIDs exist, not how many devices.
   const facts = l.facts;
   const appliances = l.estate.appliances.map((a) => ({
-    name: a.name, facts: facts.appliances.get(a.name) ? applianceFactsJson(a, facts.appliances.get(a.name)!) : {}, warnings: a.warnings,
+    name: a.name,
+    facts: facts.appliances.get(a.name) ? applianceFactsJson(a, facts.appliances.get(a.name)!) : {},
+    warnings: a.warnings,
     changes: plans.flatMap((p, i) => p.changes.filter((c) => c.target === a.name && !c.noChange).map((c) => `${i + 1}. ${c.summary ?? c.description}`)),
   }));
-  hashed.push(appliances.map((a) => ({ name: a.name, bound: a.facts['bound'] ?? null, oldCertkey: a.facts['oldCertkey'] ?? null, newCertkey: a.facts['newCertkey'] ?? null, primary: a.facts['primary'] ?? null })));
+  hashed.push(
+    appliances.map((a) => ({
+      name: a.name,
+      bound: a.facts['bound'] ?? null,
+      oldCertkey: a.facts['oldCertkey'] ?? null,
+      newCertkey: a.facts['newCertkey'] ?? null,
+      primary: a.facts['primary'] ?? null,
+    })),
+  );
   const hash = createHash('sha256').update(JSON.stringify(hashed)).digest('hex').slice(0, 16);
   return {
-    playbook: l.playbookFile, inventory: l.inventoryFile, mode: String(l.params['mode'] ?? 'auto'), dryRun, appliances, steps,
+    playbook: l.playbookFile,
+    inventory: l.inventoryFile,
+    mode: String(l.params['mode'] ?? 'auto'),
+    dryRun,
+    appliances,
+    steps,
     failureBudget: budgetWords(Number(l.params['maxFailedAppliances'] ?? 0), l.estate.appliances.length),
     fleet: fleetWords(String(l.params['mode'] ?? 'auto'), Number(l.params['parallel'] ?? 4), l.steps),
     ...(canaryPoolWords(l.steps, l.estate) ? { canaries: canaryPoolWords(l.steps, l.estate) } : {}),
@@ -237,14 +256,25 @@ export async function runPlaybook(opts: ExecuteOptions): Promise<ExecuteResult> 
     const params = noLogonCheck ? { ...l.params, [NO_LOGON_CHECK_PARAM]: true } : l.params;
     const runner = new Runner(
       {
-        runId, runDir, playbook: l.playbookFile, inventory: l.inventoryFile, params, planHash: plan.hash, dryRun, plan: plan as unknown as JsonObject,
-        inputs: inputs as unknown as JsonObject, notes: locks?.notes ?? [],
+        runId,
+        runDir,
+        playbook: l.playbookFile,
+        inventory: l.inventoryFile,
+        params,
+        planHash: plan.hash,
+        dryRun,
+        plan: plan as unknown as JsonObject,
+        inputs: inputs as unknown as JsonObject,
+        notes: locks?.notes ?? [],
       },
-      l.steps, opts.reporter, opts.signal, l.safety,
+      l.steps,
+      opts.reporter,
+      opts.signal,
+      l.safety,
     );
     started = true;
     const outcome = await runner.run();
-    warnings.push(...(await locks?.release() ?? []));
+    warnings.push(...((await locks?.release()) ?? []));
     locks = undefined;
     return finish(runId, runDir, l.steps, outcome, opts.junit, warnings);
   } finally {
@@ -306,15 +336,26 @@ function refuseResume(runId: string, records: Stamped[]): void {
  * kept cannot be checked: that is said, not refused.
  */
 function checkInputs(runId: string, mode: 'resume' | 'rollback', records: Stamped[], now: InputHashes): { notes: { target: string; message: string }[] } {
-  const then = records.filter((r): r is RunRecord => r.type === 'run').map((r) => recordedInputs(r.inputs)).find((h) => h !== undefined);
+  const then = records
+    .filter((r): r is RunRecord => r.type === 'run')
+    .map((r) => recordedInputs(r.inputs))
+    .find((h) => h !== undefined);
   if (!then) {
-    return { notes: [{ target: runId, message: `run ${runId} was started by a version that did not record its input files' hashes: cannot check that the playbook, inventory and certificates are the ones it started with` }] };
+    return {
+      notes: [
+        {
+          target: runId,
+          message: `run ${runId} was started by a version that did not record its input files' hashes: cannot check that the playbook, inventory and certificates are the ones it started with`,
+        },
+      ],
+    };
   }
   const changed = changedInputs(runId, then, now, mode === 'resume' ? () => true : (label) => CERTIFICATE_INPUTS.test(label));
   if (changed.length) {
-    const why = mode === 'resume'
-      ? `resume goes on only with the files the run started with (put them back, or 'adc-cutover rollback ${runId}')`
-      : 'a rollback with other key material would restore the directory under the wrong key (put the certificate files back)';
+    const why =
+      mode === 'resume'
+        ? `resume goes on only with the files the run started with (put them back, or 'adc-cutover rollback ${runId}')`
+        : 'a rollback with other key material would restore the directory under the wrong key (put the certificate files back)';
     throw new InputError(`${changed.join('; ')}: ${why}. Nothing was changed`);
   }
   const edited = mode === 'rollback' ? changedInputs(runId, then, now, (label) => !CERTIFICATE_INPUTS.test(label)) : [];
@@ -336,7 +377,10 @@ async function fromJournal(
   assertRunDirWritable(runDir);
   const inputs = hashInputs(first.playbook, await loadInventory(first.inventory));
   const checked = checkInputs(runId, mode, records, inputs);
-  const sets = Object.entries(first.params).filter(([k]) => k !== NO_LOGON_CHECK_PARAM).map(([k, v]) => `${k}=${String(v)}`).filter((s) => !s.endsWith('=undefined'));
+  const sets = Object.entries(first.params)
+    .filter(([k]) => k !== NO_LOGON_CHECK_PARAM)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .filter((s) => !s.endsWith('=undefined'));
   const l = await load(first.playbook, first.inventory, sets, false);
   let locks: Locks | undefined;
   try {
@@ -366,7 +410,10 @@ function lastEnd(records: Stamped[]): string | undefined {
 }
 
 function finish(runId: string, runDir: string, steps: Step[], outcome: RunOutcome, junit: string | undefined, warnings: string[]): ExecuteResult {
-  const report = buildReport(readJournal(journalPath(runDir)), steps.map((s) => ({ id: s.id, kind: s.kind, title: s.title })));
+  const report = buildReport(
+    readJournal(journalPath(runDir)),
+    steps.map((s) => ({ id: s.id, kind: s.kind, title: s.title })),
+  );
   // After the run's end was journaled: a report file that cannot be written is a warning, never the outcome.
   const warning = writeReportFiles({ json: reportPath(runDir), html: join(runDir, 'report.html'), ...(junit ? { junit } : {}) }, report, journalPath(runDir));
   return { ...outcome, runId, runDir, report, warnings: warning ? [...warnings, warning] : warnings };
@@ -377,7 +424,10 @@ function readOnlyContext(): StepContext {
     throw new AdcError('internal: a step tried to write while planning', EXIT.invalidInput);
   };
   return {
-    runId: 'plan', runDir: '', dryRun: true, signal: new AbortController().signal,
+    runId: 'plan',
+    runDir: '',
+    dryRun: true,
+    signal: new AbortController().signal,
     journal: { intent: refuse, done: refuse, outcomeUnknown: refuse, writeSent: refuse, records: () => [] },
     progress: () => undefined,
     note: () => undefined,

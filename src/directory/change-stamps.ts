@@ -34,5 +34,7 @@ function compareStamps(a: string, b: string): number {
 export function behindOn(have: StampVector | undefined, target: StampVector | undefined): string[] {
   if (!target || !have) return [];
   if (Object.keys(have).length === 0) return [];
-  return Object.entries(target).filter(([origin, t]) => have[origin] === undefined || compareStamps(have[origin], t) < 0).map(([origin]) => origin);
+  return Object.entries(target)
+    .filter(([origin, t]) => have[origin] === undefined || compareStamps(have[origin], t) < 0)
+    .map(([origin]) => origin);
 }

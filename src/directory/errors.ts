@@ -4,7 +4,12 @@ import { ResultCodeError } from 'ldapts';
 import { AdcError, EXIT, InputError, errorMessage } from '../errors.js';
 
 export class DirectoryError extends AdcError {
-  constructor(message: string, readonly dn?: string, readonly resultCode?: number, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly dn?: string,
+    readonly resultCode?: number,
+    options?: { cause?: unknown },
+  ) {
     super(message, EXIT.failedRolledBack, options);
   }
 }
@@ -29,15 +34,29 @@ export class DryRunRefusal extends DirectoryError {}
  * not a failed run. `value` is the base as given, so a caller can name the field it came from.
  */
 export class BadSearchBase extends InputError {
-  constructor(readonly value: string, readonly resultCode: number, options?: { cause?: unknown }) {
+  constructor(
+    readonly value: string,
+    readonly resultCode: number,
+    options?: { cause?: unknown },
+  ) {
     super(`search base ${JSON.stringify(value)}: ${resultCode === 32 ? 'no such entry in the directory' : 'not a valid DN'} (LDAP ${resultCode} ${resultName(resultCode)})`, options);
   }
 }
 
 const RESULT_NAMES: Record<number, string> = {
-  16: 'noSuchAttribute', 19: 'constraintViolation', 20: 'attributeOrValueExists', 21: 'invalidAttributeSyntax',
-  32: 'noSuchObject', 34: 'invalidDNSyntax', 49: 'invalidCredentials', 50: 'insufficientAccessRights',
-  51: 'busy', 52: 'unavailable', 53: 'unwillingToPerform', 65: 'objectClassViolation', 4: 'sizeLimitExceeded',
+  16: 'noSuchAttribute',
+  19: 'constraintViolation',
+  20: 'attributeOrValueExists',
+  21: 'invalidAttributeSyntax',
+  32: 'noSuchObject',
+  34: 'invalidDNSyntax',
+  49: 'invalidCredentials',
+  50: 'insufficientAccessRights',
+  51: 'busy',
+  52: 'unavailable',
+  53: 'unwillingToPerform',
+  65: 'objectClassViolation',
+  4: 'sizeLimitExceeded',
 };
 
 export function resultName(code: number): string {

@@ -60,8 +60,12 @@ export async function* scan(client: DirectoryClient, opts: ScanOptions): AsyncGe
 export async function countEntries(client: DirectoryClient, opts: Omit<ScanOptions, 'extraAttributes'>): Promise<number> {
   let n = 0;
   for await (const page of searchUnder(client, opts.base, opts.filter, {
-    scope: 'sub', filter: scanFilter(opts), attributes: ['1.1'], pageSize: Math.max(opts.pageSize ?? DEFAULT_PAGE_SIZE, 1000),
-  })) n += page.length;
+    scope: 'sub',
+    filter: scanFilter(opts),
+    attributes: ['1.1'],
+    pageSize: Math.max(opts.pageSize ?? DEFAULT_PAGE_SIZE, 1000),
+  }))
+    n += page.length;
   return n;
 }
 
@@ -130,21 +134,30 @@ export async function readValues(client: DirectoryClient, dns: string[], attribu
   for (const g of groups.values()) {
     for (let i = 0; i < g.values.length; i += maxPerSearch) {
       const slice = g.values.slice(i, i + maxPerSearch);
-      searches.push(client.search(g.parent, {
-        scope: 'one',
-        filter: orFilter(slice.map((v) => equalityFilter(g.type, v))),
-        attributes: [attribute],
-        sizeLimit: 0,
-      }).then((entries) => {
-        // Only what we asked for: a same-named sibling under a differently spelled parent cannot sneak in.
-        for (const e of entries) if (wanted.has(dnKey(e.dn))) out.set(dnKey(e.dn), valuesOf(e, attribute));
-      }));
+      searches.push(
+        client
+          .search(g.parent, {
+            scope: 'one',
+            filter: orFilter(slice.map((v) => equalityFilter(g.type, v))),
+            attributes: [attribute],
+            sizeLimit: 0,
+          })
+          .then((entries) => {
+            // Only what we asked for: a same-named sibling under a differently spelled parent cannot sneak in.
+            for (const e of entries) if (wanted.has(dnKey(e.dn))) out.set(dnKey(e.dn), valuesOf(e, attribute));
+          }),
+      );
     }
   }
   for (const dn of singles) {
-    searches.push(readValue(client, dn, attribute).then((v) => void out.set(dnKey(dn), v), (err: unknown) => {
-      if (!(err instanceof NoSuchEntry)) throw err;
-    }));
+    searches.push(
+      readValue(client, dn, attribute).then(
+        (v) => void out.set(dnKey(dn), v),
+        (err: unknown) => {
+          if (!(err instanceof NoSuchEntry)) throw err;
+        },
+      ),
+    );
   }
   const settled = await Promise.allSettled(searches);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');

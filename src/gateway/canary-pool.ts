@@ -30,7 +30,10 @@ const processClaims: Claims = new Map();
  * seconds to go (the code could arrive after it turned), the next step counts as the current one.
  */
 export function chooseCanary<T extends { user: string }>(
-  pool: readonly T[], gatewayUrl: string, accepted: AcceptedSteps, now: number,
+  pool: readonly T[],
+  gatewayUrl: string,
+  accepted: AcceptedSteps,
+  now: number,
   opts: { minSecondsLeft?: number; claims?: Claims } = {},
 ): CanaryChoice<T> {
   if (pool.length === 0) throw new Error('chooseCanary: the canary pool is empty');

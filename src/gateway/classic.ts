@@ -11,11 +11,13 @@ import { classicVerdict, unexpectedPage } from './verdicts.js';
 export const CLASSIC_LOGIN = '/cgi/login';
 
 export async function classicLogon(session: GatewaySession, inputs: LogonInputs, opened?: StartPage): Promise<FlowVerdict> {
-  const start = opened ?? await openLogonPage(session);
+  const start = opened ?? (await openLogonPage(session));
   const page = start.response;
   if (start.logonPoint) {
-    throw new GatewayFailure('unexpected-page',
-      `the logon page redirects to ${pathOf(start.path)}: this gateway runs the nFactor (RfWebUI) theme, which the classic flow cannot log on to; use the nfactor or auto flow`);
+    throw new GatewayFailure(
+      'unexpected-page',
+      `the logon page redirects to ${pathOf(start.path)}: this gateway runs the nFactor (RfWebUI) theme, which the classic flow cannot log on to; use the nfactor or auto flow`,
+    );
   }
   if (start.offsite) throw new GatewayFailure('unexpected-page', `the logon page redirects to another site (${start.offsite}), an identity provider this check cannot use`);
   if (page.status !== 200 || !/<form[\s>]/i.test(page.body) || /captcha/i.test(page.body)) {
@@ -50,7 +52,7 @@ async function setClient(session: GatewaySession, location: string): Promise<voi
   const path = `${target.pathname}${target.search}`;
   let res: GatewayResponse = await session.get(path);
   if (res.status === 404 || res.status === 405) res = await session.postForm(path, {});
-  const back = res.status >= 300 && res.status < 400 ? res.location ?? '' : '';
+  const back = res.status >= 300 && res.status < 400 ? (res.location ?? '') : '';
   if (/\/vpn\/index\.html|\/logon\/LogonPoint\//i.test(back)) {
     throw new GatewayFailure('unexpected-page', `${pathOf(path)} sent the new session back to the logon page`);
   }

@@ -18,7 +18,10 @@ export interface GatewayResponse {
 
 /** A check that ended before a verdict on the credentials; carries the outcome to report. */
 export class GatewayFailure extends Error {
-  constructor(readonly outcome: Exclude<LogonOutcome, 'ok'>, message: string) {
+  constructor(
+    readonly outcome: Exclude<LogonOutcome, 'ok'>,
+    message: string,
+  ) {
     super(message);
     this.name = 'GatewayFailure';
   }
@@ -35,7 +38,11 @@ export class GatewaySession {
   /** The page the next POST is made from, sent as Referer as a browser would. */
   referer: string;
 
-  constructor(readonly baseUrl: string, tlsOpts: GatewayTlsOptions = {}, timeoutMs = 15_000) {
+  constructor(
+    readonly baseUrl: string,
+    tlsOpts: GatewayTlsOptions = {},
+    timeoutMs = 15_000,
+  ) {
     this.origin = new URL(baseUrl).origin;
     this.https = baseUrl.startsWith('https:');
     this.referer = `${this.origin}/`;

@@ -2,6 +2,4 @@
 export { logonCheck, LOGOFF_PATH } from './logon.js';
 export { chooseCanary, type CanaryChoice, type Claims } from './canary-pool.js';
 export { newAcceptedSteps, processAcceptedSteps, systemClock, acceptedStepKey, STEP_SECONDS } from './passcode.js';
-export type {
-  LogonCheckOptions, LogonResult, LogonOutcome, LogonFlow, FlowChoice, PasscodeSource, GatewayTlsOptions, Clock, AcceptedSteps,
-} from './types.js';
+export type { LogonCheckOptions, LogonResult, LogonOutcome, LogonFlow, FlowChoice, PasscodeSource, GatewayTlsOptions, Clock, AcceptedSteps } from './types.js';

@@ -7,9 +7,7 @@ import { NoNfactorEndpoint, type FlowVerdict, type LogonInputs } from './flow.js
 import { GatewayFailure, GatewaySession } from './http.js';
 import { nfactorLogon, SESSION_COOKIE } from './nfactor.js';
 import { openLogonPage } from './start-page.js';
-import {
-  acceptedStepKey, deviceSecret, freshCode, processAcceptedSteps, SecretUnreadable, systemClock, type DeviceSecret,
-} from './passcode.js';
+import { acceptedStepKey, deviceSecret, freshCode, processAcceptedSteps, SecretUnreadable, systemClock, type DeviceSecret } from './passcode.js';
 import type { FlowChoice, LogonCheckOptions, LogonResult } from './types.js';
 
 export const LOGOFF_PATH = '/cgi/logout';

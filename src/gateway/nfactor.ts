@@ -6,10 +6,7 @@ import { parseAuthenticateResponse, isAuthenticateResponse, type AuthenticateRes
 import { NoNfactorEndpoint, type FlowVerdict, type LogonInputs } from './flow.js';
 import { GatewayFailure, type GatewayResponse, type GatewaySession } from './http.js';
 import { labelVerdict, unexpectedPage, vpnErrVerdict } from './verdicts.js';
-import {
-  CREDENTIAL_TYPES, DISPLAY_LABELS, EPA, EPA_FAILURE_LABEL, ERROR_LABELS, FAILURE_CREDENTIAL, IGNORED_CREDENTIALS, POLL, PUSH_TYPES,
-  SETCLIENT, nfactorHeaders,
-} from './vocabulary.js';
+import { CREDENTIAL_TYPES, DISPLAY_LABELS, EPA, EPA_FAILURE_LABEL, ERROR_LABELS, FAILURE_CREDENTIAL, IGNORED_CREDENTIALS, POLL, PUSH_TYPES, SETCLIENT, nfactorHeaders } from './vocabulary.js';
 
 /** Real RfWebUI gateways serve the exchange under both prefixes; /nf/auth/ is tried first. */
 export const REQUIREMENTS_PATHS = ['/nf/auth/getAuthenticationRequirements.do', '/p/u/getAuthenticationRequirements.do'];
@@ -88,8 +85,10 @@ async function judge(doc: AuthenticateResponse, res: GatewayResponse, session: G
   }
   const odd = doc.requirements.find((r) => r.type && !KNOWN_CREDENTIALS.has(r.type));
   if (odd) {
-    throw new GatewayFailure('unexpected-page',
-      `the login schema asks for a requirement of type "${odd.type}"${odd.id ? ` ("${odd.id}")` : ''}, which this check does not know; nothing more was posted`);
+    throw new GatewayFailure(
+      'unexpected-page',
+      `the login schema asks for a requirement of type "${odd.type}"${odd.id ? ` ("${odd.id}")` : ''}, which this check does not know; nothing more was posted`,
+    );
   }
   const types = new Set(doc.requirements.map((r) => r.type));
   const fields = doc.requirements.filter(isField);
@@ -102,8 +101,9 @@ async function judge(doc: AuthenticateResponse, res: GatewayResponse, session: G
       verdict: {
         flow: 'nfactor',
         outcome: 'push-only',
-        message: `${posted.passwordId !== undefined ? 'the password was accepted, and ' : ''}the next factor is a push notification (${pushType}) `
-          + 'the user must approve on the phone; an automatic check cannot, so no passcode was sent. Give the canary a TOTP factor to prove the logon',
+        message:
+          `${posted.passwordId !== undefined ? 'the password was accepted, and ' : ''}the next factor is a push notification (${pushType}) ` +
+          'the user must approve on the phone; an automatic check cannot, so no passcode was sent. Give the canary a TOTP factor to prove the logon',
       },
     };
   }
@@ -120,15 +120,19 @@ async function judge(doc: AuthenticateResponse, res: GatewayResponse, session: G
       posted.steps.push(step);
       return {
         verdict: {
-          flow: 'nfactor', outcome: 'ok',
-          message: `logged on through nFactor (the credentials were accepted and the session cookie set; the gateway's next step, ${step}, `
-            + `${describeStep(step)}, is not run by this check)${stepsNote(posted)}`,
+          flow: 'nfactor',
+          outcome: 'ok',
+          message:
+            `logged on through nFactor (the credentials were accepted and the session cookie set; the gateway's next step, ${step}, ` +
+            `${describeStep(step)}, is not run by this check)${stepsNote(posted)}`,
         },
       };
     }
     if (step) {
-      throw new GatewayFailure('unexpected-page', `the gateway asks for ${describeStep(step)} (${step}) ${credentialsPosted
-        ? 'after the credentials, but set no session cookie' : 'before any credentials'}; this check cannot complete it`);
+      throw new GatewayFailure(
+        'unexpected-page',
+        `the gateway asks for ${describeStep(step)} (${step}) ${credentialsPosted ? 'after the credentials, but set no session cookie' : 'before any credentials'}; this check cannot complete it`,
+      );
     }
   }
   return { form: await fill(fields, inputs, posted) };
@@ -174,8 +178,7 @@ async function fill(fields: Requirement[], inputs: LogonInputs, posted: Posted):
       round.password = true;
       passwordHere = id;
     } else {
-      throw new GatewayFailure('unexpected-page',
-        `the login schema asks for "${id}" (type ${req.type || 'unknown'}${req.label ? `, "${req.label}"` : ''}), which this check cannot fill`);
+      throw new GatewayFailure('unexpected-page', `the login schema asks for "${id}" (type ${req.type || 'unknown'}${req.label ? `, "${req.label}"` : ''}), which this check cannot fill`);
     }
   }
   if (!round.password && !round.passcode) {
@@ -188,8 +191,10 @@ async function fill(fields: Requirement[], inputs: LogonInputs, posted: Posted):
 }
 
 function askedTwice(factor: 'password' | 'passcode', id: string): GatewayFailure {
-  return new GatewayFailure('unexpected-page',
-    `the gateway asks for the ${factor} again (field "${id}") without saying why; it was not posted a second time, since a second attempt could lock the canary out`);
+  return new GatewayFailure(
+    'unexpected-page',
+    `the gateway asks for the ${factor} again (field "${id}") without saying why; it was not posted a second time, since a second attempt could lock the canary out`,
+  );
 }
 
 const PASSCODE_HINT = /passcode|otp|one[- ]?time|token|verification|second password|^passwd1$/i;

@@ -54,9 +54,9 @@ export function deviceSecret(source: PasscodeSource): DeviceSecret {
   }
   const device = source.device === undefined ? devices[0] : devices.find((d) => d.name === source.device);
   if (!device) {
-    throw new SecretUnreadable(source.device === undefined
-      ? 'the directory value holds no OTP device'
-      : `the directory value holds no device named "${source.device}" (it has: ${devices.map((d) => d.name).join(', ')})`);
+    throw new SecretUnreadable(
+      source.device === undefined ? 'the directory value holds no OTP device' : `the directory value holds no device named "${source.device}" (it has: ${devices.map((d) => d.name).join(', ')})`,
+    );
   }
   return { secret: device.secret, ...(device.alg ? { alg: device.alg } : {}), ...(device.kid ? { kid: device.kid } : {}) };
 }
@@ -72,10 +72,7 @@ export interface FreshCode {
  * A code of a step the gateway has not accepted yet for this user, with at least `minSecondsLeft`
  * of its step to go. Waits (on the injected clock) as long as needed.
  */
-export async function freshCode(
-  device: DeviceSecret, clock: Clock, accepted: AcceptedSteps, key: string, minSecondsLeft: number,
-  note: (msg: string) => void,
-): Promise<FreshCode> {
+export async function freshCode(device: DeviceSecret, clock: Clock, accepted: AcceptedSteps, key: string, minSecondsLeft: number, note: (msg: string) => void): Promise<FreshCode> {
   let waitedMs = 0;
   for (;;) {
     const now = clock.now();
@@ -86,9 +83,11 @@ export async function freshCode(
     if (!reused && msLeft >= minSecondsLeft * 1000) {
       return { code: totpCode(device.secret, { ...(device.alg ? { alg: device.alg } : {}), time: now }), step, waitedMs };
     }
-    note(reused
-      ? `the gateway already accepted this step's code for this user; waiting ${Math.ceil(msLeft / 1000)} s for the next step`
-      : `only ${Math.floor(msLeft / 1000)} s left in this TOTP step; waiting ${Math.ceil(msLeft / 1000)} s for the next one`);
+    note(
+      reused
+        ? `the gateway already accepted this step's code for this user; waiting ${Math.ceil(msLeft / 1000)} s for the next step`
+        : `only ${Math.floor(msLeft / 1000)} s left in this TOTP step; waiting ${Math.ceil(msLeft / 1000)} s for the next one`,
+    );
     // A few ms past the boundary, so a coarse clock cannot land on the old step again.
     await clock.sleep(msLeft + 50);
     waitedMs += msLeft + 50;

@@ -51,9 +51,10 @@ export function classicVerdict(vpnErr: string, origin: string): Verdict {
     // operator to reset a good password.
     return {
       outcome: 'refused-4001',
-      message: `the gateway refused the classic logon with NSC_VPNERR 4001: either the user name, password or passcode is wrong, or the gateway `
-        + `did not accept the request's origin (${origin}; builds since 13.1-63 refuse a logon POST without a matching Origin). `
-        + 'Check the gateway under the name users reach it by, and the credentials',
+      message:
+        `the gateway refused the classic logon with NSC_VPNERR 4001: either the user name, password or passcode is wrong, or the gateway ` +
+        `did not accept the request's origin (${origin}; builds since 13.1-63 refuse a logon POST without a matching Origin). ` +
+        'Check the gateway under the name users reach it by, and the credentials',
     };
   }
   return {
@@ -67,10 +68,14 @@ const BOT = /captcha|recaptcha|hcaptcha|turnstile|are you (a )?(human|robot)|bot
 /** An HTML page (or anything else) where the gateway's protocol answer was expected. */
 export function unexpectedPage(where: string, status: number, contentType: string, body: string): GatewayFailure {
   if (BOT.test(body)) {
-    return new GatewayFailure('unexpected-page',
-      `${where} answered with a bot-protection page (captcha or challenge, HTTP ${status}); a plain HTTP client cannot pass it, so check this gateway by hand or exempt the check's address`);
+    return new GatewayFailure(
+      'unexpected-page',
+      `${where} answered with a bot-protection page (captcha or challenge, HTTP ${status}); a plain HTTP client cannot pass it, so check this gateway by hand or exempt the check's address`,
+    );
   }
   const kind = /html/i.test(contentType) || /<html[\s>]/i.test(body) ? 'an HTML page' : `${contentType || 'an untyped body'}`;
-  return new GatewayFailure('unexpected-page',
-    `${where} answered HTTP ${status} with ${kind} where the gateway's logon protocol was expected (a custom login schema, a portal theme or a device in front of the gateway)`);
+  return new GatewayFailure(
+    'unexpected-page',
+    `${where} answered HTTP ${status} with ${kind} where the gateway's logon protocol was expected (a custom login schema, a portal theme or a device in front of the gateway)`,
+  );
 }

@@ -49,8 +49,10 @@ export async function startReplicas(first: RunningSlapd, count: number, delaySec
       // The replica keeps retrying (every second) until the simulator serves its relay.
       const relay = { port: await freePort(), targetPort: Number(new URL(first.url).port), delayMs: Math.round(delaySec * 1000) };
       const slapd = await startSlapd({
-        dir: dirOf(name), ca,
-        rootPassword: first.rootPassword, servicePassword: first.servicePassword,
+        dir: dirOf(name),
+        ca,
+        rootPassword: first.rootPassword,
+        servicePassword: first.servicePassword,
         // Every answer from dc1 comes through the relay delaySec late: slapd's own timeouts must be longer.
         replicaOf: { url: `ldap://127.0.0.1:${relay.port}`, rootDN: first.rootDN, rootPassword: first.rootPassword, timeoutSec: Math.ceil(delaySec) + 30 },
       });
@@ -74,9 +76,15 @@ export function labLdapAction(servers: LabServer[], index: number, otpAttribute:
   const s = servers[index % servers.length].slapd;
   const u = new URL(s.ldapsUrl);
   return {
-    name: 'ldap-otp', serverip: u.hostname, serverport: Number(u.port), sectype: 'SSL',
-    ldapbase: s.usersDN, ldapbinddn: s.serviceDN, bindPassword: s.servicePassword,
-    ldaploginname: 'sAMAccountName', otpsecret: otpAttribute,
+    name: 'ldap-otp',
+    serverip: u.hostname,
+    serverport: Number(u.port),
+    sectype: 'SSL',
+    ldapbase: s.usersDN,
+    ldapbinddn: s.serviceDN,
+    bindPassword: s.servicePassword,
+    ldaploginname: 'sAMAccountName',
+    otpsecret: otpAttribute,
     // Below the appliance's default of 3 s: the lab's directory answers in milliseconds, and the
     // run's end-of-run check waits this long after an unbind for registrations under way.
     authtimeout: LAB_AUTH_TIMEOUT_SEC,
@@ -103,7 +111,10 @@ export async function awaitReplicas(first: RunningSlapd, replicas: LabServer[], 
   for (const r of replicas) {
     let have = await count(r.slapd);
     while (have < want) {
-      if (Date.now() > deadline) throw new AdcError(`replica ${r.name} (${r.slapd.url}) holds ${have < 0 ? 'nothing readable' : `${have} entries`} of dc1's ${want} after ${Math.round(delaySec + 60)} s: replication does not work (log: ${r.slapd.files.logFile})`);
+      if (Date.now() > deadline)
+        throw new AdcError(
+          `replica ${r.name} (${r.slapd.url}) holds ${have < 0 ? 'nothing readable' : `${have} entries`} of dc1's ${want} after ${Math.round(delaySec + 60)} s: replication does not work (log: ${r.slapd.files.logFile})`,
+        );
       await new Promise((res) => setTimeout(res, 250));
       have = await count(r.slapd);
     }

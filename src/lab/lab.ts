@@ -102,7 +102,11 @@ function planAppliances(n: number, ha: boolean, firmware: Firmware[], paths: Lab
     const passwordFile = pairFirst ? pairFirst.passwordFile : paths.secret(`${name}.password`);
     if (!pairFirst) writeSecret(passwordFile, password);
     const cfg: SimApplianceConfig = {
-      name, firmware: firmwareProfile(firmware[i]).userDataKeys, profile: firmware[i], username: 'nsroot', password,
+      name,
+      firmware: firmwareProfile(firmware[i]).userDataKeys,
+      profile: firmware[i],
+      username: 'nsroot',
+      password,
       ...(ha && i < 2 ? { ha: { peer: i === 0 ? 'adc2' : 'adc1', role: i === 0 ? 'primary' : 'secondary' } } : {}),
     };
     out.push({ cfg, passwordFile });
@@ -153,9 +157,13 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
     slapd = await startSlapd({ dir: paths.slapd, ca, ...(replicas > 1 ? { provider: true } : {}) });
     const seedFile = paths.secret('users.json');
     const starting: LabState = {
-      version: 1, state: 'starting', startedAt: new Date().toISOString(),
+      version: 1,
+      state: 'starting',
+      startedAt: new Date().toISOString(),
       slapd: { pid: slapd.pid, pidFile: slapd.files.pidFile, url: slapd.url, ldapsUrl: slapd.ldapsUrl, rootDN: slapd.rootDN, rootPasswordFile: paths.secret('directory-root.password') },
-      simulator: null, seedFile, status: null,
+      simulator: null,
+      seedFile,
+      status: null,
     };
     writeLabState(dir, starting);
     writeSecret(paths.secret('directory.password'), slapd.servicePassword);
@@ -177,7 +185,10 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
     log(`starting ${count} simulated appliance(s)`);
     const planned = planAppliances(count, opts.ha === true, firmware, paths);
     const preload: SimApplianceConfig['preload'] = {
-      files: [{ name: 'otp-old.pem', content: oldPem.certPem }, { name: 'otp-old.key', content: oldPem.keyPem }],
+      files: [
+        { name: 'otp-old.pem', content: oldPem.certPem },
+        { name: 'otp-old.key', content: oldPem.keyPem },
+      ],
       certkeys: [{ certkey: OLD_CERTKEY, cert: 'otp-old.pem', key: 'otp-old.key' }],
       userDataEncryptionKeys: [OLD_CERTKEY],
       otpEncryption: 'ON',
@@ -186,9 +197,13 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
       appliances: planned.map((p, i) => ({ ...p.cfg, preload, ldapActions: [labLdapAction(servers, p.cfg.ha?.role === 'secondary' ? i - 1 : i, otpAttributes[i])] })),
       tls: server,
       directory: {
-        url: slapd.ldapsUrl, caPem: ca.certPem, baseDN: slapd.baseDN,
-        bindDN: slapd.serviceDN, bindPassword: slapd.servicePassword,
-        attribute: slapd.attribute, userNameAttribute: 'sAMAccountName',
+        url: slapd.ldapsUrl,
+        caPem: ca.certPem,
+        baseDN: slapd.baseDN,
+        bindDN: slapd.serviceDN,
+        bindPassword: slapd.servicePassword,
+        attribute: slapd.attribute,
+        userNameAttribute: 'sAMAccountName',
       },
       control: true,
       ...(opts.simulator?.sessionTimeoutSec !== undefined ? { sessionTimeoutSec: opts.simulator.sessionTimeoutSec } : {}),
@@ -204,16 +219,23 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
     }
 
     const status = { ...buildStatus(paths, slapd, sim, planned, seed.canaries), ...(extra.length ? { servers: servers.map(serverStatus) } : {}) };
-    writeFileSync(paths.inventory, inventoryYaml({
-      paths,
-      appliances: inventoryAppliances(sim, planned),
-      directory: {
-        url: slapd.ldapsUrl, bindDN: slapd.serviceDN, passwordFile: status.directory.passwordFile, base: slapd.usersDN, attribute: slapd.attribute,
-        ...(extra.length ? { servers: servers.map((s) => ({ name: s.name, url: s.slapd.ldapsUrl })) } : {}),
-      },
-      canaries: status.canaries.map((c) => ({ user: c.sAMAccountName, passwordFile: c.passwordFile, totpSecretFile: c.totpSecretFile })),
-      oldCertkey: OLD_CERTKEY,
-    }));
+    writeFileSync(
+      paths.inventory,
+      inventoryYaml({
+        paths,
+        appliances: inventoryAppliances(sim, planned),
+        directory: {
+          url: slapd.ldapsUrl,
+          bindDN: slapd.serviceDN,
+          passwordFile: status.directory.passwordFile,
+          base: slapd.usersDN,
+          attribute: slapd.attribute,
+          ...(extra.length ? { servers: servers.map((s) => ({ name: s.name, url: s.slapd.ldapsUrl })) } : {}),
+        },
+        canaries: status.canaries.map((c) => ({ user: c.sAMAccountName, passwordFile: c.passwordFile, totpSecretFile: c.totpSecretFile })),
+        oldCertkey: OLD_CERTKEY,
+      }),
+    );
     writeLabState(dir, { ...starting, state: 'up', replicas: extra.map(replicaState), simulator: { pid: sim.pid, appliances: sim.appliances }, status });
     log(`lab up in ${paths.root}`);
     return status;
@@ -243,19 +265,33 @@ function serverStatus(s: LabServer): NonNullable<LabStatus['servers']>[number] {
 
 function buildStatus(paths: LabPaths, slapd: RunningSlapd, sim: SimulatorProcess, planned: PlannedAppliance[], seeded: SeededCanary[]): LabStatus {
   const canaries = seeded.map((c) => ({
-    dn: c.dn, sAMAccountName: c.sAMAccountName, passwordFile: paths.secret(`${c.sAMAccountName}.password`), totpSecretFile: paths.secret(`${c.sAMAccountName}.totp`),
+    dn: c.dn,
+    sAMAccountName: c.sAMAccountName,
+    passwordFile: paths.secret(`${c.sAMAccountName}.password`),
+    totpSecretFile: paths.secret(`${c.sAMAccountName}.totp`),
   }));
   return {
     directory: {
-      url: slapd.url, ldapsUrl: slapd.ldapsUrl, caFile: paths.caFile, baseDN: slapd.baseDN,
-      bindDN: slapd.serviceDN, passwordFile: paths.secret('directory.password'), attribute: slapd.attribute,
+      url: slapd.url,
+      ldapsUrl: slapd.ldapsUrl,
+      caFile: paths.caFile,
+      baseDN: slapd.baseDN,
+      bindDN: slapd.serviceDN,
+      passwordFile: paths.secret('directory.password'),
+      attribute: slapd.attribute,
     },
     appliances: planned.map((p) => {
       const running = sim.appliances.find((a) => a.name === p.cfg.name);
       if (!running) throw new AdcError(`the ADC simulator did not report appliance ${p.cfg.name}`);
       return {
-        name: p.cfg.name, nitroUrl: running.nitroHttpsUrl, username: p.cfg.username, passwordFile: p.passwordFile,
-        gatewayUrl: running.gatewayUrl, haPeer: p.cfg.ha?.peer ?? null, firmware: p.cfg.firmware, profile: p.cfg.profile ?? p.cfg.firmware,
+        name: p.cfg.name,
+        nitroUrl: running.nitroHttpsUrl,
+        username: p.cfg.username,
+        passwordFile: p.passwordFile,
+        gatewayUrl: running.gatewayUrl,
+        haPeer: p.cfg.ha?.peer ?? null,
+        firmware: p.cfg.firmware,
+        profile: p.cfg.profile ?? p.cfg.firmware,
       };
     }),
     certs: {
@@ -327,7 +363,9 @@ function refuseIfRunning(dir: string): void {
 export function labStatus(dir: string = DEFAULT_LAB_DIR): LabStatus {
   const state = readLabState(dir);
   if (state.state !== 'up' || !state.status) {
-    throw new InputError(`the lab in ${labPaths(dir).root} is ${state.state === 'starting' ? 'still starting (or its start was interrupted: run lab down)' : 'down'}; start it with: adc-cutover lab up --dir ${dir}`);
+    throw new InputError(
+      `the lab in ${labPaths(dir).root} is ${state.state === 'starting' ? 'still starting (or its start was interrupted: run lab down)' : 'down'}; start it with: adc-cutover lab up --dir ${dir}`,
+    );
   }
   return state.status;
 }
@@ -349,7 +387,12 @@ export function labProcesses(dir: string = DEFAULT_LAB_DIR): LabProcessInfo[] {
 
 /** Every 127.0.0.1 port the lab listened on. */
 export function labPorts(state: LabState): number[] {
-  const urls = [state.slapd.url, state.slapd.ldapsUrl, ...(state.replicas ?? []).flatMap((r) => [r.url, r.ldapsUrl]), ...(state.simulator?.appliances ?? []).flatMap((a) => [a.nitroUrl, a.nitroHttpsUrl, a.gatewayUrl, a.gatewayHttpUrl])];
+  const urls = [
+    state.slapd.url,
+    state.slapd.ldapsUrl,
+    ...(state.replicas ?? []).flatMap((r) => [r.url, r.ldapsUrl]),
+    ...(state.simulator?.appliances ?? []).flatMap((a) => [a.nitroUrl, a.nitroHttpsUrl, a.gatewayUrl, a.gatewayHttpUrl]),
+  ];
   return [...new Set(urls.map((u) => Number(new URL(u).port)).filter((p) => p > 0))];
 }
 

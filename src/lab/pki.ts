@@ -54,7 +54,10 @@ function sign(
   const { notBefore, notAfter } = validity(opts);
   cert.validity.notBefore = notBefore;
   cert.validity.notAfter = notAfter;
-  const subject = [{ name: 'commonName', value: subjectCn }, { name: 'organizationName', value: 'adc-cutover lab' }];
+  const subject = [
+    { name: 'commonName', value: subjectCn },
+    { name: 'organizationName', value: 'adc-cutover lab' },
+  ];
   cert.setSubject(subject);
   cert.setIssuer(issuer.cert ? issuer.cert.subject.attributes : subject);
   cert.setExtensions(extensions);

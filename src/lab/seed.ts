@@ -145,7 +145,10 @@ function planUser(index: number, slapd: RunningSlapd, attribute: string, oldKey:
     userPassword: sshaHash(password),
   };
   if (value !== undefined) entry[attribute] = value;
-  return { user: { index, dn, sAMAccountName, password, kind, devices: value === undefined || BROKEN_KINDS.includes(kind) ? [] : devices, ...(value !== undefined ? { value } : {}), inOtpGroup }, entry };
+  return {
+    user: { index, dn, sAMAccountName, password, kind, devices: value === undefined || BROKEN_KINDS.includes(kind) ? [] : devices, ...(value !== undefined ? { value } : {}), inOtpGroup },
+    entry,
+  };
 }
 
 async function connect(slapd: RunningSlapd): Promise<Client> {
@@ -170,8 +173,12 @@ export async function seedUsers(slapd: RunningSlapd, opts: SeedOptions): Promise
     const n = i === 0 ? '' : String(i + 1);
     const totpSecret = newTotpSecret();
     return {
-      dn: `cn=Canary User${n ? ` ${n}` : ''},${slapd.usersDN}`, sAMAccountName: `canary${n}`, password: randomPassword(12),
-      totpSecret, deviceName: 'canary_phone', value: encryptValue([{ name: 'canary_phone', secret: totpSecret }], opts.oldKey),
+      dn: `cn=Canary User${n ? ` ${n}` : ''},${slapd.usersDN}`,
+      sAMAccountName: `canary${n}`,
+      password: randomPassword(12),
+      totpSecret,
+      deviceName: 'canary_phone',
+      value: encryptValue([{ name: 'canary_phone', secret: totpSecret }], opts.oldKey),
     };
   });
   const canary = canaries[0];
@@ -184,8 +191,13 @@ export async function seedUsers(slapd: RunningSlapd, opts: SeedOptions): Promise
     for (const c of canaries) {
       await clients[0].add(c.dn, {
         objectClass: ['top', 'person', 'organizationalPerson', 'user'],
-        cn: c.dn.slice(3, c.dn.indexOf(',')), sn: 'Canary', sAMAccountName: c.sAMAccountName, userPrincipalName: `${c.sAMAccountName}@lab.example`,
-        userAccountControl: '512', userPassword: sshaHash(c.password), [attribute]: c.value,
+        cn: c.dn.slice(3, c.dn.indexOf(',')),
+        sn: 'Canary',
+        sAMAccountName: c.sAMAccountName,
+        userPrincipalName: `${c.sAMAccountName}@lab.example`,
+        userAccountControl: '512',
+        userPassword: sshaHash(c.password),
+        [attribute]: c.value,
       });
     }
     let next = 0;
@@ -206,10 +218,13 @@ export async function seedUsers(slapd: RunningSlapd, opts: SeedOptions): Promise
     // memberof updates each member entry too, so add members in slices, not one huge modify.
     const members = [...canaries.map((c) => c.dn), ...users.filter((u) => u.inOtpGroup).map((u) => u.dn)];
     for (let i = 0; i < members.length; i += 500) {
-      await clients[0].modify(slapd.otpGroupDN, new Change({
-        operation: 'add',
-        modification: new Attribute({ type: 'member', values: members.slice(i, i + 500) }),
-      }));
+      await clients[0].modify(
+        slapd.otpGroupDN,
+        new Change({
+          operation: 'add',
+          modification: new Attribute({ type: 'member', values: members.slice(i, i + 500) }),
+        }),
+      );
     }
   } finally {
     await Promise.all(clients.map((c) => c.unbind().catch(() => undefined)));
@@ -218,7 +233,12 @@ export async function seedUsers(slapd: RunningSlapd, opts: SeedOptions): Promise
   const counts = Object.fromEntries((['single', 'multi', 'legacy', 'none', ...BROKEN_KINDS] as SeedKind[]).map((k) => [k, 0])) as Record<SeedKind, number>;
   for (const u of users) counts[u.kind]++;
   return {
-    attribute, users, canary, canaries, counts, otpGroupDN: slapd.otpGroupDN,
+    attribute,
+    users,
+    canary,
+    canaries,
+    counts,
+    otpGroupDN: slapd.otpGroupDN,
     seconds: Number(process.hrtime.bigint() - started) / 1e9,
   };
 }

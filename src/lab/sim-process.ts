@@ -11,14 +11,16 @@ import type { RunningAppliance, SimulatorConfig } from './sim/types.js';
 
 const stateSchema = z.object({
   pid: z.number().int().positive(),
-  appliances: z.array(z.object({
-    name: z.string(),
-    nitroUrl: z.string(),
-    nitroHttpsUrl: z.string(),
-    gatewayUrl: z.string(),
-    gatewayHttpUrl: z.string(),
-    controlUrl: z.string().optional(),
-  })),
+  appliances: z.array(
+    z.object({
+      name: z.string(),
+      nitroUrl: z.string(),
+      nitroHttpsUrl: z.string(),
+      gatewayUrl: z.string(),
+      gatewayHttpUrl: z.string(),
+      controlUrl: z.string().optional(),
+    }),
+  ),
 });
 
 export interface SimulatorProcess {
@@ -42,14 +44,7 @@ export function simulatorMainPath(): string {
   return sibling;
 }
 
-export async function startSimulatorProcess(opts: {
-  config: SimulatorConfig;
-  main?: string;
-  configFile: string;
-  stateFile: string;
-  logFile: string;
-  timeoutMs?: number;
-}): Promise<SimulatorProcess> {
+export async function startSimulatorProcess(opts: { config: SimulatorConfig; main?: string; configFile: string; stateFile: string; logFile: string; timeoutMs?: number }): Promise<SimulatorProcess> {
   const main = opts.main ?? simulatorMainPath();
   if (!existsSync(main)) throw new AdcError(`the ADC simulator is not built (${main} is missing); run: npm run build`);
   // The config holds appliance passwords and private keys: a 0600 file, never the command line.

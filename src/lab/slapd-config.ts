@@ -2,10 +2,7 @@
 // launcher so the ACLs and limits that the tests depend on are in one reviewable place.
 
 /** The attributes an ADC may be told to keep OTP secrets in (`-OTPSecret`). */
-export const OTP_ATTRIBUTES = [
-  'userParameters',
-  ...Array.from({ length: 15 }, (_, i) => `extensionAttribute${i + 1}`),
-] as const;
+export const OTP_ATTRIBUTES = ['userParameters', ...Array.from({ length: 15 }, (_, i) => `extensionAttribute${i + 1}`)] as const;
 export type OtpAttributeName = (typeof OTP_ATTRIBUTES)[number];
 
 // AD's own OIDs so that tools matching on them see what they would see on a domain controller.
@@ -20,9 +17,11 @@ function extensionAttributeOid(n: number): string {
 // memberOf is deliberately absent: the memberof overlay defines it.
 export function adSchema(): string {
   const ext = Array.from({ length: 15 }, (_, i) => i + 1)
-    .map((n) => `attributetype ( ${extensionAttributeOid(n)} NAME 'extensionAttribute${n}'
+    .map(
+      (n) => `attributetype ( ${extensionAttributeOid(n)} NAME 'extensionAttribute${n}'
   EQUALITY caseExactMatch SUBSTR caseExactSubstringsMatch
-  SYNTAX 1.3.6.1.4.1.1466.115.121.1.15{1024} SINGLE-VALUE )`)
+  SYNTAX 1.3.6.1.4.1.1466.115.121.1.15{1024} SINGLE-VALUE )`,
+    )
     .join('\n\n');
   return `# Active-Directory-like schema for the adc-cutover lab (generated; do not edit)
 
@@ -154,13 +153,17 @@ ${replicationConf(o)}
 # would hide users from the re-encryption scan: page size stays capped, the total does not.
 sizelimit size.soft=1000 size.hard=unlimited size.prtotal=unlimited
 
-${o.replicaOf ? `# A replica takes memberOf as replicated (the module stays loaded: it defines the attribute).
-` : `overlay memberof
+${
+  o.replicaOf
+    ? `# A replica takes memberOf as replicated (the module stays loaded: it defines the attribute).
+`
+    : `overlay memberof
 memberof-group-oc group
 memberof-member-ad member
 memberof-memberof-ad memberOf
 memberof-refint TRUE
-`}
+`
+}
 # The service account may change the OTP attributes under the users OU and nothing else; users
 # (and everyone else) may not even read them, as an ADC keeps them away from end users.
 access to dn.subtree="${o.usersDN}" attrs=${otpAttrs}

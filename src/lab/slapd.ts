@@ -132,22 +132,26 @@ export async function startSlapd(opts: StartSlapdOptions): Promise<RunningSlapd>
   writeFileSync(join(tlsDir, 'server.pem'), server.certPem);
   writeFileSync(join(tlsDir, 'server.key'), server.keyPem, { mode: 0o600 });
   writeFileSync(join(dir, 'ad.schema'), adSchema());
-  writeFileSync(files.conf, slapdConf({
-    modulePath: SLAPD_MODULE_PATH,
-    schemaDir: SLAPD_SCHEMA_DIR,
-    adSchemaFile: join(dir, 'ad.schema'),
-    pidFile: files.pidFile,
-    argsFile: join(dir, 'slapd.args'),
-    dbDir,
-    suffix,
-    rootDN,
-    rootPasswordHash: sshaHash(rootPassword),
-    serviceDN,
-    usersDN,
-    tls: { certFile: join(tlsDir, 'server.pem'), keyFile: join(tlsDir, 'server.key'), caFile: files.caFile },
-    ...(opts.provider ? { provider: true } : {}),
-    ...(opts.replicaOf ? { replicaOf: { url: opts.replicaOf.url, bindDN: opts.replicaOf.rootDN, password: opts.replicaOf.rootPassword, timeoutSec: opts.replicaOf.timeoutSec ?? 30 } } : {}),
-  }), { mode: 0o600 });
+  writeFileSync(
+    files.conf,
+    slapdConf({
+      modulePath: SLAPD_MODULE_PATH,
+      schemaDir: SLAPD_SCHEMA_DIR,
+      adSchemaFile: join(dir, 'ad.schema'),
+      pidFile: files.pidFile,
+      argsFile: join(dir, 'slapd.args'),
+      dbDir,
+      suffix,
+      rootDN,
+      rootPasswordHash: sshaHash(rootPassword),
+      serviceDN,
+      usersDN,
+      tls: { certFile: join(tlsDir, 'server.pem'), keyFile: join(tlsDir, 'server.key'), caFile: files.caFile },
+      ...(opts.provider ? { provider: true } : {}),
+      ...(opts.replicaOf ? { replicaOf: { url: opts.replicaOf.url, bindDN: opts.replicaOf.rootDN, password: opts.replicaOf.rootPassword, timeoutSec: opts.replicaOf.timeoutSec ?? 30 } } : {}),
+    }),
+    { mode: 0o600 },
+  );
 
   // Ports come from the kernel but another test may grab one before slapd binds: retry.
   let lastError = '';
@@ -159,9 +163,22 @@ export async function startSlapd(opts: StartSlapdOptions): Promise<RunningSlapd>
     const started = await launch(slapd, files, `${url}/ ${ldapsUrl}/`, { url, rootDN, rootPassword, timeoutMs: opts.startTimeoutMs ?? 15_000 });
     if (started.ok) {
       const running: RunningSlapd = {
-        pid: started.pid, url, ldapsUrl, caPem: ca.certPem, caFile: files.caFile,
-        baseDN: suffix, usersDN, groupsDN, otpGroupDN: `cn=OTP Users,${groupsDN}`,
-        rootDN, rootPassword, serviceDN, servicePassword, attribute: 'userParameters', dir, files,
+        pid: started.pid,
+        url,
+        ldapsUrl,
+        caPem: ca.certPem,
+        caFile: files.caFile,
+        baseDN: suffix,
+        usersDN,
+        groupsDN,
+        otpGroupDN: `cn=OTP Users,${groupsDN}`,
+        rootDN,
+        rootPassword,
+        serviceDN,
+        servicePassword,
+        attribute: 'userParameters',
+        dir,
+        files,
         stop: async () => {
           await stopPid(started.pid, { pidFile: files.pidFile });
         },
@@ -182,12 +199,7 @@ export async function startSlapd(opts: StartSlapdOptions): Promise<RunningSlapd>
 
 type LaunchResult = { ok: true; pid: number } | { ok: false; log: string };
 
-async function launch(
-  slapd: string,
-  files: SlapdFiles,
-  urls: string,
-  probe: { url: string; rootDN: string; rootPassword: string; timeoutMs: number },
-): Promise<LaunchResult> {
+async function launch(slapd: string, files: SlapdFiles, urls: string, probe: { url: string; rootDN: string; rootPassword: string; timeoutMs: number }): Promise<LaunchResult> {
   rmSync(files.pidFile, { force: true });
   const logFd = openSync(files.logFile, 'w', 0o600);
   // `exec` keeps the pid: the shell only lowers the fd limit (a container's huge default makes
@@ -246,13 +258,19 @@ async function createBaseEntries(s: RunningSlapd): Promise<void> {
     }
     await client.add(s.serviceDN, {
       objectClass: ['top', 'person', 'organizationalPerson', 'user'],
-      cn: 'svc-otp', sn: 'svc-otp', sAMAccountName: 'svc-otp',
-      userPrincipalName: 'svc-otp@lab.example', userAccountControl: '66048',
+      cn: 'svc-otp',
+      sn: 'svc-otp',
+      sAMAccountName: 'svc-otp',
+      userPrincipalName: 'svc-otp@lab.example',
+      userAccountControl: '66048',
       description: 'ADC LDAP bind account (OTP attribute writer)',
       userPassword: sshaHash(s.servicePassword),
     });
     await client.add(s.otpGroupDN, {
-      objectClass: ['top', 'group'], cn: 'OTP Users', sAMAccountName: 'OTP Users', groupType: '-2147483646',
+      objectClass: ['top', 'group'],
+      cn: 'OTP Users',
+      sAMAccountName: 'OTP Users',
+      groupType: '-2147483646',
     });
   } finally {
     await client.unbind().catch(() => undefined);

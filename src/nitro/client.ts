@@ -222,7 +222,14 @@ export class NitroClient {
       if (u.protocol === 'http:') {
         if (!tlsOpts.insecure) {
           throw new NitroError(
-            { appliance: opts.appliance, method: 'GET', resource: 'nsconfig', httpStatus: undefined, errorcode: undefined, message: `${n} is plain HTTP; use https, or set insecure: true in the inventory to accept sending credentials in clear` },
+            {
+              appliance: opts.appliance,
+              method: 'GET',
+              resource: 'nsconfig',
+              httpStatus: undefined,
+              errorcode: undefined,
+              message: `${n} is plain HTTP; use https, or set insecure: true in the inventory to accept sending credentials in clear`,
+            },
             { exitCode: EXIT.invalidInput },
           );
         }
@@ -291,12 +298,7 @@ export class NitroClient {
    * GET that maps "no such resource" (258 and the certificate absent codes) to `undefined`,
    * and returns the resource's array (an empty binding may carry no key at all).
    */
-  async getList<T = Record<string, unknown>>(
-    resource: string,
-    name?: string,
-    query?: NitroQuery,
-    opts?: NitroCallOptions,
-  ): Promise<T[] | undefined> {
+  async getList<T = Record<string, unknown>>(resource: string, name?: string, query?: NitroQuery, opts?: NitroCallOptions): Promise<T[] | undefined> {
     try {
       const reply = await this.get(resource, name, query, opts);
       const v = reply.body[resource];
@@ -371,7 +373,11 @@ export class NitroClient {
       this.wouldSend.push({ appliance: this.appliance, node, method: req.method, path, query: qs, body: redactBody(req.body ?? null) });
       this.emit({ node, method: req.method, resource: label, attempt: 0, ms: 0, outcome: 'dry-run' });
       throw new NitroDryRunError({
-        appliance: this.appliance, method: req.method, resource: label, httpStatus: undefined, errorcode: undefined,
+        appliance: this.appliance,
+        method: req.method,
+        resource: label,
+        httpStatus: undefined,
+        errorcode: undefined,
         message: 'dry run: not sent (recorded in wouldSend)',
       });
     }
@@ -445,7 +451,14 @@ export class NitroClient {
     const why = failure.code || failure.detail;
     if (method !== 'GET' && !failure.nothingSent) {
       return new NitroOutcomeUnknownError(
-        { appliance: this.appliance, method, resource, httpStatus: undefined, errorcode: undefined, message: `no reply from ${node} (${why}): the change may or may not have been made; re-read the state before repeating it` },
+        {
+          appliance: this.appliance,
+          method,
+          resource,
+          httpStatus: undefined,
+          errorcode: undefined,
+          message: `no reply from ${node} (${why}): the change may or may not have been made; re-read the state before repeating it`,
+        },
         { cause: err, settleMs: this.settleMs },
       );
     }
@@ -513,12 +526,25 @@ export class NitroClient {
     }
     const body = parseBody(res.data);
     const errorcode = typeof body.errorcode === 'number' ? body.errorcode : undefined;
-    this.emit({ node, method: 'POST', resource: 'login', httpStatus: res.status, attempt: 1, ms: Date.now() - started, outcome: res.status < 300 ? 'ok' : 'error', ...(errorcode !== undefined ? { errorcode } : {}) });
+    this.emit({
+      node,
+      method: 'POST',
+      resource: 'login',
+      httpStatus: res.status,
+      attempt: 1,
+      ms: Date.now() - started,
+      outcome: res.status < 300 ? 'ok' : 'error',
+      ...(errorcode !== undefined ? { errorcode } : {}),
+    });
     if (res.status >= 300 || (errorcode !== undefined && errorcode !== 0)) {
       const bad = errorcode !== undefined && BAD_LOGIN_CODES.has(errorcode);
       throw new NitroError(
         {
-          appliance: this.appliance, method: 'POST', resource: 'login', httpStatus: res.status, errorcode,
+          appliance: this.appliance,
+          method: 'POST',
+          resource: 'login',
+          httpStatus: res.status,
+          errorcode,
           message: bad
             ? `login as ${this.creds.username} refused at ${node}: invalid user name or password (check the inventory's secret reference)`
             : `${typeof body.message === 'string' ? body.message : `HTTP ${res.status}`} (login at ${node})`,

@@ -59,7 +59,13 @@ export const ABSENT_CODES: ReadonlySet<number> = new Set([C.noSuchResource, C.ce
 export const BAD_LOGIN_CODES: ReadonlySet<number> = new Set([C.invalidUser, C.invalidCredentials]);
 /** Answers about a certificate or key (or the files they load from), never about the appliance's state. */
 export const CERTIFICATE_CODES: ReadonlySet<number> = new Set([
-  C.invalidCertificate, C.invalidKeyOrPassphrase, C.certKeyMismatch, C.certNotYetValid, C.certExpired, C.wrongPassphrase, C.inputFileAbsent,
+  C.invalidCertificate,
+  C.invalidKeyOrPassphrase,
+  C.certKeyMismatch,
+  C.certNotYetValid,
+  C.certExpired,
+  C.wrongPassphrase,
+  C.inputFileAbsent,
 ]);
 
 /** Each code in plain words, for a change board reading the record (every code above has them). */

@@ -25,7 +25,12 @@ export async function saveConfig(client: NitroClient, opts: SaveOptions = {}): P
     if (!(err instanceof NitroOutcomeUnknownError)) throw err;
     // A save still running would land after whatever comes next (a rollback's undo, say) and
     // store the state of this moment: wait for it to finish rather than race it.
-    return awaitChange(err, 'the save', () => getNsConfig(client), (c) => !c.configchanged);
+    return awaitChange(
+      err,
+      'the save',
+      () => getNsConfig(client),
+      (c) => !c.configchanged,
+    );
   }
   const after = await getNsConfig(client);
   if (after.configchanged) {
@@ -54,11 +59,7 @@ export interface SecondaryFilesCheck {
  * Read /nsconfig/ssl on the secondary (a read: the vendor only forbids writing there) until
  * every named file is present or the time is up. Needs `resolveTarget` to have run.
  */
-export async function verifyFilesOnSecondary(
-  client: NitroClient,
-  names: readonly string[],
-  opts: { timeoutMs?: number; intervalMs?: number } = {},
-): Promise<SecondaryFilesCheck> {
+export async function verifyFilesOnSecondary(client: NitroClient, names: readonly string[], opts: { timeoutMs?: number; intervalMs?: number } = {}): Promise<SecondaryFilesCheck> {
   const secondary = client.target?.secondaryUrl;
   if (!secondary) return { secondaryUrl: undefined, present: [], missing: [...names] };
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);

@@ -3,8 +3,17 @@
 import { AdcError, EXIT } from '../errors.js';
 
 export {
-  ABSENT_CODES, BAD_LOGIN_CODES, BUSY_CODES, CERTIFICATE_CODES, CLUSTER_NSIP_CODES, HA_PROPAGATION_CODES, NITRO_CODE, NOT_PRIMARY_CODES, SESSION_CODES,
-  nitroCodeWords, type NitroCode,
+  ABSENT_CODES,
+  BAD_LOGIN_CODES,
+  BUSY_CODES,
+  CERTIFICATE_CODES,
+  CLUSTER_NSIP_CODES,
+  HA_PROPAGATION_CODES,
+  NITRO_CODE,
+  NOT_PRIMARY_CODES,
+  SESSION_CODES,
+  nitroCodeWords,
+  type NitroCode,
 } from './codes.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';

@@ -141,26 +141,15 @@ function isPrimary(o: HaNodeObservation): boolean {
 export function choosePrimary(appliance: string, observations: HaNodeObservation[]): HaTarget {
   const reachable = observations.filter((o) => o.reachable);
   if (!reachable.length) {
-    throw new AdcError(
-      `${appliance}: no node answered: ${observations.map((o) => `${o.url}: ${o.error ?? 'no reply'}`).join('; ')}`,
-      EXIT.invalidInput,
-    );
+    throw new AdcError(`${appliance}: no node answered: ${observations.map((o) => `${o.url}: ${o.error ?? 'no reply'}`).join('; ')}`, EXIT.invalidInput);
   }
   const primaries = reachable.filter(isPrimary);
   if (primaries.length > 1) {
-    throw new AdcError(
-      `${appliance}: both ${primaries.map((p) => p.url).join(' and ')} claim to be the primary (split brain); fix the pair before any change`,
-      EXIT.invalidInput,
-    );
+    throw new AdcError(`${appliance}: both ${primaries.map((p) => p.url).join(' and ')} claim to be the primary (split brain); fix the pair before any change`, EXIT.invalidInput);
   }
   if (!primaries.length) {
-    const hints = reachable
-      .map((o) => `${o.url} is ${o.self?.state ?? 'not primary'}${o.nsconfig?.primaryip ? ` (primary reported at ${o.nsconfig.primaryip})` : ''}`)
-      .join('; ');
-    throw new AdcError(
-      `${appliance}: no HA primary among the given NITRO URLs: ${hints}; list the primary's address in the inventory`,
-      EXIT.invalidInput,
-    );
+    const hints = reachable.map((o) => `${o.url} is ${o.self?.state ?? 'not primary'}${o.nsconfig?.primaryip ? ` (primary reported at ${o.nsconfig.primaryip})` : ''}`).join('; ');
+    throw new AdcError(`${appliance}: no HA primary among the given NITRO URLs: ${hints}; list the primary's address in the inventory`, EXIT.invalidInput);
   }
   const primary = primaries[0];
   const st = primary.nsconfig?.systemtype;

@@ -5,7 +5,17 @@
 import { AdcError } from '../errors.js';
 import type { NitroClient } from './client.js';
 import {
-  ABSENT_CODES, BAD_LOGIN_CODES, BUSY_CODES, CERTIFICATE_CODES, CLUSTER_NSIP_CODES, HA_PROPAGATION_CODES, NITRO_CODE, NOT_PRIMARY_CODES, NitroError, NitroOutcomeUnknownError, SESSION_CODES,
+  ABSENT_CODES,
+  BAD_LOGIN_CODES,
+  BUSY_CODES,
+  CERTIFICATE_CODES,
+  CLUSTER_NSIP_CODES,
+  HA_PROPAGATION_CODES,
+  NITRO_CODE,
+  NOT_PRIMARY_CODES,
+  NitroError,
+  NitroOutcomeUnknownError,
+  SESSION_CODES,
 } from './errors.js';
 import { NitroReplyShapeError, optionalString } from './reply-shape.js';
 import { awaitChange } from './settle.js';
@@ -20,8 +30,7 @@ const RESOURCE = 'vpnglobal_sslcertkey_binding';
  * not primary, cluster node, session). Anything else says nothing about the firmware.
  */
 export function isBindingRefusal(err: unknown): err is NitroError {
-  return err instanceof NitroError && !(err instanceof NitroOutcomeUnknownError) && err.errorcode !== undefined
-    && !err.hasCode(...NOT_FIRMWARE_CODES, ...NOT_A_REFUSAL_CODES);
+  return err instanceof NitroError && !(err instanceof NitroOutcomeUnknownError) && err.errorcode !== undefined && !err.hasCode(...NOT_FIRMWARE_CODES, ...NOT_A_REFUSAL_CODES);
 }
 
 /** "No such certkey" and "bad certificate" answers are about the certkey, never the firmware. */
@@ -106,7 +115,15 @@ export async function bindUserDataEncryptionKey(client: NitroClient, certkey: st
       return { changed: true, bound: now };
     }
     if (!(err instanceof NitroOutcomeUnknownError)) throw err;
-    return { changed: true, bound: await awaitChange(err, `the binding of ${certkey}`, () => listUserDataEncryptionKeys(client), (now) => now.includes(certkey)) };
+    return {
+      changed: true,
+      bound: await awaitChange(
+        err,
+        `the binding of ${certkey}`,
+        () => listUserDataEncryptionKeys(client),
+        (now) => now.includes(certkey),
+      ),
+    };
   }
   const after = await listUserDataEncryptionKeys(client);
   if (!after.includes(certkey)) {
@@ -124,7 +141,15 @@ export async function unbindUserDataEncryptionKey(client: NitroClient, certkey: 
       return { changed: false, bound: await listUserDataEncryptionKeys(client) };
     }
     if (!(err instanceof NitroOutcomeUnknownError)) throw err;
-    return { changed: true, bound: await awaitChange(err, `the unbinding of ${certkey}`, () => listUserDataEncryptionKeys(client), (now) => !now.includes(certkey)) };
+    return {
+      changed: true,
+      bound: await awaitChange(
+        err,
+        `the unbinding of ${certkey}`,
+        () => listUserDataEncryptionKeys(client),
+        (now) => !now.includes(certkey),
+      ),
+    };
   }
   const after = await listUserDataEncryptionKeys(client);
   if (after.includes(certkey)) {
@@ -218,7 +243,12 @@ export async function detectMultiBinding(client: NitroClient, candidate: string,
       // build's silent replacement) to show; if nothing changes, fail rather than guess "single"
       // from a slow appliance — and a late bind then lands on a run that is rolling back, whose
       // check after the rollback reads the bindings again.
-      after = await awaitChange(err, `the probe binding of ${candidate}`, () => listUserDataEncryptionKeys(client), (now) => now.includes(candidate) || !others.every((k) => now.includes(k)));
+      after = await awaitChange(
+        err,
+        `the probe binding of ${candidate}`,
+        () => listUserDataEncryptionKeys(client),
+        (now) => now.includes(candidate) || !others.every((k) => now.includes(k)),
+      );
     } else {
       // A refusal about the appliance's state (HA propagation, busy after retries, not primary,
       // cluster node, credentials, no errorcode at all) fails the step as it is.
@@ -235,7 +265,12 @@ export async function detectMultiBinding(client: NitroClient, candidate: string,
     }
     const named = refusal ? oneKeyRefusalNames(refusal, after, candidate) : undefined;
     if (!refusal || !named) throw notEvidence(client.appliance, candidate, others, refusal);
-    return { capability: 'single', evidence: `bind refused: errorcode ${refusal.errorcode ?? '?'} "${refusal.nitroMessage}", naming ${named}, which is bound`, bound: after, candidateLeftBound: false };
+    return {
+      capability: 'single',
+      evidence: `bind refused: errorcode ${refusal.errorcode ?? '?'} "${refusal.nitroMessage}", naming ${named}, which is bound`,
+      bound: after,
+      candidateLeftBound: false,
+    };
   }
   if (othersKept) {
     if (!keep) {
@@ -256,5 +291,9 @@ function notEvidence(appliance: string, candidate: string, others: string[], ref
   const what = refusal
     ? `the bind of ${candidate} next to ${others.join(', ')} was refused (${refusal.message}), and that is not the refusal read as "one key at a time" (errorcode ${NITRO_CODE.invalidArgument} naming the key bound now)`
     : `the bind of ${candidate} next to ${others.join(', ')} was accepted, yet vpn global lists only ${others.join(', ')}`;
-  return new AdcError(`${appliance}: ${what}; the bindings are unchanged. If this firmware holds one key at a time, run with mode: swap (outage: from the re-encryption until ${candidate} is bound in its place, users already moved cannot log on through ${appliance})`, undefined, refusal ? { cause: refusal } : undefined);
+  return new AdcError(
+    `${appliance}: ${what}; the bindings are unchanged. If this firmware holds one key at a time, run with mode: swap (outage: from the re-encryption until ${candidate} is bound in its place, users already moved cannot log on through ${appliance})`,
+    undefined,
+    refusal ? { cause: refusal } : undefined,
+  );
 }

@@ -37,7 +37,12 @@ export async function setOtpEncryption(client: NitroClient, value: 'ON' | 'OFF')
     await client.request({ method: 'PUT', resource: 'aaaotpparameter', body: { aaaotpparameter: { encryption: value } } });
   } catch (err) {
     if (!(err instanceof NitroOutcomeUnknownError)) throw err;
-    await awaitChange(err, `encryption ${value}`, () => getOtpParameters(client), (p) => p.encryption === value);
+    await awaitChange(
+      err,
+      `encryption ${value}`,
+      () => getOtpParameters(client),
+      (p) => p.encryption === value,
+    );
     return { changed: true, before };
   }
   const after = await getOtpParameters(client);

@@ -10,9 +10,14 @@ export class NitroReplyShapeError extends NitroError {
   constructor(appliance: string, resource: string, what: string, value: unknown) {
     super(
       {
-        appliance, method: 'GET', resource, httpStatus: 200, errorcode: undefined,
-        message: `reply not understood: ${what}; it carried ${describeShape(value)}. Nothing is decided on a reply like this: `
-          + 'check this appliance\'s firmware against docs/fidelity.md (NITRO) and report the shape',
+        appliance,
+        method: 'GET',
+        resource,
+        httpStatus: 200,
+        errorcode: undefined,
+        message:
+          `reply not understood: ${what}; it carried ${describeShape(value)}. Nothing is decided on a reply like this: ` +
+          "check this appliance's firmware against docs/fidelity.md (NITRO) and report the shape",
       },
       { exitCode: EXIT.invalidInput },
     );

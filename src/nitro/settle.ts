@@ -9,9 +9,7 @@ import { NitroOutcomeUnknownError, NitroUnreachableError } from './errors.js';
  * `landed`: the change was seen, in `value`. Otherwise it was not seen within the window (treat
  * it as not made, and say so); `value` is the last state read, if any read succeeded.
  */
-type Settled<T> =
-  | { landed: true; value: T; waitedMs: number }
-  | { landed: false; value?: T; waitedMs: number; readError?: unknown };
+type Settled<T> = { landed: true; value: T; waitedMs: number } | { landed: false; value?: T; waitedMs: number; readError?: unknown };
 
 /** How often the state is read while waiting. */
 const POLL_MS = 250;
@@ -20,11 +18,7 @@ const POLL_MS = 250;
  * Read `read()` until `landed(value)` holds or `err.settleMs` has passed. The first read is made
  * at once (a dropped connection after the change was applied settles without waiting).
  */
-async function settle<T>(
-  err: NitroOutcomeUnknownError,
-  read: () => Promise<T>,
-  landed: (value: T) => boolean,
-): Promise<Settled<T>> {
+async function settle<T>(err: NitroOutcomeUnknownError, read: () => Promise<T>, landed: (value: T) => boolean): Promise<Settled<T>> {
   const started = Date.now();
   let last: { value: T } | undefined;
   let readError: unknown;
@@ -62,8 +56,15 @@ export async function awaitChange<T>(err: NitroOutcomeUnknownError, what: string
 
 function notSettled(err: NitroOutcomeUnknownError, what: string, s: { waitedMs: number; readError?: unknown }): NitroOutcomeUnknownError {
   const unread = s.readError === undefined ? '' : ` (the last read failed too: ${s.readError instanceof Error ? s.readError.message : String(s.readError)})`;
-  return new NitroOutcomeUnknownError({
-    appliance: err.appliance, method: err.method, resource: err.resource, httpStatus: undefined, errorcode: undefined,
-    message: `${err.nitroMessage}; ${what} had not shown ${(s.waitedMs / 1000).toFixed(1)} s later${unread}, so it is taken as not made`,
-  }, { cause: err, settleMs: err.settleMs });
+  return new NitroOutcomeUnknownError(
+    {
+      appliance: err.appliance,
+      method: err.method,
+      resource: err.resource,
+      httpStatus: undefined,
+      errorcode: undefined,
+      message: `${err.nitroMessage}; ${what} had not shown ${(s.waitedMs / 1000).toFixed(1)} s later${unread}, so it is taken as not made`,
+    },
+    { cause: err, settleMs: err.settleMs },
+  );
 }

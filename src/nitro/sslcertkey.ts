@@ -225,9 +225,9 @@ export interface EnsureCertkeyResult {
  */
 export function namesInMessage(message: string): string[] {
   const out: string[] = [];
-  for (const m of message.matchAll(/"([^"]+)"|'([^']+)'/g)) out.push((m[1] ?? m[2]));
+  for (const m of message.matchAll(/"([^"]+)"|'([^']+)'/g)) out.push(m[1] ?? m[2]);
   for (const m of message.matchAll(/\[([^\]\s"']+)\]|certkey(?: name)?[:,]?\s+([A-Za-z0-9_][A-Za-z0-9_#.:@=-]*)/gi)) {
-    out.push((m[1] ?? m[2]));
+    out.push(m[1] ?? m[2]);
   }
   return [...new Set(out.map((n) => n.trim()).filter(Boolean))];
 }
@@ -238,10 +238,7 @@ export function namesInMessage(message: string): string[] {
  * refuses an expired or not-yet-valid certificate before sending anything; verifies by reading
  * back. A certkey of the wanted name holding another certificate is an error, never replaced.
  */
-export async function ensureCertkey(
-  client: NitroClient,
-  input: AddCertkeyInput & { local: LocalCertFacts; now?: Date },
-): Promise<EnsureCertkeyResult> {
+export async function ensureCertkey(client: NitroClient, input: AddCertkeyInput & { local: LocalCertFacts; now?: Date }): Promise<EnsureCertkeyResult> {
   assertCurrentlyValid(input.local, `${client.appliance}: certkey ${input.certkey}`, input.now);
   const existing = await getCertkey(client, input.certkey);
   if (existing) {
@@ -253,17 +250,20 @@ export async function ensureCertkey(
     await addCertkey(client, input);
   } catch (err) {
     if (err instanceof NitroOutcomeUnknownError) {
-      const now = await awaitChange(err, `certkey ${input.certkey}`, () => getCertkey(client, input.certkey), (c): c is CertkeyInfo => c !== undefined);
+      const now = await awaitChange(
+        err,
+        `certkey ${input.certkey}`,
+        () => getCertkey(client, input.certkey),
+        (c): c is CertkeyInfo => c !== undefined,
+      );
       return verifyCreated(client, input.certkey, now, input.local);
     }
     if (err instanceof NitroError && err.hasCode(NITRO_CODE.alreadyExists)) {
       const adopted = await findSameCertificate(client, err.nitroMessage, input.local);
       if (adopted) return { certkey: adopted.certkey, created: false, adopted: true, info: adopted };
-      throw new AdcError(
-        `${client.appliance}: add certkey ${input.certkey} refused (${NITRO_CODE.alreadyExists}: ${err.nitroMessage}) and no existing certkey holds the same certificate`,
-        undefined,
-        { cause: err },
-      );
+      throw new AdcError(`${client.appliance}: add certkey ${input.certkey} refused (${NITRO_CODE.alreadyExists}: ${err.nitroMessage}) and no existing certkey holds the same certificate`, undefined, {
+        cause: err,
+      });
     }
     throw err;
   }
@@ -309,7 +309,12 @@ export async function deleteCertkey(client: NitroClient, name: string, opts: Del
   } catch (err) {
     if (err instanceof NitroError && err.hasCode(NITRO_CODE.noSuchResource, NITRO_CODE.certificateAbsent)) return false;
     if (err instanceof NitroOutcomeUnknownError) {
-      await awaitChange(err, `the removal of certkey ${name}`, () => getCertkey(client, name), (now) => now === undefined);
+      await awaitChange(
+        err,
+        `the removal of certkey ${name}`,
+        () => getCertkey(client, name),
+        (now) => now === undefined,
+      );
       return true;
     }
     if (err instanceof NitroError && err.hasCode(NITRO_CODE.certificateReferenced)) {

@@ -30,12 +30,7 @@ export function validateFileName(name: string): void {
   }
 }
 
-export async function uploadSystemFile(
-  client: NitroClient,
-  name: string,
-  bytes: Uint8Array,
-  location: string = SSL_DIR,
-): Promise<void> {
+export async function uploadSystemFile(client: NitroClient, name: string, bytes: Uint8Array, location: string = SSL_DIR): Promise<void> {
   validateFileName(name);
   if (bytes.byteLength > MAX_FILE_BYTES) throw new InputError(`${name}: ${bytes.byteLength} bytes exceeds the 2 MB NITRO upload limit`);
   await client.request({
@@ -53,12 +48,7 @@ export async function uploadSystemFile(
 }
 
 /** The file's bytes, or undefined when it does not exist. */
-export async function readSystemFile(
-  client: NitroClient,
-  name: string,
-  location: string = SSL_DIR,
-  opts?: NitroCallOptions,
-): Promise<Buffer | undefined> {
+export async function readSystemFile(client: NitroClient, name: string, location: string = SSL_DIR, opts?: NitroCallOptions): Promise<Buffer | undefined> {
   validateFileName(name);
   const list = await client.getList<Record<string, unknown>>('systemfile', undefined, { args: { filelocation: dir(location), filename: name } }, opts);
   if (!list?.length) return undefined;
@@ -100,7 +90,12 @@ export async function deleteSystemFile(client: NitroClient, name: string, locati
   } catch (err) {
     if (err instanceof NitroError && err.hasCode(NITRO_CODE.noSuchResource)) return false;
     if (err instanceof NitroOutcomeUnknownError) {
-      await awaitChange(err, `the removal of ${name}`, () => systemFileExists(client, name, location), (there) => !there);
+      await awaitChange(
+        err,
+        `the removal of ${name}`,
+        () => systemFileExists(client, name, location),
+        (there) => !there,
+      );
       return true;
     }
     throw err;
@@ -111,11 +106,7 @@ export async function deleteSystemFile(client: NitroClient, name: string, locati
  * Delete exactly the files this run created (the caller's journal says which); files that are
  * already gone count as done. Returns what was deleted and what was already absent.
  */
-export async function deleteCreatedFiles(
-  client: NitroClient,
-  created: readonly string[],
-  location: string = SSL_DIR,
-): Promise<{ deleted: string[]; absent: string[] }> {
+export async function deleteCreatedFiles(client: NitroClient, created: readonly string[], location: string = SSL_DIR): Promise<{ deleted: string[]; absent: string[] }> {
   const deleted: string[] = [];
   const absent: string[] = [];
   for (const name of created) {

@@ -53,9 +53,7 @@ export function decryptDevice(dev: EncryptedDevice, km: OtpKeyMaterial): Decrypt
 function checkKid(dev: EncryptedDevice, km: OtpKeyMaterial): void {
   if (!dev.kid.equals(km.kid)) {
     const kidText = toB64Url(dev.kid);
-    throw new OtpDecryptError(
-      `device "${dev.name}": cannot decrypt with this certificate: the value's KID is ${kidText}, the certificate's is ${km.kidText}`,
-      dev.name, kidText, km.kidText);
+    throw new OtpDecryptError(`device "${dev.name}": cannot decrypt with this certificate: the value's KID is ${kidText}, the certificate's is ${km.kidText}`, dev.name, kidText, km.kidText);
   }
 }
 
@@ -78,7 +76,10 @@ export function decryptDevices(list: readonly { dev: EncryptedDevice; km: OtpKey
     else byKey.set(km, [i]);
   });
   for (const [km, slots] of byKey) {
-    const plain = decryptMany(km.aesKey, slots.map((i) => list[i].dev));
+    const plain = decryptMany(
+      km.aesKey,
+      slots.map((i) => list[i].dev),
+    );
     slots.forEach((i, k) => {
       try {
         out[i] = openDevice(list[i].dev, km, plain[k]);
@@ -97,7 +98,10 @@ function openDevice(dev: EncryptedDevice, km: OtpKeyMaterial, plaintext: Buffer)
   if (!parsed) {
     throw new OtpDecryptError(
       `device "${dev.name}": cannot decrypt with this certificate (KID ${kidText} matches but the plaintext is not device JSON with a string secret: wrong key or corrupted value)`,
-      dev.name, kidText, km.kidText);
+      dev.name,
+      kidText,
+      km.kidText,
+    );
   }
   return { name: dev.name, ...parsed, plaintext, kidText };
 }
@@ -108,7 +112,10 @@ export function decryptWithKeyring(dev: EncryptedDevice, keyring: Keyring): Decr
     const kidText = toB64Url(dev.kid);
     throw new OtpDecryptError(
       `device "${dev.name}": cannot decrypt with this certificate: the value's KID ${kidText} is not among the given certificates (${keyring.kidTexts().join(', ') || 'none'})`,
-      dev.name, kidText, keyring.kidTexts()[0]);
+      dev.name,
+      kidText,
+      keyring.kidTexts()[0],
+    );
   }
   return decryptDevice(dev, km);
 }

@@ -58,9 +58,7 @@ export async function loadKeyMaterial(opts: LoadOptions): Promise<OtpKeyMaterial
   const keyText = opts.key ? (await readInput(opts.key, 'key')).toString('utf8') : certText;
   const keyPem = firstPrivateKeyBlock(keyText);
   if (!keyPem) {
-    throw new InputError(opts.key
-      ? `${opts.key}: no PEM private key found`
-      : `${opts.cert}: holds a certificate but no private key; give the key with --key (or a merged PEM / .pfx)`);
+    throw new InputError(opts.key ? `${opts.key}: no PEM private key found` : `${opts.cert}: holds a certificate but no private key; give the key with --key (or a merged PEM / .pfx)`);
   }
   return build(certPem, parsePrivateKey(keyPem, keySource, opts.passphrase), opts.cert, opts);
 }

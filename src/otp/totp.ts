@@ -34,5 +34,5 @@ export function totpVerify(secretBase32: string, code: string, opts: TotpOptions
 
 /** Seconds left in the current 30-second step: a check waits for a fresh step when few remain. */
 export function secondsLeftInStep(period = 30, time = Date.now()): number {
-  return period - Math.floor(time / 1000) % period;
+  return period - (Math.floor(time / 1000) % period);
 }

@@ -2,8 +2,16 @@
 // gateway check: read every secret, build a new value, add a device, re-key.
 import { formatAttribute, kidText, parseAttribute, type EncryptedDevice, type LegacyAttribute, type OtpAttribute } from './codec.js';
 import {
-  decryptDevices, decryptWithKeyring, devicePlaintext, encryptPlaintext, legacyToPlaintext, parseDeviceJson, plaintextToLegacy,
-  type DecryptedDevice, type Keyring, type PlainDevice,
+  decryptDevices,
+  decryptWithKeyring,
+  devicePlaintext,
+  encryptPlaintext,
+  legacyToPlaintext,
+  parseDeviceJson,
+  plaintextToLegacy,
+  type DecryptedDevice,
+  type Keyring,
+  type PlainDevice,
 } from './devices.js';
 import { decryptMany } from './crypto.js';
 import { toB64Url } from './encoding.js';
@@ -61,21 +69,22 @@ export function addDevice(value: string | undefined, device: PlainDevice, km: Ot
   const fresh = encryptPlaintext(device.name, devicePlaintext(device), km);
   if (!value) return formatAttribute({ format: 'encrypted', devices: [fresh], doc: { otpdata: { devices: {} } } });
   const attr = parseAttribute(value);
-  const kept: EncryptedDevice[] = attr.format === 'encrypted'
-    ? attr.devices.filter((d) => d.name !== device.name)
-    : attr.devices.filter((d) => d.name !== device.name).map((d) => encryptPlaintext(d.name, legacyToPlaintext(d), km));
+  const kept: EncryptedDevice[] =
+    attr.format === 'encrypted'
+      ? attr.devices.filter((d) => d.name !== device.name)
+      : attr.devices.filter((d) => d.name !== device.name).map((d) => encryptPlaintext(d.name, legacyToPlaintext(d), km));
   const doc = attr.format === 'encrypted' ? attr.doc : { otpdata: { devices: {} } };
   return formatAttribute({ format: 'encrypted', devices: [...kept, fresh], doc });
 }
 
 export type DeviceAction =
-  | 'rekeyed'          // was under a source key, now under the target
-  | 'already-target'   // already under the target key: left as it is
+  | 'rekeyed' // was under a source key, now under the target
+  | 'already-target' // already under the target key: left as it is
   | 'legacy-encrypted' // plaintext, encrypted because asked to
-  | 'legacy-kept'      // plaintext, left because not asked to encrypt
-  | 'decrypted'        // encrypted → plaintext (the vendor's "decrypt" job)
-  | 'unknown-kid'      // under a certificate we were not given: left and reported
-  | 'unreadable';      // KID matches but the plaintext is not device JSON: left and reported
+  | 'legacy-kept' // plaintext, left because not asked to encrypt
+  | 'decrypted' // encrypted → plaintext (the vendor's "decrypt" job)
+  | 'unknown-kid' // under a certificate we were not given: left and reported
+  | 'unreadable'; // KID matches but the plaintext is not device JSON: left and reported
 
 export interface DeviceOutcome {
   name: string;
@@ -266,7 +275,10 @@ export function verifyValues(items: readonly { value: string; expected: Pick<Tra
   // What each value reads as: device name → secret, or undefined when some device does not read.
   const read: (Map<string, string> | undefined)[] = parsed.map((attr, i) => (attr?.format === 'encrypted' && !unknownKid.has(i) ? new Map() : undefined));
   for (const [km, list] of byKey) {
-    const plain = decryptMany(km.aesKey, list.map((l) => l.dev));
+    const plain = decryptMany(
+      km.aesKey,
+      list.map((l) => l.dev),
+    );
     list.forEach(({ dev, item }, k) => {
       const got = read[item];
       if (!got) return;
@@ -293,7 +305,7 @@ export function verifyValues(items: readonly { value: string; expected: Pick<Tra
     // Legacy, unparseable, or a failure: the reader's own check, which also words the reason.
     // Should it pass where the fast path did not, the value is still refused.
     const bad = verifySecrets(it.value, keyring, secrets);
-    return got === undefined && parsed[i]?.format === 'legacy' ? bad : bad ?? 'the value does not read back as the original devices';
+    return got === undefined && parsed[i]?.format === 'legacy' ? bad : (bad ?? 'the value does not read back as the original devices');
   });
 }
 

@@ -19,10 +19,10 @@ export interface EntryEvent {
 }
 
 const OUTCOME_TEXT: Record<EntryOutcome, [LogLevel, string]> = {
-  'modified': ['INFO', 'modified'],
+  modified: ['INFO', 'modified'],
   'would-modify': ['INFO', 'would modify (dry run)'],
   'not-modified': ['INFO', 'not modified'],
-  'failed': ['ERROR', 'FAILED'],
+  failed: ['ERROR', 'FAILED'],
 };
 
 /** Lines wait at most this long in memory: a tail -f (or a crash) sees the run nearly as it is. */
@@ -34,7 +34,10 @@ export class AppLog {
   private timer: NodeJS.Timeout | undefined;
   private writeError: AdcError | undefined;
 
-  private constructor(private readonly fh: FileHandle, readonly path: string) {}
+  private constructor(
+    private readonly fh: FileHandle,
+    readonly path: string,
+  ) {}
 
   /** Opens for appending (created 0600: DNs of every OTP user are worth keeping to ourselves). */
   static async open(path: string): Promise<AppLog> {
@@ -79,7 +82,9 @@ export class AppLog {
         const { bytesWritten } = await this.fh.write(buf, 0, buf.length);
         if (bytesWritten !== buf.length) throw Object.assign(new Error(`short write (${bytesWritten} of ${buf.length} bytes)`), { code: 'ENOSPC' });
       } catch (err) {
-        this.writeError = new AdcError(`-log ${this.path}: writing the log failed (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}); the lines from then on are missing`, undefined, { cause: err });
+        this.writeError = new AdcError(`-log ${this.path}: writing the log failed (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}); the lines from then on are missing`, undefined, {
+          cause: err,
+        });
       }
     });
     return this.flushing;

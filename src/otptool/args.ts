@@ -74,8 +74,7 @@ function canonical(name: string): OptionSpec | undefined {
 /** Closest known option for a typo: same letters ignoring `_`, or a shared prefix. */
 function suggestion(name: string): string {
   const n = name.toLowerCase().replace(/[-_]/g, '');
-  const hit = OPTIONS.find((o) => o.name.toLowerCase().replace(/_/g, '') === n)
-    ?? OPTIONS.find((o) => n.length >= 3 && o.name.toLowerCase().replace(/_/g, '').startsWith(n.slice(0, 4)));
+  const hit = OPTIONS.find((o) => o.name.toLowerCase().replace(/_/g, '') === n) ?? OPTIONS.find((o) => n.length >= 3 && o.name.toLowerCase().replace(/_/g, '').startsWith(n.slice(0, 4)));
   return hit ? ` (did you mean -${hit.name}?)` : '';
 }
 
@@ -95,8 +94,10 @@ export function readOptions(tokens: readonly string[]): RawOptions {
     const name = m[1];
     const inline = m[2];
     if (PASSWORD_OPTIONS.has(name.toLowerCase().replace(/-/g, '_'))) {
-      throw new InputError(`-${name}: refused: a password is never taken on the command line (it would stay in the shell history and the process list). `
-        + `Put it in the environment variable ${PASSWORD_ENV} (or name another with -password_env VAR), or leave both out to be asked at a prompt. Nothing was changed.`);
+      throw new InputError(
+        `-${name}: refused: a password is never taken on the command line (it would stay in the shell history and the process list). ` +
+          `Put it in the environment variable ${PASSWORD_ENV} (or name another with -password_env VAR), or leave both out to be asked at a prompt. Nothing was changed.`,
+      );
     }
     const spec = canonical(name);
     if (!spec) throw new InputError(`-${name}: unknown option${suggestion(name)}; see adc-cutover otptool -help`);
@@ -210,7 +211,7 @@ export function translate(tokens: readonly string[]): OtptoolSettings | 'help' {
   }
   if (o['insecure']) {
     // connect() always checks the server certificate; there is no switch to turn that off yet.
-    throw new InputError('-insecure is not available: give the CA that signed the directory\'s certificate with -ca FILE (the check cannot be turned off)');
+    throw new InputError("-insecure is not available: give the CA that signed the directory's certificate with -ca FILE (the check cannot be turned off)");
   }
 
   // Passed through as given, nested-group rule included: the run warns when the server is not AD.
@@ -245,15 +246,19 @@ export function translate(tokens: readonly string[]): OtptoolSettings | 'help' {
   }
 
   return {
-    operation, url,
+    operation,
+    url,
     bindName: required(o, 'username', 'the service account: a DN, or a UPN such as svc@contoso.local for Active Directory'),
-    passwordEnv: passwordEnv ?? PASSWORD_ENV, passwordEnvGiven: passwordEnv !== undefined,
+    passwordEnv: passwordEnv ?? PASSWORD_ENV,
+    passwordEnvGiven: passwordEnv !== undefined,
     ...(str(o, 'ca') ? { caFile: str(o, 'ca') } : {}),
     startTls,
     base: required(o, 'search_base', 'where the users are, e.g. DC=contoso,DC=local'),
-    filter, attribute,
+    filter,
+    attribute,
     ...(targetAttribute ? { targetAttribute } : {}),
-    cert, ...(newCert ? { newCert } : {}),
+    cert,
+    ...(newCert ? { newCert } : {}),
     ...(str(o, 'backup') ? { backupFile: str(o, 'backup') } : {}),
     dryRun: o['dry_run'] === true,
     logFile: str(o, 'log') ?? DEFAULT_LOG,
@@ -282,11 +287,11 @@ export function usage(): string {
     'adc-cutover otptool -Host H [-Port 636] -username U -search_base B [-search_filter F] [-source_attribute A]',
     '                    [-target_attribute T] -operation 0|1|2 -cert_path C [-new_cert_path N] [options]',
     '',
-    'A drop-in for the vendor OTP encryption tool\'s command line: same options (any case, - or --),',
+    "A drop-in for the vendor OTP encryption tool's command line: same options (any case, - or --),",
     'run through the adc-cutover engine: backup first, compare-and-swap per user, read-back verification.',
     `The bind password comes from $${PASSWORD_ENV} (or -password_env VAR) or a prompt; never an option value.`,
     '',
-    'The vendor tool\'s options:',
+    "The vendor tool's options:",
     ...OPTIONS.filter((o) => o.origin === 'vendor').map(line),
     '',
     'Added by adc-cutover:',

@@ -4,9 +4,7 @@
 // guarantees: the target's original goes into the engine's sealed backup (fsync'd) before the
 // write, the write is a compare-and-swap on the target as read, and the value read back must
 // hold every device secret of the source, readable as the job wants; if not, it is undone.
-import {
-  CasConflict, DirectoryUnavailable, DryRunRefusal, casDelete, casReplace, readValue, scanPages, type DirectoryClient, type ScannedEntry,
-} from '../directory/index.js';
+import { CasConflict, DirectoryUnavailable, DryRunRefusal, casDelete, casReplace, readValue, scanPages, type DirectoryClient, type ScannedEntry } from '../directory/index.js';
 import { errorMessage } from '../errors.js';
 import { parseAttribute, readSecrets, verifySecrets } from '../otp/index.js';
 import { BackupWriter, NO_VALUE, prepareJob, sha256Hex, type PreparedJob, type RekeyJob, type RunSummary } from '../rekey/index.js';
@@ -50,9 +48,11 @@ export async function runCopy(opts: CopyRunOptions): Promise<RunSummary> {
     const copier = new Copier(opts, job, summary, backup);
     for await (const page of scanPages(scanner, { base: opts.base, filter: opts.filter, attribute: opts.attribute, extraAttributes: [opts.target], pageSize: opts.pageSize })) {
       let next = 0;
-      await Promise.all(conns.map(async (c) => {
-        while (next < page.length && !copier.stopping()) await copier.entry(c, page[next++]);
-      }));
+      await Promise.all(
+        conns.map(async (c) => {
+          while (next < page.length && !copier.stopping()) await copier.entry(c, page[next++]);
+        }),
+      );
       if (copier.stopping()) break;
     }
   } catch (err) {

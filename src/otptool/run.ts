@@ -50,7 +50,9 @@ export async function runOtptool(tokens: readonly string[], io: OtptoolIo): Prom
   const open = (dryRun: boolean) => () => connect({ url: settings.url, bindDN: settings.bindName, password, caPem, startTls: settings.startTls, dryRun });
   const isAd = await probe(open(true), settings);
   if (settings.filter.includes(NESTED_GROUP_RULE) && !isAd) {
-    io.stderr(`warning: the filter uses the nested-group rule (${NESTED_GROUP_RULE}), passed through as given. This server does not say it is Active Directory; OpenLDAP and most others silently match nothing with that rule.\n`);
+    io.stderr(
+      `warning: the filter uses the nested-group rule (${NESTED_GROUP_RULE}), passed through as given. This server does not say it is Active Directory; OpenLDAP and most others silently match nothing with that rule.\n`,
+    );
   }
 
   // Inputs checked, bind proven: from here on the run leaves traces (backup directory, log).
@@ -61,18 +63,35 @@ export async function runOtptool(tokens: readonly string[], io: OtptoolIo): Prom
   let logFailure: unknown;
   try {
     log.line('INFO', `adc-cutover otptool: operation ${settings.operation}, ${OPERATION_NAMES[settings.operation]}${settings.dryRun ? ' (dry run: nothing written)' : ''}`);
-    log.line('INFO', `directory ${settings.url} as ${settings.bindName}; base ${settings.base}; filter ${settings.filter}; attribute ${settings.attribute}${settings.targetAttribute ? ` → ${settings.targetAttribute} (copy)` : ''}`);
+    log.line(
+      'INFO',
+      `directory ${settings.url} as ${settings.bindName}; base ${settings.base}; filter ${settings.filter}; attribute ${settings.attribute}${settings.targetAttribute ? ` → ${settings.targetAttribute} (copy)` : ''}`,
+    );
     log.line('INFO', describeKeys(job));
     if (backupFile) log.line('INFO', `backup ${backupFile}`);
     if (settings.targetAttribute) {
       summary = await runCopy({
-        connect: connectFor, base: settings.base, filter: settings.filter, attribute: settings.attribute, target: settings.targetAttribute,
-        job, backupFile, concurrency: settings.concurrency, onEntry: (e) => log.entry(e), signal: io.signal,
+        connect: connectFor,
+        base: settings.base,
+        filter: settings.filter,
+        attribute: settings.attribute,
+        target: settings.targetAttribute,
+        job,
+        backupFile,
+        concurrency: settings.concurrency,
+        onEntry: (e) => log.entry(e),
+        signal: io.signal,
       });
     } else {
       summary = await runRekey({
-        connect: connectFor, base: settings.base, filter: settings.filter, attribute: settings.attribute,
-        job, backupFile, concurrency: settings.concurrency, signal: io.signal,
+        connect: connectFor,
+        base: settings.base,
+        filter: settings.filter,
+        attribute: settings.attribute,
+        job,
+        backupFile,
+        concurrency: settings.concurrency,
+        signal: io.signal,
         onEntry: (r) => {
           log.entry(reportEvent(r, job, settings.dryRun));
           // A log that cannot be written stops the run: operators go by app.log, user by user.
@@ -81,14 +100,19 @@ export async function runOtptool(tokens: readonly string[], io: OtptoolIo): Prom
       });
     }
     const notModified = summary.fetched - summary.changed;
-    log.line(summary.failed.length || summary.stopped ? 'WARNING' : 'INFO',
-      `done: fetched ${summary.fetched}, ${summary.dryRun ? 'would modify' : 'modified'} ${summary.changed}, not modified ${notModified} (failed ${summary.failed.length})${summary.stopped ? `; STOPPED: ${summary.stopped.message}` : ''}`);
+    log.line(
+      summary.failed.length || summary.stopped ? 'WARNING' : 'INFO',
+      `done: fetched ${summary.fetched}, ${summary.dryRun ? 'would modify' : 'modified'} ${summary.changed}, not modified ${notModified} (failed ${summary.failed.length})${summary.stopped ? `; STOPPED: ${summary.stopped.message}` : ''}`,
+    );
   } catch (err) {
     log.line('ERROR', `stopped: ${errorMessage(err)}`);
     throw err;
   } finally {
     // Not thrown from here: after a run that wrote, the summary must still be printed.
-    logFailure = await log.close().then(() => undefined, (err: unknown) => err);
+    logFailure = await log.close().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
   }
   io.stdout(vendorSummary(summary, settings, { logFile: settings.logFile, restoreHint: restoreHint(settings, summary) }));
   if (logFailure) io.stderr(`error: ${errorMessage(logFailure)}${summary.backupFile ? `; the backup ${summary.backupFile} records every write` : ''}\n`);
@@ -102,7 +126,8 @@ async function loadCert(c: CertArgs, option: string, passOption: string, allowEx
     return await loadKeyFrom({ cert: c.path, key: c.keyPath, passphraseEnv: c.passphraseEnv, allowExpired }, option, { env: io.env, ...(io.interactive ? { promptSecret: io.promptSecret } : {}) });
   } catch (err) {
     // The loader speaks our long options; the operator typed the vendor-style ones.
-    if (err instanceof InputError) throw new InputError(err.message.replace(/--passphrase-env VAR/g, `-${passOption} VAR`).replace(/--key\b/g, option === '-cert_path' ? '-key_path' : '-new_key_path'), { cause: err });
+    if (err instanceof InputError)
+      throw new InputError(err.message.replace(/--passphrase-env VAR/g, `-${passOption} VAR`).replace(/--key\b/g, option === '-cert_path' ? '-key_path' : '-new_key_path'), { cause: err });
     throw err;
   }
 }
@@ -126,9 +151,12 @@ async function loadJob(s: OtptoolSettings, io: OtptoolIo): Promise<RekeyJob> {
 function describeKeys(job: RekeyJob): string {
   const k = (m: OtpKeyMaterial) => `${m.subject} (KID ${m.kidText}, valid until ${m.notAfter.toISOString().slice(0, 10)})`;
   switch (job.kind) {
-    case 'encrypt': return `encrypting under ${k(job.to)}`;
-    case 'decrypt': return `decrypting with ${job.from.map(k).join(', ')}`;
-    case 'rekey': return `from ${job.from.map(k).join(', ')} to ${k(job.to)}${job.includeLegacy ? '; legacy plaintext too' : ''}`;
+    case 'encrypt':
+      return `encrypting under ${k(job.to)}`;
+    case 'decrypt':
+      return `decrypting with ${job.from.map(k).join(', ')}`;
+    case 'rekey':
+      return `from ${job.from.map(k).join(', ')} to ${k(job.to)}${job.includeLegacy ? '; legacy plaintext too' : ''}`;
   }
 }
 
@@ -207,8 +235,25 @@ function restoreHint(s: OtptoolSettings, summary: RunSummary): string | undefine
   // The backup is sealed with -cert_path's certificate in every operation (the old one for 2).
   const cert = s.cert;
   const q = (v: string) => (/^[A-Za-z0-9_./:@=,-]+$/.test(v) ? v : `"${v.replace(/(["\\$`])/g, '\\$1')}"`);
-  return 'undo with: ' + ['adc-cutover directory restore', q(summary.backupFile), '--url', q(url), '--bind-dn', q(s.bindName), `--password-env ${s.passwordEnv}`,
-    ...(s.caFile ? ['--ca', q(s.caFile)] : []), ...(s.startTls ? ['--start-tls'] : []), '--base', q(s.base), '--cert', q(cert.path),
-    ...(cert.keyPath ? ['--key', q(cert.keyPath)] : []), ...(cert.passphraseEnv ? ['--passphrase-env', cert.passphraseEnv] : []),
-    ...(s.targetAttribute ? ['--attribute', s.targetAttribute] : ['--attribute', s.attribute])].join(' ');
+  return (
+    'undo with: ' +
+    [
+      'adc-cutover directory restore',
+      q(summary.backupFile),
+      '--url',
+      q(url),
+      '--bind-dn',
+      q(s.bindName),
+      `--password-env ${s.passwordEnv}`,
+      ...(s.caFile ? ['--ca', q(s.caFile)] : []),
+      ...(s.startTls ? ['--start-tls'] : []),
+      '--base',
+      q(s.base),
+      '--cert',
+      q(cert.path),
+      ...(cert.keyPath ? ['--key', q(cert.keyPath)] : []),
+      ...(cert.passphraseEnv ? ['--passphrase-env', cert.passphraseEnv] : []),
+      ...(s.targetAttribute ? ['--attribute', s.targetAttribute] : ['--attribute', s.attribute]),
+    ].join(' ')
+  );
 }

@@ -9,47 +9,63 @@ import { ConfigError, fieldName, lineOf, readYaml, validate } from './yaml-sourc
 import { DEFAULT_CONCURRENCY } from '../rekey/defaults.js';
 
 const url = (protocols: string[]) =>
-  z.string().refine((s) => {
-    try {
-      return protocols.includes(new URL(s).protocol);
-    } catch {
-      return false;
-    }
-  }, { message: `expected a URL (${protocols.join(' or ')})` });
+  z.string().refine(
+    (s) => {
+      try {
+        return protocols.includes(new URL(s).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `expected a URL (${protocols.join(' or ')})` },
+  );
 
-const tlsSchema = z.strictObject({
-  ca: z.string().optional(),
-  fingerprint: z.string().regex(/^([0-9A-Fa-f]{2}:?){32}$/, 'expected a SHA-256 fingerprint (64 hex digits)').optional(),
-  insecure: z.boolean().optional(),
-}).refine((t) => !(t.insecure && (t.ca || t.fingerprint)), { message: 'insecure: true cannot be combined with ca or fingerprint' });
+const tlsSchema = z
+  .strictObject({
+    ca: z.string().optional(),
+    fingerprint: z
+      .string()
+      .regex(/^([0-9A-Fa-f]{2}:?){32}$/, 'expected a SHA-256 fingerprint (64 hex digits)')
+      .optional(),
+    insecure: z.boolean().optional(),
+  })
+  .refine((t) => !(t.insecure && (t.ca || t.fingerprint)), { message: 'insecure: true cannot be combined with ca or fingerprint' });
 
-const sftpSchema = z.strictObject({
-  host: z.string(),
-  port: z.number().int().positive().default(22),
-  username: z.string(),
-  password: secretRefSchema.optional(),
-  privateKey: z.string().optional(),
-  passphrase: secretRefSchema.optional(),
-  hostKeySha256: z.string().min(10, 'pin the SSH host key (SHA-256, base64 or hex)'),
-}).refine((s) => s.password || s.privateKey, { message: 'give password or privateKey' });
+const sftpSchema = z
+  .strictObject({
+    host: z.string(),
+    port: z.number().int().positive().default(22),
+    username: z.string(),
+    password: secretRefSchema.optional(),
+    privateKey: z.string().optional(),
+    passphrase: secretRefSchema.optional(),
+    hostKeySha256: z.string().min(10, 'pin the SSH host key (SHA-256, base64 or hex)'),
+  })
+  .refine((s) => s.password || s.privateKey, { message: 'give password or privateKey' });
 
-const applianceSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only'),
-  nitro: url(['https:', 'http:']).optional(),
-  nodes: z.array(url(['https:', 'http:'])).min(1).max(2).optional(),
-  cluster: z.boolean().default(false),
-  username: z.string().min(1),
-  password: secretRefSchema,
-  auth: z.enum(['session', 'headers']).default('session'),
-  tls: tlsSchema.default({}),
-  gateway: z.union([url(['https:', 'http:']), z.array(url(['https:', 'http:']))]).optional(),
-  gatewayTls: tlsSchema.optional(),
-  transport: z.enum(['nitro', 'sftp']).default('nitro'),
-  sftp: sftpSchema.optional(),
-  timeoutMs: z.number().int().positive().default(30_000),
-  /** After a write gets no reply, how long the appliance may still apply it (default: timeoutMs). */
-  settleMs: z.number().int().nonnegative().optional(),
-}).refine((a) => Boolean(a.nitro) !== Boolean(a.nodes), { message: 'give either nitro: URL (one appliance) or nodes: [URL, URL] (an HA pair)' })
+const applianceSchema = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only'),
+    nitro: url(['https:', 'http:']).optional(),
+    nodes: z
+      .array(url(['https:', 'http:']))
+      .min(1)
+      .max(2)
+      .optional(),
+    cluster: z.boolean().default(false),
+    username: z.string().min(1),
+    password: secretRefSchema,
+    auth: z.enum(['session', 'headers']).default('session'),
+    tls: tlsSchema.default({}),
+    gateway: z.union([url(['https:', 'http:']), z.array(url(['https:', 'http:']))]).optional(),
+    gatewayTls: tlsSchema.optional(),
+    transport: z.enum(['nitro', 'sftp']).default('nitro'),
+    sftp: sftpSchema.optional(),
+    timeoutMs: z.number().int().positive().default(30_000),
+    /** After a write gets no reply, how long the appliance may still apply it (default: timeoutMs). */
+    settleMs: z.number().int().nonnegative().optional(),
+  })
+  .refine((a) => Boolean(a.nitro) !== Boolean(a.nodes), { message: 'give either nitro: URL (one appliance) or nodes: [URL, URL] (an HA pair)' })
   .refine((a) => a.transport !== 'sftp' || a.sftp, { message: 'transport: sftp needs an sftp: section' });
 
 const serverSchema = z.union([
@@ -86,26 +102,34 @@ export const inventorySchema = z.strictObject({
   appliances: z.array(applianceSchema).min(1, 'list at least one appliance'),
   // Every field may be left out (the whole section too): what is missing is read from the
   // appliances' LDAP actions when the estate is opened (src/steps/directory-from-actions.ts).
-  directory: z.strictObject({
-    url: url(['ldap:', 'ldaps:']).optional(),
-    /** Several directory servers (domain controllers): writes go to one, the unbind guard reads every one. */
-    servers: z.array(serverSchema).min(1).optional(),
-    /** The server writes go to (a name from servers); default: the first that answers. */
-    writeTo: z.string().optional(),
-    ca: z.string().optional(),
-    startTls: z.boolean().default(false),
-    bindDN: z.string().min(1).optional(),
-    password: secretRefSchema.default(DEFAULT_DIRECTORY_PASSWORD),
-    base: z.string().min(1).optional(),
-    filter: z.string().superRefine((f, ctx) => {
-      const problem = filterProblem(f);
-      if (problem) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(f)} is ${problem}` });
-    }).optional(),
-    attribute: z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/, 'an LDAP attribute name').optional(),
-    extraAttributes: z.array(z.string()).default([]),
-    pageSize: z.number().int().min(1).max(5000).default(500),
-    concurrency: z.number().int().min(1).max(64).default(DEFAULT_CONCURRENCY),
-  }).refine((d) => !(d.url && d.servers), { message: 'give url (one server) or servers (several), not both' })
+  directory: z
+    .strictObject({
+      url: url(['ldap:', 'ldaps:']).optional(),
+      /** Several directory servers (domain controllers): writes go to one, the unbind guard reads every one. */
+      servers: z.array(serverSchema).min(1).optional(),
+      /** The server writes go to (a name from servers); default: the first that answers. */
+      writeTo: z.string().optional(),
+      ca: z.string().optional(),
+      startTls: z.boolean().default(false),
+      bindDN: z.string().min(1).optional(),
+      password: secretRefSchema.default(DEFAULT_DIRECTORY_PASSWORD),
+      base: z.string().min(1).optional(),
+      filter: z
+        .string()
+        .superRefine((f, ctx) => {
+          const problem = filterProblem(f);
+          if (problem) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(f)} is ${problem}` });
+        })
+        .optional(),
+      attribute: z
+        .string()
+        .regex(/^[A-Za-z][A-Za-z0-9-]*$/, 'an LDAP attribute name')
+        .optional(),
+      extraAttributes: z.array(z.string()).default([]),
+      pageSize: z.number().int().min(1).max(5000).default(500),
+      concurrency: z.number().int().min(1).max(64).default(DEFAULT_CONCURRENCY),
+    })
+    .refine((d) => !(d.url && d.servers), { message: 'give url (one server) or servers (several), not both' })
     .refine((d) => !d.writeTo || (d.servers ?? []).some((x) => serverName(x) === d.writeTo), { message: 'writeTo must name one of servers' })
     .default({ startTls: false, password: DEFAULT_DIRECTORY_PASSWORD, extraAttributes: [], pageSize: 500, concurrency: DEFAULT_CONCURRENCY }),
   certificates: z.strictObject({ old: certSchema, new: certSchema }),
@@ -180,15 +204,24 @@ export async function loadInventory(file: string): Promise<Inventory> {
     c.cert = abs(c.cert)!;
     c.key = abs(c.key);
   }
-  const inv = { ...raw, directoryDraft: raw.directory, file: resolve(file), baseDir, fieldError: (path: (string | number)[], detail: string) => new ConfigError(file, lineOf(src, path), fieldName(path), detail) } as unknown as Inventory;
+  const inv = {
+    ...raw,
+    directoryDraft: raw.directory,
+    file: resolve(file),
+    baseDir,
+    fieldError: (path: (string | number)[], detail: string) => new ConfigError(file, lineOf(src, path), fieldName(path), detail),
+  } as unknown as Inventory;
   const complete = completeFromDraft(raw.directory, []);
   if (complete) inv.directory = complete;
   else {
     // Filled in by the estate from the appliances' LDAP actions; until then, say what is missing.
     Object.defineProperty(inv, 'directory', {
-      configurable: true, enumerable: true,
+      configurable: true,
+      enumerable: true,
       get: () => {
-        throw new InputError(`${file}: the directory section is incomplete (${missingFields(raw.directory).join(', ')}); it is completed from the appliances' LDAP actions when a run opens the estate`);
+        throw new InputError(
+          `${file}: the directory section is incomplete (${missingFields(raw.directory).join(', ')}); it is completed from the appliances' LDAP actions when a run opens the estate`,
+        );
       },
     });
   }
@@ -208,11 +241,18 @@ export function missingFields(d: DirectoryDraft): string[] {
 export function completeFromDraft(d: DirectoryDraft, fromActions: string[]): DirectorySpec | undefined {
   if (missingFields(d).length) return undefined;
   const servers: DirectoryServer[] = d.servers
-    ? d.servers.map((x) => ({ name: serverName(x), url: typeof x === 'string' ? x : x.url, startTls: typeof x === 'string' ? d.startTls : x.startTls ?? d.startTls, source: 'inventory' }))
+    ? d.servers.map((x) => ({ name: serverName(x), url: typeof x === 'string' ? x : x.url, startTls: typeof x === 'string' ? d.startTls : (x.startTls ?? d.startTls), source: 'inventory' }))
     : [{ name: serverName(d.url!), url: d.url!, startTls: d.startTls, source: 'inventory' }];
   const first = servers.find((x) => x.name === d.writeTo) ?? servers[0];
   return {
-    ...d, url: first.url, servers, bindDN: d.bindDN!, base: d.base!, filter: d.filter ?? '(objectClass=user)', attribute: d.attribute!, fromActions,
+    ...d,
+    url: first.url,
+    servers,
+    bindDN: d.bindDN!,
+    base: d.base!,
+    filter: d.filter ?? '(objectClass=user)',
+    attribute: d.attribute!,
+    fromActions,
   };
 }
 

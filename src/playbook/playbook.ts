@@ -31,7 +31,10 @@ export type PlaybookParams = z.infer<typeof paramsSchema>;
 // "phse: swap") is refused with the playbook's file and line instead of quietly becoming the
 // default — a swap step read as a second overlap step once saved a configuration with no key.
 const stepCommon = {
-  id: z.string().regex(/^[a-z0-9-]+(#\d+)?$/).optional(),
+  id: z
+    .string()
+    .regex(/^[a-z0-9-]+(#\d+)?$/)
+    .optional(),
   title: z.string().optional(),
 };
 
@@ -39,9 +42,7 @@ const stepCommon = {
 function options<S extends z.ZodRawShape>(kind: string, shape: S) {
   const known = Object.keys(shape);
   const schema = z.strictObject(shape, {
-    error: (iss) => iss.code === 'unrecognized_keys'
-      ? `${kind} has no option ${iss.keys.join(', ')}${known.length ? ` (its options: ${known.join(', ')})` : ' (it takes no options)'}`
-      : undefined,
+    error: (iss) => (iss.code === 'unrecognized_keys' ? `${kind} has no option ${iss.keys.join(', ')}${known.length ? ` (its options: ${known.join(', ')})` : ' (it takes no options)'}` : undefined),
   });
   // Every option has a default or is optional, so an absent `with:` is an empty one.
   return schema.prefault({} as z.input<typeof schema>);
@@ -54,7 +55,8 @@ function oneOf<const V extends readonly [string, ...string[]]>(values: V) {
 
 const stepVariants = [
   z.strictObject({
-    uses: z.literal('preflight'), ...stepCommon,
+    uses: z.literal('preflight'),
+    ...stepCommon,
     with: options('preflight', {
       /** false: an appliance with no userDataEncryptionKey bound yet is fine (first encryption). */
       requireOldBound: z.boolean().default(true),
@@ -62,17 +64,20 @@ const stepVariants = [
   }),
   z.strictObject({ uses: z.literal('import-certkey'), ...stepCommon, with: options('import-certkey', {}) }),
   z.strictObject({
-    uses: z.literal('bind-new-key'), ...stepCommon,
+    uses: z.literal('bind-new-key'),
+    ...stepCommon,
     /** overlap: next to the old key, before re-encrypting; swap: right after unbind-old-key. */
     with: options('bind-new-key', { phase: oneOf(['overlap', 'swap']).default('overlap') }),
   }),
   z.strictObject({
-    uses: z.literal('rekey-directory'), ...stepCommon,
+    uses: z.literal('rekey-directory'),
+    ...stepCommon,
     /** rekey: old certificate → new; encrypt-legacy: plaintext values → new certificate. */
     with: options('rekey-directory', { job: oneOf(['rekey', 'encrypt-legacy']).default('rekey') }),
   }),
   z.strictObject({
-    uses: z.literal('logon-check'), ...stepCommon,
+    uses: z.literal('logon-check'),
+    ...stepCommon,
     /** before: under the old key; after-rekey: appliances still on the old key alone are left for later; final. */
     with: options('logon-check', { phase: oneOf(['before', 'after-rekey', 'final']).optional() }),
   }),

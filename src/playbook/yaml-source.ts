@@ -6,7 +6,12 @@ import type { z } from 'zod';
 import { InputError, errorMessage } from '../errors.js';
 
 export class ConfigError extends InputError {
-  constructor(readonly file: string, readonly line: number | undefined, readonly field: string, detail: string) {
+  constructor(
+    readonly file: string,
+    readonly line: number | undefined,
+    readonly field: string,
+    detail: string,
+  ) {
     super(`${file}${line ? `:${line}` : ''}${field ? ` ${field}` : ''}: ${detail}`);
   }
 }

@@ -87,8 +87,15 @@ export class BackupWriter {
   static async create(path: string, opts: { job: BackupJob; attribute: string; base: string; kids: string[]; sealWith: OtpKeyMaterial }): Promise<BackupWriter> {
     const salt = randomBytes(16);
     const header: BackupHeader = {
-      type: 'header', version: BACKUP_VERSION, createdAt: new Date().toISOString(), job: opts.job,
-      attribute: opts.attribute, base: opts.base, kids: opts.kids, sealedWith: opts.sealWith.kidText, salt: salt.toString('base64'),
+      type: 'header',
+      version: BACKUP_VERSION,
+      createdAt: new Date().toISOString(),
+      job: opts.job,
+      attribute: opts.attribute,
+      base: opts.base,
+      kids: opts.kids,
+      sealedWith: opts.sealWith.kidText,
+      salt: salt.toString('base64'),
     };
     let fh: FileHandle;
     try {
@@ -223,7 +230,9 @@ export async function readBackup(path: string, keys: OtpKeyMaterial[]): Promise<
   }
   const km = keys.find((k) => k.kidText === header.sealedWith);
   if (!km) {
-    throw new InputError(`backup file ${path} is sealed with the certificate of KID ${header.sealedWith}; the given certificates are ${keys.map((k) => `${k.subject} (KID ${k.kidText})`).join(', ') || 'none'}`);
+    throw new InputError(
+      `backup file ${path} is sealed with the certificate of KID ${header.sealedWith}; the given certificates are ${keys.map((k) => `${k.subject} (KID ${k.kidText})`).join(', ') || 'none'}`,
+    );
   }
   const key = backupKey(km, Buffer.from(header.salt, 'base64'));
   const byDn = new Map<string, BackupEntry>();
@@ -253,7 +262,9 @@ export async function readBackup(path: string, keys: OtpKeyMaterial[]): Promise<
         values = JSON.parse(Buffer.concat([d.update(Buffer.from(r.ct, 'base64')), d.final()]).toString('utf8')) as { value: string }[];
         if (!Array.isArray(values) || values.length !== r.entries.length) throw new Error('count');
       } catch {
-        throw new InputError(`backup file ${path}: line ${i + 1} (${r.entries?.[0]?.dn ?? 'no DN'}${(r.entries?.length ?? 0) > 1 ? ` and ${r.entries.length - 1} more` : ''}) does not open with the certificate of KID ${km.kidText}: the file was altered or is damaged`);
+        throw new InputError(
+          `backup file ${path}: line ${i + 1} (${r.entries?.[0]?.dn ?? 'no DN'}${(r.entries?.length ?? 0) > 1 ? ` and ${r.entries.length - 1} more` : ''}) does not open with the certificate of KID ${km.kidText}: the file was altered or is damaged`,
+        );
       }
       r.entries.forEach((e, k) => entryOf(e.dn).originals.push({ value: values[k].value, intended: e.intended }));
     } else if (rec['type'] === 'written') {

@@ -29,7 +29,11 @@ export class CryptoPool {
   /** Groups a pool thread computed (the rest fell back to the engine's thread). */
   threaded = 0;
 
-  constructor(size: number, job: RekeyJob, private readonly local: PreparedJob) {
+  constructor(
+    size: number,
+    job: RekeyJob,
+    private readonly local: PreparedJob,
+  ) {
     const script = workerScript();
     for (let i = 0; i < size; i++) {
       const w = new Worker(script, { workerData: { job } });

@@ -14,9 +14,12 @@ function revive(km: OtpKeyMaterial): OtpKeyMaterial {
 
 function reviveJob(job: RekeyJob): RekeyJob {
   switch (job.kind) {
-    case 'rekey': return { ...job, from: job.from.map(revive), to: revive(job.to) };
-    case 'encrypt': return { ...job, to: revive(job.to) };
-    case 'decrypt': return { ...job, from: job.from.map(revive) };
+    case 'rekey':
+      return { ...job, from: job.from.map(revive), to: revive(job.to) };
+    case 'encrypt':
+      return { ...job, to: revive(job.to) };
+    case 'decrypt':
+      return { ...job, from: job.from.map(revive) };
   }
 }
 

@@ -8,8 +8,18 @@
 // lost server) lets in-flight groups finish and starts nothing new. Two groups are in flight per
 // connection; the decide/re-encrypt/check of a group may run in a worker thread (cryptoWorkers).
 import {
-  CasConflict, DirectoryUnavailable, DryRunRefusal, NoSuchEntry, casReplace, countEntries, dnKey, readValue, readValues,
-  scanPages, type DirectoryClient, type ScannedEntry,
+  CasConflict,
+  DirectoryUnavailable,
+  DryRunRefusal,
+  NoSuchEntry,
+  casReplace,
+  countEntries,
+  dnKey,
+  readValue,
+  readValues,
+  scanPages,
+  type DirectoryClient,
+  type ScannedEntry,
 } from '../directory/index.js';
 import { InputError, errorMessage } from '../errors.js';
 import { kidsOf, verifySecrets, type DeviceOutcome } from '../otp/index.js';
@@ -138,8 +148,14 @@ function checkKeysFit(job: PreparedJob, page: ScannedEntry[]): void {
   }
   if (seen.size === 0 || [...seen.keys()].some((k) => ours.has(k))) return;
   const from = job.job.from.map((k) => `${k.subject} (KID ${k.kidText})`).join(', ');
-  const found = [...seen.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([k, n]) => `${k} ×${n}`).join(', ');
-  throw new InputError(`the certificate to decrypt with, ${from}, matches none of the encrypted devices in the first ${page.length} entries (they are under KID ${found}): is it the certificate the ADCs have bound? Nothing was changed.`);
+  const found = [...seen.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5)
+    .map(([k, n]) => `${k} ×${n}`)
+    .join(', ');
+  throw new InputError(
+    `the certificate to decrypt with, ${from}, matches none of the encrypted devices in the first ${page.length} entries (they are under KID ${found}): is it the certificate the ADCs have bound? Nothing was changed.`,
+  );
 }
 
 class Run {
@@ -218,9 +234,12 @@ class Run {
     const rate = this.done / secs;
     const total = this.total !== undefined ? Math.max(this.total, this.done) : undefined;
     this.opts.onProgress({
-      done: this.done, total, rate,
+      done: this.done,
+      total,
+      rate,
       ...(total !== undefined && rate > 0 ? { etaSec: (total - this.done) / rate } : {}),
-      changed: this.summary.changed, failed: this.summary.failed.length,
+      changed: this.summary.changed,
+      failed: this.summary.failed.length,
     });
   }
 
@@ -230,10 +249,18 @@ class Run {
     const devices = 'devices' in plan ? plan.devices : NO_DEVICES;
     tallyDevices(this.summary, devices);
     switch (outcome.kind) {
-      case 'changed': this.summary.changed++; break;
-      case 'unchanged': this.summary.unchanged++; break;
-      case 'skipped': skip(this.summary, outcome.reason); break;
-      case 'failed': this.fail(dn, outcome.reason); break;
+      case 'changed':
+        this.summary.changed++;
+        break;
+      case 'unchanged':
+        this.summary.unchanged++;
+        break;
+      case 'skipped':
+        skip(this.summary, outcome.reason);
+        break;
+      case 'failed':
+        this.fail(dn, outcome.reason);
+        break;
     }
     if (!this.opts.onEntry) return;
     try {
@@ -346,7 +373,11 @@ class Run {
     if (err instanceof DirectoryUnavailable) {
       this.stop('directory-unavailable', errorMessage(err));
       // A modify is atomic: the entry holds either the original or the new value; the backup has the original.
-      this.finishFailed(w.plan, `outcome unknown, the directory went away during the write (the value is either the original or the fully re-keyed one; the backup holds the original): ${errorMessage(err)}`, w.dn);
+      this.finishFailed(
+        w.plan,
+        `outcome unknown, the directory went away during the write (the value is either the original or the fully re-keyed one; the backup holds the original): ${errorMessage(err)}`,
+        w.dn,
+      );
     } else {
       this.finishFailed(w.plan, errorMessage(err), w.dn);
     }
@@ -360,7 +391,11 @@ class Run {
     written?.catch(() => undefined);
     let back: Map<string, string[]>;
     try {
-      back = await readValues(conn, accepted.map((w) => w.dn), this.opts.attribute);
+      back = await readValues(
+        conn,
+        accepted.map((w) => w.dn),
+        this.opts.attribute,
+      );
     } catch (err) {
       if (err instanceof DirectoryUnavailable) this.stop('directory-unavailable', errorMessage(err));
       for (const w of accepted) this.finishFailed(w.plan, `written but not verified: the read-back failed (${errorMessage(err)})`, w.dn);

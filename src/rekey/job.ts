@@ -1,9 +1,7 @@
 // What one entry needs, decided from its stored values alone (pure: no I/O). The per-device
 // decisions are the codec's (rekeyValue / decryptValue); this only turns them into "write this",
 // "leave it, because…" or "refuse it, because…".
-import {
-  Keyring, OtpDecryptError, decryptValue, rekeyValues, verifySecrets, verifyValues, type DeviceOutcome, type OtpKeyMaterial, type Settled, type TransformResult,
-} from '../otp/index.js';
+import { Keyring, OtpDecryptError, decryptValue, rekeyValues, verifySecrets, verifyValues, type DeviceOutcome, type OtpKeyMaterial, type Settled, type TransformResult } from '../otp/index.js';
 
 export type RekeyJob =
   /** The certificate cutover: devices under `from` move to `to`. */
@@ -15,10 +13,14 @@ export type RekeyJob =
 
 export type EntryPlan =
   | {
-    kind: 'write'; oldValue: string; newValue: string; secrets: Map<string, string>; devices: DeviceOutcome[];
-    /** The device JSON each secret was parsed from (TransformResult.plaintexts), for checkWrites. */
-    plaintexts?: Map<string, Buffer>;
-  }
+      kind: 'write';
+      oldValue: string;
+      newValue: string;
+      secrets: Map<string, string>;
+      devices: DeviceOutcome[];
+      /** The device JSON each secret was parsed from (TransformResult.plaintexts), for checkWrites. */
+      plaintexts?: Map<string, Buffer>;
+    }
   | { kind: 'unchanged'; devices: DeviceOutcome[] }
   | { kind: 'skip'; reason: string; devices: DeviceOutcome[] }
   | { kind: 'refuse'; reason: string };
@@ -79,7 +81,11 @@ export function prepareJob(job: RekeyJob): PreparedJob {
     const { result } = r;
     if (result.value !== undefined && result.value !== oldValue) {
       return {
-        kind: 'write', oldValue, newValue: result.value, secrets: result.secrets, devices: result.devices,
+        kind: 'write',
+        oldValue,
+        newValue: result.value,
+        secrets: result.secrets,
+        devices: result.devices,
         ...(result.plaintexts ? { plaintexts: result.plaintexts } : {}),
       };
     }
@@ -118,7 +124,10 @@ export function prepareJob(job: RekeyJob): PreparedJob {
     planMany,
     checkWrites(plans) {
       if (job.kind === 'decrypt') return plans.map((p) => verifySecrets(p.newValue, verifyKeyring, p.secrets));
-      return verifyValues(plans.map((p) => ({ value: p.newValue, expected: p })), verifyKeyring);
+      return verifyValues(
+        plans.map((p) => ({ value: p.newValue, expected: p })),
+        verifyKeyring,
+      );
     },
   };
 }

@@ -4,9 +4,7 @@
 // since — a user registered a device under the new key — are listed, not overwritten; on request
 // their devices are re-encrypted under the old key instead, so the old certificate reads
 // everything again and nothing the user did is lost.
-import {
-  CasConflict, DirectoryUnavailable, casDelete, casReplace, dnKey, readValues, type DirectoryClient,
-} from '../directory/index.js';
+import { CasConflict, DirectoryUnavailable, casDelete, casReplace, dnKey, readValues, type DirectoryClient } from '../directory/index.js';
 import { InputError, errorMessage } from '../errors.js';
 import { Keyring, rekeyValue, verifySecrets, type OtpKeyMaterial } from '../otp/index.js';
 import { NO_VALUE, readBackup, sha256Hex, type BackupEntry } from './backup.js';
@@ -72,7 +70,14 @@ export async function runRestore(opts: RestoreOptions): Promise<RestoreSummary> 
         if (opts.onProgress) {
           const secs = Math.max(0.001, (Date.now() - started) / 1000);
           const done = summary.fetched;
-          opts.onProgress({ done, total: backup.entries.length, rate: done / secs, etaSec: (backup.entries.length - done) / (done / secs || 1), changed: summary.changed, failed: summary.failed.length });
+          opts.onProgress({
+            done,
+            total: backup.entries.length,
+            rate: done / secs,
+            etaSec: (backup.entries.length - done) / (done / secs || 1),
+            changed: summary.changed,
+            failed: summary.failed.length,
+          });
         }
       }
     };
@@ -88,51 +93,61 @@ async function restoreGroup(conn: DirectoryClient, group: BackupEntry[], attribu
   // Entries not written here (changed since the run, or a dry run): nothing to read back.
   const notWritten = new Set<string>();
   const failedHere = new Set<string>();
-  const current = await readValues(conn, group.map((e) => e.dn), attribute);
-  await Promise.all(group.map(async (e) => {
-    summary.fetched++;
-    const now = current.get(dnKey(e.dn));
-    if (!now) {
-      skip(summary, 'entry gone');
-      return;
-    }
-    if (isOriginal(e, now)) {
-      summary.unchanged++;
-      return;
-    }
-    const value = now.length === 1 ? now[0] : undefined;
-    const sha = value === undefined ? undefined : sha256Hex(value);
-    // The newest original whose intended write is what the entry holds now: that write is ours.
-    const ours = [...e.originals].reverse().find((o) => o.intended === sha);
-    if (value !== undefined && ours) {
-      // A dry run reads and decides exactly as a real one, and counts what it would put back.
-      if (conn.dryRun) {
-        summary.changed++;
-        notWritten.add(e.dn);
+  const current = await readValues(
+    conn,
+    group.map((e) => e.dn),
+    attribute,
+  );
+  await Promise.all(
+    group.map(async (e) => {
+      summary.fetched++;
+      const now = current.get(dnKey(e.dn));
+      if (!now) {
+        skip(summary, 'entry gone');
         return;
       }
-      try {
-        if (ours.value === NO_VALUE) await casDelete(conn, e.dn, attribute, value);
-        else await casReplace(conn, e.dn, attribute, value, ours.value);
-      } catch (err) {
-        if (err instanceof DirectoryUnavailable) throw err;
-        if (err instanceof CasConflict) changedSince(summary, notWritten, e.dn, 'changed while restoring');
-        else {
-          summary.failed.push({ dn: e.dn, reason: errorMessage(err) });
-          failedHere.add(e.dn);
+      if (isOriginal(e, now)) {
+        summary.unchanged++;
+        return;
+      }
+      const value = now.length === 1 ? now[0] : undefined;
+      const sha = value === undefined ? undefined : sha256Hex(value);
+      // The newest original whose intended write is what the entry holds now: that write is ours.
+      const ours = [...e.originals].reverse().find((o) => o.intended === sha);
+      if (value !== undefined && ours) {
+        // A dry run reads and decides exactly as a real one, and counts what it would put back.
+        if (conn.dryRun) {
+          summary.changed++;
+          notWritten.add(e.dn);
+          return;
         }
+        try {
+          if (ours.value === NO_VALUE) await casDelete(conn, e.dn, attribute, value);
+          else await casReplace(conn, e.dn, attribute, value, ours.value);
+        } catch (err) {
+          if (err instanceof DirectoryUnavailable) throw err;
+          if (err instanceof CasConflict) changedSince(summary, notWritten, e.dn, 'changed while restoring');
+          else {
+            summary.failed.push({ dn: e.dn, reason: errorMessage(err) });
+            failedHere.add(e.dn);
+          }
+          return;
+        }
+        summary.changed++;
         return;
       }
-      summary.changed++;
-      return;
-    }
-    changedSince(summary, notWritten, e.dn, 'changed since the run');
-    if (opts.reencryptChangedUnder && value !== undefined) await reencrypt(conn, e.dn, attribute, value, opts.reencryptChangedUnder, opts.keys, summary);
-  }));
+      changedSince(summary, notWritten, e.dn, 'changed since the run');
+      if (opts.reencryptChangedUnder && value !== undefined) await reencrypt(conn, e.dn, attribute, value, opts.reencryptChangedUnder, opts.keys, summary);
+    }),
+  );
   // Read the restored values back: byte for byte what the backup holds.
   const restored = group.filter((e) => !notWritten.has(e.dn) && !failedHere.has(e.dn));
   if (restored.length === 0) return;
-  const after = await readValues(conn, restored.map((e) => e.dn), attribute);
+  const after = await readValues(
+    conn,
+    restored.map((e) => e.dn),
+    attribute,
+  );
   for (const e of restored) {
     const v = after.get(dnKey(e.dn));
     if (v && !isOriginal(e, v)) {
@@ -180,4 +195,3 @@ async function reencrypt(conn: DirectoryClient, dn: string, attribute: string, v
   if (bad) summary.failed.push({ dn, reason: `re-encrypted under ${to.subject} but the read-back does not verify: ${bad}` });
   else summary.changed++;
 }
-

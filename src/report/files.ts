@@ -44,6 +44,8 @@ export function writeReportFiles(files: ReportFiles, report: RunReport, journal:
     attempt(junit, () => writeJUnit(junit, report));
   }
   if (failed.length === 0) return undefined;
-  return `could not write ${failed.join('; ')}. The run's outcome stands (${report.status}, exit ${report.exitCode ?? '?'}); `
-    + `its journal ${journal} has every record: 'adc-cutover show ${report.runId}' rebuilds the report from it once there is room`;
+  return (
+    `could not write ${failed.join('; ')}. The run's outcome stands (${report.status}, exit ${report.exitCode ?? '?'}); ` +
+    `its journal ${journal} has every record: 'adc-cutover show ${report.runId}' rebuilds the report from it once there is room`
+  );
 }

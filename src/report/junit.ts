@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { redact } from '../runner/redact.js';
 import type { RunReport } from './run-report.js';
 
-const esc = (s: string) => redact(s).replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' }[c]!));
+const esc = (s: string) => redact(s).replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
 
 export function writeJUnit(path: string, report: RunReport): void {
   const cases: string[] = [];
@@ -21,7 +21,10 @@ export function writeJUnit(path: string, report: RunReport): void {
         skipped++;
         body = `<skipped message="${esc(t.message)}"/>`;
       }
-      const rolled = step.rollback.filter((r) => r.target === t.target).map((r) => `rollback ${r.status}: ${r.message}`).join('\n');
+      const rolled = step.rollback
+        .filter((r) => r.target === t.target)
+        .map((r) => `rollback ${r.status}: ${r.message}`)
+        .join('\n');
       if (rolled) body += `<system-out>${esc(rolled)}</system-out>`;
       cases.push(`    <testcase classname="${esc(step.id)}" name="${esc(`${step.title} @ ${t.target}`)}" time="${secs}">${body}</testcase>`);
     }

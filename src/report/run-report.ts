@@ -105,22 +105,43 @@ export function buildReport(records: Stamped[], stepOrder: { id: string; kind: s
         s.targets = [];
         break;
       }
-      case 'step-end': Object.assign(stepOf(r.step), { status: r.status, endedAt: r.t, durationMs: r.durationMs, ...(r.error ? { error: r.error } : {}) }); break;
+      case 'step-end':
+        Object.assign(stepOf(r.step), { status: r.status, endedAt: r.t, durationMs: r.durationMs, ...(r.error ? { error: r.error } : {}) });
+        break;
       case 'target': {
         const { type: _t, step, t: _at, seq: _seq, ...result } = r;
         stepOf(step).targets.push(result);
         break;
       }
-      case 'intent': { const c = { id: r.id, target: r.target, action: r.action, data: r.data, done: false }; intents.set(r.id, c); stepOf(r.step).changes.push(c); break; }
-      case 'done': { const c = intents.get(r.id); if (c) { c.done = true; c.data = { ...c.data, ...r.data }; } break; }
-      case 'outcome-unknown': { const c = intents.get(r.id); if (c) c.outcomeUnknown = true; break; }
+      case 'intent': {
+        const c = { id: r.id, target: r.target, action: r.action, data: r.data, done: false };
+        intents.set(r.id, c);
+        stepOf(r.step).changes.push(c);
+        break;
+      }
+      case 'done': {
+        const c = intents.get(r.id);
+        if (c) {
+          c.done = true;
+          c.data = { ...c.data, ...r.data };
+        }
+        break;
+      }
+      case 'outcome-unknown': {
+        const c = intents.get(r.id);
+        if (c) c.outcomeUnknown = true;
+        break;
+      }
       case 'undo': {
         const { type: _t, id: _id, step, t, seq: _seq, ...undo } = r;
         stepOf(step).rollback.push({ ...undo, at: t });
         break;
       }
-      case 'note': (r.step ? stepOf(r.step).notes : runNotes).push({ target: r.target, level: r.level, message: r.message }); break;
-      default: break;
+      case 'note':
+        (r.step ? stepOf(r.step).notes : runNotes).push({ target: r.target, level: r.level, message: r.message });
+        break;
+      default:
+        break;
     }
   }
   for (const s of steps.values()) {
@@ -129,13 +150,14 @@ export function buildReport(records: Stamped[], stepOrder: { id: string; kind: s
     s.totpWaitMs = Math.max(...waits);
     s.ownMs = Math.max(0, s.durationMs - s.totpWaitMs);
   }
-  const actionsRequired = [...steps.values()].flatMap((s) =>
-    s.rollback.filter((u) => u.status === 'failed').map((u) => `${s.title} on ${u.target}: undo by hand — ${u.message}`));
+  const actionsRequired = [...steps.values()].flatMap((s) => s.rollback.filter((u) => u.status === 'failed').map((u) => `${s.title} on ${u.target}: undo by hand — ${u.message}`));
   const check = [...records].reverse().find((r): r is Extract<Stamped, { type: 'invariant' }> => r.type === 'invariant');
   if (check && !check.holds) {
-    actionsRequired.unshift(check.leftOutOnly
-      ? `users already moved cannot log on through the appliances left out within the failure budget until they are fixed and the cutover run again: ${check.message}`
-      : `users cannot log on: ${check.message}. Bind a key that reads them (or re-encrypt them under a bound key with 'adc-cutover directory rekey') before anything else`);
+    actionsRequired.unshift(
+      check.leftOutOnly
+        ? `users already moved cannot log on through the appliances left out within the failure budget until they are fixed and the cutover run again: ${check.message}`
+        : `users cannot log on: ${check.message}. Bind a key that reads them (or re-encrypt them under a bound key with 'adc-cutover directory rekey') before anything else`,
+    );
   }
   const plan = [...records].reverse().find((r) => r.type === 'plan');
   const rollback = [...records].reverse().find((r) => r.type === 'rollback-start');
@@ -144,7 +166,9 @@ export function buildReport(records: Stamped[], stepOrder: { id: string; kind: s
   const since = Math.max(lastRun?.seq ?? 0, rollback?.seq ?? 0);
   const ended = end?.type === 'run-end' && end.seq > since;
   const rollbackUnfinished = rollback !== undefined && !records.some((r) => (r.type === 'rollback-end' || r.type === 'run-end') && r.seq > rollback.seq);
-  const unfinishedMessage = rollback ? `a rollback of this run started at ${rollback.t} and has not ended (still going, or its process was stopped): only 'adc-cutover rollback ${run?.type === 'run' ? run.runId : '<run-id>'}' may go on with this run` : '';
+  const unfinishedMessage = rollback
+    ? `a rollback of this run started at ${rollback.t} and has not ended (still going, or its process was stopped): only 'adc-cutover rollback ${run?.type === 'run' ? run.runId : '<run-id>'}' may go on with this run`
+    : '';
   return {
     runId: run?.type === 'run' ? run.runId : 'unknown',
     status: ended ? end.status : 'running',

@@ -20,7 +20,10 @@ export function formatsOf(records: Stamped[], path: string): number[] {
     if (r.type === 'run' || r.type === 'rollback-start') {
       current = r.format ?? 1;
       if (!Number.isInteger(current) || current < 1 || current > JOURNAL_FORMAT) {
-        throw new AdcError(`${path}: the run journal is in format ${String(r.format)}, which this adc-cutover cannot read (it reads formats 1 to ${JOURNAL_FORMAT}): use the adc-cutover that wrote it`, EXIT.invalidInput);
+        throw new AdcError(
+          `${path}: the run journal is in format ${String(r.format)}, which this adc-cutover cannot read (it reads formats 1 to ${JOURNAL_FORMAT}): use the adc-cutover that wrote it`,
+          EXIT.invalidInput,
+        );
       }
     }
     return current;

@@ -10,7 +10,20 @@ import type { BindingCapability, ChangeRecord } from './step.js';
 
 export type JournalRecord =
   // `format`: the journal format this session writes (journal-format.ts); absent in format 1.
-  | { type: 'run'; format?: number; runId: string; playbook: string; inventory: string; params: JsonObject; planHash: string; dryRun: boolean; user: string; host: string; attempt: number; inputs?: JsonObject }
+  | {
+      type: 'run';
+      format?: number;
+      runId: string;
+      playbook: string;
+      inventory: string;
+      params: JsonObject;
+      planHash: string;
+      dryRun: boolean;
+      user: string;
+      host: string;
+      attempt: number;
+      inputs?: JsonObject;
+    }
   | { type: 'plan'; planHash: string; plan: JsonObject }
   | { type: 'step-start'; step: string; kind: string; title: string }
   | { type: 'intent'; id: number; step: string; target: string; action: string; data: JsonObject }
@@ -40,7 +53,10 @@ export class Journal {
   private seq: number;
   private nextId: number;
 
-  private constructor(readonly path: string, existing: Stamped[]) {
+  private constructor(
+    readonly path: string,
+    existing: Stamped[],
+  ) {
     this.fd = openSync(path, 'a', 0o600);
     // A line torn by a crash or a full disk is dropped before appending: left in place, the
     // records after it would make it a bad line in the middle, which reads as corruption.
@@ -116,10 +132,22 @@ export function changeRecords(records: Stamped[]): ChangeRecord[] {
     if (r.type === 'rollback-end' && r.status === 'complete') for (const c of byId.values()) if (c.undone) c.rolledBackBefore = true;
     if (r.type === 'step-end') for (const c of byId.values()) if (c.step === r.step && !sealed.has(c)) c.stepEnded = true;
     if (r.type === 'intent') byId.set(r.id, { id: r.id, step: r.step, target: r.target, action: r.action, data: r.data });
-    else if (r.type === 'done') { const c = byId.get(r.id); if (c) c.done = r.data; }
-    else if (r.type === 'outcome-unknown') { const c = byId.get(r.id); if (c) c.outcomeUnknownAt = r.t; }
-    else if (r.type === 'write-sent') { const c = byId.get(r.id); if (c) c.writeSentAt = r.t; }
-    else if (r.type === 'undo' && (r.status === 'undone' || r.status === 'not-needed')) { const c = byId.get(r.id); if (c) { c.undone = true; if (r.status === 'undone') c.reverted = true; } }
+    else if (r.type === 'done') {
+      const c = byId.get(r.id);
+      if (c) c.done = r.data;
+    } else if (r.type === 'outcome-unknown') {
+      const c = byId.get(r.id);
+      if (c) c.outcomeUnknownAt = r.t;
+    } else if (r.type === 'write-sent') {
+      const c = byId.get(r.id);
+      if (c) c.writeSentAt = r.t;
+    } else if (r.type === 'undo' && (r.status === 'undone' || r.status === 'not-needed')) {
+      const c = byId.get(r.id);
+      if (c) {
+        c.undone = true;
+        if (r.status === 'undone') c.reverted = true;
+      }
+    }
   }
   return [...byId.values()];
 }

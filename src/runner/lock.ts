@@ -74,7 +74,9 @@ export function acquireLocalLock(estate: EstateId, runId: string): RunLock {
       try {
         rmSync(file, { force: true });
       } catch (rmErr) {
-        throw new InputError(`${estate.label}: the lock ${file} of a run that is gone cannot be removed (${(rmErr as NodeJS.ErrnoException).code ?? String(rmErr)}): remove it by hand`, { cause: rmErr });
+        throw new InputError(`${estate.label}: the lock ${file} of a run that is gone cannot be removed (${(rmErr as NodeJS.ErrnoException).code ?? String(rmErr)}): remove it by hand`, {
+          cause: rmErr,
+        });
       }
     }
   }

@@ -10,7 +10,10 @@ export function runsRoot(): string {
 }
 
 export function newRunId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
@@ -53,7 +56,10 @@ function unwritable(dir: string, err: unknown): InputError {
   const code = (err as NodeJS.ErrnoException).code ?? String(err);
   // mkdir on a read-only file system answers ENOENT for the part it cannot create; say what it means.
   const why = code === 'EROFS' || code === 'ENOENT' ? 'read-only or missing' : code === 'EACCES' || code === 'EPERM' ? 'not writable by this user' : code;
-  return new InputError(`cannot write the run directory ${dir} (${why === code ? code : `${why}; ${code}`}): the state home ${stateHome()} must be writable (or set ADC_CUTOVER_HOME); nothing was changed`, { cause: err });
+  return new InputError(
+    `cannot write the run directory ${dir} (${why === code ? code : `${why}; ${code}`}): the state home ${stateHome()} must be writable (or set ADC_CUTOVER_HOME); nothing was changed`,
+    { cause: err },
+  );
 }
 
 export function findRunDir(runId: string): string {
@@ -65,7 +71,9 @@ export function findRunDir(runId: string): string {
 
 export function listRunIds(): string[] {
   if (!existsSync(runsRoot())) return [];
-  return readdirSync(runsRoot()).filter((d) => existsSync(join(runsRoot(), d, 'events.jsonl'))).sort();
+  return readdirSync(runsRoot())
+    .filter((d) => existsSync(join(runsRoot(), d, 'events.jsonl')))
+    .sort();
 }
 
 export const journalPath = (dir: string) => join(dir, 'events.jsonl');

@@ -42,7 +42,10 @@ export class Runner {
   private readonly prior: Stamped[];
 
   constructor(
-    private readonly meta: RunMeta, private readonly steps: Step[], private readonly reporter: Reporter, private readonly signal: AbortSignal,
+    private readonly meta: RunMeta,
+    private readonly steps: Step[],
+    private readonly reporter: Reporter,
+    private readonly signal: AbortSignal,
     /** The no-lockout check run before every report of a run that may have changed something. */
     private readonly safety?: SafetyCheck,
   ) {
@@ -93,7 +96,10 @@ export class Runner {
   async rollbackAll(reason: string): Promise<RunOutcome> {
     const startedIds = new Set(this.prior.flatMap((r) => (r.type === 'step-start' ? [r.step] : [])));
     this.recordNotes();
-    const complete = await this.rollbackSteps(this.steps.filter((s) => startedIds.has(s.id)), reason);
+    const complete = await this.rollbackSteps(
+      this.steps.filter((s) => startedIds.has(s.id)),
+      reason,
+    );
     return complete
       ? this.checkedEnd('rollback', 'rolled-back', EXIT.ok, 'every change of this run was rolled back')
       : this.checkedEnd('rollback', 'rollback-incomplete', EXIT.rollbackIncomplete, 'the rollback is incomplete: see the report for what a person must do');
@@ -152,8 +158,9 @@ export class Runner {
       // earlier rollback is finished now, so its records (and the save after them) count again.
       const records = all.filter((c) => c.step === step.id && !c.rolledBackBefore);
       if (records.length === 0) continue;
-      const results: RollbackResult[] = await step.afterRollback(this.context(step, true), records).catch((err: unknown) =>
-        [{ target: step.id, status: 'failed' as const, message: errorMessage(err) }]);
+      const results: RollbackResult[] = await step
+        .afterRollback(this.context(step, true), records)
+        .catch((err: unknown) => [{ target: step.id, status: 'failed' as const, message: errorMessage(err) }]);
       for (const r of results) {
         this.record(undoRecord(r.id ?? 0, step, r));
         if (r.status === 'failed') complete = false;
@@ -195,7 +202,11 @@ export class Runner {
       return new AdcError(`${cannot}: the rollback stopped at once, as far as the journal shows; ${finish} finishes it`, EXIT.rollbackIncomplete, { cause: err });
     }
     if (so.some((r) => r.type === 'intent')) {
-      return new AdcError(`${cannot}: the run stopped at once and nothing was rolled back (a rollback must be journaled too). The changes it made are recorded up to that point: ${finish} undoes them (or 'adc-cutover resume ${this.meta.runId}' goes on)`, EXIT.rollbackIncomplete, { cause: err });
+      return new AdcError(
+        `${cannot}: the run stopped at once and nothing was rolled back (a rollback must be journaled too). The changes it made are recorded up to that point: ${finish} undoes them (or 'adc-cutover resume ${this.meta.runId}' goes on)`,
+        EXIT.rollbackIncomplete,
+        { cause: err },
+      );
     }
     return new AdcError(`${cannot}: nothing was changed`, EXIT.invalidInput, { cause: err });
   }
@@ -221,7 +232,10 @@ export class Runner {
       throw new AdcError('internal: the safety check does not journal changes of its own', EXIT.rollbackIncomplete);
     };
     return {
-      runId: this.meta.runId, runDir: this.meta.runDir, dryRun: false, signal: new AbortController().signal,
+      runId: this.meta.runId,
+      runDir: this.meta.runDir,
+      dryRun: false,
+      signal: new AbortController().signal,
       journal: { intent: refuse, done: refuse, outcomeUnknown: refuse, writeSent: refuse, records: () => [] },
       progress: (target, p) => this.reporter.event({ type: 'progress', step: 'invariant', target, t: new Date().toISOString(), ...p }),
       note: (target, message, level = 'info') => this.record({ type: 'note', target, level, message }),
@@ -269,7 +283,12 @@ async function dryRunOf(step: Step, ctx: StepContext): Promise<TargetResult[]> {
 /** The journal's record of one undo: the words, and the facts a reader acts on in their own fields. */
 function undoRecord(id: number, step: Step, r: RollbackResult): JournalRecord {
   return {
-    type: 'undo', id, step: step.id, target: r.target, status: r.status, message: r.message,
+    type: 'undo',
+    id,
+    step: step.id,
+    target: r.target,
+    status: r.status,
+    message: r.message,
     ...(r.ms !== undefined ? { ms: r.ms } : {}),
     ...(r.bound ? { bound: r.bound } : {}),
     ...(r.certkeyDeleted ? { certkeyDeleted: r.certkeyDeleted } : {}),

@@ -156,7 +156,10 @@ export type SafetyCheck = (ctx: StepContext, phase: 'run' | 'rollback') => Promi
 
 /** A step failure that already names its target; the runner adds the step. */
 export class StepFailure extends Error {
-  constructor(message: string, readonly results: TargetResult[] = []) {
+  constructor(
+    message: string,
+    readonly results: TargetResult[] = [],
+  ) {
     super(message);
     this.name = 'StepFailure';
   }

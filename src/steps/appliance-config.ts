@@ -89,7 +89,8 @@ export class OtpEncryptionOnStep extends ApplianceStep implements Step {
     return {
       changes: this.deps.estate.appliances.map((a) => {
         const on = this.deps.facts.appliances.get(a.name)?.otpEncryption === 'ON';
-        return on ? { target: a.name, description: 'OTP encryption is already ON' }
+        return on
+          ? { target: a.name, description: 'OTP encryption is already ON' }
           : { target: a.name, summary: 'set OTP encryption ON', description: 'set OTP encryption ON (new registrations are encrypted with the bound key)' };
       }),
       warnings: [],

@@ -4,7 +4,10 @@
 import type { StepDeps } from './facts.js';
 
 export abstract class ApplianceStep {
-  constructor(readonly id: string, protected readonly deps: StepDeps) {}
+  constructor(
+    readonly id: string,
+    protected readonly deps: StepDeps,
+  ) {}
 
   targets(): string[] {
     return this.deps.estate.appliances.map((a) => a.name);

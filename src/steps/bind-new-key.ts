@@ -2,9 +2,7 @@
 // two bindings): bound before re-encrypting, next to the old one. Swap (one binding at a time):
 // bound right after unbind-old-key.ts took the old one away — the plan states the outage this
 // leaves for users not yet moved.
-import {
-  bindUserDataEncryptionKey, detectMultiBinding, listUserDataEncryptionKeys, NITRO_CODE,
-} from '../nitro/index.js';
+import { bindUserDataEncryptionKey, detectMultiBinding, listUserDataEncryptionKeys, NITRO_CODE } from '../nitro/index.js';
 import { AdcError } from '../errors.js';
 import type { ChangeRecord, RollbackResult, Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
 import type { ApplianceHandle } from './estate.js';
@@ -24,9 +22,7 @@ export class BindNewKeyStep extends ApplianceStep implements Step {
   constructor(id: string, deps: StepDeps<StepOptions<'bind-new-key'>>) {
     super(id, deps);
     this.phase = deps.with.phase;
-    this.title = this.phase === 'overlap'
-      ? 'Bind the new key as userDataEncryptionKey (old one still bound)'
-      : 'Bind the new key where the firmware holds one binding (swap)';
+    this.title = this.phase === 'overlap' ? 'Bind the new key as userDataEncryptionKey (old one still bound)' : 'Bind the new key where the firmware holds one binding (swap)';
   }
 
   async plan(): Promise<StepPlan> {
@@ -50,11 +46,18 @@ export class BindNewKeyStep extends ApplianceStep implements Step {
           return { target: a.name, summary: `bind ${key} right after the old key is unbound`, description: `bind ${key} right after the old key is unbound (swap: the firmware holds one binding)` };
         }
         if (f?.capability === 'multi') return { target: a.name, description: `nothing to do: ${key} is bound in the overlap step (the firmware holds several)`, noChange: true };
-        return { target: a.name, summary: `bind ${key} only if this appliance refused the overlap bind`, description: `bind ${key} only if this appliance refused the overlap bind (swap, right after the old key is unbound)` };
+        return {
+          target: a.name,
+          summary: `bind ${key} only if this appliance refused the overlap bind`,
+          description: `bind ${key} only if this appliance refused the overlap bind (swap, right after the old key is unbound)`,
+        };
       }),
-      warnings: mode !== 'overlap' && this.phase === 'swap'
-        ? ['swap: between the re-encryption and this binding, users whose secrets were moved cannot log on through appliances that still hold only the old key; the run keeps this window as short as it can']
-        : [],
+      warnings:
+        mode !== 'overlap' && this.phase === 'swap'
+          ? [
+              'swap: between the re-encryption and this binding, users whose secrets were moved cannot log on through appliances that still hold only the old key; the run keeps this window as short as it can',
+            ]
+          : [],
     };
   }
 
@@ -77,7 +80,11 @@ export class BindNewKeyStep extends ApplianceStep implements Step {
     const single = results.filter((r) => r.capability === 'single').map((r) => r.target);
     const overlap = results.filter((r) => r.status === 'ok').map((r) => r.target);
     if (single.length === 0 || overlap.length === 0) return;
-    ctx.note('fleet', `mixed firmware: both keys bound now on ${overlap.join(', ')} (overlap: no outage there); one key at a time on ${single.join(', ')}, swapped right after the re-encryption (users moved cannot log on through it from the re-encryption until that swap). Keeping the new key off ${overlap.join(', ')} as well would not shorten that window and would add an outage there.`, 'warn');
+    ctx.note(
+      'fleet',
+      `mixed firmware: both keys bound now on ${overlap.join(', ')} (overlap: no outage there); one key at a time on ${single.join(', ')}, swapped right after the re-encryption (users moved cannot log on through it from the re-encryption until that swap). Keeping the new key off ${overlap.join(', ')} as well would not shorten that window and would add an outage there.`,
+      'warn',
+    );
   }
 
   private async bindOn(a: ApplianceHandle, ctx: StepContext): Promise<TargetResult> {
@@ -107,8 +114,12 @@ export class BindNewKeyStep extends ApplianceStep implements Step {
       if (f) f.bound = probe.bound;
       const ha = await checkSecondaryBindings(a, probe.bound);
       return {
-        target: a.name, status: 'ok', message: `${key} bound next to ${before.join(', ')}; new registrations use it${ha}`,
-        changed: { bound: probe.bound, capability: probe.capability }, bound: probe.bound, capability: probe.capability,
+        target: a.name,
+        status: 'ok',
+        message: `${key} bound next to ${before.join(', ')}; new registrations use it${ha}`,
+        changed: { bound: probe.bound, capability: probe.capability },
+        bound: probe.bound,
+        capability: probe.capability,
       };
     }
     const r = await journaledWrite(ctx, change.id, a, () => bindUserDataEncryptionKey(a.client, key));

@@ -49,7 +49,7 @@ export async function checkBindingsAfterRollback(deps: StepDeps, ctx: StepContex
     const mine = changes.filter((c) => c.target === target && boundAfterRollback(c) !== undefined);
     try {
       await a.client.recheckPrimary().catch(() => undefined);
-      out.push(...await checkOne(deps, a, ctx, mine));
+      out.push(...(await checkOne(deps, a, ctx, mine)));
     } catch (err) {
       out.push({ target, status: 'failed', message: `could not read the userDataEncryptionKey bindings after the rollback: ${describeError(err)}; check 'show vpn global' by hand` });
     }
@@ -64,7 +64,8 @@ async function checkOne(deps: StepDeps, a: ApplianceHandle, ctx: StepContext, ch
     const want = boundAfterRollback(r)!;
     const bound = await listUserDataEncryptionKeys(a.client);
     if (bound.includes(key) === want) {
-      if (r.outcomeUnknownAt) ctx.note(a.name, `after the rollback vpn global lists ${bound.join(', ') || 'no key'}: ${key} ${want ? 'bound' : 'not bound'}, as before the run (a write of it got no reply)`);
+      if (r.outcomeUnknownAt)
+        ctx.note(a.name, `after the rollback vpn global lists ${bound.join(', ') || 'no key'}: ${key} ${want ? 'bound' : 'not bound'}, as before the run (a write of it got no reply)`);
       continue;
     }
     const late = `${key} was ${want ? 'unbound' : 'bound'} again after its undo — a write that got no reply landed late`;
@@ -85,9 +86,20 @@ async function checkOne(deps: StepDeps, a: ApplianceHandle, ctx: StepContext, ch
       }
       const now = await unbindUserDataEncryptionKey(a.client, key);
       deps.facts.keyUnboundAt = Date.now();
-      out.push({ id: r.id, target: a.name, status: 'undone', message: `${late}; ${missing.length ? `${missing.join(', ')} bound again, then ` : ''}unbound once more (bound now: ${now.bound.join(', ') || 'none'})`, bound: now.bound });
+      out.push({
+        id: r.id,
+        target: a.name,
+        status: 'undone',
+        message: `${late}; ${missing.length ? `${missing.join(', ')} bound again, then ` : ''}unbound once more (bound now: ${now.bound.join(', ') || 'none'})`,
+        bound: now.bound,
+      });
     } catch (err) {
-      out.push({ id: r.id, target: a.name, status: 'failed', message: `${late}; putting it right failed (${describeError(err)}): '${want ? 'bind' : 'unbind'} vpn global -userDataEncryptionKey ${key}' by hand, once the keys bound before the run are bound` });
+      out.push({
+        id: r.id,
+        target: a.name,
+        status: 'failed',
+        message: `${late}; putting it right failed (${describeError(err)}): '${want ? 'bind' : 'unbind'} vpn global -userDataEncryptionKey ${key}' by hand, once the keys bound before the run are bound`,
+      });
     }
   }
   return out;

@@ -82,7 +82,10 @@ export function completeDirectory(inv: Inventory, all: ApplianceActions[]): Dire
     ...(d.filter || d.base ? {} : (filled.push(`filter ${actionUserFilter(action)}`), { filter: actionUserFilter(action) })),
     ...(d.attribute ? {} : (filled.push(`attribute ${action.otpSecret}`), { attribute: action.otpSecret })),
   };
-  const spec = completeFromDraft(draft, filled.map((f) => `${f} (from ${appliance}'s LDAP action ${action.name})`));
+  const spec = completeFromDraft(
+    draft,
+    filled.map((f) => `${f} (from ${appliance}'s LDAP action ${action.name})`),
+  );
   if (!spec) throw new InputError(`${inv.file}: the directory section cannot be completed from ${appliance}'s LDAP action ${action.name} (still missing: ${missingFields(draft).join(', ')})`);
   return spec;
 }

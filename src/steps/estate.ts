@@ -85,21 +85,35 @@ export async function openEstate(inv: Inventory, opts: { dryRun: boolean }): Pro
     const password = (await secret(spec.password))!;
     const tls = await tlsOf(spec.tls);
     const client = new NitroClient({
-      appliance: spec.name, nodes: nodesOf(spec), credentials: { username: spec.username, password },
-      auth: spec.auth, tls, timeoutMs: spec.timeoutMs, ...(spec.settleMs !== undefined ? { settleMs: spec.settleMs } : {}), dryRun: opts.dryRun,
+      appliance: spec.name,
+      nodes: nodesOf(spec),
+      credentials: { username: spec.username, password },
+      auth: spec.auth,
+      tls,
+      timeoutMs: spec.timeoutMs,
+      ...(spec.settleMs !== undefined ? { settleMs: spec.settleMs } : {}),
+      dryRun: opts.dryRun,
     });
-    const transport: FileTransport = spec.transport === 'sftp' && spec.sftp
-      ? await SftpTransport.connect({
-        host: spec.sftp.host, port: spec.sftp.port, username: spec.sftp.username, hostKeySha256: spec.sftp.hostKeySha256,
-        password: await secret(spec.sftp.password),
-        privateKey: spec.sftp.privateKey ? await readFile(spec.sftp.privateKey) : undefined,
-        passphrase: await secret(spec.sftp.passphrase),
-        dryRun: opts.dryRun,
-      })
-      : new NitroFileTransport(client);
+    const transport: FileTransport =
+      spec.transport === 'sftp' && spec.sftp
+        ? await SftpTransport.connect({
+            host: spec.sftp.host,
+            port: spec.sftp.port,
+            username: spec.sftp.username,
+            hostKeySha256: spec.sftp.hostKeySha256,
+            password: await secret(spec.sftp.password),
+            privateKey: spec.sftp.privateKey ? await readFile(spec.sftp.privateKey) : undefined,
+            passphrase: await secret(spec.sftp.passphrase),
+            dryRun: opts.dryRun,
+          })
+        : new NitroFileTransport(client);
     const gwTls = spec.gatewayTls ? await tlsOf(spec.gatewayTls) : tls;
     appliances.push({
-      name: spec.name, spec, client, transport, gateways: gatewaysOf(spec),
+      name: spec.name,
+      spec,
+      client,
+      transport,
+      gateways: gatewaysOf(spec),
       gatewayTls: { caPem: gwTls.caPem, fingerprintSha256: gwTls.fingerprintSha256, insecure: gwTls.insecure },
       warnings: spec.tls.insecure ? [`${spec.name}: TLS verification is OFF (insecure: true in the inventory)`] : [],
     });

@@ -8,11 +8,16 @@ import type { ApplianceFacts } from './facts.js';
 
 export function applianceFactsJson(a: ApplianceHandle, f: ApplianceFacts): JsonObject {
   return {
-    mode: a.target?.mode ?? 'standalone', primary: a.target?.primaryUrl ?? '', bound: f.bound,
-    oldCertkey: f.oldCertkey ?? null, newCertkey: f.newCertkey ?? null, otpEncryption: f.otpEncryption ?? null,
+    mode: a.target?.mode ?? 'standalone',
+    primary: a.target?.primaryUrl ?? '',
+    bound: f.bound,
+    oldCertkey: f.oldCertkey ?? null,
+    newCertkey: f.newCertkey ?? null,
+    otpEncryption: f.otpEncryption ?? null,
     haSync: a.target?.peerSync ?? null,
     // For the plan: an HA pair is one target; say which node takes the writes and which is read back.
-    secondary: a.target?.secondaryUrl ?? null, peerState: a.target?.peerState ?? null,
+    secondary: a.target?.secondaryUrl ?? null,
+    peerState: a.target?.peerState ?? null,
     // 'unknown' until the overlap bind probes it (a read cannot tell), unless two are bound already.
     capability: f.capability,
     // From nsversion: shown, never decided on (the bind itself tells how many keys it holds).
@@ -22,8 +27,13 @@ export function applianceFactsJson(a: ApplianceHandle, f: ApplianceFacts): JsonO
 
 export function censusJson(c: CensusResult): JsonObject {
   return {
-    entries: c.entries, withValue: c.withValue, empty: c.empty,
-    legacy: c.legacy, encrypted: c.encrypted, multiValued: c.multiValued.entries, unreadable: c.unreadable.entries,
+    entries: c.entries,
+    withValue: c.withValue,
+    empty: c.empty,
+    legacy: c.legacy,
+    encrypted: c.encrypted,
+    multiValued: c.multiValued.entries,
+    unreadable: c.unreadable.entries,
     byKid: c.byKid.map((k) => ({ kid: k.kid, label: k.label ?? null, held: k.held, devices: k.devices, entries: k.entries })),
     extraAttributes: c.extraAttributes.map((e) => ({ attribute: e.attribute, entries: e.entries, note: e.note })),
   };

@@ -7,11 +7,7 @@ import type { StepContext, TargetResult } from '../runner/step.js';
 import type { ApplianceHandle } from './estate.js';
 import type { StepDeps } from './facts.js';
 
-export async function forEachAppliance(
-  deps: StepDeps,
-  ctx: StepContext,
-  work: (a: ApplianceHandle) => Promise<TargetResult>,
-): Promise<TargetResult[]> {
+export async function forEachAppliance(deps: StepDeps, ctx: StepContext, work: (a: ApplianceHandle) => Promise<TargetResult>): Promise<TargetResult[]> {
   const queue = deps.estate.appliances.filter((a) => !deps.facts.excluded.has(a.name));
   const results: TargetResult[] = deps.estate.appliances
     .filter((a) => deps.facts.excluded.has(a.name))

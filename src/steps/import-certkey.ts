@@ -2,9 +2,7 @@
 // certkey (or adopt one that already holds the same certificate), verify it, and on an HA pair
 // push the files to the secondary and check they arrived.
 import { createHash } from 'node:crypto';
-import {
-  certFactsFromCert, deleteCertkey, ensureCertkey, getCertkey, listSystemFiles, syncSslFiles, verifyFilesOnSecondary,
-} from '../nitro/index.js';
+import { certFactsFromCert, deleteCertkey, ensureCertkey, getCertkey, listSystemFiles, syncSslFiles, verifyFilesOnSecondary } from '../nitro/index.js';
 import { AdcError } from '../errors.js';
 import type { ChangeRecord, PlannedChange, RollbackResult, Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
 import { uniqueFileName, uploadUnique } from '../transfer/index.js';
@@ -67,10 +65,16 @@ export class ImportCertkeyStep extends ApplianceStep implements Step {
     const keyFile = cert.inform === 'PFX' ? certFile : await upload('key', cert.keyBytes ?? cert.certBytes);
     const existedBefore = (await getCertkey(a.client, certkey)) !== undefined;
     const change = await intend(ctx, a.name, 'add-certkey', { certkey, existedBefore, cert: certFile, key: keyFile });
-    const res = await journaledWrite(ctx, change.id, a, () => ensureCertkey(a.client, {
-      certkey, cert: certFile, key: keyFile, inform: cert.inform, passphrase: cert.passphrase,
-      local: certFactsFromCert(cert.km.certPem),
-    }));
+    const res = await journaledWrite(ctx, change.id, a, () =>
+      ensureCertkey(a.client, {
+        certkey,
+        cert: certFile,
+        key: keyFile,
+        inform: cert.inform,
+        passphrase: cert.passphrase,
+        local: certFactsFromCert(cert.km.certPem),
+      }),
+    );
     await change.done({ certkey: res.certkey, created: res.created, adopted: res.adopted });
     if (facts) facts.newCertkey = res.certkey;
     let ha = '';
@@ -83,7 +87,8 @@ export class ImportCertkeyStep extends ApplianceStep implements Step {
       if (a.target.primaryUrl !== primaryBefore) {
         const onPrimary = new Set((await listSystemFiles(a.client, undefined, { node: a.target.primaryUrl })).map((f) => f.filename));
         const lacking = files.filter((n) => !onPrimary.has(n));
-        if (lacking.length) throw new AdcError(`${a.name}: the pair failed over during the import and the new primary ${a.target.primaryUrl} lacks ${lacking.join(', ')}: certkey ${res.certkey} would not load there`);
+        if (lacking.length)
+          throw new AdcError(`${a.name}: the pair failed over during the import and the new primary ${a.target.primaryUrl} lacks ${lacking.join(', ')}: certkey ${res.certkey} would not load there`);
       }
       const check = await verifyFilesOnSecondary(a.client, files, { timeoutMs: this.deps.params.haSyncTimeoutSec * 1000, intervalMs: 500 });
       if (check.secondaryUrl && check.missing.length) {
@@ -92,7 +97,8 @@ export class ImportCertkeyStep extends ApplianceStep implements Step {
       ha = check.secondaryUrl ? '; files synced to the secondary and seen there' : '; no secondary given to check the file sync on';
     }
     return {
-      target: a.name, status: 'ok',
+      target: a.name,
+      status: 'ok',
       message: res.created ? `certkey ${res.certkey} added from ${files.join(', ')} and verified${ha}` : `certkey ${res.certkey} already holds this certificate: adopted${ha}`,
       changed: { certkey: res.certkey, created: res.created, files },
     };
@@ -118,7 +124,12 @@ export class ImportCertkeyStep extends ApplianceStep implements Step {
       }
       const keep = this.deps.facts.keepNewKey;
       if (keep.length) {
-        out.push({ id: r.id, target: r.target, status: 'failed', message: `kept (${r.action === 'add-certkey' ? 'the new certkey' : 'its file'}): the new key stays bound — ${keep.map((k) => k.why).join('; ')}` });
+        out.push({
+          id: r.id,
+          target: r.target,
+          status: 'failed',
+          message: `kept (${r.action === 'add-certkey' ? 'the new certkey' : 'its file'}): the new key stays bound — ${keep.map((k) => k.why).join('; ')}`,
+        });
         continue;
       }
       if (r.action === 'upload-file' && keptCertkey.has(r.target)) {
@@ -158,7 +169,12 @@ export class ImportCertkeyStep extends ApplianceStep implements Step {
       for (;;) {
         const left = (await listSystemFiles(a.client, undefined, { node: t.secondaryUrl })).map((f) => f.filename).filter((n) => names.includes(n));
         if (!left.length) return { target: a.name, status: 'undone', message: `file sync forced: ${names.join(', ')} gone from the HA secondary ${t.secondaryUrl} too` };
-        if (Date.now() >= deadline) return { target: a.name, status: 'failed', message: `the HA secondary ${t.secondaryUrl} still has ${left.join(', ')} after a forced file sync: delete them there (or sync HA files) by hand` };
+        if (Date.now() >= deadline)
+          return {
+            target: a.name,
+            status: 'failed',
+            message: `the HA secondary ${t.secondaryUrl} still has ${left.join(', ')} after a forced file sync: delete them there (or sync HA files) by hand`,
+          };
         await new Promise((r) => setTimeout(r, 500));
       }
     } catch (err) {
@@ -183,8 +199,7 @@ export class ImportCertkeyStep extends ApplianceStep implements Step {
     }
     if (r.action === 'upload-file') {
       const { prefix, ext, when } = r.data;
-      const names = r.done?.name ? [r.done.name]
-        : Array.from({ length: MAX_NAMES }, (_, i) => uniqueFileName(prefix, ext, new Date(when), i + 1));
+      const names = r.done?.name ? [r.done.name] : Array.from({ length: MAX_NAMES }, (_, i) => uniqueFileName(prefix, ext, new Date(when), i + 1));
       const removed: string[] = [];
       for (const name of names) {
         const bytes = await a.transport.read(name);

@@ -53,7 +53,6 @@ export interface InvariantVerdict {
   message: string;
 }
 
-
 /**
  * Devices per certificate across the whole directory, with a few DNs each. With several
  * directory servers, every one the appliances use is read and, per certificate, the server
@@ -139,7 +138,13 @@ export async function checkInvariant(deps: StepDeps): Promise<InvariantVerdict> 
   try {
     c = await directoryDevices(estate);
   } catch (err) {
-    return { holds: false, lockedOut: [], unread: [...unread, { appliance: 'directory', error: errorMessage(err) }], devices: { old: 0, new: 0 }, message: `the directory could not be read to prove that every user can still log on: ${errorMessage(err)}` };
+    return {
+      holds: false,
+      lockedOut: [],
+      unread: [...unread, { appliance: 'directory', error: errorMessage(err) }],
+      devices: { old: 0, new: 0 },
+      message: `the directory could not be read to prove that every user can still log on: ${errorMessage(err)}`,
+    };
   }
   return judge(estate, bound, c, deps.facts.excluded, unread);
 }

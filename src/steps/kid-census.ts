@@ -12,8 +12,12 @@ export async function censusThrough(estate: Estate, client: DirectoryClient, opt
   const dir = estate.inventory.directory;
   try {
     return await census(client, {
-      base: dir.base, filter: dir.filter, attribute: dir.attribute, pageSize: dir.pageSize,
-      keyring: new Keyring([estate.certs.old.km, estate.certs.new.km]), kidExamples: EXAMPLES,
+      base: dir.base,
+      filter: dir.filter,
+      attribute: dir.attribute,
+      pageSize: dir.pageSize,
+      keyring: new Keyring([estate.certs.old.km, estate.certs.new.km]),
+      kidExamples: EXAMPLES,
       ...(opts.changeStamps ? { changeStamps: true } : {}),
     });
   } finally {

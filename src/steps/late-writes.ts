@@ -89,5 +89,9 @@ export function mayStillLand(t: WriteTimings, r: WriteState, now = Date.now()): 
  */
 export function unlessStillPending<T extends { status: string; message: string; settled?: boolean }>(a: ApplianceHandle, r: WriteState, res: T, runId: string): T {
   if (res.status !== 'not-needed' || res.settled || !mayStillLand(a.client, r)) return res;
-  return { ...res, status: 'failed', message: `${res.message}; but its "${r.action}" got no reply and never showed, and may still be applied on ${a.name}: look there, then run 'adc-cutover rollback ${runId}' again to undo it if it did` };
+  return {
+    ...res,
+    status: 'failed',
+    message: `${res.message}; but its "${r.action}" got no reply and never showed, and may still be applied on ${a.name}: look there, then run 'adc-cutover rollback ${runId}' again to undo it if it did`,
+  };
 }

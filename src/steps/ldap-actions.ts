@@ -84,28 +84,57 @@ export async function checkLdapActions(estate: Estate, ctx: StepContext): Promis
       const missed = [...t.withValue].filter((dn) => !ours!.dns.has(dnKey(dn)));
       const emptyMissed = [...t.dns].filter((k) => !ours!.dns.has(k)).length - missed.length;
       if (missed.length) {
-        problems.push(`${where} finds ${missed.length} user(s) with an OTP value under base ${action.base} and filter ${filter} that the inventory's base ${dir.base} and filter ${dir.filter} (${inv}) do not select (e.g. ${missed.slice(0, 3).join('; ')}): their secrets would stay under the old certificate`);
+        problems.push(
+          `${where} finds ${missed.length} user(s) with an OTP value under base ${action.base} and filter ${filter} that the inventory's base ${dir.base} and filter ${dir.filter} (${inv}) do not select (e.g. ${missed.slice(0, 3).join('; ')}): their secrets would stay under the old certificate`,
+        );
       } else if (emptyMissed > 0) {
-        ctx.note(appliance, `${where} finds ${emptyMissed} user(s) with no OTP value that the inventory's base and filter do not select: should they enrol during the run, their devices are encrypted under the new certificate and the census does not see them`, 'warn');
+        ctx.note(
+          appliance,
+          `${where} finds ${emptyMissed} user(s) with no OTP value that the inventory's base and filter do not select: should they enrol during the run, their devices are encrypted under the new certificate and the census does not see them`,
+          'warn',
+        );
       }
     } catch (err) {
       problems.push(`${where}: comparing its filter ${filter} with the inventory's ${dir.filter} on the directory failed (${errorMessage(err)})`);
     }
   }
   for (const u of unlistedServers(dir, all)) {
-    ctx.note(ACTIONS_TARGET, `directory server ${u.server.name} (${u.server.url}) is used by the LDAP action of ${u.appliances.join(', ')} but not listed in the inventory (${inv}): the unbind guard reads it too, with the inventory's bind account`, 'warn');
+    ctx.note(
+      ACTIONS_TARGET,
+      `directory server ${u.server.name} (${u.server.url}) is used by the LDAP action of ${u.appliances.join(', ')} but not listed in the inventory (${inv}): the unbind guard reads it too, with the inventory's bind account`,
+      'warn',
+    );
   }
   const summary = actionsSummary(dir, all);
   if (problems.length) return { target: ACTIONS_TARGET, status: 'failed', message: problems.join('. '), changed: summary };
   const n = otpActions(all).length;
-  return { target: ACTIONS_TARGET, status: 'ok', message: n ? `${n} LDAP action(s) with an OTP attribute agree with the inventory: ${otpActions(all).map((o) => `${o.appliance} ${describeAction(dir, o.action)}`).join('; ')}` : 'no LDAP action with an OTP attribute was read', changed: summary };
+  return {
+    target: ACTIONS_TARGET,
+    status: 'ok',
+    message: n
+      ? `${n} LDAP action(s) with an OTP attribute agree with the inventory: ${otpActions(all)
+          .map((o) => `${o.appliance} ${describeAction(dir, o.action)}`)
+          .join('; ')}`
+      : 'no LDAP action with an OTP attribute was read',
+    changed: summary,
+  };
 }
 
 export function actionsSummary(dir: DirectorySpec, all: ApplianceActions[]): JsonObject {
   return {
     actions: all.map((a) => ({
-      appliance: a.appliance, error: a.error ?? null,
-      actions: a.actions.map((x) => ({ name: x.name, server: serverOfAction(dir, x), secType: x.secType, base: x.base, bindDN: x.bindDN, loginName: x.loginName, filter: actionUserFilter(x), otpSecret: x.otpSecret ?? null })),
+      appliance: a.appliance,
+      error: a.error ?? null,
+      actions: a.actions.map((x) => ({
+        name: x.name,
+        server: serverOfAction(dir, x),
+        secType: x.secType,
+        base: x.base,
+        bindDN: x.bindDN,
+        loginName: x.loginName,
+        filter: actionUserFilter(x),
+        otpSecret: x.otpSecret ?? null,
+      })),
     })),
   };
 }
@@ -118,24 +147,34 @@ export interface DirectoryPlan {
   guard: string;
 }
 
-export async function directoryPlan(estate: Estate, params: { replicationTimeout?: number | string | undefined; allowUnreachable?: string | undefined }, preflightCensus?: CensusResult): Promise<DirectoryPlan> {
+export async function directoryPlan(
+  estate: Estate,
+  params: { replicationTimeout?: number | string | undefined; allowUnreachable?: string | undefined },
+  preflightCensus?: CensusResult,
+): Promise<DirectoryPlan> {
   const dir = estate.inventory.directory;
   const all = await estate.ldapActions();
   const servers = await estate.guardServers();
   // One server: preflight's census is that server's; several: each is read (the plan's table).
-  const counts: ServerCensus[] = servers.length === 1 && preflightCensus
-    ? [{ server: servers[0].name, census: preflightCensus }]
-    : await censusEveryServer(estate, allowedUnreachable(params));
+  const counts: ServerCensus[] = servers.length === 1 && preflightCensus ? [{ server: servers[0].name, census: preflightCensus }] : await censusEveryServer(estate, allowedUnreachable(params));
   const writeName = dir.writeTo ?? dir.servers[0]?.name;
   const actions = otpActions(all).map(({ appliance, action }) => ({
-    appliance, action: action.name, server: serverOfAction(dir, action), otpSecret: action.otpSecret ?? '', base: action.base, filter: actionUserFilter(action),
+    appliance,
+    action: action.name,
+    server: serverOfAction(dir, action),
+    otpSecret: action.otpSecret ?? '',
+    base: action.base,
+    filter: actionUserFilter(action),
   }));
   const allowed = allowedUnreachable(params);
   return {
     servers: servers.map((s) => {
       const c = counts.find((x) => x.server === s.name);
       return {
-        name: s.name, url: s.url, source: s.source, writes: s.name === writeName,
+        name: s.name,
+        url: s.url,
+        source: s.source,
+        writes: s.name === writeName,
         readBy: actions.filter((a) => a.server === s.name).map((a) => a.appliance),
         census: c?.census ? { old: devicesUnder(c.census, estate.certs.old.km.kidText), new: devicesUnder(c.census, estate.certs.new.km.kidText) } : null,
         error: c?.error ?? null,
@@ -143,8 +182,9 @@ export async function directoryPlan(estate: Estate, params: { replicationTimeout
     }),
     fromActions: dir.fromActions,
     actions,
-    guard: servers.length > 1
-      ? `the old key is unbound only once every one of ${servers.map((s) => s.name).join(', ')} shows no device under the old certificate; the unbind waits for replication up to ${Math.round(timeoutMs(params) / 1000)} s, then fails and rolls back${allowed.length ? `; allowed to be unreachable: ${allowed.join(', ')}` : '; a server that cannot be read fails it'}`
-      : `one directory server (${servers[0]?.name ?? dir.url}): the unbind's census reads it`,
+    guard:
+      servers.length > 1
+        ? `the old key is unbound only once every one of ${servers.map((s) => s.name).join(', ')} shows no device under the old certificate; the unbind waits for replication up to ${Math.round(timeoutMs(params) / 1000)} s, then fails and rolls back${allowed.length ? `; allowed to be unreachable: ${allowed.join(', ')}` : '; a server that cannot be read fails it'}`
+        : `one directory server (${servers[0]?.name ?? dir.url}): the unbind's census reads it`,
   };
 }

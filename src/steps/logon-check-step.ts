@@ -64,8 +64,14 @@ export class LogonCheckStep extends ApplianceStep implements Step {
       }
       const passcode = await this.passcodeSource(canary);
       const r = await logonCheck({
-        gatewayUrl: gw, user: canary.user, password: canary.password, passcode, flow: canary.flow, tls: a.gatewayTls,
-        onNote: (n) => ctx.note(a.name, n), acceptedSteps: choice.acceptedSteps,
+        gatewayUrl: gw,
+        user: canary.user,
+        password: canary.password,
+        passcode,
+        flow: canary.flow,
+        tls: a.gatewayTls,
+        onNote: (n) => ctx.note(a.name, n),
+        acceptedSteps: choice.acceptedSteps,
       });
       totpWaitMs += r.totpWaitMs;
       if (r.outcome !== 'ok') throw new AdcError(`logon check of ${canary.user} through ${gw} failed: ${r.outcome}: ${r.message}`);

@@ -84,7 +84,10 @@ async function swapBack(deps: StepDeps, a: ApplianceHandle, key: string, missing
     const multi = deps.facts.appliances.get(a.name)?.capability === 'multi';
     const present = !multi && isBindingRefusal(err) && (await Promise.all(missing.map((k) => getCertkey(a.client, k)))).every(Boolean);
     if (!present) {
-      return { status: 'failed', message: `${key} is the only key bound, and binding ${missing.join(', ')} back first failed (${describeError(err)}): ${key} kept, or the appliance would have none. 'bind vpn global -userDataEncryptionKey ${missing[0]}', then 'unbind vpn global -userDataEncryptionKey ${key}'` };
+      return {
+        status: 'failed',
+        message: `${key} is the only key bound, and binding ${missing.join(', ')} back first failed (${describeError(err)}): ${key} kept, or the appliance would have none. 'bind vpn global -userDataEncryptionKey ${missing[0]}', then 'unbind vpn global -userDataEncryptionKey ${key}'`,
+      };
     }
     await unbindUserDataEncryptionKey(a.client, key);
     deps.facts.keyUnboundAt = Date.now();
@@ -93,7 +96,10 @@ async function swapBack(deps: StepDeps, a: ApplianceHandle, key: string, missing
       for (const k of missing) now = (await bindUserDataEncryptionKey(a.client, k)).bound;
       return { status: 'undone', message: `one binding at a time: ${key} unbound, then ${missing.join(', ')} bound again (bound now: ${now.join(', ')})`, bound: now };
     } catch (err2) {
-      return { status: 'failed', message: `${key} unbound to swap back, but binding ${missing.join(', ')} failed (${describeError(err2)}): vpn global has NO userDataEncryptionKey — 'bind vpn global -userDataEncryptionKey ${missing[0]}' now` };
+      return {
+        status: 'failed',
+        message: `${key} unbound to swap back, but binding ${missing.join(', ')} failed (${describeError(err2)}): vpn global has NO userDataEncryptionKey — 'bind vpn global -userDataEncryptionKey ${missing[0]}' now`,
+      };
     }
   }
 }
@@ -113,16 +119,22 @@ async function unbindEverywhere(deps: StepDeps, ctx: StepContext, pending: ToUnb
   for (let round = 0; ; round++) {
     // First, replicas may still hold values under the new certificate that the rollback already
     // put back on the server it writes to: wait for them before judging (replication.ts).
-    const census: CensusResult & { behind?: string[] } = round === 0 ? await awaitReplication(deps, ctx, 'new', { strict: false, purpose: `unbinding ${[...new Set(pending.map((p) => p.key))].join(', ')}` }) : await directoryDevices(estate);
+    const census: CensusResult & { behind?: string[] } =
+      round === 0 ? await awaitReplication(deps, ctx, 'new', { strict: false, purpose: `unbinding ${[...new Set(pending.map((p) => p.key))].join(', ')}` }) : await directoryDevices(estate);
     // A replica that has not caught up may still receive the re-encryption before the restore
     // that undoes it: until it has both, users reading it need the new key.
-    if (census.behind?.length) return keepAll(`directory server(s) ${census.behind.join(', ')} had not caught up with the restore after replicationTimeout, and may still receive values under the new certificate`);
+    if (census.behind?.length)
+      return keepAll(`directory server(s) ${census.behind.join(', ')} had not caught up with the restore after replicationTimeout, and may still receive values under the new certificate`);
     const under = census.byKid.find((k) => k.kid === kidOf(estate, 'new'));
     if (!under || under.devices === 0) break;
     const bound = await Promise.all(estate.appliances.map((x) => boundKeys(estate, x)));
     const lacking = bound.filter((b) => !b.holds.has('old')).map((b) => b.appliance);
-    if (lacking.length) return keepAll(`${under.devices} device(s) of ${under.entries} user(s) are under the new certificate (e.g. ${(under.examples ?? []).slice(0, 3).join('; ')}) and the old key is not bound on ${lacking.join(', ')} to move them to`);
-    if (round === MOVE_ROUNDS) return keepAll(`users kept enrolling under it: ${under.devices} device(s) still under the new certificate after ${MOVE_ROUNDS} rounds of moving them (${moved} entries moved)`);
+    if (lacking.length)
+      return keepAll(
+        `${under.devices} device(s) of ${under.entries} user(s) are under the new certificate (e.g. ${(under.examples ?? []).slice(0, 3).join('; ')}) and the old key is not bound on ${lacking.join(', ')} to move them to`,
+      );
+    if (round === MOVE_ROUNDS)
+      return keepAll(`users kept enrolling under it: ${under.devices} device(s) still under the new certificate after ${MOVE_ROUNDS} rounds of moving them (${moved} entries moved)`);
     const m = await moveDevices(deps, ctx, 'new', 'old', 'before unbinding the new key', backups);
     backups = [];
     moved += m.changed;

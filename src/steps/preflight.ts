@@ -3,8 +3,17 @@
 import { BadSearchBase, census, type CensusResult } from '../directory/index.js';
 import { InputError } from '../errors.js';
 import {
-  NitroReplyShapeError, certFactsFromCert, compareCertkey, getCertkey, getOtpParameters, listCertkeys, readFirmwareVersion, readVpnGlobalBindings,
-  shortVersion, type CertkeyInfo, type LocalCertFacts,
+  NitroReplyShapeError,
+  certFactsFromCert,
+  compareCertkey,
+  getCertkey,
+  getOtpParameters,
+  listCertkeys,
+  readFirmwareVersion,
+  readVpnGlobalBindings,
+  shortVersion,
+  type CertkeyInfo,
+  type LocalCertFacts,
 } from '../nitro/index.js';
 import { Keyring } from '../otp/index.js';
 import type { StepOptions } from '../playbook/playbook.js';
@@ -21,7 +30,10 @@ export class PreflightStep implements Step {
   readonly kind = 'preflight';
   readonly title = 'Preflight: reach every appliance and the directory, check certificates, take a census';
   readonly rerunOnResume = true;
-  constructor(readonly id: string, private readonly deps: StepDeps<StepOptions<'preflight'>>) {}
+  constructor(
+    readonly id: string,
+    private readonly deps: StepDeps<StepOptions<'preflight'>>,
+  ) {}
 
   targets(): string[] {
     return [...this.deps.estate.appliances.map((a) => a.name), 'directory', ACTIONS_TARGET];
@@ -47,7 +59,8 @@ export class PreflightStep implements Step {
       const newBound = f.newCertkey !== undefined && f.bound.includes(f.newCertkey);
       if (!oldBound && !newBound && this.deps.with.requireOldBound) {
         return {
-          target: a.name, status: 'failed',
+          target: a.name,
+          status: 'failed',
           message: `the old certificate (${estate.certs.old.km.subject}) is not bound as userDataEncryptionKey (bound: ${f.bound.join(', ') || 'none'}); check certificates.old in ${estate.inventory.file}`,
         };
       }
@@ -65,8 +78,13 @@ export class PreflightStep implements Step {
     try {
       const labels: Record<string, string> = { [estate.certs.old.km.kidText]: 'old certificate', [estate.certs.new.km.kidText]: 'new certificate' };
       const c = await census(client, {
-        base: dir.base, filter: dir.filter, attribute: dir.attribute, pageSize: dir.pageSize, extraAttributes: dir.extraAttributes,
-        keyring: new Keyring([estate.certs.old.km, estate.certs.new.km]), kidLabels: labels,
+        base: dir.base,
+        filter: dir.filter,
+        attribute: dir.attribute,
+        pageSize: dir.pageSize,
+        extraAttributes: dir.extraAttributes,
+        keyring: new Keyring([estate.certs.old.km, estate.certs.new.km]),
+        kidLabels: labels,
       });
       facts.census = c;
       for (const k of c.byKid.filter((k) => !k.held)) {
@@ -125,7 +143,9 @@ async function inspectAppliance(a: ApplianceHandle, estate: Estate, oldFacts: Lo
   const self = a.target.nodes.find((n) => n.url === a.target?.primaryUrl);
   return {
     ...(version.ok ? { firmwareVersion: shortVersion(version.version) } : { firmwareVersionUnknown: version.why }),
-    oldCertkey, newCertkey, bound,
+    oldCertkey,
+    newCertkey,
+    bound,
     capability: bound.length > 1 ? 'multi' : 'unknown',
     systemType: a.target.mode,
     haRole: self?.self?.state,
@@ -142,9 +162,11 @@ async function inspectAppliance(a: ApplianceHandle, estate: Estate, oldFacts: Lo
 function refuseUnechoedKey(appliance: string, serverCerts: readonly string[], bound: readonly string[], otpCertkeys: (string | undefined)[]): void {
   const suspect = otpCertkeys.filter((k): k is string => k !== undefined && serverCerts.includes(k) && !bound.includes(k));
   if (!suspect.length) return;
-  throw new InputError(`${appliance}: vpn global lists ${suspect.join(', ')} as certkeyname (a server certificate), not as userDataEncryptionKey${bound.length ? ` (bound as userDataEncryptionKey: ${bound.join(', ')})` : ' (no userDataEncryptionKey listed at all)'}. `
-    + 'Some builds do not echo userdataencryptionkey in that GET, so the OTP key binding cannot be read here; nothing was changed. '
-    + `Check with "show vpn global" on the appliance, and unbind that certkeyname if it is not meant to be there`);
+  throw new InputError(
+    `${appliance}: vpn global lists ${suspect.join(', ')} as certkeyname (a server certificate), not as userDataEncryptionKey${bound.length ? ` (bound as userDataEncryptionKey: ${bound.join(', ')})` : ' (no userDataEncryptionKey listed at all)'}. ` +
+      'Some builds do not echo userdataencryptionkey in that GET, so the OTP key binding cannot be read here; nothing was changed. ' +
+      `Check with "show vpn global" on the appliance, and unbind that certkeyname if it is not meant to be there`,
+  );
 }
 
 /**
@@ -162,15 +184,18 @@ async function checkNewCertkeyName(a: ApplianceHandle, deps: StepDeps, newFacts:
     f.newCertkey = name;
     return undefined;
   }
-  const source = deps.params.newCertkey !== undefined ? 'newCertkey, from --set or the playbook params'
-    : deps.estate.certs.new.spec.certkey !== undefined ? `certificates.new.certkey in ${deps.estate.inventory.file}`
-      : 'the name derived from the new certificate';
+  const source =
+    deps.params.newCertkey !== undefined
+      ? 'newCertkey, from --set or the playbook params'
+      : deps.estate.certs.new.spec.certkey !== undefined
+        ? `certificates.new.certkey in ${deps.estate.inventory.file}`
+        : 'the name derived from the new certificate';
   const holds = info.subject ? `${info.subject.replace(/\n/g, ', ')}${info.serial ? `, serial ${info.serial}` : ''}` : diffs.join('; ');
   return `certkey ${name} (${source}) already exists here and holds another certificate than certificates.new (${holds}): choose another name for the new certkey`;
 }
 
 function describeAppliance(a: ApplianceHandle, f: ApplianceFacts): string {
-  const ha = a.target?.mode === 'ha' ? `HA pair, primary ${a.target.primaryUrl}${a.target.peerSync ? `, sync ${a.target.peerSync}` : ''}` : a.target?.mode ?? 'standalone';
+  const ha = a.target?.mode === 'ha' ? `HA pair, primary ${a.target.primaryUrl}${a.target.peerSync ? `, sync ${a.target.peerSync}` : ''}` : (a.target?.mode ?? 'standalone');
   const fw = f.firmwareVersion ? `firmware ${f.firmwareVersion}` : `firmware version unknown (${f.firmwareVersionUnknown ?? 'not read'})`;
   return `${ha}; ${fw}; bound userDataEncryptionKey: ${f.bound.join(', ') || 'none'}; old certkey ${f.oldCertkey ?? '—'}; new certificate ${f.newCertkey ? `already loaded as ${f.newCertkey}` : 'not loaded yet'}; OTP encryption ${f.otpEncryption ?? 'unknown'}`;
 }

@@ -71,7 +71,10 @@ export type ChangeOf<A extends ChangeAction> = Extract<StepChange, { action: A }
 
 /** A journal record that is not what its action writes: a damaged journal or a foreign one. */
 export class ChangeRecordError extends AdcError {
-  constructor(readonly record: ChangeRecord, why: string) {
+  constructor(
+    readonly record: ChangeRecord,
+    why: string,
+  ) {
     super(`journal record ${record.id} (${record.step} on ${record.target}, "${record.action}"): ${why}; undo it by hand`, EXIT.rollbackIncomplete);
   }
 }

@@ -18,7 +18,10 @@ export class RekeyDirectoryStep implements Step {
   readonly kind = 'rekey-directory';
   readonly title: string;
   private readonly job: 'rekey' | 'encrypt';
-  constructor(readonly id: string, private readonly deps: StepDeps<StepOptions<'rekey-directory'>>) {
+  constructor(
+    readonly id: string,
+    private readonly deps: StepDeps<StepOptions<'rekey-directory'>>,
+  ) {
     this.job = deps.with.job === 'encrypt-legacy' ? 'encrypt' : 'rekey';
     this.title = this.job === 'encrypt' ? 'Encrypt legacy plaintext OTP values in the directory' : 'Re-encrypt the directory under the new certificate';
   }
@@ -32,9 +35,10 @@ export class RekeyDirectoryStep implements Step {
     const { old, new: neu } = this.deps.estate.certs;
     const oldDevices = c?.byKid.find((k) => k.kid === old.km.kidText);
     const legacy = c?.legacy ?? { entries: 0, devices: 0 };
-    const description = this.job === 'encrypt'
-      ? `encrypt ${legacy.devices} legacy device(s) in ${legacy.entries} entr(ies) under ${neu.km.subject}`
-      : `re-encrypt ${oldDevices?.devices ?? 0} device(s) in ${oldDevices?.entries ?? 0} entr(ies) from KID ${old.km.kidText} to ${neu.km.kidText}${this.deps.params.includeLegacy ? `, and encrypt ${legacy.devices} legacy device(s)` : ''}; backup first, compare-and-swap, every write read back and verified`;
+    const description =
+      this.job === 'encrypt'
+        ? `encrypt ${legacy.devices} legacy device(s) in ${legacy.entries} entr(ies) under ${neu.km.subject}`
+        : `re-encrypt ${oldDevices?.devices ?? 0} device(s) in ${oldDevices?.entries ?? 0} entr(ies) from KID ${old.km.kidText} to ${neu.km.kidText}${this.deps.params.includeLegacy ? `, and encrypt ${legacy.devices} legacy device(s)` : ''}; backup first, compare-and-swap, every write read back and verified`;
     return {
       changes: [{ target: 'directory', description, facts: { kids: (c?.byKid ?? []).map((k) => k.kid).sort() } }],
       warnings: c && c.unreadable.entries ? [`${c.unreadable.entries} unreadable value(s) will be left as they are`] : [],
@@ -45,13 +49,20 @@ export class RekeyDirectoryStep implements Step {
     const { estate, params } = this.deps;
     const dir = estate.inventory.directory;
     const backupFile = estate.dryRun ? undefined : freshBackupPath(ctx.runDir);
-    const job: RekeyJob = this.job === 'encrypt'
-      ? { kind: 'encrypt', to: estate.certs.new.km }
-      : { kind: 'rekey', from: [estate.certs.old.km], to: estate.certs.new.km, includeLegacy: params.includeLegacy };
+    const job: RekeyJob =
+      this.job === 'encrypt' ? { kind: 'encrypt', to: estate.certs.new.km } : { kind: 'rekey', from: [estate.certs.old.km], to: estate.certs.new.km, includeLegacy: params.includeLegacy };
     const change = estate.dryRun ? undefined : await intend(ctx, 'directory', this.job, { backupFile: backupFile ?? null, base: dir.base, filter: dir.filter, attribute: dir.attribute });
     const summary = await runRekey({
-      connect: estate.directory, base: dir.base, filter: dir.filter, attribute: dir.attribute, job, backupFile,
-      concurrency: params.concurrency ?? dir.concurrency, pageSize: dir.pageSize, rate: params.rate, maxFailures: params.maxFailures,
+      connect: estate.directory,
+      base: dir.base,
+      filter: dir.filter,
+      attribute: dir.attribute,
+      job,
+      backupFile,
+      concurrency: params.concurrency ?? dir.concurrency,
+      pageSize: dir.pageSize,
+      rate: params.rate,
+      maxFailures: params.maxFailures,
       total: this.deps.facts.census?.withValue,
       onProgress: (p) => ctx.progress('directory', { done: p.done, total: p.total ?? p.done, rate: p.rate, etaSec: p.etaSec, detail: `${p.changed} changed, ${p.failed} failed` }),
       signal: ctx.signal,
@@ -60,14 +71,21 @@ export class RekeyDirectoryStep implements Step {
     const message = describe(summary);
     if (summary.stopped && summary.stopped.reason !== 'aborted') throw new AdcError(`${summary.stopped.message}; ${message}`);
     if (summary.failed.length > params.maxFailures) {
-      const some = summary.failed.slice(0, 5).map((f) => `${f.dn}: ${f.reason}`).join('; ');
+      const some = summary.failed
+        .slice(0, 5)
+        .map((f) => `${f.dn}: ${f.reason}`)
+        .join('; ');
       throw new AdcError(`${summary.failed.length} entr(ies) failed (budget ${params.maxFailures}): ${some}${summary.failed.length > 5 ? '; …' : ''}`);
     }
     // The census after the run, for the change record: devices per certificate once it is done.
     const client = await estate.directory();
     try {
       const after = await census(client, {
-        base: dir.base, filter: dir.filter, attribute: dir.attribute, pageSize: dir.pageSize, extraAttributes: dir.extraAttributes,
+        base: dir.base,
+        filter: dir.filter,
+        attribute: dir.attribute,
+        pageSize: dir.pageSize,
+        extraAttributes: dir.extraAttributes,
         keyring: new Keyring([estate.certs.old.km, estate.certs.new.km]),
         kidLabels: { [estate.certs.old.km.kidText]: 'old certificate', [estate.certs.new.km.kidText]: 'new certificate' },
       });
@@ -101,29 +119,52 @@ export class RekeyDirectoryStep implements Step {
       }
       const t0 = Date.now();
       const s = await runRestore({
-        connect: estate.directory, backupFile, keys: [estate.certs.old.km, estate.certs.new.km],
+        connect: estate.directory,
+        backupFile,
+        keys: [estate.certs.old.km, estate.certs.new.km],
         reencryptChangedUnder: estate.certs.old.km,
         onProgress: (p) => ctx.progress('directory', { done: p.done, total: p.total ?? p.done, rate: p.rate, detail: 'restoring' }),
       });
       const since = s.changedSince.length ? `; ${s.changedSince.length} entr(ies) changed since the run and had their devices re-encrypted under the old key instead` : '';
       const ms = Date.now() - t0;
-      out.push(s.failed.length
-        ? { id: r.id, target: 'directory', status: 'failed', message: `restore from ${backupFile} left ${s.failed.length} entr(ies) as they are: ${s.failed.slice(0, 5).map((f) => `${f.dn}: ${f.reason}`).join('; ')}`, ms }
-        : { id: r.id, target: 'directory', status: s.changed ? 'undone' : 'not-needed', message: `${s.changed} original value(s) put back from ${backupFile}${since}`, ms });
+      out.push(
+        s.failed.length
+          ? {
+              id: r.id,
+              target: 'directory',
+              status: 'failed',
+              message: `restore from ${backupFile} left ${s.failed.length} entr(ies) as they are: ${s.failed
+                .slice(0, 5)
+                .map((f) => `${f.dn}: ${f.reason}`)
+                .join('; ')}`,
+              ms,
+            }
+          : { id: r.id, target: 'directory', status: s.changed ? 'undone' : 'not-needed', message: `${s.changed} original value(s) put back from ${backupFile}${since}`, ms },
+      );
     }
     return out;
   }
 }
 
 function describe(s: RunSummary): string {
-  const skipped = Object.entries(s.skipped).map(([k, v]) => `${v} ${k}`).join(', ');
+  const skipped = Object.entries(s.skipped)
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ');
   return `${s.fetched} fetched, ${s.changed} ${s.dryRun ? 'would change' : 'changed'}, ${s.unchanged} unchanged${skipped ? `, skipped: ${skipped}` : ''}, ${s.failed.length} failed, ${s.retried} retried after a concurrent change (${(s.durationMs / 1000).toFixed(1)} s)`;
 }
 
 export function summaryJson(s: RunSummary): JsonObject {
   return {
-    fetched: s.fetched, changed: s.changed, unchanged: s.unchanged, skipped: s.skipped, failed: s.failed.length,
-    failedEntries: s.failed.slice(0, 50).map((f) => ({ dn: f.dn, reason: f.reason })), devices: s.devices,
-    retried: s.retried, durationMs: s.durationMs, dryRun: s.dryRun, ...(s.stopped ? { stopped: s.stopped.reason } : {}),
+    fetched: s.fetched,
+    changed: s.changed,
+    unchanged: s.unchanged,
+    skipped: s.skipped,
+    failed: s.failed.length,
+    failedEntries: s.failed.slice(0, 50).map((f) => ({ dn: f.dn, reason: f.reason })),
+    devices: s.devices,
+    retried: s.retried,
+    durationMs: s.durationMs,
+    dryRun: s.dryRun,
+    ...(s.stopped ? { stopped: s.stopped.reason } : {}),
   };
 }

@@ -30,9 +30,11 @@ export interface MergedCensus extends CensusResult {
   behind?: string[];
 }
 
-
 export function allowedUnreachable(params: { allowUnreachable?: string | undefined }): string[] {
-  return (params.allowUnreachable ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return (params.allowUnreachable ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 export function timeoutMs(params: { replicationTimeout?: number | string | undefined }): number {
@@ -49,13 +51,15 @@ async function censusOn(estate: Estate, server: DirectoryServer, changeStamps: b
 
 export async function censusEveryServer(estate: Estate, allowed: string[], opts: { changeStamps?: boolean } = {}): Promise<ServerCensus[]> {
   const servers = await estate.guardServers();
-  return Promise.all(servers.map(async (s): Promise<ServerCensus> => {
-    try {
-      return { server: s.name, census: await censusOn(estate, s, opts.changeStamps ?? false) };
-    } catch (err) {
-      return { server: s.name, error: errorMessage(err), ...(allowed.includes(s.name) ? { allowed: true } : {}) };
-    }
-  }));
+  return Promise.all(
+    servers.map(async (s): Promise<ServerCensus> => {
+      try {
+        return { server: s.name, census: await censusOn(estate, s, opts.changeStamps ?? false) };
+      } catch (err) {
+        return { server: s.name, error: errorMessage(err), ...(allowed.includes(s.name) ? { allowed: true } : {}) };
+      }
+    }),
+  );
 }
 
 export function mergeCensus(list: ServerCensus[]): MergedCensus {
@@ -126,12 +130,20 @@ export async function awaitReplication(deps: StepDeps, ctx: StepContext, which: 
     for (const s of list.filter((x) => x.census && !behind.includes(x) && !caughtUp.has(x.server))) caughtUp.set(s.server, Date.now() - started);
     const timedOut = behind.length > 0 && Date.now() - started >= limit;
     if (timedOut && opts.strict) {
-      throw new AdcError(`${behind.map((s) => describeBehind(s, kid, which, entriesThere, target)).join('; ')} after replicationTimeout (${Math.round(limit / 1000)} s): replication has not carried the re-encryption there, so ${opts.purpose} would lock those users out (find out why the server does not replicate, or raise --set replicationTimeout=…)`);
+      throw new AdcError(
+        `${behind.map((s) => describeBehind(s, kid, which, entriesThere, target)).join('; ')} after replicationTimeout (${Math.round(limit / 1000)} s): replication has not carried the re-encryption there, so ${opts.purpose} would lock those users out (find out why the server does not replicate, or raise --set replicationTimeout=…)`,
+      );
     }
     if (behind.length === 0 || timedOut || ctx.signal.aborted) {
-      const waited = list.filter((s) => s.census).map((s) => `${s.server} ${caughtUp.has(s.server) ? `after ${(caughtUp.get(s.server)! / 1000).toFixed(1)}s` : 'not caught up'}`).join(', ');
+      const waited = list
+        .filter((s) => s.census)
+        .map((s) => `${s.server} ${caughtUp.has(s.server) ? `after ${(caughtUp.get(s.server)! / 1000).toFixed(1)}s` : 'not caught up'}`)
+        .join(', ');
       if (list.length > 1) {
-        ctx.note('directory', `census per server before ${opts.purpose}: ${list.map((s) => s.census ? `${s.server}: ${devicesUnder(s.census, estate.certs.old.km.kidText)} old / ${devicesUnder(s.census, estate.certs.new.km.kidText)} new` : `${s.server}: unreachable${s.allowed ? ' (allowed)' : ''}`).join('; ')} (replication: ${waited})`);
+        ctx.note(
+          'directory',
+          `census per server before ${opts.purpose}: ${list.map((s) => (s.census ? `${s.server}: ${devicesUnder(s.census, estate.certs.old.km.kidText)} old / ${devicesUnder(s.census, estate.certs.new.km.kidText)} new` : `${s.server}: unreachable${s.allowed ? ' (allowed)' : ''}`)).join('; ')} (replication: ${waited})`,
+        );
       }
       return { ...mergeCensus(list), ...(behind.length ? { behind: behind.map((s) => s.server) } : {}) };
     }

@@ -34,7 +34,10 @@ export function runBackups(runDir: string): string[] {
   } catch {
     return [];
   }
-  return names.filter((n) => /^directory-backup(-\d+)?\.jsonl$/.test(n)).sort((x, y) => x.length - y.length || x.localeCompare(y)).map((n) => join(runDir, n));
+  return names
+    .filter((n) => /^directory-backup(-\d+)?\.jsonl$/.test(n))
+    .sort((x, y) => x.length - y.length || x.localeCompare(y))
+    .map((n) => join(runDir, n));
 }
 
 /**
@@ -48,20 +51,37 @@ export async function moveDevices(deps: StepDeps, ctx: StepContext, from: Which,
   const keys = [estate.certs.old.km, estate.certs.new.km];
   for (const file of [...restoreFirst].reverse()) {
     const r = await runRestore({ connect: estate.directory, backupFile: file, keys, reencryptChangedUnder: estate.certs[to].km, concurrency: params.concurrency ?? dir.concurrency });
-    ctx.note('directory', `${why}: ${r.changed} original value(s) put back from ${file} first${r.changedSince.length ? `, ${r.changedSince.length} changed since re-encrypted under the ${to} certificate` : ''}`);
+    ctx.note(
+      'directory',
+      `${why}: ${r.changed} original value(s) put back from ${file} first${r.changedSince.length ? `, ${r.changedSince.length} changed since re-encrypted under the ${to} certificate` : ''}`,
+    );
   }
   const backupFile = freshBackupPath(ctx.runDir, 'directory-backup-sweep');
   ctx.note('directory', `${why}: re-encrypting every device under the ${from} certificate to the ${to} one (originals backed up to ${backupFile})`, 'warn');
   const s = await runRekey({
-    connect: estate.directory, base: dir.base, filter: dir.filter, attribute: dir.attribute, backupFile,
+    connect: estate.directory,
+    base: dir.base,
+    filter: dir.filter,
+    attribute: dir.attribute,
+    backupFile,
     job: { kind: 'rekey', from: [estate.certs[from].km], to: estate.certs[to].km, includeLegacy: false },
-    concurrency: params.concurrency ?? dir.concurrency, pageSize: dir.pageSize,
+    concurrency: params.concurrency ?? dir.concurrency,
+    pageSize: dir.pageSize,
     onProgress: (p) => ctx.progress('directory', { done: p.done, total: p.total ?? p.done, rate: p.rate, detail: `moving devices to the ${to} certificate` }),
   });
   const failed = s.failed.map((f) => ({ dn: f.dn, reason: f.reason }));
   const stopped = s.stopped ? `; stopped: ${s.stopped.message}` : '';
   return {
-    changed: s.changed, failed, backupFile,
-    message: `${s.changed} entr(ies) moved from the ${from} certificate to the ${to} one (backup ${backupFile})${failed.length ? `; ${failed.length} failed: ${failed.slice(0, 3).map((f) => `${f.dn}: ${f.reason}`).join('; ')}` : ''}${stopped}`,
+    changed: s.changed,
+    failed,
+    backupFile,
+    message: `${s.changed} entr(ies) moved from the ${from} certificate to the ${to} one (backup ${backupFile})${
+      failed.length
+        ? `; ${failed.length} failed: ${failed
+            .slice(0, 3)
+            .map((f) => `${f.dn}: ${f.reason}`)
+            .join('; ')}`
+        : ''
+    }${stopped}`,
   };
 }

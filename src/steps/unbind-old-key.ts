@@ -24,7 +24,12 @@ export class UnbindOldKeyStep extends ApplianceStep implements Step {
         // The facts stand for the change in the plan hash: the device count in the description
         // moves with every enrolment and must not make a reviewed plan "drift".
         return f?.oldCertkey && f.bound.includes(f.oldCertkey)
-          ? { target: a.name, summary: `unbind ${f.oldCertkey}`, description: `unbind ${f.oldCertkey}, after a census shows no device under the old certificate (${stillOld} today, re-encrypted before this step)`, facts: { unbind: f.oldCertkey } }
+          ? {
+              target: a.name,
+              summary: `unbind ${f.oldCertkey}`,
+              description: `unbind ${f.oldCertkey}, after a census shows no device under the old certificate (${stillOld} today, re-encrypted before this step)`,
+              facts: { unbind: f.oldCertkey },
+            }
           : { target: a.name, description: 'the old key is not bound: nothing to do', facts: { unbind: null }, noChange: true };
       }),
       warnings: [],
@@ -40,7 +45,10 @@ export class UnbindOldKeyStep extends ApplianceStep implements Step {
     const devices = estate.dryRun ? undefined : await awaitReplication(this.deps, ctx, 'old', { strict: true, purpose: 'unbinding the old key' });
     if (devices) {
       const left = devices.byKid.find((k) => k.kid === estate.certs.old.km.kidText)?.devices ?? 0;
-      ctx.note('directory', `census before unbinding: ${left ? `${left} device(s)` : 'no device'} under the old certificate (${devices.withValue} values checked${devices.servers.length > 1 ? `, on every one of ${devices.servers.map((s) => s.server).join(', ')}` : ''})`);
+      ctx.note(
+        'directory',
+        `census before unbinding: ${left ? `${left} device(s)` : 'no device'} under the old certificate (${devices.withValue} values checked${devices.servers.length > 1 ? `, on every one of ${devices.servers.map((s) => s.server).join(', ')}` : ''})`,
+      );
     }
     return forEachAppliance(this.deps, ctx, async (a) => {
       const f = this.deps.facts.appliances.get(a.name);
@@ -48,7 +56,7 @@ export class UnbindOldKeyStep extends ApplianceStep implements Step {
       await ensurePrimary(a, ctx);
       const before = await listUserDataEncryptionKeys(a.client);
       if (!old || !before.includes(old)) return { target: a.name, status: 'skipped', message: 'the old key is not bound' };
-      const breach = devices && await unbindBreach(estate, a, old, devices);
+      const breach = devices && (await unbindBreach(estate, a, old, devices));
       if (breach) throw new AdcError(`${breach}: not unbinding it (re-run the directory step, or look at the report's failures)`);
       const change = await intend(ctx, a.name, 'unbind', { certkey: old, boundBefore: before });
       const r = await journaledWrite(ctx, change.id, a, () => unbindUserDataEncryptionKey(a.client, old));
@@ -74,8 +82,9 @@ export class UnbindOldKeyStep extends ApplianceStep implements Step {
         this.deps.facts.keepNewKey.push({ appliance: a.name, why });
         return {
           status: 'failed',
-          message: `${why}: the new key is kept bound on every appliance and the directory under the new certificate, which is safe whether it lands or not. `
-            + `Check 'show vpn global' on ${a.name}; once nothing is pending there, run 'adc-cutover rollback ${ctx.runId}' again to finish the rollback (or keep the cutover: it is complete once ${key} is unbound)`,
+          message:
+            `${why}: the new key is kept bound on every appliance and the directory under the new certificate, which is safe whether it lands or not. ` +
+            `Check 'show vpn global' on ${a.name}; once nothing is pending there, run 'adc-cutover rollback ${ctx.runId}' again to finish the rollback (or keep the cutover: it is complete once ${key} is unbound)`,
         };
       }
       const b = await bindUserDataEncryptionKey(a.client, key);

@@ -19,7 +19,10 @@ export interface TlsTrustOptions {
 }
 
 export function normalizeFingerprint(fp: string): string {
-  return fp.replace(/^sha256:/i, '').replace(/[:\s]/g, '').toLowerCase();
+  return fp
+    .replace(/^sha256:/i, '')
+    .replace(/[:\s]/g, '')
+    .toLowerCase();
 }
 
 export class TlsPinError extends Error {
@@ -32,14 +35,34 @@ export class TlsPinError extends Error {
  * about a certificate. Errors are told by code, which Node keeps stable, never by their words.
  */
 const TLS_VERIFY_CODES: ReadonlySet<string> = new Set([
-  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_DECRYPT_CERT_SIGNATURE', 'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY', 'CERT_SIGNATURE_FAILURE',
-  'CERT_NOT_YET_VALID', 'CERT_HAS_EXPIRED', 'ERROR_IN_CERT_NOT_BEFORE_FIELD', 'ERROR_IN_CERT_NOT_AFTER_FIELD',
-  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_CHAIN_TOO_LONG', 'CERT_REVOKED', 'INVALID_CA',
-  'PATH_LENGTH_EXCEEDED', 'INVALID_PURPOSE', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'HOSTNAME_MISMATCH',
-  'ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_ADC_FINGERPRINT_MISMATCH',
-  'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN', 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED',
-  'ERR_SSL_SSLV3_ALERT_CERTIFICATE_REVOKED', 'ERR_SSL_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE', 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'ERROR_IN_CERT_NOT_BEFORE_FIELD',
+  'ERROR_IN_CERT_NOT_AFTER_FIELD',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_CHAIN_TOO_LONG',
+  'CERT_REVOKED',
+  'INVALID_CA',
+  'PATH_LENGTH_EXCEEDED',
+  'INVALID_PURPOSE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_ADC_FINGERPRINT_MISMATCH',
+  'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE',
+  'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN',
+  'ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED',
+  'ERR_SSL_SSLV3_ALERT_CERTIFICATE_REVOKED',
+  'ERR_SSL_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE',
+  'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
 ]);
 
 /** A connection refused because the appliance's certificate failed verification or the pin (anywhere in the cause chain). */
@@ -66,10 +89,7 @@ class PinningAgent extends https.Agent {
     super(opts);
   }
 
-  override createConnection(
-    options: tls.ConnectionOptions,
-    callback?: (err: Error | null, socket: Duplex) => void,
-  ): Duplex | undefined {
+  override createConnection(options: tls.ConnectionOptions, callback?: (err: Error | null, socket: Duplex) => void): Duplex | undefined {
     const socket = tls.connect(options);
     const pin = this.pin;
     if (!pin || !callback) return socket;
@@ -80,9 +100,7 @@ class PinningAgent extends https.Agent {
       const cert = socket.getPeerCertificate();
       const actual = cert?.fingerprint256 ? normalizeFingerprint(cert.fingerprint256) : '';
       if (actual !== pin) {
-        const err = new TlsPinError(
-          `certificate fingerprint mismatch: expected SHA-256 ${pin}, the server presented ${actual || 'no certificate'}`,
-        );
+        const err = new TlsPinError(`certificate fingerprint mismatch: expected SHA-256 ${pin}, the server presented ${actual || 'no certificate'}`);
         socket.destroy();
         callback(err, socket);
         return;
@@ -109,9 +127,7 @@ export function buildHttpsAgent(applianceName: string, opts: TlsTrustOptions): A
     throw new Error(`${applianceName}: the pinned fingerprint is not a SHA-256 (64 hex digits)`);
   }
   if (opts.insecure) {
-    warnings.push(
-      `${applianceName}: TLS certificate verification is OFF (insecure: true in the inventory); anyone on the path can read the NITRO credentials`,
-    );
+    warnings.push(`${applianceName}: TLS certificate verification is OFF (insecure: true in the inventory); anyone on the path can read the NITRO credentials`);
   }
   const agentOpts: https.AgentOptions = {
     keepAlive: true,

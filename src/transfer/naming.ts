@@ -2,7 +2,10 @@
 import { validateFileName, MAX_FILE_NAME } from '../nitro/systemfile.js';
 
 export function timestamp(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 /** `<prefix>-<UTC timestamp>[-n].<ext>`, within NetScaler's 63-character limit. */

@@ -147,31 +147,36 @@ export class SftpTransport implements FileTransport {
       this.wouldSend.push({ op: 'upload', path, bytes: bytes.byteLength });
       throw new SftpDryRunError(`${this.description}: dry run: ${name} not uploaded`);
     }
-    const handle = await this.timed(name, 'open', new Promise<Buffer>((resolve, reject) =>
-      // 'wx': O_CREAT|O_EXCL — the server refuses atomically if the name exists.
-      this.sftp.open(path, 'wx', 0o600, (err, h) => {
-        if (!err) return resolve(h);
-        const code = statusCode(err);
-        if (code === FILE_ALREADY_EXISTS || code === FAILURE) {
-          // FAILURE is also OpenSSH's answer to O_EXCL; confirm before calling it "exists".
-          this.exists(name).then(
-            (yes) => reject(yes ? new FileExistsError(this.description, name) : new TransferError(this.description, name, err.message, { cause: err })),
-            reject,
-          );
-          return;
-        }
-        reject(new TransferError(this.description, name, `open failed: ${err.message}`, { cause: err }));
-      }),
-    ));
+    const handle = await this.timed(
+      name,
+      'open',
+      new Promise<Buffer>((resolve, reject) =>
+        // 'wx': O_CREAT|O_EXCL — the server refuses atomically if the name exists.
+        this.sftp.open(path, 'wx', 0o600, (err, h) => {
+          if (!err) return resolve(h);
+          const code = statusCode(err);
+          if (code === FILE_ALREADY_EXISTS || code === FAILURE) {
+            // FAILURE is also OpenSSH's answer to O_EXCL; confirm before calling it "exists".
+            this.exists(name).then((yes) => reject(yes ? new FileExistsError(this.description, name) : new TransferError(this.description, name, err.message, { cause: err })), reject);
+            return;
+          }
+          reject(new TransferError(this.description, name, `open failed: ${err.message}`, { cause: err }));
+        }),
+      ),
+    );
     const buf = Buffer.from(bytes);
     let failed: unknown;
     try {
       let offset = 0;
       while (offset < buf.length) {
         const len = Math.min(32 * 1024, buf.length - offset);
-        await this.timed(name, 'write', new Promise<void>((resolve, reject) =>
-          this.sftp.write(handle, buf, offset, len, offset, (err) => (err ? reject(new TransferError(this.description, name, `write failed: ${err.message}`, { cause: err })) : resolve())),
-        ));
+        await this.timed(
+          name,
+          'write',
+          new Promise<void>((resolve, reject) =>
+            this.sftp.write(handle, buf, offset, len, offset, (err) => (err ? reject(new TransferError(this.description, name, `write failed: ${err.message}`, { cause: err })) : resolve())),
+          ),
+        );
         offset += len;
       }
     } catch (err) {
@@ -193,24 +198,32 @@ export class SftpTransport implements FileTransport {
 
   async read(name: string): Promise<Buffer | undefined> {
     const path = this.path(name);
-    return this.timed(name, 'readFile', new Promise((resolve, reject) =>
-      this.sftp.readFile(path, (err, data) => {
-        if (!err) return resolve(data);
-        if (statusCode(err) === NO_SUCH_FILE) return resolve(undefined);
-        reject(new TransferError(this.description, name, `read failed: ${err.message}`, { cause: err }));
-      }),
-    ));
+    return this.timed(
+      name,
+      'readFile',
+      new Promise((resolve, reject) =>
+        this.sftp.readFile(path, (err, data) => {
+          if (!err) return resolve(data);
+          if (statusCode(err) === NO_SUCH_FILE) return resolve(undefined);
+          reject(new TransferError(this.description, name, `read failed: ${err.message}`, { cause: err }));
+        }),
+      ),
+    );
   }
 
   async exists(name: string): Promise<boolean> {
     const path = this.path(name);
-    return this.timed(name, 'lstat', new Promise((resolve, reject) =>
-      this.sftp.lstat(path, (err) => {
-        if (!err) return resolve(true);
-        if (statusCode(err) === NO_SUCH_FILE) return resolve(false);
-        reject(new TransferError(this.description, name, `stat failed: ${err.message}`, { cause: err }));
-      }),
-    ));
+    return this.timed(
+      name,
+      'lstat',
+      new Promise((resolve, reject) =>
+        this.sftp.lstat(path, (err) => {
+          if (!err) return resolve(true);
+          if (statusCode(err) === NO_SUCH_FILE) return resolve(false);
+          reject(new TransferError(this.description, name, `stat failed: ${err.message}`, { cause: err }));
+        }),
+      ),
+    );
   }
 
   async remove(name: string): Promise<boolean> {
@@ -219,13 +232,17 @@ export class SftpTransport implements FileTransport {
       this.wouldSend.push({ op: 'remove', path });
       throw new SftpDryRunError(`${this.description}: dry run: ${name} not removed`);
     }
-    return this.timed(name, 'unlink', new Promise((resolve, reject) =>
-      this.sftp.unlink(path, (err) => {
-        if (!err) return resolve(true);
-        if (statusCode(err) === NO_SUCH_FILE) return resolve(false);
-        reject(new TransferError(this.description, name, `remove failed: ${err.message}`, { cause: err }));
-      }),
-    ));
+    return this.timed(
+      name,
+      'unlink',
+      new Promise((resolve, reject) =>
+        this.sftp.unlink(path, (err) => {
+          if (!err) return resolve(true);
+          if (statusCode(err) === NO_SUCH_FILE) return resolve(false);
+          reject(new TransferError(this.description, name, `remove failed: ${err.message}`, { cause: err }));
+        }),
+      ),
+    );
   }
 
   async close(): Promise<void> {

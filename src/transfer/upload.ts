@@ -37,7 +37,12 @@ export async function uploadUnique(transport: FileTransport, input: UploadUnique
       if (err instanceof FileExistsError) continue;
       if (!(err instanceof NitroOutcomeUnknownError)) throw err;
       // The appliance may still be writing it: wait for the file before deciding.
-      const there = await awaitChange(err, `file ${name}`, () => transport.read(name), (b): b is Buffer => b !== undefined);
+      const there = await awaitChange(
+        err,
+        `file ${name}`,
+        () => transport.read(name),
+        (b): b is Buffer => b !== undefined,
+      );
       if (!there.equals(want)) {
         throw new TransferError(transport.description, name, 'after an unanswered upload the file holds other bytes; left untouched', { cause: err });
       }
@@ -62,6 +67,6 @@ export async function verifyUpload(transport: FileTransport, name: string, want:
 export async function removeCreated(transport: FileTransport, created: readonly string[]): Promise<{ removed: string[]; absent: string[] }> {
   const removed: string[] = [];
   const absent: string[] = [];
-  for (const name of created) (await transport.remove(name) ? removed : absent).push(name);
+  for (const name of created) ((await transport.remove(name)) ? removed : absent).push(name);
   return { removed, absent };
 }

@@ -21,11 +21,34 @@ it('docs/cli.md is exactly what the definitions generate (run `npm run docs:cli`
 
 it('the page lists every command with its examples, and every exit code', async () => {
   const doc = await renderCliDoc();
-  for (const c of ['run', 'plan', 'resume', 'rollback', 'runs', 'show', 'directory census', 'directory rekey', 'directory encrypt', 'directory decrypt', 'directory restore', 'otp inspect', 'otp code', 'lab up', 'lab down', 'logon-check', 'demo', 'otptool', 'completion']) {
+  for (const c of [
+    'run',
+    'plan',
+    'resume',
+    'rollback',
+    'runs',
+    'show',
+    'directory census',
+    'directory rekey',
+    'directory encrypt',
+    'directory decrypt',
+    'directory restore',
+    'otp inspect',
+    'otp code',
+    'lab up',
+    'lab down',
+    'logon-check',
+    'demo',
+    'otptool',
+    'completion',
+  ]) {
     expect(doc).toContain(`## adc-cutover ${c}\n`);
   }
   // Each yargs command's help ends with its examples.
-  const helps = doc.split('\n## ').slice(1).filter((s) => !/^adc-cutover (otptool|completion)\n/.test(s));
+  const helps = doc
+    .split('\n## ')
+    .slice(1)
+    .filter((s) => !/^adc-cutover (otptool|completion)\n/.test(s));
   for (const h of helps) expect(h.replace(/\n```\n*$/, ''), h.split('\n')[0]).toMatch(/\nExamples:\n {2}adc-cutover [^\n]+(\n[^\n]+)*$/);
   for (const code of ['0 ', '1 ', '2 ', '3 ', '4 ', '130 ']) expect(doc).toMatch(new RegExp(`\\n {2}${code} +\\S`));
   expect(doc).toMatch(/4 +done, with appliances left out within the failure budget/);

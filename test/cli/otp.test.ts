@@ -21,7 +21,8 @@ describe('adc-cutover otp', () => {
   it('decrypt --json reads a value openssl wrote, from stdin, with a PFX and a passphrase from the environment', async () => {
     const dev = opensslOtp(['encrypt', fx.cert, fx.key, 'a1a2a3a4a5a6a7a8a9aaabac', `{"secret":"${S1}"}`]);
     const r = await runCli(['otp', 'decrypt', '-', '--cert', fx.pfx, '--passphrase-env', 'PFX_PASS', '--json'], {
-      input: `{"otpdata":{"devices":{"phone":"${dev}"}}}\n`, env: { PFX_PASS: fx.passphrase },
+      input: `{"otpdata":{"devices":{"phone":"${dev}"}}}\n`,
+      env: { PFX_PASS: fx.passphrase },
     });
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({ format: 'encrypted', devices: [{ name: 'phone', secret: S1, kid: opensslOtp(['kid', fx.cert]) }] });
@@ -46,7 +47,7 @@ describe('adc-cutover otp', () => {
     ['a passphrase variable that is not set', ['otp', 'decrypt', 'VALUE', '--cert', 'PFX', '--passphrase-env', 'UNSET_VAR_X'], /UNSET_VAR_X is not set/],
   ])('exits 2 with a clear message, no stack trace, on %s', async (_name, args, msg) => {
     const enc = await runCli(['otp', 'encrypt', `#@phone=${S1}&,`, '--cert', fx.merged]);
-    const sub = (a: string) => ({ CERT: fx.cert, KEY: fx.key, OTHER: fx.otherCert, OTHERKEY: fx.otherKey, PFX: fx.pfx, VALUE: enc.stdout.trim() }[a] ?? a);
+    const sub = (a: string) => ({ CERT: fx.cert, KEY: fx.key, OTHER: fx.otherCert, OTHERKEY: fx.otherKey, PFX: fx.pfx, VALUE: enc.stdout.trim() })[a] ?? a;
     const r = await runCli(args.map(sub), { env: { PFX_PASS: 'not-the-passphrase' } });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(msg);

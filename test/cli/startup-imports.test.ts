@@ -21,27 +21,25 @@ let n = 0;
 function packagesImported(args: string[]): { code: number | null; packages: string[] } {
   const file = join(dir, `imports-${n++}.txt`);
   const r = spawnSync(process.execPath, ['--import', RECORDER, CLI, ...args], {
-    cwd: dir, env: { ...process.env, CI: 'true', RECORD_IMPORTS_TO: file }, encoding: 'utf8', input: '',
+    cwd: dir,
+    env: { ...process.env, CI: 'true', RECORD_IMPORTS_TO: file },
+    encoding: 'utf8',
+    input: '',
   });
   const urls = readFileSync(file, 'utf8').split('\n').filter(Boolean);
   const packages = new Set(urls.map((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1]).filter((p): p is string => p !== undefined));
   return { code: r.status, packages: [...packages].sort() };
 }
 
-it.each([
-  [['--version']],
-  [['--help']],
-  [['plan', '--help']],
-  [['directory', 'rekey', '--help']],
-  [['logon-check', '--help']],
-  [['completion']],
-  [['--get-yargs-completions', 'directory', '']],
-])('adc-cutover %j imports none of what the commands do', (args) => {
-  const r = packagesImported(args);
-  expect(r.code).toBe(0);
-  expect(r.packages).toContain('yargs');
-  expect(r.packages.filter((p) => HEAVY.includes(p))).toEqual([]);
-});
+it.each([[['--version']], [['--help']], [['plan', '--help']], [['directory', 'rekey', '--help']], [['logon-check', '--help']], [['completion']], [['--get-yargs-completions', 'directory', '']]])(
+  'adc-cutover %j imports none of what the commands do',
+  (args) => {
+    const r = packagesImported(args);
+    expect(r.code).toBe(0);
+    expect(r.packages).toContain('yargs');
+    expect(r.packages.filter((p) => HEAVY.includes(p))).toEqual([]);
+  },
+);
 
 it('a command imports its work when it runs (so the recording above sees such imports)', () => {
   const r = packagesImported(['otp', 'inspect', '#@phone=JBSWY3DPEHPK3PXP&,']);

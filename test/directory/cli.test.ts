@@ -55,7 +55,10 @@ it('decrypt refuses without --yes when nobody can confirm; bad input is exit 2',
   const noPw = await runCli(['directory', 'census', ...conn], { env: {} });
   expect(noPw.code).toBe(2);
   expect(noPw.stderr).toMatch(/SVC_PW/);
-  const mismatch = await runCli(['directory', 'rekey', ...conn, '--from-cert', lab.oldKey.certFile, '--from-key', lab.oldKey.keyFile, '--to-cert', lab.newKey.certFile, '--to-key', lab.oldKey.keyFile, '--dry-run'], { env: env() });
+  const mismatch = await runCli(
+    ['directory', 'rekey', ...conn, '--from-cert', lab.oldKey.certFile, '--from-key', lab.oldKey.keyFile, '--to-cert', lab.newKey.certFile, '--to-key', lab.oldKey.keyFile, '--dry-run'],
+    { env: env() },
+  );
   expect(mismatch.code).toBe(2);
   expect(mismatch.stderr).toMatch(/does not match the certificate/);
 });

@@ -3,8 +3,21 @@
 import { Attribute, Change, Client } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CasConflict, DirectoryUnavailable, DryRunRefusal, InsufficientAccess, casReplace, census, connect, countEntries,
-  escapeFilterValue, equalityFilter, readValue, readValues, scan, splitDn, type DirectoryClient,
+  CasConflict,
+  DirectoryUnavailable,
+  DryRunRefusal,
+  InsufficientAccess,
+  casReplace,
+  census,
+  connect,
+  countEntries,
+  escapeFilterValue,
+  equalityFilter,
+  readValue,
+  readValues,
+  scan,
+  splitDn,
+  type DirectoryClient,
 } from '../../src/directory/index.js';
 import { InputError } from '../../src/errors.js';
 import { Keyring, encryptValue } from '../../src/otp/index.js';
@@ -56,8 +69,7 @@ describe('connect', () => {
   it('LDAPS verifies the server against the given CA, and refuses without it', async () => {
     const ok = await connect({ url: lab.slapd.ldapsUrl, bindDN: lab.slapd.serviceDN, password: lab.slapd.servicePassword, caPem: lab.slapd.caPem });
     await ok.close();
-    await expect(connect({ url: lab.slapd.ldapsUrl, bindDN: lab.slapd.serviceDN, password: lab.slapd.servicePassword, timeoutMs: 3000 }))
-      .rejects.toThrow(/certificate/i);
+    await expect(connect({ url: lab.slapd.ldapsUrl, bindDN: lab.slapd.serviceDN, password: lab.slapd.servicePassword, timeoutMs: 3000 })).rejects.toThrow(/certificate/i);
   });
 
   it('StartTLS upgrades an ldap:// connection', async () => {
@@ -141,8 +153,12 @@ describe('compare-and-swap', () => {
 describe('census', () => {
   it('counts what the seed put there, per KID, with labels', async () => {
     const c = await census(svc, {
-      base: lab.slapd.usersDN, filter: '(objectClass=user)', attribute: 'userParameters',
-      keyring: new Keyring([lab.oldKey]), kidLabels: { [lab.oldKey.kidText]: 'otp-2024' }, extraAttributes: ['extensionAttribute2'],
+      base: lab.slapd.usersDN,
+      filter: '(objectClass=user)',
+      attribute: 'userParameters',
+      keyring: new Keyring([lab.oldKey]),
+      kidLabels: { [lab.oldKey.kidText]: 'otp-2024' },
+      extraAttributes: ['extensionAttribute2'],
       pageSize: 9,
     });
     const users = lab.seed.users;

@@ -13,7 +13,15 @@ let inv: string;
 /** The values as they were seeded, by DN: each write below is undone before the next test. */
 let values: () => Promise<Map<string, string>>;
 
-interface Summary { job: string; dryRun: boolean; fetched: number; changed: number; unchanged: number; failed: unknown[]; backupFile?: string }
+interface Summary {
+  job: string;
+  dryRun: boolean;
+  fetched: number;
+  changed: number;
+  unchanged: number;
+  failed: unknown[];
+  backupFile?: string;
+}
 
 beforeAll(async () => {
   lab = await startTestDirectory({ users: 40 });
@@ -21,21 +29,24 @@ beforeAll(async () => {
   writeFileSync(pwFile, `${lab.slapd.servicePassword}\n`);
   chmodSync(pwFile, 0o600);
   inv = join(lab.dir, 'inventory.yaml');
-  writeFileSync(inv, [
-    'appliances:',
-    '  - { name: adc1, nitro: "https://127.0.0.1:1", username: nsroot, password: "${env:NOT_USED_BY_DIRECTORY_COMMANDS}" }',
-    'directory:',
-    `  url: ${lab.slapd.ldapsUrl}`,
-    `  ca: ${lab.slapd.caFile}`,
-    `  bindDN: "${lab.slapd.serviceDN}"`,
-    '  password: "${file:directory.password}"',
-    `  base: "${lab.slapd.usersDN}"`,
-    '  attribute: userParameters',
-    'certificates:',
-    `  old: { cert: ${lab.oldKey.certFile}, key: ${lab.oldKey.keyFile} }`,
-    `  new: { cert: ${lab.newKey.certFile}, key: ${lab.newKey.keyFile} }`,
-    '',
-  ].join('\n'));
+  writeFileSync(
+    inv,
+    [
+      'appliances:',
+      '  - { name: adc1, nitro: "https://127.0.0.1:1", username: nsroot, password: "${env:NOT_USED_BY_DIRECTORY_COMMANDS}" }',
+      'directory:',
+      `  url: ${lab.slapd.ldapsUrl}`,
+      `  ca: ${lab.slapd.caFile}`,
+      `  bindDN: "${lab.slapd.serviceDN}"`,
+      '  password: "${file:directory.password}"',
+      `  base: "${lab.slapd.usersDN}"`,
+      '  attribute: userParameters',
+      'certificates:',
+      `  old: { cert: ${lab.oldKey.certFile}, key: ${lab.oldKey.keyFile} }`,
+      `  new: { cert: ${lab.newKey.certFile}, key: ${lab.newKey.keyFile} }`,
+      '',
+    ].join('\n'),
+  );
   const { Client } = await import('ldapts');
   values = async () => {
     const c = new Client({ url: lab.slapd.url });

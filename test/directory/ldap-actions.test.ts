@@ -15,7 +15,16 @@ const draft = (d: Partial<DirectoryDraft>): DirectoryDraft => ({ startTls: false
 
 describe('LDAP actions as NITRO returns them', () => {
   it('reads the fields, with port defaults by security type and the OTP attribute only when set', () => {
-    const a = parseLdapAction({ name: 'ldap-otp', serverip: '10.0.0.5', sectype: 'SSL', ldapbase: 'DC=corp', ldapbinddn: 'CN=svc', ldaploginname: 'sAMAccountName', searchfilter: 'memberOf=CN=OTP,DC=corp', otpsecret: 'userParameters' });
+    const a = parseLdapAction({
+      name: 'ldap-otp',
+      serverip: '10.0.0.5',
+      sectype: 'SSL',
+      ldapbase: 'DC=corp',
+      ldapbinddn: 'CN=svc',
+      ldaploginname: 'sAMAccountName',
+      searchfilter: 'memberOf=CN=OTP,DC=corp',
+      otpsecret: 'userParameters',
+    });
     expect(a).toMatchObject({ server: '10.0.0.5', port: 636, secType: 'SSL', otpSecret: 'userParameters' });
     expect(actionUrl(a)).toEqual({ url: 'ldaps://10.0.0.5:636', startTls: false });
     expect(actionUserFilter(a)).toBe('(&(memberOf=CN=OTP,DC=corp)(sAMAccountName=*))');
@@ -44,7 +53,18 @@ describe('LDAP actions as NITRO returns them', () => {
 
 describe('the directory section completed from the actions', () => {
   const inv = (d: DirectoryDraft) => ({ file: '/x/inventory.yaml', directoryDraft: d }) as unknown as Inventory;
-  const action = { name: 'ldap-otp', server: '127.0.0.1', port: 1636, secType: 'SSL' as const, base: 'ou=Users,dc=lab', bindDN: 'cn=svc,dc=lab', loginName: 'sAMAccountName', searchFilter: '', otpSecret: 'extensionAttribute3', authTimeoutSec: 3 };
+  const action = {
+    name: 'ldap-otp',
+    server: '127.0.0.1',
+    port: 1636,
+    secType: 'SSL' as const,
+    base: 'ou=Users,dc=lab',
+    bindDN: 'cn=svc,dc=lab',
+    loginName: 'sAMAccountName',
+    searchFilter: '',
+    otpSecret: 'extensionAttribute3',
+    authTimeoutSec: 3,
+  };
 
   it('fills what is missing from the first OTP action and says so; keeps what the inventory gives', () => {
     const spec = completeDirectory(inv(draft({ base: 'ou=Staff,ou=Users,dc=lab' })), [
@@ -58,31 +78,57 @@ describe('the directory section completed from the actions', () => {
   });
 
   it('refuses, naming the inventory, when no appliance has an action with an OTP attribute', () => {
-    expect(() => completeDirectory(inv(draft({})), [{ appliance: 'adc1', actions: [], error: 'NITRO 1244' }])).toThrow(/inventory.yaml: the directory section lacks url or servers, bindDN, base, attribute.*adc1 \(NITRO 1244\)/);
+    expect(() => completeDirectory(inv(draft({})), [{ appliance: 'adc1', actions: [], error: 'NITRO 1244' }])).toThrow(
+      /inventory.yaml: the directory section lacks url or servers, bindDN, base, attribute.*adc1 \(NITRO 1244\)/,
+    );
   });
 
   it('names servers the actions use that the inventory does not list', () => {
     const spec = completeFromDraft(draft({ servers: [{ name: 'dc1', url: 'ldaps://127.0.0.1:1636' }], bindDN: 'cn=svc', base: 'dc=lab', attribute: 'userParameters' }), [])!;
     const other = { ...action, port: 2636 };
-    const u = unlistedServers(spec, [{ appliance: 'adc1', actions: [action] }, { appliance: 'adc2', actions: [other] }, { appliance: 'adc3', actions: [other] }]);
+    const u = unlistedServers(spec, [
+      { appliance: 'adc1', actions: [action] },
+      { appliance: 'adc2', actions: [other] },
+      { appliance: 'adc3', actions: [other] },
+    ]);
     expect(u).toEqual([{ server: { name: '127.0.0.1:2636', url: 'ldaps://127.0.0.1:2636', startTls: false, source: 'action' }, appliances: ['adc2', 'adc3'] }]);
   });
 });
 
 describe('the census over several servers', () => {
   const c = (devices: number, dn: string): CensusResult => ({
-    base: 'b', filter: 'f', attribute: 'a', entries: 1, withValue: 1, empty: 0, multiValued: { entries: 0, examples: [] }, legacy: { entries: 0, devices: 0 },
-    encrypted: { entries: 1, devices }, byKid: [{ kid: 'OLD', held: true, devices, entries: devices, examples: [dn] }], unreadable: { entries: 0, examples: [], devices: 0 }, extraAttributes: [], durationMs: 1,
+    base: 'b',
+    filter: 'f',
+    attribute: 'a',
+    entries: 1,
+    withValue: 1,
+    empty: 0,
+    multiValued: { entries: 0, examples: [] },
+    legacy: { entries: 0, devices: 0 },
+    encrypted: { entries: 1, devices },
+    byKid: [{ kid: 'OLD', held: true, devices, entries: devices, examples: [dn] }],
+    unreadable: { entries: 0, examples: [], devices: 0 },
+    extraAttributes: [],
+    durationMs: 1,
   });
 
   it('counts, per certificate, the server with the most devices and names it in the examples', () => {
-    const m = mergeCensus([{ server: 'dc1', census: c(0, 'cn=a') }, { server: 'dc2', census: c(3, 'cn=b') }, { server: 'dc3', error: 'refused', allowed: true }]);
+    const m = mergeCensus([
+      { server: 'dc1', census: c(0, 'cn=a') },
+      { server: 'dc2', census: c(3, 'cn=b') },
+      { server: 'dc3', error: 'refused', allowed: true },
+    ]);
     expect(m.byKid[0]).toMatchObject({ kid: 'OLD', devices: 3, examples: ['cn=b (on dc2)'] });
     expect(m.servers).toHaveLength(3);
   });
 
   it('refuses a server it cannot read unless it is allowed', () => {
-    expect(unreachableRefusal([{ server: 'dc1', census: c(0, 'x') }, { server: 'dc3', error: 'ECONNREFUSED', allowed: true }])).toBeUndefined();
+    expect(
+      unreachableRefusal([
+        { server: 'dc1', census: c(0, 'x') },
+        { server: 'dc3', error: 'ECONNREFUSED', allowed: true },
+      ]),
+    ).toBeUndefined();
     expect(unreachableRefusal([{ server: 'dc2', error: 'ECONNREFUSED' }])).toMatch(/dc2 \(ECONNREFUSED\) could not be read.*allowUnreachable/);
     expect(() => mergeCensus([{ server: 'dc2', error: 'down' }])).toThrow(/no directory server could be read: dc2: down/);
   });

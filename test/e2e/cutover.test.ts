@@ -20,7 +20,10 @@ describe('otp-cert-cutover on the lab', () => {
     const r = await lab.cli(['run', CUTOVER, '-i', lab.inventory, '--dry-run', '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; status?: string; message?: string });
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; status?: string; message?: string });
     const rekey = events.find((e) => e.type === 'target' && /would change/.test(e.message ?? ''));
     expect(rekey?.message).toMatch(/\d+ would change/);
     expect(await lab.snapshot()).toEqual(before);
@@ -30,7 +33,10 @@ describe('otp-cert-cutover on the lab', () => {
     const junit = join(lab.root, 'junit.xml');
     const r = await lab.cli(['run', CUTOVER, '-i', lab.inventory, '--yes', '--json', '--junit', junit], { timeoutMs: 120_000 });
     expect(r.code, r.stderr).toBe(0);
-    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(events.at(-1)).toMatchObject({ type: 'run-end', status: 'succeeded', exitCode: 0 });
     const logons = events.filter((e) => e['type'] === 'target' && e['step'] === 'logon-check#2');
     expect(logons.map((e) => e['status'])).toEqual(['ok', 'ok']);
@@ -39,7 +45,10 @@ describe('otp-cert-cutover on the lab', () => {
     for (const [name, a] of Object.entries(after.appliances)) {
       expect(a.bindings, name).toHaveLength(1);
       expect(a.bindings[0], name).toMatch(/^otp-enc-/);
-      expect(a.certkeys.some((c) => c.startsWith('otp-old:')), name).toBe(true); // the old certkey existed before: kept
+      expect(
+        a.certkeys.some((c) => c.startsWith('otp-old:')),
+        name,
+      ).toBe(true); // the old certkey existed before: kept
     }
     // Every enrolled user's devices, read with the new certificate only, equal what was seeded.
     const newKey = await loadKeyMaterial({ cert: lab.status.certs.new.cert, key: lab.status.certs.new.key });

@@ -21,43 +21,47 @@ describe('the cutover on every firmware profile', () => {
     expect(PROFILE_NAMES).toEqual(['multi', 'single', 'rows-certkeyname', 'rows-no-echo']);
   });
 
-  it.each(PROFILE_NAMES)('%s', async (profile) => {
-    const ha = profile === 'rows-certkeyname';
-    lab = await startE2eLab({ users: 6, appliances: ha ? 2 : 1, ha, firmware: profile });
-    const playbook = cutoverWithoutLogonChecks(lab.root, [], true);
-    const version = shortVersion(parseFirmwareVersion(FIRMWARE_PROFILES[profile].version));
-    const before = await lab.snapshot();
+  it.each(PROFILE_NAMES)(
+    '%s',
+    async (profile) => {
+      const ha = profile === 'rows-certkeyname';
+      lab = await startE2eLab({ users: 6, appliances: ha ? 2 : 1, ha, firmware: profile });
+      const playbook = cutoverWithoutLogonChecks(lab.root, [], true);
+      const version = shortVersion(parseFirmwareVersion(FIRMWARE_PROFILES[profile].version));
+      const before = await lab.snapshot();
 
-    const plan = await lab.cli(['plan', playbook, '-i', lab.inventory, '--set', 'mode=auto'], { timeoutMs: 60_000 });
-    const run = await lab.cli(['run', playbook, '-i', lab.inventory, '--yes', '--json', '--set', 'mode=auto'], { timeoutMs: 90_000 });
+      const plan = await lab.cli(['plan', playbook, '-i', lab.inventory, '--set', 'mode=auto'], { timeoutMs: 60_000 });
+      const run = await lab.cli(['run', playbook, '-i', lab.inventory, '--yes', '--json', '--set', 'mode=auto'], { timeoutMs: 90_000 });
 
-    if (profile === 'rows-no-echo') {
-      expect(plan.code, plan.stdout).toBe(2);
-      expect(plan.stderr).toMatch(/adc1: vpn global lists otp-old as certkeyname .* not as userDataEncryptionKey .*nothing was changed/);
-      expect(run.code, run.stdout).toBe(2);
+      if (profile === 'rows-no-echo') {
+        expect(plan.code, plan.stdout).toBe(2);
+        expect(plan.stderr).toMatch(/adc1: vpn global lists otp-old as certkeyname .* not as userDataEncryptionKey .*nothing was changed/);
+        expect(run.code, run.stdout).toBe(2);
+        const after = await lab.snapshot();
+        expect(after).toEqual(before);
+        return;
+      }
+      expect(plan.code, plan.stderr).toBe(0);
+      expect(plan.stdout).toContain(`firmware: ${version} (nsversion)`);
+      expect(run.code, run.stderr).toBe(0);
+      // The report carries the version too (preflight's message per appliance).
+      const preflight = jsonEvents(run.stdout).find((e) => e.type === 'target' && e['step'] === 'preflight' && e['target'] !== 'directory');
+      expect(String(preflight?.['message'])).toContain(`firmware ${version}`);
+
       const after = await lab.snapshot();
-      expect(after).toEqual(before);
-      return;
-    }
-    expect(plan.code, plan.stderr).toBe(0);
-    expect(plan.stdout).toContain(`firmware: ${version} (nsversion)`);
-    expect(run.code, run.stderr).toBe(0);
-    // The report carries the version too (preflight's message per appliance).
-    const preflight = jsonEvents(run.stdout).find((e) => e.type === 'target' && e['step'] === 'preflight' && e['target'] !== 'directory');
-    expect(String(preflight?.['message'])).toContain(`firmware ${version}`);
-
-    const after = await lab.snapshot();
-    const neu = await loadKeyMaterial({ cert: lab.status.certs.new.cert, key: lab.status.certs.new.key });
-    for (const [name, a] of Object.entries(after.appliances)) {
-      expect(a.bindings, name).toHaveLength(1);
-      expect(a.bindings[0], name).not.toBe('otp-old');
-    }
-    const v = compareValues(before.directory, after.directory, await labKeyring(lab));
-    expect(v.bad).toEqual([]);
-    for (const values of Object.values(after.directory)) {
-      for (const value of values) if (value.startsWith('{')) expect(kidsOf(value).every((k) => k === neu.kidText)).toBe(true);
-    }
-  }, 180_000);
+      const neu = await loadKeyMaterial({ cert: lab.status.certs.new.cert, key: lab.status.certs.new.key });
+      for (const [name, a] of Object.entries(after.appliances)) {
+        expect(a.bindings, name).toHaveLength(1);
+        expect(a.bindings[0], name).not.toBe('otp-old');
+      }
+      const v = compareValues(before.directory, after.directory, await labKeyring(lab));
+      expect(v.bad).toEqual([]);
+      for (const values of Object.values(after.directory)) {
+        for (const value of values) if (value.startsWith('{')) expect(kidsOf(value).every((k) => k === neu.kidText)).toBe(true);
+      }
+    },
+    180_000,
+  );
 });
 
 describe('a reply shape no source documents', () => {
@@ -66,10 +70,16 @@ describe('a reply shape no source documents', () => {
     const playbook = cutoverWithoutLogonChecks(lab.root, [], true);
     const before = await lab.snapshot();
     const marker = 'zz-value-never-printed-zz';
-    await lab.fault('adc1', { on: 'GET vpnglobal_sslcertkey_binding', reply: { vpnglobal_sslcertkey_binding: [{ userdataencryptionkey: 'otp-old' }, { encryptionkeyname: marker, weight: 1 }] }, times: 20 });
+    await lab.fault('adc1', {
+      on: 'GET vpnglobal_sslcertkey_binding',
+      reply: { vpnglobal_sslcertkey_binding: [{ userdataencryptionkey: 'otp-old' }, { encryptionkeyname: marker, weight: 1 }] },
+      times: 20,
+    });
     const plan = await lab.cli(['plan', playbook, '-i', lab.inventory, '--set', 'mode=auto'], { timeoutMs: 60_000 });
     expect(plan.code, plan.stdout).toBe(2);
-    expect(plan.stderr).toMatch(/adc1: GET vpnglobal_sslcertkey_binding failed: \(HTTP 200\): reply not understood: a row carries none of userdataencryptionkey, certkeyname, cacert; it carried .*encryptionkeyname: string, weight: number/);
+    expect(plan.stderr).toMatch(
+      /adc1: GET vpnglobal_sslcertkey_binding failed: \(HTTP 200\): reply not understood: a row carries none of userdataencryptionkey, certkeyname, cacert; it carried .*encryptionkeyname: string, weight: number/,
+    );
     const run = await lab.cli(['run', playbook, '-i', lab.inventory, '--yes', '--json', '--set', 'mode=auto'], { timeoutMs: 60_000 });
     await lab.clearFaults();
     expect(run.code, run.stdout).toBe(2);

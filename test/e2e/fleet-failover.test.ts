@@ -31,7 +31,11 @@ describe('fleet run across an HA failover', () => {
     expect(await failover(control('adc1'))).toBe('adc2');
     const r = await run;
     expect(r.code, r.stderr).toBe(0);
-    const ev = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Ev).filter((e) => e.type !== 'progress');
+    const ev = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Ev)
+      .filter((e) => e.type !== 'progress');
     expect(ev.at(-1)).toMatchObject({ type: 'run-end', status: 'succeeded' });
 
     const [adc1Url, adc2Url] = [lab.state.simulator!.appliances[0].nitroHttpsUrl, lab.state.simulator!.appliances[1].nitroHttpsUrl];

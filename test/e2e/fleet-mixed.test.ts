@@ -34,11 +34,17 @@ describe('mixed-firmware fleet', () => {
 
   it('mode auto: overlap on the pair, swap on adc3 after the re-encryption, the reason said, every gateway proven', async () => {
     const plan = await lab.cli(['plan', CUTOVER, '-i', lab.inventory]);
-    expect(plan.stdout).toMatch(/mode auto: the overlap bind is also the firmware probe on each appliance.*A mixed fleet keeps overlap where it can: keeping the new key off those appliances too would not shorten the swap window/);
+    expect(plan.stdout).toMatch(
+      /mode auto: the overlap bind is also the firmware probe on each appliance.*A mixed fleet keeps overlap where it can: keeping the new key off those appliances too would not shorten the swap window/,
+    );
 
     const r = await lab.cli(['run', CUTOVER, '-i', lab.inventory, '--yes', '--json'], { timeoutMs: 60_000 });
     expect(r.code, r.stderr).toBe(0);
-    const ev = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Ev).filter((e) => e.type !== 'progress');
+    const ev = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Ev)
+      .filter((e) => e.type !== 'progress');
     const target = (step: string, name: string) => ev.find((e) => e.type === 'target' && e['step'] === step && e['target'] === name)!;
 
     // The probe decided per appliance.

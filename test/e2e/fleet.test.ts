@@ -93,7 +93,10 @@ describe('fleet cutover: an HA pair and a stand-alone appliance', () => {
     }
 
     // The final logon proof went through both gateways.
-    expect(ev.filter((e) => e.type === 'target' && e['step'] === 'logon-check#2').map((e) => [e['target'], e['status']])).toEqual([['adc1-adc2', 'ok'], ['adc3', 'ok']]);
+    expect(ev.filter((e) => e.type === 'target' && e['step'] === 'logon-check#2').map((e) => [e['target'], e['status']])).toEqual([
+      ['adc1-adc2', 'ok'],
+      ['adc3', 'ok'],
+    ]);
     for (const s of lab.secrets()) expect(r.stdout.includes(s)).toBe(false);
   }, 90_000);
 });

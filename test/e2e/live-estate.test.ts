@@ -22,14 +22,27 @@ describe('logon-check by hand, then run', () => {
     const { canary } = lab.status;
     // The run's check must fall in the step the standalone check used: start with room left in it.
     if (STEP_MS - (Date.now() % STEP_MS) < 20_000) await new Promise((r) => setTimeout(r, STEP_MS - (Date.now() % STEP_MS) + 100));
-    const check = await runCli([
-      'logon-check', '--gateway', lab.status.appliances[0].gatewayUrl, '--user', canary.sAMAccountName,
-      '--password-env', 'CANARY_PASSWORD', '--totp-secret-env', 'CANARY_TOTP', '--ca', lab.status.directory.caFile, '--json',
-    ], {
-      // Another state directory and working directory than the run's: the memory is the machine's.
-      cwd: lab.labDir,
-      env: { ADC_CUTOVER_HOME: join(lab.root, 'operator-home'), CANARY_PASSWORD: readFileSync(canary.passwordFile, 'utf8').trim(), CANARY_TOTP: readFileSync(canary.totpSecretFile, 'utf8').trim() },
-    });
+    const check = await runCli(
+      [
+        'logon-check',
+        '--gateway',
+        lab.status.appliances[0].gatewayUrl,
+        '--user',
+        canary.sAMAccountName,
+        '--password-env',
+        'CANARY_PASSWORD',
+        '--totp-secret-env',
+        'CANARY_TOTP',
+        '--ca',
+        lab.status.directory.caFile,
+        '--json',
+      ],
+      {
+        // Another state directory and working directory than the run's: the memory is the machine's.
+        cwd: lab.labDir,
+        env: { ADC_CUTOVER_HOME: join(lab.root, 'operator-home'), CANARY_PASSWORD: readFileSync(canary.passwordFile, 'utf8').trim(), CANARY_TOTP: readFileSync(canary.totpSecretFile, 'utf8').trim() },
+      },
+    );
     expect(check.code, check.stderr + check.stdout).toBe(0);
     const usedStep = Math.floor(Date.now() / STEP_MS);
 

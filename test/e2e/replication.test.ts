@@ -48,8 +48,12 @@ describe('replication guard: every directory server before the old key goes', ()
       while (running) {
         const u = users[i++ % users.length];
         const r = await logonCheck({
-          gatewayUrl: reader.gatewayUrl, user: u.sAMAccountName, password: (u as unknown as { password: string }).password,
-          passcode: { kind: 'secret', secret: u.devices[0].secret }, tls: { caPem: ca }, minSecondsLeft: 0,
+          gatewayUrl: reader.gatewayUrl,
+          user: u.sAMAccountName,
+          password: (u as unknown as { password: string }).password,
+          passcode: { kind: 'secret', secret: u.devices[0].secret },
+          tls: { caPem: ca },
+          minSecondsLeft: 0,
         });
         polls.push({ at: Date.now(), outcome: r.outcome, message: r.message });
         await new Promise((res) => setTimeout(res, 400));
@@ -59,7 +63,14 @@ describe('replication guard: every directory server before the old key goes', ()
     const r = await lab.cli(['run', CUTOVER, '-i', lab.inventory, '--yes', '--json', '--set', 'replicationTimeout=60'], { timeoutMs: 180_000 });
     running = false;
     await poller;
-    expect(r.code, `${r.stderr}\n${r.stdout.split('\n').filter((l) => !l.includes('"progress"')).slice(-15).join('\n')}`).toBe(0);
+    expect(
+      r.code,
+      `${r.stderr}\n${r.stdout
+        .split('\n')
+        .filter((l) => !l.includes('"progress"'))
+        .slice(-15)
+        .join('\n')}`,
+    ).toBe(0);
 
     const events = runEvents(r.stdout);
     const ns = notes(events);
@@ -83,7 +94,7 @@ describe('replication guard: every directory server before the old key goes', ()
     expect(polls.filter((p) => p.outcome !== 'ok').map((p) => p.message)).toEqual([]);
   }, 240_000);
 
-  it('completes an inventory without a directory section from the appliances\' LDAP actions', async () => {
+  it("completes an inventory without a directory section from the appliances' LDAP actions", async () => {
     const inv = parse(readFileSync(lab.inventory, 'utf8')) as Record<string, unknown>;
     delete inv['directory'];
     const file = join(lab.labDir, 'inventory-no-directory.yaml');
@@ -168,7 +179,9 @@ describe('replication guard: a replica that is behind, then one that cannot be r
 
     const allowed = await lab.cli(['run', CUTOVER, '-i', lab.inventory, '--yes', '--json', '--set', 'allowUnreachable=dc2'], { timeoutMs: 180_000 });
     expect(allowed.code, allowed.stderr).toBe(0);
-    const said = notes(runEvents(allowed.stdout)).map((n) => n.message).join('\n');
+    const said = notes(runEvents(allowed.stdout))
+      .map((n) => n.message)
+      .join('\n');
     expect(said).toMatch(/dc2: unreachable \(.*\) — accepted by allowUnreachable/);
     expect(said).toMatch(/dc2: unreachable \(allowed\)/);
   }, 300_000);

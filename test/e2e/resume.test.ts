@@ -22,7 +22,9 @@ async function runAndStop(signal: NodeJS.Signals): Promise<{ runId: string; code
   const home = join(lab.root, 'home');
   const known = new Set(existsSync(join(home, 'runs')) ? readdirSync(join(home, 'runs')) : []);
   const child = spawn(process.execPath, [CLI, 'run', CUTOVER, '-i', lab.inventory, '--yes', '--json', '--set', 'rate=40'], {
-    cwd: lab.root, env: { ...process.env, CI: 'true', ADC_CUTOVER_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: lab.root,
+    env: { ...process.env, CI: 'true', ADC_CUTOVER_HOME: home },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -24,18 +24,25 @@ const cases: { step: string; on: string; errorcode: number; sets?: string[]; ski
 ];
 
 describe('a fault at each step rolls everything back', () => {
-  it.each(cases)('$on → $errorcode fails $step, exit 1, nothing left changed', async ({ step, on, errorcode, sets, skip }) => {
-    // The last appliance fails, so the first has already changed and must be undone too.
-    await lab.fault('adc2', { on, errorcode, times: 1, ...(skip ? { skip } : {}) });
-    const r = await lab.cli(['run', CUTOVER, '-i', lab.inventory, '--yes', '--json', ...(sets ?? []).flatMap((s) => ['--set', s])], { timeoutMs: 120_000 });
-    await lab.clearFaults();
-    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    const failed = events.find((e) => e['type'] === 'step-end' && e['status'] === 'failed');
-    expect(failed?.['step'], r.stderr).toBe(step);
-    expect(String(failed?.['error'])).toContain(`errorcode ${errorcode}`);
-    expect(events.at(-1)).toMatchObject({ type: 'run-end', status: 'rolled-back', exitCode: 1 });
-    expect(r.code).toBe(1);
-    expect(events.filter((e) => e['type'] === 'undo' && e['status'] === 'failed')).toEqual([]);
-    expect(await lab.snapshot()).toEqual(before);
-  }, 120_000);
+  it.each(cases)(
+    '$on → $errorcode fails $step, exit 1, nothing left changed',
+    async ({ step, on, errorcode, sets, skip }) => {
+      // The last appliance fails, so the first has already changed and must be undone too.
+      await lab.fault('adc2', { on, errorcode, times: 1, ...(skip ? { skip } : {}) });
+      const r = await lab.cli(['run', CUTOVER, '-i', lab.inventory, '--yes', '--json', ...(sets ?? []).flatMap((s) => ['--set', s])], { timeoutMs: 120_000 });
+      await lab.clearFaults();
+      const events = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      const failed = events.find((e) => e['type'] === 'step-end' && e['status'] === 'failed');
+      expect(failed?.['step'], r.stderr).toBe(step);
+      expect(String(failed?.['error'])).toContain(`errorcode ${errorcode}`);
+      expect(events.at(-1)).toMatchObject({ type: 'run-end', status: 'rolled-back', exitCode: 1 });
+      expect(r.code).toBe(1);
+      expect(events.filter((e) => e['type'] === 'undo' && e['status'] === 'failed')).toEqual([]);
+      expect(await lab.snapshot()).toEqual(before);
+    },
+    120_000,
+  );
 });

@@ -49,19 +49,28 @@ function start(args: string[], cwd: string, env: Record<string, string> = {}): S
     out += d.toString();
     for (const w of [...waiting]) {
       const line = out.split('\n').find((l) => w.re.test(l));
-      if (line) { waiting.splice(waiting.indexOf(w), 1); w.resolve(line); }
+      if (line) {
+        waiting.splice(waiting.indexOf(w), 1);
+        w.resolve(line);
+      }
     }
   });
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<CliResult>((resolve) => child.on('close', (code) => resolve({ code, stdout: out, stderr: err })));
   return {
-    child, stdout: () => out, exited,
-    seen: (re) => new Promise((resolve, reject) => {
-      const line = out.split('\n').find((l) => re.test(l));
-      if (line) { resolve(line); return; }
-      waiting.push({ re, resolve });
-      void exited.then((r) => reject(new Error(`exited ${String(r.code)} before ${String(re)}:\n${r.stderr}\n${r.stdout.slice(-2000)}`)));
-    }),
+    child,
+    stdout: () => out,
+    exited,
+    seen: (re) =>
+      new Promise((resolve, reject) => {
+        const line = out.split('\n').find((l) => re.test(l));
+        if (line) {
+          resolve(line);
+          return;
+        }
+        waiting.push({ re, resolve });
+        void exited.then((r) => reject(new Error(`exited ${String(r.code)} before ${String(re)}:\n${r.stderr}\n${r.stdout.slice(-2000)}`)));
+      }),
   };
 }
 
@@ -86,7 +95,9 @@ function absolutePaths(node: unknown, dir: string, key = ''): unknown {
 async function plantLock(appliance: string, content: Record<string, unknown>): Promise<void> {
   const a = lab.status.appliances.find((x) => x.name === appliance)!;
   const client = new NitroClient({
-    appliance, nodes: [a.nitroUrl], credentials: { username: a.username, password: readFileSync(a.passwordFile, 'utf8').trim() },
+    appliance,
+    nodes: [a.nitroUrl],
+    credentials: { username: a.username, password: readFileSync(a.passwordFile, 'utf8').trim() },
     tls: { caPem: readFileSync(join(lab.labDir, 'pki', 'ca.pem'), 'utf8') },
   });
   try {
@@ -135,14 +146,19 @@ describe('once a rollback has started, only rollback may continue the run', () =
     const undone = await lab.cli(['rollback', runId, '--yes', '--json'], { timeoutMs: 60_000 });
     expect(undone.code, undone.stderr + undone.stdout.slice(-2000)).toBe(0);
     // The killed process left its appliance locks; the rollback of the same run took them over.
-    expect(jsonEvents(undone.stdout).filter((e) => e.type === 'note' && /took over this run's own lock/.test(String(e['message']))).map((e) => e['target']).sort()).toEqual(['adc1', 'adc2']);
+    expect(
+      jsonEvents(undone.stdout)
+        .filter((e) => e.type === 'note' && /took over this run's own lock/.test(String(e['message'])))
+        .map((e) => e['target'])
+        .sort(),
+    ).toEqual(['adc1', 'adc2']);
     await expectAsBefore(lab, before, keyring);
     expect(JSON.parse((await lab.cli(['show', runId, '--json'])).stdout)).toMatchObject({ status: 'rolled-back', exitCode: 0 });
   }, 90_000);
 });
 
 describe('resume and rollback check the files the run started with', () => {
-  it('certificates.new changed after a kill: resume and rollback refused (exit 2, nothing changed); a new run is refused by the killed run\'s lock; with the files back, rollback restores', async () => {
+  it("certificates.new changed after a kill: resume and rollback refused (exit 2, nothing changed); a new run is refused by the killed run's lock; with the files back, rollback restores", async () => {
     // The inventory names copies of the certificates, so that the test can change them.
     const certs = join(lab.root, 'certs-copy');
     mkdirSync(certs, { recursive: true });
@@ -295,7 +311,11 @@ describe('the lock is on the estate', () => {
     // The same run's rollback takes its own lock over on adc1, and removes it at the end.
     const undone = await lab.cli(['rollback', brokeId, '--yes', '--json'], { timeoutMs: 60_000 });
     expect(undone.code, undone.stderr).toBe(0);
-    expect(jsonEvents(undone.stdout).filter((e) => e.type === 'note' && /took over this run's own lock/.test(String(e['message']))).map((e) => e['target'])).toEqual(['adc1']);
+    expect(
+      jsonEvents(undone.stdout)
+        .filter((e) => e.type === 'note' && /took over this run's own lock/.test(String(e['message'])))
+        .map((e) => e['target']),
+    ).toEqual(['adc1']);
     await expectAsBefore(lab, before, keyring);
     // Rolled back: there is nothing to resume, and resume says so without touching anything.
     const resumed = await lab.cli(['resume', brokeId, '--yes', '--json'], { timeoutMs: 60_000 });

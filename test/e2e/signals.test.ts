@@ -47,7 +47,10 @@ async function runAndSignal(send: (pid: number) => Promise<void>): Promise<{ cod
   await lab.fault('adc1', { on: 'POST systemfile', delayMs: HANG_MS, skip: 1 });
   // Its own process group, as under `timeout`: the group can be signalled as a whole.
   const child = spawn(process.execPath, [CLI, 'run', playbook, '-i', lab.inventory, '--yes', '--json'], {
-    cwd: lab.root, env: { ...process.env, CI: 'true', ADC_CUTOVER_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+    cwd: lab.root,
+    env: { ...process.env, CI: 'true', ADC_CUTOVER_HOME: home },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   let stdout = '';
   let stderr = '';
@@ -88,19 +91,23 @@ describe('stop requests by signal on a running cutover', () => {
     { how: 'a timeout expiry (SIGTERM to the child, then to its process group)', first: 'SIGTERM', second: 'SIGTERM' },
     { how: 'SIGTERM and SIGINT together', first: 'SIGTERM', second: 'SIGINT' },
     { how: 'SIGINT and SIGTERM together', first: 'SIGINT', second: 'SIGTERM' },
-  ] as const)('$how is one request: the run stops after the current write, run-end journaled, exit 130', async ({ first, second }) => {
-    const r = await runAndSignal(async (pid) => {
-      process.kill(pid, first);
-      await moment();
-      process.kill(-pid, second);
-    });
-    expect(r.code, r.stderr).toBe(130);
-    expect(r.stderr.match(/stopping after the current write/g)).toHaveLength(1);
-    // The hung write was waited for, not abandoned.
-    expect(r.exitedAfterMs).toBeGreaterThan(HANG_MS - 1000);
-    expect(jsonEvents(r.stdout).at(-1)).toMatchObject({ type: 'run-end', status: 'interrupted', exitCode: 130 });
-    await rollbackAndCompare(r.runId);
-  }, 60_000);
+  ] as const)(
+    '$how is one request: the run stops after the current write, run-end journaled, exit 130',
+    async ({ first, second }) => {
+      const r = await runAndSignal(async (pid) => {
+        process.kill(pid, first);
+        await moment();
+        process.kill(-pid, second);
+      });
+      expect(r.code, r.stderr).toBe(130);
+      expect(r.stderr.match(/stopping after the current write/g)).toHaveLength(1);
+      // The hung write was waited for, not abandoned.
+      expect(r.exitedAfterMs).toBeGreaterThan(HANG_MS - 1000);
+      expect(jsonEvents(r.stdout).at(-1)).toMatchObject({ type: 'run-end', status: 'interrupted', exitCode: 130 });
+      await rollbackAndCompare(r.runId);
+    },
+    60_000,
+  );
 
   it('two separate Ctrl-C presses still count as two: the second stops at once', async () => {
     const r = await runAndSignal(async (pid) => {

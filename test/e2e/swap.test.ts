@@ -18,7 +18,9 @@ describe('swap mode (one binding at a time)', () => {
     const plan = await lab.cli(['plan', CUTOVER, '-i', lab.inventory]);
     expect(plan.stdout).toMatch(/swap: between the re-encryption and this binding, users whose secrets were moved cannot log on/);
     // The plan says on what evidence mode auto swaps, and that it rests on an inference.
-    expect(plan.stdout).toMatch(/It shows it only by refusing with errorcode 278 naming the key bound now \(an inference: no public source states the code\).*any other refusal fails the step and the run rolls back/);
+    expect(plan.stdout).toMatch(
+      /It shows it only by refusing with errorcode 278 naming the key bound now \(an inference: no public source states the code\).*any other refusal fails the step and the run rolls back/,
+    );
     const r = await lab.cli(['run', CUTOVER, '-i', lab.inventory, '--yes', '--set', 'mode=overlap']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/holds one userDataEncryptionKey at a time .*run with mode swap/);
@@ -38,13 +40,18 @@ describe('swap mode (one binding at a time)', () => {
   it('mode auto: probe, re-encrypt, unbind old, bind new, logon, save', async () => {
     const r = await lab.cli(['run', CUTOVER, '-i', lab.inventory, '--yes', '--json'], { timeoutMs: 120_000 });
     expect(r.code, r.stderr).toBe(0);
-    const ev = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const ev = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const order = ev.filter((e) => e['type'] === 'target' && e['status'] === 'ok').map((e) => e['step']);
     expect(order.indexOf('rekey-directory')).toBeLessThan(order.indexOf('unbind-old-key'));
     expect(order.indexOf('unbind-old-key')).toBeLessThan(order.indexOf('bind-new-key#2'));
     expect(ev.find((e) => e['type'] === 'target' && e['step'] === 'bind-new-key')?.['message']).toMatch(/one binding at a time/);
     // Swapped on the identified refusal: 278 naming the key bound now.
-    expect(ev.find((e) => e['type'] === 'note' && e['step'] === 'bind-new-key' && e['target'] === 'adc1')?.['message']).toMatch(/one userDataEncryptionKey at a time \(bind refused: errorcode 278 ".*", naming otp-old, which is bound\)/);
+    expect(ev.find((e) => e['type'] === 'note' && e['step'] === 'bind-new-key' && e['target'] === 'adc1')?.['message']).toMatch(
+      /one userDataEncryptionKey at a time \(bind refused: errorcode 278 ".*", naming otp-old, which is bound\)/,
+    );
     const after = await lab.snapshot();
     expect(after.appliances['adc1'].bindings).toEqual([expect.stringMatching(/^otp-enc-/)]);
     const newKey = await loadKeyMaterial({ cert: lab.status.certs.new.cert, key: lab.status.certs.new.key });

@@ -34,7 +34,10 @@ describe('chooseCanary', () => {
     expect(clock.sleeps).toEqual([28_050]);
     // In the new step the pool is whole again: the next two go at once.
     const next = [await check(clock, accepted, claims), await check(clock, accepted, claims)];
-    expect(next.map((c) => [c.user, c.step, c.waitedMs])).toEqual([['canary2', 57_000_001, 0], ['canary3', 57_000_001, 0]]);
+    expect(next.map((c) => [c.user, c.step, c.waitedMs])).toEqual([
+      ['canary2', 57_000_001, 0],
+      ['canary3', 57_000_001, 0],
+    ]);
   });
 
   it('counts per gateway: a canary used through one gateway is still fresh for another', async () => {
@@ -54,7 +57,11 @@ describe('chooseCanary', () => {
     const a = chooseCanary(POOL, GW, accepted, now, { claims });
     const b = chooseCanary(POOL, GW, accepted, now, { claims });
     const c = chooseCanary(POOL, GW, accepted, now, { claims });
-    expect([a, b, c].map((x) => [x.canary.user, x.step])).toEqual([['canary2', 57_000_000], ['canary3', 57_000_000], ['canary', 57_000_001]]);
+    expect([a, b, c].map((x) => [x.canary.user, x.step])).toEqual([
+      ['canary2', 57_000_000],
+      ['canary3', 57_000_000],
+      ['canary', 57_000_001],
+    ]);
     expect(c.waitMs).toBe(20_000);
     // The store handed to the third check rules out the current step for its canary.
     expect(c.acceptedSteps.get(`${GW}|canary`)).toBe(57_000_000);
@@ -65,7 +72,7 @@ describe('chooseCanary', () => {
     expect(choice).toMatchObject({ canary: { user: 'canary' }, step: 57_000_001, waitMs: 3000 });
   });
 
-  it('a single canary (the inventory\'s `canary:` form) is a pool of one', () => {
+  it("a single canary (the inventory's `canary:` form) is a pool of one", () => {
     const claims: Claims = new Map();
     const accepted = newAcceptedSteps();
     const one = [{ user: 'canary' }];

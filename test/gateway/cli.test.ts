@@ -33,11 +33,16 @@ function capture() {
 beforeAll(async () => {
   gw = await startFakeGateway({
     '/nf/auth/getAuthenticationRequirements.do': (_q, res) => sendXml(res, authResponse({ result: 'more-info', fields: LOGIN_FIELDS })),
-    '/nf/auth/doAuthentication.do': (q, res) => sendXml(res, q.form['passwd'] === PASSWORD
-      ? authResponse({ result: 'success' })
-      : authResponse({ result: 'more-info', fields: LOGIN_FIELDS, error: 'Incorrect user name or password.' }),
-    q.form['passwd'] === PASSWORD ? ['NSC_AAAC=s; Path=/'] : []),
-    '/cgi/logout': (_q, res) => { res.writeHead(200); res.end(); },
+    '/nf/auth/doAuthentication.do': (q, res) =>
+      sendXml(
+        res,
+        q.form['passwd'] === PASSWORD ? authResponse({ result: 'success' }) : authResponse({ result: 'more-info', fields: LOGIN_FIELDS, error: 'Incorrect user name or password.' }),
+        q.form['passwd'] === PASSWORD ? ['NSC_AAAC=s; Path=/'] : [],
+      ),
+    '/cgi/logout': (_q, res) => {
+      res.writeHead(200);
+      res.end();
+    },
   });
   dir = mkdtempSync(join(tmpdir(), 'logon-check-cli-'));
   const pem = selfSignedCert({ cn: 'otp cli' });
@@ -97,8 +102,7 @@ describe('logon-check command', () => {
     delete process.env['LC_TEST_BAD'];
     await expect(runLogonCheck({ ...base(), totpSecretEnv: env.secret, fingerprint: 'abc' }, c.io, timing())).rejects.toThrow(InputError);
     await expect(runLogonCheck({ ...base(), totpSecretEnv: env.secret, passwordEnv: 'LC_TEST_UNSET' }, c.io, timing())).rejects.toThrow(/LC_TEST_UNSET is not set/);
-    await expect(runLogonCheck({ ...base(), gateway: 'ftp://x', totpSecretEnv: env.secret }, c.io, timing())).rejects.toSatisfy(
-      (e: unknown) => e instanceof InputError && e.exitCode === 2);
+    await expect(runLogonCheck({ ...base(), gateway: 'ftp://x', totpSecretEnv: env.secret }, c.io, timing())).rejects.toSatisfy((e: unknown) => e instanceof InputError && e.exitCode === 2);
     expect(gw.seen.length).toBe(before);
   });
 });
@@ -107,8 +111,11 @@ describe('logon-check command line', () => {
   async function parse(args: string[]): Promise<number> {
     let code = -1;
     const cli = yargs(['logon-check', '--gateway', gw.url, '--user', 'canary', ...args])
-      .exitProcess(false).strict()
-      .fail((msg, err) => { throw err ?? new Error(msg); });
+      .exitProcess(false)
+      .strict()
+      .fail((msg, err) => {
+        throw err ?? new Error(msg);
+      });
     registerLogonCheck(cli, (c) => (code = c));
     await cli.parseAsync();
     return code;
@@ -121,10 +128,8 @@ describe('logon-check command line', () => {
     delete process.env['LC_TEST_BAD'];
     await expect(parse(['--password-env', 'LC_TEST_UNSET', '--totp-secret-env', env.secret])).rejects.toThrow(/LC_TEST_UNSET is not set/);
     await expect(parse(['--password-env', env.password, '--directory-value-env', env.value])).rejects.toThrow(/needs --cert/);
-    await expect(parse(['--password-env', env.password, '--directory-value-env', env.value, '--cert', join(dir, 'missing.pem')]))
-      .rejects.toThrow(/missing\.pem/);
-    await expect(parse(['--password-env', env.password, '--totp-secret-env', env.secret, '--ca', join(dir, 'otp.key')]))
-      .rejects.toThrow(/no PEM certificate/);
+    await expect(parse(['--password-env', env.password, '--directory-value-env', env.value, '--cert', join(dir, 'missing.pem')])).rejects.toThrow(/missing\.pem/);
+    await expect(parse(['--password-env', env.password, '--totp-secret-env', env.secret, '--ca', join(dir, 'otp.key')])).rejects.toThrow(/no PEM certificate/);
     expect(gw.seen.length).toBe(before);
   });
 

@@ -48,10 +48,11 @@ export async function startFakeGateway(routes: Record<string, Route>): Promise<F
   return {
     url: `http://127.0.0.1:${port}`,
     seen,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -70,18 +71,23 @@ export interface Field {
 
 /** An AuthenticateResponse document as an ADC writes it. */
 export function authResponse(opts: { result: string; state?: string; fields?: Field[]; error?: string }): string {
-  const reqs = (opts.fields ?? []).map((f) => `<Requirement><Credential><ID>${f.id}</ID><Type>${f.type}</Type></Credential>`
-    + `<Label><Text>${f.label ?? f.id}</Text><Type>plain</Type></Label>`
-    + `<Input><Text><Secret>${f.type === 'password'}</Secret><ReadOnly>false</ReadOnly></Text></Input></Requirement>`);
+  const reqs = (opts.fields ?? []).map(
+    (f) =>
+      `<Requirement><Credential><ID>${f.id}</ID><Type>${f.type}</Type></Credential>` +
+      `<Label><Text>${f.label ?? f.id}</Text><Type>plain</Type></Label>` +
+      `<Input><Text><Secret>${f.type === 'password'}</Secret><ReadOnly>false</ReadOnly></Text></Input></Requirement>`,
+  );
   if (opts.error) {
     reqs.push(`<Requirement><Credential><Type>none</Type></Credential><Label><Text>${opts.error}</Text><Type>error</Type></Label><Input/></Requirement>`);
   }
   reqs.push('<Requirement><Credential><ID>loginBtn</ID><Type>none</Type></Credential><Label><Type>none</Type></Label><Input><Button>Log On</Button></Input></Requirement>');
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<AuthenticateResponse xmlns="http://citrix.com/authentication/response/1">`
-    + `<Status>success</Status><Result>${opts.result}</Result><StateContext>${opts.state ?? ''}</StateContext>`
-    + `<AuthenticationRequirements><PostBack>/nf/auth/doAuthentication.do</PostBack><CancelPostBack>/nf/auth/doLogoff.do</CancelPostBack>`
-    + `<CancelButtonText>Cancel</CancelButtonText><Requirements>${reqs.join('')}</Requirements></AuthenticationRequirements>`
-    + '</AuthenticateResponse>';
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n<AuthenticateResponse xmlns="http://citrix.com/authentication/response/1">` +
+    `<Status>success</Status><Result>${opts.result}</Result><StateContext>${opts.state ?? ''}</StateContext>` +
+    `<AuthenticationRequirements><PostBack>/nf/auth/doAuthentication.do</PostBack><CancelPostBack>/nf/auth/doLogoff.do</CancelPostBack>` +
+    `<CancelButtonText>Cancel</CancelButtonText><Requirements>${reqs.join('')}</Requirements></AuthenticationRequirements>` +
+    '</AuthenticateResponse>'
+  );
 }
 
 export const LOGIN_FIELDS: Field[] = [

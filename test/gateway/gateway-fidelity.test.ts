@@ -25,14 +25,23 @@ beforeAll(async () => {
   dir = await startTestDirectory({ users: 24 });
   const { slapd, oldKey } = dir;
   sim = await startSimulator({
-    appliances: [{
-      name: 'adc1', firmware: 'multi', username: 'nsroot', password: 'nsroot-pass',
-      preload: preloadOldKey(oldKey),
-    }],
+    appliances: [
+      {
+        name: 'adc1',
+        firmware: 'multi',
+        username: 'nsroot',
+        password: 'nsroot-pass',
+        preload: preloadOldKey(oldKey),
+      },
+    ],
     tls: selfSignedCert({ cn: '127.0.0.1' }),
     directory: {
-      url: slapd.url, baseDN: slapd.baseDN, bindDN: slapd.serviceDN, bindPassword: slapd.servicePassword,
-      attribute: slapd.attribute, userNameAttribute: 'sAMAccountName',
+      url: slapd.url,
+      baseDN: slapd.baseDN,
+      bindDN: slapd.serviceDN,
+      bindPassword: slapd.servicePassword,
+      attribute: slapd.attribute,
+      userNameAttribute: 'sAMAccountName',
     },
     control: true,
   });
@@ -75,8 +84,14 @@ function nextUser(): SeededUser {
 
 function check(user: SeededUser, extra: Partial<LogonCheckOptions> = {}): Promise<LogonResult> {
   return logonCheck({
-    gatewayUrl, user: user.sAMAccountName, password: user.password, passcode: { kind: 'secret', secret: user.devices[0].secret },
-    clock: fakeClock(), minSecondsLeft: 0, acceptedSteps: newAcceptedSteps(), ...extra,
+    gatewayUrl,
+    user: user.sAMAccountName,
+    password: user.password,
+    passcode: { kind: 'secret', secret: user.devices[0].secret },
+    clock: fakeClock(),
+    minSecondsLeft: 0,
+    acceptedSteps: newAcceptedSteps(),
+    ...extra,
   });
 }
 
@@ -194,7 +209,7 @@ describe('classic logon on builds that require Origin (13.1-63+)', () => {
     const u = nextUser();
     const c = axios.create({ baseURL: gatewayUrl, maxRedirects: 0, validateStatus: () => true });
     const page = await c.get('/vpn/index.html');
-    const cookie = ((page.headers['set-cookie']) ?? []).map((s) => s.split(';')[0]).join('; ');
+    const cookie = (page.headers['set-cookie'] ?? []).map((s) => s.split(';')[0]).join('; ');
     const res = await c.post('/cgi/login', new URLSearchParams({ login: u.sAMAccountName, passwd: u.password, passwd1: '000000' }).toString(), {
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: cookie },
     });
@@ -225,12 +240,12 @@ describe('classic logon on builds that require Origin (13.1-63+)', () => {
     const c = axios.create({ baseURL: gatewayUrl, maxRedirects: 0, validateStatus: () => true });
     const u = nextUser();
     const page = await c.get('/vpn/index.html');
-    const jar = ((page.headers['set-cookie']) ?? []).map((s) => s.split(';')[0]);
+    const jar = (page.headers['set-cookie'] ?? []).map((s) => s.split(';')[0]);
     const code = totpCode(u.devices[0].secret);
     const login = await c.post('/cgi/login', new URLSearchParams({ login: u.sAMAccountName, passwd: u.password, passwd1: code }).toString(), {
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: jar.join('; ') },
     });
-    const session = ((login.headers['set-cookie']) ?? []).find((s) => s.startsWith('NSC_AAAC='))!.split(';')[0];
+    const session = (login.headers['set-cookie'] ?? []).find((s) => s.startsWith('NSC_AAAC='))!.split(';')[0];
     const byPost = await c.post('/cgi/setclient?wica', '', { headers: { Cookie: session } });
     const byGet = await c.get('/cgi/setclient?wica', { headers: { Cookie: session } });
     expect([byPost.status, byGet.status]).toEqual([200, 200]);
@@ -249,16 +264,20 @@ async function originStrippingProxy(target: string): Promise<{ url: string; clos
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
     });
-    out.on('error', () => { res.writeHead(502); res.end(); });
+    out.on('error', () => {
+      res.writeHead(502);
+      res.end();
+    });
     req.pipe(out);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -29,14 +29,23 @@ beforeAll(async () => {
   server = issueCert(ca, { cn: 'localhost', sans: ['localhost', '127.0.0.1'] });
   const { slapd, oldKey } = dir;
   sim = await startSimulator({
-    appliances: [{
-      name: 'adc1', firmware: 'multi', username: 'nsroot', password: 'nsroot-pass',
-      preload: preloadOldKey(oldKey),
-    }],
+    appliances: [
+      {
+        name: 'adc1',
+        firmware: 'multi',
+        username: 'nsroot',
+        password: 'nsroot-pass',
+        preload: preloadOldKey(oldKey),
+      },
+    ],
     tls: server,
     directory: {
-      url: slapd.url, baseDN: slapd.baseDN, bindDN: slapd.serviceDN, bindPassword: slapd.servicePassword,
-      attribute: slapd.attribute, userNameAttribute: 'sAMAccountName',
+      url: slapd.url,
+      baseDN: slapd.baseDN,
+      bindDN: slapd.serviceDN,
+      bindPassword: slapd.servicePassword,
+      attribute: slapd.attribute,
+      userNameAttribute: 'sAMAccountName',
     },
   });
   gatewayUrl = sim.appliances[0].gatewayUrl;
@@ -64,8 +73,13 @@ const canary = () => dir.seed.canary;
 
 function check(extra: Partial<LogonCheckOptions> & Pick<LogonCheckOptions, 'passcode'>) {
   return logonCheck({
-    gatewayUrl, user: canary().sAMAccountName, password: canary().password,
-    tls: { caPem: ca.certPem }, clock: fakeClock(), minSecondsLeft: 0, ...extra,
+    gatewayUrl,
+    user: canary().sAMAccountName,
+    password: canary().password,
+    tls: { caPem: ca.certPem },
+    clock: fakeClock(),
+    minSecondsLeft: 0,
+    ...extra,
   });
 }
 
@@ -101,7 +115,9 @@ describe('logon check against the lab gateway', () => {
 
   it('a user whose device is under a KID that is not bound: reading with the keys in force fails before any request', async () => {
     const r = await check({
-      gatewayUrl: 'https://127.0.0.1:9', user: stranger.user.sAMAccountName, password: stranger.user.password,
+      gatewayUrl: 'https://127.0.0.1:9',
+      user: stranger.user.sAMAccountName,
+      password: stranger.user.password,
       passcode: { kind: 'directory', value: stranger.value, keyring: new Keyring([dir.oldKey]) },
     });
     expect(r.outcome).toBe('secret-unreadable');
@@ -132,10 +148,18 @@ describe('logon check against the lab gateway', () => {
     const clock = fakeClock();
     const notes: string[] = [];
     const pin = new X509Certificate(server.certPem).fingerprint256;
-    const run = (steps: AcceptedSteps, c = clock) => logonCheck({
-      gatewayUrl, user: user.sAMAccountName, password: user.password, passcode: { kind: 'secret', secret },
-      tls: { fingerprintSha256: pin }, clock: c, minSecondsLeft: 0, acceptedSteps: steps, onNote: (n) => notes.push(n),
-    });
+    const run = (steps: AcceptedSteps, c = clock) =>
+      logonCheck({
+        gatewayUrl,
+        user: user.sAMAccountName,
+        password: user.password,
+        passcode: { kind: 'secret', secret },
+        tls: { fingerprintSha256: pin },
+        clock: c,
+        minSecondsLeft: 0,
+        acceptedSteps: steps,
+        onNote: (n) => notes.push(n),
+      });
     expect((await run(accepted)).outcome).toBe('ok');
     expect(clock.sleeps).toEqual([]);
     const second = await run(accepted);

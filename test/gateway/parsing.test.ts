@@ -12,14 +12,19 @@ describe('AuthenticateResponse', () => {
     expect(doc.postBack).toBe('/nf/auth/doAuthentication.do');
     expect(doc.cancelPostBack).toBe('/nf/auth/doLogoff.do');
     expect(doc.requirements.map((r) => [r.id, r.type, r.secret])).toEqual([
-      ['login', 'username', false], ['passwd', 'password', true], ['passwd1', 'password', true], [undefined, 'none', false], ['loginBtn', 'none', false],
+      ['login', 'username', false],
+      ['passwd', 'password', true],
+      ['passwd1', 'password', true],
+      [undefined, 'none', false],
+      ['loginBtn', 'none', false],
     ]);
     expect(doc.requirements.map((r) => r.button)).toEqual([false, false, false, false, true]);
     expect(doc.errors).toEqual(['Incorrect credentials. Try again.']);
   });
 
   it('reads CDATA texts and tells the document from an HTML page', () => {
-    const xml = '<AuthenticateResponse><Result>success</Result><AuthenticationRequirements><Requirements><Requirement><Credential><Type>none</Type></Credential><Label><Text><![CDATA[Your account is <b>locked</b>]]></Text><Type>error</Type></Label></Requirement></Requirements></AuthenticationRequirements></AuthenticateResponse>';
+    const xml =
+      '<AuthenticateResponse><Result>success</Result><AuthenticationRequirements><Requirements><Requirement><Credential><Type>none</Type></Credential><Label><Text><![CDATA[Your account is <b>locked</b>]]></Text><Type>error</Type></Label></Requirement></Requirements></AuthenticationRequirements></AuthenticateResponse>';
     expect(isAuthenticateResponse(xml)).toBe(true);
     expect(isAuthenticateResponse('<html><body>Please log on</body></html>')).toBe(false);
     const doc = parseAuthenticateResponse(xml);

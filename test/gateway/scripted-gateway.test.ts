@@ -20,8 +20,13 @@ async function gateway(routes: Parameters<typeof startFakeGateway>[0]): Promise<
 
 function check(gw: FakeGateway, extra: Partial<LogonCheckOptions> = {}) {
   return logonCheck({
-    gatewayUrl: gw.url, user: 'canary', password: PASSWORD, passcode: { kind: 'secret', secret: SECRET },
-    clock: fakeClock(NOW), acceptedSteps: newAcceptedSteps(), ...extra,
+    gatewayUrl: gw.url,
+    user: 'canary',
+    password: PASSWORD,
+    passcode: { kind: 'secret', secret: SECRET },
+    clock: fakeClock(NOW),
+    acceptedSteps: newAcceptedSteps(),
+    ...extra,
   });
 }
 
@@ -58,8 +63,7 @@ describe('logonCheck against scripted gateways', () => {
 
   it('stops at a login schema field it cannot fill', async () => {
     const gw = await gateway({
-      '/nf/auth/getAuthenticationRequirements.do': (_q, res) =>
-        sendXml(res, authResponse({ result: 'more-info', fields: [...LOGIN_FIELDS, { id: 'domain', type: 'ListBox', label: 'Domain' }] })),
+      '/nf/auth/getAuthenticationRequirements.do': (_q, res) => sendXml(res, authResponse({ result: 'more-info', fields: [...LOGIN_FIELDS, { id: 'domain', type: 'ListBox', label: 'Domain' }] })),
     });
     const r = await check(gw);
     expect(r.outcome).toBe('unexpected-page');
@@ -70,8 +74,7 @@ describe('logonCheck against scripted gateways', () => {
   it('recognises a lock-out label as user-locked', async () => {
     const gw = await gateway({
       '/nf/auth/getAuthenticationRequirements.do': (_q, res) => sendXml(res, authResponse({ result: 'more-info', state: 's1', fields: LOGIN_FIELDS })),
-      '/nf/auth/doAuthentication.do': (_q, res) =>
-        sendXml(res, authResponse({ result: 'more-info', state: 's2', fields: LOGIN_FIELDS, error: 'Your account has been locked out.' })),
+      '/nf/auth/doAuthentication.do': (_q, res) => sendXml(res, authResponse({ result: 'more-info', state: 's2', fields: LOGIN_FIELDS, error: 'Your account has been locked out.' })),
     });
     const r = await check(gw);
     expect(r).toMatchObject({ outcome: 'user-locked', flow: 'nfactor' });
@@ -80,8 +83,7 @@ describe('logonCheck against scripted gateways', () => {
 
   it('answers a separate OTP factor with the passcode, echoes StateContext and logs off', async () => {
     const gw = await gateway({
-      '/nf/auth/getAuthenticationRequirements.do': (_q, res) =>
-        sendXml(res, authResponse({ result: 'more-info', state: 'round1', fields: LOGIN_FIELDS.slice(0, 2) }), ['NSC_TMAS=t1; Path=/']),
+      '/nf/auth/getAuthenticationRequirements.do': (_q, res) => sendXml(res, authResponse({ result: 'more-info', state: 'round1', fields: LOGIN_FIELDS.slice(0, 2) }), ['NSC_TMAS=t1; Path=/']),
       '/nf/auth/doAuthentication.do': (q, res) => {
         if (q.form['StateContext'] === 'round1') {
           sendXml(res, authResponse({ result: 'more-info', state: 'round2', fields: [{ id: 'otp', type: 'password', label: 'Token code' }] }));
@@ -106,9 +108,13 @@ describe('logonCheck against scripted gateways', () => {
   it('blames the passcode when it was posted alone in the failing round', async () => {
     const gw = await gateway({
       '/nf/auth/getAuthenticationRequirements.do': (_q, res) => sendXml(res, authResponse({ result: 'more-info', state: 'r1', fields: LOGIN_FIELDS.slice(0, 2) })),
-      '/nf/auth/doAuthentication.do': (q, res) => sendXml(res, q.form['StateContext'] === 'r1'
-        ? authResponse({ result: 'more-info', state: 'r2', fields: [{ id: 'passwd1', type: 'password', label: 'Passcode' }] })
-        : authResponse({ result: 'more-info', state: 'r3', fields: [{ id: 'passwd1', type: 'password' }], error: 'Try again' })),
+      '/nf/auth/doAuthentication.do': (q, res) =>
+        sendXml(
+          res,
+          q.form['StateContext'] === 'r1'
+            ? authResponse({ result: 'more-info', state: 'r2', fields: [{ id: 'passwd1', type: 'password', label: 'Passcode' }] })
+            : authResponse({ result: 'more-info', state: 'r3', fields: [{ id: 'passwd1', type: 'password' }], error: 'Try again' }),
+        ),
     });
     const r = await check(gw);
     expect(r.outcome).toBe('wrong-passcode');
@@ -118,8 +124,7 @@ describe('logonCheck against scripted gateways', () => {
   it('never lets a secret the gateway echoes into a message or warning', async () => {
     const gw = await gateway({
       '/nf/auth/getAuthenticationRequirements.do': (_q, res) => sendXml(res, authResponse({ result: 'more-info', fields: LOGIN_FIELDS })),
-      '/nf/auth/doAuthentication.do': (q, res) =>
-        sendXml(res, authResponse({ result: 'more-info', fields: LOGIN_FIELDS, error: `Bad password ${q.form['passwd']} or code ${q.form['passwd1']}` })),
+      '/nf/auth/doAuthentication.do': (q, res) => sendXml(res, authResponse({ result: 'more-info', fields: LOGIN_FIELDS, error: `Bad password ${q.form['passwd']} or code ${q.form['passwd1']}` })),
     });
     const r = await check(gw);
     expect(r.outcome).toBe('wrong-password');
@@ -147,8 +152,14 @@ describe('logonCheck against scripted gateways', () => {
 
   it('sends the headers RfWebUI clients send, Origin and Referer on every POST, and finds /p/u/ when /nf/auth/ is absent', async () => {
     const gw = await gateway({
-      'GET /vpn/index.html': (_q, res) => { res.writeHead(302, { Location: '/logon/LogonPoint/tmindex.html' }); res.end(); },
-      'GET /logon/LogonPoint/tmindex.html': (_q, res) => { res.writeHead(200, { 'Content-Type': 'text/html', 'Set-Cookie': 'NSC_TEMP=t; Path=/' }); res.end('<html></html>'); },
+      'GET /vpn/index.html': (_q, res) => {
+        res.writeHead(302, { Location: '/logon/LogonPoint/tmindex.html' });
+        res.end();
+      },
+      'GET /logon/LogonPoint/tmindex.html': (_q, res) => {
+        res.writeHead(200, { 'Content-Type': 'text/html', 'Set-Cookie': 'NSC_TEMP=t; Path=/' });
+        res.end('<html></html>');
+      },
       '/p/u/getAuthenticationRequirements.do': (_q, res) =>
         sendXml(res, authResponse({ result: 'more-info', state: 's1', fields: LOGIN_FIELDS }).replace('/nf/auth/doAuthentication.do', '/p/u/doAuthentication.do')),
       '/p/u/doAuthentication.do': (_q, res) => sendXml(res, authResponse({ result: 'success' }), ['NSC_AAAC=s; Path=/']),
@@ -157,7 +168,10 @@ describe('logonCheck against scripted gateways', () => {
     expect(r).toMatchObject({ outcome: 'ok', flow: 'nfactor' });
     const post = gw.seen.find((s) => s.path === '/p/u/doAuthentication.do')!;
     expect(post.headers).toMatchObject({
-      origin: gw.url, referer: `${gw.url}/logon/LogonPoint/tmindex.html`, 'x-citrix-isusinghttps': 'No', 'x-requested-with': 'XMLHttpRequest',
+      origin: gw.url,
+      referer: `${gw.url}/logon/LogonPoint/tmindex.html`,
+      'x-citrix-isusinghttps': 'No',
+      'x-requested-with': 'XMLHttpRequest',
     });
     expect(post.headers['x-citrix-am-credentialtypes']).toMatch(/nsg-setclient.*nsg-auth-failure.*nf-poll.*nsg_push/);
     expect(post.headers['x-citrix-am-labeltypes']).toMatch(/nsg-l20n-error/);
@@ -169,7 +183,8 @@ describe('logonCheck against scripted gateways', () => {
   it('a failure marked only by NSC_VPNERR and an nsg-auth-failure row ends the check after one post', async () => {
     const gw = await gateway({
       '/nf/auth/getAuthenticationRequirements.do': (_q, res) => sendXml(res, authResponse({ result: 'more-info', state: 's1', fields: LOGIN_FIELDS })),
-      '/nf/auth/doAuthentication.do': (_q, res) => sendXml(res, authResponse({ result: 'more-info', state: 's2', fields: [{ id: 'nsg-auth-failure', type: 'nsg-auth-failure', label: '' }, ...LOGIN_FIELDS] }), ['NSC_VPNERR=4015; Path=/']),
+      '/nf/auth/doAuthentication.do': (_q, res) =>
+        sendXml(res, authResponse({ result: 'more-info', state: 's2', fields: [{ id: 'nsg-auth-failure', type: 'nsg-auth-failure', label: '' }, ...LOGIN_FIELDS] }), ['NSC_VPNERR=4015; Path=/']),
     });
     const r = await check(gw);
     expect(r).toMatchObject({ outcome: 'user-locked' });

@@ -34,7 +34,7 @@ describe('FileAcceptedSteps', () => {
     expect(s.get('next')).toBeUndefined();
   });
 
-  it('by default it lives in this user\'s own 0700 directory under the temp directory, whatever the state directory', () => {
+  it("by default it lives in this user's own 0700 directory under the temp directory, whatever the state directory", () => {
     const machine = machineStepsDir();
     expect(machine).toBe(join(tmpdir(), `adc-cutover-${process.getuid?.() ?? ''}`));
     const st = statSync(machine!);

@@ -47,7 +47,11 @@ export async function startTestDirectory(opts: { users?: number } = {}): Promise
     const seed = await seedUsers(slapd, { count: opts.users ?? 40, oldKey });
     const running = slapd;
     return {
-      dir, slapd: running, seed, oldKey, newKey,
+      dir,
+      slapd: running,
+      seed,
+      oldKey,
+      newKey,
       stop: async () => {
         await running.stop();
         rmSync(dir, { recursive: true, force: true });
@@ -79,7 +83,10 @@ export async function waitForBind(url: string, dn: string, password: string): Pr
 /** A simulated appliance's preload: the old key loaded as otp-old and bound, OTP encryption ON. */
 export function preloadOldKey(oldKey: TestKey) {
   return {
-    files: [{ name: 'otp-old.pem', content: oldKey.pem.certPem }, { name: 'otp-old.key', content: oldKey.pem.keyPem }],
+    files: [
+      { name: 'otp-old.pem', content: oldKey.pem.certPem },
+      { name: 'otp-old.key', content: oldKey.pem.keyPem },
+    ],
     certkeys: [{ certkey: 'otp-old', cert: 'otp-old.pem', key: 'otp-old.key' }],
     userDataEncryptionKeys: ['otp-old'],
     otpEncryption: 'ON' as const,

@@ -55,7 +55,11 @@ export async function startE2eLab(opts: Omit<LabUpOptions, 'dir'> = {}): Promise
   const controls = new Map((state.simulator?.appliances ?? []).map((a) => [a.name, a.controlUrl!]));
   const read = (p: string) => readFileSync(p, 'utf8');
   return {
-    root, labDir, status, state, inventory: status.inventory,
+    root,
+    labDir,
+    status,
+    state,
+    inventory: status.inventory,
     cli: (args, o = {}) => runCli(args, { env, cwd: root, ...o }),
     snapshot: async () => {
       const appliances: Record<string, ApplianceSnapshot> = {};
@@ -81,13 +85,21 @@ export async function startE2eLab(opts: Omit<LabUpOptions, 'dir'> = {}): Promise
     users: () => (JSON.parse(read(join(labDir, 'secrets', 'users.json'))) as { users: SeededUserRecord[] }).users,
     secrets: () => {
       const users = JSON.parse(read(join(labDir, 'secrets', 'users.json'))) as { users: { password: string; devices: { secret: string }[] }[]; canary?: { password: string; totpSecret: string } };
-      const keyBodies = [status.certs.old.key, status.certs.new.key].map((k) => read(k).split('\n').filter((l) => l && !l.startsWith('-----'))[1]);
+      const keyBodies = [status.certs.old.key, status.certs.new.key].map(
+        (k) =>
+          read(k)
+            .split('\n')
+            .filter((l) => l && !l.startsWith('-----'))[1],
+      );
       return [
-        read(status.directory.passwordFile), ...status.canaries.flatMap((c) => [read(c.passwordFile), read(c.totpSecretFile)]),
+        read(status.directory.passwordFile),
+        ...status.canaries.flatMap((c) => [read(c.passwordFile), read(c.totpSecretFile)]),
         ...status.appliances.map((a) => read(a.passwordFile)),
         ...users.users.flatMap((u) => [u.password, ...u.devices.map((d) => d.secret)]),
         ...keyBodies,
-      ].map((s) => s.trim()).filter((s) => s.length >= 8);
+      ]
+        .map((s) => s.trim())
+        .filter((s) => s.length >= 8);
     },
     stop: async () => {
       await labDown(labDir).catch(() => undefined);
@@ -101,7 +113,10 @@ async function directoryValues(state: LabState, status: LabStatus): Promise<Reco
   try {
     await client.bind(state.slapd.rootDN, readFileSync(state.slapd.rootPasswordFile, 'utf8').trim());
     const { searchEntries } = await client.search(status.directory.baseDN, {
-      scope: 'sub', filter: '(objectClass=user)', attributes: [status.directory.attribute], paged: { pageSize: 500 },
+      scope: 'sub',
+      filter: '(objectClass=user)',
+      attributes: [status.directory.attribute],
+      paged: { pageSize: 500 },
     });
     const out: Record<string, string[]> = {};
     for (const e of searchEntries) {
@@ -117,7 +132,11 @@ async function directoryValues(state: LabState, status: LabStatus): Promise<Reco
 /** A run's `--json` lines, progress left out: what the fleet tests read the run's course from. */
 export type RunEvent = Record<string, unknown> & { type: string; seq: number };
 export function runEvents(stdout: string): RunEvent[] {
-  return stdout.trim().split('\n').map((l) => JSON.parse(l) as RunEvent).filter((e) => e.type !== 'progress');
+  return stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as RunEvent)
+    .filter((e) => e.type !== 'progress');
 }
 
 export const CUTOVER = new URL('../../playbooks/otp-cert-cutover.yaml', import.meta.url).pathname;

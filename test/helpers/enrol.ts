@@ -38,13 +38,20 @@ function register(lab: E2eLab, gateway: string, form: Record<string, string>): P
 export function postRegister(gateway: string, ca: string, form: Record<string, string>, agent?: Agent): Promise<Enrolment> {
   const body = new URLSearchParams(form).toString();
   return new Promise((resolve, reject) => {
-    const req = request(new URL('/manageotp/register', gateway), {
-      method: 'POST', ca, ...(agent ? { agent } : {}), headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
-    }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text || '{}') as Record<string, unknown> }));
-    });
+    const req = request(
+      new URL('/manageotp/register', gateway),
+      {
+        method: 'POST',
+        ca,
+        ...(agent ? { agent } : {}),
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text || '{}') as Record<string, unknown> }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -72,6 +79,10 @@ export async function enrol(lab: E2eLab, appliance: string, dn: string): Promise
 /** One user of each kind the issue names: no device before, legacy plaintext, one encrypted device. */
 export function enrolmentMix(lab: E2eLab, count = 1): string[] {
   const users = lab.users();
-  const pick = (kind: string) => users.filter((u) => u.kind === kind).slice(0, count).map((u) => u.dn);
+  const pick = (kind: string) =>
+    users
+      .filter((u) => u.kind === kind)
+      .slice(0, count)
+      .map((u) => u.dn);
   return [...pick('none'), ...pick('legacy'), ...pick('single')];
 }

@@ -30,8 +30,7 @@ export function makeOpensslFixtures(): OpensslFixtures {
   const dir = mkdtempSync(join(tmpdir(), 'otp-fixtures-'));
   const p = (n: string) => join(dir, n);
   const passphrase = 'fixture-pass-7Qz';
-  const pair = (name: string, newkey: string) =>
-    openssl(['req', '-x509', '-newkey', newkey, '-nodes', '-keyout', p(`${name}.key`), '-out', p(`${name}.pem`), '-days', '30', '-subj', `/CN=${name}`]);
+  const pair = (name: string, newkey: string) => openssl(['req', '-x509', '-newkey', newkey, '-nodes', '-keyout', p(`${name}.key`), '-out', p(`${name}.pem`), '-days', '30', '-subj', `/CN=${name}`]);
   pair('otp', 'rsa:2048');
   pair('other', 'rsa:2048');
   openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', p('ec.key'), '-out', p('ec.pem'), '-days', '30', '-subj', '/CN=ec']);
@@ -39,13 +38,38 @@ export function makeOpensslFixtures(): OpensslFixtures {
   openssl(['pkcs8', '-topk8', '-in', p('otp.key'), '-out', p('otp-pkcs8-enc.key'), '-passout', `pass:${passphrase}`]);
   openssl(['rsa', '-in', p('otp.key'), '-traditional', '-aes256', '-out', p('otp-trad-enc.key'), '-passout', `pass:${passphrase}`]);
   openssl(['pkcs12', '-export', '-in', p('otp.pem'), '-inkey', p('otp.key'), '-out', p('otp.pfx'), '-passout', `pass:${passphrase}`]);
-  openssl(['pkcs12', '-export', '-in', p('otp.pem'), '-inkey', p('otp.key'), '-out', p('otp-legacy.p12'), '-passout', `pass:${passphrase}`,
-    '-keypbe', 'PBE-SHA1-3DES', '-certpbe', 'PBE-SHA1-3DES', '-macalg', 'sha1']);
+  openssl([
+    'pkcs12',
+    '-export',
+    '-in',
+    p('otp.pem'),
+    '-inkey',
+    p('otp.key'),
+    '-out',
+    p('otp-legacy.p12'),
+    '-passout',
+    `pass:${passphrase}`,
+    '-keypbe',
+    'PBE-SHA1-3DES',
+    '-certpbe',
+    'PBE-SHA1-3DES',
+    '-macalg',
+    'sha1',
+  ]);
   return {
-    dir, cert: p('otp.pem'), key: p('otp.key'), merged: p('merged.pem'),
-    pkcs8EncryptedKey: p('otp-pkcs8-enc.key'), traditionalEncryptedKey: p('otp-trad-enc.key'),
-    pfx: p('otp.pfx'), pfxLegacy: p('otp-legacy.p12'), passphrase,
-    otherCert: p('other.pem'), otherKey: p('other.key'), ecCert: p('ec.pem'), ecKey: p('ec.key'),
+    dir,
+    cert: p('otp.pem'),
+    key: p('otp.key'),
+    merged: p('merged.pem'),
+    pkcs8EncryptedKey: p('otp-pkcs8-enc.key'),
+    traditionalEncryptedKey: p('otp-trad-enc.key'),
+    pfx: p('otp.pfx'),
+    pfxLegacy: p('otp-legacy.p12'),
+    passphrase,
+    otherCert: p('other.pem'),
+    otherKey: p('other.key'),
+    ecCert: p('ec.pem'),
+    ecKey: p('ec.key'),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

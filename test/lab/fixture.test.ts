@@ -20,7 +20,9 @@ describe('startTestDirectory', () => {
     try {
       await client.bind(lab.slapd.serviceDN, lab.slapd.servicePassword);
       const { searchEntries } = await client.search(lab.slapd.usersDN, {
-        filter: '(objectClass=user)', attributes: ['sAMAccountName', 'userParameters'], paged: { pageSize: 200 },
+        filter: '(objectClass=user)',
+        attributes: ['sAMAccountName', 'userParameters'],
+        paged: { pageSize: 200 },
       });
       expect(searchEntries).toHaveLength(61);
       const byDn = new Map(searchEntries.map((e) => [e.dn.toLowerCase(), e]));

@@ -19,18 +19,25 @@ const run = promisify(execFile);
 
 /** One nFactor logon over HTTPS, trusting only the lab CA; returns the AuthenticateResponse Result. */
 async function nfactorLogon(gatewayUrl: string, ca: Buffer, form: Record<string, string>): Promise<string> {
-  const post = (path: string, body: string) => new Promise<string>((resolvePost, reject) => {
-    const req = request(new URL(path, gatewayUrl), {
-      method: 'POST', ca, headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': Buffer.byteLength(body) },
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolvePost(text));
+  const post = (path: string, body: string) =>
+    new Promise<string>((resolvePost, reject) => {
+      const req = request(
+        new URL(path, gatewayUrl),
+        {
+          method: 'POST',
+          ca,
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => resolvePost(text));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
     });
-    req.on('error', reject);
-    req.end(body);
-  });
   const first = await post('/nf/auth/getAuthenticationRequirements.do', '');
   const stateContext = /<StateContext>([^<]*)<\/StateContext>/.exec(first)?.[1] ?? '';
   const postBack = /<PostBack>([^<]*)<\/PostBack>/.exec(first)?.[1] ?? '/nf/auth/doAuthentication.do';
@@ -93,7 +100,11 @@ describe('adc-cutover lab (built CLI)', () => {
   it('reports exactly the documented status fields', () => {
     expect(Object.keys(status).sort()).toEqual(['appliances', 'canaries', 'canary', 'certs', 'directory', 'inventory']);
     expect(Object.keys(status.directory).sort()).toEqual(['attribute', 'baseDN', 'bindDN', 'caFile', 'ldapsUrl', 'passwordFile', 'url']);
-    expect(status.appliances.map((a) => [a.name, a.haPeer, a.firmware, a.profile])).toEqual([['adc1', 'adc2', 'single', 'single'], ['adc2', 'adc1', 'single', 'single'], ['adc3', null, 'single', 'single']]);
+    expect(status.appliances.map((a) => [a.name, a.haPeer, a.firmware, a.profile])).toEqual([
+      ['adc1', 'adc2', 'single', 'single'],
+      ['adc2', 'adc1', 'single', 'single'],
+      ['adc3', null, 'single', 'single'],
+    ]);
     for (const a of status.appliances) expect(Object.keys(a).sort()).toEqual(['firmware', 'gatewayUrl', 'haPeer', 'name', 'nitroUrl', 'passwordFile', 'profile', 'username']);
     expect(status.certs.old.certkey).toBe('otp-old');
     expect(Object.keys(status.canary).sort()).toEqual(['dn', 'passwordFile', 'sAMAccountName', 'totpSecretFile']);
@@ -104,8 +115,13 @@ describe('adc-cutover lab (built CLI)', () => {
   });
 
   it('keeps secrets in 0600 files and out of the status and the inventory', () => {
-    const files = [status.directory.passwordFile, ...status.canaries.flatMap((c) => [c.passwordFile, c.totpSecretFile]), status.certs.old.key, status.certs.new.key,
-      ...status.appliances.map((a) => a.passwordFile)];
+    const files = [
+      status.directory.passwordFile,
+      ...status.canaries.flatMap((c) => [c.passwordFile, c.totpSecretFile]),
+      status.certs.old.key,
+      status.certs.new.key,
+      ...status.appliances.map((a) => a.passwordFile),
+    ];
     for (const f of files) expect(statSync(f).mode & 0o777, f).toBe(0o600);
     const printed = JSON.stringify(status) + readFileSync(status.inventory, 'utf8') + readFileSync(join(labDir, 'lab.json'), 'utf8');
     for (const f of [status.directory.passwordFile, ...status.canaries.flatMap((c) => [c.passwordFile, c.totpSecretFile]), status.appliances[0].passwordFile]) {
@@ -117,8 +133,22 @@ describe('adc-cutover lab (built CLI)', () => {
     const inv = parse(readFileSync(status.inventory, 'utf8')) as Record<string, unknown> & { appliances: Record<string, unknown>[]; directory: Record<string, unknown> };
     expect(inv.appliances).toHaveLength(2);
     expect(inv.appliances[0].nodes).toEqual([status.appliances[0].nitroUrl, status.appliances[1].nitroUrl]);
-    expect(inv.appliances[1]).toMatchObject({ name: 'adc3', nitro: status.appliances[2].nitroUrl, username: 'nsroot', password: '${file:secrets/adc3.password}', tls: { ca: 'pki/ca.pem' }, transport: 'nitro' });
-    expect(inv.directory).toMatchObject({ url: status.directory.ldapsUrl, ca: 'pki/ca.pem', bindDN: status.directory.bindDN, password: '${file:secrets/directory.password}', base: 'ou=Users,dc=lab,dc=example', attribute: 'userParameters' });
+    expect(inv.appliances[1]).toMatchObject({
+      name: 'adc3',
+      nitro: status.appliances[2].nitroUrl,
+      username: 'nsroot',
+      password: '${file:secrets/adc3.password}',
+      tls: { ca: 'pki/ca.pem' },
+      transport: 'nitro',
+    });
+    expect(inv.directory).toMatchObject({
+      url: status.directory.ldapsUrl,
+      ca: 'pki/ca.pem',
+      bindDN: status.directory.bindDN,
+      password: '${file:secrets/directory.password}',
+      base: 'ou=Users,dc=lab,dc=example',
+      attribute: 'userParameters',
+    });
     expect(inv.certificates).toEqual({ old: { cert: 'certs/otp-old.pem', key: 'certs/otp-old.key', certkey: 'otp-old' }, new: { cert: 'certs/otp-new.pem', key: 'certs/otp-new.key' } });
     expect(inv.canary).toBeUndefined();
     expect(inv.canaries).toEqual(['canary', 'canary2', 'canary3'].map((u) => ({ user: u, password: `\${file:secrets/${u}.password}`, totpSecret: `\${file:secrets/${u}.totp}` })));
@@ -228,7 +258,10 @@ describe('lab programmatic API', () => {
     expect(seed.canary.totpSecret).toBe(readFileSync(up.canary.totpSecretFile, 'utf8'));
     expect(labProcesses(dir).every((p) => p.running)).toBe(true);
     const down = await labDown(dir);
-    expect(down.stopped.map((s) => [s.name, s.outcome])).toEqual([['simulator', 'terminated'], ['slapd', 'terminated']]);
+    expect(down.stopped.map((s) => [s.name, s.outcome])).toEqual([
+      ['simulator', 'terminated'],
+      ['slapd', 'terminated'],
+    ]);
     expect((await labDown(dir)).stopped.map((s) => s.outcome)).toEqual(['not-running', 'not-running']);
     expect(() => labStatus(dir)).toThrow(InputError);
     await expect(labUp({ dir, users: 1, appliances: 1, ha: true })).rejects.toBeInstanceOf(InputError);

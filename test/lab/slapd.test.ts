@@ -46,7 +46,9 @@ describe('lab slapd', () => {
   it('lets the service account page through more users than the size limit', async () => {
     const svc = await as(lab.slapd.serviceDN, lab.slapd.servicePassword);
     const { searchEntries } = await svc.search(lab.slapd.usersDN, {
-      filter: '(objectClass=user)', attributes: ['userParameters'], paged: { pageSize: 500 },
+      filter: '(objectClass=user)',
+      attributes: ['userParameters'],
+      paged: { pageSize: 500 },
     });
     expect(searchEntries.length).toBe(USERS + 1);
     // Without paging the soft limit (1000) applies, as it would to an ADC's unpaged search.
@@ -59,8 +61,7 @@ describe('lab slapd', () => {
     const { searchEntries } = await c.search(u.dn, { scope: 'base', attributes: ['userParameters', 'extensionAttribute1', 'sAMAccountName'] });
     expect(searchEntries[0].sAMAccountName).toBe(u.sAMAccountName);
     expect(searchEntries[0].userParameters).toEqual([]);
-    await expect(c.modify(u.dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'userParameters', values: ['x'] }) })))
-      .rejects.toBeInstanceOf(InsufficientAccessError);
+    await expect(c.modify(u.dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'userParameters', values: ['x'] }) }))).rejects.toBeInstanceOf(InsufficientAccessError);
     await expect(as(u.dn, 'wrong-password')).rejects.toBeInstanceOf(InvalidCredentialsError);
   });
 
@@ -74,10 +75,11 @@ describe('lab slapd', () => {
     const svc = await as(lab.slapd.serviceDN, lab.slapd.servicePassword);
     const u = lab.seed.users.find((x) => x.kind === 'single')!;
     const next = encryptValue([{ name: 'new', secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEH' }], lab.newKey);
-    const cas = (from: string, to: string) => svc.modify(u.dn, [
-      new Change({ operation: 'delete', modification: new Attribute({ type: 'userParameters', values: [from] }) }),
-      new Change({ operation: 'add', modification: new Attribute({ type: 'userParameters', values: [to] }) }),
-    ]);
+    const cas = (from: string, to: string) =>
+      svc.modify(u.dn, [
+        new Change({ operation: 'delete', modification: new Attribute({ type: 'userParameters', values: [from] }) }),
+        new Change({ operation: 'add', modification: new Attribute({ type: 'userParameters', values: [to] }) }),
+      ]);
     // A stale expected value fails with 16 and changes nothing.
     await expect(cas(u.value!.replace('"', "'"), next)).rejects.toBeInstanceOf(NoSuchAttributeError);
     await expect(cas(u.value!.toUpperCase(), next)).rejects.toBeInstanceOf(NoSuchAttributeError);
@@ -90,19 +92,23 @@ describe('lab slapd', () => {
     expect(err).toBeInstanceOf(ConstraintViolationError);
     expect((err as ConstraintViolationError).code).toBe(19);
     // Other attributes, and OTP attributes outside the users OU, are not the service account's to change.
-    await expect(svc.modify(u.dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'mail', values: ['x@y'] }) })))
-      .rejects.toBeInstanceOf(InsufficientAccessError);
-    await expect(svc.modify(lab.slapd.serviceDN, new Change({ operation: 'replace', modification: new Attribute({ type: 'userParameters', values: ['x'] }) })))
-      .rejects.toBeInstanceOf(InsufficientAccessError);
+    await expect(svc.modify(u.dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'mail', values: ['x@y'] }) }))).rejects.toBeInstanceOf(InsufficientAccessError);
+    await expect(svc.modify(lab.slapd.serviceDN, new Change({ operation: 'replace', modification: new Attribute({ type: 'userParameters', values: ['x'] }) }))).rejects.toBeInstanceOf(
+      InsufficientAccessError,
+    );
   });
 
   it('exactly one of ten racing compare-and-swap writers wins', async () => {
     const u = lab.seed.users.filter((x) => x.kind === 'multi')[3];
     const writers = await Promise.all(Array.from({ length: 10 }, () => as(lab.slapd.serviceDN, lab.slapd.servicePassword)));
-    const results = await Promise.allSettled(writers.map((c, i) => c.modify(u.dn, [
-      new Change({ operation: 'delete', modification: new Attribute({ type: 'userParameters', values: [u.value!] }) }),
-      new Change({ operation: 'add', modification: new Attribute({ type: 'userParameters', values: [`#@w${i}=JBSWY3DPEHPK3PXP&,`] }) }),
-    ])));
+    const results = await Promise.allSettled(
+      writers.map((c, i) =>
+        c.modify(u.dn, [
+          new Change({ operation: 'delete', modification: new Attribute({ type: 'userParameters', values: [u.value!] }) }),
+          new Change({ operation: 'add', modification: new Attribute({ type: 'userParameters', values: [`#@w${i}=JBSWY3DPEHPK3PXP&,`] }) }),
+        ]),
+      ),
+    );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     for (const r of results) if (r.status === 'rejected') expect((r.reason as NoSuchAttributeError).code).toBe(16);
   });
@@ -110,11 +116,14 @@ describe('lab slapd', () => {
   it('maintains memberOf through the overlay and matches AD bitwise filters', async () => {
     const svc = await as(lab.slapd.serviceDN, lab.slapd.servicePassword);
     const { searchEntries } = await svc.search(lab.slapd.usersDN, {
-      filter: `(&(objectClass=user)(memberOf=${lab.slapd.otpGroupDN}))`, attributes: ['sAMAccountName'], paged: { pageSize: 500 },
+      filter: `(&(objectClass=user)(memberOf=${lab.slapd.otpGroupDN}))`,
+      attributes: ['sAMAccountName'],
+      paged: { pageSize: 500 },
     });
     expect(searchEntries.length).toBe(lab.seed.users.filter((u) => u.inOtpGroup).length + 1);
     const enabled = await svc.search(lab.slapd.usersDN, {
-      filter: '(&(sAMAccountName=user00001)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))', attributes: ['cn'],
+      filter: '(&(sAMAccountName=user00001)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))',
+      attributes: ['cn'],
     });
     expect(enabled.searchEntries).toHaveLength(1);
   });

@@ -100,10 +100,7 @@ describe('NitroClient session and auth', () => {
     await new Promise((r) => setTimeout(r, 1300));
     await getNsConfig(c);
     const urls = since(m).map((r) => r.url);
-    expect(urls).toEqual([
-      '/nitro/v1/config/login', '/nitro/v1/config/nsconfig',
-      '/nitro/v1/config/nsconfig', '/nitro/v1/config/login', '/nitro/v1/config/nsconfig',
-    ]);
+    expect(urls).toEqual(['/nitro/v1/config/login', '/nitro/v1/config/nsconfig', '/nitro/v1/config/nsconfig', '/nitro/v1/config/login', '/nitro/v1/config/nsconfig']);
   });
 
   it.each([352, 444, 1027])('errorcode %i on a write: log in again once and repeat it', async (code) => {
@@ -112,9 +109,7 @@ describe('NitroClient session and auth', () => {
     await injectFault(control, { on: 'PUT aaaotpparameter', errorcode: code });
     const m = mark();
     await c.request({ method: 'PUT', resource: 'aaaotpparameter', body: { aaaotpparameter: { maxotpdevices: 5 } } });
-    expect(since(m).map((r) => `${r.method} ${r.url}`)).toEqual([
-      'PUT /nitro/v1/config/aaaotpparameter', 'POST /nitro/v1/config/login', 'PUT /nitro/v1/config/aaaotpparameter',
-    ]);
+    expect(since(m).map((r) => `${r.method} ${r.url}`)).toEqual(['PUT /nitro/v1/config/aaaotpparameter', 'POST /nitro/v1/config/login', 'PUT /nitro/v1/config/aaaotpparameter']);
     expect((await getOtpParameters(c)).maxotpdevices).toBe(5);
   });
 
@@ -216,13 +211,13 @@ describe('dry run', () => {
     expect((await getNsConfig(c)).systemtype).toBe('Stand-alone');
     const secretKey = '-----BEGIN RSA PRIVATE KEY-----\nSECRET\n-----END RSA PRIVATE KEY-----\n';
     await expect(uploadSystemFile(c, 'dry.key', Buffer.from(secretKey))).rejects.toBeInstanceOf(NitroDryRunError);
-    await expect(c.request({ method: 'POST', resource: 'sslcertkey', body: { sslcertkey: { certkey: 'x', cert: 'a', key: 'b', passplain: 'pfx-pass-123', password: true } } })).rejects.toBeInstanceOf(NitroDryRunError);
+    await expect(c.request({ method: 'POST', resource: 'sslcertkey', body: { sslcertkey: { certkey: 'x', cert: 'a', key: 'b', passplain: 'pfx-pass-123', password: true } } })).rejects.toBeInstanceOf(
+      NitroDryRunError,
+    );
     await expect(saveConfig(c)).rejects.toBeInstanceOf(NitroDryRunError);
 
     expect(since(m).filter((r) => r.method !== 'GET' && !/login|logout/.test(r.url))).toEqual([]);
-    expect(c.wouldSend.map((w) => `${w.method} ${w.path}${w.query}`)).toEqual([
-      'POST /nitro/v1/config/systemfile', 'POST /nitro/v1/config/sslcertkey', 'POST /nitro/v1/config/nsconfig?action=save',
-    ]);
+    expect(c.wouldSend.map((w) => `${w.method} ${w.path}${w.query}`)).toEqual(['POST /nitro/v1/config/systemfile', 'POST /nitro/v1/config/sslcertkey', 'POST /nitro/v1/config/nsconfig?action=save']);
     const recorded = JSON.stringify(c.wouldSend);
     expect(recorded).not.toContain('pfx-pass-123');
     expect(recorded).not.toContain(Buffer.from(secretKey).toString('base64'));

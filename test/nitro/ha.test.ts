@@ -20,13 +20,7 @@ function client(urls: string[]): NitroClient {
 }
 
 beforeAll(async () => {
-  sim = await startSim(
-    [
-      appliance('adc-a', { ha: { peer: 'adc-b', role: 'primary' } }),
-      appliance('adc-b', { ha: { peer: 'adc-a', role: 'secondary' } }),
-    ],
-    { haFileSyncDelayMs: 3_600_000 },
-  );
+  sim = await startSim([appliance('adc-a', { ha: { peer: 'adc-b', role: 'primary' } }), appliance('adc-b', { ha: { peer: 'adc-a', role: 'secondary' } })], { haFileSyncDelayMs: 3_600_000 });
   a = { url: sim.appliances[0].nitroUrl, control: sim.appliances[0].controlUrl! };
   b = { url: sim.appliances[1].nitroUrl, control: sim.appliances[1].controlUrl! };
 });
@@ -101,9 +95,7 @@ describe('HA target', () => {
   it('a write pinned to the secondary is refused with 1028 and not redirected', async () => {
     const c = client([a.url, b.url]);
     const t = await c.resolveTarget();
-    const err = await c
-      .request({ method: 'PUT', resource: 'aaaotpparameter', body: { aaaotpparameter: { maxotpdevices: 4 } } }, { node: t.secondaryUrl! })
-      .catch((e: unknown) => e);
+    const err = await c.request({ method: 'PUT', resource: 'aaaotpparameter', body: { aaaotpparameter: { maxotpdevices: 4 } } }, { node: t.secondaryUrl! }).catch((e: unknown) => e);
     expect((err as NitroError).errorcode).toBe(1028);
     expect((err as Error).message).toMatch(/not the HA primary/);
   });
@@ -123,7 +115,10 @@ describe('HA target', () => {
 
 describe('choosePrimary rules', () => {
   const obs = (url: string, state: string) => ({
-    url, reachable: true, peers: [], self: { id: 0, ipaddress: url, state, hastatus: 'UP', hasync: 'ENABLED' },
+    url,
+    reachable: true,
+    peers: [],
+    self: { id: 0, ipaddress: url, state, hastatus: 'UP', hasync: 'ENABLED' },
     nsconfig: { systemtype: 'HA', ipaddress: url, primaryip: undefined, configchanged: false, lastconfigsavetime: undefined, lastconfigchangedtime: undefined },
   });
   it('refuses a split brain', () => {
@@ -136,17 +131,15 @@ describe('choosePrimary rules', () => {
 
 describe('a pair whose secondary refuses writes with 368 (firmware profile rows-certkeyname)', () => {
   it('a write pinned to the secondary gets 368; after a failover the client follows it the same way as 1028', async () => {
-    const pair = await startSim([
-      appliance('p-a', { profile: 'rows-certkeyname', ha: { peer: 'p-b', role: 'primary' } }),
-      appliance('p-b', { profile: 'rows-certkeyname', ha: { peer: 'p-a', role: 'secondary' } }),
-    ], { haFileSyncDelayMs: 3_600_000 });
+    const pair = await startSim(
+      [appliance('p-a', { profile: 'rows-certkeyname', ha: { peer: 'p-b', role: 'primary' } }), appliance('p-b', { profile: 'rows-certkeyname', ha: { peer: 'p-a', role: 'secondary' } })],
+      { haFileSyncDelayMs: 3_600_000 },
+    );
     try {
       const [pa, pb] = [pair.appliances[0], pair.appliances[1]];
       const c = client([pa.nitroUrl, pb.nitroUrl]);
       await c.resolveTarget();
-      const refused = await c
-        .request({ method: 'PUT', resource: 'aaaotpparameter', body: { aaaotpparameter: { maxotpdevices: 5 } } }, { node: pb.nitroUrl })
-        .catch((e: unknown) => e);
+      const refused = await c.request({ method: 'PUT', resource: 'aaaotpparameter', body: { aaaotpparameter: { maxotpdevices: 5 } } }, { node: pb.nitroUrl }).catch((e: unknown) => e);
       expect((refused as NitroError).errorcode).toBe(368);
       await failover(pa.controlUrl!);
       await c.request({ method: 'PUT', resource: 'aaaotpparameter', body: { aaaotpparameter: { maxotpdevices: 6 } } });

@@ -68,13 +68,10 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       seen.push({ method: req.method ?? 'GET', url: req.url ?? '', body: body.toString('utf8') });
-      const up = http.request(
-        { host: t.hostname, port: t.port, method: req.method, path: req.url, headers: { ...req.headers, host: t.host } },
-        (upRes) => {
-          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-          upRes.pipe(res);
-        },
-      );
+      const up = http.request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: { ...req.headers, host: t.host } }, (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes.pipe(res);
+      });
       up.on('error', () => res.socket?.destroy());
       up.end(body);
     });

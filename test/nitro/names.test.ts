@@ -19,7 +19,8 @@ beforeAll(async () => {
     appliance('adc1', {
       preload: {
         files: [
-          { name: 'spaced.pem', content: SPACED.certPem }, { name: 'spaced.key', content: SPACED.keyPem },
+          { name: 'spaced.pem', content: SPACED.certPem },
+          { name: 'spaced.key', content: SPACED.keyPem },
           { name: '50% off a.pem', content: 'x' },
         ],
       },

@@ -4,13 +4,9 @@ import { clearFaults, injectFault, labState, type RunningSimulator } from '../..
 import type { NitroClient } from '../../src/nitro/client.js';
 import { getNsConfig, getRunningConfig, saveConfig } from '../../src/nitro/config.js';
 import { NitroError } from '../../src/nitro/errors.js';
-import {
-  bindUserDataEncryptionKey, detectMultiBinding, listUserDataEncryptionKeys, oneKeyRefusalNames, unbindUserDataEncryptionKey,
-} from '../../src/nitro/otp-binding.js';
+import { bindUserDataEncryptionKey, detectMultiBinding, listUserDataEncryptionKeys, oneKeyRefusalNames, unbindUserDataEncryptionKey } from '../../src/nitro/otp-binding.js';
 import { getOtpParameters, setOtpEncryption } from '../../src/nitro/otp-parameters.js';
-import {
-  CertkeyMismatchError, certFactsFromCert, compareCertkey, deleteCertkey, ensureCertkey, getCertkey, namesInMessage,
-} from '../../src/nitro/sslcertkey.js';
+import { CertkeyMismatchError, certFactsFromCert, compareCertkey, deleteCertkey, ensureCertkey, getCertkey, namesInMessage } from '../../src/nitro/sslcertkey.js';
 import { deleteCreatedFiles, listSystemFiles, readSystemFile, uploadSystemFile } from '../../src/nitro/systemfile.js';
 import { NitroFileTransport } from '../../src/transfer/nitro-transport.js';
 import { FileExistsError } from '../../src/transfer/transport.js';
@@ -28,7 +24,10 @@ beforeAll(async () => {
   sim = await startSim([
     appliance('adc1', {
       preload: {
-        files: [{ name: 'old.pem', content: OLD.certPem }, { name: 'old.key', content: OLD.keyPem }],
+        files: [
+          { name: 'old.pem', content: OLD.certPem },
+          { name: 'old.key', content: OLD.keyPem },
+        ],
         certkeys: [{ certkey: 'otp-old', cert: 'old.pem', key: 'old.key' }],
         userDataEncryptionKeys: ['otp-old'],
       },
@@ -36,8 +35,16 @@ beforeAll(async () => {
     appliance('adc-single', {
       firmware: 'single',
       preload: {
-        files: [{ name: 'old.pem', content: OLD.certPem }, { name: 'old.key', content: OLD.keyPem }, { name: 'new.pem', content: NEW.certPem }, { name: 'new.key', content: NEW.keyPem }],
-        certkeys: [{ certkey: 'otp-old', cert: 'old.pem', key: 'old.key' }, { certkey: 'otp-new', cert: 'new.pem', key: 'new.key' }],
+        files: [
+          { name: 'old.pem', content: OLD.certPem },
+          { name: 'old.key', content: OLD.keyPem },
+          { name: 'new.pem', content: NEW.certPem },
+          { name: 'new.key', content: NEW.keyPem },
+        ],
+        certkeys: [
+          { certkey: 'otp-old', cert: 'old.pem', key: 'old.key' },
+          { certkey: 'otp-new', cert: 'new.pem', key: 'new.key' },
+        ],
         userDataEncryptionKeys: ['otp-old'],
       },
     }),
@@ -254,13 +261,16 @@ describe('detectMultiBinding does not mistake a broken appliance for old firmwar
     const err = await detectMultiBinding(c, 'otp-new').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
     expect(String((err as Error).message)).toMatch(says);
-    expect(String((err as Error).message)).toMatch(/not the refusal read as "one key at a time".*If this firmware holds one key at a time, run with mode: swap \(outage: from the re-encryption until otp-new is bound/);
+    expect(String((err as Error).message)).toMatch(
+      /not the refusal read as "one key at a time".*If this firmware holds one key at a time, run with mode: swap \(outage: from the re-encryption until otp-new is bound/,
+    );
     expect(await listUserDataEncryptionKeys(c)).toEqual(['otp-old']);
   });
 });
 
 describe('oneKeyRefusalNames: the one refusal read as "one key at a time"', () => {
-  const refusal = (errorcode: number | undefined, message: string) => new NitroError({ appliance: 'adc1', method: 'PUT', resource: 'vpnglobal_sslcertkey_binding', httpStatus: 400, errorcode, message });
+  const refusal = (errorcode: number | undefined, message: string) =>
+    new NitroError({ appliance: 'adc1', method: 'PUT', resource: 'vpnglobal_sslcertkey_binding', httpStatus: 400, errorcode, message });
   it('errorcode 278 naming a key bound now, as a whole name', () => {
     expect(oneKeyRefusalNames(refusal(278, 'Invalid argument value [userDataEncryptionKey otp-old is already bound; unbind it first]'), ['otp-old'], 'otp-new')).toBe('otp-old');
     expect(oneKeyRefusalNames(refusal(278, 'userDataEncryptionKey "otp old 2024" is bound.'), ['otp old 2024'], 'otp-new')).toBe('otp old 2024');

@@ -70,7 +70,10 @@ function client(): NitroClient {
 const writes = () => seen.filter((s) => s.method !== 'GET' && !s.url.endsWith('/config/login'));
 
 async function refusal(p: Promise<unknown>): Promise<NitroReplyShapeError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(NitroReplyShapeError);
   const e = err as NitroReplyShapeError;
   expect(e.exitCode).toBe(EXIT.invalidInput);
@@ -124,7 +127,11 @@ describe('vpnglobal_sslcertkey_binding rows', () => {
 
 describe('the other reads decisions stand on', () => {
   it('nsconfig: the documented systemtypes and configchanged spellings; anything else is refused', async () => {
-    for (const [systemtype, configchanged, expected] of [['Stand-alone', false, false], ['HA', 'true', true], ['Cluster', 'NO', false]] as const) {
+    for (const [systemtype, configchanged, expected] of [
+      ['Stand-alone', false, false],
+      ['HA', 'true', true],
+      ['Cluster', 'NO', false],
+    ] as const) {
       replies.set('nsconfig', { nsconfig: { systemtype, configchanged, ipaddress: '192.0.2.1' } });
       expect(await getNsConfig(client())).toMatchObject({ systemtype, configchanged: expected });
     }
@@ -140,7 +147,12 @@ describe('the other reads decisions stand on', () => {
 
   it('hanode: rows need a whole-number id (number or digits); the primary choice refuses otherwise', async () => {
     replies.set('nsconfig', { nsconfig: { systemtype: 'HA' } });
-    replies.set('hanode', { hanode: [{ id: '0', state: 'Primary', hastatus: 'ENABLED', hasync: 'ENABLED' }, { id: 1, state: 'Secondary', hastatus: 'STAYSECONDARY', hasync: 'DISABLED' }] });
+    replies.set('hanode', {
+      hanode: [
+        { id: '0', state: 'Primary', hastatus: 'ENABLED', hasync: 'ENABLED' },
+        { id: 1, state: 'Secondary', hastatus: 'STAYSECONDARY', hasync: 'DISABLED' },
+      ],
+    });
     const t = await client().resolveTarget();
     expect([t.mode, t.peerState, t.peerSync]).toEqual(['ha', 'Secondary', 'DISABLED']);
     replies.set('hanode', { hanode: [{ state: 'Primary' }] });

@@ -78,7 +78,14 @@ describe('NITRO TLS', () => {
     expect((err as Error).message).not.toContain(PASS);
     expect(trapBytes).toBe(0);
     // Control: with the right pin the same trap does receive the login request.
-    const ok = new NitroClient({ appliance: 'adc1', nodes: [trapUrl], credentials: { username: USER, password: PASS }, tls: { fingerprintSha256: fingerprint() }, timeoutMs: 300, retry: { attempts: 1 } });
+    const ok = new NitroClient({
+      appliance: 'adc1',
+      nodes: [trapUrl],
+      credentials: { username: USER, password: PASS },
+      tls: { fingerprintSha256: fingerprint() },
+      timeoutMs: 300,
+      retry: { attempts: 1 },
+    });
     clients.push(ok);
     await expect(getNsConfig(ok)).rejects.toThrow();
     expect(trapBytes).toBeGreaterThan(0);

@@ -8,8 +8,7 @@ import { otpCert } from './helpers.js';
 
 describe('pure helpers', () => {
   it('encodes values inside args but keeps the : and , separators', () => {
-    expect(buildQuery({ args: { filelocation: '/nsconfig/ssl', filename: 'a,b:c.pem' }, action: 'sync' }))
-      .toBe('?args=filelocation:%2Fnsconfig%2Fssl,filename:a%2Cb%3Ac.pem&action=sync');
+    expect(buildQuery({ args: { filelocation: '/nsconfig/ssl', filename: 'a,b:c.pem' }, action: 'sync' })).toBe('?args=filelocation:%2Fnsconfig%2Fssl,filename:a%2Cb%3Ac.pem&action=sync');
     expect(buildQuery(undefined)).toBe('');
   });
 
@@ -34,9 +33,14 @@ describe('pure helpers', () => {
     const local = certFactsFromCert(pair.certPem);
     const fmt = (d: Date): string => d.toUTCString().replace(/^\w+, (\d+) (\w+) (\d+) ([\d:]+) GMT$/, '$2 $1 $4 $3 GMT');
     const info = toCertkeyInfo({
-      certkey: 'cmp', serial: `00${local.serialHex.toLowerCase()}`, subject: local.subject.split('\n').reverse().join(','),
-      issuer: local.issuer.replace(/\n/g, ', '), clientcertnotbefore: fmt(local.notBefore), clientcertnotafter: fmt(local.notAfter),
-      publickeysize: local.publicKeyBits, certkeydigest: local.sha1Hex.toUpperCase(),
+      certkey: 'cmp',
+      serial: `00${local.serialHex.toLowerCase()}`,
+      subject: local.subject.split('\n').reverse().join(','),
+      issuer: local.issuer.replace(/\n/g, ', '),
+      clientcertnotbefore: fmt(local.notBefore),
+      clientcertnotafter: fmt(local.notAfter),
+      publickeysize: local.publicKeyBits,
+      certkeydigest: local.sha1Hex.toUpperCase(),
     });
     expect(compareCertkey(info, local)).toEqual([]);
     const other = certFactsFromCert(otpCert('cmp').certPem);

@@ -5,8 +5,22 @@
 import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  addDevice, decryptBytes, decryptMany, encryptBytes, encryptValue, formatAttribute, formatDeviceValue, Keyring, keyMaterialFromPem,
-  rekeyValue, rekeyValues, verifySecrets, verifyValues, type EncryptedAttribute, type OtpKeyMaterial, type TransformResult,
+  addDevice,
+  decryptBytes,
+  decryptMany,
+  encryptBytes,
+  encryptValue,
+  formatAttribute,
+  formatDeviceValue,
+  Keyring,
+  keyMaterialFromPem,
+  rekeyValue,
+  rekeyValues,
+  verifySecrets,
+  verifyValues,
+  type EncryptedAttribute,
+  type OtpKeyMaterial,
+  type TransformResult,
 } from '../../src/otp/index.js';
 import { freshIv } from '../../src/otp/crypto.js';
 import { selfSignedCert } from '../../src/lab/pki.js';
@@ -17,7 +31,10 @@ let oldKey: OtpKeyMaterial;
 let newKey: OtpKeyMaterial;
 let strayKey: OtpKeyMaterial;
 beforeAll(() => {
-  const mk = (cn: string) => { const p = selfSignedCert({ cn }); return keyMaterialFromPem(p.certPem, p.keyPem); };
+  const mk = (cn: string) => {
+    const p = selfSignedCert({ cn });
+    return keyMaterialFromPem(p.certPem, p.keyPem);
+  };
   [oldKey, newKey, strayKey] = [mk('batch old'), mk('batch new'), mk('batch stray')];
 });
 
@@ -69,7 +86,13 @@ describe('rekeyValues', () => {
   it('gives, value for value and in order, what rekeyValue gives; a broken value gets its error in place', () => {
     const from = new Keyring([oldKey]);
     const values = [
-      encryptValue([{ name: 'phone', secret: S1, tag: 't' }, { name: 'tablet', secret: S2, alg: 'sha256' }], oldKey),
+      encryptValue(
+        [
+          { name: 'phone', secret: S1, tag: 't' },
+          { name: 'tablet', secret: S2, alg: 'sha256' },
+        ],
+        oldKey,
+      ),
       '{"otpdata":',
       encryptValue([{ name: 'phone', secret: S1 }], newKey),
       addDevice(encryptValue([{ name: 'phone', secret: S1 }], oldKey), { name: 'stray', secret: S2 }, strayKey),
@@ -113,8 +136,14 @@ describe('verifyValues', () => {
   const moved = (devices: { name: string; secret: string }[]) => rekeyValue(encryptValue(devices, oldKey), { from: new Keyring([oldKey]), to: newKey });
 
   it('passes what verifySecrets passes, and fails what it fails, with its reason', () => {
-    const good = moved([{ name: 'phone', secret: S1 }, { name: 'tablet', secret: S2 }]);
-    const other = moved([{ name: 'phone', secret: S2 }, { name: 'tablet', secret: S1 }]);
+    const good = moved([
+      { name: 'phone', secret: S1 },
+      { name: 'tablet', secret: S2 },
+    ]);
+    const other = moved([
+      { name: 'phone', secret: S2 },
+      { name: 'tablet', secret: S1 },
+    ]);
     const cases: { value: string; expected: TransformResult }[] = [
       { value: good.value!, expected: good },
       // one ciphertext byte changed: no longer device JSON, or a different secret
@@ -126,7 +155,16 @@ describe('verifyValues', () => {
       // a device under a key the check does not hold
       { value: addDevice(good.value, { name: 'stray', secret: S2 }, strayKey), expected: good },
       // still under the old key
-      { value: encryptValue([{ name: 'phone', secret: S1 }, { name: 'tablet', secret: S2 }], oldKey), expected: good },
+      {
+        value: encryptValue(
+          [
+            { name: 'phone', secret: S1 },
+            { name: 'tablet', secret: S2 },
+          ],
+          oldKey,
+        ),
+        expected: good,
+      },
       { value: 'not otp', expected: good },
       { value: `#@phone=${S1}&,tablet=${S2}&,`, expected: good },
       { value: `#@phone=${S1}&,`, expected: good },
@@ -160,11 +198,26 @@ describe('formatAttribute', () => {
       const otpdata = typeof a.doc['otpdata'] === 'object' && a.doc['otpdata'] !== null && !Array.isArray(a.doc['otpdata']) ? a.doc['otpdata'] : {};
       return JSON.stringify({ ...a.doc, otpdata: { ...otpdata, devices } });
     };
-    const names = [['phone'], ['phone', 'tablet'], ['b', '2', 'a', '1'], ['4294967295', 'x'], ['a', 'a'], ['quo"te', 'back\\slash', 'é ☃ \u{1F600}', '\ud800'],
-      ['__proto__'], ['constructor', 'toString'], []];
+    const names = [
+      ['phone'],
+      ['phone', 'tablet'],
+      ['b', '2', 'a', '1'],
+      ['4294967295', 'x'],
+      ['a', 'a'],
+      ['quo"te', 'back\\slash', 'é ☃ \u{1F600}', '\ud800'],
+      ['__proto__'],
+      ['constructor', 'toString'],
+      [],
+    ];
     const docs: Record<string, unknown>[] = [
-      { otpdata: { devices: {} } }, { otpdata: { devices: { old: 'x' } } }, { otpdata: 'odd' }, {}, { otpdata: { devices: {}, extra: 1 } },
-      { extra: true, otpdata: { devices: {} } }, { otpdata: { devices: {} }, after: [1] }, JSON.parse('{"__proto__":1,"otpdata":{"devices":{}}}') as Record<string, unknown>,
+      { otpdata: { devices: {} } },
+      { otpdata: { devices: { old: 'x' } } },
+      { otpdata: 'odd' },
+      {},
+      { otpdata: { devices: {}, extra: 1 } },
+      { extra: true, otpdata: { devices: {} } },
+      { otpdata: { devices: {} }, after: [1] },
+      JSON.parse('{"__proto__":1,"otpdata":{"devices":{}}}') as Record<string, unknown>,
     ];
     for (const doc of docs) {
       for (const list of names) {

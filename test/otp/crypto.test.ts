@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  decryptDevices, decryptMany, decryptWithKeyring, encryptValue, formatDeviceValue, Keyring, kidsOf, loadKeyMaterial,
-  parseDeviceValue, readSecrets, type OtpKeyMaterial,
+  decryptDevices,
+  decryptMany,
+  decryptWithKeyring,
+  encryptValue,
+  formatDeviceValue,
+  Keyring,
+  kidsOf,
+  loadKeyMaterial,
+  parseDeviceValue,
+  readSecrets,
+  type OtpKeyMaterial,
 } from '../../src/otp/index.js';
 import { makeOpensslFixtures, opensslOtp, type OpensslFixtures } from '../helpers/openssl-fixtures.js';
 
@@ -45,7 +54,13 @@ describe('known answers from the openssl command line', () => {
   });
 
   it('what we encrypt (AES-GCM without the tag) openssl decrypts', () => {
-    const value = encryptValue([{ name: 'phone', secret: SECRET }, { name: 'tablet', secret: 'GEZDGNBVGY3TQOJQGEZDGNBVGY' }], km);
+    const value = encryptValue(
+      [
+        { name: 'phone', secret: SECRET },
+        { name: 'tablet', secret: 'GEZDGNBVGY3TQOJQGEZDGNBVGY' },
+      ],
+      km,
+    );
     const devices = (JSON.parse(value) as { otpdata: { devices: Record<string, string> } }).otpdata.devices;
     expect(JSON.parse(opensslOtp(['decrypt', fx.cert, fx.key, devices['phone']]))).toEqual({ secret: SECRET });
     expect(JSON.parse(opensslOtp(['decrypt', fx.cert, fx.key, devices['tablet']]))).toEqual({ secret: 'GEZDGNBVGY3TQOJQGEZDGNBVGY' });
@@ -54,8 +69,20 @@ describe('known answers from the openssl command line', () => {
 
 describe('device values', () => {
   it('uses a fresh IV for every device and every write', () => {
-    const a = encryptValue([{ name: 'a', secret: SECRET }, { name: 'b', secret: SECRET }], km);
-    const b = encryptValue([{ name: 'a', secret: SECRET }, { name: 'b', secret: SECRET }], km);
+    const a = encryptValue(
+      [
+        { name: 'a', secret: SECRET },
+        { name: 'b', secret: SECRET },
+      ],
+      km,
+    );
+    const b = encryptValue(
+      [
+        { name: 'a', secret: SECRET },
+        { name: 'b', secret: SECRET },
+      ],
+      km,
+    );
     const ivs = [a, b].flatMap((v) => Object.values((JSON.parse(v) as { otpdata: { devices: Record<string, string> } }).otpdata.devices).map((d) => d.split('.')[1]));
     expect(new Set(ivs).size).toBe(4);
   });

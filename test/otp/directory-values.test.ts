@@ -3,8 +3,16 @@
 // move them byte for byte, and still catch a wrong key.
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  Keyring, decryptDevice, encryptPlaintext, formatAttribute, keyMaterialFromPem, parseAttribute, readSecrets, rekeyValue,
-  type EncryptedDevice, type OtpKeyMaterial,
+  Keyring,
+  decryptDevice,
+  encryptPlaintext,
+  formatAttribute,
+  keyMaterialFromPem,
+  parseAttribute,
+  readSecrets,
+  rekeyValue,
+  type EncryptedDevice,
+  type OtpKeyMaterial,
 } from '../../src/otp/index.js';
 import { selfSignedCert } from '../../src/lab/pki.js';
 
@@ -13,7 +21,10 @@ let oldKey: OtpKeyMaterial;
 let newKey: OtpKeyMaterial;
 let strayKey: OtpKeyMaterial;
 beforeAll(() => {
-  const mk = (cn: string) => { const p = selfSignedCert({ cn, keyBits: 1024 }); return keyMaterialFromPem(p.certPem, p.keyPem); };
+  const mk = (cn: string) => {
+    const p = selfSignedCert({ cn, keyBits: 1024 });
+    return keyMaterialFromPem(p.certPem, p.keyPem);
+  };
   [oldKey, newKey, strayKey] = [mk('dv old'), mk('dv new'), mk('dv stray')];
 });
 
@@ -79,7 +90,10 @@ describe('an empty device name is a device', () => {
   });
 
   it('is re-encrypted with the others', () => {
-    const devices = [{ name: '', plaintext: `{"secret":"${S1}","tag":"a"}` }, { name: 'phone', plaintext: '{"secret":"abcdefghijklmnopqrstu"}' }];
+    const devices = [
+      { name: '', plaintext: `{"secret":"${S1}","tag":"a"}` },
+      { name: 'phone', plaintext: '{"secret":"abcdefghijklmnopqrstu"}' },
+    ];
     const r = rekeyValue(valueOf(devices, oldKey), { from: new Keyring([oldKey]), to: newKey });
     expect(r.devices.map((d) => d.action)).toEqual(['rekeyed', 'rekeyed']);
     const after = plaintexts(r.value!, newKey);
@@ -87,7 +101,7 @@ describe('an empty device name is a device', () => {
     expect(after.get('phone')).toBe(devices[1].plaintext);
   });
 
-  it('a legacy secret in the public tools\' alphabet is accepted; one that breaks the syntax is not', () => {
+  it("a legacy secret in the public tools' alphabet is accepted; one that breaks the syntax is not", () => {
     expect(parseAttribute('#@phone=ab-CD-12-ef-GH-34-ij-KL&,').devices[0].name).toBe('phone');
     expect(() => parseAttribute('#@phone=not base32!&,')).toThrow(/not Base32/);
   });

@@ -19,8 +19,7 @@ it('reads the passphrase from the environment it is given, not from process.env'
   try {
     const km = await loadKeyFrom({ cert: fx.pfx, passphraseEnv: 'KS_PASS' }, '-cert_path', { env: { KS_PASS: fx.passphrase } });
     expect(km.kidText).toBe(expected);
-    await expect(loadKeyFrom({ cert: fx.pfx, passphraseEnv: 'KS_PASS' }, '-cert_path', { env: {} }))
-      .rejects.toThrow(/^-cert_path passphrase: environment variable KS_PASS is not set or empty$/);
+    await expect(loadKeyFrom({ cert: fx.pfx, passphraseEnv: 'KS_PASS' }, '-cert_path', { env: {} })).rejects.toThrow(/^-cert_path passphrase: environment variable KS_PASS is not set or empty$/);
   } finally {
     delete process.env['KS_PASS'];
   }

@@ -1,7 +1,17 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  addDevice, decryptValue, encryptValue, Keyring, keyMaterialFromPem, legacyValue, readSecrets, rekeyValue,
-  totpCode, totpVerify, verifySecrets, type OtpKeyMaterial,
+  addDevice,
+  decryptValue,
+  encryptValue,
+  Keyring,
+  keyMaterialFromPem,
+  legacyValue,
+  readSecrets,
+  rekeyValue,
+  totpCode,
+  totpVerify,
+  verifySecrets,
+  type OtpKeyMaterial,
 } from '../../src/otp/index.js';
 import { selfSignedCert } from '../../src/lab/pki.js';
 
@@ -11,13 +21,22 @@ let oldKey: OtpKeyMaterial;
 let newKey: OtpKeyMaterial;
 let strayKey: OtpKeyMaterial;
 beforeAll(() => {
-  const mk = (cn: string) => { const p = selfSignedCert({ cn }); return keyMaterialFromPem(p.certPem, p.keyPem); };
+  const mk = (cn: string) => {
+    const p = selfSignedCert({ cn });
+    return keyMaterialFromPem(p.certPem, p.keyPem);
+  };
   [oldKey, newKey, strayKey] = [mk('otp old'), mk('otp new'), mk('otp stray')];
 });
 
 describe('rekeyValue', () => {
   it('moves every device from the old key to the new one, secrets and extra fields intact', () => {
-    const before = encryptValue([{ name: 'phone', secret: S1, tag: 'x'.repeat(64) }, { name: 'tablet', secret: S2, alg: 'sha256' }], oldKey);
+    const before = encryptValue(
+      [
+        { name: 'phone', secret: S1, tag: 'x'.repeat(64) },
+        { name: 'tablet', secret: S2, alg: 'sha256' },
+      ],
+      oldKey,
+    );
     const r = rekeyValue(before, { from: new Keyring([oldKey]), to: newKey });
     expect(r.devices.map((d) => d.action)).toEqual(['rekeyed', 'rekeyed']);
     const after = readSecrets(r.value!, new Keyring([newKey]));
@@ -39,7 +58,10 @@ describe('rekeyValue', () => {
     const mixed = addDevice(encryptValue([{ name: 'phone', secret: S1 }], oldKey), { name: 'stray', secret: S2 }, strayKey);
     const strayPart = (JSON.parse(mixed) as { otpdata: { devices: Record<string, string> } }).otpdata.devices['stray'];
     const r = rekeyValue(mixed, { from: new Keyring([oldKey]), to: newKey });
-    expect(r.devices.map((d) => [d.name, d.action])).toEqual([['phone', 'rekeyed'], ['stray', 'unknown-kid']]);
+    expect(r.devices.map((d) => [d.name, d.action])).toEqual([
+      ['phone', 'rekeyed'],
+      ['stray', 'unknown-kid'],
+    ]);
     expect((JSON.parse(r.value!) as { otpdata: { devices: Record<string, string> } }).otpdata.devices['stray']).toBe(strayPart);
   });
 
@@ -61,7 +83,13 @@ describe('rekeyValue', () => {
 
 describe('decryptValue and legacyValue', () => {
   it('turns an encrypted value into the legacy form the ADC still reads', () => {
-    const v = encryptValue([{ name: 'phone', secret: S1 }, { name: 'tab', secret: S2, tag: 'tg' }], oldKey);
+    const v = encryptValue(
+      [
+        { name: 'phone', secret: S1 },
+        { name: 'tab', secret: S2, tag: 'tg' },
+      ],
+      oldKey,
+    );
     const r = decryptValue(v, new Keyring([oldKey]));
     expect(r.value).toBe(`#@phone=${S1}&,tab=${S2}&tag=tg&,`);
     expect(legacyValue([{ name: 'phone', secret: S1 }])).toBe(`#@phone=${S1}&,`);
@@ -78,7 +106,10 @@ describe('addDevice (registration)', () => {
     const v = encryptValue([{ name: 'phone', secret: S1 }], oldKey);
     const added = addDevice(v, { name: 'tablet', secret: S2 }, newKey);
     const read = readSecrets(added, new Keyring([oldKey, newKey]));
-    expect(read.devices.map((d) => [d.name, d.kid])).toEqual([['phone', oldKey.kidText], ['tablet', newKey.kidText]]);
+    expect(read.devices.map((d) => [d.name, d.kid])).toEqual([
+      ['phone', oldKey.kidText],
+      ['tablet', newKey.kidText],
+    ]);
     expect(readSecrets(addDevice(undefined, { name: 'a', secret: S1 }, newKey), new Keyring([newKey])).devices[0].secret).toBe(S1);
   });
 });

@@ -21,14 +21,39 @@ function refusal(tokens: string[]): string {
 }
 
 describe('reading the vendor options', () => {
-  it('takes the issue\'s command line as typed', () => {
-    const s = settings(['-Host', 'dc1.contoso.local', '-Port', '636', '-username', 'svc@contoso.local', '-search_base', 'DC=contoso,DC=local',
-      '-search_filter', '(&(objectClass=user)(memberOf=CN=Testgroup1,OU=Groups,DC=contoso,DC=local))', '-source_attribute', 'CitrixOTP',
-      '-operation', '2', '-cert_path', 'OTPEncryption.merged', '-new_cert_path', 'OTPEncryption2024.merged']);
+  it("takes the issue's command line as typed", () => {
+    const s = settings([
+      '-Host',
+      'dc1.contoso.local',
+      '-Port',
+      '636',
+      '-username',
+      'svc@contoso.local',
+      '-search_base',
+      'DC=contoso,DC=local',
+      '-search_filter',
+      '(&(objectClass=user)(memberOf=CN=Testgroup1,OU=Groups,DC=contoso,DC=local))',
+      '-source_attribute',
+      'CitrixOTP',
+      '-operation',
+      '2',
+      '-cert_path',
+      'OTPEncryption.merged',
+      '-new_cert_path',
+      'OTPEncryption2024.merged',
+    ]);
     expect(s).toMatchObject({
-      operation: 2, url: 'ldaps://dc1.contoso.local:636', bindName: 'svc@contoso.local', base: 'DC=contoso,DC=local',
-      filter: '(&(objectClass=user)(memberOf=CN=Testgroup1,OU=Groups,DC=contoso,DC=local))', attribute: 'CitrixOTP',
-      cert: { path: 'OTPEncryption.merged' }, newCert: { path: 'OTPEncryption2024.merged' }, dryRun: false, logFile: 'app.log', warnings: [],
+      operation: 2,
+      url: 'ldaps://dc1.contoso.local:636',
+      bindName: 'svc@contoso.local',
+      base: 'DC=contoso,DC=local',
+      filter: '(&(objectClass=user)(memberOf=CN=Testgroup1,OU=Groups,DC=contoso,DC=local))',
+      attribute: 'CitrixOTP',
+      cert: { path: 'OTPEncryption.merged' },
+      newCert: { path: 'OTPEncryption2024.merged' },
+      dryRun: false,
+      logFile: 'app.log',
+      warnings: [],
     });
   });
 
@@ -40,8 +65,7 @@ describe('reading the vendor options', () => {
 
   it('passes a UPN bind name through unchanged (Active Directory takes it as given)', () => {
     expect(settings([...base, '-operation', '1']).bindName).toBe('svc@contoso.local');
-    expect(settings([...base.slice(0, 2), '-username', 'CN=svc otp,OU=Service,DC=contoso,DC=local', ...base.slice(4), '-operation', '1']).bindName)
-      .toBe('CN=svc otp,OU=Service,DC=contoso,DC=local');
+    expect(settings([...base.slice(0, 2), '-username', 'CN=svc otp,OU=Service,DC=contoso,DC=local', ...base.slice(4), '-operation', '1']).bindName).toBe('CN=svc otp,OU=Service,DC=contoso,DC=local');
   });
 
   it('passes a nested-group filter through as given', () => {
@@ -62,7 +86,16 @@ describe('reading the vendor options', () => {
 
   it('our safety options', () => {
     const s = settings([...base, '-operation', '1', '-dry_run', '-yes', '-backup', 'b.jsonl', '-log', 'x.log', '-ca', 'ca.pem', '-password_env', 'MY_PW', '-target_attribute', 'extensionAttribute1']);
-    expect(s).toMatchObject({ dryRun: true, yes: true, backupFile: 'b.jsonl', logFile: 'x.log', caFile: 'ca.pem', passwordEnv: 'MY_PW', passwordEnvGiven: true, targetAttribute: 'extensionAttribute1' });
+    expect(s).toMatchObject({
+      dryRun: true,
+      yes: true,
+      backupFile: 'b.jsonl',
+      logFile: 'x.log',
+      caFile: 'ca.pem',
+      passwordEnv: 'MY_PW',
+      passwordEnvGiven: true,
+      targetAttribute: 'extensionAttribute1',
+    });
     expect(settings([...base, '-operation', '1']).passwordEnv).toBe('ADC_OTPTOOL_PASSWORD');
     expect(settings([...base, '-operation', '2', '-new_cert_path', 'n.pfx', '-new_cert_passphrase_env', 'NEW_PASS']).newCert).toEqual({ path: 'n.pfx', passphraseEnv: 'NEW_PASS' });
   });

@@ -27,7 +27,20 @@ const env = () => ({ ADC_OTPTOOL_PASSWORD: lab.slapd.servicePassword, PFX_PASS, 
 
 /** The vendor-style connection part, over LDAPS with our -ca. */
 function conn(): string[] {
-  return ['-Host', lab.slapd.ldapsUrl, '-ca', lab.slapd.caFile, '-username', lab.slapd.serviceDN, '-search_base', lab.slapd.usersDN, '-search_filter', '(objectClass=user)', '-source_attribute', 'userParameters'];
+  return [
+    '-Host',
+    lab.slapd.ldapsUrl,
+    '-ca',
+    lab.slapd.caFile,
+    '-username',
+    lab.slapd.serviceDN,
+    '-search_base',
+    lab.slapd.usersDN,
+    '-search_filter',
+    '(objectClass=user)',
+    '-source_attribute',
+    'userParameters',
+  ];
 }
 
 async function otptool(args: string[], opts: { env?: Record<string, string> } = {}): Promise<CliResult> {
@@ -134,7 +147,20 @@ it('a nested-group filter is passed through as given, with a warning on a server
   expect(r.stdout).toMatch(/Fetched 0 users/);
   expect(readFileSync(join(cwd, 'nested.log'), 'utf8')).toContain(nested);
   // The plain group filter, on the other hand, finds the group's enrolled members.
-  const direct = await otptool([...conn().slice(0, 8), '-search_filter', `(memberOf=${lab.slapd.otpGroupDN})`, '-operation', '2', '-cert_path', oldMerged, '-new_cert_path', newMerged, '-dry_run', '-log', 'nested.log']);
+  const direct = await otptool([
+    ...conn().slice(0, 8),
+    '-search_filter',
+    `(memberOf=${lab.slapd.otpGroupDN})`,
+    '-operation',
+    '2',
+    '-cert_path',
+    oldMerged,
+    '-new_cert_path',
+    newMerged,
+    '-dry_run',
+    '-log',
+    'nested.log',
+  ]);
   expect(direct.code, direct.stderr).toBe(0);
   expect(direct.stdout).toMatch(new RegExp(`Fetched ${lab.seed.users.filter((u) => u.inOtpGroup && u.value !== undefined).length + 1} users`));
 });

@@ -18,11 +18,19 @@ afterAll(async () => {
   await lab?.stop();
 });
 
-const run = (file: string, cryptoWorkers: number) => runRekey({
-  base: lab.slapd.usersDN, filter: '(objectClass=user)', attribute, connect: serviceConnect(lab),
-  job: { kind: 'rekey', from: [lab.oldKey], to: lab.newKey }, backupFile: join(lab.dir, file),
-  concurrency: 3, groupSize: 6, pageSize: 13, cryptoWorkers,
-});
+const run = (file: string, cryptoWorkers: number) =>
+  runRekey({
+    base: lab.slapd.usersDN,
+    filter: '(objectClass=user)',
+    attribute,
+    connect: serviceConnect(lab),
+    job: { kind: 'rekey', from: [lab.oldKey], to: lab.newKey },
+    backupFile: join(lab.dir, file),
+    concurrency: 3,
+    groupSize: 6,
+    pageSize: 13,
+    cryptoWorkers,
+  });
 
 /** What must not depend on where the crypto ran. */
 const outcome = (s: RunSummary) => ({ fetched: s.fetched, changed: s.changed, unchanged: s.unchanged, skipped: s.skipped, failed: s.failed, devices: s.devices, stopped: s.stopped });
@@ -32,7 +40,10 @@ it('two worker threads give the outcome of none; every secret survives; the back
   const pooled = await run('pool.jsonl', 2);
   expect(pooled.failed).toEqual([]);
   expect(pooled.changed).toBeGreaterThan(30);
-  const want = [...lab.seed.users.filter((u) => u.kind === 'single' || u.kind === 'multi'), { dn: lab.seed.canary.dn, devices: [{ name: lab.seed.canary.deviceName, secret: lab.seed.canary.totpSecret }] }];
+  const want = [
+    ...lab.seed.users.filter((u) => u.kind === 'single' || u.kind === 'multi'),
+    { dn: lab.seed.canary.dn, devices: [{ name: lab.seed.canary.deviceName, secret: lab.seed.canary.totpSecret }] },
+  ];
   const after = await snapshot(lab);
   for (const u of want) expect(holdsUnder(after.get(u.dn.toLowerCase())![0], u.devices, lab.newKey), u.dn).toBe(true);
 

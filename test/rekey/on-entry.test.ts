@@ -118,7 +118,13 @@ it('a callback that throws stops the run (report-failed, naming the DN); what wa
   const reports: EntryReport[] = [];
   const file = newBackup();
   const s = await runRekey({
-    ...base(), connect: serviceConnect(lab), job: rekeyJob(), backupFile: file, concurrency: 1, groupSize: 4, pageSize: 8,
+    ...base(),
+    connect: serviceConnect(lab),
+    job: rekeyJob(),
+    backupFile: file,
+    concurrency: 1,
+    groupSize: 4,
+    pageSize: 8,
     onEntry: (r) => {
       reports.push(r);
       if (reports.length === 3) throw new Error('log disk full');

@@ -28,7 +28,8 @@ async function restartSlapd(): Promise<void> {
   const s = lab.slapd;
   const log = openSync(join(s.dir, 'slapd-restart.log'), 'w', 0o600);
   const child = spawn('sh', ['-c', 'ulimit -n 4096 2>/dev/null; exec "$0" "$@"', SLAPD_PATH, '-f', s.files.conf, '-h', `${s.url}/ ${s.ldapsUrl}/`, '-d', 'none'], {
-    detached: true, stdio: ['ignore', log, log],
+    detached: true,
+    stdio: ['ignore', log, log],
   });
   closeSync(log);
   child.unref();
@@ -37,13 +38,22 @@ async function restartSlapd(): Promise<void> {
 }
 
 it('stops with an error when slapd goes away, leaves nothing half-written, and a second run finishes', async () => {
-  const enrolled = [...lab.seed.users.filter((u) => u.kind === 'single' || u.kind === 'multi'), { ...lab.seed.canary, devices: [{ name: lab.seed.canary.deviceName, secret: lab.seed.canary.totpSecret }] }];
+  const enrolled = [
+    ...lab.seed.users.filter((u) => u.kind === 'single' || u.kind === 'multi'),
+    { ...lab.seed.canary, devices: [{ name: lab.seed.canary.deviceName, secret: lab.seed.canary.totpSecret }] },
+  ];
   let killing: Promise<unknown> | undefined;
   const job = { kind: 'rekey' as const, from: [lab.oldKey], to: lab.newKey };
   const base = { base: lab.slapd.usersDN, filter: '(objectClass=user)', attribute: 'userParameters' };
   const s = await runRekey({
-    ...base, job, connect: serviceConnect(lab, { timeoutMs: 3000 }), backupFile: join(lab.dir, 'b1.jsonl'),
-    concurrency: 2, groupSize: 5, pageSize: 20, rate: 600,
+    ...base,
+    job,
+    connect: serviceConnect(lab, { timeoutMs: 3000 }),
+    backupFile: join(lab.dir, 'b1.jsonl'),
+    concurrency: 2,
+    groupSize: 5,
+    pageSize: 20,
+    rate: 600,
     onProgress: (p) => {
       if (p.done >= 40 && !killing) killing = lab.slapd.stop();
     },

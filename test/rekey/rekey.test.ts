@@ -28,24 +28,35 @@ beforeAll(async () => {
   const tls = selfSignedCert({ cn: 'localhost' });
   sim = await startSimulator({
     tls: { certPem: tls.certPem, keyPem: tls.keyPem },
-    appliances: [{
-      name: 'adc1', firmware: 'multi', username: 'nsroot', password: 'lab-nsroot-pw',
-      preload: {
-        files: [
-          { name: 'otp-old.pem', content: lab.oldKey.certPem }, { name: 'otp-old.key', content: lab.oldKey.keyPem },
-          { name: 'otp-new.pem', content: lab.newKey.certPem }, { name: 'otp-new.key', content: lab.newKey.keyPem },
-        ],
-        certkeys: [
-          { certkey: 'otp-old', cert: 'otp-old.pem', key: 'otp-old.key' },
-          { certkey: 'otp-new', cert: 'otp-new.pem', key: 'otp-new.key' },
-        ],
-        userDataEncryptionKeys: ['otp-old', 'otp-new'],
-        otpEncryption: 'ON',
+    appliances: [
+      {
+        name: 'adc1',
+        firmware: 'multi',
+        username: 'nsroot',
+        password: 'lab-nsroot-pw',
+        preload: {
+          files: [
+            { name: 'otp-old.pem', content: lab.oldKey.certPem },
+            { name: 'otp-old.key', content: lab.oldKey.keyPem },
+            { name: 'otp-new.pem', content: lab.newKey.certPem },
+            { name: 'otp-new.key', content: lab.newKey.keyPem },
+          ],
+          certkeys: [
+            { certkey: 'otp-old', cert: 'otp-old.pem', key: 'otp-old.key' },
+            { certkey: 'otp-new', cert: 'otp-new.pem', key: 'otp-new.key' },
+          ],
+          userDataEncryptionKeys: ['otp-old', 'otp-new'],
+          otpEncryption: 'ON',
+        },
       },
-    }],
+    ],
     directory: {
-      url: lab.slapd.url, baseDN: lab.slapd.baseDN, bindDN: lab.slapd.serviceDN, bindPassword: lab.slapd.servicePassword,
-      attribute, userNameAttribute: 'sAMAccountName',
+      url: lab.slapd.url,
+      baseDN: lab.slapd.baseDN,
+      bindDN: lab.slapd.serviceDN,
+      bindPassword: lab.slapd.servicePassword,
+      attribute,
+      userNameAttribute: 'sAMAccountName',
     },
   });
 });
@@ -58,7 +69,10 @@ afterAll(async () => {
 
 const base = () => ({ base: lab.slapd.usersDN, filter: '(objectClass=user)', attribute });
 const rekeyJob = () => ({ kind: 'rekey' as const, from: [lab.oldKey], to: lab.newKey });
-const encrypted = () => [...lab.seed.users.filter((u) => u.kind === 'single' || u.kind === 'multi'), { ...lab.seed.canary, devices: [{ name: lab.seed.canary.deviceName, secret: lab.seed.canary.totpSecret }] }];
+const encrypted = () => [
+  ...lab.seed.users.filter((u) => u.kind === 'single' || u.kind === 'multi'),
+  { ...lab.seed.canary, devices: [{ name: lab.seed.canary.deviceName, secret: lab.seed.canary.totpSecret }] },
+];
 const allSecrets = () => [...lab.seed.users.flatMap((u) => u.devices.map((d) => d.secret)), lab.seed.canary.totpSecret];
 
 async function expectOriginal(): Promise<void> {
@@ -92,10 +106,17 @@ describe('rekey, again, restore', () => {
   it('keeps the backup private: mode 0600, sealed, no secret and no original value in clear', () => {
     expect(statSync(firstBackup).mode & 0o777).toBe(0o600);
     const text = readFileSync(firstBackup, 'utf8');
-    const lines = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines[0]).toMatchObject({ type: 'header', version: 1, attribute, sealedWith: lab.oldKey.kidText });
     const sealed = lines.filter((l) => l['type'] === 'originals').flatMap((l) => l['entries'] as { dn: string }[]);
-    expect(sealed.map((e) => e.dn.toLowerCase()).sort()).toEqual(encrypted().map((u) => u.dn.toLowerCase()).sort());
+    expect(sealed.map((e) => e.dn.toLowerCase()).sort()).toEqual(
+      encrypted()
+        .map((u) => u.dn.toLowerCase())
+        .sort(),
+    );
     for (const secret of allSecrets()) expect(text).not.toContain(secret);
     for (const u of encrypted()) {
       const value = 'value' in u ? u.value : undefined;
@@ -138,7 +159,17 @@ describe('dry run and stopping', () => {
   it('an abort finishes in-flight writes and stops; each value is the original or fully re-keyed', async () => {
     const ac = new AbortController();
     const file = newBackup();
-    const s = await runRekey({ ...base(), connect: serviceConnect(lab), job: rekeyJob(), backupFile: file, concurrency: 1, groupSize: 4, pageSize: 8, signal: ac.signal, onProgress: () => ac.abort() });
+    const s = await runRekey({
+      ...base(),
+      connect: serviceConnect(lab),
+      job: rekeyJob(),
+      backupFile: file,
+      concurrency: 1,
+      groupSize: 4,
+      pageSize: 8,
+      signal: ac.signal,
+      onProgress: () => ac.abort(),
+    });
     expect(s.stopped?.reason).toBe('aborted');
     expect(s.changed).toBeGreaterThan(0);
     expect(s.changed).toBeLessThan(encrypted().length);
@@ -171,7 +202,8 @@ describe('a registration racing the run', () => {
         if (dn === user.dn && registered++ === 0) {
           // The user registers through the gateway after the engine read the old value.
           const res = await fetch(`${sim.appliances[0].gatewayHttpUrl}/manageotp/register`, {
-            method: 'POST', headers: { 'content-type': 'application/json' },
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
             body: JSON.stringify({ user: user.sAMAccountName, password: user.password, deviceName: enrolled.name, secret: enrolled.secret }),
           });
           expect(res.status, await res.clone().text()).toBe(200);
@@ -218,7 +250,14 @@ describe('refusals', () => {
     const u = lab.seed.users.find((x) => x.kind === 'single')!;
     const values = [encryptValue(u.devices, lab.oldKey), encryptValue(u.devices, lab.oldKey)];
     await root.modify(u.dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'description', values }) }));
-    const s = await runRekey({ base: lab.slapd.usersDN, filter: equalityFilter('sAMAccountName', u.sAMAccountName), attribute: 'description', connect: serviceConnect(lab), job: rekeyJob(), backupFile: newBackup() });
+    const s = await runRekey({
+      base: lab.slapd.usersDN,
+      filter: equalityFilter('sAMAccountName', u.sAMAccountName),
+      attribute: 'description',
+      connect: serviceConnect(lab),
+      job: rekeyJob(),
+      backupFile: newBackup(),
+    });
     expect(s.changed).toBe(0);
     expect(s.failed).toEqual([{ dn: u.dn, reason: expect.stringMatching(/holds 2 values.*refused, not written/) }]);
     const { searchEntries } = await root.search(u.dn, { scope: 'base', attributes: ['description'] });
@@ -229,7 +268,17 @@ describe('refusals', () => {
     const value = encryptValue([{ name: 'svc', secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEH' }], lab.oldKey);
     await root.modify(lab.slapd.serviceDN, new Change({ operation: 'replace', modification: new Attribute({ type: attribute, values: [value] }) }));
     try {
-      const s = await runRekey({ base: lab.slapd.baseDN, filter: '(objectClass=user)', attribute, connect: serviceConnect(lab), job: rekeyJob(), backupFile: newBackup(), maxFailures: 0, concurrency: 1, groupSize: 200 });
+      const s = await runRekey({
+        base: lab.slapd.baseDN,
+        filter: '(objectClass=user)',
+        attribute,
+        connect: serviceConnect(lab),
+        job: rekeyJob(),
+        backupFile: newBackup(),
+        maxFailures: 0,
+        concurrency: 1,
+        groupSize: 200,
+      });
       const f = s.failed.find((x) => x.dn.toLowerCase() === lab.slapd.serviceDN.toLowerCase());
       expect(f?.reason).toMatch(/50 insufficientAccessRights/);
       expect(f?.reason).toContain(lab.slapd.serviceDN);

@@ -38,7 +38,7 @@ const replaceAs = (dn: string, value: string) => root.modify(dn, new Change({ op
 it('deletes what the run added where there was nothing; a value changed since or while restoring is left, named by DN', async () => {
   const users = lab.seed.users.filter((u) => u.kind === 'single').slice(0, 5);
   expect(users).toHaveLength(5);
-  const [added, changedSince, alreadyGone, racing, keptValue] = users as [typeof users[0], typeof users[0], typeof users[0], typeof users[0], typeof users[0]];
+  const [added, changedSince, alreadyGone, racing, keptValue] = users as [(typeof users)[0], (typeof users)[0], (typeof users)[0], (typeof users)[0], (typeof users)[0]];
   const dns = users.map((u) => u.dn);
   expect([...(await targets(dns)).values()].every((v) => v.length === 0)).toBe(true);
 

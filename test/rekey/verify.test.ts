@@ -65,11 +65,24 @@ describe('the read-back', () => {
     const lies = new Map<string, (v: string) => string>([
       [corrupted.dn.toLowerCase(), corrupt],
       // A value that reads perfectly with the new key, but holds other secrets.
-      [swapped.dn.toLowerCase(), () => encryptValue(swapped.devices.map((d, i) => ({ ...d, secret: swapped.devices[(i + 1) % swapped.devices.length].secret.split('').reverse().join('') })), lab.newKey)],
+      [
+        swapped.dn.toLowerCase(),
+        () =>
+          encryptValue(
+            swapped.devices.map((d, i) => ({ ...d, secret: swapped.devices[(i + 1) % swapped.devices.length].secret.split('').reverse().join('') })),
+            lab.newKey,
+          ),
+      ],
     ]);
     const s = await runRekey({
-      base: lab.slapd.usersDN, filter: '(objectClass=user)', attribute, connect: lyingConnect((dn, v) => lies.get(dn.toLowerCase())?.(v)),
-      job: { kind: 'rekey', from: [lab.oldKey], to: lab.newKey }, backupFile: join(lab.dir, 'lies.jsonl'), groupSize: 4, concurrency: 2,
+      base: lab.slapd.usersDN,
+      filter: '(objectClass=user)',
+      attribute,
+      connect: lyingConnect((dn, v) => lies.get(dn.toLowerCase())?.(v)),
+      job: { kind: 'rekey', from: [lab.oldKey], to: lab.newKey },
+      backupFile: join(lab.dir, 'lies.jsonl'),
+      groupSize: 4,
+      concurrency: 2,
     });
     const failed = new Map(s.failed.map((f) => [f.dn.toLowerCase(), f.reason]));
     expect([...failed.keys()].sort()).toEqual([corrupted.dn.toLowerCase(), swapped.dn.toLowerCase()].sort());
@@ -92,13 +105,20 @@ describe('before the write', () => {
     await root.modify(u.dn, new Change({ operation: 'replace', modification: new Attribute({ type: attribute, values: [mixed] }) }));
     const file = join(lab.dir, 'mixed.jsonl');
     const s = await runRekey({
-      base: lab.slapd.usersDN, filter: equalityFilter('sAMAccountName', u.sAMAccountName), attribute, connect: serviceConnect(lab),
-      job: { kind: 'rekey', from: [lab.oldKey], to: lab.newKey }, backupFile: file,
+      base: lab.slapd.usersDN,
+      filter: equalityFilter('sAMAccountName', u.sAMAccountName),
+      attribute,
+      connect: serviceConnect(lab),
+      job: { kind: 'rekey', from: [lab.oldKey], to: lab.newKey },
+      backupFile: file,
     });
     expect(s.changed).toBe(0);
     expect(s.failed).toEqual([{ dn: u.dn, reason: expect.stringMatching(/verification failed before the write \(.*cannot decrypt with this certificate.*\); not written/) }]);
     expect((await snapshot(lab)).get(u.dn.toLowerCase())).toEqual([mixed]);
-    const records = readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type);
+    const records = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { type: string }).type);
     expect(records).toEqual(['header']);
   });
 });

@@ -19,8 +19,11 @@ import { FigureLog } from './figures.js';
 let lab: E2eLab;
 let before: Snapshot;
 let playbook: string;
-const figures = new FigureLog('bad-input', 'Bad input: refused clearly, nothing changed',
-  'Each input is given to `adc-cutover run` (or the command named) against the lab (40 users, 2 appliances); after each, every appliance and every directory value is compared with the snapshot taken before. Config errors must name the file, the line and the field.');
+const figures = new FigureLog(
+  'bad-input',
+  'Bad input: refused clearly, nothing changed',
+  'Each input is given to `adc-cutover run` (or the command named) against the lab (40 users, 2 appliances); after each, every appliance and every directory value is compared with the snapshot taken before. Config errors must name the file, the line and the field.',
+);
 
 beforeAll(async () => {
   lab = await startE2eLab({ users: 40, appliances: 2 });
@@ -43,7 +46,15 @@ async function refused(what: string, kind: string, args: string[], expectCode: n
   expect(after).toEqual(before);
   const lines = (r.stderr + r.stdout).split('\n');
   const said = lines.find((l) => says.test(l) && /adc-cutover:|fail|refus|match/i.test(l)) ?? lines.find((l) => l.startsWith('adc-cutover:')) ?? '';
-  figures.add({ case: what, kind, outcome: said.trim().replaceAll(lab.root, '…').slice(0, 180), exitCode: r.code, entriesChecked: Object.keys(after.directory).length, lost: 0, appliancesChecked: applianceCount(after) });
+  figures.add({
+    case: what,
+    kind,
+    outcome: said.trim().replaceAll(lab.root, '…').slice(0, 180),
+    exitCode: r.code,
+    entriesChecked: Object.keys(after.directory).length,
+    lost: 0,
+    appliancesChecked: applianceCount(after),
+  });
   return r;
 }
 
@@ -61,21 +72,40 @@ describe('malformed inventories and playbooks: file, line, field', () => {
     { what: 'literal password', edit: (t) => t.replace(/password: \$\{file:secrets\/adc1\.password\}/, 'password: hunter2hunter2'), field: 'appliances\\[0\\]\\.password', needle: 'hunter2hunter2' },
     { what: 'NITRO URL that is not a URL', edit: (t) => t.replace(/nitro: https:\/\/127\.0\.0\.1:(\d+)/, 'nitro: 127.0.0.1:$1'), field: 'appliances\\[0\\]\\.nitro', needle: 'nitro: 127.0.0.1' },
     { what: 'negative timeoutMs', edit: (t) => t.replace(/timeoutMs: \d+/, 'timeoutMs: -5'), field: 'appliances\\[0\\]\\.timeoutMs', needle: 'timeoutMs: -5' },
-    { what: 'LDAP filter smuggled in as the attribute name', edit: (t) => t.replace(/attribute: userParameters/, 'attribute: "userParameters)(cn=*"'), field: 'directory\\.attribute', needle: 'userParameters)(cn=*' },
-    { what: 'certkey name longer than 31 characters', edit: (t) => t.replace(/certkey: otp-old/, 'certkey: otp-old-with-a-name-far-too-long-for-an-adc'), field: 'certificates\\.old\\.certkey', needle: 'far-too-long' },
-    { what: 'pageSize beyond the limit', edit: (t) => t.replace(/attribute: userParameters/, 'attribute: userParameters\n  pageSize: 999999'), field: 'directory\\.pageSize', needle: 'pageSize: 999999' },
+    {
+      what: 'LDAP filter smuggled in as the attribute name',
+      edit: (t) => t.replace(/attribute: userParameters/, 'attribute: "userParameters)(cn=*"'),
+      field: 'directory\\.attribute',
+      needle: 'userParameters)(cn=*',
+    },
+    {
+      what: 'certkey name longer than 31 characters',
+      edit: (t) => t.replace(/certkey: otp-old/, 'certkey: otp-old-with-a-name-far-too-long-for-an-adc'),
+      field: 'certificates\\.old\\.certkey',
+      needle: 'far-too-long',
+    },
+    {
+      what: 'pageSize beyond the limit',
+      edit: (t) => t.replace(/attribute: userParameters/, 'attribute: userParameters\n  pageSize: 999999'),
+      field: 'directory\\.pageSize',
+      needle: 'pageSize: 999999',
+    },
     { what: 'YAML syntax error (bad indentation)', edit: (t) => t.replace('    username: nsroot', '      username: nsroot\n   bad: [1, 2'), field: '', needle: 'bad: [1, 2' },
     { what: 'a key given twice', edit: (t) => t.replace('    username: nsroot', '    username: nsroot\n    username: root'), field: '', needle: 'username: root' },
   ];
-  it.each(cases)('inventory: $what', async ({ what, edit, field, needle }) => {
-    const text = edit(invText());
-    expect(text).not.toBe(invText());
-    const file = writeInv('inventory-bad.yaml', text);
-    // The line is the offending one, or (YAML parse errors, found where the parser gives up) within two of it.
-    const r = await refused(`inventory: ${what}`, 'malformed inventory', ['run', playbook, '-i', file, '--yes'], 2, new RegExp(`inventory-bad\\.yaml:\\d+${field ? ` ${field}` : ''}`));
-    const line = Number(new RegExp(`inventory-bad\\.yaml:(\\d+)`).exec(r.stderr)![1]);
-    expect(Math.abs(line - lineOf(text, needle)), r.stderr).toBeLessThanOrEqual(field ? 0 : 2);
-  }, 60_000);
+  it.each(cases)(
+    'inventory: $what',
+    async ({ what, edit, field, needle }) => {
+      const text = edit(invText());
+      expect(text).not.toBe(invText());
+      const file = writeInv('inventory-bad.yaml', text);
+      // The line is the offending one, or (YAML parse errors, found where the parser gives up) within two of it.
+      const r = await refused(`inventory: ${what}`, 'malformed inventory', ['run', playbook, '-i', file, '--yes'], 2, new RegExp(`inventory-bad\\.yaml:\\d+${field ? ` ${field}` : ''}`));
+      const line = Number(new RegExp(`inventory-bad\\.yaml:(\\d+)`).exec(r.stderr)![1]);
+      expect(Math.abs(line - lineOf(text, needle)), r.stderr).toBeLessThanOrEqual(field ? 0 : 2);
+    },
+    60_000,
+  );
 
   const pbCases: { what: string; text: string; field: string; needle: string; sets?: string[] }[] = [
     { what: 'unknown step', text: 'name: x\nsteps:\n  - uses: preflight\n  - uses: frobnicate\n', field: 'steps\\[1\\]\\.uses', needle: 'frobnicate' },
@@ -84,12 +114,21 @@ describe('malformed inventories and playbooks: file, line, field', () => {
     { what: '--set concurrency=0', text: 'name: x\nsteps:\n  - uses: preflight\n', field: 'params\\.concurrency', needle: 'name: x', sets: ['concurrency=0'] },
     { what: 'a tab for indentation', text: 'name: x\nsteps:\n\t- uses: preflight\n', field: '', needle: '\t- uses' },
   ];
-  it.each(pbCases)('playbook: $what', async ({ what, text, field, sets }) => {
-    const file = join(lab.root, 'playbook-bad.yaml');
-    writeFileSync(file, text);
-    await refused(`playbook: ${what}`, 'malformed playbook', ['run', file, '-i', lab.inventory, '--yes', ...(sets ?? []).flatMap((s) => ['--set', s])], 2,
-      new RegExp(`playbook-bad\\.yaml(:\\d+)?${field ? ` ${field}` : ''}`));
-  }, 60_000);
+  it.each(pbCases)(
+    'playbook: $what',
+    async ({ what, text, field, sets }) => {
+      const file = join(lab.root, 'playbook-bad.yaml');
+      writeFileSync(file, text);
+      await refused(
+        `playbook: ${what}`,
+        'malformed playbook',
+        ['run', file, '-i', lab.inventory, '--yes', ...(sets ?? []).flatMap((s) => ['--set', s])],
+        2,
+        new RegExp(`playbook-bad\\.yaml(:\\d+)?${field ? ` ${field}` : ''}`),
+      );
+    },
+    60_000,
+  );
 });
 
 describe('certificates and passphrases', () => {
@@ -102,8 +141,27 @@ describe('certificates and passphrases', () => {
     const other = selfSignedCert({ cn: 'OTP encryption other' });
     writeFileSync(join(certDir(), 'other.pem'), other.certPem);
     writeFileSync(join(certDir(), 'other.key'), other.keyPem, { mode: 0o600 });
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=OTP encryption EC', '-days', '30',
-      '-keyout', join(certDir(), 'ec.key'), '-out', join(certDir(), 'ec.pem')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-subj',
+        '/CN=OTP encryption EC',
+        '-days',
+        '30',
+        '-keyout',
+        join(certDir(), 'ec.key'),
+        '-out',
+        join(certDir(), 'ec.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     execFileSync('openssl', ['pkey', '-in', lab.status.certs.new.key, '-aes256', '-passout', 'pass:the-right-passphrase', '-out', join(certDir(), 'new-encrypted.key')], { stdio: 'ignore' });
     writeFileSync(join(certDir(), 'wrong-pass'), 'not-the-passphrase\n', { mode: 0o600 });
     writeFileSync(join(certDir(), 'garbage.pem'), '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n');
@@ -114,22 +172,34 @@ describe('certificates and passphrases', () => {
   };
   const cases: { what: string; edit: () => (doc: Record<string, unknown>) => void; says: RegExp }[] = [
     { what: 'new key does not match the new certificate', edit: () => newCert({ key: lab.status.certs.old.key }), says: /match/i },
-    { what: 'old certificate is not the one bound on the appliances', edit: () => (doc) => {
-      const certs = doc['certificates'] as Record<string, Record<string, unknown>>;
-      certs['old'] = { ...certs['old'], cert: join(certDir(), 'other.pem'), key: join(certDir(), 'other.key') };
-    }, says: /does not hold certificates\.old/ },
+    {
+      what: 'old certificate is not the one bound on the appliances',
+      edit: () => (doc) => {
+        const certs = doc['certificates'] as Record<string, Record<string, unknown>>;
+        certs['old'] = { ...certs['old'], cert: join(certDir(), 'other.pem'), key: join(certDir(), 'other.key') };
+      },
+      says: /does not hold certificates\.old/,
+    },
     { what: 'old and new are the same certificate', edit: () => newCert({ cert: lab.status.certs.old.cert, key: lab.status.certs.old.key }), says: /same certificate/i },
-    { what: 'encrypted key, wrong passphrase', edit: () => newCert({ key: join(certDir(), 'new-encrypted.key'), passphrase: `\${file:${join(certDir(), 'wrong-pass')}}` }), says: /passphrase|decrypt/i },
+    {
+      what: 'encrypted key, wrong passphrase',
+      edit: () => newCert({ key: join(certDir(), 'new-encrypted.key'), passphrase: `\${file:${join(certDir(), 'wrong-pass')}}` }),
+      says: /passphrase|decrypt/i,
+    },
     { what: 'encrypted key, no passphrase given', edit: () => newCert({ key: join(certDir(), 'new-encrypted.key') }), says: /passphrase|encrypted/i },
     { what: 'expired new certificate', edit: () => newCert({ cert: join(certDir(), 'expired.pem'), key: join(certDir(), 'expired.key') }), says: /expired/i },
     { what: 'EC (non-RSA) new certificate', edit: () => newCert({ cert: join(certDir(), 'ec.pem'), key: join(certDir(), 'ec.key') }), says: /RSA/ },
     { what: 'garbage in a PEM envelope', edit: () => newCert({ cert: join(certDir(), 'garbage.pem') }), says: /certificate/i },
     { what: 'certificate file missing', edit: () => newCert({ cert: join(certDir(), 'nope.pem') }), says: /nope\.pem/ },
   ];
-  it.each(cases)('$what', async ({ what, edit, says }) => {
-    const inv = deriveInventory(lab, 'inventory-bad-cert.yaml', edit());
-    await refused(what, 'certificate', ['run', playbook, '-i', inv, '--yes'], 2, says);
-  }, 60_000);
+  it.each(cases)(
+    '$what',
+    async ({ what, edit, says }) => {
+      const inv = deriveInventory(lab, 'inventory-bad-cert.yaml', edit());
+      await refused(what, 'certificate', ['run', playbook, '-i', inv, '--yes'], 2, says);
+    },
+    60_000,
+  );
 });
 
 describe('LDAP filter injection through parameters', () => {
@@ -140,23 +210,48 @@ describe('LDAP filter injection through parameters', () => {
   };
   // Without its TOTP secret in the inventory the canary's device is read from the directory by
   // sAMAccountName: a pattern in the name must match itself only (escaped), never "canary".
-  it.each(['canar*', '*)(sAMAccountName=canary', 'canary)(|(objectClass=*'])('canary user %j matches nothing', async (user) => {
-    const inv = deriveInventory(lab, 'inventory-inject.yaml', (doc) => {
-      // The single `canary:` form, which inventories written before the pool still use.
-      const c = (doc['canaries'] as Record<string, unknown>[])[0];
-      delete doc['canaries'];
-      doc['canary'] = c;
-      c['user'] = user;
-      delete c['totpSecret'];
-    });
-    await refused(`canary user ${JSON.stringify(user)}`, 'filter injection', ['run', logonOnly(), '-i', inv, '--yes'], [1, 2], /0 entries match/);
-  }, 60_000);
+  it.each(['canar*', '*)(sAMAccountName=canary', 'canary)(|(objectClass=*'])(
+    'canary user %j matches nothing',
+    async (user) => {
+      const inv = deriveInventory(lab, 'inventory-inject.yaml', (doc) => {
+        // The single `canary:` form, which inventories written before the pool still use.
+        const c = (doc['canaries'] as Record<string, unknown>[])[0];
+        delete doc['canaries'];
+        doc['canary'] = c;
+        c['user'] = user;
+        delete c['totpSecret'];
+      });
+      await refused(`canary user ${JSON.stringify(user)}`, 'filter injection', ['run', logonOnly(), '-i', inv, '--yes'], [1, 2], /0 entries match/);
+    },
+    60_000,
+  );
 
   it('directory census --extra-attribute with a filter in it is refused', async () => {
     process.env['RELIABILITY_DIR_PW'] = readFileSync(lab.status.directory.passwordFile, 'utf8').trim();
-    await refused('directory census --extra-attribute "cn)(objectClass=*"', 'filter injection',
-      ['directory', 'census', '--url', lab.status.directory.url, '--bind-dn', lab.status.directory.bindDN, '--password-env', 'RELIABILITY_DIR_PW', '--base', lab.status.directory.baseDN,
-        '--cert', lab.status.certs.old.cert, '--key', lab.status.certs.old.key, '--extra-attribute', 'cn)(objectClass=*'], 2, /attribute/);
+    await refused(
+      'directory census --extra-attribute "cn)(objectClass=*"',
+      'filter injection',
+      [
+        'directory',
+        'census',
+        '--url',
+        lab.status.directory.url,
+        '--bind-dn',
+        lab.status.directory.bindDN,
+        '--password-env',
+        'RELIABILITY_DIR_PW',
+        '--base',
+        lab.status.directory.baseDN,
+        '--cert',
+        lab.status.certs.old.cert,
+        '--key',
+        lab.status.certs.old.key,
+        '--extra-attribute',
+        'cn)(objectClass=*',
+      ],
+      2,
+      /attribute/,
+    );
   }, 60_000);
 });
 
@@ -182,7 +277,10 @@ function inspectBytes(value: Buffer): Promise<CliResult> {
 
 describe('hostile attribute values', () => {
   it('huge, deeply nested, wrong base64 in the directory: counted unreadable, left byte for byte, the rest moves; rollback exact', async () => {
-    const none = lab.users().filter((u) => u.kind === 'none').slice(0, 4);
+    const none = lab
+      .users()
+      .filter((u) => u.kind === 'none')
+      .slice(0, 4);
     expect(none.length).toBe(4);
     const single = lab.users().find((u) => u.kind === 'single')!;
     const good = before.directory[single.dn.toLowerCase()][0];
@@ -215,7 +313,14 @@ describe('hostile attribute values', () => {
       expect(undone.code, undone.stderr).toBe(0);
       expect(await lab.snapshot()).toEqual(seeded);
       for (const h of hostile) {
-        figures.add({ case: `attribute value in the directory: ${h.what}`, kind: 'hostile value', outcome: 'census: unreadable; run: left byte for byte, the rest re-encrypted; rollback exact', exitCode: r.code, entriesChecked: Object.keys(after.directory).length * 2, lost: 0 });
+        figures.add({
+          case: `attribute value in the directory: ${h.what}`,
+          kind: 'hostile value',
+          outcome: 'census: unreadable; run: left byte for byte, the rest re-encrypted; rollback exact',
+          exitCode: r.code,
+          entriesChecked: Object.keys(after.directory).length * 2,
+          lost: 0,
+        });
       }
     } finally {
       // Put the directory back as it was for the cases after this one.
@@ -229,23 +334,34 @@ describe('hostile attribute values', () => {
 
   // The attribute's syntax (Directory String, as userParameters is a Unicode string in AD)
   // refuses these, so they cannot sit in the directory; a value handed to the CLI can hold them.
-  it.each([
-    { what: 'non-UTF-8 bytes', value: Buffer.from([0x7b, 0xff, 0xfe, 0x80, 0x22, 0xc3, 0x28, 0x7d]) },
-  ])('$what: the directory refuses them; otp inspect says the value is not readable', async ({ what, value }) => {
-    const client = await rootClient();
-    try {
-      const u = lab.users().find((x) => x.kind === 'none')!;
-      await expect(client.modify(u.dn, new Change({ operation: 'replace', modification: new Attribute({ type: lab.status.directory.attribute, values: [value] }) }))).rejects.toThrow(/invalid per syntax/);
-    } finally {
-      await client.unbind();
-    }
-    const r = await inspectBytes(value);
-    expect(r.code, r.stdout + r.stderr).toBe(2);
-    expect(r.stderr).toMatch(/adc-cutover: .*(not|invalid|unreadable|JSON|format)/i);
-    expect(r.stderr).not.toMatch(/internal error|at .*\.js:\d+/);
-    expect(await lab.snapshot()).toEqual(before);
-    figures.add({ case: `attribute value: ${what}`, kind: 'hostile value', outcome: `slapd refuses it (syntax); otp inspect: exit 2, ${r.stderr.trim().slice(13, 100)}`, exitCode: r.code, entriesChecked: Object.keys(before.directory).length, lost: 0 });
-  }, 60_000);
+  it.each([{ what: 'non-UTF-8 bytes', value: Buffer.from([0x7b, 0xff, 0xfe, 0x80, 0x22, 0xc3, 0x28, 0x7d]) }])(
+    '$what: the directory refuses them; otp inspect says the value is not readable',
+    async ({ what, value }) => {
+      const client = await rootClient();
+      try {
+        const u = lab.users().find((x) => x.kind === 'none')!;
+        await expect(client.modify(u.dn, new Change({ operation: 'replace', modification: new Attribute({ type: lab.status.directory.attribute, values: [value] }) }))).rejects.toThrow(
+          /invalid per syntax/,
+        );
+      } finally {
+        await client.unbind();
+      }
+      const r = await inspectBytes(value);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/adc-cutover: .*(not|invalid|unreadable|JSON|format)/i);
+      expect(r.stderr).not.toMatch(/internal error|at .*\.js:\d+/);
+      expect(await lab.snapshot()).toEqual(before);
+      figures.add({
+        case: `attribute value: ${what}`,
+        kind: 'hostile value',
+        outcome: `slapd refuses it (syntax); otp inspect: exit 2, ${r.stderr.trim().slice(13, 100)}`,
+        exitCode: r.code,
+        entriesChecked: Object.keys(before.directory).length,
+        lost: 0,
+      });
+    },
+    60_000,
+  );
 });
 
 describe('NITRO replies that are not JSON', () => {
@@ -258,7 +374,8 @@ describe('NITRO replies that are not JSON', () => {
       req.resume();
       req.on('end', () => {
         if (/\/login$/.test(req.url ?? '') && !breakLogin) {
-          res.writeHead(201, { 'content-type': 'application/json', 'set-cookie': 'NITRO_AUTH_TOKEN=fake-session; Path=/nitro/v1' })
+          res
+            .writeHead(201, { 'content-type': 'application/json', 'set-cookie': 'NITRO_AUTH_TOKEN=fake-session; Path=/nitro/v1' })
             .end(JSON.stringify({ errorcode: 0, message: 'Done', severity: 'NONE', sessionid: 'fake-session' }));
           return;
         }
@@ -278,27 +395,37 @@ describe('NITRO replies that are not JSON', () => {
     { what: 'JSON that is not an object, HTTP 200', send: (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('[1,2,3]') },
     { what: 'an empty body, HTTP 200', send: (res) => res.writeHead(200).end() },
   ];
-  it.each([...replies.map((r) => ({ ...r, login: false })), { ...replies[0], what: `${replies[0].what}, to the logon too`, login: true }])('$what: a clear error naming the appliance, nothing changed', async ({ what, send, login }) => {
-    reply = send;
-    breakLogin = login;
-    const port = (server.address() as AddressInfo).port;
-    const inv = deriveInventory(lab, 'inventory-not-json.yaml', (doc) => {
-      const a = (doc['appliances'] as Record<string, unknown>[])[0];
-      a['nitro'] = `http://127.0.0.1:${port}`;
-      a['tls'] = { insecure: true };
-      a['timeoutMs'] = 3000;
-    });
-    // Named: the appliance, and what was wrong with its reply (never "no such certkey").
-    await refused(`NITRO reply: ${what}`, 'not JSON', ['run', playbook, '-i', inv, '--yes'], 2,
-      login ? /adc1: .*login .*returned no NITRO_AUTH_TOKEN/ : /502/.test(what) ? /adc1: .*HTTP 502/ : /adc1: .*not NITRO JSON/);
-  }, 60_000);
+  it.each([...replies.map((r) => ({ ...r, login: false })), { ...replies[0], what: `${replies[0].what}, to the logon too`, login: true }])(
+    '$what: a clear error naming the appliance, nothing changed',
+    async ({ what, send, login }) => {
+      reply = send;
+      breakLogin = login;
+      const port = (server.address() as AddressInfo).port;
+      const inv = deriveInventory(lab, 'inventory-not-json.yaml', (doc) => {
+        const a = (doc['appliances'] as Record<string, unknown>[])[0];
+        a['nitro'] = `http://127.0.0.1:${port}`;
+        a['tls'] = { insecure: true };
+        a['timeoutMs'] = 3000;
+      });
+      // Named: the appliance, and what was wrong with its reply (never "no such certkey").
+      await refused(
+        `NITRO reply: ${what}`,
+        'not JSON',
+        ['run', playbook, '-i', inv, '--yes'],
+        2,
+        login ? /adc1: .*login .*returned no NITRO_AUTH_TOKEN/ : /502/.test(what) ? /adc1: .*HTTP 502/ : /adc1: .*not NITRO JSON/,
+      );
+    },
+    60_000,
+  );
 });
 
 describe('refused before any change: step options, logon proof, certkey names, directory search, state home', () => {
-  const noCanary = () => deriveInventory(lab, 'inventory-no-canary.yaml', (doc) => {
-    delete doc['canary'];
-    delete doc['canaries'];
-  });
+  const noCanary = () =>
+    deriveInventory(lab, 'inventory-no-canary.yaml', (doc) => {
+      delete doc['canary'];
+      delete doc['canaries'];
+    });
   const writePlaybook = (name: string, text: string) => {
     const f = join(lab.root, name);
     writeFileSync(f, text);
@@ -311,31 +438,74 @@ describe('refused before any change: step options, logon proof, certkey names, d
     expect(text).toContain('phase: Swap');
     const file = writePlaybook('cutover-typo.yaml', text);
     // --no-logon-check, so that the missing canary is not what stops it: the typo alone must.
-    const r = await refused('playbook: swap step with `phase: Swap` (--set mode=swap, no canary, --no-logon-check)', 'step option',
-      ['run', file, '-i', noCanary(), '--yes', '--set', 'mode=swap', '--no-logon-check'], 2,
-      /cutover-typo\.yaml:\d+ steps\[6\]\.with\.phase: expected overlap or swap, not "Swap"/);
+    const r = await refused(
+      'playbook: swap step with `phase: Swap` (--set mode=swap, no canary, --no-logon-check)',
+      'step option',
+      ['run', file, '-i', noCanary(), '--yes', '--set', 'mode=swap', '--no-logon-check'],
+      2,
+      /cutover-typo\.yaml:\d+ steps\[6\]\.with\.phase: expected overlap or swap, not "Swap"/,
+    );
     expect(Number(/cutover-typo\.yaml:(\d+)/.exec(r.stderr)![1])).toBe(lineOf(text, 'phase: Swap'));
   }, 60_000);
 
   const optionCases: { what: string; step: string; says: RegExp; needle: string }[] = [
-    { what: 'misspelt option name', step: '  - uses: bind-new-key\n    with:\n      phse: swap\n', says: /steps\[1\]\.with: bind-new-key has no option phse \(its options: phase\)/, needle: 'phse: swap' },
-    { what: 'option on a step that takes none', step: '  - uses: unbind-old-key\n    with: { phase: swap }\n', says: /steps\[1\]\.with: unbind-old-key has no option phase \(it takes no options\)/, needle: 'with: { phase: swap }' },
-    { what: 'unknown rekey job', step: '  - uses: rekey-directory\n    with: { job: encrypt }\n', says: /steps\[1\]\.with\.job: expected rekey or encrypt-legacy, not "encrypt"/, needle: 'job: encrypt' },
-    { what: "another step's option", step: '  - uses: import-certkey\n    with: { requireOldBound: false }\n', says: /steps\[1\]\.with: import-certkey has no option requireOldBound \(it takes no options\)/, needle: 'requireOldBound' },
-    { what: 'a string for a boolean', step: '  - uses: preflight\n    with: { requireOldBound: "no" }\n', says: /steps\[1\]\.with\.requireOldBound: Invalid input: expected boolean, received string/, needle: 'requireOldBound' },
-    { what: 'unknown logon-check phase', step: '  - uses: logon-check\n    with: { phase: after }\n', says: /steps\[1\]\.with\.phase: expected before or after-rekey or final, not "after"/, needle: 'phase: after' },
+    {
+      what: 'misspelt option name',
+      step: '  - uses: bind-new-key\n    with:\n      phse: swap\n',
+      says: /steps\[1\]\.with: bind-new-key has no option phse \(its options: phase\)/,
+      needle: 'phse: swap',
+    },
+    {
+      what: 'option on a step that takes none',
+      step: '  - uses: unbind-old-key\n    with: { phase: swap }\n',
+      says: /steps\[1\]\.with: unbind-old-key has no option phase \(it takes no options\)/,
+      needle: 'with: { phase: swap }',
+    },
+    {
+      what: 'unknown rekey job',
+      step: '  - uses: rekey-directory\n    with: { job: encrypt }\n',
+      says: /steps\[1\]\.with\.job: expected rekey or encrypt-legacy, not "encrypt"/,
+      needle: 'job: encrypt',
+    },
+    {
+      what: "another step's option",
+      step: '  - uses: import-certkey\n    with: { requireOldBound: false }\n',
+      says: /steps\[1\]\.with: import-certkey has no option requireOldBound \(it takes no options\)/,
+      needle: 'requireOldBound',
+    },
+    {
+      what: 'a string for a boolean',
+      step: '  - uses: preflight\n    with: { requireOldBound: "no" }\n',
+      says: /steps\[1\]\.with\.requireOldBound: Invalid input: expected boolean, received string/,
+      needle: 'requireOldBound',
+    },
+    {
+      what: 'unknown logon-check phase',
+      step: '  - uses: logon-check\n    with: { phase: after }\n',
+      says: /steps\[1\]\.with\.phase: expected before or after-rekey or final, not "after"/,
+      needle: 'phase: after',
+    },
   ];
-  it.each(optionCases)('step option: $what — exit 2 naming file, line and option', async ({ what, step, says, needle }) => {
-    const text = `name: x\nsteps:\n  - uses: preflight\n${step}`;
-    const file = writePlaybook('playbook-bad-option.yaml', text);
-    const r = await refused(`playbook: ${what}`, 'step option', ['run', file, '-i', lab.inventory, '--yes'], 2, new RegExp(`playbook-bad-option\\.yaml:\\d+ ${says.source}`));
-    expect(Number(/playbook-bad-option\.yaml:(\d+)/.exec(r.stderr)![1])).toBe(lineOf(text, needle));
-  }, 60_000);
+  it.each(optionCases)(
+    'step option: $what — exit 2 naming file, line and option',
+    async ({ what, step, says, needle }) => {
+      const text = `name: x\nsteps:\n  - uses: preflight\n${step}`;
+      const file = writePlaybook('playbook-bad-option.yaml', text);
+      const r = await refused(`playbook: ${what}`, 'step option', ['run', file, '-i', lab.inventory, '--yes'], 2, new RegExp(`playbook-bad-option\\.yaml:\\d+ ${says.source}`));
+      expect(Number(/playbook-bad-option\.yaml:(\d+)/.exec(r.stderr)![1])).toBe(lineOf(text, needle));
+    },
+    60_000,
+  );
 
   it('bindings change and the inventory has no canary: run refused unless --no-logon-check; the plan says what is not proven; a dry run goes on', async () => {
     const inv = noCanary();
-    await refused('run of the cutover, inventory without a canary', 'no logon proof', ['run', CUTOVER, '-i', inv, '--yes'], 2,
-      /no logon is proven: the inventory .*inventory-no-canary\.yaml has no canary user.*bind-new-key, unbind-old-key, bind-new-key#2 change the userDataEncryptionKey bindings\. Nothing was changed: .*--no-logon-check/);
+    await refused(
+      'run of the cutover, inventory without a canary',
+      'no logon proof',
+      ['run', CUTOVER, '-i', inv, '--yes'],
+      2,
+      /no logon is proven: the inventory .*inventory-no-canary\.yaml has no canary user.*bind-new-key, unbind-old-key, bind-new-key#2 change the userDataEncryptionKey bindings\. Nothing was changed: .*--no-logon-check/,
+    );
     const plan = await lab.cli(['plan', CUTOVER, '-i', inv, '--json']);
     expect(plan.code, plan.stderr).toBe(0);
     const warnings = (JSON.parse(plan.stdout) as { warnings: string[] }).warnings;
@@ -354,7 +524,9 @@ describe('refused before any change: step options, logon proof, certkey names, d
     const inv = noCanary();
     const home = join(lab.root, 'home');
     const child = spawn(process.execPath, [CLI, 'run', CUTOVER, '-i', inv, '--yes', '--json', '--no-logon-check', '--set', 'rate=6'], {
-      cwd: lab.root, env: { ...process.env, CI: 'true', ADC_CUTOVER_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: lab.root,
+      env: { ...process.env, CI: 'true', ADC_CUTOVER_HOME: home },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -381,8 +553,13 @@ describe('refused before any change: step options, logon proof, certkey names, d
   }, 90_000);
 
   it('--set newCertkey naming a certkey that holds another certificate: preflight refuses, naming appliance and certkey', async () => {
-    const r = await refused('--set newCertkey=otp-old (the old certificate\'s certkey)', 'certkey name', ['run', playbook, '-i', lab.inventory, '--yes', '--set', 'newCertkey=otp-old'], 2,
-      /adc1: certkey otp-old \(newCertkey, from --set or the playbook params\) already exists here and holds another certificate than certificates\.new \(CN=OTP encryption/);
+    const r = await refused(
+      "--set newCertkey=otp-old (the old certificate's certkey)",
+      'certkey name',
+      ['run', playbook, '-i', lab.inventory, '--yes', '--set', 'newCertkey=otp-old'],
+      2,
+      /adc1: certkey otp-old \(newCertkey, from --set or the playbook params\) already exists here and holds another certificate than certificates\.new \(CN=OTP encryption/,
+    );
     expect(r.stderr).toMatch(/adc2: certkey otp-old/);
   }, 60_000);
 
@@ -393,9 +570,11 @@ describe('refused before any change: step options, logon proof, certkey names, d
     expect(loaded.appliances['adc1'].certkeys.some((c) => c.startsWith('otp-2027:'))).toBe(true);
     const again = await lab.cli(['run', importOnly(), '-i', lab.inventory, '--yes', '--json', '--set', 'newCertkey=otp-2027'], { timeoutMs: 60_000 });
     expect(again.code, again.stderr).toBe(0);
-    expect(jsonEvents(again.stdout).filter((e) => e.type === 'target' && e['step'] === 'import-certkey').map((e) => e['message'])).toEqual([
-      'the new certificate is already loaded as certkey otp-2027; adopted', 'the new certificate is already loaded as certkey otp-2027; adopted',
-    ]);
+    expect(
+      jsonEvents(again.stdout)
+        .filter((e) => e.type === 'target' && e['step'] === 'import-certkey')
+        .map((e) => e['message']),
+    ).toEqual(['the new certificate is already loaded as certkey otp-2027; adopted', 'the new certificate is already loaded as certkey otp-2027; adopted']);
     expect(await lab.snapshot()).toEqual(loaded);
     const runId = String(jsonEvents(first.stdout).find((e) => e.type === 'run')?.['runId']);
     const undone = await lab.cli(['rollback', runId, '--yes'], { timeoutMs: 60_000 });
@@ -405,24 +584,64 @@ describe('refused before any change: step options, logon proof, certkey names, d
 
   const dirCases: { what: string; edit: (d: Record<string, unknown>) => void; says: RegExp; needle: string }[] = [
     { what: 'filter that does not parse', edit: (d) => (d['filter'] = '(objectClass=user'), says: /directory\.filter: "\(objectClass=user" is not a valid LDAP filter/, needle: 'filter:' },
-    { what: 'base that does not exist (noSuchObject)', edit: (d) => (d['base'] = 'ou=Nobody,dc=lab,dc=example'), says: /directory\.base: search base "ou=Nobody,dc=lab,dc=example": no such entry in the directory \(LDAP 32 noSuchObject\)/, needle: 'base:' },
-    { what: 'base that is not a DN (invalidDNSyntax)', edit: (d) => (d['base'] = 'ou=Users,,dc=lab=x'), says: /directory\.base: search base "ou=Users,,dc=lab=x": not a valid DN \(LDAP 34 invalidDNSyntax\)/, needle: 'base:' },
+    {
+      what: 'base that does not exist (noSuchObject)',
+      edit: (d) => (d['base'] = 'ou=Nobody,dc=lab,dc=example'),
+      says: /directory\.base: search base "ou=Nobody,dc=lab,dc=example": no such entry in the directory \(LDAP 32 noSuchObject\)/,
+      needle: 'base:',
+    },
+    {
+      what: 'base that is not a DN (invalidDNSyntax)',
+      edit: (d) => (d['base'] = 'ou=Users,,dc=lab=x'),
+      says: /directory\.base: search base "ou=Users,,dc=lab=x": not a valid DN \(LDAP 34 invalidDNSyntax\)/,
+      needle: 'base:',
+    },
   ];
-  it.each(dirCases)('directory $what: exit 2 naming file, line, field and value', async ({ what, edit, says, needle }) => {
-    const inv = deriveInventory(lab, 'inventory-bad-search.yaml', (doc) => edit(doc['directory'] as Record<string, unknown>));
-    const r = await refused(`inventory: directory ${what}`, 'directory search', ['run', playbook, '-i', inv, '--yes'], 2, new RegExp(`inventory-bad-search\\.yaml:\\d+ ${says.source}`));
-    expect(Number(/inventory-bad-search\.yaml:(\d+)/.exec(r.stderr)![1])).toBe(lineOf(readFileSync(inv, 'utf8'), needle));
-  }, 60_000);
+  it.each(dirCases)(
+    'directory $what: exit 2 naming file, line, field and value',
+    async ({ what, edit, says, needle }) => {
+      const inv = deriveInventory(lab, 'inventory-bad-search.yaml', (doc) => edit(doc['directory'] as Record<string, unknown>));
+      const r = await refused(`inventory: directory ${what}`, 'directory search', ['run', playbook, '-i', inv, '--yes'], 2, new RegExp(`inventory-bad-search\\.yaml:\\d+ ${says.source}`));
+      expect(Number(/inventory-bad-search\.yaml:(\d+)/.exec(r.stderr)![1])).toBe(lineOf(readFileSync(inv, 'utf8'), needle));
+    },
+    60_000,
+  );
 
   it.each([
     { what: '--base that does not exist', args: () => ['--base', 'ou=Nobody,dc=lab,dc=example'], says: /search base "ou=Nobody,dc=lab,dc=example": no such entry/ },
-    { what: '--filter that does not parse', args: () => ['--base', lab.status.directory.baseDN, '--filter', '(&(objectClass=user)'], says: /LDAP filter "\(&\(objectClass=user\)": not a valid LDAP filter/ },
-  ])('directory census $what: exit 2 naming the value', async ({ what, args, says }) => {
-    process.env['RELIABILITY_DIR_PW'] = readFileSync(lab.status.directory.passwordFile, 'utf8').trim();
-    await refused(`directory census ${what}`, 'directory search',
-      ['directory', 'census', '--url', lab.status.directory.url, '--bind-dn', lab.status.directory.bindDN, '--password-env', 'RELIABILITY_DIR_PW',
-        '--cert', lab.status.certs.old.cert, '--key', lab.status.certs.old.key, ...args()], 2, says);
-  }, 60_000);
+    {
+      what: '--filter that does not parse',
+      args: () => ['--base', lab.status.directory.baseDN, '--filter', '(&(objectClass=user)'],
+      says: /LDAP filter "\(&\(objectClass=user\)": not a valid LDAP filter/,
+    },
+  ])(
+    'directory census $what: exit 2 naming the value',
+    async ({ what, args, says }) => {
+      process.env['RELIABILITY_DIR_PW'] = readFileSync(lab.status.directory.passwordFile, 'utf8').trim();
+      await refused(
+        `directory census ${what}`,
+        'directory search',
+        [
+          'directory',
+          'census',
+          '--url',
+          lab.status.directory.url,
+          '--bind-dn',
+          lab.status.directory.bindDN,
+          '--password-env',
+          'RELIABILITY_DIR_PW',
+          '--cert',
+          lab.status.certs.old.cert,
+          '--key',
+          lab.status.certs.old.key,
+          ...args(),
+        ],
+        2,
+        says,
+      );
+    },
+    60_000,
+  );
 
   describe('a state home that cannot be written', () => {
     const mounts: string[] = [];
@@ -440,13 +659,25 @@ describe('refused before any change: step options, logon proof, certkey names, d
     it('read-only state home, and a read-only runs/ under a writable one: exit 2 naming the path, no stack trace', async () => {
       const home = join(lab.root, 'ro-home');
       tmpfs(home, true);
-      await refused('ADC_CUTOVER_HOME on a read-only file system', 'state home', ['run', playbook, '-i', lab.inventory, '--yes'], 2,
-        new RegExp(`cannot write the run directory ${home}/runs/\\S+ \\(read-only or missing; \\w+\\): the state home ${home} must be writable.*nothing was changed`), home);
+      await refused(
+        'ADC_CUTOVER_HOME on a read-only file system',
+        'state home',
+        ['run', playbook, '-i', lab.inventory, '--yes'],
+        2,
+        new RegExp(`cannot write the run directory ${home}/runs/\\S+ \\(read-only or missing; \\w+\\): the state home ${home} must be writable.*nothing was changed`),
+        home,
+      );
       const home2 = join(lab.root, 'rw-home');
       tmpfs(home2, false);
       tmpfs(join(home2, 'runs'), true);
-      await refused('runs/ on a read-only file system', 'state home', ['run', playbook, '-i', lab.inventory, '--yes'], 2,
-        new RegExp(`cannot write the run directory ${home2}/runs/\\S+ .*nothing was changed`), home2);
+      await refused(
+        'runs/ on a read-only file system',
+        'state home',
+        ['run', playbook, '-i', lab.inventory, '--yes'],
+        2,
+        new RegExp(`cannot write the run directory ${home2}/runs/\\S+ .*nothing was changed`),
+        home2,
+      );
     }, 60_000);
 
     it('rollback of a run whose state home became read-only: exit 2, nothing changed; writable again, the rollback completes', async () => {
@@ -468,7 +699,15 @@ describe('refused before any change: step options, logon proof, certkey names, d
       const undone = await cli(['rollback', runId, '--yes']);
       expect(undone.code, undone.stderr).toBe(0);
       expect(await lab.snapshot()).toEqual(before);
-      figures.add({ case: 'rollback with the state home read-only', kind: 'state home', outcome: 'exit 2 naming the run directory, nothing changed; writable again, rolled back', exitCode: refusedRollback.code, entriesChecked: Object.keys(before.directory).length * 2, lost: 0, appliancesChecked: applianceCount(before) * 2 });
+      figures.add({
+        case: 'rollback with the state home read-only',
+        kind: 'state home',
+        outcome: 'exit 2 naming the run directory, nothing changed; writable again, rolled back',
+        exitCode: refusedRollback.code,
+        entriesChecked: Object.keys(before.directory).length * 2,
+        lost: 0,
+        appliancesChecked: applianceCount(before) * 2,
+      });
     }, 90_000);
   });
 });

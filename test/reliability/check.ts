@@ -38,7 +38,9 @@ export async function labKeyring(lab: E2eLab): Promise<Keyring> {
 }
 
 function secretsOf(value: string, keyring: Keyring): string {
-  const devices = readSecrets(value, keyring).devices.map((d) => `${d.name}=${d.secret}`).sort();
+  const devices = readSecrets(value, keyring)
+    .devices.map((d) => `${d.name}=${d.secret}`)
+    .sort();
   return devices.join(',');
 }
 
@@ -112,23 +114,26 @@ export function deriveInventory(lab: E2eLab, name: string, edit: (doc: Record<st
 /** `swapPhase`: also the swap-phase bind after the unbind, as the shipped playbook has it. */
 export function cutoverWithoutLogonChecks(dir: string, extra: string[] = [], swapPhase = false): string {
   const file = join(dir, swapPhase ? 'cutover-no-logon-swap.yaml' : 'cutover-no-logon.yaml');
-  writeFileSync(file, [
-    'name: otp-cert-cutover-reliability',
-    'description: the shipped cutover without its logon checks (tests of writes, journal and rollback)',
-    'params:',
-    '  mode: overlap',
-    ...extra.map((l) => `  ${l}`),
-    'steps:',
-    '  - uses: preflight',
-    '  - uses: import-certkey',
-    '  - uses: bind-new-key',
-    '    with: { phase: overlap }',
-    '  - uses: rekey-directory',
-    '  - uses: unbind-old-key',
-    ...(swapPhase ? ['  - uses: bind-new-key', '    with: { phase: swap }'] : []),
-    '  - uses: save-config',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    file,
+    [
+      'name: otp-cert-cutover-reliability',
+      'description: the shipped cutover without its logon checks (tests of writes, journal and rollback)',
+      'params:',
+      '  mode: overlap',
+      ...extra.map((l) => `  ${l}`),
+      'steps:',
+      '  - uses: preflight',
+      '  - uses: import-certkey',
+      '  - uses: bind-new-key',
+      '    with: { phase: overlap }',
+      '  - uses: rekey-directory',
+      '  - uses: unbind-old-key',
+      ...(swapPhase ? ['  - uses: bind-new-key', '    with: { phase: swap }'] : []),
+      '  - uses: save-config',
+      '',
+    ].join('\n'),
+  );
   return file;
 }
 
@@ -138,7 +143,10 @@ export interface JsonEvent {
 }
 
 export function jsonEvents(stdout: string): JsonEvent[] {
-  const lines = stdout.trim().split('\n').filter((l) => l.startsWith('{'));
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'));
   // A process killed mid-line leaves its last line torn: that one alone may not parse.
   return lines.flatMap((l, i) => {
     try {

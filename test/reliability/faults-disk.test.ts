@@ -21,8 +21,11 @@ let keyring: Keyring;
 let playbook: string;
 let home: string;
 let mounted = false;
-const figures = new FigureLog('faults-disk', 'Faults: the disk is full',
-  `ADC_CUTOVER_HOME on a ${TMPFS_SIZE / 1024} KiB tmpfs, filled to leave a chosen amount of room, on the lab with 400 users and 2 appliances; the cutover without its logon checks.`);
+const figures = new FigureLog(
+  'faults-disk',
+  'Faults: the disk is full',
+  `ADC_CUTOVER_HOME on a ${TMPFS_SIZE / 1024} KiB tmpfs, filled to leave a chosen amount of room, on the lab with 400 users and 2 appliances; the cutover without its logon checks.`,
+);
 
 beforeAll(async () => {
   lab = await startE2eLab({ users: 400, appliances: 2 });
@@ -87,40 +90,55 @@ describe('disk full', () => {
     expect(r.stderr).toMatch(/ENOSPC|no space/i);
     expect(r.code, r.stderr).toBe(2);
     figures.add({
-      case: 'no room at all under the run directory', kind: 'disk full (journal)', outcome: 'refused before any change, ENOSPC named',
-      exitCode: r.code, entriesChecked: Object.keys(after.directory).length, lost: 0, appliancesChecked: applianceCount(after),
+      case: 'no room at all under the run directory',
+      kind: 'disk full (journal)',
+      outcome: 'refused before any change, ENOSPC named',
+      exitCode: r.code,
+      entriesChecked: Object.keys(after.directory).length,
+      lost: 0,
+      appliancesChecked: applianceCount(after),
     });
   }, 60_000);
 
-  it.each([12, 40, 72])('room for the journal up to the re-encryption + %i KiB, not for the whole backup: nothing half-written; after freeing space, rollback restores', async (spare) => {
-    const known = new Set(runIds());
-    const room = journalBeforeRekey + spare * 1024;
-    fillLeaving(room);
-    const r = await cli(['run', playbook, '-i', lab.inventory, '--yes', '--json']);
-    const runId = runIds().find((d) => !known.has(d));
-    expect(runId, r.stderr).toBeDefined();
-    const progress = jsonEvents(r.stdout).filter((e) => e.type === 'progress' && e['step'] === 'rekey-directory').at(-1);
-    const mid = await lab.snapshot();
-    const midValues = compareValues(before.directory, mid.directory, keyring);
-    expect(midValues.bad).toEqual([]);
-    // The truthful exit: 1 only if the rollback really completed, else 3 (a person must act).
-    const restored = JSON.stringify(mid) === JSON.stringify(before);
-    // Exit 1 only if the rollback really completed; 3 when it may not have, saying how to finish.
-    if (restored) expect([1, 3], r.stderr + r.stdout.slice(-2000)).toContain(r.code);
-    else expect(r.code, r.stderr + r.stdout.slice(-2000)).toBe(3);
-    if (r.code === 3) expect(r.stderr).toContain(`adc-cutover rollback ${runId!}`);
-    expect(r.stderr + r.stdout).toMatch(/ENOSPC|no space/i);
+  it.each([12, 40, 72])(
+    'room for the journal up to the re-encryption + %i KiB, not for the whole backup: nothing half-written; after freeing space, rollback restores',
+    async (spare) => {
+      const known = new Set(runIds());
+      const room = journalBeforeRekey + spare * 1024;
+      fillLeaving(room);
+      const r = await cli(['run', playbook, '-i', lab.inventory, '--yes', '--json']);
+      const runId = runIds().find((d) => !known.has(d));
+      expect(runId, r.stderr).toBeDefined();
+      const progress = jsonEvents(r.stdout)
+        .filter((e) => e.type === 'progress' && e['step'] === 'rekey-directory')
+        .at(-1);
+      const mid = await lab.snapshot();
+      const midValues = compareValues(before.directory, mid.directory, keyring);
+      expect(midValues.bad).toEqual([]);
+      // The truthful exit: 1 only if the rollback really completed, else 3 (a person must act).
+      const restored = JSON.stringify(mid) === JSON.stringify(before);
+      // Exit 1 only if the rollback really completed; 3 when it may not have, saying how to finish.
+      if (restored) expect([1, 3], r.stderr + r.stdout.slice(-2000)).toContain(r.code);
+      else expect(r.code, r.stderr + r.stdout.slice(-2000)).toBe(3);
+      if (r.code === 3) expect(r.stderr).toContain(`adc-cutover rollback ${runId!}`);
+      expect(r.stderr + r.stdout).toMatch(/ENOSPC|no space/i);
 
-    rmSync(filler());
-    const undone = await cli(['rollback', runId!, '--yes', '--json']);
-    expect(undone.code, undone.stderr + undone.stdout.slice(-2000)).toBe(0);
-    const { after, v } = await expectAsBefore(lab, before, keyring);
-    figures.add({
-      case: `${Math.round(room / 1024)} KiB of room (journal to the re-encryption + ${spare} KiB): the backup fills the disk`, kind: 'disk full (backup)',
-      outcome: `exit ${r.code} (${restored ? 'rolled back' : 'rollback incomplete, the command to finish it named'}), directory before the stop: ${String(progress?.['detail'] ?? 'not reached')}; none half-written; after freeing space rollback exit 0, everything as before`,
-      exitCode: r.code, entriesChecked: midValues.checked + v.checked, lost: midValues.bad.length + v.bad.length, appliancesChecked: applianceCount(after),
-    });
-  }, 60_000);
+      rmSync(filler());
+      const undone = await cli(['rollback', runId!, '--yes', '--json']);
+      expect(undone.code, undone.stderr + undone.stdout.slice(-2000)).toBe(0);
+      const { after, v } = await expectAsBefore(lab, before, keyring);
+      figures.add({
+        case: `${Math.round(room / 1024)} KiB of room (journal to the re-encryption + ${spare} KiB): the backup fills the disk`,
+        kind: 'disk full (backup)',
+        outcome: `exit ${r.code} (${restored ? 'rolled back' : 'rollback incomplete, the command to finish it named'}), directory before the stop: ${String(progress?.['detail'] ?? 'not reached')}; none half-written; after freeing space rollback exit 0, everything as before`,
+        exitCode: r.code,
+        entriesChecked: midValues.checked + v.checked,
+        lost: midValues.bad.length + v.bad.length,
+        appliancesChecked: applianceCount(after),
+      });
+    },
+    60_000,
+  );
   it('the disk fills up at the report write, after the run ended: the outcome stands (exit 0), one warning names the file and errno, the journal has the run-end', async () => {
     // Room for everything the run writes before its reports (the journal, the backup, the lock)
     // and a little over (runs differ by a few bytes), but not for report.json.
@@ -140,7 +158,9 @@ describe('disk full', () => {
     expect(warnings, r.stderr).toHaveLength(1);
     expect(warnings[0]).toMatch(new RegExp(`${join(home, 'runs', runId!, 'report.json').replace(/[.]/g, '\\.')} \\(ENOSPC: no space left on device\\)`));
     expect(warnings[0]).toMatch(/The run's outcome stands \(succeeded, exit 0\)/);
-    const journal = readFileSync(join(home, 'runs', runId!, 'events.jsonl'), 'utf8').trim().split('\n');
+    const journal = readFileSync(join(home, 'runs', runId!, 'events.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
     expect(JSON.parse(journal.at(-1)!)).toMatchObject({ type: 'run-end', status: 'succeeded', exitCode: 0 });
     // No torn report left behind: `show` rebuilds it from the journal.
     expect(existsSync(join(home, 'runs', runId!, 'report.json'))).toBe(false);
@@ -156,8 +176,13 @@ describe('disk full', () => {
     expect(undone.code, undone.stderr + undone.stdout.slice(-2000)).toBe(0);
     const { after, v } = await expectAsBefore(lab, before, keyring);
     figures.add({
-      case: 'room for the run but not for report.json', kind: 'disk full (report)', outcome: 'run succeeded, exit 0; one warning named the file and ENOSPC; journal complete, show rebuilds the report; rollback exit 0, everything as before',
-      exitCode: r.code, entriesChecked: moved.checked + v.checked, lost: moved.bad.length + v.bad.length, appliancesChecked: applianceCount(after),
+      case: 'room for the run but not for report.json',
+      kind: 'disk full (report)',
+      outcome: 'run succeeded, exit 0; one warning named the file and ENOSPC; journal complete, show rebuilds the report; rollback exit 0, everything as before',
+      exitCode: r.code,
+      entriesChecked: moved.checked + v.checked,
+      lost: moved.bad.length + v.bad.length,
+      appliancesChecked: applianceCount(after),
     });
   }, 60_000);
 });

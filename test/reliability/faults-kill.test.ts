@@ -28,8 +28,11 @@ let keyring: Keyring;
 let playbook: string;
 let totalEvents = 0;
 let restartedSlapd: number | undefined;
-const figures = new FigureLog('faults-kill', 'Faults: the process killed, slapd killed',
-  `SIGKILL of the CLI at ${POINTS} points drawn from a seeded generator (seed ${SEED}) among the events of a run (the cutover without its logon checks, rate-limited so points land inside the re-encryption too), on the lab with 120 users and 2 appliances; each journal is then resumed and rolled back, or rolled back directly. Then slapd stopped in the middle of the re-encryption.`);
+const figures = new FigureLog(
+  'faults-kill',
+  'Faults: the process killed, slapd killed',
+  `SIGKILL of the CLI at ${POINTS} points drawn from a seeded generator (seed ${SEED}) among the events of a run (the cutover without its logon checks, rate-limited so points land inside the re-encryption too), on the lab with 120 users and 2 appliances; each journal is then resumed and rolled back, or rolled back directly. Then slapd stopped in the middle of the re-encryption.`,
+);
 
 beforeAll(async () => {
   lab = await startE2eLab({ users: 120, appliances: 2 });
@@ -49,7 +52,9 @@ const home = () => join(lab.root, 'home');
 async function runUntil(killAt: number | undefined): Promise<{ runId: string; code: number | null; events: number; lastEvent: string }> {
   const known = new Set(existsSync(join(home(), 'runs')) ? readdirSync(join(home(), 'runs')) : []);
   const child = spawn(process.execPath, [CLI, 'run', playbook, '-i', lab.inventory, '--yes', '--json'], {
-    cwd: lab.root, env: { ...process.env, CI: 'true', ADC_CUTOVER_HOME: home() }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: lab.root,
+    env: { ...process.env, CI: 'true', ADC_CUTOVER_HOME: home() },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   let lines = 0;
@@ -71,11 +76,17 @@ async function runUntil(killAt: number | undefined): Promise<{ runId: string; co
 
 /** Changes whose write request had been sent, with no `done`, in a step that never ended. */
 function inFlight(journal: string): string[] {
-  const recs = journal.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const recs = journal
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   const open = new Map<number, { step: string; label: string; sent: boolean }>();
   for (const r of recs) {
     if (r['type'] === 'intent') open.set(Number(r['id']), { step: String(r['step']), label: `${String(r['action'])} on ${String(r['target'])}`, sent: false });
-    if (r['type'] === 'write-sent') { const o = open.get(Number(r['id'])); if (o) o.sent = true; }
+    if (r['type'] === 'write-sent') {
+      const o = open.get(Number(r['id']));
+      if (o) o.sent = true;
+    }
     if (r['type'] === 'done') open.delete(Number(r['id']));
     if (r['type'] === 'step-end') for (const [id, o] of open) if (o.step === r['step']) open.delete(id);
   }
@@ -95,46 +106,55 @@ describe('SIGKILL at seeded random points, then resume or rollback from the jour
 
   const rand = prng(SEED);
   const points = Array.from({ length: POINTS }, (_, i) => ({ i, frac: rand(), then: i % 2 === 0 ? 'resume, then rollback' : 'rollback' }));
-  it.each(points)('point $i: killed, then $then', async ({ frac, then }) => {
-    // Never the last event: after run-end there is nothing left to interrupt.
-    const killAt = 2 + Math.floor(frac * (totalEvents - 3));
-    const r = await runUntil(killAt);
-    expect(r.code, `exited before event ${killAt} of ${totalEvents}`).toBeNull();
-    const journal = readFileSync(join(home(), 'runs', r.runId, 'events.jsonl'), 'utf8');
-    expect(journal).not.toContain('"type":"run-end"');
+  it.each(points)(
+    'point $i: killed, then $then',
+    async ({ frac, then }) => {
+      // Never the last event: after run-end there is nothing left to interrupt.
+      const killAt = 2 + Math.floor(frac * (totalEvents - 3));
+      const r = await runUntil(killAt);
+      expect(r.code, `exited before event ${killAt} of ${totalEvents}`).toBeNull();
+      const journal = readFileSync(join(home(), 'runs', r.runId, 'events.jsonl'), 'utf8');
+      expect(journal).not.toContain('"type":"run-end"');
 
-    // Right after the kill: nothing half-written.
-    const mid = compareValues(before.directory, (await lab.snapshot()).directory, keyring);
-    expect(mid.bad).toEqual([]);
-    const shown = JSON.parse((await lab.cli(['show', r.runId, '--json'])).stdout) as { status: string };
-    expect(shown.status).toMatch(/running|interrupted/);
+      // Right after the kill: nothing half-written.
+      const mid = compareValues(before.directory, (await lab.snapshot()).directory, keyring);
+      expect(mid.bad).toEqual([]);
+      const shown = JSON.parse((await lab.cli(['show', r.runId, '--json'])).stdout) as { status: string };
+      expect(shown.status).toMatch(/running|interrupted/);
 
-    let checked = mid.checked;
-    if (then.startsWith('resume')) {
-      const resumed = await lab.cli(['resume', r.runId, '--yes', '--json'], { timeoutMs: 60_000 });
-      expect(resumed.code, resumed.stderr + resumed.stdout.slice(-1500)).toBe(0);
-      const done = await lab.snapshot();
-      const moved = compareValues(before.directory, done.directory, keyring);
-      expect(moved.bad).toEqual([]);
-      // Resumed to the end: every value under the old key moved, and only the new key is bound.
-      expect(moved.reencrypted).toBe(lab.users().filter((u) => u.kind === 'single' || u.kind === 'multi').length + lab.status.canaries.length);
-      for (const a of Object.values(done.appliances)) expect(a.bindings).toEqual([expect.stringMatching(/^otp-enc-/)]);
-      checked += moved.checked;
-    }
-    const undone = await lab.cli(['rollback', r.runId, '--yes', '--json'], { timeoutMs: 60_000 });
-    expect(undone.code, undone.stderr + undone.stdout.slice(-1500)).toBe(0);
-    if (then === 'rollback') {
-      // A write request that had left when the process died may still land: its undo waits for
-      // it (the lab's timeout + settle window), and only then.
-      const waited = /was under way when the run stopped: waiting/.test(undone.stdout);
-      expect(waited, `in flight at the kill: ${inFlight(journal).join(', ') || 'none'}`).toBe(inFlight(journal).length > 0);
-    }
-    const { after, v } = await expectAsBefore(lab, before, keyring);
-    figures.add({
-      case: `SIGKILL after event ${killAt}/${totalEvents} (${r.lastEvent})`, kind: 'SIGKILL', outcome: `${then}: exit 0, everything as before`,
-      exitCode: undone.code, entriesChecked: checked + v.checked, lost: v.bad.length, appliancesChecked: applianceCount(after),
-    });
-  }, 60_000);
+      let checked = mid.checked;
+      if (then.startsWith('resume')) {
+        const resumed = await lab.cli(['resume', r.runId, '--yes', '--json'], { timeoutMs: 60_000 });
+        expect(resumed.code, resumed.stderr + resumed.stdout.slice(-1500)).toBe(0);
+        const done = await lab.snapshot();
+        const moved = compareValues(before.directory, done.directory, keyring);
+        expect(moved.bad).toEqual([]);
+        // Resumed to the end: every value under the old key moved, and only the new key is bound.
+        expect(moved.reencrypted).toBe(lab.users().filter((u) => u.kind === 'single' || u.kind === 'multi').length + lab.status.canaries.length);
+        for (const a of Object.values(done.appliances)) expect(a.bindings).toEqual([expect.stringMatching(/^otp-enc-/)]);
+        checked += moved.checked;
+      }
+      const undone = await lab.cli(['rollback', r.runId, '--yes', '--json'], { timeoutMs: 60_000 });
+      expect(undone.code, undone.stderr + undone.stdout.slice(-1500)).toBe(0);
+      if (then === 'rollback') {
+        // A write request that had left when the process died may still land: its undo waits for
+        // it (the lab's timeout + settle window), and only then.
+        const waited = /was under way when the run stopped: waiting/.test(undone.stdout);
+        expect(waited, `in flight at the kill: ${inFlight(journal).join(', ') || 'none'}`).toBe(inFlight(journal).length > 0);
+      }
+      const { after, v } = await expectAsBefore(lab, before, keyring);
+      figures.add({
+        case: `SIGKILL after event ${killAt}/${totalEvents} (${r.lastEvent})`,
+        kind: 'SIGKILL',
+        outcome: `${then}: exit 0, everything as before`,
+        exitCode: undone.code,
+        entriesChecked: checked + v.checked,
+        lost: v.bad.length,
+        appliancesChecked: applianceCount(after),
+      });
+    },
+    60_000,
+  );
 });
 
 /** The same slapd.conf and database on the same ports: what an operator's restart does. */
@@ -142,7 +162,8 @@ async function restartSlapd(): Promise<void> {
   const dir = join(lab.labDir, 'slapd');
   const logFd = openSync(join(dir, 'slapd-restart.log'), 'w', 0o600);
   const child = spawn(SLAPD_PATH, ['-f', join(dir, 'slapd.conf'), '-h', `${lab.state.slapd.url}/ ${lab.state.slapd.ldapsUrl}/`, '-d', 'none'], {
-    detached: true, stdio: ['ignore', logFd, logFd],
+    detached: true,
+    stdio: ['ignore', logFd, logFd],
   });
   closeSync(logFd);
   child.unref();
@@ -155,7 +176,9 @@ describe('slapd dies in the middle of the re-encryption', () => {
   it('the run stops, cannot restore (exit 3, says what to do), nothing half-written; after a restart, rollback restores everything', async () => {
     const known = new Set(readdirSync(join(home(), 'runs')));
     const child = spawn(process.execPath, [CLI, 'run', playbook, '-i', lab.inventory, '--yes', '--json'], {
-      cwd: lab.root, env: { ...process.env, CI: 'true', ADC_CUTOVER_HOME: home() }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: lab.root,
+      env: { ...process.env, CI: 'true', ADC_CUTOVER_HOME: home() },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
     let err = '';
@@ -186,9 +209,13 @@ describe('slapd dies in the middle of the re-encryption', () => {
     expect(undone.code, undone.stderr + undone.stdout.slice(-1500)).toBe(0);
     const { after, v } = await expectAsBefore(lab, before, keyring);
     figures.add({
-      case: 'slapd stopped after 10+ entries re-encrypted; restarted; rollback', kind: 'slapd killed',
+      case: 'slapd stopped after 10+ entries re-encrypted; restarted; rollback',
+      kind: 'slapd killed',
       outcome: 'exit 3 (rollback incomplete, actions listed); after the restart rollback exit 0, everything as before',
-      exitCode: code, entriesChecked: mid.checked + v.checked, lost: mid.bad.length + v.bad.length, appliancesChecked: applianceCount(after),
+      exitCode: code,
+      entriesChecked: mid.checked + v.checked,
+      lost: mid.bad.length + v.bad.length,
+      appliancesChecked: applianceCount(after),
     });
   }, 80_000);
 });

@@ -50,8 +50,11 @@ async function startWorld(settleMs?: number): Promise<World> {
 }
 
 let shared: World;
-const figures = new FigureLog('faults-nitro', 'Faults: the appliance answers 5xx, drops, hangs',
-  `A fault on the second appliance (so the first has changed and must be undone too) at each write of the cutover, on the lab (real slapd, simulator over HTTPS), NITRO timeout ${TIMEOUT_MS} ms, hang ${HANG_MS} ms (the appliance applies the write when the hang ends, as a real one finishing a slow request does): inside the settle window (default: the timeout) the write is seen; with a ${SHORT_SETTLE_MS} ms window it lands after the step gave up, and the undo must wait for it. After each run: exit code, every directory value and every appliance compared with the snapshot taken before.`);
+const figures = new FigureLog(
+  'faults-nitro',
+  'Faults: the appliance answers 5xx, drops, hangs',
+  `A fault on the second appliance (so the first has changed and must be undone too) at each write of the cutover, on the lab (real slapd, simulator over HTTPS), NITRO timeout ${TIMEOUT_MS} ms, hang ${HANG_MS} ms (the appliance applies the write when the hang ends, as a real one finishing a slow request does): inside the settle window (default: the timeout) the write is seen; with a ${SHORT_SETTLE_MS} ms window it lands after the step gave up, and the undo must wait for it. After each run: exit code, every directory value and every appliance compared with the snapshot taken before.`,
+);
 
 beforeAll(async () => {
   shared = await startWorld();
@@ -78,8 +81,7 @@ const KINDS = [
 const withSkip = (w: { skip?: number }, spec: Omit<FaultSpec, 'on'>): Omit<FaultSpec, 'on'> => (w.skip ? { ...spec, skip: w.skip } : spec);
 // npm run test:long: every kind at every write. npm test: every write and every kind still, in a
 // rotation (each write with one kind).
-const cases = WRITES.flatMap((w, wi) => KINDS.map((k, ki) => ({ ...w, ...k, spec: withSkip(w, k.spec), wi, ki })))
-  .filter((c) => FULL || c.ki === c.wi % KINDS.length);
+const cases = WRITES.flatMap((w, wi) => KINDS.map((k, ki) => ({ ...w, ...k, spec: withSkip(w, k.spec), wi, ki }))).filter((c) => FULL || c.ki === c.wi % KINDS.length);
 /** One fault at one write; `spec` is what the simulator is told (any fault, not only these kinds). */
 type Case = { step: string; on: string; kind: (typeof KINDS)[number]['kind']; spec: Omit<FaultSpec, 'on'>; says: RegExp };
 
@@ -99,7 +101,9 @@ async function faultCase(w: World, { step, on, kind, spec, says }: Case, known?:
   if (kind === 'hang') await new Promise((res) => setTimeout(res, (spec.delayMs ?? 0) + 200));
   await lab.clearFaults();
   const problems: string[] = [];
-  const check = (ok: boolean, what: string) => { if (!ok) problems.push(what); };
+  const check = (ok: boolean, what: string) => {
+    if (!ok) problems.push(what);
+  };
   const failed = events.find((e) => e.type === 'step-end' && e['status'] === 'failed');
   const undoFailed = events.filter((e) => e.type === 'undo' && e['status'] === 'failed');
   check(undoFailed.length === 0, `undo failed: ${JSON.stringify(undoFailed)}`);
@@ -140,8 +144,12 @@ async function faultCase(w: World, { step, on, kind, spec, says }: Case, known?:
   check(v.bad.length === 0 && v.same === v.checked, `directory: ${v.checked - v.same} value(s) not restored; bad: ${v.bad.join('; ')}`);
   figures.add({
     case: `${on} → ${kind === '5xx' ? 'HTTP 599, errorcode 9999' : kind === 'drop' ? 'connection dropped after the write' : `no reply for ${spec.delayMs ?? '?'} ms`}${label ?? ''}`,
-    kind, outcome: problems.length ? `NOT SURVIVED: ${problems.join('; ')}` : outcome, exitCode: r.code,
-    entriesChecked: checked + v.checked, lost: lost + v.bad.length, appliancesChecked: applianceCount(after),
+    kind,
+    outcome: problems.length ? `NOT SURVIVED: ${problems.join('; ')}` : outcome,
+    exitCode: r.code,
+    entriesChecked: checked + v.checked,
+    lost: lost + v.bad.length,
+    appliancesChecked: applianceCount(after),
   });
   if (known) {
     // A known product bug (see docs/reliability.md): pinned to exactly what it does today, so
@@ -167,9 +175,13 @@ function applianceDiff(a: Snapshot, b: Snapshot): string {
 }
 
 describe('5xx and dropped connections at each write (one lab for all: each case must leave it as it was)', () => {
-  it.each(cases.filter((c) => c.kind !== 'hang'))('$kind on $on: $step fails or the outcome is read back; everything as before in the end', async (c) => {
-    await faultCase(shared, c);
-  }, 60_000);
+  it.each(cases.filter((c) => c.kind !== 'hang'))(
+    '$kind on $on: $step fails or the outcome is read back; everything as before in the end',
+    async (c) => {
+      await faultCase(shared, c);
+    },
+    60_000,
+  );
   it('a busy reply (errorcode 293, twice) is retried and the run goes on; rollback then restores everything', async () => {
     const { lab, before, keyring, inventory, playbook } = shared;
     await lab.fault('adc2', { on: 'POST sslcertkey', errorcode: 293, times: 2 });
@@ -185,8 +197,13 @@ describe('5xx and dropped connections at each write (one lab for all: each case 
     expect(undone.code, undone.stderr).toBe(0);
     const { after, v } = await expectAsBefore(lab, before, keyring);
     figures.add({
-      case: 'POST sslcertkey → errorcode 293 (busy) twice', kind: 'busy, retried', outcome: 'retried, run succeeded; rollback restored',
-      exitCode: r.code, entriesChecked: moved.checked + v.checked, lost: moved.bad.length + v.bad.length, appliancesChecked: applianceCount(after),
+      case: 'POST sslcertkey → errorcode 293 (busy) twice',
+      kind: 'busy, retried',
+      outcome: 'retried, run succeeded; rollback restored',
+      exitCode: r.code,
+      entriesChecked: moved.checked + v.checked,
+      lost: moved.bad.length + v.bad.length,
+      appliancesChecked: applianceCount(after),
     });
   }, 60_000);
 
@@ -207,8 +224,13 @@ describe('5xx and dropped connections at each write (one lab for all: each case 
     expect(events.filter((e) => e.type === 'intent' && ['rekey-directory', 'unbind-old-key', 'bind-new-key#2'].includes(String(e['step'])))).toEqual([]);
     const { after, v } = await expectAsBefore(lab, before, keyring);
     figures.add({
-      case: 'PUT vpnglobal_sslcertkey_binding → HTTP 599, errorcode 9999, mode auto (not read as one-key firmware)', kind: '5xx', outcome: 'bind-new-key failed; rolled back, no swap',
-      exitCode: r.code, entriesChecked: v.checked, lost: v.bad.length, appliancesChecked: applianceCount(after),
+      case: 'PUT vpnglobal_sslcertkey_binding → HTTP 599, errorcode 9999, mode auto (not read as one-key firmware)',
+      kind: '5xx',
+      outcome: 'bind-new-key failed; rolled back, no swap',
+      exitCode: r.code,
+      entriesChecked: v.checked,
+      lost: v.bad.length,
+      appliancesChecked: applianceCount(after),
     });
   }, 60_000);
 });
@@ -230,33 +252,59 @@ const KNOWN_BUGS: Record<string, RegExp> = {};
 
 describe('a hang longer than the client timeout at each write: the write lands while the step waits for it', () => {
   let w: World;
-  beforeAll(async () => { w = await startWorld(); }, 60_000);
-  afterAll(async () => { await w?.lab.stop(); });
-  it.each(cases.filter((c) => c.kind === 'hang'))('$kind on $on: $step; the write is seen, everything as before after the rollback', async (c) => {
-    await faultCase(w, c, KNOWN_BUGS[c.on]);
+  beforeAll(async () => {
+    w = await startWorld();
   }, 60_000);
+  afterAll(async () => {
+    await w?.lab.stop();
+  });
+  it.each(cases.filter((c) => c.kind === 'hang'))(
+    '$kind on $on: $step; the write is seen, everything as before after the rollback',
+    async (c) => {
+      await faultCase(w, c, KNOWN_BUGS[c.on]);
+    },
+    60_000,
+  );
 });
 
 describe(`a write that lands after the step gave up on it (settle window ${SHORT_SETTLE_MS} ms, hang ${LATE_MS} ms)`, () => {
   let w: World;
-  beforeAll(async () => { w = await startWorld(SHORT_SETTLE_MS); }, 60_000);
-  afterAll(async () => { await w?.lab.stop(); });
+  beforeAll(async () => {
+    w = await startWorld(SHORT_SETTLE_MS);
+  }, 60_000);
+  afterAll(async () => {
+    await w?.lab.stop();
+  });
   // npm test: the old key's unbind only, the late write whose undo matters most (the run's last
   // key could otherwise go); npm run test:long: every write but the save.
-  const late = WRITES.filter((x) => x.step !== 'save-config' && (FULL || x.on === 'DELETE vpnglobal_sslcertkey_binding')).map((x) => ({ ...x, kind: 'hang' as const, spec: withSkip(x, { delayMs: LATE_MS }), says: /had not shown .* taken as not made/ }));
-  it.each(late)('$on lands late: $step fails, its undo waits for the late write and undoes it; everything as before', async (c) => {
-    const events = await faultCase(w, c, undefined, `, settle window ${SHORT_SETTLE_MS} ms: lands after the step gave up`);
-    // The journal says which write's outcome is unknown, and the undo said it waited for it.
-    expect(events.filter((e) => e['type'] === 'outcome-unknown')).toHaveLength(1);
-    const waited = events.map((e) => /got no reply: waiting ([\d.]+) s more .* before undoing it/.exec(String(e['type'] === 'note' && e['target'] === 'adc2' ? e['message'] : ''))).find(Boolean);
-    expect(waited, 'the undo says it waited').toBeTruthy();
-    // The report says what each undo took: the one that waited took at least what it said.
-    const runId = String(events.find((e) => e['type'] === 'run')?.['runId']);
-    const report = JSON.parse(readFileSync(join(w.lab.root, 'home', 'runs', runId, 'report.json'), 'utf8')) as RunReport;
-    const undos = report.steps.find((s) => s.id === c.step)!.rollback.filter((u) => u.target === 'adc2');
-    expect(Math.max(...undos.map((u) => u.ms ?? 0))).toBeGreaterThanOrEqual(Number(waited![1]) * 1000 - 100);
-    expect(report.steps.find((s) => s.id === c.step)!.changes.filter((ch) => ch.outcomeUnknown).map((ch) => ch.target)).toEqual(['adc2']);
-  }, 60_000);
+  const late = WRITES.filter((x) => x.step !== 'save-config' && (FULL || x.on === 'DELETE vpnglobal_sslcertkey_binding')).map((x) => ({
+    ...x,
+    kind: 'hang' as const,
+    spec: withSkip(x, { delayMs: LATE_MS }),
+    says: /had not shown .* taken as not made/,
+  }));
+  it.each(late)(
+    '$on lands late: $step fails, its undo waits for the late write and undoes it; everything as before',
+    async (c) => {
+      const events = await faultCase(w, c, undefined, `, settle window ${SHORT_SETTLE_MS} ms: lands after the step gave up`);
+      // The journal says which write's outcome is unknown, and the undo said it waited for it.
+      expect(events.filter((e) => e['type'] === 'outcome-unknown')).toHaveLength(1);
+      const waited = events.map((e) => /got no reply: waiting ([\d.]+) s more .* before undoing it/.exec(String(e['type'] === 'note' && e['target'] === 'adc2' ? e['message'] : ''))).find(Boolean);
+      expect(waited, 'the undo says it waited').toBeTruthy();
+      // The report says what each undo took: the one that waited took at least what it said.
+      const runId = String(events.find((e) => e['type'] === 'run')?.['runId']);
+      const report = JSON.parse(readFileSync(join(w.lab.root, 'home', 'runs', runId, 'report.json'), 'utf8')) as RunReport;
+      const undos = report.steps.find((s) => s.id === c.step)!.rollback.filter((u) => u.target === 'adc2');
+      expect(Math.max(...undos.map((u) => u.ms ?? 0))).toBeGreaterThanOrEqual(Number(waited![1]) * 1000 - 100);
+      expect(
+        report.steps
+          .find((s) => s.id === c.step)!
+          .changes.filter((ch) => ch.outcomeUnknown)
+          .map((ch) => ch.target),
+      ).toEqual(['adc2']);
+    },
+    60_000,
+  );
 
   it('an unbind of the old key that never shows and may still land: the rollback keeps the new key and the directory under it (exit 3); when it lands, nobody is locked out; a later rollback finishes', async () => {
     const { lab, before, inventory, playbook, keyring } = w;
@@ -269,7 +317,10 @@ describe(`a write that lands after the step gave up on it (settle window ${SHORT
     const events = jsonEvents(r.stdout);
     expect(r.code, r.stderr).toBe(3);
     expect(events.at(-1)).toMatchObject({ type: 'run-end', status: 'rollback-incomplete' });
-    expect(events.find((e) => e.type === 'undo' && e['step'] === 'unbind-old-key' && e['target'] === 'adc2')).toMatchObject({ status: 'failed', message: expect.stringMatching(/got no reply and may still be applied: the new key is kept bound/) });
+    expect(events.find((e) => e.type === 'undo' && e['step'] === 'unbind-old-key' && e['target'] === 'adc2')).toMatchObject({
+      status: 'failed',
+      message: expect.stringMatching(/got no reply and may still be applied: the new key is kept bound/),
+    });
     expect(events.filter((e) => e.type === 'undo' && e['step'] === 'bind-new-key').every((e) => e['status'] === 'failed' && /kept bound/.test(String(e['message'])))).toBe(true);
     expect(events.find((e) => e.type === 'invariant')).toMatchObject({ holds: true });
     expect(lockedOut(await lab.snapshot())).toEqual([]);
@@ -285,8 +336,13 @@ describe(`a write that lands after the step gave up on it (settle window ${SHORT
     expect(again.code, again.stderr).toBe(0);
     const { after } = await expectAsBefore(lab, before, keyring);
     figures.add({
-      case: 'DELETE vpnglobal_sslcertkey_binding (old key) never answered, landing only after the run', kind: 'late write', outcome: 'the rollback kept the new key and the directory under it (exit 3, nobody locked out when it landed); a second rollback restored everything',
-      exitCode: r.code, entriesChecked: Object.keys(after.directory).length, lost: 0, appliancesChecked: applianceCount(after),
+      case: 'DELETE vpnglobal_sslcertkey_binding (old key) never answered, landing only after the run',
+      kind: 'late write',
+      outcome: 'the rollback kept the new key and the directory under it (exit 3, nobody locked out when it landed); a second rollback restored everything',
+      exitCode: r.code,
+      entriesChecked: Object.keys(after.directory).length,
+      lost: 0,
+      appliancesChecked: applianceCount(after),
     });
   }, 60_000);
 
@@ -295,9 +351,19 @@ describe(`a write that lands after the step gave up on it (settle window ${SHORT
     await lab.fault('adc2', { on: 'POST nsconfig?action=save', errorcode: 278 });
     const r = await lab.cli(['run', cutoverWithoutLogonChecks(lab.root, [], true), '-i', inventory, '--yes', '--json', '--set', 'mode=swap'], { timeoutMs: 60_000 });
     await lab.clearFaults();
-    expect(r.code, r.stderr + r.stdout.split('\n').filter((l) => /"undo"|invariant|run-end/.test(l)).join('\n')).toBe(1);
+    expect(
+      r.code,
+      r.stderr +
+        r.stdout
+          .split('\n')
+          .filter((l) => /"undo"|invariant|run-end/.test(l))
+          .join('\n'),
+    ).toBe(1);
     const undos = jsonEvents(r.stdout).filter((e) => e.type === 'undo' && e['step'] === 'bind-new-key#2');
-    expect(undos.map((e) => e['message'])).toEqual([expect.stringMatching(/^otp-old bound again first, then (\d+ entr\(ies\) moved from the new certificate to the old one first; )?otp-enc-\S+ unbound \(bound now: otp-old\)$/), expect.stringMatching(/^otp-old bound again first/)]);
+    expect(undos.map((e) => e['message'])).toEqual([
+      expect.stringMatching(/^otp-old bound again first, then (\d+ entr\(ies\) moved from the new certificate to the old one first; )?otp-enc-\S+ unbound \(bound now: otp-old\)$/),
+      expect.stringMatching(/^otp-old bound again first/),
+    ]);
     expect((await lab.snapshot()).appliances).toEqual(before.appliances);
   }, 60_000);
 
@@ -312,10 +378,12 @@ describe(`a write that lands after the step gave up on it (settle window ${SHORT
     const again = await lab.cli(['rollback', runId, '--yes', '--json'], { timeoutMs: 60_000 });
     expect(again.code, again.stderr).toBe(0);
     const undos = jsonEvents(again.stdout).filter((e) => e.type === 'undo' && e['target'] === 'adc2');
-    expect(undos).toEqual(expect.arrayContaining([
-      expect.objectContaining({ step: 'import-certkey', status: 'undone', message: expect.stringMatching(/certkey .* deleted/) }),
-      expect.objectContaining({ step: 'save-config', status: 'undone', message: expect.stringMatching(/saved again/) }),
-    ]));
+    expect(undos).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ step: 'import-certkey', status: 'undone', message: expect.stringMatching(/certkey .* deleted/) }),
+        expect.objectContaining({ step: 'save-config', status: 'undone', message: expect.stringMatching(/saved again/) }),
+      ]),
+    );
     expect((await lab.snapshot()).appliances).toEqual(before.appliances);
   }, 60_000);
 

@@ -44,7 +44,11 @@ export interface SuiteFigures {
 export class FigureLog {
   private readonly rows: FigureRow[] = [];
   private readonly totals: Record<string, number | string> = {};
-  constructor(private readonly suite: string, private readonly title: string, private readonly about: string) {}
+  constructor(
+    private readonly suite: string,
+    private readonly title: string,
+    private readonly about: string,
+  ) {}
 
   add(row: FigureRow): void {
     this.rows.push(row);
@@ -59,8 +63,12 @@ export class FigureLog {
     if (this.rows.length === 0 || !FULL) return;
     mkdirSync(FIGURES_DIR, { recursive: true });
     const doc: SuiteFigures = {
-      suite: this.suite, title: this.title, about: this.about, rows: this.rows,
-      ...(Object.keys(this.totals).length ? { totals: this.totals } : {}), measuredAt: new Date().toISOString(),
+      suite: this.suite,
+      title: this.title,
+      about: this.about,
+      rows: this.rows,
+      ...(Object.keys(this.totals).length ? { totals: this.totals } : {}),
+      measuredAt: new Date().toISOString(),
     };
     atomicWrite(join(FIGURES_DIR, `${this.suite}.json`), `${JSON.stringify(doc, null, 2)}\n`);
     writeReliabilityDoc();
@@ -78,7 +86,8 @@ const ORDER = ['faults-nitro', 'faults-kill', 'faults-disk', 'bad-input', 'secre
 
 export function readAllFigures(): SuiteFigures[] {
   if (!existsSync(FIGURES_DIR)) return [];
-  const all = readdirSync(FIGURES_DIR).filter((f) => f.endsWith('.json'))
+  const all = readdirSync(FIGURES_DIR)
+    .filter((f) => f.endsWith('.json'))
     .map((f) => JSON.parse(readFileSync(join(FIGURES_DIR, f), 'utf8')) as SuiteFigures);
   const rank = (s: string) => (ORDER.includes(s) ? ORDER.indexOf(s) : ORDER.length);
   return all.sort((a, b) => rank(a.suite) - rank(b.suite) || a.suite.localeCompare(b.suite));
@@ -101,7 +110,7 @@ export function renderReliabilityDoc(suites: SuiteFigures[]): string {
     'Regenerate it with:',
     '',
     '```sh',
-        'npm run test:long                  # builds, runs test/reliability at full size (RELIABILITY_FULL=1); each suite writes test/reliability/figures/<suite>.json and re-renders this page',
+    'npm run test:long                  # builds, runs test/reliability at full size (RELIABILITY_FULL=1); each suite writes test/reliability/figures/<suite>.json and re-renders this page',
     '```',
     '',
     'The load figures are from the test itself at 50,000 users (`test/reliability/load.ts`; `RELIABILITY_LOAD_USERS=N` for another size). `npm test` runs the same suites smaller (fewer seeds, kill points and users; see `test/reliability/size.ts`) and writes no figures.',
@@ -126,7 +135,9 @@ export function renderReliabilityDoc(suites: SuiteFigures[]): string {
     const cols = ['case', 'kind', 'outcome', 'exit', 'values checked', 'lost', ...extras];
     out.push(`| ${cols.join(' | ')} |`, `|${cols.map(() => '---').join('|')}|`);
     for (const r of s.rows) {
-      out.push(`| ${[r.case, r.kind, r.outcome, r.exitCode === undefined ? '' : r.exitCode === null ? 'killed' : r.exitCode, r.entriesChecked ?? '', r.lost ?? '', ...extras.map((e) => r.extra?.[e])].map(cell).join(' | ')} |`);
+      out.push(
+        `| ${[r.case, r.kind, r.outcome, r.exitCode === undefined ? '' : r.exitCode === null ? 'killed' : r.exitCode, r.entriesChecked ?? '', r.lost ?? '', ...extras.map((e) => r.extra?.[e])].map(cell).join(' | ')} |`,
+      );
     }
     if (s.totals) {
       out.push('', '| total | value |', '|---|---|', ...Object.entries(s.totals).map(([k, v]) => `| ${cell(k)} | ${cell(v)} |`));
@@ -140,11 +151,11 @@ export function renderReliabilityDoc(suites: SuiteFigures[]): string {
 const FINDINGS = [
   '## The invariant',
   '',
-  'The promise every suite below checks, and the tool itself checks before it reports: **every device in the directory is readable by a key bound on every appliance.** `src/steps/invariant.ts` judges it from a census of the whole directory by certificate (KID), entries the run never touched included, against the userDataEncryptionKey bindings read live on every appliance (each bound certkey identified by the certificate it holds, not by its name). It is checked before every unbind (forward or in a rollback: a key is unbound only when no device is under the certificate it holds, or another bound key holds the same), before the configuration is saved, and at the end of every `run`, `resume` and `rollback` (`src/runner/runner.ts`, `checkedEnd`). A state that breaks it is never reported as success or as a clean rollback: exit 3, naming the appliance, the certificate and the users; exit 4 when only appliances left out within the failure budget are concerned. The tests judge it independently of the product (`test/helpers/invariant.ts`: the simulator\'s own bindings and certificate fingerprints against every value read as root), a few seconds after each command, so late writes have landed.',
+  "The promise every suite below checks, and the tool itself checks before it reports: **every device in the directory is readable by a key bound on every appliance.** `src/steps/invariant.ts` judges it from a census of the whole directory by certificate (KID), entries the run never touched included, against the userDataEncryptionKey bindings read live on every appliance (each bound certkey identified by the certificate it holds, not by its name). It is checked before every unbind (forward or in a rollback: a key is unbound only when no device is under the certificate it holds, or another bound key holds the same), before the configuration is saved, and at the end of every `run`, `resume` and `rollback` (`src/runner/runner.ts`, `checkedEnd`). A state that breaks it is never reported as success or as a clean rollback: exit 3, naming the appliance, the certificate and the users; exit 4 when only appliances left out within the failure budget are concerned. The tests judge it independently of the product (`test/helpers/invariant.ts`: the simulator's own bindings and certificate fingerprints against every value read as root), a few seconds after each command, so late writes have landed.",
   '',
   'How a rollback keeps it (safety over exactness):',
   '',
-  '- devices enrolled under the new key during the run or after it (users with no device before, legacy users whose whole value the gateway re-encrypted, entries that changed between the bind and their re-encryption, restores that lost a compare-and-swap) are found by the census, not the backup: before the new key is unbound, this run\'s backups are put back and every device still under the new certificate is re-encrypted under the old one (backup first, compare-and-swap, read back) — only when the old key is bound on every appliance, otherwise the new key is kept and the rollback says so (exit 3);',
+  "- devices enrolled under the new key during the run or after it (users with no device before, legacy users whose whole value the gateway re-encrypted, entries that changed between the bind and their re-encryption, restores that lost a compare-and-swap) are found by the census, not the backup: before the new key is unbound, this run's backups are put back and every device still under the new certificate is re-encrypted under the old one (backup first, compare-and-swap, read back) — only when the old key is bound on every appliance, otherwise the new key is kept and the rollback says so (exit 3);",
   '- an unbind of the old key that got no reply and never showed may still land: the rollback then keeps the new key bound everywhere and the directory under it, the one state safe whichever way the write goes, and says what to check and that a later `rollback` finishes (exit 3);',
   '- any other undo that finds nothing to undo for a write that got no reply does not claim "as before" (exit 3 with what to look at); a rollback never unbinds the last key bound on an appliance that had one before the run;',
   '- at the end (after an unbind, once registrations begun under the unbound key have had the longest LDAP `authtimeout` of the appliances to write), devices some appliance cannot read are moved to the certificate every appliance in the run holds, when there is one (enrolments racing the last unbind), and the invariant is judged again.',
@@ -156,8 +167,8 @@ const FINDINGS = [
   '- **A rollback after users enrolled under the new key locked them out while reporting success.** `rollback <run>` of a finished cutover exited 0 "every change rolled back" after unbinding and deleting the new certkey while devices were still under it: users with no device before who enrolled one, legacy users who added a device (the gateway re-encrypts all their devices under the newest key), devices enrolled between the bind and their re-encryption, restores that lost a compare-and-swap. Now the census finds them and they are moved to the old key before the new one goes (`test/e2e/lockout.test.ts`, and the random suite below).',
   '- **A late unbind of the old key left an appliance with no key** (the same on an HA pair): the `DELETE` answered after the timeout and the settle window and applied then, after the rollback had unbound the new key; exit 1 "rolled back", the last message saying vpn global listed the old key "as before the run". The rollback now keeps the new key and the directory under it while such a write may still land (exit 3), and a later `rollback` finishes once it has (`lockout.test.ts`, `faults-nitro.test.ts`). This page had listed the late-unbind case as fixed.',
   '- **A typo in a step option saved a configuration with no userDataEncryptionKey on any appliance**: `with: { phase: Swap }` silently made the swap step a second overlap step; with `--set mode=swap` and no canary the run exited 0. Step options are now validated per step (exit 2, file and line), and a run that changes bindings without a canary needs `--no-logon-check` (`bad-input.test.ts`).',
-  '- **`resume` after an interrupted rollback reported success** with the appliances on the old key alone and the new certkey deleted on one; now refused once a rollback has started (`run-state.test.ts`). **`resume` did not check its inputs**: with `certificates.new` pointed elsewhere, 217 users were moved to a certificate loaded on no appliance; the journal now keeps the files\' hashes and `resume`/`rollback` refuse on a change.',
-  '- **The run lock was keyed by the inventory\'s path under the working directory**: two runs on one estate from two directories ran at once. The lock is now on the estate (its appliances and directory), on the host and on every appliance (a NITRO file upload that never overwrites), with `--break-lock` for a stale one (`run-state.test.ts`).',
+  "- **`resume` after an interrupted rollback reported success** with the appliances on the old key alone and the new certkey deleted on one; now refused once a rollback has started (`run-state.test.ts`). **`resume` did not check its inputs**: with `certificates.new` pointed elsewhere, 217 users were moved to a certificate loaded on no appliance; the journal now keeps the files' hashes and `resume`/`rollback` refuse on a change.",
+  "- **The run lock was keyed by the inventory's path under the working directory**: two runs on one estate from two directories ran at once. The lock is now on the estate (its appliances and directory), on the host and on every appliance (a NITRO file upload that never overwrites), with `--break-lock` for a stale one (`run-state.test.ts`).",
   '- **Smaller**: a bad filter or base DN was exit 1 "directory unavailable" (now exit 2 naming the inventory line); a read-only `runs/` was exit 1 with a stack trace (exit 2); `--set newCertkey=<an existing name>` was found only by a failed write and a rollback (preflight refuses); a `logon-check` by hand made the next run\'s check fail on "code already used" (the TOTP step memory is now per user on the machine); one `timeout` expiry counted as two Ctrl-C presses (`signals.test.ts`).',
   '- **Disk full while writing the journal** crashed as `internal error` with exit 1 ("rolled back cleanly") and left the appliance changes in place, un-rolled-back. The runner now stops at once with the truthful exit: 2 when nothing had changed, 3 with the `adc-cutover rollback <run-id>` to run after freeing space, or the run\'s own result if only its last record was lost. A short write is taken back, and a torn last line is dropped before appending (it used to become a corrupt line in the middle once a rollback appended after it). A run lock that cannot be written is exit 2.',
   '- **Disk full while writing the backup**: a short write was acknowledged as on disk; the `written` record\'s failure was an unhandled rejection that killed the process before any rollback; a backup whose header could not be written stayed behind and made every later rollback fail ("line 1 is not a JSON record", exit 3 forever). All three fixed in `src/rekey`.',
@@ -165,8 +176,8 @@ const FINDINGS = [
   '- **Mode auto swapped an appliance on any refusal of the overlap bind**: one `errorcode 9999` read as "this firmware holds one key at a time" and turned the appliance into a swap (an outage, and a moment with no key) while this page listed the bind\'s 9999 case as "failed, rolled back" (that case runs in mode overlap). Now only a refusal with errorcode 278 whose message names a key bound right now (an inference: no public source states what a one-key build answers), or a bind that replaces the old key, counts; anything else fails the step and rolls back, advising `mode: swap`. The 9999 case in mode auto is in the table below.',
   '- **Disk full at the report write** printed "run succeeded" and then exited 1, `internal error`, with a stack trace, although the cutover stood. The report files are now written after the journaled run-end without touching the outcome: one warning names the file and the errno, and `show` rebuilds the report from the journal.',
   '- **A NITRO reply that is not JSON** (an HTML page, a cut-off reply, an array, an empty GET body) read as an empty reply: preflight said "certkey otp-old does not exist". It is now an error that says what came back.',
-  '- **YAML syntax errors named no line**, and an unknown key was reported at its object\'s line, not its own.',
-  '- **A bad attribute name** (`--extra-attribute \'cn)(objectClass=*\'`) was `internal error`, exit 1; now exit 2.',
+  "- **YAML syntax errors named no line**, and an unknown key was reported at its object's line, not its own.",
+  "- **A bad attribute name** (`--extra-attribute 'cn)(objectClass=*'`) was `internal error`, exit 1; now exit 2.",
   '- **A write that timed out while the appliance was still working on it** was re-read at once, before the appliance had finished. A hung `POST systemfile` left its file behind after the rollback; a hung bind `PUT` was misread as firmware that holds one key ("run with mode swap"); and a hung unbind `DELETE` was the dangerous one: the rollback found the old key still bound ("not needed"), unbound the new key, and then the late `DELETE` landed, leaving **the appliance with no userDataEncryptionKey at all while the report said "rolled back", exit 1.** Now (`src/nitro/settle.ts`, `src/steps/late-writes.ts`, `src/steps/binding-check.ts`): the read that decides waits for the change up to a settle window (the inventory\'s `settleMs`, default the call timeout); a write that never showed is journaled as outcome-unknown, and its undo waits one more window first; after every rollback the bindings are read again and a late change is put right (never leaving vpn global empty) or reported as a failed undo, exit 3.',
 ];
 

@@ -62,7 +62,10 @@ export async function runLoad(opts: { users: number; registrars?: number; log?: 
     // Overlap mode, the cutover up to the re-encryption: the new key is bound next to the old
     // one before the first entry moves, so registrations use the new key and logons read both.
     const playbook = join(lab.root, 'load.yaml');
-    writeFileSync(playbook, 'name: load\nparams:\n  mode: overlap\nsteps:\n  - uses: preflight\n  - uses: import-certkey\n  - uses: bind-new-key\n    with: { phase: overlap }\n  - uses: rekey-directory\n');
+    writeFileSync(
+      playbook,
+      'name: load\nparams:\n  mode: overlap\nsteps:\n  - uses: preflight\n  - uses: import-certkey\n  - uses: bind-new-key\n    with: { phase: overlap }\n  - uses: rekey-directory\n',
+    );
 
     let running = true;
     const registered = new Map<string, { device: string; secret: string }>();
@@ -95,8 +98,12 @@ export async function runLoad(opts: { users: number; registrars?: number; log?: 
       while (running && logonPool.length) {
         const u = logonPool.pop()!;
         const r = await logonCheck({
-          gatewayUrl: gateway, user: u.sAMAccountName, password: passwords.get(u.dn)!, passcode: { kind: 'secret', secret: u.devices[0].secret },
-          tls: { caPem: ca }, minSecondsLeft: 0,
+          gatewayUrl: gateway,
+          user: u.sAMAccountName,
+          password: passwords.get(u.dn)!,
+          passcode: { kind: 'secret', secret: u.devices[0].secret },
+          tls: { caPem: ca },
+          minSecondsLeft: 0,
         });
         loggedOnAt.push(Date.now());
         if (r.outcome !== 'ok') logonsFailed.push(`${u.sAMAccountName}: ${r.outcome}: ${r.message}`);
@@ -148,10 +155,25 @@ export async function runLoad(opts: { users: number; registrars?: number; log?: 
       }
     }
     return {
-      users: opts.users, seedSeconds, runSeconds, rekeySeconds: (rekeyTo - rekeyFrom) / 1000,
-      rekeyRate: (summary.changed ?? 0) / Math.max(0.001, (rekeyTo - rekeyFrom) / 1000), changed: summary.changed ?? 0, retried: summary.retried ?? 0,
-      registrations: registered.size, registrationsDuringRekey: during(registeredAt), registrationsRefused: refused,
-      logons: loggedOnAt.length, logonsDuringRekey: during(loggedOnAt), logonsFailed, entriesChecked: check.checked, lost: check.bad, registeredDevicesMissing: missing, leftUnderOldKey, exitCode: r.code, error: r.code === 0 ? '' : r.stderr.slice(-2000),
+      users: opts.users,
+      seedSeconds,
+      runSeconds,
+      rekeySeconds: (rekeyTo - rekeyFrom) / 1000,
+      rekeyRate: (summary.changed ?? 0) / Math.max(0.001, (rekeyTo - rekeyFrom) / 1000),
+      changed: summary.changed ?? 0,
+      retried: summary.retried ?? 0,
+      registrations: registered.size,
+      registrationsDuringRekey: during(registeredAt),
+      registrationsRefused: refused,
+      logons: loggedOnAt.length,
+      logonsDuringRekey: during(loggedOnAt),
+      logonsFailed,
+      entriesChecked: check.checked,
+      lost: check.bad,
+      registeredDevicesMissing: missing,
+      leftUnderOldKey,
+      exitCode: r.code,
+      error: r.code === 0 ? '' : r.stderr.slice(-2000),
     };
   } finally {
     agent?.destroy();

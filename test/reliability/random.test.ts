@@ -38,8 +38,11 @@ let lab: E2eLab;
 let inventory: string;
 let playbook: string;
 let pristine: Snapshot;
-const figures = new FigureLog('random', 'Random: enrolments, faults and kills mixed, over many seeds',
-  `Each seed draws a NITRO fault at a random write of one appliance (error reply, lost reply, reply after the ${TIMEOUT_MS} ms timeout, or a write held until a later unbind), a SIGKILL at a random moment of the run or of the rollback (or none), and what the operator does next (rollback, resume), while users enrol devices through both gateways. After every command, 3 s later: every device in the directory readable by a key bound on every appliance, and exit 1 (or a rollback's 0) only with every appliance exactly as before. Seeds ${BASE}–${BASE + SEEDS - 1} (RELIABILITY_SEEDS, RELIABILITY_SEED_BASE).`);
+const figures = new FigureLog(
+  'random',
+  'Random: enrolments, faults and kills mixed, over many seeds',
+  `Each seed draws a NITRO fault at a random write of one appliance (error reply, lost reply, reply after the ${TIMEOUT_MS} ms timeout, or a write held until a later unbind), a SIGKILL at a random moment of the run or of the rollback (or none), and what the operator does next (rollback, resume), while users enrol devices through both gateways. After every command, 3 s later: every device in the directory readable by a key bound on every appliance, and exit 1 (or a rollback's 0) only with every appliance exactly as before. Seeds ${BASE}–${BASE + SEEDS - 1} (RELIABILITY_SEEDS, RELIABILITY_SEED_BASE).`,
+);
 
 beforeAll(async () => {
   lab = await startE2eLab({ users: 40, appliances: 2 });
@@ -87,71 +90,93 @@ function runDirs(): string[] {
 }
 
 describe(`the invariant after every command, ${SEEDS} random seeds`, () => {
-  it.each(Array.from({ length: SEEDS }, (_, i) => BASE + i))('seed %i', async (seed) => {
-    const rand = prng(seed);
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
-    const fault = pick(FAULTS);
-    const on = pick(WRITES);
-    const killRun = rand() < 0.35 ? 500 + Math.floor(rand() * 8000) : undefined;
-    const killRollback = rand() < 0.25 ? 200 + Math.floor(rand() * 3000) : undefined;
-    const steps: Step[] = [];
-    let enrolled = 0;
+  it.each(Array.from({ length: SEEDS }, (_, i) => BASE + i))(
+    'seed %i',
+    async (seed) => {
+      const rand = prng(seed);
+      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+      const fault = pick(FAULTS);
+      const on = pick(WRITES);
+      const killRun = rand() < 0.35 ? 500 + Math.floor(rand() * 8000) : undefined;
+      const killRollback = rand() < 0.25 ? 200 + Math.floor(rand() * 3000) : undefined;
+      const steps: Step[] = [];
+      let enrolled = 0;
 
-    const command = async (args: string[], killAfterMs?: number): Promise<CliResult> => {
-      const c = lab.cli([...args, '--yes', '--json'], { timeoutMs: killAfterMs ?? 120_000 });
-      const stop = c.then(() => undefined);
-      const e = enrolling(rand, stop);
-      const r = await c;
-      enrolled += await e;
-      // A write held until a later unbind lands now, as a slow appliance's would (another
-      // admin's unbind of nothing is the trigger); forgetting it would be a write that never lands.
-      if (fault.kind === 'held') await nitroAs(lab, faulted, 'DELETE', '/nitro/v1/config/vpnglobal_sslcertkey_binding?args=userdataencryptionkey:no-such-key');
-      await lab.clearFaults();
-      // Late writes land within the fault's delay; give them that and a margin.
-      await new Promise((res) => setTimeout(res, 3000));
-      const after = await lab.snapshot();
-      // RELIABILITY_DEBUG=<file>: what each command said, to replay a failing seed.
-      if (process.env['RELIABILITY_DEBUG']) {
-        appendFileSync(process.env['RELIABILITY_DEBUG'], `== seed ${seed} ${args[0]} exit ${r.code}\n${r.stdout.split('\n').filter((l) => /"(undo|invariant|run-end|step-end|outcome-unknown|note)"/.test(l)).join('\n')}\n${r.stderr.slice(-1500)}\n`);
-      }
-      steps.push({ command: `${args[0]}${killAfterMs && r.code === null ? ` (SIGKILL at ${killAfterMs} ms)` : ''}`, code: r.code, ...(r.code === 2 ? { why: r.stderr.trim().split('\n').at(-1) } : {}), breaches: lockedOut(after), asBefore: JSON.stringify(after.appliances) === JSON.stringify(pristine.appliances) });
-      return r;
-    };
+      const command = async (args: string[], killAfterMs?: number): Promise<CliResult> => {
+        const c = lab.cli([...args, '--yes', '--json'], { timeoutMs: killAfterMs ?? 120_000 });
+        const stop = c.then(() => undefined);
+        const e = enrolling(rand, stop);
+        const r = await c;
+        enrolled += await e;
+        // A write held until a later unbind lands now, as a slow appliance's would (another
+        // admin's unbind of nothing is the trigger); forgetting it would be a write that never lands.
+        if (fault.kind === 'held') await nitroAs(lab, faulted, 'DELETE', '/nitro/v1/config/vpnglobal_sslcertkey_binding?args=userdataencryptionkey:no-such-key');
+        await lab.clearFaults();
+        // Late writes land within the fault's delay; give them that and a margin.
+        await new Promise((res) => setTimeout(res, 3000));
+        const after = await lab.snapshot();
+        // RELIABILITY_DEBUG=<file>: what each command said, to replay a failing seed.
+        if (process.env['RELIABILITY_DEBUG']) {
+          appendFileSync(
+            process.env['RELIABILITY_DEBUG'],
+            `== seed ${seed} ${args[0]} exit ${r.code}\n${r.stdout
+              .split('\n')
+              .filter((l) => /"(undo|invariant|run-end|step-end|outcome-unknown|note)"/.test(l))
+              .join('\n')}\n${r.stderr.slice(-1500)}\n`,
+          );
+        }
+        steps.push({
+          command: `${args[0]}${killAfterMs && r.code === null ? ` (SIGKILL at ${killAfterMs} ms)` : ''}`,
+          code: r.code,
+          ...(r.code === 2 ? { why: r.stderr.trim().split('\n').at(-1) } : {}),
+          breaches: lockedOut(after),
+          asBefore: JSON.stringify(after.appliances) === JSON.stringify(pristine.appliances),
+        });
+        return r;
+      };
 
-    const faulted = rand() < 0.5 ? 'adc1' : 'adc2';
-    // The first POST systemfile of a run is its lock on the appliance: skip it, so the fault
-    // lands on the certificate upload as intended.
-    if (fault.kind !== 'none') await lab.fault(faulted, { on, ...fault.spec, times: 1, ...(on === 'POST systemfile' ? { skip: 1 } : {}) });
-    const runsBefore = runDirs();
-    const run = await command(['run', playbook, '-i', inventory], killRun);
-    // Killed before its first line reached stdout, a run may still have a journal: look there.
-    const runId = jsonEvents(run.stdout).find((e) => e.type === 'run')?.['runId'] ?? runDirs().find((d) => !runsBefore.includes(d));
-    // What the operator does next: finish or undo whatever the run left.
-    if (typeof runId === 'string') {
-      let last = run;
-      for (let i = 0; i < 4 && last.code !== 1 && last.code !== 2; i++) {
-        const next = last.code === null && rand() < 0.3 ? 'resume' : 'rollback';
-        last = await command([next, runId], i === 0 ? killRollback : undefined);
-        if (next === 'rollback' && last.code === 0) break;
-        if (next === 'resume' && last.code === 2) last = await command(['rollback', runId]);
+      const faulted = rand() < 0.5 ? 'adc1' : 'adc2';
+      // The first POST systemfile of a run is its lock on the appliance: skip it, so the fault
+      // lands on the certificate upload as intended.
+      if (fault.kind !== 'none') await lab.fault(faulted, { on, ...fault.spec, times: 1, ...(on === 'POST systemfile' ? { skip: 1 } : {}) });
+      const runsBefore = runDirs();
+      const run = await command(['run', playbook, '-i', inventory], killRun);
+      // Killed before its first line reached stdout, a run may still have a journal: look there.
+      const runId = jsonEvents(run.stdout).find((e) => e.type === 'run')?.['runId'] ?? runDirs().find((d) => !runsBefore.includes(d));
+      // What the operator does next: finish or undo whatever the run left.
+      if (typeof runId === 'string') {
+        let last = run;
+        for (let i = 0; i < 4 && last.code !== 1 && last.code !== 2; i++) {
+          const next = last.code === null && rand() < 0.3 ? 'resume' : 'rollback';
+          last = await command([next, runId], i === 0 ? killRollback : undefined);
+          if (next === 'rollback' && last.code === 0) break;
+          if (next === 'resume' && last.code === 2) last = await command(['rollback', runId]);
+        }
       }
-    }
-    const rows = steps.map((s) => `${s.command} → exit ${s.code ?? 'killed'}${s.why ? ` (${s.why})` : ''}`).join(', ');
-    // A command that exited is judged; one killed mid-way never reported anything, and its
-    // half-done state (the new key bound on one appliance, say) is the next command's to put
-    // right: what it left is recorded, and the command after it is judged.
-    const breaches = steps.filter((s) => s.code !== null).flatMap((s) => s.breaches.map((b) => `${s.command}: ${b.appliance} cannot read ${b.users.length} user(s) under KID ${b.kid}`));
-    const afterKills = steps.filter((s) => s.code === null && s.breaches.length).map((s) => `${s.command} left ${s.breaches.map((b) => `${b.users.length} user(s) unreadable on ${b.appliance}`).join(', ')} for the next command`);
-    // Exit 1, or a rollback's 0, promises exactly as before.
-    const untrue = steps.filter((s) => (s.code === 1 || (s.command === 'rollback' && s.code === 0)) && !s.asBefore).map((s) => `${s.command} exit ${s.code} but the appliances are not as before`);
-    figures.add({
-      case: `seed ${seed}: ${fault.kind === 'none' ? 'no fault' : `${fault.kind} on ${on}`}${killRun ? `, run killed at ${killRun} ms` : ''}${killRollback ? `, rollback killed at ${killRollback} ms` : ''}`,
-      kind: 'random', outcome: `${rows}; ${enrolled} device(s) enrolled meanwhile; ${breaches.length ? `LOCKED OUT: ${breaches.join('; ')}` : 'nobody locked out after any command that exited'}${afterKills.length ? ` (${afterKills.join('; ')})` : ''}`,
-      exitCode: steps.at(-1)?.code ?? null, entriesChecked: Object.keys(pristine.directory).length * steps.length, lost: breaches.length, appliancesChecked: steps.length * 8,
-    });
-    expect(breaches).toEqual([]);
-    expect(untrue).toEqual([]);
-    // The next seed starts from the estate before any run.
-    expect((await lab.snapshot()).appliances, rows).toEqual(pristine.appliances);
-  }, 300_000);
+      const rows = steps.map((s) => `${s.command} → exit ${s.code ?? 'killed'}${s.why ? ` (${s.why})` : ''}`).join(', ');
+      // A command that exited is judged; one killed mid-way never reported anything, and its
+      // half-done state (the new key bound on one appliance, say) is the next command's to put
+      // right: what it left is recorded, and the command after it is judged.
+      const breaches = steps.filter((s) => s.code !== null).flatMap((s) => s.breaches.map((b) => `${s.command}: ${b.appliance} cannot read ${b.users.length} user(s) under KID ${b.kid}`));
+      const afterKills = steps
+        .filter((s) => s.code === null && s.breaches.length)
+        .map((s) => `${s.command} left ${s.breaches.map((b) => `${b.users.length} user(s) unreadable on ${b.appliance}`).join(', ')} for the next command`);
+      // Exit 1, or a rollback's 0, promises exactly as before.
+      const untrue = steps.filter((s) => (s.code === 1 || (s.command === 'rollback' && s.code === 0)) && !s.asBefore).map((s) => `${s.command} exit ${s.code} but the appliances are not as before`);
+      figures.add({
+        case: `seed ${seed}: ${fault.kind === 'none' ? 'no fault' : `${fault.kind} on ${on}`}${killRun ? `, run killed at ${killRun} ms` : ''}${killRollback ? `, rollback killed at ${killRollback} ms` : ''}`,
+        kind: 'random',
+        outcome: `${rows}; ${enrolled} device(s) enrolled meanwhile; ${breaches.length ? `LOCKED OUT: ${breaches.join('; ')}` : 'nobody locked out after any command that exited'}${afterKills.length ? ` (${afterKills.join('; ')})` : ''}`,
+        exitCode: steps.at(-1)?.code ?? null,
+        entriesChecked: Object.keys(pristine.directory).length * steps.length,
+        lost: breaches.length,
+        appliancesChecked: steps.length * 8,
+      });
+      expect(breaches).toEqual([]);
+      expect(untrue).toEqual([]);
+      // The next seed starts from the estate before any run.
+      expect((await lab.snapshot()).appliances, rows).toEqual(pristine.appliances);
+    },
+    300_000,
+  );
 });

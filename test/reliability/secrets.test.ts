@@ -13,8 +13,11 @@ import { FigureLog } from './figures.js';
 let lab: E2eLab;
 let before: Snapshot;
 const outputs: { name: string; text: string }[] = [];
-const figures = new FigureLog('secrets', 'Secrets: nothing leaks',
-  'A failed run (fault at save-config after the re-encryption, so a backup exists, plain text output) and a full cutover (JSON lines, JUnit, both logon checks) on the lab with 40 users and 2 appliances; then every byte they printed or wrote is searched for every lab secret, as is and base64-encoded.');
+const figures = new FigureLog(
+  'secrets',
+  'Secrets: nothing leaks',
+  'A failed run (fault at save-config after the re-encryption, so a backup exists, plain text output) and a full cutover (JSON lines, JUnit, both logon checks) on the lab with 40 users and 2 appliances; then every byte they printed or wrote is searched for every lab secret, as is and base64-encoded.',
+);
 
 beforeAll(async () => {
   lab = await startE2eLab({ users: 40, appliances: 2 });
@@ -39,7 +42,7 @@ describe('secrets', () => {
     await lab.clearFaults();
     expect(failed.code, failed.stderr).toBe(1);
     outputs.push({ name: 'failed run stdout', text: failed.stdout }, { name: 'failed run stderr', text: failed.stderr });
-    expect((await lab.snapshot())).toEqual(before);
+    expect(await lab.snapshot()).toEqual(before);
 
     const full = await lab.cli(['run', CUTOVER, '-i', lab.inventory, '--yes', '--json', '--junit', join(lab.root, 'full.junit.xml')], { timeoutMs: 120_000 });
     expect(full.code, full.stderr).toBe(0);
@@ -54,7 +57,10 @@ describe('secrets', () => {
       outputs.push({ name: `adc-cutover ${args.join(' ')}`, text: r.stdout + r.stderr });
     }
     for (const id of readdirSync(join(home(), 'runs'))) {
-      for (const args of [['show', id], ['show', id, '--json']]) {
+      for (const args of [
+        ['show', id],
+        ['show', id, '--json'],
+      ]) {
         const r = await lab.cli(args);
         expect(r.code).toBe(0);
         outputs.push({ name: `adc-cutover ${args.join(' ')}`, text: r.stdout + r.stderr });
@@ -66,7 +72,14 @@ describe('secrets', () => {
     const secrets = lab.secrets();
     expect(secrets.length).toBeGreaterThan(40 * 2);
     const files = [...filesUnder(home()), join(lab.root, 'failed.junit.xml'), join(lab.root, 'full.junit.xml')];
-    const kinds = new Set(files.map((f) => f.replace(/.*\//, '').replace(/-\d+(?=\.jsonl$)/, '').replace(/^\d{8}T.*$/, 'run')));
+    const kinds = new Set(
+      files.map((f) =>
+        f
+          .replace(/.*\//, '')
+          .replace(/-\d+(?=\.jsonl$)/, '')
+          .replace(/^\d{8}T.*$/, 'run'),
+      ),
+    );
     expect([...kinds]).toEqual(expect.arrayContaining(['events.jsonl', 'report.json', 'report.html', 'directory-backup.jsonl', 'failed.junit.xml', 'full.junit.xml']));
     const texts = [...outputs, ...files.map((f) => ({ name: f.replace(lab.root, ''), text: readFileSync(f, 'latin1') }))];
     const leaks: string[] = [];
@@ -83,7 +96,7 @@ describe('secrets', () => {
     const modes = files.filter((f) => /events\.jsonl$|report\.json$|backup.*\.jsonl$|junit\.xml$/.test(f)).map((f) => ({ f: f.replace(lab.root, ''), mode: (statSync(f).mode & 0o777).toString(8) }));
     expect(modes.length).toBeGreaterThanOrEqual(6);
     expect(modes.filter((m) => m.mode !== '600')).toEqual([]);
-    for (const d of readdirSync(join(home(), 'runs'))) expect((statSync(join(home(), 'runs', d)).mode & 0o077)).toBe(0);
+    for (const d of readdirSync(join(home(), 'runs'))) expect(statSync(join(home(), 'runs', d)).mode & 0o077).toBe(0);
 
     // Backups: originals only as AES-GCM records; no original value, or any part of one that
     // carries a secret, in clear.
@@ -102,7 +115,12 @@ describe('secrets', () => {
       }
     }
     expect(sealed).toBeGreaterThan(0);
-    figures.add({ case: 'failed run + full cutover: outputs and files scanned', kind: 'leak scan', outcome: 'no secret found; modes 0600; backups sealed', extra: { secrets: secrets.length, texts: texts.length, bytes, 'sealed originals': sealed } });
+    figures.add({
+      case: 'failed run + full cutover: outputs and files scanned',
+      kind: 'leak scan',
+      outcome: 'no secret found; modes 0600; backups sealed',
+      extra: { secrets: secrets.length, texts: texts.length, bytes, 'sealed originals': sealed },
+    });
     figures.total('secrets searched for', secrets.length);
     figures.total('outputs and files scanned', texts.length);
     figures.total('bytes scanned', bytes);

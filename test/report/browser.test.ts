@@ -103,9 +103,7 @@ describe('report.html of lab runs, in headless Chromium', () => {
 
     // Every step of the playbook, in order, by name.
     expect(stepsIn(dom).map((s) => `${s.id}:${s.status}`)).toEqual(report.steps.map((s) => `${s.id}:${s.status}`));
-    expect(stepsIn(dom).map((s) => s.title)).toEqual(expect.arrayContaining([
-      'Import the new certificate and key', 'Re-encrypt the directory under the new certificate', 'Save the configuration',
-    ]));
+    expect(stepsIn(dom).map((s) => s.title)).toEqual(expect.arrayContaining(['Import the new certificate and key', 'Re-encrypt the directory under the new certificate', 'Save the configuration']));
     expect(stepsIn(dom).every((s) => s.status === 'ok' || s.status === 'skipped')).toBe(true);
 
     // Census: every device under the old certificate before is under the new one after.

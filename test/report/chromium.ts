@@ -15,9 +15,18 @@ export function requireChromium(): void {
 }
 
 const FLAGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--disable-extensions', '--disable-default-apps', '--hide-scrollbars', '--mute-audio',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-extensions',
+  '--disable-default-apps',
+  '--hide-scrollbars',
+  '--mute-audio',
 ];
 
 async function chromium(args: string[], timeoutMs = 60_000): Promise<{ stdout: string; stderr: string; code: number | null }> {
@@ -34,8 +43,14 @@ async function chromium(args: string[], timeoutMs = 60_000): Promise<{ stdout: s
         if (child.pid !== undefined) child.kill('SIGKILL');
         reject(new Error(`chromium did not exit within ${timeoutMs} ms (killed pid ${child.pid}): ${stderr.slice(-2000)}`));
       }, timeoutMs);
-      child.on('error', (e) => { clearTimeout(timer); reject(e); });
-      child.on('close', (code) => { clearTimeout(timer); resolve({ stdout, stderr, code }); });
+      child.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ stdout, stderr, code });
+      });
     });
   } finally {
     rmSync(profile, { recursive: true, force: true });
@@ -61,7 +76,15 @@ export async function printToPdf(file: string, pdf: string): Promise<void> {
 
 // Small readers over serialised DOM. Chromium normalises what it writes back (double-quoted
 // attributes, entities), so these regular expressions see one shape only.
-const decode = (s: string) => s.replace(/<[^>]*>/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&nbsp;/g, ' ').replace(/&amp;/g, '&');
+const decode = (s: string) =>
+  s
+    .replace(/<[^>]*>/g, '')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&nbsp;/g, ' ')
+    .replace(/&amp;/g, '&');
 
 /** Inner markup of the first element carrying data-testid="id", nested same-name tags balanced. */
 function innerOf(dom: string, id: string): string | undefined {
@@ -92,6 +115,9 @@ export function codesIn(dom: string, id: string): string[] {
 
 /** Every step item: id, status and title, in page order. */
 export function stepsIn(dom: string): { id: string; status: string; title: string }[] {
-  return [...dom.matchAll(/<li data-testid="step" data-step-id="([^"]*)" data-status="([^"]*)"[\s\S]*?data-testid="step-title">([\s\S]*?)<\/span>/g)]
-    .map((m) => ({ id: decode(m[1]), status: m[2], title: decode(m[3]) }));
+  return [...dom.matchAll(/<li data-testid="step" data-step-id="([^"]*)" data-status="([^"]*)"[\s\S]*?data-testid="step-title">([\s\S]*?)<\/span>/g)].map((m) => ({
+    id: decode(m[1]),
+    status: m[2],
+    title: decode(m[3]),
+  }));
 }

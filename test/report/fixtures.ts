@@ -11,7 +11,13 @@ export const HOSTILE_DN = 'cn=<script>alert("x")</script>,ou=Users,dc=lab,dc=exa
 export const PLANTED = ['S3cr3t-Passphrase-9f2c', 'JBSWY3DPEHPK3PXPJBSWY3DP', 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC'];
 
 const census = (oldDevices: number, newDevices: number) => ({
-  entries: 41, withValue: 33, empty: 8, legacy: { entries: 4, devices: 6 }, encrypted: { entries: 28, devices: 36 }, multiValued: 0, unreadable: 1,
+  entries: 41,
+  withValue: 33,
+  empty: 8,
+  legacy: { entries: 4, devices: 6 },
+  encrypted: { entries: 28, devices: 36 },
+  multiValued: 0,
+  unreadable: 1,
   byKid: [
     ...(oldDevices ? [{ kid: OLD_KID, label: 'old certificate', held: true, devices: oldDevices, entries: 28 }] : []),
     ...(newDevices ? [{ kid: NEW_KID, label: 'new certificate', held: true, devices: newDevices, entries: 28 }] : []),
@@ -23,54 +29,111 @@ const t = (h: number, s: number) => `2026-11-23T09:${String(h).padStart(2, '0')}
 
 function step(id: string, kind: string, title: string, status: StepReport['status'], start: number, dur: number, rest: Partial<StepReport> = {}): StepReport {
   return {
-    id, kind, title, status,
+    id,
+    kind,
+    title,
+    status,
     ...(status === 'not-run' ? {} : { startedAt: t(43, start), endedAt: t(43, start + dur / 1000), durationMs: dur }),
-    targets: [], changes: [], rollback: [], notes: [], ...rest,
+    targets: [],
+    changes: [],
+    rollback: [],
+    notes: [],
+    ...rest,
   };
 }
 
-const preflight = (): StepReport => step('preflight', 'preflight', 'Preflight: reach every appliance and the directory, check certificates, take a census', 'ok', 0.5, 14, {
-  targets: [
-    { target: 'adc1', status: 'ok', message: `standalone; bound userDataEncryptionKey: ${OLD}`, changed: { mode: 'standalone', primary: 'https://192.0.2.11', bound: [OLD], oldCertkey: OLD, newCertkey: null, otpEncryption: 'ON', haSync: null, firmwareVersion: '14.1-25.56' } },
-    { target: 'adc2', status: 'ok', message: `HA pair; bound userDataEncryptionKey: ${OLD}`, changed: { mode: 'ha', primary: 'https://192.0.2.21', bound: [OLD], oldCertkey: OLD, newCertkey: null, otpEncryption: 'ON', haSync: 'ENABLED' } },
-    // A field no renderer should ever dump, standing for anything a future step might add.
-    { target: 'directory', status: 'ok', message: '41 entries, 33 with a value: 36 device(s) under the old certificate', changed: { ...census(36, 0), debugPassphrase: PLANTED[0] } },
-  ],
-  notes: [{ target: 'directory', level: 'warn', message: '1 entr(ies) hold values that cannot be read; they are left as they are' }],
-});
+const preflight = (): StepReport =>
+  step('preflight', 'preflight', 'Preflight: reach every appliance and the directory, check certificates, take a census', 'ok', 0.5, 14, {
+    targets: [
+      {
+        target: 'adc1',
+        status: 'ok',
+        message: `standalone; bound userDataEncryptionKey: ${OLD}`,
+        changed: { mode: 'standalone', primary: 'https://192.0.2.11', bound: [OLD], oldCertkey: OLD, newCertkey: null, otpEncryption: 'ON', haSync: null, firmwareVersion: '14.1-25.56' },
+      },
+      {
+        target: 'adc2',
+        status: 'ok',
+        message: `HA pair; bound userDataEncryptionKey: ${OLD}`,
+        changed: { mode: 'ha', primary: 'https://192.0.2.21', bound: [OLD], oldCertkey: OLD, newCertkey: null, otpEncryption: 'ON', haSync: 'ENABLED' },
+      },
+      // A field no renderer should ever dump, standing for anything a future step might add.
+      { target: 'directory', status: 'ok', message: '41 entries, 33 with a value: 36 device(s) under the old certificate', changed: { ...census(36, 0), debugPassphrase: PLANTED[0] } },
+    ],
+    notes: [{ target: 'directory', level: 'warn', message: '1 entr(ies) hold values that cannot be read; they are left as they are' }],
+  });
 
 const plan = {
-  playbook: '/srv/playbooks/otp-cert-cutover.yaml', inventory: '/srv/inventories/prod.yaml', mode: 'auto', dryRun: false,
+  playbook: '/srv/playbooks/otp-cert-cutover.yaml',
+  inventory: '/srv/inventories/prod.yaml',
+  mode: 'auto',
+  dryRun: false,
   appliances: [
     { name: 'adc1', facts: { mode: 'standalone', primary: 'https://192.0.2.11', bound: [OLD], oldCertkey: OLD, newCertkey: null, otpEncryption: 'ON', haSync: null }, warnings: [] },
     { name: 'adc2', facts: { mode: 'ha', primary: 'https://192.0.2.21', bound: [OLD], oldCertkey: OLD, newCertkey: null, otpEncryption: 'ON', haSync: 'ENABLED' }, warnings: [] },
   ],
   steps: [
     { id: 'preflight', title: 'Preflight', changes: [], warnings: [] },
-    { id: 'import-certkey', title: 'Import the new certificate and key', changes: [{ target: 'adc1', description: `upload and add certkey ${NEW}` }, { target: 'adc2', description: `upload and add certkey ${NEW}` }], warnings: [] },
-    { id: 'rekey-directory', title: 'Re-encrypt the directory under the new certificate', changes: [{ target: 'directory', description: `re-encrypt 36 device(s) in 28 entr(ies) from KID ${OLD_KID} to ${NEW_KID}` }], warnings: ['1 unreadable value(s) will be left as they are'] },
+    {
+      id: 'import-certkey',
+      title: 'Import the new certificate and key',
+      changes: [
+        { target: 'adc1', description: `upload and add certkey ${NEW}` },
+        { target: 'adc2', description: `upload and add certkey ${NEW}` },
+      ],
+      warnings: [],
+    },
+    {
+      id: 'rekey-directory',
+      title: 'Re-encrypt the directory under the new certificate',
+      changes: [{ target: 'directory', description: `re-encrypt 36 device(s) in 28 entr(ies) from KID ${OLD_KID} to ${NEW_KID}` }],
+      warnings: ['1 unreadable value(s) will be left as they are'],
+    },
   ],
   warnings: ['1 unreadable value(s) will be left as they are'],
   hash: '06a2f6763e4eb44e',
 };
 
 const base = (): Omit<RunReport, 'status' | 'steps' | 'actionsRequired'> => ({
-  runId: '20261123T094330Z-dceb7f', playbook: '/srv/playbooks/otp-cert-cutover.yaml', inventory: '/srv/inventories/prod.yaml',
-  planHash: '06a2f6763e4eb44e', dryRun: false, user: 'jdoe', host: 'jump01', startedAt: t(43, 0.5), attempts: 1, plan,
+  runId: '20261123T094330Z-dceb7f',
+  playbook: '/srv/playbooks/otp-cert-cutover.yaml',
+  inventory: '/srv/inventories/prod.yaml',
+  planHash: '06a2f6763e4eb44e',
+  dryRun: false,
+  user: 'jdoe',
+  host: 'jump01',
+  startedAt: t(43, 0.5),
+  attempts: 1,
+  plan,
 });
 
 export function succeededReport(): RunReport {
   return {
-    ...base(), status: 'succeeded', exitCode: 0, endedAt: t(44, 30.135),
+    ...base(),
+    status: 'succeeded',
+    exitCode: 0,
+    endedAt: t(44, 30.135),
     steps: [
       preflight(),
       step('import-certkey', 'import-certkey', 'Import the new certificate and key', 'ok', 0.53, 32, {
-        targets: ['adc1', 'adc2'].map((a) => ({ target: a, status: 'ok', message: `certkey ${NEW} added from ${NEW}-20261123T094309Z.pem, ${NEW}-20261123T094309Z.key and verified`, changed: { certkey: NEW, created: true, files: [`${NEW}-20261123T094309Z.pem`, `${NEW}-20261123T094309Z.key`] } })),
+        targets: ['adc1', 'adc2'].map((a) => ({
+          target: a,
+          status: 'ok',
+          message: `certkey ${NEW} added from ${NEW}-20261123T094309Z.pem, ${NEW}-20261123T094309Z.key and verified`,
+          changed: { certkey: NEW, created: true, files: [`${NEW}-20261123T094309Z.pem`, `${NEW}-20261123T094309Z.key`] },
+        })),
         changes: [{ id: 1, target: 'adc1', action: 'upload-file', data: { name: `${NEW}.key`, keyPem: `-----BEGIN PRIVATE KEY-----\n${PLANTED[2]}` }, done: true }],
       }),
       step('bind-new-key', 'bind-new-key', 'Bind the new key as userDataEncryptionKey (old one still bound)', 'ok', 0.56, 20, {
         targets: [
-          { target: 'adc1', status: 'ok', message: `${NEW} bound next to ${OLD}; new registrations use it`, changed: { bound: [OLD, NEW], capability: 'multi' }, bound: [OLD, NEW], capability: 'multi' },
+          {
+            target: 'adc1',
+            status: 'ok',
+            message: `${NEW} bound next to ${OLD}; new registrations use it`,
+            changed: { bound: [OLD, NEW], capability: 'multi' },
+            bound: [OLD, NEW],
+            capability: 'multi',
+          },
           { target: 'adc2', status: 'skipped', message: `one binding at a time: ${NEW} is bound after re-encryption (swap)`, changed: { capability: 'single' }, capability: 'single' },
         ],
       }),
@@ -114,13 +177,23 @@ export function succeededReport(): RunReport {
 export function incompleteReport(): RunReport {
   const ok = succeededReport();
   const [pre, imp, bind] = ok.steps;
-  const lost = 'Bind the new key as userDataEncryptionKey (old one still bound) on adc2: undo by hand — adc2: DELETE vpnglobal_sslcertkey_binding failed: errorcode 349 (HTTP 599): HA propagation failed';
+  const lost =
+    'Bind the new key as userDataEncryptionKey (old one still bound) on adc2: undo by hand — adc2: DELETE vpnglobal_sslcertkey_binding failed: errorcode 349 (HTTP 599): HA propagation failed';
   return {
-    ...base(), status: 'rollback-incomplete', exitCode: 3, endedAt: t(43, 2.1),
+    ...base(),
+    status: 'rollback-incomplete',
+    exitCode: 3,
+    endedAt: t(43, 2.1),
     message: `Re-encrypt the directory under the new certificate: modify ${HOSTILE_DN}: LDAP 50 insufficientAccessRights (no write access) — the rollback did not finish: a person must act`,
     steps: [
       pre,
-      { ...imp, rollback: [{ target: 'adc1', status: 'undone', message: `certkey ${NEW} deleted`, certkeyDeleted: NEW, at: t(43, 1.9) }, { target: 'adc2', status: 'undone', message: `certkey ${NEW} deleted`, certkeyDeleted: NEW, at: t(43, 1.9) }] },
+      {
+        ...imp,
+        rollback: [
+          { target: 'adc1', status: 'undone', message: `certkey ${NEW} deleted`, certkeyDeleted: NEW, at: t(43, 1.9) },
+          { target: 'adc2', status: 'undone', message: `certkey ${NEW} deleted`, certkeyDeleted: NEW, at: t(43, 1.9) },
+        ],
+      },
       {
         ...bind,
         targets: [

@@ -31,7 +31,17 @@ describe('renderHtmlReport: a finished cutover', () => {
 
   it('lists every step in order with its status, and draws both charts', () => {
     const steps = [...html.matchAll(/data-testid="step" data-step-id="([^"]+)" data-status="([^"]+)"/g)].map((m) => `${m[1]}:${m[2]}`);
-    expect(steps).toEqual(['preflight:ok', 'import-certkey:ok', 'bind-new-key:ok', 'rekey-directory:ok', 'logon-check:ok', 'unbind-old-key:ok', 'bind-new-key#2:ok', 'logon-check#2:ok', 'save-config:ok']);
+    expect(steps).toEqual([
+      'preflight:ok',
+      'import-certkey:ok',
+      'bind-new-key:ok',
+      'rekey-directory:ok',
+      'logon-check:ok',
+      'unbind-old-key:ok',
+      'bind-new-key#2:ok',
+      'logon-check#2:ok',
+      'save-config:ok',
+    ]);
     expect(html).toMatch(/<svg [^>]*data-testid="timeline-chart"/);
     expect(html).toMatch(/<svg [^>]*data-testid="census-chart"/);
     // The swapped appliance's bar in the overlap step is "skipped", and no rollback column exists.
@@ -127,7 +137,10 @@ describe('renderHtmlReport: a failed run whose rollback did not finish', () => {
 });
 
 describe('renderHtmlReport: one safe file', () => {
-  for (const [name, report] of [['finished', succeededReport()], ['incomplete', incompleteReport()]] as const) {
+  for (const [name, report] of [
+    ['finished', succeededReport()],
+    ['incomplete', incompleteReport()],
+  ] as const) {
     const html = renderHtmlReport(report);
 
     it(`${name}: loads nothing — no script, no external resource, a CSP that forbids any`, () => {
@@ -164,8 +177,18 @@ describe('renderHtmlReport: one safe file', () => {
 
   it('copes with a report that has no plan, no census and a run still going', () => {
     const html = renderHtmlReport({
-      runId: '20261123T000000Z-000000', status: 'running', playbook: 'p.yaml', inventory: 'i.yaml', planHash: '', dryRun: true,
-      user: 'u', host: 'h', startedAt: '2026-11-23T00:00:00.000Z', attempts: 1, steps: [], actionsRequired: [],
+      runId: '20261123T000000Z-000000',
+      status: 'running',
+      playbook: 'p.yaml',
+      inventory: 'i.yaml',
+      planHash: '',
+      dryRun: true,
+      user: 'u',
+      host: 'h',
+      startedAt: '2026-11-23T00:00:00.000Z',
+      attempts: 1,
+      steps: [],
+      actionsRequired: [],
     });
     expect(html).toContain('No census was taken in this run.');
     expect(html).toContain('dry run: nothing was changed');
@@ -178,9 +201,18 @@ describe('renderHtmlReport: several directory servers', () => {
     const r = succeededReport();
     const pre = r.steps.find((s) => s.kind === 'preflight')!;
     const dir = pre.targets.find((t) => t.target === 'directory')!;
-    dir.changed = { ...dir.changed, perServer: [{ server: 'dc1', old: 36, new: 0, error: null }, { server: 'dc2', old: 35, new: 1, error: null }, { server: 'dc3', old: null, new: null, error: 'connection refused' }] };
+    dir.changed = {
+      ...dir.changed,
+      perServer: [
+        { server: 'dc1', old: 36, new: 0, error: null },
+        { server: 'dc2', old: 35, new: 1, error: null },
+        { server: 'dc3', old: null, new: null, error: 'connection refused' },
+      ],
+    };
     expect(buildModel(r).serverCensus).toEqual([
-      { server: 'dc1', old: 36, new: 0, error: null }, { server: 'dc2', old: 35, new: 1, error: null }, { server: 'dc3', old: null, new: null, error: 'connection refused' },
+      { server: 'dc1', old: 36, new: 0, error: null },
+      { server: 'dc2', old: 35, new: 1, error: null },
+      { server: 'dc3', old: null, new: null, error: 'connection refused' },
     ]);
     const html = renderHtmlReport(r);
     const table = html.slice(html.indexOf('data-testid="census-servers"'), html.indexOf('</table>', html.indexOf('data-testid="census-servers"')));

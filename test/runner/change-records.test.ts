@@ -17,13 +17,19 @@ const bind = (id: number, target: string) => ({ type: 'intent', id, step: 'bind-
 
 describe('changeRecords', () => {
   it('folds each intent with its done, its write and its no-reply, in journal order', () => {
-    const c = changeRecords(read([
-      runRecord(1, 2),
-      { type: 'step-start', step: 'bind-new-key', kind: 'bind-new-key', title: 'Bind' },
-      bind(1, 'adc1'), { type: 'write-sent', id: 1 }, { type: 'done', id: 1, data: { applied: true } },
-      bind(2, 'adc2'), { type: 'write-sent', id: 2 }, { type: 'outcome-unknown', id: 2, message: 'no reply' },
-      { type: 'step-end', step: 'bind-new-key', status: 'failed', durationMs: 5 },
-    ]));
+    const c = changeRecords(
+      read([
+        runRecord(1, 2),
+        { type: 'step-start', step: 'bind-new-key', kind: 'bind-new-key', title: 'Bind' },
+        bind(1, 'adc1'),
+        { type: 'write-sent', id: 1 },
+        { type: 'done', id: 1, data: { applied: true } },
+        bind(2, 'adc2'),
+        { type: 'write-sent', id: 2 },
+        { type: 'outcome-unknown', id: 2, message: 'no reply' },
+        { type: 'step-end', step: 'bind-new-key', status: 'failed', durationMs: 5 },
+      ]),
+    );
     expect(c.map((r) => [r.id, r.target, r.done, r.writeSentAt !== undefined, r.outcomeUnknownAt !== undefined, r.stepEnded])).toEqual([
       [1, 'adc1', { applied: true }, true, false, true],
       [2, 'adc2', undefined, true, true, true],
@@ -31,15 +37,19 @@ describe('changeRecords', () => {
   });
 
   it('a step the process died in never ended for its records, even once a later attempt ends that step', () => {
-    const c = changeRecords(read([
-      runRecord(1, 2),
-      { type: 'step-start', step: 'bind-new-key', kind: 'bind-new-key', title: 'Bind' },
-      bind(1, 'adc1'), { type: 'write-sent', id: 1 },
-      runRecord(2, 2),
-      { type: 'step-start', step: 'bind-new-key', kind: 'bind-new-key', title: 'Bind' },
-      bind(2, 'adc1'), { type: 'done', id: 2, data: { applied: true } },
-      { type: 'step-end', step: 'bind-new-key', status: 'ok', durationMs: 5 },
-    ]));
+    const c = changeRecords(
+      read([
+        runRecord(1, 2),
+        { type: 'step-start', step: 'bind-new-key', kind: 'bind-new-key', title: 'Bind' },
+        bind(1, 'adc1'),
+        { type: 'write-sent', id: 1 },
+        runRecord(2, 2),
+        { type: 'step-start', step: 'bind-new-key', kind: 'bind-new-key', title: 'Bind' },
+        bind(2, 'adc1'),
+        { type: 'done', id: 2, data: { applied: true } },
+        { type: 'step-end', step: 'bind-new-key', status: 'ok', durationMs: 5 },
+      ]),
+    );
     expect(c.find((r) => r.id === 1)?.stepEnded).toBeUndefined();
     expect(c.find((r) => r.id === 2)?.stepEnded).toBe(true);
   });
@@ -47,14 +57,19 @@ describe('changeRecords', () => {
   it('an undo marks its record; only a complete rollback makes it settled history for a later one', () => {
     const records = [
       runRecord(1, 2),
-      bind(1, 'adc1'), { type: 'done', id: 1, data: { applied: true } },
-      bind(2, 'adc2'), { type: 'done', id: 2, data: { applied: true } },
+      bind(1, 'adc1'),
+      { type: 'done', id: 1, data: { applied: true } },
+      bind(2, 'adc2'),
+      { type: 'done', id: 2, data: { applied: true } },
       { type: 'rollback-start', format: 2, reason: 'asked' },
       { type: 'undo', id: 1, step: 'bind-new-key', target: 'adc1', status: 'undone', message: 'otp-new unbound', bound: ['otp-old'] },
       { type: 'undo', id: 2, step: 'bind-new-key', target: 'adc2', status: 'not-needed', message: 'otp-new was not bound' },
     ];
     const open = changeRecords(read([...records, { type: 'rollback-end', status: 'incomplete' }]));
-    expect(open.map((r) => [r.undone, r.reverted, r.rolledBackBefore])).toEqual([[true, true, undefined], [true, undefined, undefined]]);
+    expect(open.map((r) => [r.undone, r.reverted, r.rolledBackBefore])).toEqual([
+      [true, true, undefined],
+      [true, undefined, undefined],
+    ]);
     const complete = changeRecords(read([...records, { type: 'rollback-end', status: 'complete' }]));
     expect(complete.map((r) => r.rolledBackBefore)).toEqual([true, true]);
   });

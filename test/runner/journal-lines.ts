@@ -17,7 +17,16 @@ export function journalFile(records: Record<string, unknown>[], opts: { tail?: s
 /** The `run` record of an attempt; `format` absent is how a format-1 journal has it. */
 export function runRecord(attempt: number, format?: number): Record<string, unknown> {
   return {
-    type: 'run', ...(format !== undefined ? { format } : {}), runId: '20261123T094300Z-abcdef', playbook: '/p.yaml', inventory: '/i.yaml',
-    params: {}, planHash: '0123456789abcdef', dryRun: false, user: 'op', host: 'h', attempt,
+    type: 'run',
+    ...(format !== undefined ? { format } : {}),
+    runId: '20261123T094300Z-abcdef',
+    playbook: '/p.yaml',
+    inventory: '/i.yaml',
+    params: {},
+    planHash: '0123456789abcdef',
+    dryRun: false,
+    user: 'op',
+    host: 'h',
+    attempt,
   };
 }

@@ -29,7 +29,9 @@ function meta() {
  */
 function bindStep(failure: Error, seen: ChangeRecord[][], stop?: AbortController): Step {
   return {
-    id: 'bind-new-key', kind: 'bind-new-key', title: 'Bind the new key',
+    id: 'bind-new-key',
+    kind: 'bind-new-key',
+    title: 'Bind the new key',
     targets: () => ['adc1', 'adc2'],
     plan: async () => ({ changes: [], warnings: [] }),
     apply: async (ctx: StepContext): Promise<TargetResult[]> => {
@@ -58,12 +60,18 @@ describe('Runner', () => {
     const seen: ChangeRecord[][] = [];
     const outcome = await new Runner(m, [bindStep(new Error('adc2: PUT failed'), seen)], quiet, new AbortController().signal).run();
     expect(outcome).toMatchObject({ status: 'rolled-back', exitCode: 1 });
-    expect(seen[0].map((r) => [r.id, r.target, r.done])).toEqual([[2, 'adc2', undefined], [1, 'adc1', { applied: true, capability: 'multi', evidence: 'both listed' }]]);
+    expect(seen[0].map((r) => [r.id, r.target, r.done])).toEqual([
+      [2, 'adc2', undefined],
+      [1, 'adc1', { applied: true, capability: 'multi', evidence: 'both listed' }],
+    ]);
     const journal = readJournal(join(m.runDir, 'events.jsonl'));
     expect(journal.find((r) => r.type === 'run')).toMatchObject({ format: 2 });
     expect(journal.find((r) => r.type === 'rollback-start')).toMatchObject({ format: 2 });
     const report = buildReport(journal);
-    expect(report.steps[0].rollback.map((u) => [u.target, u.status, u.bound])).toEqual([['adc2', 'not-needed', undefined], ['adc1', 'undone', ['otp-old']]]);
+    expect(report.steps[0].rollback.map((u) => [u.target, u.status, u.bound])).toEqual([
+      ['adc2', 'not-needed', undefined],
+      ['adc1', 'undone', ['otp-old']],
+    ]);
   });
 
   it('an abort is told by its name or code once the signal fired; words saying "aborted" are a failure like any other', async () => {

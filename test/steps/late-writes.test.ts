@@ -6,8 +6,7 @@ import { lateWriteDeadline, lateWriteHorizonMs, mayStillLand, type WriteState } 
 const timings = { timeoutMs: 30_000, settleMs: 5_000 };
 const sent = '2026-11-23T09:43:00.000Z';
 const at = (iso: string, ms = 0) => Date.parse(iso) + ms;
-const change = (more: Partial<WriteState> & { done?: unknown } = {}): WriteState & { done?: unknown } =>
-  ({ id: 7, step: 'unbind-old-key', target: 'adc1', action: 'unbind', ...more });
+const change = (more: Partial<WriteState> & { done?: unknown } = {}): WriteState & { done?: unknown } => ({ id: 7, step: 'unbind-old-key', target: 'adc1', action: 'unbind', ...more });
 
 describe('lateWriteDeadline', () => {
   it('a done write cannot land later: no wait', () => {

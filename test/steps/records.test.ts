@@ -42,10 +42,7 @@ describe('typedChange', () => {
   });
 
   it('refuses a record whose shape is not what its action writes, naming the record', () => {
-    const [bad, foreign] = changesOf([
-      intent(1, 'bind-new-key', 'bind', { certkey: 42, boundBefore: 'otp-old' }),
-      intent(2, 'other', 'format-disk', {}),
-    ]);
+    const [bad, foreign] = changesOf([intent(1, 'bind-new-key', 'bind', { certkey: 42, boundBefore: 'otp-old' }), intent(2, 'other', 'format-disk', {})]);
     expect(() => typedChange(bad)).toThrow(ChangeRecordError);
     expect(() => typedChange(bad)).toThrow(/journal record 1 \(bind-new-key on adc1, "bind"\): its intent is not as written/);
     expect(() => typedChange(foreign)).toThrow(/no step of this version writes that action/);
@@ -82,8 +79,10 @@ describe('the binding rollback decisions, from journal records', () => {
 
   it('an unbind of the old key: it must be bound again after the rollback, unless the run never unbound it', () => {
     const [unbound, already] = changesOf([
-      intent(1, 'unbind-old-key', 'unbind', { certkey: 'otp-old', boundBefore: ['otp-old', 'otp-new'] }), done(1, { applied: true }),
-      intent(2, 'unbind-old-key', 'unbind', { certkey: 'otp-old', boundBefore: ['otp-new'] }, 'adc2'), done(2, { applied: false }),
+      intent(1, 'unbind-old-key', 'unbind', { certkey: 'otp-old', boundBefore: ['otp-old', 'otp-new'] }),
+      done(1, { applied: true }),
+      intent(2, 'unbind-old-key', 'unbind', { certkey: 'otp-old', boundBefore: ['otp-new'] }, 'adc2'),
+      done(2, { applied: false }),
     ]).map(bindingChange);
     expect(boundAfterRollback(unbound)).toBe(true);
     expect(restoreKeys(unbound)).toEqual(['otp-old', 'otp-new']);

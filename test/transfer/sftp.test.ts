@@ -70,7 +70,10 @@ describe('SftpTransport', () => {
       await expect(t.remove('a.pem')).rejects.toBeInstanceOf(SftpDryRunError);
       expect(await t.exists('a.pem')).toBe(true);
       expect(fs.existsSync(path.join(server.root, 'nsconfig/ssl/dry.key'))).toBe(false);
-      expect(t.wouldSend).toEqual([{ op: 'upload', path: '/nsconfig/ssl/dry.key', bytes: 10 }, { op: 'remove', path: '/nsconfig/ssl/a.pem' }]);
+      expect(t.wouldSend).toEqual([
+        { op: 'upload', path: '/nsconfig/ssl/dry.key', bytes: 10 },
+        { op: 'remove', path: '/nsconfig/ssl/a.pem' },
+      ]);
     } finally {
       await t.close();
     }

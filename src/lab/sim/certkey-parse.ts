@@ -15,12 +15,7 @@ export interface ParsedCertKey {
 const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
 const KEY_BLOCK = /-----BEGIN ((?:RSA |EC |ENCRYPTED )?PRIVATE KEY)-----[\s\S]+?-----END \1-----/;
 
-export function parseCertKeyFiles(
-  inform: Inform,
-  certFile: { name: string; content: Buffer },
-  keyFile: { name: string; content: Buffer } | undefined,
-  passphrase: string | undefined,
-): ParsedCertKey {
+export function parseCertKeyFiles(inform: Inform, certFile: { name: string; content: Buffer }, keyFile: { name: string; content: Buffer } | undefined, passphrase: string | undefined): ParsedCertKey {
   if (inform === 'PFX') return parsePfx(certFile, passphrase);
   const x509 = parseCert(inform, certFile);
   if (!keyFile) return { x509 };

@@ -37,7 +37,10 @@ export function dumpState(node: SimNode): NodeStateDump {
     profile: node.profile.name,
     files: { '/nsconfig/ssl': node.files.list('/nsconfig/ssl').map(([n]) => n) },
     certkeys: [...cfg.certkeys.values()].map((c) => ({
-      certkey: c.certkey, cert: c.cert, ...(c.key ? { key: c.key } : {}), sha1: c.x509.fingerprint.replace(/:/g, '').toLowerCase(),
+      certkey: c.certkey,
+      cert: c.cert,
+      ...(c.key ? { key: c.key } : {}),
+      sha1: c.x509.fingerprint.replace(/:/g, '').toLowerCase(),
     })),
     bindings: cfg.bindings.map((b) => ({ ...b })),
     otp: { ...cfg.otp },

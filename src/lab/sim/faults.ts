@@ -38,10 +38,12 @@ function parseRule(text: string, field: string): Rule {
 }
 
 function matches(f: Rule, method: string, resource: string, name: string | undefined, action: string | undefined): boolean {
-  return (f.method === '*' || f.method === method.toUpperCase())
-    && f.resource === resource.toLowerCase()
-    && (f.name === undefined || f.name === name)
-    && (f.action === undefined || f.action === action?.toLowerCase());
+  return (
+    (f.method === '*' || f.method === method.toUpperCase()) &&
+    f.resource === resource.toLowerCase() &&
+    (f.name === undefined || f.name === name) &&
+    (f.action === undefined || f.action === action?.toLowerCase())
+  );
 }
 
 export function parseFaultSpec(spec: FaultSpec): ActiveFault {

@@ -26,10 +26,13 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stdout.write(`adc simulator: ${signal}, stopping\n`);
-    sim.stop().then(() => process.exit(0), (err: unknown) => {
-      process.stderr.write(`adc simulator: stop failed: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(1);
-    });
+    sim.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`adc simulator: stop failed: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

@@ -178,7 +178,13 @@ export function createNitroHandler(node: SimNode, world: SimWorld) {
       const request: NitroRequest = { method, resource, ...(name !== undefined ? { name } : {}), query: q, ...(body ? { body } : {}), node, ...(stat ? { stat } : {}) };
       if (fault?.holdUntil && WRITE_METHODS.has(method)) {
         // No reply ever: the client gives up. The write lands after the trigger request.
-        node.faults.hold(fault.holdUntil, () => { try { dispatch(node, request, session); } catch { /* as a late write that failed */ } });
+        node.faults.hold(fault.holdUntil, () => {
+          try {
+            dispatch(node, request, session);
+          } catch {
+            /* as a late write that failed */
+          }
+        });
         return;
       }
       served = true;

@@ -27,20 +27,36 @@ export interface FirmwareProfile {
 
 export const FIRMWARE_PROFILES: Readonly<Record<string, FirmwareProfile>> = {
   multi: {
-    name: 'multi', version: 'NetScaler NS13.1: Build 49.15.nc, Date: Jul 10 2023, 10:31:13   (64-bit)',
-    userDataKeys: 'multi', bindingRows: 'udek', classicRequiresOrigin: false, secondaryWriteCode: 1028,
+    name: 'multi',
+    version: 'NetScaler NS13.1: Build 49.15.nc, Date: Jul 10 2023, 10:31:13   (64-bit)',
+    userDataKeys: 'multi',
+    bindingRows: 'udek',
+    classicRequiresOrigin: false,
+    secondaryWriteCode: 1028,
   },
   single: {
-    name: 'single', version: 'NetScaler NS13.0: Build 79.64.nc, Date: Mar 27 2021, 04:51:26   (64-bit)',
-    userDataKeys: 'single', bindingRows: 'udek', classicRequiresOrigin: false, secondaryWriteCode: 1028,
+    name: 'single',
+    version: 'NetScaler NS13.0: Build 79.64.nc, Date: Mar 27 2021, 04:51:26   (64-bit)',
+    userDataKeys: 'single',
+    bindingRows: 'udek',
+    classicRequiresOrigin: false,
+    secondaryWriteCode: 1028,
   },
   'rows-certkeyname': {
-    name: 'rows-certkeyname', version: 'NetScaler NS14.1: Build 25.56.nc, Date: Jun 28 2024, 02:54:46   (64-bit)',
-    userDataKeys: 'multi', bindingRows: 'with-certkeyname', classicRequiresOrigin: true, secondaryWriteCode: 368,
+    name: 'rows-certkeyname',
+    version: 'NetScaler NS14.1: Build 25.56.nc, Date: Jun 28 2024, 02:54:46   (64-bit)',
+    userDataKeys: 'multi',
+    bindingRows: 'with-certkeyname',
+    classicRequiresOrigin: true,
+    secondaryWriteCode: 368,
   },
   'rows-no-echo': {
-    name: 'rows-no-echo', version: 'NetScaler NS14.1: Build 34.42.nc, Date: Oct 3 2024, 11:07:02   (64-bit)',
-    userDataKeys: 'multi', bindingRows: 'no-echo', classicRequiresOrigin: true, secondaryWriteCode: 368,
+    name: 'rows-no-echo',
+    version: 'NetScaler NS14.1: Build 34.42.nc, Date: Oct 3 2024, 11:07:02   (64-bit)',
+    userDataKeys: 'multi',
+    bindingRows: 'no-echo',
+    classicRequiresOrigin: true,
+    secondaryWriteCode: 368,
   },
 };
 

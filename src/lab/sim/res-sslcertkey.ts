@@ -88,12 +88,7 @@ export function addCertKey(node: SimNode, input: CertKeyAddInput): string | unde
   if (inform !== 'PEM' && inform !== 'DER' && inform !== 'PFX') throw new NitroFault(278, 'inform must be PEM, DER or PFX');
   if (cfg.certkeys.has(input.certkey)) throw new NitroFault(273, `certkey, ${input.certkey}`);
   const keyPath = inform === 'PFX' ? (input.key ?? input.cert) : input.key;
-  const parsed = parseCertKeyFiles(
-    inform,
-    readFile(node, input.cert),
-    keyPath ? readFile(node, keyPath) : undefined,
-    input.passphrase,
-  );
+  const parsed = parseCertKeyFiles(inform, readFile(node, input.cert), keyPath ? readFile(node, keyPath) : undefined, input.passphrase);
   for (const other of cfg.certkeys.values()) {
     if (other.x509.raw.equals(parsed.x509.raw)) {
       throw new NitroFault(273, `the same certificate is already loaded as certkey "${other.certkey}"`);
@@ -199,7 +194,10 @@ function existing(req: NitroRequest, p: Record<string, unknown>): CertKeyRecord 
 
 /** DNS names a certificate is for: its SANs, or the subject CN without any. */
 function domainsOf(x509: ParsedCertKey['x509']): string[] {
-  const sans = (x509.subjectAltName ?? '').split(/,\s*/).filter((e) => e.startsWith('DNS:')).map((e) => e.slice(4).toLowerCase());
+  const sans = (x509.subjectAltName ?? '')
+    .split(/,\s*/)
+    .filter((e) => e.startsWith('DNS:'))
+    .map((e) => e.slice(4).toLowerCase());
   if (sans.length) return sans;
   const cn = /(?:^|\n)CN=([^\n]+)/.exec(x509.subject)?.[1];
   return cn ? [cn.toLowerCase()] : [];

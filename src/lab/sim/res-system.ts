@@ -10,8 +10,9 @@ function nsTime(d: Date): string {
   const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
   const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
   const p = (n: number): string => String(n).padStart(2, '0');
-  return `${days[d.getUTCDay()]} ${months[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} `
-    + `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
+  return (
+    `${days[d.getUTCDay()]} ${months[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ` + `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} ${d.getUTCFullYear()}`
+  );
 }
 
 export function handleAaaotpparameter(req: NitroRequest): NitroReply {
@@ -83,7 +84,10 @@ function setHanode(req: NitroRequest): NitroReply {
   const id = p.id === undefined ? 0 : Number(p.id);
   if (id !== 0) throw new NitroFault(278, 'only the settings of this node (id 0) can be set here');
   const next = { ...req.node.haSettings };
-  const rules: [keyof SimNode['haSettings'], readonly string[]][] = [['hastatus', HA_STATUS], ['hasync', ['ENABLED', 'DISABLED']]];
+  const rules: [keyof SimNode['haSettings'], readonly string[]][] = [
+    ['hastatus', HA_STATUS],
+    ['hasync', ['ENABLED', 'DISABLED']],
+  ];
   for (const [field, allowed] of rules) {
     const v = p[field];
     if (v === undefined) continue;
@@ -177,7 +181,9 @@ export function handleNsrunningconfig(req: NitroRequest): NitroReply {
   const lines = [`#NS13.1 Build 49.15`, `set ns config -IPAddress ${req.node.ip} -netmask 255.255.255.0`];
   if (req.node.peer) lines.push(`add HA node 1 ${req.node.peer.ip}`);
   for (const rec of cfg.certkeys.values()) {
-    lines.push(`add ssl certKey ${rec.certkey} -cert ${rec.cert}${rec.key ? ` -key ${rec.key}` : ''}${rec.inform !== 'PEM' ? ` -inform ${rec.inform}` : ''}${rec.expirymonitor === 'ENABLED' ? ' -expiryMonitor ENABLED' : ''}`);
+    lines.push(
+      `add ssl certKey ${rec.certkey} -cert ${rec.cert}${rec.key ? ` -key ${rec.key}` : ''}${rec.inform !== 'PEM' ? ` -inform ${rec.inform}` : ''}${rec.expirymonitor === 'ENABLED' ? ' -expiryMonitor ENABLED' : ''}`,
+    );
   }
   const flag: Record<string, string> = { userdataencryptionkey: 'userDataEncryptionKey', certkeyname: 'certkeyName', cacert: 'cacert' };
   for (const b of cfg.bindings) lines.push(`bind vpn global -${flag[b.kind]} ${b.certkey}`);

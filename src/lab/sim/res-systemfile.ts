@@ -43,14 +43,24 @@ export function handleSystemfile(req: NitroRequest): NitroReply {
         const f = files.get(loc, wanted);
         if (!f) throw new NitroFault(258, `filename, ${wanted}`);
         return done(200, {
-          systemfile: [{
-            filename: wanted, filelocation: loc, filecontent: f.content.toString('base64'), fileencoding: 'BASE64',
-            filesize: f.content.length, filemodifiedtime: f.mtime.toUTCString(),
-          }],
+          systemfile: [
+            {
+              filename: wanted,
+              filelocation: loc,
+              filecontent: f.content.toString('base64'),
+              fileencoding: 'BASE64',
+              filesize: f.content.length,
+              filemodifiedtime: f.mtime.toUTCString(),
+            },
+          ],
         });
       }
       const items = files.list(loc).map(([filename, f]) => ({
-        filename, filelocation: loc, filemode: ['-rw-r--r--'], filesize: f.content.length, filemodifiedtime: f.mtime.toUTCString(),
+        filename,
+        filelocation: loc,
+        filemode: ['-rw-r--r--'],
+        filesize: f.content.length,
+        filemodifiedtime: f.mtime.toUTCString(),
       }));
       const shaped = shapeList(items, req.query);
       return done(200, shaped.length > 0 ? { systemfile: shaped } : {});

@@ -48,9 +48,12 @@ function bind(node: SimNode, kind: BindingKind, certkey: string): void {
 function row(node: SimNode, b: BindingRecord): Record<string, unknown> {
   if (b.kind !== 'userdataencryptionkey') return { [b.kind]: b.certkey };
   switch (node.profile.bindingRows) {
-    case 'with-certkeyname': return { certkeyname: b.certkey, userdataencryptionkey: b.certkey };
-    case 'no-echo': return { certkeyname: b.certkey };
-    default: return { userdataencryptionkey: b.certkey };
+    case 'with-certkeyname':
+      return { certkeyname: b.certkey, userdataencryptionkey: b.certkey };
+    case 'no-echo':
+      return { certkeyname: b.certkey };
+    default:
+      return { userdataencryptionkey: b.certkey };
   }
 }
 
@@ -64,7 +67,10 @@ export function handleVpnglobalBinding(req: NitroRequest): NitroReply {
       return done(req.method === 'POST' ? 201 : 200);
     }
     case 'GET': {
-      const items = shapeList(cfg.bindings.map((b) => row(req.node, b)), req.query);
+      const items = shapeList(
+        cfg.bindings.map((b) => row(req.node, b)),
+        req.query,
+      );
       // An empty binding has no resource key at all, as on the appliance.
       return done(200, items.length > 0 ? { vpnglobal_sslcertkey_binding: items } : {});
     }

@@ -94,14 +94,26 @@ export function censusOf(v: JsonValue | undefined): CensusView | null {
   if (!isObj(v) || typeof v['entries'] !== 'number') return null;
   const legacy = isObj(v['legacy']) ? v['legacy'] : {};
   const enc = isObj(v['encrypted']) ? v['encrypted'] : {};
-  const byKid = Array.isArray(v['byKid']) ? v['byKid'].filter(isObj).map((k) => ({
-    kid: str(k['kid']), label: str(k['label']) || 'unknown certificate', held: k['held'] === true, devices: num(k['devices']), entries: num(k['entries']),
-  })) : [];
+  const byKid = Array.isArray(v['byKid'])
+    ? v['byKid'].filter(isObj).map((k) => ({
+        kid: str(k['kid']),
+        label: str(k['label']) || 'unknown certificate',
+        held: k['held'] === true,
+        devices: num(k['devices']),
+        entries: num(k['entries']),
+      }))
+    : [];
   return {
-    entries: num(v['entries']), withValue: num(v['withValue']), empty: num(v['empty']),
-    legacyEntries: num(legacy['entries']), legacyDevices: num(legacy['devices']),
-    encryptedEntries: num(enc['entries']), encryptedDevices: num(enc['devices']),
-    multiValued: num(v['multiValued']), unreadable: num(v['unreadable']), byKid,
+    entries: num(v['entries']),
+    withValue: num(v['withValue']),
+    empty: num(v['empty']),
+    legacyEntries: num(legacy['entries']),
+    legacyDevices: num(legacy['devices']),
+    encryptedEntries: num(enc['entries']),
+    encryptedDevices: num(enc['devices']),
+    multiValued: num(v['multiValued']),
+    unreadable: num(v['unreadable']),
+    byKid,
   };
 }
 
@@ -122,10 +134,7 @@ export function buildModel(r: RunReport): ReportModel {
   const directoryRestored = !!rekey?.rollback.some((u) => u.target === 'directory' && u.status === 'undone');
 
   const planApps = isObj(r.plan) && Array.isArray(r.plan['appliances']) ? r.plan['appliances'].filter(isObj) : [];
-  const names = [...new Set([
-    ...planApps.map((a) => str(a['name'])),
-    ...(preflight?.targets.filter((t) => t.target !== 'directory').map((t) => t.target) ?? []),
-  ].filter(Boolean))];
+  const names = [...new Set([...planApps.map((a) => str(a['name'])), ...(preflight?.targets.filter((t) => t.target !== 'directory').map((t) => t.target) ?? [])].filter(Boolean))];
 
   const appliances = names.map((name): ApplianceView => {
     const planFacts = planApps.find((a) => a['name'] === name)?.['facts'];
@@ -140,7 +149,10 @@ export function buildModel(r: RunReport): ReportModel {
     for (const s of r.steps) {
       if (s.kind !== 'bind-new-key' && s.kind !== 'unbind-old-key') continue;
       const t = s.targets.find((x) => x.target === name && x.bound !== undefined);
-      if (t?.bound) { boundAfter = t.bound; afterSource = `listed by the appliance after “${s.title}”`; }
+      if (t?.bound) {
+        boundAfter = t.bound;
+        afterSource = `listed by the appliance after “${s.title}”`;
+      }
     }
     if (boundAfter === null && boundBefore !== null) boundAfter = boundBefore;
     const undos = r.steps.filter((s) => s.rollback.some((u) => u.target === name));
@@ -152,10 +164,17 @@ export function buildModel(r: RunReport): ReportModel {
         for (const u of s.rollback.filter((x) => x.target === name)) seen = u.bound ?? seen;
         if (seen) break;
       }
-      if (seen) { boundAfter = seen; afterSource = 'listed by the appliance during the rollback'; }
-      else if (r.status === 'rolled-back') { boundAfter = boundBefore; afterSource = 'restored by the rollback'; }
+      if (seen) {
+        boundAfter = seen;
+        afterSource = 'listed by the appliance during the rollback';
+      } else if (r.status === 'rolled-back') {
+        boundAfter = boundBefore;
+        afterSource = 'restored by the rollback';
+      }
     }
-    const imp = byKind(r, 'import-certkey').flatMap((s) => s.targets).find((t) => t.target === name);
+    const imp = byKind(r, 'import-certkey')
+      .flatMap((s) => s.targets)
+      .find((t) => t.target === name);
     const newName = str(imp?.changed?.['certkey']) || newBefore || str(isObj(planFacts) ? planFacts['newCertkey'] : undefined);
     const newUndone = byKind(r, 'import-certkey').some((s) => s.rollback.some((u) => u.target === name && u.status === 'undone' && u.certkeyDeleted !== undefined));
     const certkeys: CertkeyRow[] = [];
@@ -167,16 +186,24 @@ export function buildModel(r: RunReport): ReportModel {
       certkeys.push({ name: newName, role: 'new', before: !!newBefore, after, boundBefore: boundBefore?.includes(newName) ?? null, boundAfter: boundAfter?.includes(newName) ?? null });
     }
     return {
-      name, mode: str(pre?.['mode']) || 'unknown', primary: str(pre?.['primary']), otpEncryption: str(pre?.['otpEncryption']) || 'unknown',
+      name,
+      mode: str(pre?.['mode']) || 'unknown',
+      primary: str(pre?.['primary']),
+      otpEncryption: str(pre?.['otpEncryption']) || 'unknown',
       firmwareVersion: str(pre?.['firmwareVersion']) || 'not reported',
-      boundBefore, boundAfter, afterSource, certkeys,
+      boundBefore,
+      boundAfter,
+      afterSource,
+      certkeys,
     };
   });
 
   // A check that never ran is a fact too: the record must not read as if it passed.
-  const logons = byKind(r, 'logon-check').flatMap((s) => s.status === 'not-run'
-    ? [{ stepId: s.id, stepTitle: s.title, target: 'all appliances', status: 'not-run', message: 'not run: the run stopped before this check' }]
-    : s.targets.map((t) => ({ stepId: s.id, stepTitle: s.title, target: t.target, status: t.status, message: t.message })));
+  const logons = byKind(r, 'logon-check').flatMap((s) =>
+    s.status === 'not-run'
+      ? [{ stepId: s.id, stepTitle: s.title, target: 'all appliances', status: 'not-run', message: 'not run: the run stopped before this check' }]
+      : s.targets.map((t) => ({ stepId: s.id, stepTitle: s.title, target: t.target, status: t.status, message: t.message })),
+  );
 
   const errors: ErrorView[] = [];
   for (const s of r.steps) {
@@ -188,8 +215,12 @@ export function buildModel(r: RunReport): ReportModel {
 
   const seen = new Set(names);
   const lanes = [...names];
-  for (const s of r.steps) for (const t of [...s.targets.map((x) => x.target), ...s.rollback.map((x) => x.target)]) {
-    if (!seen.has(t)) { seen.add(t); lanes.push(t); }
-  }
+  for (const s of r.steps)
+    for (const t of [...s.targets.map((x) => x.target), ...s.rollback.map((x) => x.target)]) {
+      if (!seen.has(t)) {
+        seen.add(t);
+        lanes.push(t);
+      }
+    }
   return { censusBefore, serverCensus, censusAfter, directoryRestored, appliances, logons, errors, warnings, lanes };
 }

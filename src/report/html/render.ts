@@ -93,15 +93,13 @@ const fmtDuration = (ms: number | undefined) => {
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 };
 const between = (a?: string, b?: string) => (a && b ? Date.parse(b) - Date.parse(a) : undefined);
-const badge = (status: string, testid?: string) =>
-  `<span class="badge s-${slug(status)}"${testid ? ` data-testid="${testid}"` : ''}>${esc(status)}</span>`;
+const badge = (status: string, testid?: string) => `<span class="badge s-${slug(status)}"${testid ? ` data-testid="${testid}"` : ''}>${esc(status)}</span>`;
 const list = (xs: string[] | null) => (xs === null ? '<span class="muted">unknown</span>' : xs.length === 0 ? '<span class="muted">none</span>' : xs.map((x) => `<code>${esc(x)}</code>`).join(', '));
 const yesNo = (v: boolean | null) => (v === null ? '<span class="muted">unknown</span>' : v ? '<span class="yes">yes</span>' : '<span class="no">no</span>');
 
 function errorBlock(where: string, message: string, cls = ''): string {
   const gloss = explain(message);
-  return `<div class="err ${cls}"><div class="where">${esc(where)}</div><div class="msg">${esc(message)}</div>${
-    gloss.length ? `<p class="gloss">${gloss.map(esc).join(' ')}</p>` : ''}</div>`;
+  return `<div class="err ${cls}"><div class="where">${esc(where)}</div><div class="msg">${esc(message)}</div>${gloss.length ? `<p class="gloss">${gloss.map(esc).join(' ')}</p>` : ''}</div>`;
 }
 
 function header(r: RunReport, plan: JsonObject | undefined): string {
@@ -153,11 +151,17 @@ function errorsSection(m: ReportModel): string {
 }
 
 function stepItem(s: StepReport, i: number): string {
-  const targets = s.targets.length === 0 ? '' : `
+  const targets =
+    s.targets.length === 0
+      ? ''
+      : `
     <table><thead><tr><th>Target</th><th>Result</th><th>What happened</th></tr></thead><tbody>
     ${s.targets.map((t) => `<tr data-target="${esc(t.target)}" data-status="${esc(t.status)}"><td>${esc(t.target)}</td><td>${badge(t.status)}</td><td>${esc(t.message)}</td></tr>`).join('')}
     </tbody></table>`;
-  const undo = s.rollback.length === 0 ? '' : `
+  const undo =
+    s.rollback.length === 0
+      ? ''
+      : `
     <h4>Rollback</h4>
     <table data-testid="rollback"><thead><tr><th>Target</th><th>Undo</th><th>What happened</th><th>Took</th></tr></thead><tbody>
     ${s.rollback.map((u) => `<tr data-target="${esc(u.target)}" data-status="${esc(u.status)}"><td>${esc(u.target)}</td><td>${badge(u.status)}</td><td>${esc(u.message)}</td><td class="muted">${u.ms === undefined ? '' : `${(u.ms / 1000).toFixed(1)} s`}</td></tr>`).join('')}
@@ -204,10 +208,10 @@ function censusSection(m: ReportModel, r: RunReport): string {
   ];
   const restored = m.directoryRestored
     ? `<p class="banner undone" data-testid="census-restored">The rollback put the original values back from the backup: the directory is again as in the “before” column.${
-      m.censusAfter ? ' The “after” column shows the state the re-encryption reached before it was undone.' : ''}</p>`
+        m.censusAfter ? ' The “after” column shows the state the re-encryption reached before it was undone.' : ''
+      }</p>`
     : '';
-  const notReached = !m.censusAfter && r.steps.some((s) => s.kind === 'rekey-directory')
-    ? '<p class="muted">The re-encryption did not run to its end, so there is no census after it.</p>' : '';
+  const notReached = !m.censusAfter && r.steps.some((s) => s.kind === 'rekey-directory') ? '<p class="muted">The re-encryption did not run to its end, so there is no census after it.</p>' : '';
   return `
 <section id="census" aria-labelledby="h-census">
   <h2 id="h-census">Directory census</h2>
@@ -287,12 +291,14 @@ function planSection(r: RunReport, plan: JsonObject | undefined): string {
   <p>Plan hash <code data-testid="plan-doc-hash">${esc(plan['hash'] ?? r.planHash)}</code> — the run re-checked live state against this plan right before its first write and would have refused on any drift.</p>
   ${warnings.length ? `<h3>Warnings in the plan</h3><ul data-testid="plan-warnings">${warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : ''}
   <table data-testid="plan-steps"><thead><tr><th>Step</th><th>Target</th><th>Planned change</th></tr></thead><tbody>
-  ${steps.map((s) => {
-    const changes = arr(s['changes']).filter(isObj);
-    const title = `<td rowspan="${Math.max(1, changes.length)}">${esc(s['title'])} <code class="muted">${esc(s['id'])}</code></td>`;
-    if (changes.length === 0) return `<tr>${title}<td colspan="2" class="muted">reads only</td></tr>`;
-    return changes.map((c, i) => `<tr>${i === 0 ? title : ''}<td>${esc(c['target'])}</td><td>${esc(c['description'])}</td></tr>`).join('');
-  }).join('')}
+  ${steps
+    .map((s) => {
+      const changes = arr(s['changes']).filter(isObj);
+      const title = `<td rowspan="${Math.max(1, changes.length)}">${esc(s['title'])} <code class="muted">${esc(s['id'])}</code></td>`;
+      if (changes.length === 0) return `<tr>${title}<td colspan="2" class="muted">reads only</td></tr>`;
+      return changes.map((c, i) => `<tr>${i === 0 ? title : ''}<td>${esc(c['target'])}</td><td>${esc(c['description'])}</td></tr>`).join('');
+    })
+    .join('')}
   </tbody></table>
 </section>`;
 }

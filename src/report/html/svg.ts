@@ -26,12 +26,18 @@ const ms = (iso: string | undefined) => (iso ? Date.parse(iso) : NaN);
 
 function statusColor(status: string): string {
   switch (status) {
-    case 'ok': return COLORS.ok;
-    case 'failed': return COLORS.failed;
-    case 'running': return COLORS.running;
-    case 'undone': return COLORS.undone;
-    case 'not-needed': return COLORS.notNeeded;
-    default: return COLORS.skipped;
+    case 'ok':
+      return COLORS.ok;
+    case 'failed':
+      return COLORS.failed;
+    case 'running':
+      return COLORS.running;
+    case 'undone':
+      return COLORS.undone;
+    case 'not-needed':
+      return COLORS.notNeeded;
+    default:
+      return COLORS.skipped;
   }
 }
 
@@ -49,8 +55,7 @@ interface Column {
  */
 export function timelineSvg(r: RunReport, lanes: string[]): string {
   // Rollback runs the undo of every started step in reverse order of start.
-  const undoSteps = r.steps.filter((s) => s.rollback.length > 0)
-    .sort((a, b) => (ms(b.startedAt) || 0) - (ms(a.startedAt) || 0));
+  const undoSteps = r.steps.filter((s) => s.rollback.length > 0).sort((a, b) => (ms(b.startedAt) || 0) - (ms(a.startedAt) || 0));
   const cols: Column[] = [...r.steps.map((step) => ({ step, rollback: false })), ...undoSteps.map((step) => ({ step, rollback: true }))];
   const labelW = 130;
   // Room for the rotated step labels: their height follows the longest one (11 px text ≈ 6.2 units a character, sin 50° ≈ 0.77).
@@ -67,7 +72,9 @@ export function timelineSvg(r: RunReport, lanes: string[]): string {
   const out: string[] = [];
   out.push(`<svg viewBox="0 0 ${W} ${height}" width="100%" role="img" aria-labelledby="tl-title" data-testid="timeline-chart" font-family="system-ui, sans-serif" font-size="11">`);
   out.push(`<title id="tl-title">Timeline of run ${esc(r.runId)}: each step per target, then the rollback</title>`);
-  out.push(`<defs><pattern id="notrun" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#f4f5f7"/><line x1="0" y1="0" x2="0" y2="6" stroke="${COLORS.grid}" stroke-width="2"/></pattern></defs>`);
+  out.push(
+    `<defs><pattern id="notrun" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#f4f5f7"/><line x1="0" y1="0" x2="0" y2="6" stroke="${COLORS.grid}" stroke-width="2"/></pattern></defs>`,
+  );
   // Lane labels and guide lines.
   lanes.forEach((lane, i) => {
     const y = headerH + i * laneH;
@@ -108,7 +115,9 @@ export function timelineSvg(r: RunReport, lanes: string[]): string {
       const fill = statusColor(status);
       const light = status === 'not-needed' || status === 'skipped';
       out.push(`<g data-lane="${esc(lane)}" data-step="${esc(c.step.id)}" data-status="${esc(status)}"${c.rollback ? ' data-rollback="true"' : ''}>`);
-      out.push(`<rect x="${x + 3}" y="${y + 4}" width="${colW - 6}" height="${laneH - 8}" rx="3" fill="${fill}"${c.rollback && !light ? ` stroke="${COLORS.text}" stroke-width="0.5"` : ''}><title>${esc(`${c.step.title} — ${lane}\n${tip}`)}</title></rect>`);
+      out.push(
+        `<rect x="${x + 3}" y="${y + 4}" width="${colW - 6}" height="${laneH - 8}" rx="3" fill="${fill}"${c.rollback && !light ? ` stroke="${COLORS.text}" stroke-width="0.5"` : ''}><title>${esc(`${c.step.title} — ${lane}\n${tip}`)}</title></rect>`,
+      );
       out.push(`<text x="${cx}" y="${y + laneH / 2 + 4}" text-anchor="middle" fill="${light ? COLORS.text : '#ffffff'}" font-size="10" font-weight="600">${esc(SHORT[status] ?? status)}</text>`);
       out.push('</g>');
     });
@@ -146,14 +155,22 @@ export function timelineSvg(r: RunReport, lanes: string[]): string {
     if (undoSteps.length > 0 && Number.isFinite(lastEnd) && tEnd > lastEnd) {
       const x = labelW + ((lastEnd - t0) / total) * stripW;
       const w = Math.max(1.5, ((tEnd - lastEnd) / total) * stripW);
-      out.push(`<rect x="${x.toFixed(1)}" y="${stripY}" width="${w.toFixed(1)}" height="20" fill="${COLORS.undone}" data-testid="rollback-span"><title>${esc(`rollback: ${fmtS(tEnd - lastEnd)}`)}</title></rect>`);
+      out.push(
+        `<rect x="${x.toFixed(1)}" y="${stripY}" width="${w.toFixed(1)}" height="20" fill="${COLORS.undone}" data-testid="rollback-span"><title>${esc(`rollback: ${fmtS(tEnd - lastEnd)}`)}</title></rect>`,
+      );
       if (w > 60) out.push(`<text x="${(x + w / 2).toFixed(1)}" y="${stripY + 14}" text-anchor="middle" fill="#ffffff" font-size="10">rollback</text>`);
     }
     out.push(`<text x="${labelW}" y="${stripY + 34}" fill="${COLORS.muted}" font-size="10">0 s</text>`);
     out.push(`<text x="${labelW + stripW}" y="${stripY + 34}" text-anchor="end" fill="${COLORS.muted}" font-size="10">${esc(fmtS(total))} (run end, rollback included)</text>`);
   }
   // Legend.
-  const legend: [string, string][] = [['ok', COLORS.ok], ['skipped', COLORS.skipped], ['failed', COLORS.failed], ['rolled back (undone)', COLORS.undone], ['kept (nothing to undo)', COLORS.notNeeded]];
+  const legend: [string, string][] = [
+    ['ok', COLORS.ok],
+    ['skipped', COLORS.skipped],
+    ['failed', COLORS.failed],
+    ['rolled back (undone)', COLORS.undone],
+    ['kept (nothing to undo)', COLORS.notNeeded],
+  ];
   let lx = labelW;
   for (const [name, color] of legend) {
     out.push(`<rect x="${lx}" y="${stripY + 44}" width="12" height="12" rx="2" fill="${color}"/><text x="${lx + 16}" y="${stripY + 54}" fill="${COLORS.text}">${esc(name)}</text>`);
@@ -179,7 +196,7 @@ export function censusRows(before: CensusView | null, after: CensusView | null):
   const labelCount = new Map<string, number>();
   for (const { label } of kids.values()) labelCount.set(label, (labelCount.get(label) ?? 0) + 1);
   for (const [kid, { label }] of kids) {
-    const d = (c: CensusView | null) => (c ? c.byKid.find((k) => k.kid === kid)?.devices ?? 0 : null);
+    const d = (c: CensusView | null) => (c ? (c.byKid.find((k) => k.kid === kid)?.devices ?? 0) : null);
     // Two unknown certificates would share a label; the KID keeps their keys apart.
     const key = `devices-${labelCount.get(label)! > 1 ? `${label}-${kid}` : label}`;
     rows.push({ key, label: `devices under the ${label}`, hint: `KID ${kid}`, before: d(before), after: d(after) });
@@ -188,10 +205,27 @@ export function censusRows(before: CensusView | null, after: CensusView | null):
   const add = (key: string, label: string, [b, a]: readonly [number | null, number | null], always = true) => {
     if (always || (b ?? 0) > 0 || (a ?? 0) > 0) rows.push({ key, label, before: b, after: a });
   };
-  add('legacy-devices', 'legacy plaintext devices', pick((c) => c.legacyDevices));
-  add('unreadable', 'unreadable values', pick((c) => c.unreadable));
-  add('multi-valued', 'multi-valued entries', pick((c) => c.multiValued), false);
-  add('empty', 'entries without a value', pick((c) => c.empty));
+  add(
+    'legacy-devices',
+    'legacy plaintext devices',
+    pick((c) => c.legacyDevices),
+  );
+  add(
+    'unreadable',
+    'unreadable values',
+    pick((c) => c.unreadable),
+  );
+  add(
+    'multi-valued',
+    'multi-valued entries',
+    pick((c) => c.multiValued),
+    false,
+  );
+  add(
+    'empty',
+    'entries without a value',
+    pick((c) => c.empty),
+  );
   return rows;
 }
 
@@ -213,7 +247,12 @@ export function censusSvg(rows: CensusRow[], afterLabel: string): string {
     out.push(`<line x1="${labelW}" y1="${y}" x2="${labelW}" y2="${y + rowH - 8}" stroke="${COLORS.grid}"/>`);
     out.push(`<text x="${labelW - 10}" y="${y + 17}" text-anchor="end" fill="${COLORS.text}" font-weight="600">${esc(row.label)}</text>`);
     if (row.hint) out.push(`<text x="${labelW - 10}" y="${y + 31}" text-anchor="end" fill="${COLORS.muted}" font-size="10">${esc(row.hint)}</text>`);
-    ([['before', row.before, COLORS.before, 0], ['after', row.after, COLORS.after, 18]] as const).forEach(([which, v, color, dy]) => {
+    (
+      [
+        ['before', row.before, COLORS.before, 0],
+        ['after', row.after, COLORS.after, 18],
+      ] as const
+    ).forEach(([which, v, color, dy]) => {
       const by = y + 4 + dy;
       if (v === null) {
         out.push(`<text x="${labelW + 6}" y="${by + 12}" fill="${COLORS.muted}" font-size="11">not measured</text>`);

@@ -19,9 +19,15 @@ export class ListrReporter implements Reporter {
 
   event(ev: RunEvent): void {
     switch (ev.type) {
-      case 'step-start': return this.start(ev.title);
-      case 'target': case 'note': this.current?.lines.push(describe(ev)!.trim()); return this.refresh();
-      case 'progress': if (this.current) this.current.progress = describe(ev)!.trim(); return this.refresh();
+      case 'step-start':
+        return this.start(ev.title);
+      case 'target':
+      case 'note':
+        this.current?.lines.push(describe(ev)!.trim());
+        return this.refresh();
+      case 'progress':
+        if (this.current) this.current.progress = describe(ev)!.trim();
+        return this.refresh();
       case 'step-end': {
         const c = this.current;
         this.current = undefined;
@@ -42,15 +48,25 @@ export class ListrReporter implements Reporter {
       settle = (err) => (err ? reject(err) : resolve());
     });
     const cur: Current = { lines: [], settle, run: Promise.resolve() };
-    const list = new Listr([{
-      title,
-      task: async (_ctx, task) => {
-        cur.task = task as unknown as ListrTaskWrapper<unknown, never, never>;
-        this.refresh();
-        await finished;
-      },
-    }], { exitOnError: false, rendererOptions: { collapseErrors: false, persistentOutput: true } as never });
-    cur.run = this.chain.then(() => list.run()).then(() => undefined, () => undefined);
+    const list = new Listr(
+      [
+        {
+          title,
+          task: async (_ctx, task) => {
+            cur.task = task as unknown as ListrTaskWrapper<unknown, never, never>;
+            this.refresh();
+            await finished;
+          },
+        },
+      ],
+      { exitOnError: false, rendererOptions: { collapseErrors: false, persistentOutput: true } as never },
+    );
+    cur.run = this.chain
+      .then(() => list.run())
+      .then(
+        () => undefined,
+        () => undefined,
+      );
     this.chain = cur.run;
     this.current = cur;
   }

@@ -98,7 +98,7 @@ describe('fault injection', () => {
   });
 
   it('refuses a malformed fault', async () => {
-    await expect(injectFault(control, { on: 'nonsense' , errorcode: 1 })).rejects.toThrow(/400/);
+    await expect(injectFault(control, { on: 'nonsense', errorcode: 1 })).rejects.toThrow(/400/);
     await expect(injectFault(control, { on: 'GET nsconfig' })).rejects.toThrow(/errorcode, drop, delayMs, holdUntil or reply/);
     await expect(injectFault(control, { on: 'PUT aaaotpparameter', reply: { x: 1 } })).rejects.toThrow(/give a GET rule/);
   });

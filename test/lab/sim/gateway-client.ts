@@ -47,11 +47,11 @@ export async function nfLogon(gw: string, login: string, passwd: string, passwd1
 export async function classicLogon(gw: string, login: string, passwd: string, passwd1: string): Promise<{ status: number; location: string; cookies: string[] }> {
   const c = client();
   const page = await c.get(`${gw}/vpn/index.html`);
-  const jar = ((page.headers['set-cookie']) ?? []).map((s) => s.split(';')[0]).join('; ');
+  const jar = (page.headers['set-cookie'] ?? []).map((s) => s.split(';')[0]).join('; ');
   const r = await c.post(`${gw}/cgi/login`, new URLSearchParams({ login, passwd, passwd1 }).toString(), {
     headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: jar },
   });
-  return { status: r.status, location: String(r.headers.location), cookies: (r.headers['set-cookie']) ?? [] };
+  return { status: r.status, location: String(r.headers.location), cookies: r.headers['set-cookie'] ?? [] };
 }
 
 export async function register(gw: string, fields: Record<string, string>, json = false): Promise<{ status: number; data: Record<string, unknown> }> {

@@ -14,11 +14,16 @@ let sim: RunningSimulator;
 
 function files(d: TestDirectory) {
   return [
-    { name: 'otp-old.crt', content: d.oldKey.pem.certPem }, { name: 'otp-old.key', content: d.oldKey.pem.keyPem },
-    { name: 'otp-new.crt', content: d.newKey.pem.certPem }, { name: 'otp-new.key', content: d.newKey.pem.keyPem },
+    { name: 'otp-old.crt', content: d.oldKey.pem.certPem },
+    { name: 'otp-old.key', content: d.oldKey.pem.keyPem },
+    { name: 'otp-new.crt', content: d.newKey.pem.certPem },
+    { name: 'otp-new.key', content: d.newKey.pem.keyPem },
   ];
 }
-const certkeys = [{ certkey: 'otp-old', cert: 'otp-old.crt', key: 'otp-old.key' }, { certkey: 'otp-new', cert: 'otp-new.crt', key: 'otp-new.key' }];
+const certkeys = [
+  { certkey: 'otp-old', cert: 'otp-old.crt', key: 'otp-old.key' },
+  { certkey: 'otp-new', cert: 'otp-new.crt', key: 'otp-new.key' },
+];
 
 beforeAll(async () => {
   dir = await startTestDirectory({ users: 30 });
@@ -28,18 +33,32 @@ beforeAll(async () => {
     appliances: [
       // adc-old: only the old key bound (before the cutover); adc-both: old and new, new newest.
       { name: 'adc-old', firmware: 'multi', username: 'nsroot', password: 'nsroot-pass', preload: { files: files(dir), certkeys, userDataEncryptionKeys: ['otp-old'], otpEncryption: 'ON' } },
-      { name: 'adc-both', firmware: 'multi', username: 'nsroot', password: 'nsroot-pass', preload: { files: files(dir), certkeys, userDataEncryptionKeys: ['otp-old', 'otp-new'], otpEncryption: 'ON' } },
+      {
+        name: 'adc-both',
+        firmware: 'multi',
+        username: 'nsroot',
+        password: 'nsroot-pass',
+        preload: { files: files(dir), certkeys, userDataEncryptionKeys: ['otp-old', 'otp-new'], otpEncryption: 'ON' },
+      },
       // An RfWebUI virtual server serving the exchange under /p/u/ only, set in the appliance's config.
       {
-        name: 'adc-rfweb', firmware: 'multi', username: 'nsroot', password: 'nsroot-pass',
+        name: 'adc-rfweb',
+        firmware: 'multi',
+        username: 'nsroot',
+        password: 'nsroot-pass',
         preload: { files: files(dir), certkeys, userDataEncryptionKeys: ['otp-old'], otpEncryption: 'ON' },
         gateway: { theme: 'nfactor', nfactorPaths: ['/p/u/'], classicRequiresOrigin: true },
       },
     ],
     tls: { certPem: tls.server.certPem, keyPem: tls.server.keyPem },
     directory: {
-      url: s.ldapsUrl, caPem: s.caPem, baseDN: s.baseDN, bindDN: s.serviceDN, bindPassword: s.servicePassword,
-      attribute: s.attribute, userNameAttribute: 'sAMAccountName',
+      url: s.ldapsUrl,
+      caPem: s.caPem,
+      baseDN: s.baseDN,
+      bindDN: s.serviceDN,
+      bindPassword: s.servicePassword,
+      attribute: s.attribute,
+      userNameAttribute: 'sAMAccountName',
     },
     control: true,
   });
@@ -157,8 +176,7 @@ describe('registration (/manageotp)', () => {
   it('loses no device when registrations race (compare-and-swap, retried)', async () => {
     const u = dir.seed.users.find((x) => x.kind === 'none')!;
     const names = ['race_a', 'race_b', 'race_c'];
-    const results = await Promise.all(names.map((deviceName) =>
-      register(gw('adc-both').gatewayUrl, { user: u.sAMAccountName, password: u.password, deviceName }, true)));
+    const results = await Promise.all(names.map((deviceName) => register(gw('adc-both').gatewayUrl, { user: u.sAMAccountName, password: u.password, deviceName }, true)));
     for (const r of results) expect(r.data.result).toBe('success');
     const value = (await storedValue(u.dn))!;
     expect(kidsOf(value)).toHaveLength(3);
@@ -185,7 +203,14 @@ describe('gateway of an HA pair', () => {
     const onlyOld = files(dir).slice(0, 2);
     const pair = await startSimulator({
       appliances: [
-        { name: 'ha-a', firmware: 'multi', ha: { peer: 'ha-b', role: 'primary' }, username: 'nsroot', password: 'p', preload: { files: onlyOld, certkeys: certkeys.slice(0, 1), userDataEncryptionKeys: ['otp-old'], otpEncryption: 'ON' } },
+        {
+          name: 'ha-a',
+          firmware: 'multi',
+          ha: { peer: 'ha-b', role: 'primary' },
+          username: 'nsroot',
+          password: 'p',
+          preload: { files: onlyOld, certkeys: certkeys.slice(0, 1), userDataEncryptionKeys: ['otp-old'], otpEncryption: 'ON' },
+        },
         { name: 'ha-b', firmware: 'multi', ha: { peer: 'ha-a', role: 'secondary' }, username: 'nsroot', password: 'p' },
       ],
       tls: { certPem: tls.server.certPem, keyPem: tls.server.keyPem },
@@ -260,15 +285,21 @@ describe('gateway options set per appliance', () => {
 
   it('refuses an option it does not have, or a bad value, naming it, and changes nothing', async () => {
     const url = `${gw('adc-rfweb').controlUrl!}/gateway`;
-    for (const [body, says] of [[{ pushOnyl: true }, /unknown gateway option pushOnyl/], [{ theme: 'x1' }, /theme must be one of/], [{ nfactorPaths: ['/vpn/'] }, /nfactorPaths/]] as const) {
+    for (const [body, says] of [
+      [{ pushOnyl: true }, /unknown gateway option pushOnyl/],
+      [{ theme: 'x1' }, /theme must be one of/],
+      [{ nfactorPaths: ['/vpn/'] }, /nfactorPaths/],
+    ] as const) {
       const res = await fetch(url, { method: 'PUT', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
       expect(res.status).toBe(400);
       expect(((await res.json()) as { error: string }).error).toMatch(says);
     }
     expect((await labState(gw('adc-rfweb').controlUrl!)).gateway.theme).toBe('nfactor');
-    await expect(startSimulator({
-      appliances: [{ name: 'bad', firmware: 'multi', username: 'u', password: 'p', gateway: { errorStyle: 'shout' as never } }],
-      tls: { certPem: labTls().server.certPem, keyPem: labTls().server.keyPem },
-    })).rejects.toThrow(/appliance bad: gateway option errorStyle must be one of/);
+    await expect(
+      startSimulator({
+        appliances: [{ name: 'bad', firmware: 'multi', username: 'u', password: 'p', gateway: { errorStyle: 'shout' as never } }],
+        tls: { certPem: labTls().server.certPem, keyPem: labTls().server.keyPem },
+      }),
+    ).rejects.toThrow(/appliance bad: gateway option errorStyle must be one of/);
   });
 });

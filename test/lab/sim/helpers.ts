@@ -61,9 +61,15 @@ export async function login(base: string, username = 'nsroot', password = 'nsroo
 }
 
 export async function upload(base: string, token: string, filename: string, content: string | Buffer): Promise<NitroResult> {
-  return nitro(base, 'POST', 'systemfile', {
-    systemfile: { filename, filelocation: '/nsconfig/ssl/', filecontent: Buffer.from(content).toString('base64'), fileencoding: 'BASE64' },
-  }, { token });
+  return nitro(
+    base,
+    'POST',
+    'systemfile',
+    {
+      systemfile: { filename, filelocation: '/nsconfig/ssl/', filecontent: Buffer.from(content).toString('base64'), fileencoding: 'BASE64' },
+    },
+    { token },
+  );
 }
 
 export async function addCertkey(base: string, token: string, fields: Record<string, unknown>, query = ''): Promise<NitroResult> {

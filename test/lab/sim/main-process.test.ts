@@ -14,10 +14,28 @@ let output = '';
 
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'adc-sim-main-'));
-  execFileSync(join(root, 'node_modules/.bin/tsc'), [
-    '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--strict', '--esModuleInterop',
-    '--skipLibCheck', '--types', 'node', '--rootDir', root, '--outDir', join(tmp, 'out'), join(root, 'src/lab/sim/main.ts'),
-  ], { cwd: root, stdio: 'pipe' });
+  execFileSync(
+    join(root, 'node_modules/.bin/tsc'),
+    [
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--target',
+      'es2022',
+      '--strict',
+      '--esModuleInterop',
+      '--skipLibCheck',
+      '--types',
+      'node',
+      '--rootDir',
+      root,
+      '--outDir',
+      join(tmp, 'out'),
+      join(root, 'src/lab/sim/main.ts'),
+    ],
+    { cwd: root, stdio: 'pipe' },
+  );
   // The compiled files import packages by name: give them the project's node_modules and ESM mode.
   symlinkSync(join(root, 'node_modules'), join(tmp, 'node_modules'));
   writeFileSync(join(tmp, 'package.json'), '{"type":"module"}');
@@ -42,17 +60,26 @@ describe('simulator main process', () => {
     const tls = labTls();
     const configFile = join(tmp, 'sim.json');
     const stateFile = join(tmp, 'state.json');
-    writeFileSync(configFile, JSON.stringify({
-      appliances: [{ name: 'adc1', firmware: 'multi', username: 'nsroot', password: 'very-secret-pass' }],
-      tls: { certPem: tls.server.certPem, keyPem: tls.server.keyPem },
-      control: true,
-    }), { mode: 0o600 });
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        appliances: [{ name: 'adc1', firmware: 'multi', username: 'nsroot', password: 'very-secret-pass' }],
+        tls: { certPem: tls.server.certPem, keyPem: tls.server.keyPem },
+        control: true,
+      }),
+      { mode: 0o600 },
+    );
     child = spawn(process.execPath, [join(tmp, 'out/src/lab/sim/main.js'), '--config', configFile, '--state', stateFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
-    child.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
-    const state = await waitFor(() => (existsSync(stateFile)
-      ? JSON.parse(readFileSync(stateFile, 'utf8')) as { pid: number; appliances: { name: string; nitroUrl: string; controlUrl?: string }[] }
-      : undefined), 10_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    const state = await waitFor(
+      () => (existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as { pid: number; appliances: { name: string; nitroUrl: string; controlUrl?: string }[] }) : undefined),
+      10_000,
+    );
     expect(state.pid).toBe(child.pid);
     expect(state.appliances[0]).toMatchObject({ name: 'adc1', controlUrl: `${state.appliances[0].nitroUrl}/__lab` });
     const base = state.appliances[0].nitroUrl;

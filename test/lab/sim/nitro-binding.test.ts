@@ -9,7 +9,10 @@ let sim: RunningSimulator;
 function preloadOf(names: string[]) {
   const pairs = names.map((n) => ({ n, p: selfSignedCert({ cn: n }) }));
   return {
-    files: pairs.flatMap(({ n, p }) => [{ name: `${n}.crt`, content: p.certPem }, { name: `${n}.key`, content: p.keyPem }]),
+    files: pairs.flatMap(({ n, p }) => [
+      { name: `${n}.crt`, content: p.certPem },
+      { name: `${n}.key`, content: p.keyPem },
+    ]),
     certkeys: pairs.map(({ n }) => ({ certkey: n, cert: `${n}.crt`, key: `${n}.key` })),
   };
 }

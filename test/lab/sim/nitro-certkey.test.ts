@@ -40,8 +40,15 @@ describe('sslcertkey', () => {
     const ck = (got.data.sslcertkey as Record<string, unknown>[])[0];
     const x = new X509Certificate(otp.certPem);
     expect(ck).toMatchObject({
-      certkey: 'otp', cert: 'otp.crt', key: 'otp.key', inform: 'PEM', status: 'Valid', publickeysize: 2048,
-      serial: x.serialNumber, clientcertnotafter: x.validTo, clientcertnotbefore: x.validFrom,
+      certkey: 'otp',
+      cert: 'otp.crt',
+      key: 'otp.key',
+      inform: 'PEM',
+      status: 'Valid',
+      publickeysize: 2048,
+      serial: x.serialNumber,
+      clientcertnotafter: x.validTo,
+      clientcertnotbefore: x.validFrom,
       certkeydigest: createHash('sha256').update(x.raw).digest('hex'),
     });
     expect(String(ck.subject)).toContain('CN=otp-2025');

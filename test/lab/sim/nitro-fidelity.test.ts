@@ -13,7 +13,12 @@ let base: string;
 let token: string;
 
 const app = (name: string, profile: string, ha?: { peer: string; role: 'primary' | 'secondary' }) => ({
-  name, firmware: 'multi' as const, profile, username: 'nsroot', password: 'nsroot-pass', ...(ha ? { ha } : {}),
+  name,
+  firmware: 'multi' as const,
+  profile,
+  username: 'nsroot',
+  password: 'nsroot-pass',
+  ...(ha ? { ha } : {}),
 });
 
 // Every key is made before the simulator starts: key generation blocks the event loop the
@@ -38,12 +43,7 @@ beforeAll(async () => {
     rows3: selfSignedCert({ cn: 'rows 3', ...bits }),
   };
   sim = await startSimulator({
-    appliances: [
-      app('adc1', 'multi'),
-      app('p1', 'rows-certkeyname', { peer: 'p2', role: 'primary' }),
-      app('p2', 'rows-certkeyname', { peer: 'p1', role: 'secondary' }),
-      app('noecho', 'rows-no-echo'),
-    ],
+    appliances: [app('adc1', 'multi'), app('p1', 'rows-certkeyname', { peer: 'p2', role: 'primary' }), app('p2', 'rows-certkeyname', { peer: 'p1', role: 'secondary' }), app('noecho', 'rows-no-echo')],
     tls: { certPem: tls.server.certPem, keyPem: tls.server.keyPem },
   });
   base = sim.appliances[0].nitroUrl;
@@ -156,7 +156,10 @@ describe('HA, cluster, version and statistics', () => {
     const [p1, p2] = [sim.appliances[1].nitroUrl, sim.appliances[2].nitroUrl];
     const [t1, t2] = [await login(p1), await login(p2)];
     const rows = (await nitro(p1, 'GET', 'hanode', undefined, { token: t1 })).data.hanode as Record<string, unknown>[];
-    expect(rows.map((r) => [r.id, r.state, r.hastatus, r.hasync])).toEqual([[0, 'Primary', 'ENABLED', 'ENABLED'], [1, 'Secondary', 'ENABLED', 'ENABLED']]);
+    expect(rows.map((r) => [r.id, r.state, r.hastatus, r.hasync])).toEqual([
+      [0, 'Primary', 'ENABLED', 'ENABLED'],
+      [1, 'Secondary', 'ENABLED', 'ENABLED'],
+    ]);
     expect((await nitro(p2, 'PUT', 'hanode', { hanode: { id: 0, hastatus: 'STAYSECONDARY', hasync: 'DISABLED' } }, { token: t2 })).data.errorcode).toBe(0);
     expect((await nitro(p2, 'PUT', 'hanode', { hanode: { id: 0, hastatus: 'UP' } }, { token: t2 })).data.errorcode).toBe(278);
     const after = (await nitro(p1, 'GET', 'hanode', undefined, { token: t1 })).data.hanode as Record<string, unknown>[];
@@ -173,7 +176,7 @@ describe('HA, cluster, version and statistics', () => {
     expect((await nitro(base, 'POST', 'clusterfiles', { clusterfiles: { mode: ['ssl'] } }, { token })).data.errorcode).toBe(278);
   });
 
-  it('nsversion reports the profile\'s firmware; /stat answers NITRO JSON for ns and hanode, and JSON 258 otherwise', async () => {
+  it("nsversion reports the profile's firmware; /stat answers NITRO JSON for ns and hanode, and JSON 258 otherwise", async () => {
     const v = await nitro(base, 'GET', 'nsversion', undefined, { token });
     expect((v.data.nsversion as Record<string, unknown>).version).toBe(FIRMWARE_PROFILES.multi.version);
     const stat = (type: string) => rawGet(`${base}/nitro/v1/stat/${type}`, { Cookie: `NITRO_AUTH_TOKEN=${token}` });

@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 const fileNames = async (base: string, token: string): Promise<string[]> =>
-  ((await nitro(base, 'GET', `systemfile?${SSL_ARGS}`, undefined, { token })).data.systemfile as { filename: string }[] | undefined ?? []).map((f) => f.filename);
+  (((await nitro(base, 'GET', `systemfile?${SSL_ARGS}`, undefined, { token })).data.systemfile as { filename: string }[] | undefined) ?? []).map((f) => f.filename);
 
 describe('HA pair', () => {
   it('reports each node (id 0) and its peer (id 1), with its own NSIP', async () => {
@@ -38,8 +38,14 @@ describe('HA pair', () => {
     const tb = await login(b.nitroUrl);
     const ha = (await nitro(a.nitroUrl, 'GET', 'hanode', undefined, { token: ta })).data.hanode as Record<string, unknown>[];
     const hb = (await nitro(b.nitroUrl, 'GET', 'hanode', undefined, { token: tb })).data.hanode as Record<string, unknown>[];
-    expect(ha.map((n) => [n.id, n.state])).toEqual([[0, 'Primary'], [1, 'Secondary']]);
-    expect(hb.map((n) => [n.id, n.state])).toEqual([[0, 'Secondary'], [1, 'Primary']]);
+    expect(ha.map((n) => [n.id, n.state])).toEqual([
+      [0, 'Primary'],
+      [1, 'Secondary'],
+    ]);
+    expect(hb.map((n) => [n.id, n.state])).toEqual([
+      [0, 'Secondary'],
+      [1, 'Primary'],
+    ]);
     expect(ha[0].ipaddress).toBe(hb[1].ipaddress);
     const nsb = (await nitro(b.nitroUrl, 'GET', 'nsconfig', undefined, { token: tb })).data.nsconfig as Record<string, unknown>;
     expect(nsb).toMatchObject({ systemtype: 'HA', primaryip: ha[0].ipaddress, ipaddress: hb[0].ipaddress });

@@ -17,10 +17,24 @@ beforeAll(async () => {
   sim = await startSimulator({
     appliances: [
       {
-        name: 'adc1', firmware: 'multi', username: 'nsroot', password: 'nsroot-pass',
+        name: 'adc1',
+        firmware: 'multi',
+        username: 'nsroot',
+        password: 'nsroot-pass',
         ldapActions: [
           { name: 'ldap-pw', serverip: '10.0.0.5', serverport: 636, sectype: 'SSL', ldapbase: 'dc=corp', ldapbinddn: 'cn=svc,dc=corp', bindPassword: BIND_PASSWORD, ldaploginname: 'sAMAccountName' },
-          { name: 'ldap-otp', servername: 'dc2.corp.example', serverport: 389, sectype: 'TLS', ldapbase: 'ou=Users,dc=corp', ldapbinddn: 'cn=svc,dc=corp', bindPassword: BIND_PASSWORD, ldaploginname: 'userPrincipalName', searchfilter: 'memberOf=cn=OTP,dc=corp', otpsecret: 'extensionAttribute15' },
+          {
+            name: 'ldap-otp',
+            servername: 'dc2.corp.example',
+            serverport: 389,
+            sectype: 'TLS',
+            ldapbase: 'ou=Users,dc=corp',
+            ldapbinddn: 'cn=svc,dc=corp',
+            bindPassword: BIND_PASSWORD,
+            ldaploginname: 'userPrincipalName',
+            searchfilter: 'memberOf=cn=OTP,dc=corp',
+            otpsecret: 'extensionAttribute15',
+          },
         ],
       },
       { name: 'adc2', firmware: 'multi', username: 'nsroot', password: 'nsroot-pass' },
@@ -45,7 +59,15 @@ describe('NITRO authenticationldapaction', () => {
     expect(r.status).toBe(200);
     const list = r.data['authenticationldapaction'] as Record<string, unknown>[];
     expect(list.map((a) => a['name'])).toEqual(['ldap-pw', 'ldap-otp']);
-    expect(list[1]).toMatchObject({ servername: 'dc2.corp.example', serverport: 389, sectype: 'TLS', ldapbase: 'ou=Users,dc=corp', ldaploginname: 'userPrincipalName', searchfilter: 'memberOf=cn=OTP,dc=corp', otpsecret: 'extensionAttribute15' });
+    expect(list[1]).toMatchObject({
+      servername: 'dc2.corp.example',
+      serverport: 389,
+      sectype: 'TLS',
+      ldapbase: 'ou=Users,dc=corp',
+      ldaploginname: 'userPrincipalName',
+      searchfilter: 'memberOf=cn=OTP,dc=corp',
+      otpsecret: 'extensionAttribute15',
+    });
     expect(list[0]).not.toHaveProperty('otpsecret');
     expect(JSON.stringify(r.data)).not.toContain(BIND_PASSWORD);
     expect(Object.keys(list[0]).some((k) => k.includes('password'))).toBe(false);
@@ -61,7 +83,9 @@ describe('NITRO authenticationldapaction', () => {
 
   it('gives an appliance configured without actions one made from the simulator directory', async () => {
     const r = await get(1, 'authenticationldapaction');
-    expect(r.data['authenticationldapaction']).toEqual([expect.objectContaining({ name: 'ldap-otp', serverip: '127.0.0.1', serverport: 1636, sectype: 'SSL', ldapbase: 'dc=lab', otpsecret: 'userParameters' })]);
+    expect(r.data['authenticationldapaction']).toEqual([
+      expect.objectContaining({ name: 'ldap-otp', serverip: '127.0.0.1', serverport: 1636, sectype: 'SSL', ldapbase: 'dc=lab', otpsecret: 'userParameters' }),
+    ]);
   });
 });
 

@@ -91,9 +91,7 @@ export async function checkPassword(dir: SimDirectoryConfig, dn: string, passwor
 export async function casWrite(dir: SimDirectoryConfig, dn: string, oldValue: string | undefined, newValue: string): Promise<void> {
   await asService(dir, async (c) => {
     const add = new Change({ operation: 'add', modification: new Attribute({ type: dir.attribute, values: [newValue] }) });
-    const changes = oldValue === undefined
-      ? [add]
-      : [new Change({ operation: 'delete', modification: new Attribute({ type: dir.attribute, values: [oldValue] }) }), add];
+    const changes = oldValue === undefined ? [add] : [new Change({ operation: 'delete', modification: new Attribute({ type: dir.attribute, values: [oldValue] }) }), add];
     try {
       await c.modify(dn, changes);
     } catch (err) {

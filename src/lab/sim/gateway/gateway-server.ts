@@ -11,8 +11,18 @@ import type { SimDirectoryConfig } from '../types.js';
 import { readUser } from './directory.js';
 import { authenticateUser, checkLogon, checkPasscode, type LogonOutcome } from './logon.js';
 import {
-  AUTH_RESPONSE_TYPE, LOGOFF, NF_PREFIX, SETCLIENT_POSTBACK, epaFailed, epaRequirements, loginRequirements, pushRequirements, setClientRequirements,
-  successResponse, type Failure, type LoginField,
+  AUTH_RESPONSE_TYPE,
+  LOGOFF,
+  NF_PREFIX,
+  SETCLIENT_POSTBACK,
+  epaFailed,
+  epaRequirements,
+  loginRequirements,
+  pushRequirements,
+  setClientRequirements,
+  successResponse,
+  type Failure,
+  type LoginField,
 } from './nfactor-xml.js';
 import { registerDevice } from './register.js';
 
@@ -220,9 +230,7 @@ export function createGatewayHandler(node: SimNode, dir: SimDirectoryConfig | un
     const nf = method === 'POST' ? nfactorPrefix(path) : undefined;
     if (nf?.endpoint === 'getAuthenticationRequirements.do') {
       await readBody(req, 64 * 1024);
-      const body = opts().epa === 'before'
-        ? epaRequirements(newContext(state, nf.prefix, { stage: 'epa-before' }), `${nf.prefix}doAuthentication.do`)
-        : firstForm(nf.prefix);
+      const body = opts().epa === 'before' ? epaRequirements(newContext(state, nf.prefix, { stage: 'epa-before' }), `${nf.prefix}doAuthentication.do`) : firstForm(nf.prefix);
       sendText(res, 200, body, AUTH_RESPONSE_TYPE, { 'Set-Cookie': `NSC_TASS=${token(8)}; Path=/; HttpOnly` });
       return;
     }

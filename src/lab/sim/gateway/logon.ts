@@ -9,9 +9,7 @@ import { gatewayKeys } from './keys.js';
 
 export type LogonFailure = 'credentials' | 'passcode' | 'unavailable';
 
-export type LogonOutcome =
-  | { ok: true; dn: string }
-  | LogonRefusal;
+export type LogonOutcome = { ok: true; dn: string } | LogonRefusal;
 
 export interface LogonRefusal {
   ok: false;

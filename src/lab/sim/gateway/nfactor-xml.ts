@@ -14,25 +14,28 @@ function esc(s: string): string {
 }
 
 function credential(id: string, type: string, label: string, secret: boolean, saveId?: string): string {
-  return `<Requirement><Credential><ID>${id}</ID>${saveId ? `<SaveID>${saveId}</SaveID>` : ''}<Type>${type}</Type></Credential>`
-    + `<Label><Text>${esc(label)}</Text><Type>plain</Type></Label>`
-    + `<Input><Text><Secret>${secret}</Secret><ReadOnly>false</ReadOnly><InitialValue></InitialValue><Constraint>.+</Constraint></Text></Input></Requirement>`;
+  return (
+    `<Requirement><Credential><ID>${id}</ID>${saveId ? `<SaveID>${saveId}</SaveID>` : ''}<Type>${type}</Type></Credential>` +
+    `<Label><Text>${esc(label)}</Text><Type>plain</Type></Label>` +
+    `<Input><Text><Secret>${secret}</Secret><ReadOnly>false</ReadOnly><InitialValue></InitialValue><Constraint>.+</Constraint></Text></Input></Requirement>`
+  );
 }
 
 function row(type: string, labelText: string, labelType: string, id?: string): string {
-  return `<Requirement><Credential>${id ? `<ID>${id}</ID>` : ''}<Type>${type}</Type></Credential>`
-    + `<Label><Text>${esc(labelText)}</Text><Type>${labelType}</Type></Label><Input/></Requirement>`;
+  return `<Requirement><Credential>${id ? `<ID>${id}</ID>` : ''}<Type>${type}</Type></Credential>` + `<Label><Text>${esc(labelText)}</Text><Type>${labelType}</Type></Label><Input/></Requirement>`;
 }
 
 const BUTTON = '<Requirement><Credential><ID>loginBtn</ID><Type>none</Type></Credential><Label><Type>none</Type></Label><Input><Button>Log On</Button></Input></Requirement>';
 
 function envelope(result: 'more-info' | 'success', stateContext: string, requirements: string, postBack = POSTBACK): string {
-  return '<?xml version="1.0" encoding="UTF-8"?>\n'
-    + '<AuthenticateResponse xmlns="http://citrix.com/authentication/response/1">'
-    + `<Status>success</Status><Result>${result}</Result><StateContext>${esc(stateContext)}</StateContext>`
-    + `<AuthenticationRequirements><PostBack>${esc(postBack)}</PostBack><CancelPostBack>${LOGOFF}</CancelPostBack>`
-    + `<CancelButtonText>Cancel</CancelButtonText><Requirements>${requirements}</Requirements></AuthenticationRequirements>`
-    + '</AuthenticateResponse>\n';
+  return (
+    '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    '<AuthenticateResponse xmlns="http://citrix.com/authentication/response/1">' +
+    `<Status>success</Status><Result>${result}</Result><StateContext>${esc(stateContext)}</StateContext>` +
+    `<AuthenticationRequirements><PostBack>${esc(postBack)}</PostBack><CancelPostBack>${LOGOFF}</CancelPostBack>` +
+    `<CancelButtonText>Cancel</CancelButtonText><Requirements>${requirements}</Requirements></AuthenticationRequirements>` +
+    '</AuthenticateResponse>\n'
+  );
 }
 
 export type LoginField = 'login' | 'passwd' | 'passwd1';
@@ -67,16 +70,19 @@ export interface FormExtras {
  * A form asking for `fields`: all three in one factor (the common Native OTP policy), or
  * login+passwd and then passwd1 when the OTP is a separate factor.
  */
-export function loginRequirements(
-  stateContext: string, failure?: Failure, fields: LoginField[] = ['login', 'passwd', 'passwd1'], postBack = POSTBACK, extras: FormExtras = {},
-): string {
+export function loginRequirements(stateContext: string, failure?: Failure, fields: LoginField[] = ['login', 'passwd', 'passwd1'], postBack = POSTBACK, extras: FormExtras = {}): string {
   const title = fields.includes('login') ? 'Please log on' : 'Enter the passcode from your authenticator app';
-  return envelope('more-info', stateContext, (failure ? failureRow(failure) : '')
-    + row('none', title, 'nsg-login-label')
-    + (extras.labelType ? row('none', 'Notice', extras.labelType) : '')
-    + fields.map((f) => FIELDS[f]).join('')
-    + (extras.requirementType ? credential('extra', extras.requirementType, 'More', false) : '')
-    + BUTTON, postBack);
+  return envelope(
+    'more-info',
+    stateContext,
+    (failure ? failureRow(failure) : '') +
+      row('none', title, 'nsg-login-label') +
+      (extras.labelType ? row('none', 'Notice', extras.labelType) : '') +
+      fields.map((f) => FIELDS[f]).join('') +
+      (extras.requirementType ? credential('extra', extras.requirementType, 'More', false) : '') +
+      BUTTON,
+    postBack,
+  );
 }
 
 /** The client choice a browser answers after a good logon. */
@@ -95,9 +101,7 @@ export function epaFailed(stateContext: string, postBack: string): string {
 
 /** A push approval the user gives on the phone; the client polls until it is given. */
 export function pushRequirements(stateContext: string, postBack: string): string {
-  return envelope('more-info', stateContext,
-    row('nsg_push', 'Approve the notification sent to your phone', 'plain', 'nsg_push')
-    + row('nf-poll', '', 'none', 'nf-poll'), postBack);
+  return envelope('more-info', stateContext, row('nsg_push', 'Approve the notification sent to your phone', 'plain', 'nsg_push') + row('nf-poll', '', 'none', 'nf-poll'), postBack);
 }
 
 export function successResponse(): string {

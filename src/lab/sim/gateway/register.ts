@@ -3,9 +3,7 @@
 // encryption is ON, in the legacy form when it is OFF — through a compare-and-swap write retried
 // on conflict, so registrations can race a re-encryption run safely.
 import { randomBytes } from 'node:crypto';
-import {
-  Keyring, addDevice, isBase32Secret, legacyValue, parseAttribute, readSecrets, type PlainDevice,
-} from '../../../otp/index.js';
+import { Keyring, addDevice, isBase32Secret, legacyValue, parseAttribute, readSecrets, type PlainDevice } from '../../../otp/index.js';
 import type { SimNode } from '../appliance-state.js';
 import type { SimDirectoryConfig } from '../types.js';
 import { CasConflict, casWrite, readUser } from './directory.js';
@@ -21,8 +19,7 @@ export interface RegisterInput {
 }
 
 export type RegisterResult =
-  | { ok: true; status: 200; device: string; format: 'encrypted' | 'legacy'; certkey?: string; kid?: string; secret?: string }
-  | { ok: false; status: number; message: string };
+  { ok: true; status: 200; device: string; format: 'encrypted' | 'legacy'; certkey?: string; kid?: string; secret?: string } | { ok: false; status: number; message: string };
 
 const MAX_ATTEMPTS = 8;
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -92,7 +89,10 @@ export async function registerDevice(node: SimNode, dir: SimDirectoryConfig | un
       return { ok: false, status: 503, message: `directory: ${err instanceof Error ? err.message : String(err)}` };
     }
     return {
-      ok: true, status: 200, device: device.name, format: newest ? 'encrypted' : 'legacy',
+      ok: true,
+      status: 200,
+      device: device.name,
+      format: newest ? 'encrypted' : 'legacy',
       ...(newest ? { certkey: newest.certkey, kid: newest.km.kidText } : {}),
       ...(generated ? { secret } : {}),
     };
