@@ -5,8 +5,9 @@ import { defineConfig } from 'vitest/config';
 // each logged on through a gateway in the current one (a gateway refuses a code it has already
 // accepted). So those files run several at once, even on 2 cores, and overlap their waits. Files
 // whose assertions rest on timing (NITRO timeouts of 1.5 s, the load test, SIGKILL at chosen
-// moments) run afterwards, two at a time: their time is mostly waiting (timeouts, settle windows,
-// late writes), so two share 2 cores without slowing an honest request anywhere near a timeout. `npm test` runs the reliability
+// moments) run afterwards, one at a time, on a quiet machine. (Two at a time was tried, as they
+// mostly wait: once, a run then left its estate lock on an appliance, which one at a time has
+// not done; until that is understood, one.) `npm test` runs the reliability
 // suites small; `npm run test:long` at full size (test/reliability/size.ts).
 const ALONE = ['test/reliability/faults-nitro.test.ts', 'test/reliability/faults-kill.test.ts', 'test/reliability/load.test.ts', 'test/reliability/random.test.ts', 'test/e2e/lockout.test.ts'];
 
@@ -21,7 +22,7 @@ export default defineConfig({
     reporters: ['default'],
     projects: [
       { test: { ...common, name: 'together', include: ['test/**/*.test.ts'], exclude: ALONE, maxWorkers: 4, sequence: { groupOrder: 0 } } },
-      { test: { ...common, name: 'alone', include: ALONE, maxWorkers: 2, sequence: { groupOrder: 1 } } },
+      { test: { ...common, name: 'alone', include: ALONE, maxWorkers: 1, sequence: { groupOrder: 1 } } },
     ],
   },
 });

@@ -12,13 +12,77 @@ export const EXIT = {
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
+/**
+ * The codes a failure carries, as fields (the report explains them in plain words): NITRO
+ * errorcodes, LDAP results, and the network errors under which a write's outcome is unknown.
+ */
+export interface ErrorCodes {
+  nitro?: number[];
+  ldap?: { code: number; name: string }[];
+  /** The directory could not be reached at all. */
+  directoryUnavailable?: boolean;
+  /** Node's system error codes of a failed connection (ETIMEDOUT, ECONNRESET, …). */
+  network?: string[];
+}
+
 export class AdcError extends Error {
   readonly exitCode: ExitCode;
-  constructor(message: string, exitCode: ExitCode = EXIT.failedRolledBack, options?: { cause?: unknown }) {
-    super(message, options);
+  private readonly givenCodes: ErrorCodes | undefined;
+  /** `codes`: those of the failures this error sums up (several entries, several appliances). */
+  constructor(message: string, exitCode: ExitCode = EXIT.failedRolledBack, options?: { cause?: unknown; codes?: ErrorCodes | undefined }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.exitCode = exitCode;
+    this.givenCodes = options?.codes;
   }
+
+  /** The codes this error itself carries (subclasses add theirs; the cause chain adds the rest). */
+  ownCodes(): ErrorCodes {
+    return this.givenCodes ?? {};
+  }
+}
+
+const NETWORK_CODES = new Set(['ETIMEDOUT', 'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** Several failures' codes as one (undefined when none has any). */
+export function mergeCodes(list: readonly (ErrorCodes | undefined)[]): ErrorCodes | undefined {
+  const all = list.filter((c): c is ErrorCodes => c !== undefined);
+  if (all.length === 0) return undefined;
+  const nitro = [...new Set(all.flatMap((c) => c.nitro ?? []))];
+  const ldap = all.flatMap((c) => c.ldap ?? []).filter((l, i, xs) => xs.findIndex((x) => x.code === l.code) === i);
+  const network = [...new Set(all.flatMap((c) => c.network ?? []))];
+  const codes: ErrorCodes = {
+    ...(nitro.length ? { nitro } : {}),
+    ...(ldap.length ? { ldap } : {}),
+    ...(all.some((c) => c.directoryUnavailable) ? { directoryUnavailable: true } : {}),
+    ...(network.length ? { network } : {}),
+  };
+  return Object.keys(codes).length ? codes : undefined;
+}
+
+/** Every code along an error's cause chain, merged; undefined when there is none. */
+export function errorCodes(err: unknown): ErrorCodes | undefined {
+  const out: Required<ErrorCodes> = { nitro: [], ldap: [], directoryUnavailable: false, network: [] };
+  const seen = new Set<unknown>();
+  for (let e: unknown = err; e instanceof Error && !seen.has(e); e = e.cause) {
+    seen.add(e);
+    if (e instanceof AdcError) {
+      const c = e.ownCodes();
+      out.nitro.push(...(c.nitro ?? []));
+      out.ldap.push(...(c.ldap ?? []));
+      out.network.push(...(c.network ?? []));
+      out.directoryUnavailable ||= c.directoryUnavailable === true;
+    }
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) out.network.push(code);
+  }
+  const codes: ErrorCodes = {
+    ...(out.nitro.length ? { nitro: [...new Set(out.nitro)] } : {}),
+    ...(out.ldap.length ? { ldap: out.ldap.filter((l, i) => out.ldap.findIndex((x) => x.code === l.code) === i) } : {}),
+    ...(out.directoryUnavailable ? { directoryUnavailable: true } : {}),
+    ...(out.network.length ? { network: [...new Set(out.network)] } : {}),
+  };
+  return Object.keys(codes).length ? codes : undefined;
 }
 
 /** Bad input from the user (file, flag, value, certificate): exit 2, nothing changed. */

@@ -58,7 +58,7 @@ export async function runLogonCheck(args: LogonCheckArgs, io: Output = stdio, ti
       if (!args.json) io.err(`${note}\n`);
     },
     // The memory runs use too: a run right after this check waits for a fresh step instead of
-    // sending the code this check just used (see src/steps/accepted-steps.ts).
+    // sending the code this check just used (see src/gateway/totp-replay-store.ts).
     acceptedSteps: timing.acceptedSteps ?? new FileAcceptedSteps(),
     ...timing,
   });

@@ -1,7 +1,7 @@
 // `adc-cutover logon-check -i inventory`: what a run's logon-check step proves, on demand — an OTP
 // logon through every gateway the inventory lists, each with a canary of its pool whose code for
 // the current TOTP step that gateway has not accepted yet. The accepted steps are the ones runs
-// record (src/steps/accepted-steps.ts), so a check just before or after a run does not collide.
+// record (src/gateway/totp-replay-store.ts), so a check just before or after a run does not collide.
 import { readFile } from 'node:fs/promises';
 import { EXIT, InputError } from '../errors.js';
 import { chooseCanary, logonCheck, systemClock, type GatewayTlsOptions, type LogonResult } from '../gateway/index.js';

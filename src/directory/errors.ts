@@ -1,7 +1,7 @@
 // Typed directory errors: each carries the DN and the LDAP result code an operator needs, so the
 // engine decides on a class (retry, refuse, stop) and never by parsing a message.
 import { ResultCodeError } from 'ldapts';
-import { AdcError, EXIT, InputError, errorMessage } from '../errors.js';
+import { AdcError, EXIT, InputError, errorMessage, type ErrorCodes } from '../errors.js';
 
 export class DirectoryError extends AdcError {
   constructor(
@@ -12,6 +12,10 @@ export class DirectoryError extends AdcError {
   ) {
     super(message, EXIT.failedRolledBack, options);
   }
+
+  override ownCodes(): ErrorCodes {
+    return this.resultCode !== undefined ? { ldap: [{ code: this.resultCode, name: resultName(this.resultCode) }] } : {};
+  }
 }
 
 /** The stored value was not the one we read (result 16, 19 or 20): someone changed it meanwhile. */
@@ -21,7 +25,11 @@ export class CasConflict extends DirectoryError {}
 export class InsufficientAccess extends DirectoryError {}
 
 /** The server is unreachable or dropped the connection: the outcome of an in-flight write is unknown until read. */
-export class DirectoryUnavailable extends DirectoryError {}
+export class DirectoryUnavailable extends DirectoryError {
+  override ownCodes(): ErrorCodes {
+    return { ...super.ownCodes(), directoryUnavailable: true };
+  }
+}
 
 /** The entry is gone (result 32, or a base search that found nothing). */
 export class NoSuchEntry extends DirectoryError {}

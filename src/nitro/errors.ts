@@ -1,6 +1,6 @@
 // Typed NITRO failures. Callers branch on `errorcode` (the appliance's own code), never on
 // message text, and every error names the appliance and the call so an operator can act.
-import { AdcError, EXIT } from '../errors.js';
+import { AdcError, EXIT, type ErrorCodes } from '../errors.js';
 
 export {
   ABSENT_CODES,
@@ -52,6 +52,10 @@ export class NitroError extends AdcError {
 
   hasCode(...codes: number[]): boolean {
     return this.errorcode !== undefined && codes.includes(this.errorcode);
+  }
+
+  override ownCodes(): ErrorCodes {
+    return this.errorcode !== undefined ? { nitro: [this.errorcode] } : {};
   }
 }
 

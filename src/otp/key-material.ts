@@ -42,13 +42,23 @@ export interface LoadOptions {
   /** Accept an expired or not-yet-valid certificate (reading values written under an old one). */
   allowExpired?: boolean;
   now?: Date;
+  /** The options as the operator typed them, for the messages (otptool speaks the vendor's). */
+  flags?: KeyFlagNames;
 }
+
+export interface KeyFlagNames {
+  key: string;
+  passphraseEnv: string;
+}
+
+const LONG_FLAGS: KeyFlagNames = { key: '--key', passphraseEnv: '--passphrase-env' };
 
 export async function loadKeyMaterial(opts: LoadOptions): Promise<OtpKeyMaterial> {
   const certBytes = await readInput(opts.cert, 'certificate');
+  const flags = opts.flags ?? LONG_FLAGS;
   if (isPkcs12(opts.cert, certBytes)) {
-    if (opts.key) throw new InputError(`${opts.cert}: a PKCS#12 file holds its own key; do not also give --key ${opts.key}`);
-    const { certPem, key } = await fromPkcs12(opts.cert, certBytes, opts.passphrase);
+    if (opts.key) throw new InputError(`${opts.cert}: a PKCS#12 file holds its own key; do not also give ${flags.key} ${opts.key}`);
+    const { certPem, key } = await fromPkcs12(opts.cert, certBytes, opts.passphrase, flags);
     return build(certPem, key, opts.cert, opts);
   }
   const certText = certBytes.toString('utf8');
@@ -58,14 +68,14 @@ export async function loadKeyMaterial(opts: LoadOptions): Promise<OtpKeyMaterial
   const keyText = opts.key ? (await readInput(opts.key, 'key')).toString('utf8') : certText;
   const keyPem = firstPrivateKeyBlock(keyText);
   if (!keyPem) {
-    throw new InputError(opts.key ? `${opts.key}: no PEM private key found` : `${opts.cert}: holds a certificate but no private key; give the key with --key (or a merged PEM / .pfx)`);
+    throw new InputError(opts.key ? `${opts.key}: no PEM private key found` : `${opts.cert}: holds a certificate but no private key; give the key with ${flags.key} (or a merged PEM / .pfx)`);
   }
-  return build(certPem, parsePrivateKey(keyPem, keySource, opts.passphrase), opts.cert, opts);
+  return build(certPem, parsePrivateKey(keyPem, keySource, opts.passphrase, flags), opts.cert, opts);
 }
 
 /** For key material already in memory (the lab, tests, the simulator). */
 export function keyMaterialFromPem(certPem: string, keyPem: string, opts: { allowExpired?: boolean; passphrase?: string; now?: Date } = {}): OtpKeyMaterial {
-  return build(certPem, parsePrivateKey(keyPem, 'key', opts.passphrase), 'certificate', opts);
+  return build(certPem, parsePrivateKey(keyPem, 'key', opts.passphrase, LONG_FLAGS), 'certificate', opts);
 }
 
 /** Certificate facts without a key: for comparing with what an appliance reports. */
@@ -140,10 +150,10 @@ function firstPrivateKeyBlock(text: string): string | undefined {
   return m?.[0];
 }
 
-function parsePrivateKey(pem: string, label: string, passphrase: string | undefined): KeyObject {
+function parsePrivateKey(pem: string, label: string, passphrase: string | undefined, flags: KeyFlagNames): KeyObject {
   const encrypted = /ENCRYPTED/.test(pem);
   if (encrypted && passphrase === undefined) {
-    throw new KeyPassphraseError(`${label}: the private key is encrypted; give its passphrase with --passphrase-env VAR (or at the prompt)`);
+    throw new KeyPassphraseError(`${label}: the private key is encrypted; give its passphrase with ${flags.passphraseEnv} VAR (or at the prompt)`);
   }
   try {
     return createPrivateKey(encrypted ? { key: pem, passphrase } : { key: pem });
@@ -153,7 +163,7 @@ function parsePrivateKey(pem: string, label: string, passphrase: string | undefi
   }
 }
 
-async function fromPkcs12(path: string, bytes: Buffer, passphrase: string | undefined): Promise<{ certPem: string; key: KeyObject }> {
+async function fromPkcs12(path: string, bytes: Buffer, passphrase: string | undefined, flags: KeyFlagNames): Promise<{ certPem: string; key: KeyObject }> {
   const forge = (await import('node-forge')).default;
   let p12: forgeTypes.pkcs12.Pkcs12Pfx;
   try {
@@ -164,7 +174,7 @@ async function fromPkcs12(path: string, bytes: Buffer, passphrase: string | unde
     // node-forge says a PKCS#12 MAC or decryption failed only in its words (its errors have no
     // code or class of their own): the one third-party message read here.
     if (/mac|password|decrypt/i.test(msg)) {
-      throw new KeyPassphraseError(`${path}: cannot open the PKCS#12 file: wrong passphrase?${passphrase === undefined ? ' (none given: use --passphrase-env VAR)' : ''}`);
+      throw new KeyPassphraseError(`${path}: cannot open the PKCS#12 file: wrong passphrase?${passphrase === undefined ? ` (none given: use ${flags.passphraseEnv} VAR)` : ''}`);
     }
     throw new InputError(`${path}: not a readable PKCS#12 file (${msg})`);
   }

@@ -4,7 +4,7 @@
 // process state is read down here.
 import { InputError } from '../errors.js';
 import { KeyPassphraseError } from './errors.js';
-import { loadKeyMaterial, type OtpKeyMaterial } from './key-material.js';
+import { loadKeyMaterial, type KeyFlagNames, type OtpKeyMaterial } from './key-material.js';
 
 export interface KeyArgs {
   cert?: string;
@@ -12,6 +12,8 @@ export interface KeyArgs {
   /** The NAME of the environment variable holding the passphrase, never the passphrase. */
   passphraseEnv?: string;
   allowExpired?: boolean;
+  /** The options as the operator typed them, for the messages (default: --key, --passphrase-env). */
+  flags?: KeyFlagNames;
 }
 
 export interface KeySourceIo {
@@ -25,12 +27,12 @@ export async function loadKeyFrom(args: KeyArgs, label: string, io: KeySourceIo)
   if (!args.cert) throw new InputError(`${label}: no certificate given`);
   const passphrase = passphraseFrom(io.env, args.passphraseEnv, label);
   try {
-    return await loadKeyMaterial({ cert: args.cert, key: args.key, passphrase, allowExpired: args.allowExpired });
+    return await loadKeyMaterial({ cert: args.cert, key: args.key, passphrase, allowExpired: args.allowExpired, ...(args.flags ? { flags: args.flags } : {}) });
   } catch (err) {
     // An encrypted key or PFX without a passphrase: ask, when someone is there to answer.
     if (passphrase === undefined && io.promptSecret && err instanceof KeyPassphraseError) {
       const asked = await io.promptSecret(`passphrase for ${args.cert}`);
-      return loadKeyMaterial({ cert: args.cert, key: args.key, passphrase: asked, allowExpired: args.allowExpired });
+      return loadKeyMaterial({ cert: args.cert, key: args.key, passphrase: asked, allowExpired: args.allowExpired, ...(args.flags ? { flags: args.flags } : {}) });
     }
     throw err;
   }

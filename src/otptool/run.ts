@@ -121,15 +121,10 @@ export async function runOtptool(tokens: readonly string[], io: OtptoolIo): Prom
 }
 
 async function loadCert(c: CertArgs, option: string, passOption: string, allowExpired: boolean, io: OtptoolIo): Promise<OtpKeyMaterial> {
-  try {
-    // The passphrase comes from the same environment and terminal as the bind password (io).
-    return await loadKeyFrom({ cert: c.path, key: c.keyPath, passphraseEnv: c.passphraseEnv, allowExpired }, option, { env: io.env, ...(io.interactive ? { promptSecret: io.promptSecret } : {}) });
-  } catch (err) {
-    // The loader speaks our long options; the operator typed the vendor-style ones.
-    if (err instanceof InputError)
-      throw new InputError(err.message.replace(/--passphrase-env VAR/g, `-${passOption} VAR`).replace(/--key\b/g, option === '-cert_path' ? '-key_path' : '-new_key_path'), { cause: err });
-    throw err;
-  }
+  // The passphrase comes from the same environment and terminal as the bind password (io); the
+  // messages name the vendor-style options the operator typed.
+  const flags = { key: option === '-cert_path' ? '-key_path' : '-new_key_path', passphraseEnv: `-${passOption}` };
+  return loadKeyFrom({ cert: c.path, key: c.keyPath, passphraseEnv: c.passphraseEnv, allowExpired, flags }, option, { env: io.env, ...(io.interactive ? { promptSecret: io.promptSecret } : {}) });
 }
 
 async function loadJob(s: OtptoolSettings, io: OtptoolIo): Promise<RekeyJob> {

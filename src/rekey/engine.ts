@@ -21,7 +21,7 @@ import {
   type DirectoryClient,
   type ScannedEntry,
 } from '../directory/index.js';
-import { InputError, errorMessage } from '../errors.js';
+import { InputError, errorCodes, errorMessage, type ErrorCodes } from '../errors.js';
 import { kidsOf, verifySecrets, type DeviceOutcome } from '../otp/index.js';
 import { BackupWriter, sha256Hex, type BackupRecord } from './backup.js';
 import { prepareJob, type EntryPlan, type PreparedJob, type RekeyJob } from './job.js';
@@ -161,6 +161,8 @@ function checkKeysFit(job: PreparedJob, page: ScannedEntry[]): void {
 class Run {
   private stopReason: StopReason | undefined;
   private done = 0;
+  /** The codes of a write that failed, until its entry is counted as failed (fail()). */
+  private readonly failureCodes = new Map<string, ErrorCodes>();
   private readonly channel: Channel<ScannedEntry[]>;
 
   constructor(
@@ -190,10 +192,10 @@ class Run {
     }
   }
 
-  private stop(reason: StopReason, message: string): void {
+  private stop(reason: StopReason, message: string, codes?: ErrorCodes): void {
     if (this.stopReason) return;
     this.stopReason = reason;
-    this.summary.stopped = { reason, message };
+    this.summary.stopped = { reason, message, ...(codes ? { codes } : {}) };
     this.channel.drain();
   }
 
@@ -210,7 +212,7 @@ class Run {
         if (!(await pushPage(page))) break;
       }
     } catch (err) {
-      this.stop(err instanceof DirectoryUnavailable ? 'directory-unavailable' : 'aborted', `scan failed: ${errorMessage(err)}`);
+      this.stop(err instanceof DirectoryUnavailable ? 'directory-unavailable' : 'aborted', `scan failed: ${errorMessage(err)}`, errorCodes(err));
     } finally {
       this.channel.close();
       if (this.stopReason) await pages.return(undefined).catch(() => undefined);
@@ -271,12 +273,15 @@ class Run {
     }
   }
 
-  private finishFailed(plan: EntryPlan, reason: string, dn: string): void {
+  private finishFailed(plan: EntryPlan, reason: string, dn: string, codes?: ErrorCodes): void {
+    if (codes) this.failureCodes.set(dn, codes);
     this.finish(plan, { kind: 'failed', reason }, dn);
   }
 
   private fail(dn: string, reason: string): void {
-    this.summary.failed.push({ dn, reason });
+    const codes = this.failureCodes.get(dn);
+    this.failureCodes.delete(dn);
+    this.summary.failed.push({ dn, reason, ...(codes ? { codes } : {}) });
     const failed = this.summary.failed.length;
     const { maxFailures, maxFailureRatio } = this.opts;
     if (maxFailures !== undefined && failed > maxFailures) {
@@ -371,15 +376,16 @@ class Run {
 
   private writeFailed(w: Write, err: unknown): void {
     if (err instanceof DirectoryUnavailable) {
-      this.stop('directory-unavailable', errorMessage(err));
+      this.stop('directory-unavailable', errorMessage(err), errorCodes(err));
       // A modify is atomic: the entry holds either the original or the new value; the backup has the original.
       this.finishFailed(
         w.plan,
         `outcome unknown, the directory went away during the write (the value is either the original or the fully re-keyed one; the backup holds the original): ${errorMessage(err)}`,
         w.dn,
+        errorCodes(err),
       );
     } else {
-      this.finishFailed(w.plan, errorMessage(err), w.dn);
+      this.finishFailed(w.plan, errorMessage(err), w.dn, errorCodes(err));
     }
   }
 
@@ -397,7 +403,7 @@ class Run {
         this.opts.attribute,
       );
     } catch (err) {
-      if (err instanceof DirectoryUnavailable) this.stop('directory-unavailable', errorMessage(err));
+      if (err instanceof DirectoryUnavailable) this.stop('directory-unavailable', errorMessage(err), errorCodes(err));
       for (const w of accepted) this.finishFailed(w.plan, `written but not verified: the read-back failed (${errorMessage(err)})`, w.dn);
       await written?.catch(() => undefined);
       return;

@@ -1,6 +1,7 @@
 // What a run reports: counts, reasons and DNs — never a value or a secret — shaped the same for
 // rekey, encrypt, decrypt and restore so the CLI prints one table and one JSON form.
 import type { DeviceAction, DeviceOutcome } from '../otp/index.js';
+import type { ErrorCodes } from '../errors.js';
 
 /** `report-failed`: the caller's onEntry threw, so its per-entry record would have a gap. */
 export type StopReason = 'aborted' | 'error-budget' | 'directory-unavailable' | 'backup-failed' | 'report-failed';
@@ -17,13 +18,13 @@ export interface RunSummary {
   /** Entries left alone, by reason. */
   skipped: Record<string, number>;
   /** Entries that needed a change and did not get it, with why (the DN and the LDAP result where there is one). */
-  failed: { dn: string; reason: string }[];
+  failed: { dn: string; reason: string; codes?: ErrorCodes }[];
   /** Per-device decisions across every entry. */
   devices: Partial<Record<DeviceAction, number>>;
   /** Compare-and-swap conflicts that were re-read and retried. */
   retried: number;
   /** Set when the run stopped before the end. */
-  stopped?: { reason: StopReason; message: string };
+  stopped?: { reason: StopReason; message: string; codes?: ErrorCodes };
   backupFile?: string;
   durationMs: number;
 }

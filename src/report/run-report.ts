@@ -1,6 +1,7 @@
 // report.json: the journal folded into what an operator, a change board or a CI job wants to
 // know — per step and per target: status, timings, what changed, what was rolled back.
 import { writeFileSync } from 'node:fs';
+import type { ErrorCodes } from '../errors.js';
 import type { JsonObject } from '../runner/json.js';
 import type { RunStatus, Stamped } from '../runner/journal.js';
 import type { BindingCapability } from '../runner/step.js';
@@ -14,6 +15,7 @@ export interface TargetReport {
   leftOut?: boolean;
   bound?: string[];
   capability?: BindingCapability;
+  codes?: ErrorCodes;
 }
 
 /** One undo. `ms`: what it took, when its step measured it; `bound`, `certkeyDeleted`: RollbackResult's. */
@@ -25,6 +27,7 @@ export interface UndoReport {
   ms?: number;
   bound?: string[];
   certkeyDeleted?: string;
+  codes?: ErrorCodes;
 }
 
 export interface StepReport {
@@ -42,6 +45,8 @@ export interface StepReport {
   totpWaitMs?: number;
   ownMs?: number;
   error?: string;
+  /** The failure's codes, when the step failed with any. */
+  errorCodes?: ErrorCodes;
   targets: TargetReport[];
   /** `outcomeUnknown`: the write got no reply and had not shown when the step gave up on it. */
   changes: { id: number; target: string; action: string; data: JsonObject; done: boolean; outcomeUnknown?: boolean }[];
@@ -101,12 +106,12 @@ export function buildReport(records: Stamped[], stepOrder: { id: string; kind: s
     switch (r.type) {
       case 'step-start': {
         const s = stepOf(r.step, r.kind, r.title);
-        Object.assign(s, { kind: r.kind, title: r.title, status: 'running', startedAt: r.t, error: undefined });
+        Object.assign(s, { kind: r.kind, title: r.title, status: 'running', startedAt: r.t, error: undefined, errorCodes: undefined });
         s.targets = [];
         break;
       }
       case 'step-end':
-        Object.assign(stepOf(r.step), { status: r.status, endedAt: r.t, durationMs: r.durationMs, ...(r.error ? { error: r.error } : {}) });
+        Object.assign(stepOf(r.step), { status: r.status, endedAt: r.t, durationMs: r.durationMs, ...(r.error ? { error: r.error } : {}), ...(r.codes ? { errorCodes: r.codes } : {}) });
         break;
       case 'target': {
         const { type: _t, step, t: _at, seq: _seq, ...result } = r;

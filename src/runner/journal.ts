@@ -2,7 +2,7 @@
 // record so that a record on disk means the intent or result really was recorded before the
 // process went on. A crash can only lose the last, partly written line, which reading ignores.
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { AdcError, EXIT } from '../errors.js';
+import { AdcError, EXIT, type ErrorCodes } from '../errors.js';
 import { upgradeJournal } from './journal-format.js';
 import type { JsonObject } from './json.js';
 import { redactValue } from './redact.js';
@@ -30,11 +30,11 @@ export type JournalRecord =
   | { type: 'done'; id: number; data: JsonObject }
   | { type: 'outcome-unknown'; id: number; message: string }
   | { type: 'write-sent'; id: number }
-  | { type: 'target'; step: string; target: string; status: string; message: string; changed?: JsonObject; leftOut?: boolean; bound?: string[]; capability?: BindingCapability }
+  | { type: 'target'; step: string; target: string; status: string; message: string; changed?: JsonObject; leftOut?: boolean; bound?: string[]; capability?: BindingCapability; codes?: ErrorCodes }
   | { type: 'note'; step?: string; target: string; level: 'info' | 'warn'; message: string }
-  | { type: 'step-end'; step: string; status: 'ok' | 'failed' | 'skipped'; error?: string; durationMs: number }
+  | { type: 'step-end'; step: string; status: 'ok' | 'failed' | 'skipped'; error?: string; codes?: ErrorCodes; durationMs: number }
   | { type: 'rollback-start'; format?: number; reason: string }
-  | { type: 'undo'; id: number; step: string; target: string; status: 'undone' | 'not-needed' | 'failed'; message: string; ms?: number; bound?: string[]; certkeyDeleted?: string }
+  | { type: 'undo'; id: number; step: string; target: string; status: 'undone' | 'not-needed' | 'failed'; message: string; ms?: number; bound?: string[]; certkeyDeleted?: string; codes?: ErrorCodes }
   | { type: 'rollback-end'; status: 'complete' | 'incomplete' }
   | { type: 'invariant'; phase: 'run' | 'rollback'; holds: boolean; leftOutOnly: boolean; message: string }
   | { type: 'run-end'; status: RunStatus; exitCode: number; message?: string };

@@ -1,7 +1,7 @@
 // Runs steps in order with a write-ahead journal; on failure rolls back every started step in
 // reverse order of start; on interruption stops after the current write and keeps the journal.
 import { hostname, userInfo } from 'node:os';
-import { AdcError, EXIT, errorMessage, type ExitCode } from '../errors.js';
+import { AdcError, EXIT, errorCodes, errorMessage, mergeCodes, type ExitCode } from '../errors.js';
 import type { Reporter } from './events.js';
 import { changeRecords, Journal, readJournal, type JournalRecord, type RunStatus, type Stamped } from './journal.js';
 import { JOURNAL_FORMAT } from './journal-format.js';
@@ -74,7 +74,10 @@ export class Runner {
         if (this.signal.aborted) throw new Interrupted();
         if (!this.meta.dryRun) await step.verify(ctx);
         const failed = results.filter((r) => r.status === 'failed');
-        if (failed.length) throw new Error(failed.map((f) => (f.message.startsWith(`${f.target}:`) ? f.message : `${f.target}: ${f.message}`)).join('; '));
+        if (failed.length)
+          throw new AdcError(failed.map((f) => (f.message.startsWith(`${f.target}:`) ? f.message : `${f.target}: ${f.message}`)).join('; '), EXIT.failedRolledBack, {
+            codes: mergeCodes(failed.map((f) => f.codes)),
+          });
         this.record({ type: 'step-end', step: step.id, status: results.every((r) => r.status === 'skipped') && results.length ? 'skipped' : 'ok', durationMs: Date.now() - t0 });
       } catch (err) {
         if (err instanceof Interrupted || (this.signal.aborted && isAbort(err))) {
@@ -82,7 +85,8 @@ export class Runner {
           return this.checkedEnd('run', 'interrupted', EXIT.interrupted, interruptedMessage(this.meta.runId));
         }
         const message = `${step.title}: ${errorMessage(err)}`;
-        this.record({ type: 'step-end', step: step.id, status: 'failed', error: message, durationMs: Date.now() - t0 });
+        const codes = errorCodes(err);
+        this.record({ type: 'step-end', step: step.id, status: 'failed', error: message, ...(codes ? { codes } : {}), durationMs: Date.now() - t0 });
         const complete = await this.rollbackSteps(started, message);
         return complete
           ? this.checkedEnd('rollback', 'rolled-back', EXIT.failedRolledBack, `${message} — every change of this run was rolled back`)
@@ -292,6 +296,7 @@ function undoRecord(id: number, step: Step, r: RollbackResult): JournalRecord {
     ...(r.ms !== undefined ? { ms: r.ms } : {}),
     ...(r.bound ? { bound: r.bound } : {}),
     ...(r.certkeyDeleted ? { certkeyDeleted: r.certkeyDeleted } : {}),
+    ...(r.codes ? { codes: r.codes } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 // The step contract. A step reads live state to plan, applies its change while journaling each
 // intent before it acts (write-ahead), verifies, and can roll back exactly what this run did.
+import type { ErrorCodes } from '../errors.js';
 import type { JsonObject } from './json.js';
 
 export interface PlannedChange {
@@ -96,6 +97,8 @@ export interface TargetResult {
   bound?: string[];
   /** What the bind probe learnt of the appliance's firmware. */
   capability?: BindingCapability;
+  /** A failure's NITRO errorcodes, LDAP results, network errors (the report explains them). */
+  codes?: ErrorCodes;
 }
 
 export interface RollbackResult {
@@ -112,6 +115,8 @@ export interface RollbackResult {
   bound?: string[];
   /** The certkey this undo deleted from the appliance. */
   certkeyDeleted?: string;
+  /** A failed undo's codes, as on TargetResult. */
+  codes?: ErrorCodes;
 }
 
 export interface Step {

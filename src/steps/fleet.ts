@@ -1,7 +1,7 @@
 // Run one piece of work on every appliance, a few at a time, and apply the failure budget:
 // by default any failure fails the step (and the runner rolls back the fleet); with
 // maxFailedAppliances > 0, that many may fail and are left out of later steps.
-import { AdcError, errorMessage } from '../errors.js';
+import { AdcError, errorCodes, errorMessage } from '../errors.js';
 import { NitroError, listUserDataEncryptionKeysOn } from '../nitro/index.js';
 import type { StepContext, TargetResult } from '../runner/step.js';
 import type { ApplianceHandle } from './estate.js';
@@ -18,7 +18,8 @@ export async function forEachAppliance(deps: StepDeps, ctx: StepContext, work: (
       try {
         results.push(await work(a));
       } catch (err) {
-        results.push({ target: a.name, status: 'failed', message: describeError(err) });
+        const codes = errorCodes(err);
+        results.push({ target: a.name, status: 'failed', message: describeError(err), ...(codes ? { codes } : {}) });
       }
     }
   });

@@ -2,7 +2,7 @@
 // asked) moves to the new one, compare-and-swap per entry, backup first, each write verified.
 // Rollback restores from this run's backups, only where the value is still what we wrote.
 import { existsSync } from 'node:fs';
-import { AdcError } from '../errors.js';
+import { AdcError, EXIT, mergeCodes } from '../errors.js';
 import { runRekey, runRestore, type RekeyJob, type RunSummary } from '../rekey/index.js';
 import type { JsonObject } from '../runner/json.js';
 import type { ChangeRecord, RollbackResult, Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
@@ -69,13 +69,17 @@ export class RekeyDirectoryStep implements Step {
     });
     await change?.done(summaryJson(summary));
     const message = describe(summary);
-    if (summary.stopped && summary.stopped.reason !== 'aborted') throw new AdcError(`${summary.stopped.message}; ${message}`);
+    if (summary.stopped && summary.stopped.reason !== 'aborted') {
+      throw new AdcError(`${summary.stopped.message}; ${message}`, EXIT.failedRolledBack, { codes: mergeCodes([summary.stopped.codes, ...summary.failed.map((f) => f.codes)]) });
+    }
     if (summary.failed.length > params.maxFailures) {
       const some = summary.failed
         .slice(0, 5)
         .map((f) => `${f.dn}: ${f.reason}`)
         .join('; ');
-      throw new AdcError(`${summary.failed.length} entr(ies) failed (budget ${params.maxFailures}): ${some}${summary.failed.length > 5 ? '; …' : ''}`);
+      throw new AdcError(`${summary.failed.length} entr(ies) failed (budget ${params.maxFailures}): ${some}${summary.failed.length > 5 ? '; …' : ''}`, EXIT.failedRolledBack, {
+        codes: mergeCodes(summary.failed.map((f) => f.codes)),
+      });
     }
     // The census after the run, for the change record: devices per certificate once it is done.
     const client = await estate.directory();

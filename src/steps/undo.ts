@@ -3,6 +3,7 @@
 import type { ChangeRecord, RollbackResult, StepContext } from '../runner/step.js';
 import type { ApplianceHandle } from './estate.js';
 import type { StepDeps } from './facts.js';
+import { errorCodes } from '../errors.js';
 import { describeError } from './fleet.js';
 import { unlessStillPending, waitOutLateWrite } from './late-writes.js';
 import { typedChange, type ChangeAction, type ChangeOf } from './records.js';
@@ -39,7 +40,8 @@ export async function undoEach<A extends ChangeAction>(
       await waitOutLateWrite(a, c, ctx);
       out.push({ id: r.id, target: r.target, ...unlessStillPending(a, c, await undo(a, c), ctx.runId), ms: Date.now() - t0 });
     } catch (err) {
-      out.push({ id: r.id, target: r.target, status: 'failed', message: describeError(err), ms: Date.now() - t0 });
+      const codes = errorCodes(err);
+      out.push({ id: r.id, target: r.target, status: 'failed', message: describeError(err), ms: Date.now() - t0, ...(codes ? { codes } : {}) });
     }
   }
   return out;

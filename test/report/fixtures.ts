@@ -202,12 +202,20 @@ export function incompleteReport(): RunReport {
         ],
         rollback: [
           { target: 'adc1', status: 'undone', message: `${NEW} unbound (bound now: ${OLD})`, bound: [OLD], at: t(43, 1.5) },
-          { target: 'adc2', status: 'failed', message: 'adc2: DELETE vpnglobal_sslcertkey_binding failed: errorcode 349 (HTTP 599): HA propagation failed', at: t(43, 1.5) },
+          { target: 'adc2', status: 'failed', message: 'adc2: DELETE vpnglobal_sslcertkey_binding failed: errorcode 349 (HTTP 599): HA propagation failed', at: t(43, 1.5), codes: { nitro: [349] } },
         ],
       },
       step('rekey-directory', 'rekey-directory', 'Re-encrypt the directory under the new certificate', 'failed', 0.58, 48, {
         error: `modify ${HOSTILE_DN}: LDAP 50 insufficientAccessRights (no write access)`,
-        targets: [{ target: 'directory', status: 'failed', message: `modify ${HOSTILE_DN}: LDAP 50 insufficientAccessRights (no write access)` }],
+        errorCodes: { ldap: [{ code: 50, name: 'insufficientAccessRights' }] },
+        targets: [
+          {
+            target: 'directory',
+            status: 'failed',
+            message: `modify ${HOSTILE_DN}: LDAP 50 insufficientAccessRights (no write access)`,
+            codes: { ldap: [{ code: 50, name: 'insufficientAccessRights' }] },
+          },
+        ],
         rollback: [{ target: 'directory', status: 'undone', message: '12 original value(s) put back from the backup', at: t(43, 1.2) }],
       }),
       step('logon-check', 'logon-check', 'OTP logon check through every gateway (after-rekey)', 'not-run', 0, 0),

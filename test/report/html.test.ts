@@ -112,7 +112,10 @@ describe('renderHtmlReport: a failed run whose rollback did not finish', () => {
     expect(errors).toContain('the bind account may not read or write this attribute');
     expect(errors).toContain('errorcode 349');
     expect(errors).toContain('the change could not be propagated to the HA secondary');
-    expect(explain('x failed: errorcode 99999 (HTTP 599)')).toEqual([]);
+    // Codes come from the record's fields: an unknown code gets no gloss, and words alone get none.
+    expect(explain({ nitro: [99999] })).toEqual([]);
+    expect(explain(undefined)).toEqual([]);
+    expect(explain({ nitro: [278], ldap: [{ code: 32, name: 'noSuchObject' }], network: ['ECONNRESET'] })).toHaveLength(3);
   });
 
   it('puts what a person must do at the top, before the charts', () => {

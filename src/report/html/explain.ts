@@ -1,7 +1,8 @@
-// Plain words for the codes an operator meets in a failed run's messages. The messages already
-// carry the NITRO errorcode or the LDAP result; a change board reading the record should not have
-// to look them up. NITRO wording comes from the one table of codes (src/nitro/codes.ts), LDAP
+// Plain words for the codes a failure carries (its NITRO errorcodes and LDAP results, journaled
+// as fields beside the message): a change board reading the record should not have to look them
+// up. NITRO wording comes from the one table of codes (src/nitro/codes.ts), LDAP
 // wording follows RFC 4511; unknown codes get no gloss.
+import type { ErrorCodes } from '../../errors.js';
 import { nitroCodeWords } from '../../nitro/codes.js';
 
 const LDAP: Record<string, string> = {
@@ -19,19 +20,19 @@ const LDAP: Record<string, string> = {
   timeLimitExceeded: 'the search ran longer than the server allows',
 };
 
-/** One sentence per code found in the message, e.g. "NITRO errorcode 278: the appliance refused…". */
-export function explain(message: string): string[] {
+/** One sentence per code the failure carries, e.g. "NITRO errorcode 278: the appliance refused…". */
+export function explain(codes: ErrorCodes | undefined): string[] {
+  if (!codes) return [];
   const out: string[] = [];
-  for (const m of message.matchAll(/errorcode (\d+)/g)) {
-    const code = Number(m[1]);
+  for (const code of codes.nitro ?? []) {
     const text = nitroCodeWords(code);
     if (text) out.push(`NITRO errorcode ${code}: ${text}.`);
   }
-  for (const m of message.matchAll(/LDAP (\d+) ([A-Za-z]+)/g)) {
-    const text = LDAP[m[2]];
-    if (text) out.push(`LDAP result ${m[1]} (${m[2]}): ${text}.`);
+  for (const l of codes.ldap ?? []) {
+    const text = LDAP[l.name];
+    if (text) out.push(`LDAP result ${l.code} (${l.name}): ${text}.`);
   }
-  if (/directory unavailable/.test(message)) out.push('The directory could not be reached: the connection failed or was lost.');
-  if (/ETIMEDOUT|ECONNREFUSED|ECONNRESET|socket hang up/.test(message)) out.push('The network connection failed: the outcome of the last write is unknown until state is read again.');
+  if (codes.directoryUnavailable) out.push('The directory could not be reached: the connection failed or was lost.');
+  if (codes.network?.length) out.push('The network connection failed: the outcome of the last write is unknown until state is read again.');
   return [...new Set(out)];
 }

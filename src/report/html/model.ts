@@ -4,6 +4,7 @@
 // missing or oddly-shaped field gives "unknown" on the page, never a crash that loses the record.
 import type { JsonObject, JsonValue } from '../../runner/json.js';
 import type { RunReport, StepReport } from '../run-report.js';
+import type { ErrorCodes } from '../../errors.js';
 
 export interface KidCount {
   kid: string;
@@ -60,6 +61,8 @@ export interface LogonView {
 export interface ErrorView {
   where: string;
   message: string;
+  /** The failure's codes, explained beside the message. */
+  codes?: ErrorCodes;
 }
 
 /** Devices per directory server and certificate, before the run (only with several servers). */
@@ -207,9 +210,9 @@ export function buildModel(r: RunReport): ReportModel {
 
   const errors: ErrorView[] = [];
   for (const s of r.steps) {
-    for (const t of s.targets.filter((x) => x.status === 'failed')) errors.push({ where: `${s.title} — ${t.target}`, message: t.message });
-    if (s.error && !s.targets.some((t) => t.status === 'failed' && s.error!.includes(t.message))) errors.push({ where: s.title, message: s.error });
-    for (const u of s.rollback.filter((x) => x.status === 'failed')) errors.push({ where: `rollback of ${s.title} — ${u.target}`, message: u.message });
+    for (const t of s.targets.filter((x) => x.status === 'failed')) errors.push({ where: `${s.title} — ${t.target}`, message: t.message, ...(t.codes ? { codes: t.codes } : {}) });
+    if (s.error && !s.targets.some((t) => t.status === 'failed' && s.error!.includes(t.message))) errors.push({ where: s.title, message: s.error, ...(s.errorCodes ? { codes: s.errorCodes } : {}) });
+    for (const u of s.rollback.filter((x) => x.status === 'failed')) errors.push({ where: `rollback of ${s.title} — ${u.target}`, message: u.message, ...(u.codes ? { codes: u.codes } : {}) });
   }
   const warnings = r.steps.flatMap((s) => s.notes.filter((n) => n.level !== 'info').map((n) => ({ where: `${s.title} — ${n.target}`, message: n.message })));
 

@@ -10,6 +10,7 @@ import { esc, slug } from './escape.js';
 import { explain } from './explain.js';
 import { buildModel, type ApplianceView, type ReportModel } from './model.js';
 import { censusRows, censusSvg, COLORS, timelineSvg } from './svg.js';
+import type { ErrorCodes } from '../../errors.js';
 
 const STATUS_WORDS: Record<string, string> = {
   succeeded: 'The run finished: every step succeeded.',
@@ -97,8 +98,8 @@ const badge = (status: string, testid?: string) => `<span class="badge s-${slug(
 const list = (xs: string[] | null) => (xs === null ? '<span class="muted">unknown</span>' : xs.length === 0 ? '<span class="muted">none</span>' : xs.map((x) => `<code>${esc(x)}</code>`).join(', '));
 const yesNo = (v: boolean | null) => (v === null ? '<span class="muted">unknown</span>' : v ? '<span class="yes">yes</span>' : '<span class="no">no</span>');
 
-function errorBlock(where: string, message: string, cls = ''): string {
-  const gloss = explain(message);
+function errorBlock(where: string, message: string, codes: ErrorCodes | undefined, cls = ''): string {
+  const gloss = explain(codes);
   return `<div class="err ${cls}"><div class="where">${esc(where)}</div><div class="msg">${esc(message)}</div>${gloss.length ? `<p class="gloss">${gloss.map(esc).join(' ')}</p>` : ''}</div>`;
 }
 
@@ -145,8 +146,8 @@ function errorsSection(m: ReportModel): string {
   return `
 <section id="errors" aria-labelledby="h-errors">
   <h2 id="h-errors">Errors and warnings</h2>
-  ${m.errors.length ? `<div data-testid="errors">${m.errors.map((e) => errorBlock(e.where, e.message)).join('')}</div>` : '<p>No step failed.</p>'}
-  ${m.warnings.length ? `<div data-testid="warnings">${m.warnings.map((w) => errorBlock(w.where, w.message, 'warn')).join('')}</div>` : ''}
+  ${m.errors.length ? `<div data-testid="errors">${m.errors.map((e) => errorBlock(e.where, e.message, e.codes)).join('')}</div>` : '<p>No step failed.</p>'}
+  ${m.warnings.length ? `<div data-testid="warnings">${m.warnings.map((w) => errorBlock(w.where, w.message, undefined, 'warn')).join('')}</div>` : ''}
 </section>`;
 }
 
@@ -171,7 +172,7 @@ function stepItem(s: StepReport, i: number): string {
   return `
   <li data-testid="step" data-step-id="${esc(s.id)}" data-status="${esc(s.status)}" id="step-${slug(s.id)}">
     <div class="head"><span class="muted">${i + 1}.</span> <span class="title" data-testid="step-title">${esc(s.title)}</span> <code class="muted">${esc(s.id)}</code> ${badge(s.status)}<span class="when">${when}</span></div>
-    ${s.error ? errorBlock('Error', s.error) : ''}${targets}${undo}${notes}
+    ${s.error ? errorBlock('Error', s.error, s.errorCodes) : ''}${targets}${undo}${notes}
   </li>`;
 }
 
