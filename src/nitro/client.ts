@@ -468,11 +468,10 @@ export class NitroClient {
     );
   }
 
-  private authHeaders(node: string, token: string | undefined): Record<string, string> {
+  private authHeaders(token: string | undefined): Record<string, string> {
     if (this.auth === 'headers') {
       return { 'X-NITRO-USER': this.creds.username, 'X-NITRO-PASS': this.creds.password };
     }
-    void node;
     return token ? { Cookie: `NITRO_AUTH_TOKEN=${token}` } : {};
   }
 
@@ -482,7 +481,7 @@ export class NitroClient {
     return this.http.request<string>({
       url: node + pathAndQuery,
       method,
-      headers: { ...this.authHeaders(node, token), ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+      headers: { ...this.authHeaders(token), ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
       ...(body !== undefined ? { data: JSON.stringify(body) } : {}),
     });
   }

@@ -71,11 +71,3 @@ export async function verifyFilesOnSecondary(client: NitroClient, names: readonl
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 2000));
   }
 }
-
-/** Running configuration text, for the change record. */
-export async function getRunningConfig(client: NitroClient): Promise<string> {
-  const reply = await client.get('nsrunningconfig');
-  const rec = reply.body.nsrunningconfig;
-  const item = (Array.isArray(rec) ? rec[0] : rec) as Record<string, unknown> | undefined;
-  return typeof item?.response === 'string' ? item.response : JSON.stringify(item ?? {});
-}

@@ -72,7 +72,7 @@ export class Runner {
         const results = this.meta.dryRun ? await dryRunOf(step, ctx) : await step.apply(ctx);
         for (const r of results) this.record({ type: 'target', step: step.id, ...r });
         if (this.signal.aborted) throw new Interrupted();
-        if (!this.meta.dryRun) await step.verify(ctx);
+        if (!this.meta.dryRun) await step.verify?.(ctx);
         const failed = results.filter((r) => r.status === 'failed');
         if (failed.length)
           throw new AdcError(failed.map((f) => (f.message.startsWith(`${f.target}:`) ? f.message : `${f.target}: ${f.message}`)).join('; '), EXIT.failedRolledBack, {

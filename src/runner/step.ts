@@ -128,7 +128,8 @@ export interface Step {
   targets(): string[];
   plan(ctx: StepContext): Promise<StepPlan>;
   apply(ctx: StepContext): Promise<TargetResult[]>;
-  verify(ctx: StepContext): Promise<void>;
+  /** A check after apply, when a step has one beyond what apply already read back. */
+  verify?(ctx: StepContext): Promise<void>;
   /** Undo this run's records, newest first; check that each change really happened first. */
   rollback(ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]>;
   /**
@@ -158,14 +159,3 @@ export interface SafetyVerdict {
  * appliance; may put it right first (repair), journaling what it does through `ctx`.
  */
 export type SafetyCheck = (ctx: StepContext, phase: 'run' | 'rollback') => Promise<SafetyVerdict>;
-
-/** A step failure that already names its target; the runner adds the step. */
-export class StepFailure extends Error {
-  constructor(
-    message: string,
-    readonly results: TargetResult[] = [],
-  ) {
-    super(message);
-    this.name = 'StepFailure';
-  }
-}

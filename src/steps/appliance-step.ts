@@ -12,6 +12,4 @@ export abstract class ApplianceStep {
   targets(): string[] {
     return this.deps.estate.appliances.map((a) => a.name);
   }
-
-  async verify(): Promise<void> {}
 }

@@ -107,8 +107,6 @@ export class PreflightStep implements Step {
   dryRun(ctx: StepContext): Promise<TargetResult[]> {
     return this.apply(ctx);
   }
-
-  async verify(): Promise<void> {}
   async rollback(): Promise<never[]> {
     return [];
   }

@@ -104,8 +104,6 @@ export class RekeyDirectoryStep implements Step {
     return this.apply(ctx);
   }
 
-  async verify(): Promise<void> {}
-
   async rollback(ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {
     const { estate } = this.deps;
     const out: RollbackResult[] = [];

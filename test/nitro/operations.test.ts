@@ -2,7 +2,7 @@ import forge from 'node-forge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clearFaults, injectFault, labState, type RunningSimulator } from '../../src/lab/sim/index.js';
 import type { NitroClient } from '../../src/nitro/client.js';
-import { getNsConfig, getRunningConfig, saveConfig } from '../../src/nitro/config.js';
+import { getNsConfig, saveConfig } from '../../src/nitro/config.js';
 import { NitroError } from '../../src/nitro/errors.js';
 import { bindUserDataEncryptionKey, detectMultiBinding, listUserDataEncryptionKeys, oneKeyRefusalNames, unbindUserDataEncryptionKey } from '../../src/nitro/otp-binding.js';
 import { getOtpParameters, setOtpEncryption } from '../../src/nitro/otp-parameters.js';
@@ -302,7 +302,9 @@ describe('OTP parameters and config', () => {
     const after = await saveConfig(c);
     expect(after.configchanged).toBe(false);
     expect((await labState(ctl)).configChanged).toBe(false);
-    expect(await getRunningConfig(c)).toMatch(/bind vpn global -userDataEncryptionKey otp-old/);
+    // What a save keeps, in the appliance's own words (nsrunningconfig).
+    const running = (await c.get('nsrunningconfig')).body.nsrunningconfig as { response?: string } | { response?: string }[];
+    expect((Array.isArray(running) ? running[0] : running)?.response).toMatch(/bind vpn global -userDataEncryptionKey otp-old/);
   });
 
   it('refuses encryption ON with no key bound', async () => {
