@@ -1,5 +1,7 @@
 // The benchmark's command line. Defaults match the command as an operator runs it: the CLI's
-// own default writer count (4) and page size (500), the engine's default group (50).
+// own default writer count (DEFAULT_CONCURRENCY, 8) and page size (500), the engine's default group (50).
+import { DEFAULT_CONCURRENCY } from '../src/rekey/defaults.js';
+
 export interface BenchOptions {
   users: number;
   /** Writer connections for the engine, and as many ldapmodify processes / ceiling connections. */
@@ -33,7 +35,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   const users = num(argv, 'users', 10_000);
   return {
     users,
-    concurrency: num(argv, 'concurrency', 4),
+    concurrency: num(argv, 'concurrency', DEFAULT_CONCURRENCY),
     groupSize: num(argv, 'group', 50),
     pageSize: num(argv, 'page-size', 500),
     // Medians are cheap at small sizes; a million users is one round unless asked.

@@ -1,7 +1,7 @@
 // What each `adc-cutover otp …` command does, once otp.ts has parsed its flags. Loaded only when
 // one of them runs: the crypto here (node-forge) is most of what `otp` costs to start.
 import { EXIT, InputError } from '../errors.js';
-import { Keyring, kidsOf, parseAttribute, readSecrets, rekeyValue, secondsLeftInStep, toB64Url, totpCode, type OtpKeyMaterial } from '../otp/index.js';
+import { Keyring, isBase32Secret, kidsOf, parseAttribute, readSecrets, rekeyValue, secondsLeftInStep, toB64Url, totpCode, type OtpKeyMaterial } from '../otp/index.js';
 import { readValueArg, secretFromEnv } from './input.js';
 import { keyArgsOf, loadKeyArgs } from './key-options.js';
 
@@ -40,6 +40,9 @@ export async function rekey(argv: OtpArgs): Promise<number> {
 
 export async function code(argv: OtpArgs): Promise<number> {
   const secret = secretFromEnv(argv['secret-env'] as string | undefined, 'TOTP secret');
+  if (secret !== undefined && !isBase32Secret(secret.replace(/\s+/g, '').toUpperCase())) {
+    throw new InputError(`the TOTP secret in ${String(argv['secret-env'])} is not Base32 (A–Z and 2–7, at least 16 characters)`);
+  }
   const devices = secret ? [{ name: 'secret', secret }] : readSecrets(await readValueArg(argv.value), new Keyring([await loadKeyArgs(keyArgsOf(argv), 'certificate')])).devices;
   const codes = devices.map((d) => ({ name: d.name, code: totpCode(d.secret, { alg: d.alg }), secondsLeft: secondsLeftInStep() }));
   print(argv.json === true, codes, codes.map((c) => `${c.name}\t${c.code}\t(${c.secondsLeft}s left)`).join('\n'));

@@ -15,7 +15,6 @@ import {
   type CertkeyInfo,
   type LocalCertFacts,
 } from '../nitro/index.js';
-import { Keyring } from '../otp/index.js';
 import type { StepOptions } from '../playbook/playbook.js';
 import type { JsonObject } from '../runner/json.js';
 import type { Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
@@ -25,6 +24,7 @@ import { applianceFactsJson, censusJson } from './facts-json.js';
 import { forEachAppliance } from './fleet.js';
 import { ACTIONS_TARGET, checkLdapActions } from './ldap-actions.js';
 import { allowedUnreachable, censusEveryServer, devicesUnder } from './replication.js';
+import { recordCensusOptions } from './kid-census.js';
 
 export class PreflightStep implements Step {
   readonly kind = 'preflight';
@@ -76,16 +76,7 @@ export class PreflightStep implements Step {
     const dir = estate.inventory.directory;
     const client = await estate.directory();
     try {
-      const labels: Record<string, string> = { [estate.certs.old.km.kidText]: 'old certificate', [estate.certs.new.km.kidText]: 'new certificate' };
-      const c = await census(client, {
-        base: dir.base,
-        filter: dir.filter,
-        attribute: dir.attribute,
-        pageSize: dir.pageSize,
-        extraAttributes: dir.extraAttributes,
-        keyring: new Keyring([estate.certs.old.km, estate.certs.new.km]),
-        kidLabels: labels,
-      });
+      const c = await census(client, recordCensusOptions(estate));
       facts.census = c;
       for (const k of c.byKid.filter((k) => !k.held)) {
         ctx.note('directory', `${k.devices} device(s) in ${k.entries} entr(ies) are under a certificate we were not given (KID ${k.kid}); they will be left as they are`, 'warn');

@@ -7,12 +7,12 @@ import { runRekey, runRestore, type RekeyJob, type RunSummary } from '../rekey/i
 import type { JsonObject } from '../runner/json.js';
 import type { ChangeRecord, RollbackResult, Step, StepContext, StepPlan, TargetResult } from '../runner/step.js';
 import { census } from '../directory/index.js';
-import { Keyring } from '../otp/index.js';
 import type { StepOptions } from '../playbook/playbook.js';
 import type { StepDeps } from './facts.js';
 import { censusJson } from './facts-json.js';
 import { intend, typedChange } from './records.js';
 import { freshBackupPath } from './sweep.js';
+import { recordCensusOptions } from './kid-census.js';
 
 export class RekeyDirectoryStep implements Step {
   readonly kind = 'rekey-directory';
@@ -84,15 +84,7 @@ export class RekeyDirectoryStep implements Step {
     // The census after the run, for the change record: devices per certificate once it is done.
     const client = await estate.directory();
     try {
-      const after = await census(client, {
-        base: dir.base,
-        filter: dir.filter,
-        attribute: dir.attribute,
-        pageSize: dir.pageSize,
-        extraAttributes: dir.extraAttributes,
-        keyring: new Keyring([estate.certs.old.km, estate.certs.new.km]),
-        kidLabels: { [estate.certs.old.km.kidText]: 'old certificate', [estate.certs.new.km.kidText]: 'new certificate' },
-      });
+      const after = await census(client, recordCensusOptions(estate));
       return [{ target: 'directory', status: 'ok', message, changed: { ...summaryJson(summary), censusAfter: censusJson(after) } }];
     } finally {
       await client.close();

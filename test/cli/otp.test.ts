@@ -10,6 +10,17 @@ beforeAll(() => {
 afterAll(() => fx.cleanup());
 
 describe('adc-cutover otp', () => {
+  it('code --secret-env: a value that is not Base32 is bad input (exit 2, names the variable), not an internal error', async () => {
+    const r = await runCli(['otp', 'code', '--secret-env', 'ADC_TEST_TOTP'], { env: { ADC_TEST_TOTP: 'not-a-base32-secret!' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/TOTP secret in ADC_TEST_TOTP is not Base32/);
+    expect(r.stderr).not.toMatch(/internal error|at .*\.js:\d+/);
+    expect(r.stderr).not.toContain('not-a-base32-secret');
+    const ok = await runCli(['otp', 'code', '--secret-env', 'ADC_TEST_TOTP', '--json'], { env: { ADC_TEST_TOTP: 'JBSWY3DPEHPK3PXP' } });
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toEqual([expect.objectContaining({ code: expect.stringMatching(/^\d{6}$/) })]);
+  });
+
   it('encrypt writes a value that the independent openssl implementation decrypts', async () => {
     const r = await runCli(['otp', 'encrypt', `#@phone=${S1}&,`, '--cert', fx.cert, '--key', fx.key]);
     expect(r.code).toBe(0);

@@ -1,7 +1,7 @@
 // `lab up` / `lab status --json` / `lab fault` / `lab down` through the built CLI, as a newcomer
 // runs them: processes detached and recorded by pid, secrets in 0600 files, the inventory written,
 // and nothing left listening afterwards.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { request } from 'node:https';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -45,8 +45,8 @@ async function nfactorLogon(gatewayUrl: string, ca: Buffer, form: Record<string,
   return /<Result>([^<]*)<\/Result>/.exec(answer)?.[1] ?? 'no result';
 }
 const ROOT = resolve(import.meta.dirname, '../..');
-// A private build: other test files may be rebuilding dist/ at the same moment.
-const BUILD = join(ROOT, 'test-artifacts', `lab-cli-build-${process.pid}`);
+// The build `npm test` made before any test runs (no test rebuilds it).
+const BUILD = join(ROOT, 'dist');
 const CLI = join(BUILD, 'src', 'cli', 'main.js');
 
 async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -60,15 +60,7 @@ async function cli(args: string[], cwd: string): Promise<{ code: number; stdout:
 }
 
 beforeAll(() => {
-  try {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', ROOT, '--outDir', BUILD], { stdio: 'pipe' });
-  } catch {
-    // Another engineer's file may not compile yet; what we need is checked next.
-  }
-  expect(existsSync(CLI), `${CLI} was not built`).toBe(true);
-});
-afterAll(() => {
-  rmSync(BUILD, { recursive: true, force: true });
+  expect(existsSync(CLI), `${CLI} was not built: npm run build`).toBe(true);
 });
 
 describe('adc-cutover lab (built CLI)', () => {

@@ -1,44 +1,22 @@
-// The simulator as its own process (what `lab up` runs): compiled from source into a temp dir,
-// started with --config/--state, reached over HTTP, stopped with SIGTERM.
+// The simulator as its own process (what `lab up` runs): the built entry point, started with
+// --config/--state, reached over HTTP, stopped with SIGTERM.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labTls, login, nitro } from './helpers.js';
 
 const root = resolve(import.meta.dirname, '../../..');
+// The build `npm test` made before any test runs (what `lab up` starts).
+const SIM_MAIN = join(root, 'dist', 'src', 'lab', 'sim', 'main.js');
 let tmp: string;
 let child: ChildProcess | undefined;
 let output = '';
 
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'adc-sim-main-'));
-  execFileSync(
-    join(root, 'node_modules/.bin/tsc'),
-    [
-      '--module',
-      'nodenext',
-      '--moduleResolution',
-      'nodenext',
-      '--target',
-      'es2022',
-      '--strict',
-      '--esModuleInterop',
-      '--skipLibCheck',
-      '--types',
-      'node',
-      '--rootDir',
-      root,
-      '--outDir',
-      join(tmp, 'out'),
-      join(root, 'src/lab/sim/main.ts'),
-    ],
-    { cwd: root, stdio: 'pipe' },
-  );
-  // The compiled files import packages by name: give them the project's node_modules and ESM mode.
-  symlinkSync(join(root, 'node_modules'), join(tmp, 'node_modules'));
-  writeFileSync(join(tmp, 'package.json'), '{"type":"module"}');
+  expect(existsSync(SIM_MAIN), `${SIM_MAIN} was not built: npm run build`).toBe(true);
 });
 afterAll(() => {
   if (child && child.exitCode === null) child.kill('SIGKILL');
@@ -69,7 +47,7 @@ describe('simulator main process', () => {
       }),
       { mode: 0o600 },
     );
-    child = spawn(process.execPath, [join(tmp, 'out/src/lab/sim/main.js'), '--config', configFile, '--state', stateFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [SIM_MAIN, '--config', configFile, '--state', stateFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (d: Buffer) => {
       output += d.toString();
     });
@@ -101,7 +79,7 @@ describe('simulator main process', () => {
     let status = 0;
     let stderr = '';
     try {
-      execFileSync(process.execPath, [join(tmp, 'out/src/lab/sim/main.js'), '--config', configFile, '--state', join(tmp, 's2.json')], { stdio: 'pipe' });
+      execFileSync(process.execPath, [SIM_MAIN, '--config', configFile, '--state', join(tmp, 's2.json')], { stdio: 'pipe' });
     } catch (err) {
       status = (err as { status: number }).status;
       stderr = String((err as { stderr: Buffer }).stderr);
