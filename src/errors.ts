@@ -62,27 +62,15 @@ export function mergeCodes(list: readonly (ErrorCodes | undefined)[]): ErrorCode
 
 /** Every code along an error's cause chain, merged; undefined when there is none. */
 export function errorCodes(err: unknown): ErrorCodes | undefined {
-  const out: Required<ErrorCodes> = { nitro: [], ldap: [], directoryUnavailable: false, network: [] };
+  const found: ErrorCodes[] = [];
   const seen = new Set<unknown>();
   for (let e: unknown = err; e instanceof Error && !seen.has(e); e = e.cause) {
     seen.add(e);
-    if (e instanceof AdcError) {
-      const c = e.ownCodes();
-      out.nitro.push(...(c.nitro ?? []));
-      out.ldap.push(...(c.ldap ?? []));
-      out.network.push(...(c.network ?? []));
-      out.directoryUnavailable ||= c.directoryUnavailable === true;
-    }
+    if (e instanceof AdcError) found.push(e.ownCodes());
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && NETWORK_CODES.has(code)) out.network.push(code);
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) found.push({ network: [code] });
   }
-  const codes: ErrorCodes = {
-    ...(out.nitro.length ? { nitro: [...new Set(out.nitro)] } : {}),
-    ...(out.ldap.length ? { ldap: out.ldap.filter((l, i) => out.ldap.findIndex((x) => x.code === l.code) === i) } : {}),
-    ...(out.directoryUnavailable ? { directoryUnavailable: true } : {}),
-    ...(out.network.length ? { network: [...new Set(out.network)] } : {}),
-  };
-  return Object.keys(codes).length ? codes : undefined;
+  return mergeCodes(found);
 }
 
 /** Bad input from the user (file, flag, value, certificate): exit 2, nothing changed. */

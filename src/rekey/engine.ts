@@ -161,8 +161,6 @@ function checkKeysFit(job: PreparedJob, page: ScannedEntry[]): void {
 class Run {
   private stopReason: StopReason | undefined;
   private done = 0;
-  /** The codes of a write that failed, until its entry is counted as failed (fail()). */
-  private readonly failureCodes = new Map<string, ErrorCodes>();
   private readonly channel: Channel<ScannedEntry[]>;
 
   constructor(
@@ -261,7 +259,7 @@ class Run {
         skip(this.summary, outcome.reason);
         break;
       case 'failed':
-        this.fail(dn, outcome.reason);
+        this.fail(dn, outcome.reason, outcome.codes);
         break;
     }
     if (!this.opts.onEntry) return;
@@ -274,13 +272,10 @@ class Run {
   }
 
   private finishFailed(plan: EntryPlan, reason: string, dn: string, codes?: ErrorCodes): void {
-    if (codes) this.failureCodes.set(dn, codes);
-    this.finish(plan, { kind: 'failed', reason }, dn);
+    this.finish(plan, { kind: 'failed', reason, ...(codes ? { codes } : {}) }, dn);
   }
 
-  private fail(dn: string, reason: string): void {
-    const codes = this.failureCodes.get(dn);
-    this.failureCodes.delete(dn);
+  private fail(dn: string, reason: string, codes?: ErrorCodes): void {
     this.summary.failed.push({ dn, reason, ...(codes ? { codes } : {}) });
     const failed = this.summary.failed.length;
     const { maxFailures, maxFailureRatio } = this.opts;

@@ -47,7 +47,7 @@ export type EntryOutcome =
   /** Left as it is; `reason` is the key the summary counts it under in `skipped`. */
   | { kind: 'skipped'; reason: string }
   /** Needed a change and did not get it; `reason` as listed in the summary's `failed`. */
-  | { kind: 'failed'; reason: string };
+  | { kind: 'failed'; reason: string; codes?: ErrorCodes };
 
 /**
  * One entry's end, for a caller that reports per user. DN, outcome and the per-device decisions

@@ -4,31 +4,16 @@ import { writeFileSync } from 'node:fs';
 import type { ErrorCodes } from '../errors.js';
 import type { JsonObject } from '../runner/json.js';
 import type { RunStatus, Stamped } from '../runner/journal.js';
-import type { BindingCapability } from '../runner/step.js';
+import type { RollbackResult, TargetResult } from '../runner/step.js';
 
-/** One target's outcome; the fields after `changed` are TargetResult's (src/runner/step.ts). */
-export interface TargetReport {
-  target: string;
-  status: string;
-  message: string;
-  changed?: JsonObject;
-  leftOut?: boolean;
-  bound?: string[];
-  capability?: BindingCapability;
-  codes?: ErrorCodes;
-}
+/**
+ * One target's outcome, as the step gave it (TargetResult); the status is text, since reports of
+ * other versions are read too.
+ */
+export type TargetReport = Omit<TargetResult, 'status'> & { status: string };
 
-/** One undo. `ms`: what it took, when its step measured it; `bound`, `certkeyDeleted`: RollbackResult's. */
-export interface UndoReport {
-  target: string;
-  status: string;
-  message: string;
-  at: string;
-  ms?: number;
-  bound?: string[];
-  certkeyDeleted?: string;
-  codes?: ErrorCodes;
-}
+/** One undo, as the step gave it (RollbackResult), and when it was journaled (`at`). */
+export type UndoReport = Omit<RollbackResult, 'id' | 'status' | 'settled'> & { status: string; at: string };
 
 export interface StepReport {
   id: string;
