@@ -1,7 +1,7 @@
 // Preflight: reach everything, read live state, refuse on surprises. No writes. Re-runs on
 // resume so later steps always work from what the appliances and the directory say now.
 import { BadSearchBase, census, type CensusResult } from '../directory/index.js';
-import { InputError } from '../errors.js';
+import { AdcError, EXIT, InputError } from '../errors.js';
 import {
   NitroReplyShapeError,
   certFactsFromCert,
@@ -9,6 +9,7 @@ import {
   getCertkey,
   getOtpParameters,
   listCertkeys,
+  listSystemFiles,
   readFirmwareVersion,
   readVpnGlobalBindings,
   shortVersion,
@@ -123,6 +124,7 @@ async function inspectAppliance(a: ApplianceHandle, estate: Estate, oldFacts: Lo
   }
   const newCertkey = (await all()).find((c) => compareCertkey(c, newFacts).length === 0)?.certkey;
   refuseUnechoedKey(a.name, bindings.serverCerts, bound, [oldCertkey, newCertkey]);
+  await checkFileListings(a);
   // The OTP parameters only inform the plan; a failed read leaves them unknown. A reply we cannot
   // read is different: it is refused like every other (reply-shape.ts).
   const otp = await getOtpParameters(a.client).catch((err: unknown) => {
@@ -140,6 +142,22 @@ async function inspectAppliance(a: ApplianceHandle, estate: Estate, oldFacts: Lo
     haRole: self?.self?.state,
     otpEncryption: otp?.encryption,
   };
+}
+
+/**
+ * The import step decides which file names are free, and the rollback which files to delete, from
+ * the /nsconfig/ssl listing, on the primary and (after the file sync) on the HA secondary. Read it
+ * here, where a listing we cannot read refuses the run before anything is written, instead of in
+ * the import, where it would cost a rollback. Only the shape matters here: a secondary that does
+ * not answer is the import's business, as it was before this read.
+ */
+async function checkFileListings(a: ApplianceHandle): Promise<void> {
+  await listSystemFiles(a.client);
+  const secondary = a.target?.secondaryUrl;
+  if (!secondary) return;
+  await listSystemFiles(a.client, undefined, { node: secondary }).catch((err: unknown) => {
+    if (err instanceof NitroReplyShapeError) throw new AdcError(`${err.message} (read on the HA secondary ${secondary})`, EXIT.invalidInput, { cause: err });
+  });
 }
 
 /**
