@@ -150,6 +150,36 @@ describe('logonCheck against scripted gateways', () => {
     expect(gw.seen.find((s) => s.path === '/cgi/login')).toMatchObject({ form: { login: 'canary', passwd: PASSWORD, passwd1: CODE } });
   });
 
+  // Public clients fetch /cgi/setclient with GET or with POST; a gateway that refuses the GET
+  // (405) is asked once more with POST. Without that POST the session would be left unfinished
+  // while the check said ok, so the test asserts the POST itself, not only the outcome.
+  it('classic: /cgi/setclient refused by GET (405) is fetched with POST, credentials posted once', async () => {
+    const gw = await gateway({
+      '/vpn/index.html': (_q, res) => {
+        res.writeHead(200, { 'Content-Type': 'text/html', 'Set-Cookie': 'NSC_TEMP=xyz; Path=/' });
+        res.end('<html><body><form action="/cgi/login" method="post"></form></body></html>');
+      },
+      'POST /cgi/login': (_q, res) => {
+        res.writeHead(302, { Location: '/cgi/setclient?wica', 'Set-Cookie': 'NSC_AAAC=session1; Path=/; HttpOnly' });
+        res.end();
+      },
+      'GET /cgi/setclient': (_q, res) => {
+        res.writeHead(405, { Allow: 'POST', 'Content-Type': 'text/html' });
+        res.end('<html><body>Method not allowed</body></html>');
+      },
+      'POST /cgi/setclient': (_q, res) => {
+        res.writeHead(200, { 'Content-Type': 'text/html' });
+        res.end('<html><body>client chosen</body></html>');
+      },
+    });
+    const r = await check(gw, { flow: 'classic' });
+    expect(r).toMatchObject({ outcome: 'ok', flow: 'classic' });
+    expect(gw.seen.filter((s) => s.path === '/cgi/login')).toHaveLength(1);
+    const setclient = gw.seen.filter((s) => s.path === '/cgi/setclient');
+    expect(setclient.map((s) => s.method)).toEqual(['GET', 'POST']);
+    expect(setclient[1]?.cookie).toContain('NSC_AAAC=session1');
+  });
+
   it('sends the headers RfWebUI clients send, Origin and Referer on every POST, and finds /p/u/ when /nf/auth/ is absent', async () => {
     const gw = await gateway({
       'GET /vpn/index.html': (_q, res) => {
