@@ -100,6 +100,21 @@ function keys(f: Record<string, unknown>, mode: string): string {
     case 'single':
       return 'holds one userDataEncryptionKey at a time: swap after the re-encryption';
     default:
-      return mode === 'auto' ? 'not known yet (no read tells): the overlap bind finds out; overlap if it is accepted, swap after the re-encryption if not' : `not known yet; mode ${mode}`;
+      return mode === 'auto' ? autoRule(f) : `not known yet; mode ${mode}`;
   }
+}
+
+/**
+ * Mode auto turns an appliance to swap (an outage) only on the evidence detectMultiBinding
+ * (src/nitro/otp-binding.ts) identifies, so the plan states that evidence rather than "swap if the
+ * bind is refused": a refusal of any other kind stops the run, and the operator should know it.
+ */
+function autoRule(f: Record<string, unknown>): string {
+  const bound = ((f['bound'] as string[] | undefined) ?? []).join(', ');
+  const boundNow = bound ? `the key bound now (${bound})` : 'the key bound now';
+  return (
+    'not known yet (no read tells): the overlap bind probes it; overlap if both keys are listed after it; ' +
+    `swap after the re-encryption only on evidence of one key at a time: the bind refused with errorcode 278 naming ${boundNow}, ` +
+    'or the bind replacing that key (put back at once); any other refusal stops the run and rolls it back (if this firmware holds one key at a time, run with mode: swap)'
+  );
 }

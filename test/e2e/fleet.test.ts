@@ -19,7 +19,9 @@ describe('fleet cutover: an HA pair and a stand-alone appliance', () => {
     expect(text).toMatch(/adc1-adc2: HA pair, one target: primary https:\/\/\S+ takes the writes; secondary https:\/\/\S+ \(Secondary; read back, never written\)/);
     expect(text).toMatch(/adc3: stand-alone https:\/\/\S+/);
     expect(text.match(/current key: userDataEncryptionKey otp-old \(old certificate\)/g)).toHaveLength(2);
-    expect(text).toMatch(/firmware: 13\.1-49\.15 \(nsversion\); not known yet \(no read tells\): the overlap bind finds out/);
+    expect(text).toMatch(
+      /firmware: 13\.1-49\.15 \(nsversion\); not known yet \(no read tells\): the overlap bind probes it; overlap if both keys are listed after it; swap after the re-encryption only on evidence of one key at a time: the bind refused with errorcode 278 naming the key bound now \(otp-old\), or the bind replacing that key \(put back at once\); any other refusal stops the run and rolls it back \(if this firmware holds one key at a time, run with mode: swap\)/,
+    );
     expect(text).toMatch(/will change: 2\. upload certificate and key .*; 3\. bind otp-enc-\S+ next to otp-old; 6\. unbind otp-old; .*9\. save ns config/);
     expect(text).toMatch(/failure budget 0 \(the default\): if any appliance fails at any step, the run stops and rolls back every appliance and the directory/);
     expect(text).toMatch(/phases with barriers: each step finishes on every appliance before the next starts/);
