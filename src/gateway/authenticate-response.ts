@@ -25,6 +25,15 @@ export interface AuthenticateResponse {
   errors: string[];
 }
 
+/** What stands for the text of an error label that has none. */
+export function textlessLabel(labelType: string): string {
+  return `(${labelType} label without text)`;
+}
+
+export function isTextlessLabel(error: string): boolean {
+  return /^\([\w-]+ label without text\)$/.test(error);
+}
+
 export function isAuthenticateResponse(body: string): boolean {
   return /<AuthenticateResponse[\s>]/.test(body);
 }
@@ -40,6 +49,10 @@ export function parseAuthenticateResponse(body: string): AuthenticateResponse {
     const labelType = text(first(label, 'Type')).toLowerCase();
     const type = text(first(credential, 'Type')).toLowerCase();
     if ((ERROR_LABELS.has(labelType) || type === FAILURE_CREDENTIAL) && labelText) errors.push(labelText);
+    // An error label is the failure even when it carries no text: left out, the round would read
+    // as a form asking for the credentials again, and the check would end as unexpected-page
+    // instead of naming the refused factor. (A textless nsg-auth-failure row is read by its type.)
+    else if (ERROR_LABELS.has(labelType)) errors.push(textlessLabel(labelType));
     const id = text(first(credential, 'ID'));
     requirements.push({
       ...(id ? { id } : {}),

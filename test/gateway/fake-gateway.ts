@@ -70,15 +70,16 @@ export interface Field {
 }
 
 /** An AuthenticateResponse document as an ADC writes it. */
-export function authResponse(opts: { result: string; state?: string; fields?: Field[]; error?: string }): string {
+export function authResponse(opts: { result: string; state?: string; fields?: Field[]; error?: string; errorType?: string }): string {
   const reqs = (opts.fields ?? []).map(
     (f) =>
       `<Requirement><Credential><ID>${f.id}</ID><Type>${f.type}</Type></Credential>` +
       `<Label><Text>${f.label ?? f.id}</Text><Type>plain</Type></Label>` +
       `<Input><Text><Secret>${f.type === 'password'}</Secret><ReadOnly>false</ReadOnly></Text></Input></Requirement>`,
   );
-  if (opts.error) {
-    reqs.push(`<Requirement><Credential><Type>none</Type></Credential><Label><Text>${opts.error}</Text><Type>error</Type></Label><Input/></Requirement>`);
+  // An empty error text is sent as an empty element: some gateways show the failure by the label type alone.
+  if (opts.error !== undefined) {
+    reqs.push(`<Requirement><Credential><Type>none</Type></Credential><Label><Text>${opts.error}</Text><Type>${opts.errorType ?? 'error'}</Type></Label><Input/></Requirement>`);
   }
   reqs.push('<Requirement><Credential><ID>loginBtn</ID><Type>none</Type></Credential><Label><Type>none</Type></Label><Input><Button>Log On</Button></Input></Requirement>');
   return (

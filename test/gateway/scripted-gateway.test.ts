@@ -121,6 +121,45 @@ describe('logonCheck against scripted gateways', () => {
     expect(gw.seen.filter((s) => s.path === '/nf/auth/doAuthentication.do')).toHaveLength(2);
   });
 
+  // An error label with no text still ends the check, blaming the factor the failing post carried;
+  // were it ignored, the round would look like the form again and the check would stop as
+  // unexpected-page (after refusing, rightly, to post the password twice).
+  it.each([
+    { errorType: 'error', factor: 'password', outcome: 'wrong-password' },
+    { errorType: 'nsg-l20n-error', factor: 'passcode', outcome: 'wrong-passcode' },
+  ])('an $errorType label without text after the $factor is $outcome, with no second credential post', async ({ errorType, factor, outcome }) => {
+    const gw = await gateway({
+      '/nf/auth/getAuthenticationRequirements.do': (_q, res) => sendXml(res, authResponse({ result: 'more-info', state: 'r1', fields: LOGIN_FIELDS.slice(0, 2) })),
+      '/nf/auth/doAuthentication.do': (q, res) => {
+        const failing = factor === 'password' ? 'r1' : 'r2';
+        if (q.form['StateContext'] === failing) {
+          // The form again, as a gateway shows it after a failure, with the textless label.
+          sendXml(res, authResponse({ result: 'more-info', state: 'r3', fields: LOGIN_FIELDS.slice(0, 2), error: '', errorType }));
+        } else {
+          sendXml(res, authResponse({ result: 'more-info', state: 'r2', fields: [{ id: 'passwd1', type: 'password', label: 'Passcode' }] }));
+        }
+      },
+    });
+    const r = await check(gw);
+    expect(r).toMatchObject({ outcome, flow: 'nfactor' });
+    expect(r.message).toContain(`(${errorType} label without text)`);
+    const posts = gw.seen.filter((s) => s.path === '/nf/auth/doAuthentication.do');
+    expect(posts).toHaveLength(factor === 'password' ? 1 : 2);
+    expect(posts.filter((p) => p.form['passwd'] !== undefined)).toHaveLength(1);
+    expect(posts.filter((p) => p.form['passwd1'] !== undefined)).toHaveLength(factor === 'password' ? 0 : 1);
+  });
+
+  it('a textless error label beside an NSC_VPNERR lock-out code is user-locked: the code says more than the empty label', async () => {
+    const gw = await gateway({
+      '/nf/auth/getAuthenticationRequirements.do': (_q, res) => sendXml(res, authResponse({ result: 'more-info', state: 'r1', fields: LOGIN_FIELDS })),
+      '/nf/auth/doAuthentication.do': (_q, res) => sendXml(res, authResponse({ result: 'more-info', state: 'r2', fields: LOGIN_FIELDS, error: '' }), ['NSC_VPNERR=4015; Path=/']),
+    });
+    const r = await check(gw);
+    expect(r).toMatchObject({ outcome: 'user-locked', flow: 'nfactor' });
+    expect(r.message).toMatch(/NSC_VPNERR 4015/);
+    expect(gw.seen.filter((s) => s.path === '/nf/auth/doAuthentication.do')).toHaveLength(1);
+  });
+
   it('never lets a secret the gateway echoes into a message or warning', async () => {
     const gw = await gateway({
       '/nf/auth/getAuthenticationRequirements.do': (_q, res) => sendXml(res, authResponse({ result: 'more-info', fields: LOGIN_FIELDS })),
