@@ -79,6 +79,13 @@ export class GatewaySession {
   }
 
   private async send(method: 'GET' | 'POST', path: string, body: string | undefined, extra: Record<string, string>): Promise<GatewayResponse> {
+    // axios sends an absolute or protocol-relative address where it points, with this session's
+    // cookies (and a POST's credentials). The flows check the addresses a gateway hands them; this
+    // is the last line, so a path that came from a server can never leave the gateway.
+    if (/^([a-z][a-z\d+.-]*:)?\/\//i.test(path)) {
+      const elsewhere = URL.canParse(path, this.origin) ? new URL(path, this.origin).origin : 'an address that is not a URL';
+      if (elsewhere !== this.origin) throw new GatewayFailure('unexpected-page', `refused to send a ${method} to another origin (${elsewhere}) than the gateway's (${this.origin})`);
+    }
     const headers: Record<string, string> = { Accept: 'application/xml, text/xml, text/html;q=0.9, */*;q=0.1', ...extra };
     const cookie = this.jar.header();
     if (cookie) headers['Cookie'] = cookie;

@@ -41,11 +41,33 @@ export async function nfactorLogon(session: GatewaySession, inputs: LogonInputs)
     const doc = readDocument(res, path);
     const next = await judge(doc, res, session, inputs, posted);
     if ('verdict' in next) return next.verdict;
-    path = doc.postBack ?? postBackBeside(path);
+    path = doc.postBack !== undefined ? postBackOnGateway(doc.postBack, path, session) : postBackBeside(path);
     if (doc.stateContext) next.form['StateContext'] = doc.stateContext;
     res = await session.postForm(path, next.form, headers);
   }
   throw new GatewayFailure('unexpected-page', `the gateway still asked for more after ${MAX_ROUNDS} rounds (a login schema this check does not know)`);
+}
+
+/**
+ * The PostBack the server gave, if it stays on the gateway. The next post carries the password or
+ * the passcode, the StateContext and the session cookies; a PostBack on another origin (a
+ * tampered page, a proxy's rewrite) would hand them to someone else, so the check stops there and
+ * names the origin instead. Only the origin is named: the rest of the address may carry tokens.
+ */
+function postBackOnGateway(postBack: string, from: string, session: GatewaySession): string {
+  let target: URL;
+  try {
+    target = new URL(postBack, `${session.origin}${from}`);
+  } catch {
+    throw new GatewayFailure('unexpected-page', 'the gateway gave a PostBack that is not a URL; nothing was posted');
+  }
+  if (target.origin !== session.origin) {
+    throw new GatewayFailure(
+      'unexpected-page',
+      `the gateway's PostBack points at another origin (${target.origin}), not the gateway (${session.origin}); nothing was posted, so no credentials went there`,
+    );
+  }
+  return postBack;
 }
 
 /** Without a PostBack, the sibling doAuthentication.do of the endpoint that answered. */

@@ -2,6 +2,7 @@
 // bot protection, a custom login schema, lock-out labels, a separate OTP factor, echoed secrets.
 import { afterAll, describe, expect, it } from 'vitest';
 import { logonCheck, newAcceptedSteps, type LogonCheckOptions } from '../../src/gateway/index.js';
+import { GatewaySession } from '../../src/gateway/http.js';
 import { authResponse, LOGIN_FIELDS, sendXml, startFakeGateway, type FakeGateway } from './fake-gateway.js';
 import { fakeClock, timeInStep } from './clock.js';
 import { totpCode } from '../../src/otp/index.js';
@@ -294,6 +295,48 @@ describe('logonCheck against scripted gateways', () => {
     expect(r).toMatchObject({ outcome: 'ok', flow: 'nfactor' });
     expect(r.message).toMatch(/nf-poll/);
     expect(gw.seen.filter((s) => s.path === '/nf/auth/doAuthentication.do')).toHaveLength(1);
+  });
+
+  // The post after the requirements carries the password and the passcode: a PostBack that leaves
+  // the gateway (absolute or protocol-relative) is refused, and a second server stands ready to
+  // show that nothing, credentials or cookies, reached it.
+  it.each(['absolute', 'protocol-relative'])('a PostBack on another origin (%s) is unexpected-page, naming it; no credentials are sent anywhere', async (form) => {
+    const elsewhere = await gateway({ '/nf/auth/doAuthentication.do': (_q, res) => sendXml(res, authResponse({ result: 'success' }), ['NSC_AAAC=stolen; Path=/']) });
+    const away = `${form === 'absolute' ? elsewhere.url : elsewhere.url.replace(/^http:/, '')}/nf/auth/doAuthentication.do`;
+    const gw = await gateway({
+      '/nf/auth/getAuthenticationRequirements.do': (_q, res) =>
+        sendXml(res, authResponse({ result: 'more-info', state: 's1', fields: LOGIN_FIELDS }).replace('<PostBack>/nf/auth/doAuthentication.do</PostBack>', `<PostBack>${away}</PostBack>`), [
+          'NSC_TMAS=t1; Path=/',
+        ]),
+      '/nf/auth/doAuthentication.do': (_q, res) => sendXml(res, authResponse({ result: 'success' }), ['NSC_AAAC=s; Path=/']),
+    });
+    const r = await check(gw);
+    expect(r.outcome).toBe('unexpected-page');
+    expect(r.message).toContain(`PostBack points at another origin (${elsewhere.url})`);
+    expect(elsewhere.seen).toEqual([]);
+    // On the gateway itself only the empty requirements post: nothing was posted to any PostBack.
+    expect(gw.seen.filter((s) => s.method === 'POST').map((s) => s.path)).toEqual(['/nf/auth/getAuthenticationRequirements.do']);
+    const everything = JSON.stringify([...gw.seen, ...elsewhere.seen].map((s) => [s.form, s.path]));
+    expect(everything).not.toContain(PASSWORD);
+    expect(everything).not.toContain(CODE);
+  });
+
+  it('the session itself sends nothing to another origin, whichever flow hands it the address', async () => {
+    const elsewhere = await gateway({ '/x': (_q, res) => res.end('ok') });
+    const gw = await gateway({});
+    const session = new GatewaySession(gw.url);
+    session.jar.store('NSC_AAAC=s; Path=/');
+    try {
+      for (const to of [`${elsewhere.url}/x`, `${elsewhere.url.replace(/^http:/, '')}/x`]) {
+        await expect(session.postForm(to, { passwd: PASSWORD })).rejects.toMatchObject({ outcome: 'unexpected-page', message: expect.stringContaining(`another origin (${elsewhere.url})`) });
+        await expect(session.get(to)).rejects.toMatchObject({ outcome: 'unexpected-page' });
+      }
+      // Its own origin written out in full is still the gateway.
+      expect((await session.get(`${gw.url}/nowhere`)).status).toBe(404);
+    } finally {
+      session.close();
+    }
+    expect(elsewhere.seen).toEqual([]);
   });
 
   it('refuses a malformed pin or URL as bad input, before any request', async () => {
