@@ -4,10 +4,13 @@
 // writes have landed), that every device in the directory is readable by a key bound on every
 // appliance, and the exit code: 0 only when the estate is as the report says, 1 only when it is
 // exactly as before (users' own enrolments kept, readable under the old key), 3 otherwise.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadKeyMaterial } from '../../src/otp/index.js';
+import { encryptValue, loadKeyMaterial } from '../../src/otp/index.js';
 import { Keyring, readSecrets } from '../../src/otp/index.js';
 import { labState } from '../../src/lab/sim/index.js';
+import { newTotpSecret } from '../../src/lab/seed.js';
 import { startE2eLab, type E2eLab, type Snapshot } from '../helpers/e2e.js';
 import { enrol, enrolmentMix, type Enrolled } from '../helpers/enrol.js';
 import { lockedOut, lockedOutAfter } from '../helpers/invariant.js';
@@ -15,17 +18,33 @@ import { compareValues, cutoverWithoutLogonChecks, deriveInventory, jsonEvents, 
 
 let lab: E2eLab;
 let playbook: string;
+/**
+ * The same cutover with the re-encryption held to 10 entries a second, and an inventory that
+ * has it read the directory 10 entries a page: the re-encryption has read every page within
+ * moments of its start (its reader runs ahead of the writers), then works for some 3 s.
+ */
+let slowPlaybook: string;
+let pagedInventory: string;
 let inventory: string;
 
 beforeAll(async () => {
   lab = await startE2eLab({ users: 40, appliances: 2 });
   playbook = cutoverWithoutLogonChecks(lab.root);
+  mkdirSync(join(lab.root, 'slow'));
+  slowPlaybook = cutoverWithoutLogonChecks(join(lab.root, 'slow'), ['rate: 10']);
   // Short NITRO timeouts so a late write costs seconds, not the default 30.
   inventory = deriveInventory(lab, 'inventory-lockout.yaml', (doc) => {
     for (const a of doc['appliances'] as Record<string, unknown>[]) {
       a['timeoutMs'] = 5000;
       a['settleMs'] = 1000;
     }
+  });
+  pagedInventory = deriveInventory(lab, 'inventory-lockout-paged.yaml', (doc) => {
+    for (const a of doc['appliances'] as Record<string, unknown>[]) {
+      a['timeoutMs'] = 5000;
+      a['settleMs'] = 1000;
+    }
+    (doc['directory'] as Record<string, unknown>)['pageSize'] = 10;
   });
 });
 afterAll(async () => lab?.stop());
@@ -123,6 +142,118 @@ describe('a late unbind of the old key', () => {
     expect(undo.code, undo.stderr + undo.stdout.slice(-2000)).toBe(0);
     expect(lockedOut(await lab.snapshot())).toEqual([]);
     await expectAsBeforeWithEnrolments(before, []);
+  }, 180_000);
+});
+
+/**
+ * A device for `dn` under the old certificate, written as root rather than through a gateway:
+ * what an appliance outside the run (still on the old key alone), or a value put back by hand,
+ * leaves in the directory. Returned in the shape of an enrolment, for the checks above.
+ */
+async function plantUnderOld(dn: string, device: string): Promise<Enrolled> {
+  const old = await loadKeyMaterial({ cert: lab.status.certs.old.cert, key: lab.status.certs.old.key });
+  await lab.putDirectory({ [dn.toLowerCase()]: [encryptValue([{ name: device, secret: newTotpSecret() }], old)] });
+  return { user: dn, dn, device, status: 200 };
+}
+
+/** Matches the first progress line of the re-encryption: by then it has read every page (see slowPlaybook). */
+const REKEY_UNDER_WAY = /"type":"progress","step":"rekey-directory"/;
+
+describe('the forward guards: a device under the old certificate after the re-encryption', () => {
+  it('written once the re-encryption had read its pages: the unbind refuses ("not unbinding", no unbind sent), the run rolls back (exit 1), nobody locked out', async () => {
+    const before = await lab.snapshot();
+    const target = lab
+      .users()
+      .filter((u) => u.kind === 'none')
+      .at(-1)!;
+    let planted: Promise<Enrolled> | undefined;
+    // A user with no device: the re-encryption reads only entries that hold a value, so once it
+    // has read its pages, the value written here is one it never sees.
+    const r = await lab.cli(['run', slowPlaybook, '-i', pagedInventory, '--yes', '--json'], {
+      timeoutMs: 120_000,
+      onStdout: (out) => {
+        if (!planted && REKEY_UNDER_WAY.test(out)) planted = plantUnderOld(target.dn, 'planted.after.scan');
+      },
+    });
+    expect(planted, 'the re-encryption never reported progress').toBeDefined();
+    const plantedDevice = await planted!;
+    const events = jsonEvents(r.stdout);
+    expect(r.code, r.stderr + r.stdout.slice(-2000)).toBe(1);
+    expect(events.at(-1)).toMatchObject({ type: 'run-end', status: 'rolled-back' });
+    const failed = events.find((e) => e.type === 'step-end' && e['status'] === 'failed');
+    expect(failed?.['step']).toBe('unbind-old-key');
+    const oldKid = (await loadKeyMaterial({ cert: lab.status.certs.old.cert, key: lab.status.certs.old.key })).kidText;
+    const why = String(failed?.['error']);
+    for (const a of ['adc1', 'adc2']) expect(why).toContain(`${a}: 1 device(s) of 1 user(s) are under the old certificate that`);
+    expect(why).toContain(`KID ${oldKid}`);
+    expect(why).toContain('not unbinding it');
+    expect(why.toLowerCase()).toContain(target.dn.toLowerCase());
+    // The guard acted before any unbind was sent, on either appliance.
+    expect(events.filter((e) => e.type === 'intent' && e['step'] === 'unbind-old-key')).toEqual([]);
+    expect(await lockedOutAfter(lab)).toEqual([]);
+    await expectAsBeforeWithEnrolments(before, [plantedDevice]);
+  }, 180_000);
+
+  it('users enrol between the bind and the re-encryption of their entry, and a device appears under the old certificate once the unbind is under way: save-config refuses ("not saving", nothing saved), the rollback moves the enrolments back (exit 1), nobody locked out', async () => {
+    const before = await lab.snapshot();
+    const controls = Object.fromEntries(lab.state.simulator!.appliances.map((a) => [a.name, a.controlUrl!]));
+    const keysOn = async (appliance: string) => (await labState(controls[appliance])).bindings.filter((b) => b.kind === 'userdataencryptionkey').map((b) => b.certkey);
+    const waitFor = async (what: string, ok: () => Promise<boolean>) => {
+      for (const deadline = Date.now() + 60_000; !(await ok()); await new Promise((res) => setTimeout(res, 50))) {
+        if (Date.now() > deadline) throw new Error(`never: ${what}`);
+      }
+    };
+    const oldKey = before.appliances['adc1'].bindings[0];
+    // adc2 takes 2 s to bind the new key, and 1.5 s to unbind the old one. The first keeps the
+    // re-encryption from starting while users enrol through adc1, which has the new key bound
+    // already; the second is the moment between the unbind's census and the save.
+    await lab.fault('adc2', { on: 'PUT vpnglobal_sslcertkey_binding', delayMs: 2000 });
+    await lab.fault('adc2', { on: 'DELETE vpnglobal_sslcertkey_binding', delayMs: 1500 });
+    const run = lab.cli(['run', playbook, '-i', inventory, '--yes', '--json'], { timeoutMs: 120_000 });
+    await waitFor('adc1 binds the new key', async () => (await keysOn('adc1')).length === 2);
+    const enrolled: Enrolled[] = [];
+    // A user with no device, a legacy one (the gateway re-encrypts all their devices) and one
+    // with a device: none of them used by the cases above.
+    for (const kind of ['none', 'legacy', 'single']) enrolled.push(await enrol(lab, 'adc1', lab.users().filter((u) => u.kind === kind)[2].dn));
+    // Still before the re-encryption: adc2's bind has not been answered yet.
+    expect(await keysOn('adc2')).toEqual([oldKey]);
+    await waitFor('adc1 unbinds the old key', async () => !(await keysOn('adc1')).includes(oldKey));
+    const target = lab
+      .users()
+      .filter((u) => u.kind === 'none')
+      .at(-3)!;
+    const plantedDevice = await plantUnderOld(target.dn, 'planted.after.unbind');
+    const r = await run;
+    await lab.clearFaults();
+    expect(enrolled.map((e) => e.status)).toEqual(enrolled.map(() => 200));
+    const newKid = (await loadKeyMaterial({ cert: lab.status.certs.new.cert, key: lab.status.certs.new.key })).kidText;
+    expect(enrolled.every((e) => e.kid === newKid)).toBe(true);
+    const events = jsonEvents(r.stdout);
+    const runId = String(events.find((e) => e.type === 'run')?.['runId']);
+    // The re-encryption never wrote the first two entries: the gateway had put all their devices
+    // under the new certificate first, so this run's backup holds nothing to put them back with.
+    // (The third kept its first device under the old certificate: the re-encryption moved that
+    // one, and its backup holds the enrolled device under the new certificate.)
+    const written = readFileSync(join(lab.root, 'home', 'runs', runId, 'directory-backup.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; entries?: { dn: string }[] })
+      .flatMap((rec) => (rec.type === 'written' ? (rec.entries ?? []).map((e) => e.dn.toLowerCase()) : []));
+    expect(written.length).toBeGreaterThan(0);
+    expect(enrolled.map((e) => written.includes(e.dn.toLowerCase()))).toEqual([false, false, true]);
+
+    expect(r.code, r.stderr + r.stdout.slice(-2000)).toBe(1);
+    expect(events.at(-1)).toMatchObject({ type: 'run-end', status: 'rolled-back' });
+    const failed = events.find((e) => e.type === 'step-end' && e['status'] === 'failed');
+    expect(failed?.['step']).toBe('save-config');
+    expect(String(failed?.['error'])).toMatch(/not saving: .*under the old certificate/);
+    expect(String(failed?.['error']).toLowerCase()).toContain(target.dn.toLowerCase());
+    // Nothing saved: no save was journaled, none after the rollback either, and both appliances
+    // still have unsaved changes (a save clears that).
+    expect(events.filter((e) => e.type === 'intent' && e['step'] === 'save-config')).toEqual([]);
+    for (const url of Object.values(controls)) expect((await labState(url)).configChanged).toBe(true);
+    expect(await lockedOutAfter(lab)).toEqual([]);
+    await expectAsBeforeWithEnrolments(before, [...enrolled, plantedDevice]);
   }, 180_000);
 });
 

@@ -9,7 +9,7 @@ import { Attribute, Change, Client } from 'ldapts';
 import { labDown, labUp, type LabUpOptions } from '../../src/lab/lab.js';
 import { readLabState, type LabState, type LabStatus } from '../../src/lab/lab-layout.js';
 import { clearFaults, injectFault, labState, type FaultSpec } from '../../src/lab/sim/index.js';
-import { runCli, type CliResult } from './cli.js';
+import { runCli, type CliOptions, type CliResult } from './cli.js';
 
 export interface ApplianceSnapshot {
   files: string[];
@@ -36,7 +36,7 @@ export interface E2eLab {
   status: LabStatus;
   state: LabState;
   inventory: string;
-  cli(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<CliResult>;
+  cli(args: string[], opts?: Pick<CliOptions, 'input' | 'timeoutMs' | 'onStdout'>): Promise<CliResult>;
   snapshot(): Promise<Snapshot>;
   /**
    * Writes `values` back as root wherever the directory now differs (an empty list removes the
