@@ -144,9 +144,7 @@ async function unbindEverywhere(deps: StepDeps, ctx: StepContext, pending: ToUnb
   // shortest window to race (the check at the end moves any that did).
   for (const p of pending) {
     try {
-      // A rollback never removes the last key bound (with encryption ON, registration breaks),
-      // unless the appliance had none before the run: then none is exactly as before.
-      if (restoreKeys(p.r).length > 0 && (await listUserDataEncryptionKeys(p.a.client)).every((k) => k === p.key)) {
+      if (leavesNoKey(p.key, await listUserDataEncryptionKeys(p.a.client), restoreKeys(p.r))) {
         out.set(p.r.id, { status: 'failed', message: `${p.before}${p.key} kept bound: it is the only userDataEncryptionKey on ${p.a.name}, and unbinding it would leave none` });
         continue;
       }
@@ -158,4 +156,15 @@ async function unbindEverywhere(deps: StepDeps, ctx: StepContext, pending: ToUnb
     }
   }
   return out;
+}
+
+/**
+ * Whether unbinding `key` now would take the last userDataEncryptionKey from an appliance that had
+ * one before the run (`restore`: the keys it held then). A rollback never does that: with OTP
+ * encryption ON, registration breaks and nobody's devices can be read. An appliance that had none
+ * before the run may end with none: that is exactly as before. Read live just before the unbind,
+ * since the old key may have gone since the rollback looked (another admin, a late write).
+ */
+export function leavesNoKey(key: string, boundNow: readonly string[], restore: readonly string[]): boolean {
+  return restore.length > 0 && boundNow.every((k) => k === key);
 }
