@@ -72,6 +72,15 @@ async function prepare(deps: StepDeps, a: ApplianceHandle, r: ChangeOf<'bind'>):
  * failed): unbinding it first would leave vpn global with none. Where the firmware holds two, the
  * old keys are bound back first (the unbind then joins the fleet's); where it refuses a second
  * binding, it swaps back at once (unbind, bind) — the same short window the swap itself had.
+ *
+ * The swap is the one unbind of a rollback that does not ask the census first, because no answer
+ * could make it safe: the appliance takes one key, and devices sit under both certificates (under
+ * the old one what this rollback has put back or is about to, under the new one what users
+ * enrolled meanwhile). Keeping the new key strands the first, swapping strands the second, and
+ * between the unbind and the bind the appliance has no key at all — the outage of a swap, as in
+ * the forward direction. What ends it is the rest of the rollback: the directory restore, and the
+ * check at the end (safety-check.ts), which moves what is still under the new certificate once
+ * every appliance holds the old one. docs/reliability.md ("The invariant") names this exception.
  */
 async function swapBack(deps: StepDeps, a: ApplianceHandle, key: string, missing: string[]): Promise<Outcome | { unbind: string }> {
   try {
