@@ -11,6 +11,8 @@ import { encryptValue, loadKeyMaterial } from '../../src/otp/index.js';
 import { Keyring, readSecrets } from '../../src/otp/index.js';
 import { labState } from '../../src/lab/sim/index.js';
 import { newTotpSecret } from '../../src/lab/seed.js';
+import type { FaultSpec } from '../../src/lab/sim/index.js';
+import type { CliResult } from '../helpers/cli.js';
 import { startE2eLab, type E2eLab, type Snapshot } from '../helpers/e2e.js';
 import { enrol, enrolmentMix, type Enrolled } from '../helpers/enrol.js';
 import { lockedOut, lockedOutAfter } from '../helpers/invariant.js';
@@ -70,13 +72,62 @@ async function expectAsBeforeWithEnrolments(before: Snapshot, enrolled: Enrolled
   return after;
 }
 
+/** The userDataEncryptionKeys bound on a lab appliance, from the simulator's own state. */
+async function keysOn(appliance: string): Promise<string[]> {
+  const control = lab.state.simulator!.appliances.find((a) => a.name === appliance)!.controlUrl!;
+  return (await labState(control)).bindings.filter((b) => b.kind === 'userdataencryptionkey').map((b) => b.certkey);
+}
+
+async function waitFor(what: string, ok: () => Promise<boolean>): Promise<void> {
+  for (const deadline = Date.now() + 60_000; !(await ok()); await new Promise((res) => setTimeout(res, 50))) {
+    if (Date.now() > deadline) throw new Error(`never: ${what}`);
+  }
+}
+
+/**
+ * Starts a run whose bind of the new key adc2 answers 2 s late, and meanwhile enrols, through
+ * adc1 (which has the new key bound already), a user with no device, a legacy user (the gateway
+ * re-encrypts all their devices) and one with a device — the `nth` of each kind: devices enrolled
+ * between the bind and the re-encryption of their entry. `faults` are added for the rest of the run.
+ */
+async function runEnrollingBeforeTheRekey(nth: number, faults: FaultSpec[] = []): Promise<{ run: Promise<CliResult>; enrolled: Enrolled[] }> {
+  const oldKey = (await keysOn('adc2'))[0];
+  await lab.fault('adc2', { on: 'PUT vpnglobal_sslcertkey_binding', delayMs: 2000 });
+  for (const f of faults) await lab.fault('adc2', f);
+  const run = lab.cli(['run', playbook, '-i', inventory, '--yes', '--json'], { timeoutMs: 120_000 });
+  await waitFor('adc1 binds the new key', async () => (await keysOn('adc1')).length === 2);
+  const enrolled: Enrolled[] = [];
+  for (const kind of ['none', 'legacy', 'single']) enrolled.push(await enrol(lab, 'adc1', lab.users().filter((u) => u.kind === kind)[nth].dn));
+  // Still before the re-encryption: adc2's bind has not been answered yet.
+  expect(await keysOn('adc2')).toEqual([oldKey]);
+  expect(enrolled.map((e) => e.status)).toEqual(enrolled.map(() => 200));
+  return { run, enrolled };
+}
+
+/**
+ * The entries the run's re-encryption wrote. Of runEnrollingBeforeTheRekey's users, it never
+ * writes the first two (the gateway had put all their devices under the new certificate: the
+ * backup holds nothing to put them back with); the third kept its first device under the old
+ * certificate, which it moves (its backup holds the enrolled device under the new certificate).
+ */
+function writtenByRekey(runId: string): string[] {
+  return readFileSync(join(lab.root, 'home', 'runs', runId, 'directory-backup.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; entries?: { dn: string }[] })
+    .flatMap((rec) => (rec.type === 'written' ? (rec.entries ?? []).map((e) => e.dn.toLowerCase()) : []));
+}
+
 describe('rollback after enrolments under the new key', () => {
-  it('a finished cutover, then users enrol (first device, legacy user adding one, second device), then rollback: exit 0, every device readable under the old key', async () => {
+  it('a finished cutover, with users enrolling between the bind and the re-encryption of their entry and after the run (first device, legacy user adding one, second device), then rollback: exit 0, every device readable under the old key', async () => {
     const before = await lab.snapshot();
-    const r = await lab.cli(['run', playbook, '-i', inventory, '--yes', '--json'], { timeoutMs: 120_000 });
+    const { run, enrolled: early } = await runEnrollingBeforeTheRekey(3);
+    const r = await run;
+    await lab.clearFaults();
     expect(r.code, r.stderr).toBe(0);
     const runId = String(jsonEvents(r.stdout).find((e) => e.type === 'run')?.['runId']);
-    const enrolled: Enrolled[] = [];
+    expect(early.map((e) => writtenByRekey(runId).includes(e.dn.toLowerCase()))).toEqual([false, false, true]);
+    const enrolled: Enrolled[] = [...early];
     for (const [i, dn] of enrolmentMix(lab).entries()) enrolled.push(await enrol(lab, i % 2 ? 'adc2' : 'adc1', dn));
     expect(enrolled.map((e) => e.status)).toEqual(enrolled.map(() => 200));
     // The gateway wrote them under the new certificate: exactly what a careless rollback strands.
@@ -196,27 +247,9 @@ describe('the forward guards: a device under the old certificate after the re-en
 
   it('users enrol between the bind and the re-encryption of their entry, and a device appears under the old certificate once the unbind is under way: save-config refuses ("not saving", nothing saved), the rollback moves the enrolments back (exit 1), nobody locked out', async () => {
     const before = await lab.snapshot();
-    const controls = Object.fromEntries(lab.state.simulator!.appliances.map((a) => [a.name, a.controlUrl!]));
-    const keysOn = async (appliance: string) => (await labState(controls[appliance])).bindings.filter((b) => b.kind === 'userdataencryptionkey').map((b) => b.certkey);
-    const waitFor = async (what: string, ok: () => Promise<boolean>) => {
-      for (const deadline = Date.now() + 60_000; !(await ok()); await new Promise((res) => setTimeout(res, 50))) {
-        if (Date.now() > deadline) throw new Error(`never: ${what}`);
-      }
-    };
     const oldKey = before.appliances['adc1'].bindings[0];
-    // adc2 takes 2 s to bind the new key, and 1.5 s to unbind the old one. The first keeps the
-    // re-encryption from starting while users enrol through adc1, which has the new key bound
-    // already; the second is the moment between the unbind's census and the save.
-    await lab.fault('adc2', { on: 'PUT vpnglobal_sslcertkey_binding', delayMs: 2000 });
-    await lab.fault('adc2', { on: 'DELETE vpnglobal_sslcertkey_binding', delayMs: 1500 });
-    const run = lab.cli(['run', playbook, '-i', inventory, '--yes', '--json'], { timeoutMs: 120_000 });
-    await waitFor('adc1 binds the new key', async () => (await keysOn('adc1')).length === 2);
-    const enrolled: Enrolled[] = [];
-    // A user with no device, a legacy one (the gateway re-encrypts all their devices) and one
-    // with a device: none of them used by the cases above.
-    for (const kind of ['none', 'legacy', 'single']) enrolled.push(await enrol(lab, 'adc1', lab.users().filter((u) => u.kind === kind)[2].dn));
-    // Still before the re-encryption: adc2's bind has not been answered yet.
-    expect(await keysOn('adc2')).toEqual([oldKey]);
+    // adc2 also takes 1.5 s to unbind the old key: the moment between the unbind's census and the save.
+    const { run, enrolled } = await runEnrollingBeforeTheRekey(2, [{ on: 'DELETE vpnglobal_sslcertkey_binding', delayMs: 1500 }]);
     await waitFor('adc1 unbinds the old key', async () => !(await keysOn('adc1')).includes(oldKey));
     const target = lab
       .users()
@@ -225,22 +258,11 @@ describe('the forward guards: a device under the old certificate after the re-en
     const plantedDevice = await plantUnderOld(target.dn, 'planted.after.unbind');
     const r = await run;
     await lab.clearFaults();
-    expect(enrolled.map((e) => e.status)).toEqual(enrolled.map(() => 200));
     const newKid = (await loadKeyMaterial({ cert: lab.status.certs.new.cert, key: lab.status.certs.new.key })).kidText;
     expect(enrolled.every((e) => e.kid === newKid)).toBe(true);
     const events = jsonEvents(r.stdout);
     const runId = String(events.find((e) => e.type === 'run')?.['runId']);
-    // The re-encryption never wrote the first two entries: the gateway had put all their devices
-    // under the new certificate first, so this run's backup holds nothing to put them back with.
-    // (The third kept its first device under the old certificate: the re-encryption moved that
-    // one, and its backup holds the enrolled device under the new certificate.)
-    const written = readFileSync(join(lab.root, 'home', 'runs', runId, 'directory-backup.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { type: string; entries?: { dn: string }[] })
-      .flatMap((rec) => (rec.type === 'written' ? (rec.entries ?? []).map((e) => e.dn.toLowerCase()) : []));
-    expect(written.length).toBeGreaterThan(0);
-    expect(enrolled.map((e) => written.includes(e.dn.toLowerCase()))).toEqual([false, false, true]);
+    expect(enrolled.map((e) => writtenByRekey(runId).includes(e.dn.toLowerCase()))).toEqual([false, false, true]);
 
     expect(r.code, r.stderr + r.stdout.slice(-2000)).toBe(1);
     expect(events.at(-1)).toMatchObject({ type: 'run-end', status: 'rolled-back' });
@@ -251,7 +273,7 @@ describe('the forward guards: a device under the old certificate after the re-en
     // Nothing saved: no save was journaled, none after the rollback either, and both appliances
     // still have unsaved changes (a save clears that).
     expect(events.filter((e) => e.type === 'intent' && e['step'] === 'save-config')).toEqual([]);
-    for (const url of Object.values(controls)) expect((await labState(url)).configChanged).toBe(true);
+    for (const a of lab.state.simulator!.appliances) expect((await labState(a.controlUrl!)).configChanged).toBe(true);
     expect(await lockedOutAfter(lab)).toEqual([]);
     await expectAsBeforeWithEnrolments(before, [...enrolled, plantedDevice]);
   }, 180_000);
