@@ -15,7 +15,7 @@ import type { FaultSpec } from '../../src/lab/sim/index.js';
 import type { CliResult } from '../helpers/cli.js';
 import { startE2eLab, type E2eLab, type Snapshot } from '../helpers/e2e.js';
 import { enrol, enrolmentMix, type Enrolled } from '../helpers/enrol.js';
-import { lockedOut, lockedOutAfter } from '../helpers/invariant.js';
+import { labKids, lockedOut, lockedOutAfter } from '../helpers/invariant.js';
 import { compareValues, cutoverWithoutLogonChecks, deriveInventory, jsonEvents, labKeyring } from '../reliability/check.js';
 
 let lab: E2eLab;
@@ -191,7 +191,7 @@ describe('a late unbind of the old key', () => {
     const runId = String(events.find((e) => e.type === 'run')?.['runId']);
     const undo = await lab.cli(['rollback', runId, '--yes', '--json'], { timeoutMs: 120_000 });
     expect(undo.code, undo.stderr + undo.stdout.slice(-2000)).toBe(0);
-    expect(lockedOut(await lab.snapshot())).toEqual([]);
+    expect(lockedOut(await lab.snapshot(), labKids(lab))).toEqual([]);
     await expectAsBeforeWithEnrolments(before, []);
   }, 180_000);
 });
@@ -307,7 +307,7 @@ describe('a late unbind of the old key on an HA pair', () => {
     const runId = String(jsonEvents(r.stdout).find((e) => e.type === 'run')?.['runId']);
     const undo = await ha.cli(['rollback', runId, '--yes', '--json'], { timeoutMs: 120_000 });
     expect(undo.code, undo.stderr + undo.stdout.slice(-2000)).toBe(0);
-    expect(lockedOut(await ha.snapshot())).toEqual([]);
+    expect(lockedOut(await ha.snapshot(), labKids(ha))).toEqual([]);
     expect((await ha.snapshot()).appliances).toEqual(before.appliances);
   }, 180_000);
 });

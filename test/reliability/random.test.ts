@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startE2eLab, type E2eLab, type Snapshot } from '../helpers/e2e.js';
 import { enrol } from '../helpers/enrol.js';
 import { prng } from '../helpers/prng.js';
-import { lockedOut, type Breach } from '../helpers/invariant.js';
+import { labKids, lockedOut, type Breach } from '../helpers/invariant.js';
 import type { CliResult } from '../helpers/cli.js';
 import { cutoverWithoutLogonChecks, deriveInventory, jsonEvents, nitroAs } from './check.js';
 import { FigureLog } from './figures.js';
@@ -157,7 +157,7 @@ describe(`the invariant after every command, ${SEEDS} random seeds`, () => {
           command: `${args[0]}${killAfterMs && r.code === null ? ` (SIGKILL at ${killAfterMs} ms)` : ''}`,
           code: r.code,
           ...(r.code === 2 ? { why: r.stderr.trim().split('\n').at(-1) } : {}),
-          breaches: lockedOut(after),
+          breaches: lockedOut(after, labKids(lab)),
           asBefore: JSON.stringify(after.appliances) === JSON.stringify(pristine.appliances),
         });
         return r;
