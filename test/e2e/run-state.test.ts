@@ -298,7 +298,7 @@ describe('the lock is on the estate', () => {
     await expectAsBefore(lab, before, keyring);
   }, 90_000);
 
-  it('a stale lock of another run on an appliance: refused (exit 2, names it, nothing changed); --break-lock removes it and the run goes on', async () => {
+  it('a stale lock of another run on an appliance: refused (exit 2, names it, nothing changed); --break-lock removes it and the run goes on; resume after its rollback ended incomplete is refused (exit 2)', async () => {
     const stale = { tool: 'adc-cutover', runId: '20260101T000000Z-0a0b0c', host: 'ci-runner-7', pid: 4242, user: 'ci', time: '2026-01-01T00:00:00.000Z', estate: 'the estate' };
     await plantLock('adc2', stale);
     const locked = await lab.snapshot();
@@ -326,15 +326,36 @@ describe('the lock is on the estate', () => {
     expect(left.appliances['adc2'].files).not.toContain(LOCK_FILE);
 
     const brokeId = runIdOf(broke.stdout);
-    // The same run's rollback takes its own lock over on adc1, and removes it at the end.
-    const undone = await lab.cli(['rollback', brokeId, '--yes', '--json'], { timeoutMs: 60_000 });
-    expect(undone.code, undone.stderr).toBe(0);
+    // The same run's rollback takes its own lock over on adc1. adc2 refuses to delete the new
+    // certkey: the rollback ends incomplete (exit 3), nobody locked out.
+    await lab.fault('adc2', { on: 'DELETE sslcertkey', errorcode: 278 });
+    const partial = await lab.cli(['rollback', brokeId, '--yes', '--json'], { timeoutMs: 60_000 });
+    await lab.clearFaults();
+    expect(partial.code, partial.stderr + partial.stdout.slice(-2000)).toBe(3);
+    expect(jsonEvents(partial.stdout).at(-1)).toMatchObject({ type: 'run-end', status: 'rollback-incomplete', exitCode: 3 });
     expect(await lockedOutAfter(lab, NO_LATE_WRITES_MS)).toEqual([]);
     expect(
-      jsonEvents(undone.stdout)
+      jsonEvents(partial.stdout)
         .filter((e) => e.type === 'note' && /took over this run's own lock/.test(String(e['message'])))
         .map((e) => e['target']),
     ).toEqual(['adc1']);
+
+    // A rollback ended incomplete: resume would redo what it undid. Refused (exit 2), nothing changed.
+    const mid = await lab.snapshot();
+    const journalFile = join(home(), 'runs', brokeId, 'events.jsonl');
+    const journal = readFileSync(journalFile, 'utf8');
+    const refusedResume = await lab.cli(['resume', brokeId, '--yes', '--json'], { timeoutMs: 60_000 });
+    expect(refusedResume.code, refusedResume.stderr).toBe(2);
+    expect(refusedResume.stderr).toMatch(new RegExp(`run ${brokeId}: its rollback \\(.*\\) ended incomplete: 'adc-cutover rollback ${brokeId}' tries the rest again`));
+    expect(refusedResume.stderr).toContain('resume would redo what it undid, so it is refused; nothing was changed');
+    expect(await lab.snapshot()).toEqual(mid);
+    expect(readFileSync(journalFile, 'utf8')).toBe(journal);
+    expect(await lockedOutAfter(lab, NO_LATE_WRITES_MS)).toEqual([]);
+
+    // As the refusal says, rollback again finishes it.
+    const undone = await lab.cli(['rollback', brokeId, '--yes', '--json'], { timeoutMs: 60_000 });
+    expect(undone.code, undone.stderr).toBe(0);
+    expect(await lockedOutAfter(lab, NO_LATE_WRITES_MS)).toEqual([]);
     await expectAsBefore(lab, before, keyring);
     // Rolled back: there is nothing to resume, and resume says so without touching anything.
     const resumed = await lab.cli(['resume', brokeId, '--yes', '--json'], { timeoutMs: 60_000 });
