@@ -168,6 +168,11 @@ export interface MultiBindingProbe {
   bound: string[];
   /** True when the candidate stays bound: the caller owns it now (journal it; rollback unbinds it). */
   candidateLeftBound: boolean;
+  /**
+   * The firmware bound the candidate in place of the others and the probe unbound it again to
+   * put them back: a registration the gateway began in between may still write under it.
+   */
+  unboundAgain?: boolean;
 }
 
 export interface DetectOptions {
@@ -279,11 +284,18 @@ export async function detectMultiBinding(client: NitroClient, candidate: string,
     }
     return { capability: 'multi', evidence: `both listed after binding ${candidate}`, bound: after, candidateLeftBound: true };
   }
-  // Replaced: put the appliance back as it was.
+  // Replaced: put the appliance back as it was. This unbind does not ask the census first, and
+  // need not: the firmware took the old keys away, so keeping the candidate would leave every
+  // device under them unreadable here, while putting them back strands only devices enrolled
+  // through this appliance in the moment the candidate was bound (the gateway encrypts under the
+  // newest key). Those are healed like any device enrolled under the new certificate: by the
+  // swap later in the run, or, if the run rolls back, by the check at its end, which waits out
+  // such registrations first (the caller records when the candidate went: unboundAgain). No
+  // choice here avoids that moment; docs/reliability.md ("The invariant") names the exception.
   await unbindUserDataEncryptionKey(client, candidate);
   let bound: string[] = [];
   for (const k of others) bound = (await bindUserDataEncryptionKey(client, k)).bound;
-  return { capability: 'single', evidence: `binding ${candidate} replaced ${others.join(', ')}; restored`, bound, candidateLeftBound: false };
+  return { capability: 'single', evidence: `binding ${candidate} replaced ${others.join(', ')}; restored`, bound, candidateLeftBound: false, unboundAgain: true };
 }
 
 /** The probe proved nothing about the firmware: fail the step, and say how to go on. */

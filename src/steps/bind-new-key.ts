@@ -104,6 +104,8 @@ export class BindNewKeyStep extends ApplianceStep implements Step {
       const probe = await journaledWrite(ctx, change.id, a, () => detectMultiBinding(a.client, key, { keepIfAccepted: true }));
       await change.done({ applied: probe.candidateLeftBound, capability: probe.capability, evidence: probe.evidence });
       if (f) f.capability = probe.capability;
+      // The check at the end of the run waits for registrations that picked the key meanwhile.
+      if (probe.unboundAgain) this.deps.facts.keyUnboundAt = Date.now();
       if (!probe.candidateLeftBound) {
         if (this.deps.params.mode === 'overlap') {
           throw new AdcError(`${a.name}: the firmware holds one userDataEncryptionKey at a time (${probe.evidence}); run with mode swap`);

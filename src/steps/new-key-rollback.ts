@@ -72,6 +72,15 @@ async function prepare(deps: StepDeps, a: ApplianceHandle, r: ChangeOf<'bind'>):
  * failed): unbinding it first would leave vpn global with none. Where the firmware holds two, the
  * old keys are bound back first (the unbind then joins the fleet's); where it refuses a second
  * binding, it swaps back at once (unbind, bind) — the same short window the swap itself had.
+ *
+ * The swap is the one unbind of a rollback that does not ask the census first, because no answer
+ * could make it safe: the appliance takes one key, and devices sit under both certificates (under
+ * the old one what this rollback has put back or is about to, under the new one what users
+ * enrolled meanwhile). Keeping the new key strands the first, swapping strands the second, and
+ * between the unbind and the bind the appliance has no key at all — the outage of a swap, as in
+ * the forward direction. What ends it is the rest of the rollback: the directory restore, and the
+ * check at the end (safety-check.ts), which moves what is still under the new certificate once
+ * every appliance holds the old one. docs/reliability.md ("The invariant") names this exception.
  */
 async function swapBack(deps: StepDeps, a: ApplianceHandle, key: string, missing: string[]): Promise<Outcome | { unbind: string }> {
   try {
@@ -144,9 +153,7 @@ async function unbindEverywhere(deps: StepDeps, ctx: StepContext, pending: ToUnb
   // shortest window to race (the check at the end moves any that did).
   for (const p of pending) {
     try {
-      // A rollback never removes the last key bound (with encryption ON, registration breaks),
-      // unless the appliance had none before the run: then none is exactly as before.
-      if (restoreKeys(p.r).length > 0 && (await listUserDataEncryptionKeys(p.a.client)).every((k) => k === p.key)) {
+      if (leavesNoKey(p.key, await listUserDataEncryptionKeys(p.a.client), restoreKeys(p.r))) {
         out.set(p.r.id, { status: 'failed', message: `${p.before}${p.key} kept bound: it is the only userDataEncryptionKey on ${p.a.name}, and unbinding it would leave none` });
         continue;
       }
@@ -158,4 +165,15 @@ async function unbindEverywhere(deps: StepDeps, ctx: StepContext, pending: ToUnb
     }
   }
   return out;
+}
+
+/**
+ * Whether unbinding `key` now would take the last userDataEncryptionKey from an appliance that had
+ * one before the run (`restore`: the keys it held then). A rollback never does that: with OTP
+ * encryption ON, registration breaks and nobody's devices can be read. An appliance that had none
+ * before the run may end with none: that is exactly as before. Read live just before the unbind,
+ * since the old key may have gone since the rollback looked (another admin, a late write).
+ */
+export function leavesNoKey(key: string, boundNow: readonly string[], restore: readonly string[]): boolean {
+  return restore.length > 0 && boundNow.every((k) => k === key);
 }

@@ -1,12 +1,14 @@
 // A live estate between commands: an operator proves the canary's logon by hand just before the
 // run, and users enrol devices after the plan was reviewed. Neither may make the run fail or
-// refuse.
+// refuse, and nobody is locked out after any command (test/helpers/invariant.ts; no fault here
+// holds a write back, so there is no late write to wait for).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { startE2eLab, type E2eLab } from '../helpers/e2e.js';
 import { enrolDevice } from '../helpers/enrol.js';
+import { lockedOutAfter, NO_LATE_WRITES_MS } from '../helpers/invariant.js';
 import { cutoverWithoutLogonChecks, jsonEvents } from '../reliability/check.js';
 
 let lab: E2eLab;
@@ -45,11 +47,13 @@ describe('logon-check by hand, then run', () => {
     );
     expect(check.code, check.stderr + check.stdout).toBe(0);
     const usedStep = Math.floor(Date.now() / STEP_MS);
+    expect(await lockedOutAfter(lab, NO_LATE_WRITES_MS)).toEqual([]);
 
     const playbook = join(lab.root, 'logon-only.yaml');
     writeFileSync(playbook, 'name: logon-only\nsteps:\n  - uses: preflight\n  - uses: logon-check\n');
     const run = await lab.cli(['run', playbook, '-i', lab.inventory, '--yes', '--json'], { timeoutMs: 90_000 });
     expect(run.code, run.stderr + run.stdout.slice(-3000)).toBe(0);
+    expect(await lockedOutAfter(lab, NO_LATE_WRITES_MS)).toEqual([]);
     const events = jsonEvents(run.stdout);
     expect(events.filter((e) => e.type === 'target' && e['step'] === 'logon-check').map((e) => e['status'])).toEqual(['ok']);
     // It knew the standalone check had used this step's code for that canary: with the lab's
@@ -74,6 +78,7 @@ describe('plan, enrolment, run --expect-plan', () => {
     const planOf = async () => {
       const p = await lab.cli(['plan', playbook, '-i', lab.inventory, '--json']);
       expect(p.code, p.stderr).toBe(0);
+      expect(await lockedOutAfter(lab, NO_LATE_WRITES_MS)).toEqual([]);
       const doc = JSON.parse(p.stdout) as Plan;
       return { hash: doc.hash, unbind: doc.steps.find((s) => s.id === 'unbind-old-key')!.changes[0].description };
     };
@@ -90,6 +95,7 @@ describe('plan, enrolment, run --expect-plan', () => {
 
     const run = await lab.cli(['run', playbook, '-i', lab.inventory, '--yes', '--json', '--expect-plan', reviewed.hash], { timeoutMs: 60_000 });
     expect(run.code, run.stderr).toBe(0);
+    expect(await lockedOutAfter(lab, NO_LATE_WRITES_MS)).toEqual([]);
     expect(jsonEvents(run.stdout).at(-1)).toMatchObject({ type: 'run-end', status: 'succeeded' });
   }, 90_000);
 });

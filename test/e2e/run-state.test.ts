@@ -1,6 +1,9 @@
 // Which command may go on with a run, with which files, and who may work on an estate at all
-// (issue 15, scenarios 4, 6 and 7), on the lab:
-// - a run stopped during its own rollback can only be finished by `rollback`; `resume` is refused;
+// (issue 15, scenarios 4, 6 and 7), on the lab, with nobody locked out after any command (judged
+// from outside, test/helpers/invariant.ts; no case holds a reply past the client's wait but the
+// first, whose hung write is waited for where it lands):
+// - a run stopped during its own rollback, or whose rollback ended incomplete, can only be
+//   finished by `rollback`; `resume` is refused;
 // - `resume` and `rollback` refuse files other than those the run started with;
 // - the lock is on the estate: two working directories, another path to the same inventory, or
 //   another host (another lock directory) cannot run at once; a stale lock of another run on an
@@ -13,6 +16,7 @@ import { NitroClient, uploadSystemFile } from '../../src/nitro/index.js';
 import type { Keyring } from '../../src/otp/index.js';
 import { CLI, runCli, type CliResult } from '../helpers/cli.js';
 import { startE2eLab, type E2eLab, type Snapshot } from '../helpers/e2e.js';
+import { lockedOutAfter, NO_LATE_WRITES_MS } from '../helpers/invariant.js';
 import { cutoverWithoutLogonChecks, deriveInventory, expectAsBefore, jsonEvents, labKeyring } from '../reliability/check.js';
 
 const LOCK_FILE = 'adc-cutover.lock';
@@ -127,7 +131,7 @@ describe('once a rollback has started, only rollback may continue the run', () =
     expect(journal).toContain('"type":"rollback-start"');
     expect(journal).not.toContain('"type":"rollback-end"');
     // The hung unbind lands when its 4 s are over: look only after that.
-    await sleep(4500);
+    expect(await lockedOutAfter(lab, 4500)).toEqual([]);
     await lab.clearFaults();
 
     const shown = JSON.parse((await lab.cli(['show', runId, '--json'])).stdout) as { status: string; rollbackUnfinished?: boolean; message?: string };
@@ -141,10 +145,12 @@ describe('once a rollback has started, only rollback may continue the run', () =
     expect(resumed.stderr).toMatch(/a rollback of it started .* did not finish/);
     expect(resumed.stderr).toContain(`'adc-cutover rollback ${runId}'`);
     expect(await lab.snapshot()).toEqual(mid);
+    expect(await lockedOutAfter(lab, NO_LATE_WRITES_MS)).toEqual([]);
     expect(readFileSync(join(home(), 'runs', runId, 'events.jsonl'), 'utf8')).toBe(journal);
 
     const undone = await lab.cli(['rollback', runId, '--yes', '--json'], { timeoutMs: 60_000 });
     expect(undone.code, undone.stderr + undone.stdout.slice(-2000)).toBe(0);
+    expect(await lockedOutAfter(lab, NO_LATE_WRITES_MS)).toEqual([]);
     // The killed process left its appliance locks; the rollback of the same run took them over.
     expect(
       jsonEvents(undone.stdout)
@@ -174,6 +180,7 @@ describe('resume and rollback check the files the run started with', () => {
     run.child.kill('SIGKILL');
     const r = await run.exited;
     expect(r.code).toBeNull();
+    expect(await lockedOutAfter(lab, NO_LATE_WRITES_MS)).toEqual([]);
     const runId = runIdOf(r.stdout);
     const journalFile = join(home(), 'runs', runId, 'events.jsonl');
     const first = JSON.parse(readFileSync(journalFile, 'utf8').split('\n')[0]) as { type: string; inputs: Record<string, { path: string; sha256: string }> };
@@ -190,11 +197,13 @@ describe('resume and rollback check the files the run started with', () => {
     expect(resumed.code, resumed.stderr).toBe(2);
     expect(resumed.stderr).toContain(`certificates.new.cert ${copies.cert} changed since run ${runId} started`);
     expect(resumed.stderr).toContain(`certificates.new.key ${copies.key} changed since run ${runId} started`);
+    expect(await lockedOutAfter(lab, NO_LATE_WRITES_MS)).toEqual([]);
     const rolled = await lab.cli(['rollback', runId, '--yes', '--json'], { timeoutMs: 60_000 });
     expect(rolled.code, rolled.stderr).toBe(2);
     expect(rolled.stderr).toContain(`certificates.new.cert ${copies.cert} changed since run ${runId} started`);
     expect(rolled.stderr).toMatch(/wrong key/);
     expect(await lab.snapshot()).toEqual(mid);
+    expect(await lockedOutAfter(lab, NO_LATE_WRITES_MS)).toEqual([]);
     expect(readFileSync(journalFile, 'utf8')).toBe(journalThen);
 
     // The killed run still holds the appliances: a new run is told whose lock it is and what to do.
@@ -204,6 +213,7 @@ describe('resume and rollback check the files the run started with', () => {
     expect(other.stderr).toContain(`'adc-cutover resume ${runId}' or 'adc-cutover rollback ${runId}' take its lock over`);
     expect(other.stderr).toContain('--break-lock');
     expect(await lab.snapshot()).toEqual(mid);
+    expect(await lockedOutAfter(lab, NO_LATE_WRITES_MS)).toEqual([]);
 
     // The inventory edited (the certificates back, but named by another path): resume refuses it too.
     copyFileSync(lab.status.certs.new.cert, copies.cert);
@@ -214,11 +224,13 @@ describe('resume and rollback check the files the run started with', () => {
     expect(again.code, again.stderr).toBe(2);
     expect(again.stderr).toContain(`inventory ${inventory} changed since run ${runId} started`);
     expect(await lab.snapshot()).toEqual(mid);
+    expect(await lockedOutAfter(lab, NO_LATE_WRITES_MS)).toEqual([]);
 
     // Everything as the run started: the rollback goes on (an edited inventory alone is only noted).
     writeFileSync(inventory, invText);
     const undone = await lab.cli(['rollback', runId, '--yes', '--json'], { timeoutMs: 60_000 });
     expect(undone.code, undone.stderr + undone.stdout.slice(-2000)).toBe(0);
+    expect(await lockedOutAfter(lab, NO_LATE_WRITES_MS)).toEqual([]);
     await expectAsBefore(lab, before, keyring);
   }, 90_000);
 });
@@ -256,6 +268,8 @@ describe('the lock is on the estate', () => {
     expect(second.stderr).toContain('is working on this estate');
     expect(third.code, third.stderr).toBe(2);
     expect(third.stderr).toMatch(new RegExp(`adc1: the estate is locked by run ${runId} \\(host [^,]+, pid ${first.child.pid!},`));
+    // (The first run is still in its certificate upload: nothing is bound yet.)
+    expect(await lockedOutAfter(lab, NO_LATE_WRITES_MS)).toEqual([]);
     // Refused before anything: no run left behind in either directory.
     for (const d of [dirB, dirC]) {
       const runs = join(d, '.adc-cutover', 'runs');
@@ -265,6 +279,7 @@ describe('the lock is on the estate', () => {
     const done = await first.exited;
     await lab.clearFaults();
     expect(done.code, done.stderr).toBe(0);
+    expect(await lockedOutAfter(lab, NO_LATE_WRITES_MS)).toEqual([]);
     // No lock left on any appliance once the run has ended.
     for (const a of Object.values((await lab.snapshot()).appliances)) expect(a.files).not.toContain(LOCK_FILE);
 
@@ -278,11 +293,12 @@ describe('the lock is on the estate', () => {
     writeFileSync(journalFile, lines.join('\n'));
     const undone = await runCli(['rollback', runId, '--yes', '--json'], { cwd: dirA, timeoutMs: 60_000 });
     expect(undone.code, undone.stderr + undone.stdout.slice(-2000)).toBe(0);
+    expect(await lockedOutAfter(lab, NO_LATE_WRITES_MS)).toEqual([]);
     expect(jsonEvents(undone.stdout).some((e) => e.type === 'note' && /did not record its input files' hashes/.test(String(e['message'])))).toBe(true);
     await expectAsBefore(lab, before, keyring);
   }, 90_000);
 
-  it('a stale lock of another run on an appliance: refused (exit 2, names it, nothing changed); --break-lock removes it and the run goes on', async () => {
+  it('a stale lock of another run on an appliance: refused (exit 2, names it, nothing changed); --break-lock removes it and the run goes on; resume after its rollback ended incomplete is refused (exit 2)', async () => {
     const stale = { tool: 'adc-cutover', runId: '20260101T000000Z-0a0b0c', host: 'ci-runner-7', pid: 4242, user: 'ci', time: '2026-01-01T00:00:00.000Z', estate: 'the estate' };
     await plantLock('adc2', stale);
     const locked = await lab.snapshot();
@@ -293,12 +309,14 @@ describe('the lock is on the estate', () => {
     expect(refused.stderr).toContain('adc2: the estate is locked by run 20260101T000000Z-0a0b0c (host ci-runner-7, pid 4242, user ci, since 2026-01-01T00:00:00.000Z)');
     // adc1 was locked before adc2 refused: that lock is gone again, and nothing else changed.
     expect(await lab.snapshot()).toEqual(locked);
+    expect(await lockedOutAfter(lab, NO_LATE_WRITES_MS)).toEqual([]);
 
     // adc1 refuses to delete files at the end of this run: its own lock stays there, and says so.
     await lab.fault('adc1', { on: 'DELETE systemfile', errorcode: 278 });
     const broke = await lab.cli(['run', playbook, '-i', lab.inventory, '--yes', '--json', '--break-lock'], { timeoutMs: 60_000 });
     await lab.clearFaults();
     expect(broke.code, broke.stderr).toBe(0);
+    expect(await lockedOutAfter(lab, NO_LATE_WRITES_MS)).toEqual([]);
     const notes = jsonEvents(broke.stdout).filter((e) => e.type === 'note' && /--break-lock: removed the lock/.test(String(e['message'])));
     expect(notes.map((e) => e['target'])).toEqual(['adc2']);
     expect(String(notes[0]['message'])).toContain('run 20260101T000000Z-0a0b0c (host ci-runner-7, pid 4242');
@@ -308,19 +326,42 @@ describe('the lock is on the estate', () => {
     expect(left.appliances['adc2'].files).not.toContain(LOCK_FILE);
 
     const brokeId = runIdOf(broke.stdout);
-    // The same run's rollback takes its own lock over on adc1, and removes it at the end.
-    const undone = await lab.cli(['rollback', brokeId, '--yes', '--json'], { timeoutMs: 60_000 });
-    expect(undone.code, undone.stderr).toBe(0);
+    // The same run's rollback takes its own lock over on adc1. adc2 refuses to delete the new
+    // certkey: the rollback ends incomplete (exit 3), nobody locked out.
+    await lab.fault('adc2', { on: 'DELETE sslcertkey', errorcode: 278 });
+    const partial = await lab.cli(['rollback', brokeId, '--yes', '--json'], { timeoutMs: 60_000 });
+    await lab.clearFaults();
+    expect(partial.code, partial.stderr + partial.stdout.slice(-2000)).toBe(3);
+    expect(jsonEvents(partial.stdout).at(-1)).toMatchObject({ type: 'run-end', status: 'rollback-incomplete', exitCode: 3 });
+    expect(await lockedOutAfter(lab, NO_LATE_WRITES_MS)).toEqual([]);
     expect(
-      jsonEvents(undone.stdout)
+      jsonEvents(partial.stdout)
         .filter((e) => e.type === 'note' && /took over this run's own lock/.test(String(e['message'])))
         .map((e) => e['target']),
     ).toEqual(['adc1']);
+
+    // A rollback ended incomplete: resume would redo what it undid. Refused (exit 2), nothing changed.
+    const mid = await lab.snapshot();
+    const journalFile = join(home(), 'runs', brokeId, 'events.jsonl');
+    const journal = readFileSync(journalFile, 'utf8');
+    const refusedResume = await lab.cli(['resume', brokeId, '--yes', '--json'], { timeoutMs: 60_000 });
+    expect(refusedResume.code, refusedResume.stderr).toBe(2);
+    expect(refusedResume.stderr).toMatch(new RegExp(`run ${brokeId}: its rollback \\(.*\\) ended incomplete: 'adc-cutover rollback ${brokeId}' tries the rest again`));
+    expect(refusedResume.stderr).toContain('resume would redo what it undid, so it is refused; nothing was changed');
+    expect(await lab.snapshot()).toEqual(mid);
+    expect(readFileSync(journalFile, 'utf8')).toBe(journal);
+    expect(await lockedOutAfter(lab, NO_LATE_WRITES_MS)).toEqual([]);
+
+    // As the refusal says, rollback again finishes it.
+    const undone = await lab.cli(['rollback', brokeId, '--yes', '--json'], { timeoutMs: 60_000 });
+    expect(undone.code, undone.stderr).toBe(0);
+    expect(await lockedOutAfter(lab, NO_LATE_WRITES_MS)).toEqual([]);
     await expectAsBefore(lab, before, keyring);
     // Rolled back: there is nothing to resume, and resume says so without touching anything.
     const resumed = await lab.cli(['resume', brokeId, '--yes', '--json'], { timeoutMs: 60_000 });
     expect(resumed.code, resumed.stderr).toBe(2);
     expect(resumed.stderr).toContain(`run ${brokeId}: it was rolled back`);
     expect(await lab.snapshot()).toEqual(before);
+    expect(await lockedOutAfter(lab, NO_LATE_WRITES_MS)).toEqual([]);
   }, 90_000);
 });

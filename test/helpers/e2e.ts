@@ -5,11 +5,11 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'ldapts';
+import { Attribute, Change, Client } from 'ldapts';
 import { labDown, labUp, type LabUpOptions } from '../../src/lab/lab.js';
 import { readLabState, type LabState, type LabStatus } from '../../src/lab/lab-layout.js';
 import { clearFaults, injectFault, labState, type FaultSpec } from '../../src/lab/sim/index.js';
-import { runCli, type CliResult } from './cli.js';
+import { runCli, type CliOptions, type CliResult } from './cli.js';
 
 export interface ApplianceSnapshot {
   files: string[];
@@ -36,8 +36,14 @@ export interface E2eLab {
   status: LabStatus;
   state: LabState;
   inventory: string;
-  cli(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<CliResult>;
+  cli(args: string[], opts?: Pick<CliOptions, 'input' | 'timeoutMs' | 'onStdout'>): Promise<CliResult>;
   snapshot(): Promise<Snapshot>;
+  /**
+   * Writes `values` back as root wherever the directory now differs (an empty list removes the
+   * attribute): a test that runs several scenarios on one lab starts each from the same users.
+   * Returns how many entries were written.
+   */
+  putDirectory(values: Snapshot['directory']): Promise<number>;
   fault(appliance: string, spec: FaultSpec): Promise<void>;
   clearFaults(): Promise<void>;
   users(): SeededUserRecord[];
@@ -74,6 +80,7 @@ export async function startE2eLab(opts: Omit<LabUpOptions, 'dir'> = {}): Promise
       }
       return { appliances, directory: await directoryValues(state, status) };
     },
+    putDirectory: (values) => putDirectoryValues(state, status, values),
     fault: async (appliance, spec) => {
       const url = controls.get(appliance);
       if (!url) throw new Error(`no appliance ${appliance} in the lab`);
@@ -124,6 +131,29 @@ async function directoryValues(state: LabState, status: LabStatus): Promise<Reco
       out[e.dn.toLowerCase()] = v === undefined ? [] : (Array.isArray(v) ? v : [v]).map(String);
     }
     return out;
+  } finally {
+    await client.unbind();
+  }
+}
+
+async function putDirectoryValues(state: LabState, status: LabStatus, values: Snapshot['directory']): Promise<number> {
+  const now = await directoryValues(state, status);
+  const client = new Client({ url: state.slapd.url });
+  let written = 0;
+  try {
+    await client.bind(state.slapd.rootDN, readFileSync(state.slapd.rootPasswordFile, 'utf8').trim());
+    for (const [dn, want] of Object.entries(values)) {
+      const have = now[dn] ?? [];
+      if (JSON.stringify(have) === JSON.stringify(want)) continue;
+      const type = status.directory.attribute;
+      const change =
+        want.length === 0
+          ? new Change({ operation: 'delete', modification: new Attribute({ type, values: [] }) })
+          : new Change({ operation: 'replace', modification: new Attribute({ type, values: want }) });
+      await client.modify(dn, change);
+      written++;
+    }
+    return written;
   } finally {
     await client.unbind();
   }

@@ -17,6 +17,8 @@ export interface Enrolled {
   device: string;
   status: number;
   kid?: string;
+  /** Why the gateway refused it (absent when accepted). */
+  message?: string;
 }
 
 function seeded(lab: E2eLab): { dn: string; sAMAccountName: string; password: string }[] {
@@ -73,7 +75,14 @@ export async function enrol(lab: E2eLab, appliance: string, dn: string): Promise
   if (!gateway) throw new Error(`no appliance ${appliance}`);
   const device = `dev${process.pid}x${++n}`;
   const reply = await register(lab, gateway, { user: u.sAMAccountName, password: u.password, deviceName: device });
-  return { user: u.sAMAccountName, dn: u.dn, device, status: reply.status, ...(typeof reply.body['kid'] === 'string' ? { kid: reply.body['kid'] } : {}) };
+  return {
+    user: u.sAMAccountName,
+    dn: u.dn,
+    device,
+    status: reply.status,
+    ...(typeof reply.body['kid'] === 'string' ? { kid: reply.body['kid'] } : {}),
+    ...(reply.status !== 200 && typeof reply.body['message'] === 'string' ? { message: reply.body['message'] } : {}),
+  };
 }
 
 /** One user of each kind the issue names: no device before, legacy plaintext, one encrypted device. */

@@ -159,18 +159,21 @@ export function jsonEvents(stdout: string): JsonEvent[] {
 }
 
 /** One raw NITRO request to a lab appliance (per-request credentials), as another admin's client would send it. */
-export async function nitroAs(lab: E2eLab, appliance: string, method: string, path: string): Promise<{ status: number; body: string }> {
+export async function nitroAs(lab: E2eLab, appliance: string, method: string, path: string, json?: Record<string, unknown>): Promise<{ status: number; body: string }> {
   const a = lab.status.appliances.find((x) => x.name === appliance);
   if (!a) throw new Error(`no appliance ${appliance}`);
   const ca = readFileSync(join(lab.labDir, 'pki', 'ca.pem'), 'utf8');
   const password = readFileSync(a.passwordFile, 'utf8').trim();
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(new URL(path, a.nitroUrl), { method, ca, headers: { 'X-NITRO-USER': a.username, 'X-NITRO-PASS': password } }, (res) => {
+    const payload = json === undefined ? undefined : JSON.stringify(json);
+    const headers: Record<string, string | number> = { 'X-NITRO-USER': a.username, 'X-NITRO-PASS': password };
+    if (payload !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
+    const req = httpsRequest(new URL(path, a.nitroUrl), { method, ca, headers }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('error', reject);
-    req.end();
+    req.end(payload);
   });
 }

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Keyring } from '../../src/otp/index.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { startE2eLab, type E2eLab, type Snapshot } from '../helpers/e2e.js';
+import { lockedOutAfter, NO_LATE_WRITES_MS } from '../helpers/invariant.js';
 import { applianceCount, compareValues, cutoverWithoutLogonChecks, jsonEvents, labKeyring, expectAsBefore } from './check.js';
 import { FigureLog } from './figures.js';
 
@@ -152,6 +153,7 @@ describe('disk full', () => {
     expect(runId, r.stderr).toBeDefined();
     expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
     expect(r.code, r.stderr).toBe(0);
+    expect(await lockedOutAfter(lab, NO_LATE_WRITES_MS)).toEqual([]);
     const end = jsonEvents(r.stdout).at(-1);
     expect(end).toMatchObject({ type: 'run-end', status: 'succeeded', exitCode: 0 });
     const warnings = r.stderr.split('\n').filter((l) => /warning: could not write/.test(l));
@@ -174,6 +176,7 @@ describe('disk full', () => {
     expect(moved.reencrypted).toBeGreaterThan(0);
     const undone = await cli(['rollback', runId!, '--yes', '--json']);
     expect(undone.code, undone.stderr + undone.stdout.slice(-2000)).toBe(0);
+    expect(await lockedOutAfter(lab, NO_LATE_WRITES_MS)).toEqual([]);
     const { after, v } = await expectAsBefore(lab, before, keyring);
     figures.add({
       case: 'room for the run but not for report.json',

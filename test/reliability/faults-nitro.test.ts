@@ -11,7 +11,7 @@ import type { RunReport } from '../../src/report/run-report.js';
 import type { Keyring } from '../../src/otp/index.js';
 import { startE2eLab, type E2eLab, type Snapshot } from '../helpers/e2e.js';
 import { applianceCount, compareValues, cutoverWithoutLogonChecks, deriveInventory, jsonEvents, labKeyring, expectAsBefore, nitroAs } from './check.js';
-import { lockedOut } from '../helpers/invariant.js';
+import { labKids, lockedOut, lockedOutAfter, NO_LATE_WRITES_MS } from '../helpers/invariant.js';
 import { FigureLog } from './figures.js';
 import { FULL } from './size.js';
 
@@ -222,6 +222,7 @@ describe('5xx and dropped connections at each write (one lab for all: each case 
     // (re-encryption, unbind of the old key, the swap-phase bind) was even started.
     expect(events.filter((e) => e.type === 'target' && (e['changed'] as Record<string, unknown> | undefined)?.['capability'] === 'single')).toEqual([]);
     expect(events.filter((e) => e.type === 'intent' && ['rekey-directory', 'unbind-old-key', 'bind-new-key#2'].includes(String(e['step'])))).toEqual([]);
+    expect(await lockedOutAfter(lab, NO_LATE_WRITES_MS)).toEqual([]);
     const { after, v } = await expectAsBefore(lab, before, keyring);
     figures.add({
       case: 'PUT vpnglobal_sslcertkey_binding → HTTP 599, errorcode 9999, mode auto (not read as one-key firmware)',
@@ -323,13 +324,13 @@ describe(`a write that lands after the step gave up on it (settle window ${SHORT
     });
     expect(events.filter((e) => e.type === 'undo' && e['step'] === 'bind-new-key').every((e) => e['status'] === 'failed' && /kept bound/.test(String(e['message'])))).toBe(true);
     expect(events.find((e) => e.type === 'invariant')).toMatchObject({ holds: true });
-    expect(lockedOut(await lab.snapshot())).toEqual([]);
+    expect(lockedOut(await lab.snapshot(), labKids(lab))).toEqual([]);
     // Another admin's unbind on adc2 makes the held write land: still nobody locked out.
     await nitroAs(lab, 'adc2', 'DELETE', '/nitro/v1/config/vpnglobal_sslcertkey_binding?args=userdataencryptionkey:no-such-key');
     await lab.clearFaults();
     const landed = await lab.snapshot();
     expect(landed.appliances['adc2'].bindings).not.toContain('otp-old');
-    expect(lockedOut(landed)).toEqual([]);
+    expect(lockedOut(landed, labKids(lab))).toEqual([]);
     // Nothing is pending any more: a rollback finishes, everything as before.
     const runId = String(events.find((e) => e.type === 'run')?.['runId']);
     const again = await lab.cli(['rollback', runId, '--yes', '--json'], { timeoutMs: 60_000 });
