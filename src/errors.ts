@@ -21,9 +21,16 @@ export interface ErrorCodes {
   ldap?: { code: number; name: string }[];
   /** The directory could not be reached at all. */
   directoryUnavailable?: boolean;
-  /** Node's system error codes of a failed connection (ETIMEDOUT, ECONNRESET, …). */
+  /** Node's system error codes of a failed connection (ETIMEDOUT, ECONNRESET, …), and HTTP_TIMEOUT_CODE. */
   network?: string[];
 }
+
+/**
+ * The code of an HTTP call that got no complete reply within its timeout (src/http/request.ts).
+ * Not one of Node's: a socket's own ETIMEDOUT (the kernel gave up connecting) must stay
+ * distinguishable from our deadline, which may have expired after the request was sent.
+ */
+export const HTTP_TIMEOUT_CODE = 'ERR_ADC_HTTP_TIMEOUT';
 
 export class AdcError extends Error {
   readonly exitCode: ExitCode;
@@ -42,7 +49,7 @@ export class AdcError extends Error {
   }
 }
 
-const NETWORK_CODES = new Set(['ETIMEDOUT', 'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH']);
+const NETWORK_CODES = new Set(['ETIMEDOUT', 'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', HTTP_TIMEOUT_CODE]);
 
 /** Several failures' codes as one (undefined when none has any). */
 export function mergeCodes(list: readonly (ErrorCodes | undefined)[]): ErrorCodes | undefined {

@@ -1,8 +1,9 @@
-// One HTTP conversation with a gateway: axios with a cookie jar, redirects left to the flows
-// (a redirect target is itself the answer in the classic flow), and transport failures turned
-// into the outcomes an operator can act on.
-import axios, { type AxiosInstance } from 'axios';
+// One HTTP conversation with a gateway: a cookie jar, redirects left to the flows (a redirect
+// target is itself the answer in the classic flow), and transport failures turned into the
+// outcomes an operator can act on.
 import type https from 'node:https';
+import { HTTP_TIMEOUT_CODE } from '../errors.js';
+import { request } from '../http/request.js';
 import { buildHttpsAgent } from '../tls/https-agent.js';
 import { CookieJar } from './cookies.js';
 import type { GatewayTlsOptions, LogonOutcome } from './types.js';
@@ -30,8 +31,9 @@ export class GatewayFailure extends Error {
 export class GatewaySession {
   readonly jar = new CookieJar();
   readonly warnings: string[] = [];
-  private readonly http: AxiosInstance;
   private readonly agent: https.Agent | undefined;
+  /** baseUrl without its trailing slashes: a path is joined to it, never resolved against it. */
+  private readonly base: string;
   /** The gateway's origin, sent as Origin: builds since 13.1-63 refuse a logon POST without it. */
   readonly origin: string;
   readonly https: boolean;
@@ -41,7 +43,8 @@ export class GatewaySession {
   constructor(
     readonly baseUrl: string,
     tlsOpts: GatewayTlsOptions = {},
-    timeoutMs = 15_000,
+    /** For each request, from the connection to the last byte of the reply. */
+    private readonly timeoutMs = 15_000,
   ) {
     this.origin = new URL(baseUrl).origin;
     this.https = baseUrl.startsWith('https:');
@@ -53,17 +56,7 @@ export class GatewaySession {
         this.warnings.push(`${baseUrl}: TLS certificate verification is OFF; anyone on the path can read the canary's credentials`);
       }
     }
-    this.http = axios.create({
-      baseURL: baseUrl.replace(/\/+$/, ''),
-      timeout: timeoutMs,
-      maxRedirects: 0,
-      responseType: 'text',
-      transformResponse: [(d: unknown) => d],
-      validateStatus: () => true,
-      httpsAgent: this.agent,
-      // A proxy from the environment would see the canary's credentials; the check talks direct.
-      proxy: false,
-    });
+    this.base = baseUrl.replace(/\/+$/, '');
   }
 
   async get(path: string, extra: Record<string, string> = {}): Promise<GatewayResponse> {
@@ -79,13 +72,16 @@ export class GatewaySession {
   }
 
   private async send(method: 'GET' | 'POST', path: string, body: string | undefined, extra: Record<string, string>): Promise<GatewayResponse> {
-    // axios sends an absolute or protocol-relative address where it points, with this session's
+    // An absolute or protocol-relative address is sent where it points, with this session's
     // cookies (and a POST's credentials). The flows check the addresses a gateway hands them; this
     // is the last line, so a path that came from a server can never leave the gateway.
-    if (/^([a-z][a-z\d+.-]*:)?\/\//i.test(path)) {
+    const absolute = /^([a-z][a-z\d+.-]*:)?\/\//i.test(path);
+    if (absolute) {
       const elsewhere = URL.canParse(path, this.origin) ? new URL(path, this.origin).origin : 'an address that is not a URL';
       if (elsewhere !== this.origin) throw new GatewayFailure('unexpected-page', `refused to send a ${method} to another origin (${elsewhere}) than the gateway's (${this.origin})`);
     }
+    // A relative path goes under the base URL, a path the gateway is published under included.
+    const url = absolute ? new URL(path, this.origin).href : path ? `${this.base}/${path.replace(/^\/+/, '')}` : this.base;
     const headers: Record<string, string> = { Accept: 'application/xml, text/xml, text/html;q=0.9, */*;q=0.1', ...extra };
     const cookie = this.jar.header();
     if (cookie) headers['Cookie'] = cookie;
@@ -95,7 +91,7 @@ export class GatewaySession {
       headers['Referer'] = this.referer;
     }
     try {
-      const res = await this.http.request<string>({ method, url: path, data: body ?? (method === 'POST' ? '' : undefined), headers });
+      const res = await request({ method, url, headers, body: body ?? (method === 'POST' ? '' : undefined), agent: this.agent, timeoutMs: this.timeoutMs });
       const setCookie: unknown = res.headers['set-cookie'];
       const list = Array.isArray(setCookie) ? setCookie.map(String) : typeof setCookie === 'string' ? [setCookie] : [];
       this.jar.store(list);
@@ -104,7 +100,7 @@ export class GatewaySession {
         status: res.status,
         contentType: String(res.headers['content-type'] ?? ''),
         ...(typeof location === 'string' ? { location } : {}),
-        body: typeof res.data === 'string' ? res.data : '',
+        body: res.body,
         cookiesSet: cookiesSet(list),
       };
     } catch (err) {
@@ -126,7 +122,19 @@ function cookiesSet(headers: string[]): Map<string, string> {
 }
 
 const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_ADC_FINGERPRINT|EPROTO$|HOSTNAME_MISMATCH)/;
-const NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ERR_SOCKET_CONNECTION_TIMEOUT']);
+const NET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
+  HTTP_TIMEOUT_CODE,
+]);
 
 function transportFailure(err: unknown): GatewayFailure {
   const code = errorCode(err);
@@ -140,12 +148,12 @@ function transportFailure(err: unknown): GatewayFailure {
   return new GatewayFailure('unreachable', `gateway unreachable (${detail})`);
 }
 
-/** The Node error code, from the axios error or the socket error it wraps. */
+/** The error's code, or that of the error it wraps (an agent may wrap the socket's). */
 function errorCode(err: unknown): string | undefined {
   let e: unknown = err;
   for (let depth = 0; depth < 4 && e && typeof e === 'object'; depth++) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && code !== 'ERR_BAD_RESPONSE' && code !== 'ERR_NETWORK') return code;
+    if (typeof code === 'string') return code;
     e = (e as { cause?: unknown }).cause;
   }
   return undefined;

@@ -3,7 +3,7 @@
 // modules beside it only say what to read and write.
 import http from 'node:http';
 import type https from 'node:https';
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import { request as httpRequest, type HttpResponse } from '../http/request.js';
 import {
   ABSENT_CODES,
   BAD_LOGIN_CODES,
@@ -53,7 +53,7 @@ export interface NitroClientOptions {
   /** `session` (default): NITRO_AUTH_TOKEN cookie. `headers`: X-NITRO-USER/PASS on each call. */
   auth?: 'session' | 'headers';
   tls?: NitroTlsOptions;
-  /** Per-call timeout. Default 30 s. */
+  /** Per-call timeout, from the connection to the last byte of the reply. Default 30 s. */
   timeoutMs?: number;
   /**
    * After a write gets no reply, how long the appliance may still be working on it: the re-read
@@ -178,7 +178,6 @@ export class NitroClient {
   /** Dry run: every refused request, redacted, in order. */
   readonly wouldSend: RecordedRequest[] = [];
 
-  private readonly http: AxiosInstance;
   private readonly creds: NitroCredentials;
   private readonly auth: 'session' | 'headers';
   private readonly attempts: number;
@@ -247,17 +246,6 @@ export class NitroClient {
     // No keep-alive: a pooled socket the appliance already closed would turn a harmless write
     // into an "outcome unknown" reset.
     this.httpAgent = new http.Agent({ keepAlive: false });
-    this.http = axios.create({
-      timeout: this.timeoutMs,
-      httpsAgent: this.httpsAgent,
-      httpAgent: this.httpAgent,
-      proxy: false,
-      maxRedirects: 0,
-      validateStatus: () => true,
-      responseType: 'text',
-      transformResponse: [(d: unknown) => d],
-      headers: { Accept: 'application/json' },
-    });
   }
 
   /** The node writes go to (the primary, once `resolveTarget` ran). */
@@ -385,7 +373,7 @@ export class NitroClient {
     let reloggedIn = false;
     for (let attempt = 1; ; attempt++) {
       const started = Date.now();
-      let res: AxiosResponse<string>;
+      let res: HttpResponse;
       if (req.method !== 'GET') await this.beforeWrite?.();
       try {
         res = await this.send(node, req.method, path + qs, req.body);
@@ -405,7 +393,7 @@ export class NitroClient {
       const ms = Date.now() - started;
       // A 2xx reply that is not a NITRO JSON object (a login page, a proxy's page, a cut-off
       // reply) must not read as "no such resource": say what came back.
-      if (res.status < 300 && notNitroJson(res.data, req.method)) {
+      if (res.status < 300 && notNitroJson(res.body, req.method)) {
         this.emit({ node, method: req.method, resource: label, httpStatus: res.status, attempt, ms, outcome: 'error' });
         throw new NitroError({ appliance: this.appliance, method: req.method, resource: label, httpStatus: res.status, errorcode: undefined, message: notNitroJsonWords(node, res) });
       }
@@ -475,14 +463,29 @@ export class NitroClient {
     return token ? { Cookie: `NITRO_AUTH_TOKEN=${token}` } : {};
   }
 
-  private async send(node: string, method: HttpMethod, pathAndQuery: string, body: unknown): Promise<AxiosResponse<string>> {
+  private async send(node: string, method: HttpMethod, pathAndQuery: string, body: unknown): Promise<HttpResponse> {
     let token: string | undefined;
     if (this.auth === 'session') token = await this.ensureSession(node);
-    return this.http.request<string>({
-      url: node + pathAndQuery,
+    return this.call(
+      node + pathAndQuery,
       method,
-      headers: { ...this.authHeaders(token), ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
-      ...(body !== undefined ? { data: JSON.stringify(body) } : {}),
+      { ...this.authHeaders(token), ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+      body !== undefined ? JSON.stringify(body) : undefined,
+    );
+  }
+
+  /**
+   * One HTTP exchange with a node. Every status comes back as a reply (NITRO puts its errorcode
+   * in 4xx/5xx bodies); redirects are not followed; the timeout covers the whole reply.
+   */
+  private call(url: string, method: HttpMethod, headers: Record<string, string>, body: string | undefined): Promise<HttpResponse> {
+    return httpRequest({
+      method,
+      url,
+      headers: { Accept: 'application/json', ...headers },
+      body,
+      agent: url.startsWith('https:') ? this.httpsAgent : this.httpAgent,
+      timeoutMs: this.timeoutMs,
     });
   }
 
@@ -497,16 +500,11 @@ export class NitroClient {
   private async login(node: string): Promise<string> {
     const login: Record<string, unknown> = { username: this.creds.username, password: this.creds.password };
     if (this.sessionTimeoutSec !== undefined) login.timeout = this.sessionTimeoutSec;
-    let res: AxiosResponse<string>;
+    let res: HttpResponse;
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
-        res = await this.http.request<string>({
-          url: `${node}/nitro/v1/config/login`,
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
-          data: JSON.stringify({ login }),
-        });
+        res = await this.call(`${node}/nitro/v1/config/login`, 'POST', { 'Content-Type': 'application/json' }, JSON.stringify({ login }));
         break;
       } catch (err) {
         const failure = classifyTransportError(err);
@@ -523,7 +521,7 @@ export class NitroClient {
         );
       }
     }
-    const body = parseBody(res.data);
+    const body = parseBody(res.body);
     const errorcode = typeof body.errorcode === 'number' ? body.errorcode : undefined;
     this.emit({
       node,
@@ -568,12 +566,7 @@ export class NitroClient {
         this.tokens.delete(node);
         if (!token) return;
         try {
-          await this.http.request({
-            url: `${node}/nitro/v1/config/logout`,
-            method: 'POST',
-            headers: { Cookie: `NITRO_AUTH_TOKEN=${token}`, 'Content-Type': 'application/json' },
-            data: JSON.stringify({ logout: {} }),
-          });
+          await this.call(`${node}/nitro/v1/config/logout`, 'POST', { Cookie: `NITRO_AUTH_TOKEN=${token}`, 'Content-Type': 'application/json' }, JSON.stringify({ logout: {} }));
         } catch {
           // The session expires on its own; nothing to undo.
         }
@@ -608,7 +601,8 @@ function classifyTransportError(err: unknown): TransportFailure {
     code,
     detail: `${(err as Error).message}`,
     tls: isTlsVerificationError(err),
-    // axios may wrap the socket's error: its code can sit on the cause.
+    // src/http/request.ts hands on Node's error as it is; an error wrapped on its way (by an
+    // agent, say) keeps the socket's code on its cause, which means the same.
     nothingSent: NETWORK_NOTHING_SENT.has(code) || NETWORK_NOTHING_SENT.has(causeCode),
   };
 }
@@ -626,8 +620,8 @@ interface ReadReply {
   warning?: string;
 }
 
-function readReply(res: AxiosResponse<string>): ReadReply {
-  const body = parseBody(res.data);
+function readReply(res: HttpResponse): ReadReply {
+  const body = parseBody(res.body);
   const errorcode = typeof body.errorcode === 'number' ? body.errorcode : body.errorcode !== undefined ? Number(body.errorcode) : undefined;
   const warning: unknown = res.headers['x-nitro-warning'];
   return {
@@ -640,8 +634,8 @@ function readReply(res: AxiosResponse<string>): ReadReply {
 }
 
 /** What a 2xx reply that is not NITRO JSON held, in a few words, and what that suggests. */
-function notNitroJsonWords(node: string, res: AxiosResponse<string>): string {
-  return `${node} answered HTTP ${res.status} with something that is not NITRO JSON (${String(res.headers['content-type'] ?? 'no content-type')}: "${String(res.data).slice(0, 60).replace(/\s+/g, ' ')}"): is it an ADC, and the URL its NSIP/SNIP with /nitro/v1?`;
+function notNitroJsonWords(node: string, res: HttpResponse): string {
+  return `${node} answered HTTP ${res.status} with something that is not NITRO JSON (${String(res.headers['content-type'] ?? 'no content-type')}: "${res.body.slice(0, 60).replace(/\s+/g, ' ')}"): is it an ADC, and the URL its NSIP/SNIP with /nitro/v1?`;
 }
 
 /**

@@ -301,14 +301,12 @@ function undoRecord(id: number, step: Step, r: RollbackResult): JournalRecord {
 }
 
 /**
- * An operation stopped because its signal fired: Node's AbortError (its name, or code
- * ABORT_ERR), or an HTTP request axios cancelled (ERR_CANCELED). Told by name and code.
+ * An operation stopped because its signal fired: an AbortError, told by its name or by Node's code
+ * ABORT_ERR (src/http/request.ts rejects an aborted request with both).
  */
-const ABORT_CODES: ReadonlySet<string> = new Set(['ABORT_ERR', 'ERR_CANCELED']);
 function isAbort(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  const code = (err as { code?: unknown }).code;
-  return err.name === 'AbortError' || (typeof code === 'string' && ABORT_CODES.has(code));
+  return err.name === 'AbortError' || (err as { code?: unknown }).code === 'ABORT_ERR';
 }
 
 function interruptedMessage(runId: string): string {

@@ -4,7 +4,6 @@
 // Each case counts the credential posts that reached the gateway: never more than one per factor.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import axios from 'axios';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { logonCheck, newAcceptedSteps, type LogonCheckOptions, type LogonResult } from '../../src/gateway/index.js';
 import { labState, setGatewayOptions, setOtpFactor, startSimulator, type RunningSimulator, type SimGatewayOptions } from '../../src/lab/sim/index.js';
@@ -13,6 +12,7 @@ import { selfSignedCert } from '../../src/lab/pki.js';
 import { totpCode } from '../../src/otp/index.js';
 import { startTestDirectory, type TestDirectory, preloadOldKey } from '../helpers/directory.js';
 import { fakeClock } from './clock.js';
+import { request, type HttpResponse } from '../../src/http/request.js';
 
 let dir: TestDirectory;
 let sim: RunningSimulator;
@@ -207,11 +207,11 @@ describe('classic logon on builds that require Origin (13.1-63+)', () => {
   it('a POST without Origin is answered NSC_VPNERR 4001 without the credentials being checked', async () => {
     await gateway({ classicRequiresOrigin: true });
     const u = nextUser();
-    const c = axios.create({ baseURL: gatewayUrl, maxRedirects: 0, validateStatus: () => true });
-    const page = await c.get('/vpn/index.html');
+    const page = await gatewayGet('/vpn/index.html');
     const cookie = (page.headers['set-cookie'] ?? []).map((s) => s.split(';')[0]).join('; ');
-    const res = await c.post('/cgi/login', new URLSearchParams({ login: u.sAMAccountName, passwd: u.password, passwd1: '000000' }).toString(), {
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: cookie },
+    const res = await gatewayPost('/cgi/login', new URLSearchParams({ login: u.sAMAccountName, passwd: u.password, passwd1: '000000' }).toString(), {
+      'Content-Type': 'application/x-www-form-urlencoded',
+      Cookie: cookie,
     });
     expect(res.status).toBe(302);
     expect(res.headers.location).toBe('/vpn/index.html');
@@ -237,22 +237,31 @@ describe('classic logon on builds that require Origin (13.1-63+)', () => {
 
   it('accepts /cgi/setclient by POST as well as GET', async () => {
     await gateway({});
-    const c = axios.create({ baseURL: gatewayUrl, maxRedirects: 0, validateStatus: () => true });
     const u = nextUser();
-    const page = await c.get('/vpn/index.html');
+    const page = await gatewayGet('/vpn/index.html');
     const jar = (page.headers['set-cookie'] ?? []).map((s) => s.split(';')[0]);
     const code = totpCode(u.devices[0].secret);
-    const login = await c.post('/cgi/login', new URLSearchParams({ login: u.sAMAccountName, passwd: u.password, passwd1: code }).toString(), {
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: jar.join('; ') },
+    const login = await gatewayPost('/cgi/login', new URLSearchParams({ login: u.sAMAccountName, passwd: u.password, passwd1: code }).toString(), {
+      'Content-Type': 'application/x-www-form-urlencoded',
+      Cookie: jar.join('; '),
     });
     const session = (login.headers['set-cookie'] ?? []).find((s) => s.startsWith('NSC_AAAC='))!.split(';')[0];
-    const byPost = await c.post('/cgi/setclient?wica', '', { headers: { Cookie: session } });
-    const byGet = await c.get('/cgi/setclient?wica', { headers: { Cookie: session } });
+    const byPost = await gatewayPost('/cgi/setclient?wica', '', { Cookie: session });
+    const byGet = await gatewayGet('/cgi/setclient?wica', { Cookie: session });
     expect([byPost.status, byGet.status]).toEqual([200, 200]);
-    const stranger = await c.post('/cgi/setclient?wica', '', { headers: { Cookie: 'NSC_AAAC=forged' } });
+    const stranger = await gatewayPost('/cgi/setclient?wica', '', { Cookie: 'NSC_AAAC=forged' });
     expect(stranger.status).toBe(302);
   });
 });
+
+/** A request to the lab gateway as a script sends it: no Origin, no redirect followed. */
+function gatewayGet(path: string, headers: Record<string, string> = {}): Promise<HttpResponse> {
+  return request({ method: 'GET', url: `${gatewayUrl}${path}`, headers });
+}
+
+function gatewayPost(path: string, body: string, headers: Record<string, string> = {}): Promise<HttpResponse> {
+  return request({ method: 'POST', url: `${gatewayUrl}${path}`, headers, body });
+}
 
 /** A 127.0.0.1 reverse proxy that drops the Origin header, as some front ends do. */
 async function originStrippingProxy(target: string): Promise<{ url: string; close(): Promise<void> }> {

@@ -83,7 +83,7 @@ describe('Runner', () => {
     const run = (failure: Error, stop: AbortController) => new Runner(meta(), [bindStep(failure, [], stop)], quiet, stop.signal).run();
     const named = () => Object.assign(new Error('the operation was stopped'), { name: 'AbortError' });
     expect(await run(named(), new AbortController())).toMatchObject({ status: 'interrupted', exitCode: 130 });
-    expect(await run(Object.assign(new Error('canceled'), { code: 'ERR_CANCELED' }), new AbortController())).toMatchObject({ status: 'interrupted', exitCode: 130 });
+    expect(await run(Object.assign(new Error('the request was aborted'), { code: 'ABORT_ERR' }), new AbortController())).toMatchObject({ status: 'interrupted', exitCode: 130 });
     expect(await run(new Error('upload aborted by the appliance'), new AbortController())).toMatchObject({ status: 'rolled-back' });
     // An AbortError with no signal fired is not the operator's Ctrl-C: it fails the step.
     expect(await new Runner(meta(), [bindStep(named(), [])], quiet, new AbortController().signal).run()).toMatchObject({ status: 'rolled-back' });

@@ -1,7 +1,8 @@
 // A plain-HTTP gateway client for the simulator tests (the product has its own in src/gateway).
-import axios from 'axios';
+import type { IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { labTls } from './helpers.js';
+import { request, type HttpResponse } from '../../../src/http/request.js';
+import { jsonOrText, labTls } from './helpers.js';
 
 export interface NfResult {
   result: string;
@@ -11,17 +12,18 @@ export interface NfResult {
   contentType: string;
 }
 
-function client() {
-  return axios.create({ validateStatus: () => true, maxRedirects: 0, httpsAgent: new HttpsAgent({ ca: labTls().ca.certPem }), responseType: 'text' });
+/** One request as a browser's script would make it: no redirect followed, any status a reply. */
+export function gatewayRequest(method: 'GET' | 'POST', url: string, body?: string, headers: Record<string, string> = {}): Promise<HttpResponse> {
+  return request({ method, url, headers, body, agent: url.startsWith('https:') ? new HttpsAgent({ ca: labTls().ca.certPem }) : undefined });
 }
 
 function tag(xml: string, name: string): string | undefined {
   return xml.match(new RegExp(`<${name}>([^<]*)</${name}>`))?.[1];
 }
 
-function parseNf(xml: string, headers: Record<string, unknown>): NfResult {
+function parseNf(xml: string, headers: IncomingHttpHeaders): NfResult {
   const error = xml.match(/<Label><Text>([^<]*)<\/Text><Type>error<\/Type><\/Label>/)?.[1];
-  const setCookie = (headers['set-cookie'] as string[] | undefined) ?? [];
+  const setCookie = headers['set-cookie'] ?? [];
   const cookie = setCookie.find((c) => c.startsWith('NSC_AAAC='));
   return {
     result: tag(xml, 'Result') ?? '',
@@ -33,39 +35,33 @@ function parseNf(xml: string, headers: Record<string, unknown>): NfResult {
 }
 
 export async function nfGetRequirements(gw: string): Promise<NfResult & { xml: string }> {
-  const r = await client().post(`${gw}/nf/auth/getAuthenticationRequirements.do`, '');
-  return { ...parseNf(String(r.data), r.headers), xml: String(r.data) };
+  const r = await gatewayRequest('POST', `${gw}/nf/auth/getAuthenticationRequirements.do`, '');
+  return { ...parseNf(r.body, r.headers), xml: r.body };
 }
 
 export async function nfLogon(gw: string, login: string, passwd: string, passwd1: string): Promise<NfResult> {
   const first = await nfGetRequirements(gw);
   const body = new URLSearchParams({ login, passwd, passwd1, StateContext: first.stateContext }).toString();
-  const r = await client().post(`${gw}/nf/auth/doAuthentication.do`, body, { headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
-  return parseNf(String(r.data), r.headers);
+  const r = await gatewayRequest('POST', `${gw}/nf/auth/doAuthentication.do`, body, { 'Content-Type': 'application/x-www-form-urlencoded' });
+  return parseNf(r.body, r.headers);
 }
 
 export async function classicLogon(gw: string, login: string, passwd: string, passwd1: string): Promise<{ status: number; location: string; cookies: string[] }> {
-  const c = client();
-  const page = await c.get(`${gw}/vpn/index.html`);
+  const page = await gatewayRequest('GET', `${gw}/vpn/index.html`);
   const jar = (page.headers['set-cookie'] ?? []).map((s) => s.split(';')[0]).join('; ');
-  const r = await c.post(`${gw}/cgi/login`, new URLSearchParams({ login, passwd, passwd1 }).toString(), {
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: jar },
-  });
+  const r = await gatewayRequest('POST', `${gw}/cgi/login`, new URLSearchParams({ login, passwd, passwd1 }).toString(), { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: jar });
   return { status: r.status, location: String(r.headers.location), cookies: r.headers['set-cookie'] ?? [] };
 }
 
 export async function register(gw: string, fields: Record<string, string>, json = false): Promise<{ status: number; data: Record<string, unknown> }> {
-  const r = await client().post(`${gw}/manageotp/register`, json ? JSON.stringify(fields) : new URLSearchParams(fields).toString(), {
-    headers: { 'Content-Type': json ? 'application/json' : 'application/x-www-form-urlencoded' },
-    responseType: 'json',
+  const r = await gatewayRequest('POST', `${gw}/manageotp/register`, json ? JSON.stringify(fields) : new URLSearchParams(fields).toString(), {
+    'Content-Type': json ? 'application/json' : 'application/x-www-form-urlencoded',
   });
-  return { status: r.status, data: r.data as Record<string, unknown> };
+  return { status: r.status, data: jsonOrText(r.body) as Record<string, unknown> };
 }
 
 /** One raw nFactor post, for multi-round policies. */
 export async function nfPost(gw: string, fields: Record<string, string>): Promise<NfResult & { xml: string }> {
-  const r = await client().post(`${gw}/nf/auth/doAuthentication.do`, new URLSearchParams(fields).toString(), {
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-  });
-  return { ...parseNf(String(r.data), r.headers), xml: String(r.data) };
+  const r = await gatewayRequest('POST', `${gw}/nf/auth/doAuthentication.do`, new URLSearchParams(fields).toString(), { 'Content-Type': 'application/x-www-form-urlencoded' });
+  return { ...parseNf(r.body, r.headers), xml: r.body };
 }

@@ -4,10 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encryptValue, keyMaterialFromPem, kidsOf, totpCode } from '../../../src/otp/index.js';
 import { failover, labState, setOtpFactor, startSimulator, type RunningSimulator } from '../../../src/lab/sim/index.js';
 import { startTestDirectory, type TestDirectory } from '../../helpers/directory.js';
-import { classicLogon, nfGetRequirements, nfLogon, nfPost, register } from './gateway-client.js';
+import { classicLogon, gatewayRequest, nfGetRequirements, nfLogon, nfPost, register } from './gateway-client.js';
 import { labTls } from './helpers.js';
-import axios from 'axios';
-import { Agent as HttpsAgent } from 'node:https';
 
 let dir: TestDirectory;
 let sim: RunningSimulator;
@@ -271,14 +269,14 @@ describe('gateway nFactor with the passcode as a second factor', () => {
 
 describe('gateway options set per appliance', () => {
   it('an RfWebUI appliance redirects its logon page and /cgi/login to LogonPoint and serves nFactor under /p/u/ only', async () => {
-    const c = axios.create({ baseURL: gw('adc-rfweb').gatewayUrl, maxRedirects: 0, validateStatus: () => true, httpsAgent: new HttpsAgent({ ca: labTls().ca.certPem }) });
-    const page = await c.get('/vpn/index.html');
+    const at = (path: string) => `${gw('adc-rfweb').gatewayUrl}${path}`;
+    const page = await gatewayRequest('GET', at('/vpn/index.html'));
     expect([page.status, page.headers.location]).toEqual([302, '/logon/LogonPoint/tmindex.html']);
-    expect((await c.post('/nf/auth/getAuthenticationRequirements.do', '')).status).toBe(404);
-    const pu = await c.post('/p/u/getAuthenticationRequirements.do', '');
+    expect((await gatewayRequest('POST', at('/nf/auth/getAuthenticationRequirements.do'), '')).status).toBe(404);
+    const pu = await gatewayRequest('POST', at('/p/u/getAuthenticationRequirements.do'), '');
     expect(pu.status).toBe(200);
-    expect(String(pu.data)).toContain('<PostBack>/p/u/doAuthentication.do</PostBack>');
-    const classic = await c.post('/cgi/login', 'login=x&passwd=y&passwd1=1', { headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    expect(pu.body).toContain('<PostBack>/p/u/doAuthentication.do</PostBack>');
+    const classic = await gatewayRequest('POST', at('/cgi/login'), 'login=x&passwd=y&passwd1=1', { 'Content-Type': 'application/x-www-form-urlencoded' });
     expect([classic.status, classic.headers.location]).toEqual([302, '/logon/LogonPoint/tmindex.html']);
     expect((await labState(gw('adc-rfweb').controlUrl!)).gateway).toEqual({ theme: 'nfactor', nfactorPaths: ['/p/u/'], classicRequiresOrigin: true });
   });

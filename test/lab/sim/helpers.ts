@@ -1,6 +1,7 @@
 // Test helpers for the simulator tests: a TLS certificate, plain NITRO calls over real HTTP.
-import axios, { type AxiosResponse } from 'axios';
+import type { IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { request } from '../../../src/http/request.js';
 import { generateCa, issueCert, type PemPair } from '../../../src/lab/pki.js';
 
 export interface LabTls {
@@ -28,30 +29,31 @@ export interface CallOptions {
 export interface NitroResult {
   status: number;
   data: Record<string, unknown> & { errorcode?: number; message?: string };
-  headers: AxiosResponse['headers'];
+  headers: IncomingHttpHeaders;
 }
 
 export async function nitro(base: string, method: string, path: string, body?: unknown, opts: CallOptions = {}): Promise<NitroResult> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token) headers.Cookie = `NITRO_AUTH_TOKEN=${opts.token}`;
   if (body !== undefined || opts.rawBody !== undefined) headers['Content-Type'] = opts.contentType ?? 'application/json';
-  const res = await axios.request({
+  const res = await request({
     url: `${base}/nitro/v1/config/${path}`,
     method,
     headers,
-    data: opts.rawBody ?? (body !== undefined ? JSON.stringify(body) : undefined),
-    validateStatus: () => true,
-    ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
-    transformResponse: (d: string) => {
-      try {
-        return JSON.parse(d) as unknown;
-      } catch {
-        return d;
-      }
-    },
-    httpsAgent: new HttpsAgent({ ca: labTls().ca.certPem }),
+    body: opts.rawBody ?? (body !== undefined ? JSON.stringify(body) : undefined),
+    timeoutMs: opts.timeoutMs,
+    agent: base.startsWith('https:') ? new HttpsAgent({ ca: labTls().ca.certPem }) : undefined,
   });
-  return { status: res.status, data: res.data as NitroResult['data'], headers: res.headers };
+  return { status: res.status, data: jsonOrText(res.body) as NitroResult['data'], headers: res.headers };
+}
+
+/** A reply body as JSON when it is JSON, as text when it is not (an error page, nothing). */
+export function jsonOrText(body: string): unknown {
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return body;
+  }
 }
 
 export async function login(base: string, username = 'nsroot', password = 'nsroot-pass', timeout?: number): Promise<string> {
