@@ -6,7 +6,9 @@
 // another OTP attribute stops preflight; an inventory without a directory section is completed
 // from the actions.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { Agent as HttpsAgent } from 'node:https';
 import { join } from 'node:path';
+import axios from 'axios';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { logonCheck } from '../../src/gateway/index.js';
@@ -30,6 +32,70 @@ describe('replication guard: every directory server before the old key goes', ()
   afterAll(async () => {
     await lab?.stop();
   });
+
+  // Before the run below: these change nothing, so the same lab serves both. The appliance's
+  // action is changed through a fault that answers NITRO's GET authenticationldapaction with an
+  // edited copy of the real one, as an appliance configured that way would answer.
+  async function actionOf(appliance: string): Promise<Record<string, unknown>> {
+    const a = lab.status.appliances.find((x) => x.name === appliance)!;
+    const r = await axios.get<{ authenticationldapaction: Record<string, unknown>[] }>(`${a.nitroUrl}/nitro/v1/config/authenticationldapaction`, {
+      headers: { 'X-NITRO-USER': a.username, 'X-NITRO-PASS': readFileSync(a.passwordFile, 'utf8').trim() },
+      httpsAgent: new HttpsAgent({ ca: readFileSync(lab.status.directory.caFile) }),
+    });
+    const list = r.data.authenticationldapaction;
+    expect(list).toHaveLength(1);
+    return list[0];
+  }
+
+  /** plan and run with `faults` in place: both exit 2 matching `says`, and nothing changes. */
+  async function refusedUnchanged(inventory: string, faults: { appliance: string; action: Record<string, unknown> }[], says: RegExp[]): Promise<string> {
+    const before = await lab.snapshot();
+    try {
+      // Every read of the actions for as long as the case runs, as the appliance would answer.
+      for (const f of faults) await lab.fault(f.appliance, { on: 'GET authenticationldapaction', reply: { authenticationldapaction: [f.action] }, times: 50 });
+      const plan = await lab.cli(['plan', CUTOVER, '-i', inventory]);
+      expect(plan.code, plan.stderr).toBe(2);
+      const run = await lab.cli(['run', CUTOVER, '-i', inventory, '--yes']);
+      expect(run.code, run.stderr).toBe(2);
+      for (const re of says) {
+        expect(plan.stderr).toMatch(re);
+        expect(run.stderr).toMatch(re);
+      }
+      expect(await lab.snapshot()).toEqual(before);
+      return run.stderr;
+    } finally {
+      await lab.clearFaults();
+    }
+  }
+
+  it("refuses an appliance whose action searches under a base that does not contain the inventory's", async () => {
+    const action = { ...(await actionOf('adc2')), ldapbase: 'ou=Service,dc=lab,dc=example' };
+    const stderr = await refusedUnchanged(
+      lab.inventory,
+      [{ appliance: 'adc2', action }],
+      [/adc2's LDAP action ldap-otp searches under ou=Service,dc=lab,dc=example, which does not contain the inventory's directory\.base ou=Users,dc=lab,dc=example \(.*inventory\.yaml\)/],
+    );
+    expect(stderr).not.toMatch(/adc1's LDAP action/);
+  }, 120_000);
+
+  it("refuses an appliance whose action's filter selects users with an OTP value the inventory's filter does not", async () => {
+    // The inventory reads only the OTP group's members; adc1's action reads the same users, adc2's
+    // every user with a login name — among them users holding devices outside the group.
+    const group = 'cn=OTP Users,ou=Groups,dc=lab,dc=example';
+    const inv = parse(readFileSync(lab.inventory, 'utf8')) as { directory: Record<string, unknown> };
+    inv.directory['filter'] = `(&(objectClass=user)(memberOf=${group}))`;
+    const file = join(lab.labDir, 'inventory-otp-group.yaml');
+    writeFileSync(file, stringify(inv));
+    const adc1 = { ...(await actionOf('adc1')), searchfilter: `memberOf=${group}` };
+    const stderr = await refusedUnchanged(
+      file,
+      [{ appliance: 'adc1', action: adc1 }],
+      [
+        /adc2's LDAP action ldap-otp finds \d+ user\(s\) with an OTP value under base ou=Users,dc=lab,dc=example and filter \(sAMAccountName=\*\) that the inventory's base ou=Users,dc=lab,dc=example and filter \(&\(objectClass=user\)\(memberOf=cn=OTP Users,ou=Groups,dc=lab,dc=example\)\) \(.*inventory-otp-group\.yaml\) do not select/,
+      ],
+    );
+    expect(stderr).not.toMatch(/adc1's LDAP action/);
+  }, 120_000);
 
   it('waits for the replica before unbinding, while logons through the appliance reading it keep working', async () => {
     const servers = lab.status.servers!;
