@@ -174,6 +174,11 @@ describe('replication guard: every directory server before the old key goes', ()
     expect(ms('dc2')).toBeGreaterThanOrEqual((DELAY_SEC * 1000) / 2);
     expect(ms('dc2')).toBeLessThan(DELAY_SEC * 4 * 1000);
 
+    // Each logon check names the server its appliance's LDAP action reads: adc2's covered dc2.
+    const logons = events.filter((e) => e.type === 'target' && String(e['step']).startsWith('logon-check'));
+    expect(logons.length).toBeGreaterThanOrEqual(4);
+    for (const l of logons) expect(String(l['message'])).toMatch(l['target'] === 'adc1' ? /logon of \S+ ok.* \(its LDAP action reads dc1\)$/ : /logon of \S+ ok.* \(its LDAP action reads dc2\)$/);
+
     expect(polls.length).toBeGreaterThan(5);
     expect(polls.filter((p) => p.outcome !== 'ok').map((p) => p.message)).toEqual([]);
   }, 240_000);
