@@ -228,6 +228,9 @@ describe('replication guard: a replica that is behind, then one that cannot be r
     // dc1's — yet the re-encryption, then the restore, are still on their way to it. Only the
     // change stamps tell: the rollback keeps the new key bound until dc2 has both.
     const before = await lab.snapshot();
+    // The snapshot reads dc2 too (the lab came up once dc2 held the seed): "as before" covers it.
+    expect(Object.keys(before.directory).length).toBeGreaterThan(20);
+    expect(before.replicas).toEqual({ dc2: before.directory });
     const r = await lab.cli(['run', CUTOVER, '-i', lab.inventory, '--yes', '--json', '--set', 'replicationTimeout=2'], { timeoutMs: 180_000 });
     expect(r.code, r.stderr).toBe(3);
     const events = runEvents(r.stdout);
@@ -254,9 +257,12 @@ describe('replication guard: a replica that is behind, then one that cannot be r
 
   it('fails the guard and rolls back everything; allowUnreachable names it as an accepted exception', async () => {
     const dc2 = lab.status.servers!.find((s) => s.name === 'dc2')!;
-    const before = await lab.snapshot();
+    const running = await lab.snapshot();
     // A DC that is down (the lab's own stop: SIGTERM, then SIGKILL after a second).
     await stopPid(dc2.pid, { timeoutMs: 1000 });
+    // Stopped, dc2 cannot change: the snapshots say so, and dc1 is compared value by value.
+    const before = await lab.snapshot();
+    expect(before).toEqual({ ...running, replicas: { dc2: 'unreachable' } });
     const r = await lab.cli(['run', CUTOVER, '-i', lab.inventory, '--yes', '--json'], { timeoutMs: 180_000 });
     expect(r.code, r.stderr).toBe(1);
     const events = runEvents(r.stdout);
