@@ -28,6 +28,8 @@ function notes(events: RunEvent[]): { seq: number; message: string }[] {
 
 describe('replication guard: every directory server before the old key goes', () => {
   let lab: E2eLab;
+  /** The overlap cutover's run, rolled back by the swap case at the end. */
+  let overlapRun: string | undefined;
   beforeAll(async () => {
     lab = await startE2eLab({ users: 30, appliances: 2, replicas: 2, replicationDelaySec: DELAY_SEC });
   }, 120_000);
@@ -156,6 +158,7 @@ describe('replication guard: every directory server before the old key goes', ()
     // Each server's wait, from the unbind step's record of its guard: report.json carries it,
     // and the journal's target event is the same record.
     const runId = String(events.find((e) => e.type === 'run')?.['runId']);
+    overlapRun = runId;
     const report = JSON.parse(readFileSync(join(lab.root, 'home', 'runs', runId, 'report.json'), 'utf8')) as RunReport;
     const record = report.steps.find((s) => s.id === 'unbind-old-key')?.targets.find((t) => t.target === 'directory')?.changed as UnbindGuardRecord | undefined;
     expect(record?.guard.map((g) => g.server)).toEqual(['dc1', 'dc2']);
@@ -209,6 +212,39 @@ describe('replication guard: every directory server before the old key goes', ()
     expect(noPass.code).toBe(2);
     expect(noPass.stderr).toMatch(/ADC_DIRECTORY_PASSWORD/);
   }, 60_000);
+
+  it('in swap mode binds the new key only after the replication wait', async () => {
+    // The same lab, put back by rolling the overlap cutover back (its rollback waits for dc2 too).
+    expect(overlapRun).toBeDefined();
+    const undo = await lab.cli(['rollback', overlapRun!, '--yes', '--json'], { timeoutMs: 180_000 });
+    expect(undo.code, undo.stderr).toBe(0);
+    const back = await lab.snapshot();
+    expect(Object.values(back.appliances).map((a) => a.bindings)).toEqual([['otp-old'], ['otp-old']]);
+    expect(back.replicas).toEqual({ dc2: back.directory });
+
+    const r = await lab.cli(['run', CUTOVER, '-i', lab.inventory, '--yes', '--json', '--set', 'mode=swap', '--set', 'replicationTimeout=60'], { timeoutMs: 180_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const events = runEvents(r.stdout);
+    const ns = notes(events);
+    const waiting = ns.filter((n) => /^dc2: [\d,]+ entries still under the old certificate.* \(waiting for replication/.test(n.message));
+    const perServer = ns.find((n) => n.message.startsWith('census per server before unbinding the old key'))!;
+    const guard = (events.find((e) => e.type === 'target' && e['step'] === 'unbind-old-key' && e['target'] === 'directory')?.['changed'] as UnbindGuardRecord).guard;
+    const intents = (step: string, action: string) => events.filter((e) => e.type === 'intent' && e['step'] === step && e['action'] === action);
+    // Swap: nothing bound before the re-encryption; per appliance, the old key unbound, then the new bound.
+    expect(intents('bind-new-key', 'bind')).toEqual([]);
+    const unbinds = intents('unbind-old-key', 'unbind');
+    const binds = intents('bind-new-key#2', 'bind');
+    expect(binds.map((b) => b['target']).sort()).toEqual(['adc1', 'adc2']);
+    // The journal's order: dc2 waited for, the guard's census, then every unbind and every bind.
+    expect(waiting.length).toBeGreaterThan(0);
+    expect(guard.find((g) => g.server === 'dc2')!.waitedMs).toBeGreaterThan(0);
+    for (const b of binds) {
+      expect(b.seq).toBeGreaterThan(perServer.seq);
+      for (const w of waiting) expect(b.seq).toBeGreaterThan(w.seq);
+      expect(b.seq).toBeGreaterThan(unbinds.find((u) => u['target'] === b['target'])!.seq);
+    }
+    console.log(`swap mode: ${guard.map((g) => `${g.server} after ${(g.waitedMs! / 1000).toFixed(1)}s`).join(', ')} before the unbinds and binds (replication delay ${DELAY_SEC}s)`);
+  }, 300_000);
 });
 
 describe('replication guard: a replica that is behind, then one that cannot be read', () => {
