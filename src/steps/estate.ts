@@ -135,7 +135,6 @@ export async function openEstate(inv: Inventory, opts: { dryRun: boolean }): Pro
     open.push(c);
     return c;
   };
-  const writeOrder = dir.writeTo ? dir.servers.filter((x) => x.name === dir.writeTo) : dir.servers;
   return {
     inventory: inv,
     dryRun: opts.dryRun,
@@ -145,17 +144,7 @@ export async function openEstate(inv: Inventory, opts: { dryRun: boolean }): Pro
     directoryCaPem,
     canary: canaries[0],
     canaries,
-    directory: async () => {
-      let last: unknown;
-      for (const server of writeOrder) {
-        try {
-          return await connectServer(server);
-        } catch (err) {
-          last = err;
-        }
-      }
-      throw last;
-    },
+    directory: () => connectForWrites(dir, connectServer),
     connectServer,
     ldapActions,
     guardServers: async () => [...dir.servers, ...unlistedServers(dir, await ldapActions()).map((u) => u.server)],
@@ -168,6 +157,28 @@ export async function openEstate(inv: Inventory, opts: { dryRun: boolean }): Pro
       for (const c of open) await c.close().catch(() => undefined);
     },
   };
+}
+
+/**
+ * The server writes go to. A named writeTo is the only one tried: falling back to another would
+ * write where the operator said not to, and the replicas would then disagree on which server
+ * leads. Without one, the first listed server that answers; when none does, the last error.
+ */
+export async function connectForWrites(
+  dir: { servers: DirectoryServer[]; writeTo?: string | undefined },
+  connectServer: (server: DirectoryServer) => Promise<DirectoryClient>,
+): Promise<DirectoryClient> {
+  const order = dir.writeTo ? dir.servers.filter((x) => x.name === dir.writeTo) : dir.servers;
+  if (order.length === 0) throw new InputError(dir.writeTo ? `directory.writeTo ${dir.writeTo} names no listed server` : 'the directory lists no server');
+  let last: unknown;
+  for (const server of order) {
+    try {
+      return await connectServer(server);
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw last;
 }
 
 async function loadCert(spec: CertSpec, passphrase: string | undefined, allowExpired: boolean, label: string): Promise<CertHandle> {

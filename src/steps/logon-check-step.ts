@@ -13,6 +13,7 @@ import type { RollbackResult, Step, StepContext, StepPlan, TargetResult } from '
 import type { ApplianceHandle, Canary } from './estate.js';
 import type { StepOptions } from '../playbook/playbook.js';
 import type { StepDeps } from './facts.js';
+import { otpActions, serverOfAction } from './directory-from-actions.js';
 import { forEachAppliance } from './fleet.js';
 import { ApplianceStep } from './appliance-step.js';
 
@@ -74,11 +75,25 @@ export class LogonCheckStep extends ApplianceStep implements Step {
         acceptedSteps: choice.acceptedSteps,
       });
       totpWaitMs += r.totpWaitMs;
-      if (r.outcome !== 'ok') throw new AdcError(`logon check of ${canary.user} through ${gw} failed: ${r.outcome}: ${r.message}`);
+      if (r.outcome !== 'ok') throw new AdcError(`logon check of ${canary.user} through ${gw} failed: ${r.outcome}: ${r.message}${await this.readsFrom(a.name)}`);
       messages.push(`${gw}: ${r.flow} logon of ${canary.user} ok${r.kid ? ` (device under KID ${r.kid})` : ''}`);
     }
     // The wait for a fresh TOTP step is the gateway's pace, not ours: the report keeps it apart.
-    return { target: a.name, status: 'ok', message: messages.join('; '), changed: { totpWaitMs } };
+    return { target: a.name, status: 'ok', message: `${messages.join('; ')}${await this.readsFrom(a.name)}`, changed: { totpWaitMs } };
+  }
+
+  /**
+   * Which directory server the check covered. A gateway does not say which server served a
+   * logon, but the appliance's OTP LDAP action names the one it reads: with several servers,
+   * that is what tells a check through this appliance from a check of the replica it reads.
+   * Nothing is said when the actions could not be read or none names an OTP attribute.
+   */
+  private async readsFrom(appliance: string): Promise<string> {
+    const { estate } = this.deps;
+    const mine = otpActions((await estate.ldapActions()).filter((x) => x.appliance === appliance && !x.error));
+    const servers = [...new Set(mine.map((o) => serverOfAction(estate.inventory.directory, o.action)))];
+    if (servers.length === 0) return '';
+    return servers.length === 1 ? ` (its LDAP action reads ${servers[0]})` : ` (its LDAP actions read ${servers.join(', ')})`;
   }
 
   private async passcodeSource(canary: Canary): Promise<PasscodeSource> {

@@ -23,11 +23,32 @@ export interface ServerCensus {
   allowed?: boolean;
 }
 
+/**
+ * One server as the guard last read it, for the record (report.json, the HTML table): devices
+ * under each certificate, and how long after the wait began it showed it had caught up.
+ */
+export type GuardServer = {
+  server: string;
+  /** Devices under the old / new certificate; null when the server could not be read. */
+  old: number | null;
+  new: number | null;
+  /** Milliseconds from the start of the wait to the first census showing it caught up; null: it never did. */
+  waitedMs: number | null;
+  error: string | null;
+  /** Unreachable, and named in allowUnreachable. */
+  allowed: boolean;
+};
+
 /** A census over several servers: per KID, the server with the most devices (examples name it). */
 export interface MergedCensus extends CensusResult {
   servers: ServerCensus[];
   /** awaitReplication only: servers still behind when it gave up (not strict). */
   behind?: string[];
+}
+
+/** What awaitReplication saw: the merged census, and each server's counts and wait. */
+export interface ReplicationWait extends MergedCensus {
+  perServer: GuardServer[];
 }
 
 export function allowedUnreachable(params: { allowUnreachable?: string | undefined }): string[] {
@@ -101,7 +122,7 @@ export function unreachableRefusal(list: ServerCensus[]): string | undefined {
  * census at that moment, and how long each server took. `strict`: an unreachable server that is
  * not allowed throws; otherwise it is noted and left out.
  */
-export async function awaitReplication(deps: StepDeps, ctx: StepContext, which: 'old' | 'new', opts: { strict: boolean; purpose: string }): Promise<MergedCensus> {
+export async function awaitReplication(deps: StepDeps, ctx: StepContext, which: 'old' | 'new', opts: { strict: boolean; purpose: string }): Promise<ReplicationWait> {
   const { estate, params } = deps;
   const allowed = allowedUnreachable(params);
   const kid = estate.certs[which].km.kidText;
@@ -145,7 +166,15 @@ export async function awaitReplication(deps: StepDeps, ctx: StepContext, which: 
           `census per server before ${opts.purpose}: ${list.map((s) => (s.census ? `${s.server}: ${devicesUnder(s.census, estate.certs.old.km.kidText)} old / ${devicesUnder(s.census, estate.certs.new.km.kidText)} new` : `${s.server}: unreachable${s.allowed ? ' (allowed)' : ''}`)).join('; ')} (replication: ${waited})`,
         );
       }
-      return { ...mergeCensus(list), ...(behind.length ? { behind: behind.map((s) => s.server) } : {}) };
+      const perServer = list.map((s): GuardServer => ({
+        server: s.server,
+        old: s.census ? devicesUnder(s.census, estate.certs.old.km.kidText) : null,
+        new: s.census ? devicesUnder(s.census, estate.certs.new.km.kidText) : null,
+        waitedMs: caughtUp.get(s.server) ?? null,
+        error: s.error ?? null,
+        allowed: s.allowed === true,
+      }));
+      return { ...mergeCensus(list), perServer, ...(behind.length ? { behind: behind.map((s) => s.server) } : {}) };
     }
     for (const s of behind) {
       ctx.note('directory', `${describeBehind(s, kid, which, entriesThere, target)} (waiting for replication, ${Math.round((Date.now() - started) / 1000)}s of ${Math.round(limit / 1000)}s)`);

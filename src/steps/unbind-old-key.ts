@@ -7,10 +7,24 @@ import { checkSecondaryBindings, ensurePrimary, forEachAppliance } from './fleet
 import { checkBindingsAfterRollback } from './binding-check.js';
 import { journaledWrite, mayStillLand } from './late-writes.js';
 import { unbindBreach } from './invariant.js';
-import { awaitReplication } from './replication.js';
+import { awaitReplication, type GuardServer, type ReplicationWait } from './replication.js';
 import { intend } from './records.js';
 import { undoEach } from './undo.js';
 import { ApplianceStep } from './appliance-step.js';
+
+/**
+ * The guard's record, as the step's `directory` target carries it into report.json: per server,
+ * the devices under each certificate when the guard let the unbind go, and how long it waited.
+ */
+export type UnbindGuardRecord = { guard: GuardServer[] };
+
+function guardResult(devices: ReplicationWait): TargetResult {
+  const record: UnbindGuardRecord = { guard: devices.perServer };
+  const waits = devices.perServer.map(
+    (s) => `${s.server} ${s.waitedMs !== null ? `after ${(s.waitedMs / 1000).toFixed(1)} s` : s.error ? `unreachable${s.allowed ? ' (allowed)' : ''}` : 'not caught up'}`,
+  );
+  return { target: 'directory', status: 'ok', message: `the census let the unbind go: ${waits.join(', ')}`, changed: record };
+}
 
 export class UnbindOldKeyStep extends ApplianceStep implements Step {
   readonly kind = 'unbind-old-key';
@@ -50,7 +64,7 @@ export class UnbindOldKeyStep extends ApplianceStep implements Step {
         `census before unbinding: ${left ? `${left} device(s)` : 'no device'} under the old certificate (${devices.withValue} values checked${devices.servers.length > 1 ? `, on every one of ${devices.servers.map((s) => s.server).join(', ')}` : ''})`,
       );
     }
-    return forEachAppliance(this.deps, ctx, async (a) => {
+    const results = await forEachAppliance(this.deps, ctx, async (a) => {
       const f = this.deps.facts.appliances.get(a.name);
       const old = f?.oldCertkey;
       await ensurePrimary(a, ctx);
@@ -66,6 +80,8 @@ export class UnbindOldKeyStep extends ApplianceStep implements Step {
       const ha = await checkSecondaryBindings(a, r.bound);
       return { target: a.name, status: 'ok', message: `${old} unbound (bound now: ${r.bound.join(', ') || 'none'})${ha}`, changed: { bound: r.bound }, bound: r.bound };
     });
+    // The guard's figures go first, as the census came first; a dry run takes none.
+    return devices ? [guardResult(devices), ...results] : results;
   }
 
   async rollback(ctx: StepContext, records: ChangeRecord[]): Promise<RollbackResult[]> {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Attribute, Change, Client } from 'ldapts';
 import { labDown, labUp, type LabUpOptions } from '../../src/lab/lab.js';
+import { isRunning } from '../../src/lab/processes.js';
 import { readLabState, type LabState, type LabStatus } from '../../src/lab/lab-layout.js';
 import { clearFaults, injectFault, labState, type FaultSpec } from '../../src/lab/sim/index.js';
 import { runCli, type CliOptions, type CliResult } from './cli.js';
@@ -20,7 +21,13 @@ export interface ApplianceSnapshot {
 
 export interface Snapshot {
   appliances: Record<string, ApplianceSnapshot>;
+  /** The server the lab writes to (dc1): every user's values. */
   directory: Record<string, string[]>;
+  /**
+   * Labs with replicas only: the same read on each replica (dc2…), which the appliances read
+   * too. A replica that is down is 'unreachable': stopped, it cannot change either.
+   */
+  replicas?: Record<string, Record<string, string[]> | 'unreachable'>;
 }
 
 export interface SeededUserRecord {
@@ -78,7 +85,9 @@ export async function startE2eLab(opts: Omit<LabUpOptions, 'dir'> = {}): Promise
           otpEncryption: s.otp.encryption,
         };
       }
-      return { appliances, directory: await directoryValues(state, status) };
+      // Replicas are read only where there are any: a single-server lab pays nothing more.
+      const replicas = state.replicas?.length ? await replicaValues(state, status) : undefined;
+      return { appliances, directory: await directoryValues(state.slapd.url, state, status), ...(replicas ? { replicas } : {}) };
     },
     putDirectory: (values) => putDirectoryValues(state, status, values),
     fault: async (appliance, spec) => {
@@ -115,8 +124,23 @@ export async function startE2eLab(opts: Omit<LabUpOptions, 'dir'> = {}): Promise
   };
 }
 
-async function directoryValues(state: LabState, status: LabStatus): Promise<Record<string, string[]>> {
-  const client = new Client({ url: state.slapd.url });
+async function replicaValues(state: LabState, status: LabStatus): Promise<NonNullable<Snapshot['replicas']>> {
+  const out: NonNullable<Snapshot['replicas']> = {};
+  for (const r of state.replicas ?? []) {
+    try {
+      out[r.name] = await directoryValues(r.url, state, status);
+    } catch (err) {
+      // Only a server that is not there counts as down; anything else is the test's failure.
+      if (!isRunning(r.pid)) out[r.name] = 'unreachable';
+      else throw err;
+    }
+  }
+  return out;
+}
+
+/** Every user's values on one server, read as the lab's root (replicas share dc1's). */
+async function directoryValues(url: string, state: LabState, status: LabStatus): Promise<Record<string, string[]>> {
+  const client = new Client({ url, connectTimeout: 2000 });
   try {
     await client.bind(state.slapd.rootDN, readFileSync(state.slapd.rootPasswordFile, 'utf8').trim());
     const { searchEntries } = await client.search(status.directory.baseDN, {

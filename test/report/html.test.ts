@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildModel, renderHtmlReport, writeHtmlReport } from '../../src/report/html/index.js';
 import { explain } from '../../src/report/html/explain.js';
+import type { UnbindGuardRecord } from '../../src/steps/unbind-old-key.js';
 import { HOSTILE_DN, incompleteReport, PLANTED, succeededReport } from './fixtures.js';
 
 const cell = (html: string, id: string) => new RegExp(`data-testid="${id}"[^>]*>([^<]*)<`).exec(html)?.[1];
@@ -222,5 +223,36 @@ describe('renderHtmlReport: several directory servers', () => {
     expect(table).toContain('<tr><td>dc2</td><td class="num">35</td><td class="num">1</td></tr>');
     expect(table).toContain('unreachable: connection refused');
     expect(renderHtmlReport(succeededReport())).not.toContain('census-servers');
+  });
+
+  it("shows, beside it, each server's counts when the unbind's guard let it go and how long it waited there", () => {
+    const r = succeededReport();
+    const dir = r.steps.find((s) => s.kind === 'preflight')!.targets.find((t) => t.target === 'directory')!;
+    dir.changed = { ...dir.changed, perServer: ['dc1', 'dc2', 'dc3'].map((server) => ({ server, old: 36, new: 0, error: null })) };
+    const unbind = r.steps.find((s) => s.kind === 'unbind-old-key')!;
+    const guard: UnbindGuardRecord = {
+      guard: [
+        { server: 'dc1', old: 0, new: 36, waitedMs: 40, error: null, allowed: false },
+        { server: 'dc2', old: 0, new: 36, waitedMs: 4_260, error: null, allowed: false },
+        { server: 'dc3', old: null, new: null, waitedMs: null, error: 'connection refused', allowed: true },
+      ],
+    };
+    unbind.targets.unshift({ target: 'directory', status: 'ok', message: 'the census let the unbind go', changed: guard });
+    expect(buildModel(r).guardCensus).toEqual(guard.guard);
+    const html = renderHtmlReport(r);
+    const at = html.indexOf('data-testid="census-guard"');
+    const table = html.slice(at, html.indexOf('</table>', at));
+    expect(table).toContain('<th class="num">Waited</th>');
+    expect(table).toContain('<tr><td>dc1</td><td class="num">0</td><td class="num">36</td><td class="num">0.0 s</td></tr>');
+    expect(table).toContain('<tr><td>dc2</td><td class="num">0</td><td class="num">36</td><td class="num">4.3 s</td></tr>');
+    expect(table).toContain('unreachable (accepted by allowUnreachable): connection refused');
+    // Next to the table preflight read, whose note is kept as it was.
+    expect(html.indexOf('Per directory server, before the run')).toBeGreaterThan(0);
+    expect(html.indexOf('Per directory server, before the unbind')).toBeGreaterThan(html.indexOf('Per directory server, before the run'));
+    expect(html).toContain('The old key is unbound only once every server the appliances read shows no device under the old certificate (docs/directory.md).');
+    // One server: the figures are in report.json, the page shows no table for them.
+    unbind.targets[0].changed = { guard: guard.guard.slice(0, 1) };
+    expect(renderHtmlReport(r)).not.toContain('census-guard');
+    expect(renderHtmlReport(succeededReport())).not.toContain('census-guard');
   });
 });

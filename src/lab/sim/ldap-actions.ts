@@ -32,10 +32,13 @@ export function gatewayDirectory(actions: SimLdapAction[], dir: SimDirectoryConf
   if (!a) return dir;
   const host = a.serverip ?? a.servername ?? '127.0.0.1';
   // TLS (StartTLS) is spoken as plain LDAP here: the lab's gateway has no StartTLS path.
-  const url = `${a.sectype === 'SSL' ? 'ldaps' : 'ldap'}://${host}:${a.serverport}`;
+  const ssl = a.sectype === 'SSL';
+  const url = `${ssl ? 'ldaps' : 'ldap'}://${host}:${a.serverport}`;
   return {
     url,
-    ...(dir?.caPem ? { caPem: dir.caPem } : {}),
+    // Only for LDAPS: ldapts opens TLS whenever it is given TLS options, even on an ldap:// URL,
+    // and a plain server then drops the connection.
+    ...(ssl && dir?.caPem ? { caPem: dir.caPem } : {}),
     baseDN: a.ldapbase,
     bindDN: a.ldapbinddn,
     bindPassword: a.bindPassword,

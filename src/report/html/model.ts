@@ -73,10 +73,23 @@ export interface ServerCensusView {
   error: string | null;
 }
 
+/** Devices per directory server and certificate when the unbind's guard let it go, and its wait there. */
+export interface GuardServerView {
+  server: string;
+  old: number | null;
+  new: number | null;
+  /** How long the guard waited for this server to catch up; null: it never showed it had. */
+  waitedMs: number | null;
+  error: string | null;
+  allowed: boolean;
+}
+
 export interface ReportModel {
   censusBefore: CensusView | null;
   /** Several directory servers: each one's count per certificate, as preflight read it. */
   serverCensus: ServerCensusView[];
+  /** The unbind's guard (the last unbind step that took it): each server's counts and wait. */
+  guardCensus: GuardServerView[];
   censusAfter: CensusView | null;
   /** True when the directory re-encryption was undone: "after" is then no longer the live state. */
   directoryRestored: boolean;
@@ -134,6 +147,18 @@ export function buildModel(r: RunReport): ReportModel {
   const serverCensus: ServerCensusView[] = Array.isArray(perServer)
     ? perServer.filter(isObj).map((x) => ({ server: String(x['server'] ?? '?'), old: num(x['old']), new: num(x['new']), error: typeof x['error'] === 'string' ? x['error'] : null }))
     : [];
+  const guard = byKind(r, 'unbind-old-key')
+    .map((s) => s.targets.find((t) => t.target === 'directory')?.changed?.['guard'])
+    .filter(Array.isArray)
+    .at(-1);
+  const guardCensus: GuardServerView[] = (guard ?? []).filter(isObj).map((x) => ({
+    server: String(x['server'] ?? '?'),
+    old: num(x['old']),
+    new: num(x['new']),
+    waitedMs: num(x['waitedMs']),
+    error: typeof x['error'] === 'string' ? x['error'] : null,
+    allowed: x['allowed'] === true,
+  }));
   const directoryRestored = !!rekey?.rollback.some((u) => u.target === 'directory' && u.status === 'undone');
 
   const planApps = isObj(r.plan) && Array.isArray(r.plan['appliances']) ? r.plan['appliances'].filter(isObj) : [];
@@ -225,5 +250,5 @@ export function buildModel(r: RunReport): ReportModel {
         lanes.push(t);
       }
     }
-  return { censusBefore, serverCensus, censusAfter, directoryRestored, appliances, logons, errors, warnings, lanes };
+  return { censusBefore, serverCensus, guardCensus, censusAfter, directoryRestored, appliances, logons, errors, warnings, lanes };
 }

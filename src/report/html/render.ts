@@ -224,6 +224,7 @@ function censusSection(m: ReportModel, r: RunReport): string {
   ${totals.map(([key, label, f]) => `<tr><td>${esc(label)}</td>${cell('before', key, m.censusBefore ? f(m.censusBefore) : null)}${cell('after', key, m.censusAfter ? f(m.censusAfter) : null)}</tr>`).join('')}
   </tbody></table>
   ${serverTable(m)}
+  ${guardTable(m)}
 </section>`;
 }
 
@@ -235,6 +236,27 @@ function serverTable(m: ReportModel): string {
   <p class="muted">The old key is unbound only once every server the appliances read shows no device under the old certificate (docs/directory.md).</p>
   <table data-testid="census-servers"><thead><tr><th>Server</th><th class="num">Old certificate</th><th class="num">New certificate</th></tr></thead><tbody>
   ${m.serverCensus.map((s) => (s.error ? `<tr><td>${esc(s.server)}</td><td colspan="2">unreachable: ${esc(s.error)}</td></tr>` : `<tr><td>${esc(s.server)}</td>${n(s.old)}${n(s.new)}</tr>`)).join('')}
+  </tbody></table>`;
+}
+
+/**
+ * Several directory servers: what the unbind's guard read on each when it let the old key go,
+ * and how long it waited for each to catch up with the server written to (replication).
+ */
+function guardTable(m: ReportModel): string {
+  if (m.guardCensus.length < 2) return '';
+  const n = (v: number | null) => `<td class="num">${v === null ? '—' : esc(v)}</td>`;
+  const waited = (s: ReportModel['guardCensus'][number]) => (s.waitedMs === null ? 'not caught up' : `${(s.waitedMs / 1000).toFixed(1)} s`);
+  return `<h3>Per directory server, before the unbind</h3>
+  <p class="muted">What the guard read on each server when it let the old key go, and how long it waited for each to show every change written before the wait.</p>
+  <table data-testid="census-guard"><thead><tr><th>Server</th><th class="num">Old certificate</th><th class="num">New certificate</th><th class="num">Waited</th></tr></thead><tbody>
+  ${m.guardCensus
+    .map((s) =>
+      s.error
+        ? `<tr><td>${esc(s.server)}</td><td colspan="3">unreachable${s.allowed ? ' (accepted by allowUnreachable)' : ''}: ${esc(s.error)}</td></tr>`
+        : `<tr><td>${esc(s.server)}</td>${n(s.old)}${n(s.new)}<td class="num">${esc(waited(s))}</td></tr>`,
+    )
+    .join('')}
   </tbody></table>`;
 }
 

@@ -301,3 +301,85 @@ describe('gateway options set per appliance', () => {
     ).rejects.toThrow(/appliance bad: gateway option errorStyle must be one of/);
   });
 });
+
+// The gateway reads the server its LDAP action names, not the simulator's directory: two slapd
+// seeded apart hold, for the same user DN, different passwords and different OTP values. The
+// appliance holds both directories' keys, so a gateway that read the first server would accept
+// the first value's code; it must accept only the second's, and register into the second.
+describe('gateway reading the server its LDAP action names', () => {
+  it('logs on and registers against the second directory, never the simulator default', async () => {
+    const second = await startTestDirectory({ users: 5 });
+    const tls = labTls();
+    const s = dir.slapd;
+    const s2 = second.slapd;
+    const sim2 = await startSimulator({
+      appliances: [
+        {
+          name: 'adc-dc2',
+          firmware: 'multi',
+          username: 'nsroot',
+          password: 'p',
+          preload: {
+            files: [...files(dir).slice(0, 2), { name: 'dc2-old.crt', content: second.oldKey.pem.certPem }, { name: 'dc2-old.key', content: second.oldKey.pem.keyPem }],
+            certkeys: [certkeys[0], { certkey: 'dc2-old', cert: 'dc2-old.crt', key: 'dc2-old.key' }],
+            userDataEncryptionKeys: ['otp-old', 'dc2-old'],
+            otpEncryption: 'ON',
+          },
+          // Plain LDAP: the second slapd has its own CA, which the simulator's directory does not carry.
+          ldapActions: [
+            {
+              name: 'ldap-otp',
+              serverip: '127.0.0.1',
+              serverport: Number(new URL(s2.url).port),
+              sectype: 'PLAINTEXT',
+              ldapbase: s2.usersDN,
+              ldapbinddn: s2.serviceDN,
+              bindPassword: s2.servicePassword,
+              ldaploginname: 'sAMAccountName',
+              otpsecret: s2.attribute,
+            },
+          ],
+        },
+      ],
+      tls: { certPem: tls.server.certPem, keyPem: tls.server.keyPem },
+      directory: { url: s.ldapsUrl, caPem: s.caPem, baseDN: s.baseDN, bindDN: s.serviceDN, bindPassword: s.servicePassword, attribute: s.attribute, userNameAttribute: 'sAMAccountName' },
+      control: true,
+    });
+    try {
+      const g = sim2.appliances[0];
+      const there = second.seed.users.find((x) => x.kind === 'single')!;
+      const here = dir.seed.users.find((x) => x.dn === there.dn)!;
+      expect(here.kind).toBe('single');
+      expect(here.devices[0].secret).not.toBe(there.devices[0].secret);
+      const firstValueBefore = await storedValue(here.dn);
+
+      const ok = await nfLogon(g.gatewayUrl, there.sAMAccountName, there.password, totpCode(there.devices[0].secret));
+      expect(ok.result, JSON.stringify((await labState(g.controlUrl!)).gatewayLog.at(-1))).toBe('success');
+      // The first directory's device, under a key this appliance holds: refused, as it is not
+      // the value the action's server has.
+      const other = await nfLogon(g.gatewayUrl, there.sAMAccountName, there.password, totpCode(here.devices[0].secret));
+      expect(other.error).toBe('Incorrect passcode.');
+      // The first directory's password: that server is not asked.
+      const pass = await nfLogon(g.gatewayUrl, there.sAMAccountName, here.password, totpCode(there.devices[0].secret, { time: Date.now() + 30_000 }));
+      expect(pass.error).toBe('Incorrect user name or password.');
+
+      const secret = 'MFRGGZDFMZTWQ2LKNNWG23TPOBYX';
+      const r = await register(g.gatewayUrl, { user: there.sAMAccountName, password: there.password, deviceName: 'dc2_phone', secret });
+      expect(r.status).toBe(200);
+      const c = new Client({ url: s2.url });
+      try {
+        await c.bind(s2.rootDN, s2.rootPassword);
+        const { searchEntries } = await c.search(there.dn, { scope: 'base', attributes: [s2.attribute] });
+        expect(String(searchEntries[0]?.[s2.attribute])).toContain('"dc2_phone"');
+      } finally {
+        await c.unbind();
+      }
+      expect(await storedValue(here.dn)).toBe(firstValueBefore);
+      const withNew = await nfLogon(g.gatewayUrl, there.sAMAccountName, there.password, totpCode(secret));
+      expect(withNew.result).toBe('success');
+    } finally {
+      await sim2.stop();
+      await second.stop();
+    }
+  });
+});
