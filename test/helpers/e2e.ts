@@ -161,7 +161,7 @@ async function directoryValues(url: string, state: LabState, status: LabStatus):
 }
 
 async function putDirectoryValues(state: LabState, status: LabStatus, values: Snapshot['directory']): Promise<number> {
-  const now = await directoryValues(state, status);
+  const now = await directoryValues(state.slapd.url, state, status);
   const client = new Client({ url: state.slapd.url });
   let written = 0;
   try {
