@@ -8,10 +8,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { join } from 'node:path';
-import axios from 'axios';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { logonCheck } from '../../src/gateway/index.js';
+import { request } from '../../src/http/request.js';
 import { stopPid } from '../../src/lab/processes.js';
 import { runCli } from '../helpers/cli.js';
 import type { RunReport } from '../../src/report/run-report.js';
@@ -42,11 +42,14 @@ describe('replication guard: every directory server before the old key goes', ()
   // edited copy of the real one, as an appliance configured that way would answer.
   async function actionOf(appliance: string): Promise<Record<string, unknown>> {
     const a = lab.status.appliances.find((x) => x.name === appliance)!;
-    const r = await axios.get<{ authenticationldapaction: Record<string, unknown>[] }>(`${a.nitroUrl}/nitro/v1/config/authenticationldapaction`, {
+    const r = await request({
+      method: 'GET',
+      url: `${a.nitroUrl}/nitro/v1/config/authenticationldapaction`,
       headers: { 'X-NITRO-USER': a.username, 'X-NITRO-PASS': readFileSync(a.passwordFile, 'utf8').trim() },
-      httpsAgent: new HttpsAgent({ ca: readFileSync(lab.status.directory.caFile) }),
+      agent: new HttpsAgent({ ca: readFileSync(lab.status.directory.caFile) }),
     });
-    const list = r.data.authenticationldapaction;
+    expect(r.status).toBe(200);
+    const list = (JSON.parse(r.body) as { authenticationldapaction: Record<string, unknown>[] }).authenticationldapaction;
     expect(list).toHaveLength(1);
     return list[0];
   }
