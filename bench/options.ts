@@ -1,6 +1,7 @@
 // The benchmark's command line. Defaults match the command as an operator runs it: the CLI's
 // own default writer count (DEFAULT_CONCURRENCY, 8) and page size (500), the engine's default group (50).
 import { DEFAULT_CONCURRENCY } from '../src/rekey/defaults.js';
+import { LDIF_SEED_FROM, type SeedMethod } from './seed.js';
 
 export interface BenchOptions {
   users: number;
@@ -17,9 +18,11 @@ export interface BenchOptions {
   /** Worker threads for the command's crypto (0 = none, the default). */
   cryptoWorkers: number;
   onEntry: boolean;
+  /** How the users get into slapd (untimed): LDAP adds, or LDIF loaded offline by slapadd. */
+  seed: SeedMethod;
 }
 
-const USAGE = 'npm run bench:rekey -- [--users N] [--concurrency N] [--group N] [--page-size N] [--runs N] [--pin] [--no-in-process] [--crypto-workers N] [--on-entry]';
+const USAGE = 'npm run bench:rekey -- [--users N] [--concurrency N] [--group N] [--page-size N] [--runs N] [--pin] [--no-in-process] [--crypto-workers N] [--on-entry] [--seed ldif|ldap]';
 
 function num(argv: string[], name: string, dflt: number, min = 1): number {
   const i = argv.indexOf(`--${name}`);
@@ -29,8 +32,16 @@ function num(argv: string[], name: string, dflt: number, min = 1): number {
   return v;
 }
 
+function seedMethod(argv: string[], users: number): SeedMethod {
+  const i = argv.indexOf('--seed');
+  if (i < 0) return users >= LDIF_SEED_FROM ? 'ldif' : 'ldap';
+  const v = argv[i + 1];
+  if (v !== 'ldif' && v !== 'ldap') throw new Error(`--seed must be ldif or ldap\n${USAGE}`);
+  return v;
+}
+
 export function parseOptions(argv: string[]): BenchOptions {
-  const known = new Set(['--users', '--concurrency', '--group', '--page-size', '--runs', '--pin', '--no-in-process', '--crypto-workers', '--on-entry']);
+  const known = new Set(['--users', '--concurrency', '--group', '--page-size', '--runs', '--pin', '--no-in-process', '--crypto-workers', '--on-entry', '--seed']);
   for (const a of argv) if (a.startsWith('--') && !known.has(a)) throw new Error(`unknown option ${a}\n${USAGE}`);
   const users = num(argv, 'users', 10_000);
   return {
@@ -44,5 +55,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     inProcess: !argv.includes('--no-in-process'),
     cryptoWorkers: num(argv, 'crypto-workers', 0, 0),
     onEntry: argv.includes('--on-entry'),
+    seed: seedMethod(argv, users),
   };
 }

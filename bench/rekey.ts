@@ -14,7 +14,8 @@
 // the old certificate to the new one (a ceiling) and back (the engine), so every timed phase
 // does the same work and no reset is needed. --pin puts slapd on CPU 0 and everything else on
 // CPU 1, like a directory on its own machine.
-//   npm run bench:rekey -- [--users 10000] [--concurrency 4] [--runs 5] [--pin] [--no-in-process] [--crypto-workers N]
+//   npm run bench:rekey -- [--users 10000] [--concurrency 4] [--runs 5] [--pin] [--no-in-process] [--crypto-workers N] [--seed ldif|ldap]
+// --seed: LDAP adds, or an LDIF file loaded by slapd's offline slapadd (the default from 50,000 users).
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,16 +63,17 @@ async function main(o: BenchOptions): Promise<void> {
   const keyFiles = writeKeyFiles(dir, pems);
   const slapd: RunningSlapd = await startSlapd({ dir: join(dir, 'slapd') });
   try {
-    if (o.pin) {
-      await pinPid(slapd.pid, SLAPD_CPU);
-      await pinPid(process.pid, CLIENT_CPU);
-    }
     say(
       `adc-cutover rekey benchmark: ${o.users} users, ${o.concurrency} writer connections, group ${o.groupSize}, page ${o.pageSize}, ${o.runs} run(s)${o.cryptoWorkers ? `, ${o.cryptoWorkers} crypto worker(s)` : ''}${o.pin ? `, pinned: slapd on CPU ${SLAPD_CPU}, command/ldapmodify/bench on CPU ${CLIENT_CPU}` : ', not pinned'}; ${cpus} CPUs, load ${load()}`,
     );
     let t = Date.now();
-    await seedUsers(slapd, o.users, oldKey, (n) => process.stderr.write(`  seeded ${n}\n`));
-    say(`seeded in ${((Date.now() - t) / 1000).toFixed(1)} s (slapd ${slapd.url}, back_mdb dbnosync)`);
+    const how = await seedUsers(slapd, o.users, oldKey, o.seed, (n) => process.stderr.write(`  seeded ${n}\n`));
+    say(`seeded in ${((Date.now() - t) / 1000).toFixed(1)} s by ${o.seed === 'ldif' ? 'slapadd' : 'LDAP'}: ${how} (slapd ${slapd.url}, back_mdb dbnosync; load ${load()})`);
+    // Pinned after seeding: an offline load restarts slapd under a new pid.
+    if (o.pin) {
+      await pinPid(slapd.pid, SLAPD_CPU);
+      await pinPid(process.pid, CLIENT_CPU);
+    }
 
     const svc = () => connect({ url: slapd.url, bindDN: slapd.serviceDN, password: slapd.servicePassword, timeoutMs: 120_000 });
     const pw = passwordFile(dir, slapd);

@@ -3,6 +3,7 @@
 // base entries (OUs, service account, the `OTP Users` group) created through the protocol.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,6 +14,8 @@ import { freePort, isRunning, sleep, stopPid } from './processes.js';
 import { adSchema, slapdConf } from './slapd-config.js';
 
 export const SLAPD_PATH = '/usr/sbin/slapd';
+/** OpenLDAP's offline loader, from the same package as slapd. */
+export const SLAPADD_PATH = '/usr/sbin/slapadd';
 /** Where Debian puts back_mdb.so, memberof.so and friends. */
 export const SLAPD_MODULE_PATH = '/usr/lib/ldap';
 export const SLAPD_SCHEMA_DIR = '/etc/ldap/schema';
@@ -68,6 +71,15 @@ export interface RunningSlapd {
   dir: string;
   files: SlapdFiles;
   stop(): Promise<void>;
+  /**
+   * Adds the entries of an LDIF file with OpenLDAP's offline loader (`slapadd`) and starts slapd
+   * again on the same URLs and slapd.conf; `pid` changes. For bulk seeding only (the benchmark's
+   * million users, loaded in under six minutes on the lab, where LDAP adds had gone at about 400 a
+   * second). slapadd skips the protocol, the ACLs and the overlays, and needs the database to
+   * itself, so slapd is down meanwhile; the entries' parents must already exist (the base
+   * entries do).
+   */
+  addOffline(ldifFile: string): Promise<void>;
 }
 
 /** Names a lab server certificate answers to: clients connect to 127.0.0.1, people type localhost or the host name. */
@@ -160,7 +172,8 @@ export async function startSlapd(opts: StartSlapdOptions): Promise<RunningSlapd>
     if (port === tlsPort) continue;
     const url = `ldap://127.0.0.1:${port}`;
     const ldapsUrl = `ldaps://127.0.0.1:${tlsPort}`;
-    const started = await launch(slapd, files, `${url}/ ${ldapsUrl}/`, { url, rootDN, rootPassword, timeoutMs: opts.startTimeoutMs ?? 15_000 });
+    const probe = { url, rootDN, rootPassword, timeoutMs: opts.startTimeoutMs ?? 15_000 };
+    const started = await launch(slapd, files, `${url}/ ${ldapsUrl}/`, probe);
     if (started.ok) {
       const running: RunningSlapd = {
         pid: started.pid,
@@ -179,8 +192,18 @@ export async function startSlapd(opts: StartSlapdOptions): Promise<RunningSlapd>
         attribute: 'userParameters',
         dir,
         files,
+        // The current pid, not the first: addOffline starts a new process.
         stop: async () => {
-          await stopPid(started.pid, { pidFile: files.pidFile });
+          await stopPid(running.pid, { pidFile: files.pidFile });
+        },
+        addOffline: async (ldifFile: string) => {
+          await running.stop();
+          await slapadd(files.conf, suffix, ldifFile);
+          // Same ports: callers hold the URLs. Another process could take one while slapd is
+          // down; then this fails with slapd's log rather than moving the server.
+          const again = await launch(slapd, files, `${url}/ ${ldapsUrl}/`, probe);
+          if (!again.ok) throw new AdcError(`slapd (${files.conf}) did not start again after slapadd: ${again.log.trim().split('\n').slice(-8).join('\n') || 'no output'}`);
+          running.pid = again.pid;
         },
       };
       try {
@@ -195,6 +218,26 @@ export async function startSlapd(opts: StartSlapdOptions): Promise<RunningSlapd>
     if (!/already in use|bind\(\) failed|daemon: bind/i.test(started.log)) break;
   }
   throw new AdcError(`slapd (${files.conf}) did not start: ${lastError.trim().split('\n').slice(-8).join('\n') || 'no output'} (log: ${files.logFile})`);
+}
+
+/**
+ * `slapadd` without `-q`, on purpose. Quick mode loads about three times faster, but the
+ * database it leaves makes every later modify dearer: on the lab slapd spent about twice the CPU
+ * per compare-and-swap modify (2.2–3.5 against 1.1–1.6 CPU-s per 10,000, mostly system time, at
+ * 50,000 and 200,000 users), which would halve the very ceiling the benchmark compares against.
+ * After a quick load back_mdb's free list held some 20 MB of pages in 11 overflow pages, which a
+ * commit rewrites; a plain load leaves it nearly empty, as LDAP adds do. Without -q slapadd
+ * commits each entry, still without fsync (the configuration says dbnosync).
+ * It runs as this process's user, like the slapd we launch, so the files it creates in the
+ * database directory stay slapd's to open.
+ */
+async function slapadd(conf: string, suffix: string, ldifFile: string): Promise<void> {
+  if (!existsSync(SLAPADD_PATH)) throw new InputError(`OpenLDAP slapadd is not installed (${SLAPADD_PATH}). Install it as root with:\n  ${SLAPD_INSTALL_COMMAND}`);
+  const child = spawn(SLAPADD_PATH, ['-f', conf, '-b', suffix, '-l', ldifFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
+  const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+  if (code !== 0) throw new AdcError(`slapadd -l ${ldifFile} failed (exit ${code ?? signal}): ${stderr.trim().split('\n').slice(-8).join('\n') || 'no output'}`);
 }
 
 type LaunchResult = { ok: true; pid: number } | { ok: false; log: string };
