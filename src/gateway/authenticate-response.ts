@@ -23,15 +23,8 @@ export interface AuthenticateResponse {
   requirements: Requirement[];
   /** Texts of labels of type error (any of the error types): why the previous post failed. */
   errors: string[];
-}
-
-/** What stands for the text of an error label that has none. */
-export function textlessLabel(labelType: string): string {
-  return `(${labelType} label without text)`;
-}
-
-export function isTextlessLabel(error: string): boolean {
-  return /^\([\w-]+ label without text\)$/.test(error);
+  /** Whether errors[0] stands for an error label that carried no text (it then says less than a code). */
+  firstErrorTextless: boolean;
 }
 
 export function isAuthenticateResponse(body: string): boolean {
@@ -41,6 +34,7 @@ export function isAuthenticateResponse(body: string): boolean {
 export function parseAuthenticateResponse(body: string): AuthenticateResponse {
   const requirements: Requirement[] = [];
   const errors: string[] = [];
+  let firstErrorTextless = false;
   for (const block of elements(body, 'Requirement')) {
     const credential = first(block, 'Credential') ?? '';
     const label = first(block, 'Label') ?? '';
@@ -52,7 +46,10 @@ export function parseAuthenticateResponse(body: string): AuthenticateResponse {
     // An error label is the failure even when it carries no text: left out, the round would read
     // as a form asking for the credentials again, and the check would end as unexpected-page
     // instead of naming the refused factor. (A textless nsg-auth-failure row is read by its type.)
-    else if (ERROR_LABELS.has(labelType)) errors.push(textlessLabel(labelType));
+    else if (ERROR_LABELS.has(labelType)) {
+      if (errors.length === 0) firstErrorTextless = true;
+      errors.push(`(${labelType} label without text)`);
+    }
     const id = text(first(credential, 'ID'));
     requirements.push({
       ...(id ? { id } : {}),
@@ -73,6 +70,7 @@ export function parseAuthenticateResponse(body: string): AuthenticateResponse {
     ...(cancel ? { cancelPostBack: text(cancel) } : {}),
     requirements,
     errors,
+    firstErrorTextless,
   };
 }
 

@@ -2,7 +2,7 @@
 // IDs and types the server names, until it says success or shows an error. The canary must never
 // be locked out, so an error of any kind ends the check, each factor is posted at most once, and
 // a round the check does not fully understand stops it before anything is posted.
-import { parseAuthenticateResponse, isAuthenticateResponse, isTextlessLabel, type AuthenticateResponse, type Requirement } from './authenticate-response.js';
+import { parseAuthenticateResponse, isAuthenticateResponse, type AuthenticateResponse, type Requirement } from './authenticate-response.js';
 import { NoNfactorEndpoint, type FlowVerdict, type LogonInputs } from './flow.js';
 import { GatewayFailure, type GatewayResponse, type GatewaySession } from './http.js';
 import { labelVerdict, unexpectedPage, vpnErrVerdict } from './verdicts.js';
@@ -87,7 +87,7 @@ async function judge(doc: AuthenticateResponse, res: GatewayResponse, session: G
   const vpnErr = res.cookiesSet.get('NSC_VPNERR');
   const error = doc.errors[0];
   // A textless label says less than an NSC_VPNERR code beside it (4015 is a lock-out, not a wrong password).
-  if (error !== undefined && !(vpnErr && isTextlessLabel(error))) return { verdict: { flow: 'nfactor', ...labelVerdict(error, posted.last) } };
+  if (error !== undefined && !(vpnErr && doc.firstErrorTextless)) return { verdict: { flow: 'nfactor', ...labelVerdict(error, posted.last) } };
   if (doc.requirements.some((r) => r.type === FAILURE_CREDENTIAL) || vpnErr) {
     // A failure marker without a readable text: the code, or the bare fact, is the reason.
     return { verdict: { flow: 'nfactor', ...vpnErrVerdict(vpnErr ?? '', posted.last) } };
