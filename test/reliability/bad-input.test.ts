@@ -227,33 +227,25 @@ describe('LDAP filter injection through parameters', () => {
   );
 
   it('directory census --extra-attribute with a filter in it is refused', async () => {
-    process.env['RELIABILITY_DIR_PW'] = readFileSync(lab.status.directory.passwordFile, 'utf8').trim();
     await refused(
       'directory census --extra-attribute "cn)(objectClass=*"',
       'filter injection',
-      [
-        'directory',
-        'census',
-        '--url',
-        lab.status.directory.url,
-        '--bind-dn',
-        lab.status.directory.bindDN,
-        '--password-env',
-        'RELIABILITY_DIR_PW',
-        '--base',
-        lab.status.directory.baseDN,
-        '--cert',
-        lab.status.certs.old.cert,
-        '--key',
-        lab.status.certs.old.key,
-        '--extra-attribute',
-        'cn)(objectClass=*',
-      ],
+      censusArgs('--base', lab.status.directory.baseDN, '--extra-attribute', 'cn)(objectClass=*'),
       2,
       /attribute/,
     );
   }, 60_000);
 });
+
+/**
+ * `directory census` against the lab with the old certificate, then `extra`. The bind password
+ * goes through the environment (the refused() runs inherit it), never on the command line.
+ */
+function censusArgs(...extra: string[]): string[] {
+  process.env['RELIABILITY_DIR_PW'] = readFileSync(lab.status.directory.passwordFile, 'utf8').trim();
+  const d = lab.status.directory;
+  return ['directory', 'census', '--url', d.url, '--bind-dn', d.bindDN, '--password-env', 'RELIABILITY_DIR_PW', '--cert', lab.status.certs.old.cert, '--key', lab.status.certs.old.key, ...extra];
+}
 
 async function rootClient(): Promise<Client> {
   const client = new Client({ url: lab.state.slapd.url });
@@ -617,28 +609,7 @@ describe('refused before any change: step options, logon proof, certkey names, d
   ])(
     'directory census $what: exit 2 naming the value',
     async ({ what, args, says }) => {
-      process.env['RELIABILITY_DIR_PW'] = readFileSync(lab.status.directory.passwordFile, 'utf8').trim();
-      await refused(
-        `directory census ${what}`,
-        'directory search',
-        [
-          'directory',
-          'census',
-          '--url',
-          lab.status.directory.url,
-          '--bind-dn',
-          lab.status.directory.bindDN,
-          '--password-env',
-          'RELIABILITY_DIR_PW',
-          '--cert',
-          lab.status.certs.old.cert,
-          '--key',
-          lab.status.certs.old.key,
-          ...args(),
-        ],
-        2,
-        says,
-      );
+      await refused(`directory census ${what}`, 'directory search', censusArgs(...args()), 2, says);
     },
     60_000,
   );
