@@ -1,7 +1,8 @@
 // Certificates for the lab and the tests: a CA, server certificates for LDAPS/NITRO/gateway,
 // and self-signed OTP encryption certificates. Keys come from node:crypto (native, fast);
 // node-forge only assembles and signs the X.509 structures, which node:crypto cannot.
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import forge from 'node-forge';
 
@@ -21,9 +22,42 @@ export interface CertOptions {
   keyBits?: number;
 }
 
-function newRsaKey(bits: number): { forgeKey: forge.pki.rsa.PrivateKey; keyPem: string } {
+/** Where a test run keeps the keys every lab of the run takes its own from (see `pooledKey`). */
+export const KEY_POOL_ENV = 'ADC_LAB_KEY_POOL';
+/** The size of key the pool holds: the lab's own (other sizes asked for are always generated). */
+export const POOL_KEY_BITS = 2048;
+
+let pool: { keys: string[]; next: number } | undefined;
+
+/**
+ * A 2048-bit RSA key takes about 0.2 s of CPU to generate, and a lab makes six, so key
+ * generation was a tenth of the test suite's CPU: it starts dozens of labs. The suite therefore
+ * makes a pool of keys once and names its file in ADC_LAB_KEY_POOL (PKCS#1 PEM blocks one after
+ * the other). Each process takes the pool's keys in turn from a random place, so any keys one
+ * process makes in a row, fewer than the pool holds, are distinct: a lab's CA, server and OTP
+ * certificates never share a key, nor do a test's other certificates made beside them. Without
+ * the variable, as for `lab up`, every key is new.
+ */
+function pooledKey(): string | undefined {
+  const file = process.env[KEY_POOL_ENV];
+  if (!file) return undefined;
+  if (!pool) {
+    const keys = readFileSync(file, 'utf8').match(/-----BEGIN RSA PRIVATE KEY-----[^-]+-----END RSA PRIVATE KEY-----\n/g) ?? [];
+    if (keys.length === 0) throw new Error(`${KEY_POOL_ENV}=${file}: no PKCS#1 RSA key in it`);
+    pool = { keys, next: randomInt(keys.length) };
+  }
+  const key = pool.keys[pool.next];
+  pool.next = (pool.next + 1) % pool.keys.length;
+  return key;
+}
+
+export function generateRsaKeyPem(bits: number): string {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: bits });
-  const keyPem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+  return privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+}
+
+function newRsaKey(bits: number): { forgeKey: forge.pki.rsa.PrivateKey; keyPem: string } {
+  const keyPem = (bits === POOL_KEY_BITS ? pooledKey() : undefined) ?? generateRsaKeyPem(bits);
   return { forgeKey: forge.pki.privateKeyFromPem(keyPem), keyPem };
 }
 
