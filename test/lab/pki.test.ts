@@ -27,7 +27,7 @@ describe('lab PKI', () => {
     // The global setup (test/global-setup.ts) made the pool; without it every key would be new.
     const file = process.env[KEY_POOL_ENV];
     expect(file, `${KEY_POOL_ENV} set by the global setup`).toBeTruthy();
-    const poolKeys = readFileSync(file!, 'utf8').match(/-----BEGIN RSA PRIVATE KEY-----[^-]+-----END RSA PRIVATE KEY-----\n/g) ?? [];
+    const poolKeys: string[] = readFileSync(file!, 'utf8').match(/-----BEGIN RSA PRIVATE KEY-----[^-]+-----END RSA PRIVATE KEY-----\n/g) ?? [];
     expect(poolKeys.length).toBeGreaterThanOrEqual(30);
     const made = Array.from({ length: poolKeys.length }, (_, i) => selfSignedCert({ cn: `pooled ${i}` }).keyPem);
     expect(made.every((k) => poolKeys.includes(k))).toBe(true);
