@@ -5,7 +5,9 @@
 //   npm run bench:startup -- [--runs 15]
 // The cases:
 //   node alone        `node -e ""`: the floor this machine gives any Node process right now
-//   --version, --help, plan --help: answered from the yargs definitions alone
+//   --version, --help: answered without yargs (the help pre-rendered by the build from the
+//                     yargs definitions; see src/cli/fast-path.ts)
+//   plan --help       answered from the yargs definitions alone
 //   directory census -i <missing>: the handler loads the directory implementation and the
 //                     inventory parser, and stops at its first real work, reading the inventory
 //                     (exit 2); so this is a command's start-up up to its handler's work

@@ -1,9 +1,11 @@
 // The whole command line as one yargs definition: main.ts runs it, docs.ts renders docs/cli.md
 // from it, and `completion` completes from it, so the three cannot drift apart.
-// Every command runs this first, --version and --help too, so the modules registered here hold
-// only flags: each handler imports what its command does when it runs (test/cli/startup-imports
-// checks that none of the heavy packages loads before then; bench/startup.ts times start-up).
+// Every command runs this first (bare --version and --help excepted: fast-path.ts answers them
+// with text the build rendered from here), so the modules registered here hold only flags: each
+// handler imports what its command does when it runs (test/cli/startup-imports checks that none
+// of the heavy packages loads before then; bench/startup.ts times start-up).
 import yargs, { type Argv } from 'yargs';
+import { helpWidth } from './fast-path.js';
 import { registerOtp } from './otp.js';
 import { registerDirectory } from './directory.js';
 import { registerLab } from './lab.js';
@@ -39,7 +41,8 @@ export function buildCli(argv: string[], setCode: (code: number) => void, opts: 
     .strict()
     .demandCommand(1, 'Name a command (see --help).')
     .recommendCommands()
-    .wrap(opts.wrap ?? Math.min(110, process.stdout.columns ?? 100))
+    // fast-path.ts prints a help rendered at build time only when it was rendered at this width.
+    .wrap(opts.wrap ?? helpWidth())
     .fail((msg, err) => {
       if (err) throw err;
       throw new UsageError(msg);

@@ -9,16 +9,24 @@ import { buildCli, EXIT_CODES_TEXT } from './cli.js';
 const WIDTH = 100;
 const NAME = 'adc-cutover';
 
-/** What `adc-cutover <path> --help` prints, captured instead of printed. */
-async function helpOf(path: string[]): Promise<string> {
-  const args = [...path, '--help'];
+/**
+ * Exactly what `adc-cutover <args>` writes to stdout when yargs answers it (--help, --version) at
+ * this width, captured instead of printed: yargs logs its text with console.log, hence the newline.
+ * The build renders the fast path's help with it (prerender-help.ts).
+ */
+export async function printedByYargs(args: string[], width: number): Promise<string> {
   let out = '';
-  await buildCli(args, () => undefined, { wrap: WIDTH })
+  await buildCli(args, () => undefined, { wrap: width })
     .exitProcess(false)
     .parseAsync(args, {}, (_err, _argv, output) => {
       out = output;
     });
-  return out.replace(/[ \t]+$/gm, '').trimEnd();
+  return `${out}\n`;
+}
+
+/** What `adc-cutover <path> --help` prints, without the trailing blanks. */
+async function helpOf(path: string[]): Promise<string> {
+  return (await printedByYargs([...path, '--help'], WIDTH)).replace(/[ \t]+$/gm, '').trimEnd();
 }
 
 /** The subcommands a help text lists under "Commands:" (their names, without arguments). */

@@ -1,11 +1,25 @@
 #!/usr/bin/env node
 // Entry point: the yargs definition of cli.ts, one module per command group (kept thin: parse,
 // call, print). Errors become exit codes here and nowhere else.
-import { hideBin } from 'yargs/helpers';
+// Exactly `--version` or `--help` is answered before yargs and the definitions load (fast-path.ts:
+// start-up close to Node's own); everything else imports them.
 import { AdcError, EXIT } from '../errors.js';
-import { buildCli, UsageError } from './cli.js';
+import type { UsageError } from './cli.js';
+import { answerWithoutYargs } from './fast-path.js';
+
+/** cli.ts's class once it is loaded; until then nothing can have thrown one. */
+let usageError: typeof UsageError | undefined;
 
 async function main(argv: string[]): Promise<number> {
+  const answer = answerWithoutYargs(argv);
+  if (answer !== undefined) {
+    // As with yargs (console.log), a reader gone before the text is written (`| head -0`) is no failure.
+    process.stdout.on('error', () => undefined);
+    process.stdout.write(answer);
+    return EXIT.ok;
+  }
+  const { buildCli, UsageError } = await import('./cli.js');
+  usageError = UsageError;
   let code: number = EXIT.ok;
   const cli = buildCli(argv, (c) => (code = c));
   try {
@@ -17,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function reportError(err: unknown): number {
-  if (err instanceof UsageError) {
+  if (usageError && err instanceof usageError) {
     process.stderr.write(`adc-cutover: ${err.message}\nRun 'adc-cutover --help' for usage.\n`);
     return EXIT.invalidInput;
   }
@@ -30,7 +44,8 @@ function reportError(err: unknown): number {
   return EXIT.failedRolledBack;
 }
 
-main(hideBin(process.argv)).then(
+// The arguments after `node main.js` (what yargs' hideBin returns under Node), without loading yargs.
+main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },

@@ -1,8 +1,9 @@
-// The command definitions stay light: --version, --help, a command's --help and completion load
-// yargs and the definitions, and none of what the commands do (HTTP, SSH and LDAP clients, crypto,
-// YAML and schema parsers, the task list): each handler imports its work when it runs. How long
-// start-up takes is for bench/startup.ts to say; this checks its cause, which does not depend on
-// how busy the machine is.
+// The command definitions stay light: a command's --help and completion load yargs and the
+// definitions, and none of what the commands do (HTTP, SSH and LDAP clients, crypto, YAML and
+// schema parsers, the task list): each handler imports its work when it runs. --version and
+// --help alone load not even yargs: main.ts answers them from text the build rendered
+// (test/cli/fast-path.test.ts checks it is yargs' own). How long start-up takes is for
+// bench/startup.ts to say; this checks its cause, which does not depend on how busy the machine is.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,7 +35,14 @@ function packagesImported(args: string[], env: Record<string, string> = {}): { c
   return { code: r.status, packages: [...packages].sort(), own };
 }
 
-it.each([[['--version']], [['--help']], [['plan', '--help']], [['directory', 'rekey', '--help']], [['logon-check', '--help']], [['completion']], [['--get-yargs-completions', 'directory', '']]])(
+it.each([[['--version']], [['--help']]])('adc-cutover %j imports no npm package, and of ours only the entry point and what it answers from', (args) => {
+  const r = packagesImported(args);
+  expect(r.code).toBe(0);
+  expect(r.packages).toEqual([]);
+  expect(r.own.sort()).toEqual(['src/cli/fast-path.js', 'src/cli/main.js', 'src/errors.js']);
+});
+
+it.each([[['plan', '--help']], [['directory', 'rekey', '--help']], [['logon-check', '--help']], [['completion']], [['--get-yargs-completions', 'directory', '']]])(
   'adc-cutover %j imports none of what the commands do',
   (args) => {
     const r = packagesImported(args);
