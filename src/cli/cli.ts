@@ -5,7 +5,7 @@
 // handler imports what its command does when it runs (test/cli/startup-imports checks that none
 // of the heavy packages loads before then; bench/startup.ts times start-up).
 import yargs, { type Argv } from 'yargs';
-import { helpWidth } from './fast-path.js';
+import { helpWidth, packageVersion } from './fast-path.js';
 import { registerOtp } from './otp.js';
 import { registerDirectory } from './directory.js';
 import { registerLab } from './lab.js';
@@ -49,6 +49,7 @@ export function buildCli(argv: string[], setCode: (code: number) => void, opts: 
     })
     .example('$0 plan playbooks/otp-cert-cutover.yaml -i inventory.yaml', 'what a run would change, read-only')
     .example('$0 run playbooks/otp-cert-cutover.yaml -i inventory.yaml', 'the cutover, asking before the first write')
+    .version(packageVersion() ?? 'unknown')
     .help();
   registerOtp(cli, setCode);
   registerDirectory(cli, setCode);

@@ -26,9 +26,8 @@ export function answerWithoutYargs(args: readonly string[]): string | undefined 
   if (args.length !== 1) return undefined;
   try {
     if (args[0] === '--version') {
-      // dist/src/cli/ → the package's root, where npm always ships package.json.
-      const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-      return typeof version === 'string' ? `${version}\n` : undefined;
+      const version = packageVersion();
+      return version === undefined ? undefined : `${version}\n`;
     }
     if (args[0] === '--help') {
       const width = helpWidth();
@@ -36,6 +35,26 @@ export function answerWithoutYargs(args: readonly string[]): string | undefined 
     }
   } catch {
     // A file missing or unreadable: yargs answers as it always did.
+  }
+  return undefined;
+}
+
+/**
+ * adc-cutover's own version. yargs, left to itself, reads the package.json above the
+ * node_modules that holds yargs: installed as a project's dependency, that is the project's.
+ */
+export function packageVersion(): string | undefined {
+  // The nearest package.json above this module: the package's root, where npm always ships it
+  // (two levels up from src/cli when tests run the sources, three from dist/src/cli).
+  for (let dir = new URL('./', import.meta.url); dir.pathname !== '/'; dir = new URL('../', dir)) {
+    let text: string;
+    try {
+      text = readFileSync(new URL('package.json', dir), 'utf8');
+    } catch {
+      continue;
+    }
+    const { version } = JSON.parse(text) as { version?: unknown };
+    return typeof version === 'string' ? version : undefined;
   }
   return undefined;
 }
