@@ -5,8 +5,8 @@ import { SSL_ARGS, addCertkey, labTls, login, nitro, upload } from './helpers.js
 
 let sim: RunningSimulator;
 let autoSim: RunningSimulator;
-/** Long enough that the listing right after the upload comes before it, even on a loaded machine. */
-const SYNC_MS = 2000;
+/** The file sync's interval on the second pair. */
+const SYNC_MS = 1000;
 
 function ha(syncMs?: number) {
   const tls = labTls();
@@ -80,19 +80,19 @@ describe('HA pair', () => {
     expect(await fileNames(b.nitroUrl, tb)).toEqual(expect.arrayContaining(['ha.crt', 'ha.key']));
   });
 
-  it('copies files to the secondary by itself after haFileSyncDelayMs', async () => {
+  it('copies files to the secondary by itself, once per haFileSyncDelayMs', async () => {
+    // The copy runs on a timer, as on an appliance (about once a minute): the file appears at the
+    // next tick, at most one interval after the upload (the other pair, whose interval is an
+    // hour, shows that nothing copies before a tick).
     const [a, b] = autoSim.appliances;
     const ta = await login(a.nitroUrl);
     const tb = await login(b.nitroUrl);
     const t0 = Date.now();
     await upload(a.nitroUrl, ta, 'later.pem', 'x');
-    expect(await fileNames(b.nitroUrl, tb)).not.toContain('later.pem');
-    // Watch for it: the copy comes by itself, not before the delay.
     while (!(await fileNames(b.nitroUrl, tb)).includes('later.pem')) {
-      expect(Date.now() - t0, 'copied within 10 s').toBeLessThan(10_000);
+      expect(Date.now() - t0, 'copied within an interval and a margin for a loaded machine').toBeLessThan(SYNC_MS + 5_000);
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(SYNC_MS - 50);
   });
 
   it('fails over through the control endpoint: roles swap and writes follow the primary', async () => {
