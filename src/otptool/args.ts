@@ -238,7 +238,7 @@ export function translate(tokens: readonly string[]): OtptoolSettings | 'help' {
   }
   if (o['include_legacy'] && operation !== 2) throw new InputError(`-include_legacy is for operation 2; operation 0 encrypts legacy values anyway`);
 
-  const concText = str(o, 'concurrency') ?? '4';
+  const concText = str(o, 'concurrency') ?? String(DEFAULT_CONCURRENCY);
   if (!/^\d+$/.test(concText) || Number(concText) < 1 || Number(concText) > 64) throw new InputError(`-concurrency "${concText.slice(0, 20)}": expected a whole number from 1 to 64`);
   const passwordEnv = str(o, 'password_env');
   if (passwordEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(passwordEnv)) {

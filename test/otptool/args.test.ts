@@ -1,5 +1,6 @@
 // The vendor command line as operators type it: spelling, translation, refusals (pure, no I/O).
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONCURRENCY } from '../../src/rekey/defaults.js';
 import { bindHint, directoryUrl, readOptions, translate, usage, type OtptoolSettings } from '../../src/otptool/index.js';
 
 const base = ['-Host', 'dc1.contoso.local', '-username', 'svc@contoso.local', '-search_base', 'DC=contoso,DC=local', '-cert_path', 'old.merged'];
@@ -98,6 +99,12 @@ describe('reading the vendor options', () => {
     });
     expect(settings([...base, '-operation', '1']).passwordEnv).toBe('ADC_OTPTOOL_PASSWORD');
     expect(settings([...base, '-operation', '2', '-new_cert_path', 'n.pfx', '-new_cert_passphrase_env', 'NEW_PASS']).newCert).toEqual({ path: 'n.pfx', passphraseEnv: 'NEW_PASS' });
+  });
+
+  it('-concurrency: the default is the one -help states, the same as directory rekey', () => {
+    expect(settings([...base, '-operation', '2', '-new_cert_path', 'n.pfx']).concurrency).toBe(DEFAULT_CONCURRENCY);
+    expect(usage()).toContain(`writer connections (default ${DEFAULT_CONCURRENCY})`);
+    expect(settings([...base, '-operation', '2', '-new_cert_path', 'n.pfx', '-concurrency', '3']).concurrency).toBe(3);
   });
 
   it('-help', () => {
