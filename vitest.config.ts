@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { LongestFirstSequencer } from './test/sequencer.js';
 
 // Integration tests start real servers (slapd, the ADC simulator). Much of an end-to-end test's
 // time is idle: a logon check waits for a fresh 30-s TOTP step once the lab's three canaries have
@@ -24,5 +25,7 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 5,
     isolate: false,
+    // The longest files first (test/sequencer.ts says why).
+    sequence: { sequencer: LongestFirstSequencer },
   },
 });
