@@ -22,6 +22,11 @@ export interface InventoryInput {
   oldCertkey: string;
 }
 
+// The simulator answers on loopback in milliseconds: a short timeout and settle window keep the
+// waits after a lost reply or a crash (src/steps/late-writes.ts) short in the lab.
+export const LAB_NITRO_TIMEOUT_MS = 5000;
+export const LAB_NITRO_SETTLE_MS = 1000;
+
 export function inventoryYaml(inv: InventoryInput): string {
   const rel = (file: string) => relative(inv.paths.root, file);
   const ref = (file: string) => `\${file:${rel(file)}}`;
@@ -34,10 +39,8 @@ export function inventoryYaml(inv: InventoryInput): string {
       tls: { ca: rel(inv.paths.caFile) },
       gateway: a.gateway,
       transport: 'nitro',
-      // The simulator answers on loopback in milliseconds: a short timeout and settle window keep
-      // the waits after a lost reply or a crash (src/steps/late-writes.ts) short in the lab.
-      timeoutMs: 5000,
-      settleMs: 1000,
+      timeoutMs: LAB_NITRO_TIMEOUT_MS,
+      settleMs: LAB_NITRO_SETTLE_MS,
     })),
     directory: {
       ...(inv.directory.servers ? { servers: inv.directory.servers, writeTo: inv.directory.servers[0].name } : { url: inv.directory.url }),
