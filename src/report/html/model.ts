@@ -73,14 +73,13 @@ export interface ServerCensusView {
   error: string | null;
 }
 
-/** Devices per directory server and certificate when the unbind's guard let it go, and its wait there. */
-export interface GuardServerView {
-  server: string;
-  old: number | null;
-  new: number | null;
+/**
+ * Devices per directory server and certificate when the unbind's guard let it go, and its wait
+ * there (the unbind step's `guard` record, read back from report.json).
+ */
+export interface GuardServerView extends ServerCensusView {
   /** How long the guard waited for this server to catch up; null: it never showed it had. */
   waitedMs: number | null;
-  error: string | null;
   allowed: boolean;
 }
 
@@ -144,21 +143,13 @@ export function buildModel(r: RunReport): ReportModel {
   const censusAfter = censusOf(dirAfter?.changed?.['censusAfter']);
   const perServer = dirBefore?.changed?.['perServer'];
   const num = (v: JsonValue | undefined): number | null => (typeof v === 'number' ? v : null);
-  const serverCensus: ServerCensusView[] = Array.isArray(perServer)
-    ? perServer.filter(isObj).map((x) => ({ server: String(x['server'] ?? '?'), old: num(x['old']), new: num(x['new']), error: typeof x['error'] === 'string' ? x['error'] : null }))
-    : [];
+  const serverView = (x: JsonObject): ServerCensusView => ({ server: String(x['server'] ?? '?'), old: num(x['old']), new: num(x['new']), error: typeof x['error'] === 'string' ? x['error'] : null });
+  const serverCensus: ServerCensusView[] = Array.isArray(perServer) ? perServer.filter(isObj).map(serverView) : [];
   const guard = byKind(r, 'unbind-old-key')
     .map((s) => s.targets.find((t) => t.target === 'directory')?.changed?.['guard'])
     .filter(Array.isArray)
     .at(-1);
-  const guardCensus: GuardServerView[] = (guard ?? []).filter(isObj).map((x) => ({
-    server: String(x['server'] ?? '?'),
-    old: num(x['old']),
-    new: num(x['new']),
-    waitedMs: num(x['waitedMs']),
-    error: typeof x['error'] === 'string' ? x['error'] : null,
-    allowed: x['allowed'] === true,
-  }));
+  const guardCensus: GuardServerView[] = (guard ?? []).filter(isObj).map((x) => ({ ...serverView(x), waitedMs: num(x['waitedMs']), allowed: x['allowed'] === true }));
   const directoryRestored = !!rekey?.rollback.some((u) => u.target === 'directory' && u.status === 'undone');
 
   const planApps = isObj(r.plan) && Array.isArray(r.plan['appliances']) ? r.plan['appliances'].filter(isObj) : [];
